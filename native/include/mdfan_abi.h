@@ -1,0 +1,190 @@
+/*
+ * mdfan_abi.h — the one source of truth for the mdfan shared-memory segment, ABI v1.
+ *
+ * Everything a reader in any language needs: offsets, sizes, constants, and the commit
+ * protocol (see docs/ABI.md for the prose). The TypeScript side (native/ts/abi.ts) is
+ * checked against this file by test/abi.test.ts, and the addon re-checks it at load.
+ *
+ * All integers are little-endian (the segment never leaves the host: x86-64 / arm64).
+ * No pointers, handles or fds live in the segment: only offsets, each range-checked by readers.
+ *
+ * Segment = header (MDFAN_HEADER_BYTES) | instrument directory | book slots
+ *
+ *   header      8 lines of 128 bytes; every line has one writer-side concern so readers that poll
+ *               state never share a line with the counters the writer bumps on every message.
+ *   directory   max_instruments entries of MDFAN_DIR_ENTRY_BYTES (64).
+ *   slots       max_instruments slots of slot_stride bytes, each on a 128-byte boundary (two
+ *               cache lines: the adjacent-line prefetcher pulls pairs, so 64 is not enough).
+ */
+#ifndef MDFAN_ABI_H
+#define MDFAN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#define MDFAN_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define MDFAN_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+
+/* "MDFANSHM" as bytes at offset 0; read as a little-endian uint64. */
+#define MDFAN_MAGIC 0x4D48534E4146444DULL
+#define MDFAN_ABI_MAJOR 1u /* readers refuse any other major */
+#define MDFAN_ABI_MINOR 0u /* minor bumps only add fields in reserved space */
+
+#define MDFAN_LINE_BYTES 128u /* false-sharing unit: two 64-byte lines (adjacent-line prefetch) */
+#define MDFAN_HEADER_BYTES 1024u
+#define MDFAN_DIR_ENTRY_BYTES 64u
+#define MDFAN_SLOT_HEADER_BYTES 64u
+#define MDFAN_LEVEL_BYTES 12u
+#define MDFAN_MAX_LEVELS 50u
+#define MDFAN_SYMBOL_BYTES 16u
+#define MDFAN_SOCKET_PATH_BYTES 108u /* sizeof(sockaddr_un.sun_path) on Linux */
+
+/* Segment states (header.state). Only the writer stores them (release); readers load (acquire). */
+#define MDFAN_STATE_INITIALIZING 1u
+#define MDFAN_STATE_READY 2u
+#define MDFAN_STATE_BROKEN 3u
+#define MDFAN_STATE_CLOSED 4u
+
+/* header.layout_flags */
+#define MDFAN_LAYOUT_PACKED 1u /* benchmark-only: slots not padded to 128 bytes (false sharing) */
+
+/* slot.flags (written inside the seqlock) */
+#define MDFAN_SLOT_STALE 1u /* the writer knows this book may be wrong (feed gap, takeover) */
+
+/* dir_entry.flags */
+#define MDFAN_DIR_ACTIVE 1u
+
+/* ---- header, 1024 bytes ------------------------------------------------------------------ */
+typedef struct mdfan_header {
+  /* line 0 [0,128): identity and layout. Written by the creator before state becomes READY and
+   * never again while READY, so readers may read it with plain loads after acquiring state. */
+  uint64_t magic;                /* 0   MDFAN_MAGIC */
+  uint16_t abi_major;            /* 8 */
+  uint16_t abi_minor;            /* 10 */
+  uint32_t header_bytes;         /* 12  MDFAN_HEADER_BYTES */
+  uint64_t total_bytes;          /* 16  whole segment; readers map exactly this */
+  uint32_t max_instruments;      /* 24  number of directory entries and slots */
+  uint32_t levels;               /* 28  price levels per side in each slot, 1..MDFAN_MAX_LEVELS */
+  uint32_t slot_stride_bytes;    /* 32  distance between slots; multiple of 128 unless PACKED */
+  uint32_t dir_entry_bytes;      /* 36  MDFAN_DIR_ENTRY_BYTES */
+  uint64_t directory_offset;     /* 40 */
+  uint64_t slots_offset;         /* 48 */
+  uint32_t layout_flags;         /* 56  MDFAN_LAYOUT_* */
+  uint32_t mode;                 /* 60  permission bits the segment was created with */
+  uint64_t created_realtime_ns;  /* 64  CLOCK_REALTIME at creation */
+  uint8_t line0_reserved[56];    /* 72 */
+
+  /* line 1 [128,256): lifecycle. Written by the writer on state changes only; polled by readers. */
+  uint32_t state;                /* 128 MDFAN_STATE_*; atomic, store-release / load-acquire */
+  uint32_t generation;           /* 132 +1 on every takeover or re-creation; atomic */
+  uint32_t writer_pid;           /* 136 */
+  uint32_t instrument_count;     /* 140 directory entries in use; store-release after the entry */
+  uint64_t writer_start_realtime_ns; /* 144 CLOCK_REALTIME when the writer took the segment */
+  uint64_t writer_start_ticks;   /* 152 /proc/<pid>/stat field 22, to tell a reused pid apart */
+  uint32_t last_error_code;      /* 160 MDFAN_ERRNUM_* of the last error the writer met, 0 none */
+  uint32_t flags;                /* 164 reserved for lifecycle flags */
+  uint8_t line1_reserved[88];    /* 168 */
+
+  /* line 2 [256,384): heartbeat alone; the writer stores it every ~10 ms. */
+  uint64_t heartbeat_ns;         /* 256 CLOCK_MONOTONIC of the writer's last heartbeat */
+  uint8_t line2_reserved[120];   /* 264 */
+
+  /* line 3 [384,512): futex word alone; bumped (release) after publishes when readers sleep. */
+  uint32_t notify_seq;           /* 384 */
+  uint8_t line3_reserved[124];   /* 388 */
+
+  /* line 4 [512,640): hot counters, written by the writer per message (relaxed; stat only). */
+  uint64_t messages;             /* 512 input messages processed */
+  uint64_t publishes;            /* 520 slot commits */
+  uint64_t input_bytes;          /* 528 */
+  uint8_t line4_reserved[104];   /* 536 */
+
+  /* line 5 [640,768): cold counters (relaxed; stat only). */
+  uint64_t unknown_message_types; /* 640 */
+  uint64_t unknown_order_refs;   /* 648 */
+  uint64_t feed_gaps;            /* 656 */
+  uint64_t feed_duplicates;      /* 664 */
+  uint64_t reader_attaches;      /* 672 */
+  uint64_t reader_detaches;      /* 680 */
+  uint64_t version_mismatches;   /* 688 */
+  uint64_t takeovers;            /* 696 */
+  uint64_t stale_marks;          /* 704 */
+  uint64_t reveals;              /* 712 LOBSTER levels entering from below the window */
+  uint8_t line5_reserved[48];    /* 720 */
+
+  /* lines 6-7 [768,1024): control plane and reserved space for minor versions. */
+  char control_socket_path[MDFAN_SOCKET_PATH_BYTES]; /* 768 NUL-terminated, "" if none */
+  uint8_t tail_reserved[148];    /* 876 */
+} mdfan_header_t;
+
+/* ---- instrument directory entry, 64 bytes ------------------------------------------------ */
+typedef struct mdfan_dir_entry {
+  char symbol[MDFAN_SYMBOL_BYTES]; /* 0  ASCII, NUL-padded (ITCH's space padding is trimmed) */
+  uint32_t feed_id;              /* 16 e.g. ITCH stock locate */
+  uint32_t slot_index;           /* 20 < max_instruments */
+  uint32_t price_scale;          /* 24 price units per 1.0 (ITCH: 10000) */
+  uint32_t flags;                /* 28 MDFAN_DIR_* */
+  uint8_t reserved[32];          /* 32 */
+} mdfan_dir_entry_t;
+
+/* ---- one price level, 12 bytes ------------------------------------------------------------ */
+typedef struct mdfan_level {
+  uint32_t price;                /* 0 in the feed's units (see price_scale) */
+  uint32_t size;                 /* 4 shares */
+  uint32_t orders;               /* 8 order count at this level */
+} mdfan_level_t;
+
+/* ---- book slot header, 64 bytes; followed by bids[levels] then asks[levels] ---------------- */
+typedef struct mdfan_slot_header {
+  uint32_t seq;                  /* 0  seqlock: odd while the writer is inside */
+  uint32_t flags;                /* 4  MDFAN_SLOT_* */
+  uint64_t msg_index;            /* 8  0-based index of the input message that produced it */
+  uint64_t exchange_ts_ns;       /* 16 exchange timestamp (ITCH: ns since midnight) */
+  uint64_t publish_ts_ns;        /* 24 CLOCK_MONOTONIC when the writer began this commit */
+  uint32_t bid_count;            /* 32 levels in use, <= levels */
+  uint32_t ask_count;            /* 36 */
+  uint64_t update_count;         /* 40 commits to this slot since the generation began */
+  uint32_t instrument_index;     /* 48 directory entry this slot belongs to */
+  uint8_t reserved[12];          /* 52 */
+} mdfan_slot_header_t;
+
+/* Slot stride for a depth: header + both sides, rounded up to the 128-byte line pair. */
+#define MDFAN_SLOT_PAYLOAD_BYTES(levels) (MDFAN_SLOT_HEADER_BYTES + 2u * (levels) * MDFAN_LEVEL_BYTES)
+#define MDFAN_ROUND_UP(x, a) ((((x) + (a) - 1u) / (a)) * (a))
+#define MDFAN_SLOT_STRIDE(levels) MDFAN_ROUND_UP(MDFAN_SLOT_PAYLOAD_BYTES(levels), MDFAN_LINE_BYTES)
+#define MDFAN_BIDS_OFFSET MDFAN_SLOT_HEADER_BYTES
+#define MDFAN_ASKS_OFFSET(levels) (MDFAN_SLOT_HEADER_BYTES + (levels) * MDFAN_LEVEL_BYTES)
+#define MDFAN_DIRECTORY_OFFSET MDFAN_HEADER_BYTES
+#define MDFAN_SLOTS_OFFSET(max_instruments) \
+  MDFAN_ROUND_UP(MDFAN_HEADER_BYTES + (max_instruments) * MDFAN_DIR_ENTRY_BYTES, MDFAN_LINE_BYTES)
+#define MDFAN_TOTAL_BYTES(max_instruments, levels) \
+  (MDFAN_SLOTS_OFFSET(max_instruments) + (uint64_t)(max_instruments) * MDFAN_SLOT_STRIDE(levels))
+
+/* Error numbers stored in header.last_error_code; strings are the codes in docs/ABI.md. */
+#define MDFAN_ERRNUM_FEED_TRUNCATED 1u
+#define MDFAN_ERRNUM_FEED_CORRUPT 2u
+#define MDFAN_ERRNUM_FEED_GAP 3u
+
+/* ---- the layout, asserted ----------------------------------------------------------------- */
+MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, state) == 1 * MDFAN_LINE_BYTES, "state opens line 1");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, heartbeat_ns) == 2 * MDFAN_LINE_BYTES, "heartbeat owns line 2");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, notify_seq) == 3 * MDFAN_LINE_BYTES, "futex word owns line 3");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, messages) == 4 * MDFAN_LINE_BYTES, "hot counters own line 4");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, unknown_message_types) == 5 * MDFAN_LINE_BYTES, "cold counters line 5");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, control_socket_path) == 6 * MDFAN_LINE_BYTES, "socket path line 6");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, writer_start_realtime_ns) % 8 == 0, "u64 aligned");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, created_realtime_ns) % 8 == 0, "u64 aligned");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_dir_entry_t) == MDFAN_DIR_ENTRY_BYTES, "directory entry is 64 bytes");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_level_t) == MDFAN_LEVEL_BYTES, "level is 12 bytes");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_slot_header_t) == MDFAN_SLOT_HEADER_BYTES, "slot header is 64 bytes");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_slot_header_t, seq) == 0, "seq first: it shares the line with the data");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_slot_header_t, msg_index) % 8 == 0, "u64 aligned");
+MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(10) == 384, "10 levels: 64 + 240 bytes -> 3 line pairs");
+MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(1) == 128, "1 level fits one line pair");
+MDFAN_STATIC_ASSERT(MDFAN_HEADER_BYTES % MDFAN_LINE_BYTES == 0, "directory starts on a line");
+
+#endif /* MDFAN_ABI_H */

@@ -1,0 +1,16 @@
+// The mdfan addon: a small numeric surface over shm_open/mmap, locks, futexes, clocks and the
+// native seqlock read path. Policy (what to create, when to wait, which error code) lives in the
+// TypeScript face (native/ts/); this layer only makes syscalls and reports errno.
+#include "util.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  mdfan::InitSegment(env, exports);
+  mdfan::InitSync(env, exports);
+  mdfan::InitSeqlockRead(env, exports);
+  mdfan::InitAbi(env, exports);
+  return exports;
+}
+}  // namespace
+
+NODE_API_MODULE(mdfan, Init)

@@ -1,0 +1,60 @@
+/**
+ * The instrument directory: entry i describes slot i. Entries are written once per generation,
+ * before the writer publishes instrument_count (release); readers load the count (acquire) and
+ * then read entries below it with plain loads.
+ */
+import * as abi from './abi.js';
+import { ErrorCode, MdfanError } from './errors.js';
+import { Mapping } from './mapping.js';
+
+export interface Instrument {
+  index: number;
+  symbol: string;
+  feedId: number;
+  slotIndex: number;
+  priceScale: number;
+  flags: number;
+}
+
+const SYMBOL_RE = /^[\x21-\x7e]{1,16}$/;
+
+export function writeDirEntry(m: Mapping, layout: abi.Layout, index: number, symbol: string, feedId: number, priceScale: number): void {
+  if (!SYMBOL_RE.test(symbol))
+    throw new MdfanError(ErrorCode.OPTIONS, `symbol must be 1..16 printable ASCII characters without spaces (got ${JSON.stringify(symbol)})`, { symbol });
+  if (!Number.isInteger(feedId) || feedId < 0 || feedId > 0xffffffff) throw new MdfanError(ErrorCode.OPTIONS, 'feedId must be a uint32', { feedId });
+  if (!Number.isInteger(priceScale) || priceScale < 1 || priceScale > 0xffffffff)
+    throw new MdfanError(ErrorCode.OPTIONS, 'priceScale must be a positive uint32', { priceScale });
+  const off = layout.directoryOffset + index * abi.DIR_ENTRY_BYTES;
+  m.u8.fill(0, off, off + abi.DIR_ENTRY_BYTES);
+  for (let i = 0; i < symbol.length; i++) m.u8[off + abi.DIR.symbol.offset + i] = symbol.charCodeAt(i);
+  m.dv.setUint32(off + abi.DIR.feed_id.offset, feedId, true);
+  m.dv.setUint32(off + abi.DIR.slot_index.offset, index, true);
+  m.dv.setUint32(off + abi.DIR.price_scale.offset, priceScale, true);
+  m.dv.setUint32(off + abi.DIR.flags.offset, abi.DIR_ACTIVE, true);
+}
+
+/** Reads directory entries below instrument_count; slot indexes are range-checked. */
+export function readDirectory(m: Mapping, layout: abi.Layout): Instrument[] {
+  const count = Math.min(Atomics.load(m.u32, abi.W.hdrInstrumentCount), layout.maxInstruments);
+  const out: Instrument[] = [];
+  for (let i = 0; i < count; i++) {
+    const off = layout.directoryOffset + i * abi.DIR_ENTRY_BYTES;
+    const sym = m.u8.subarray(off, off + abi.SYMBOL_BYTES);
+    const nul = sym.indexOf(0);
+    const slotIndex = m.dv.getUint32(off + abi.DIR.slot_index.offset, true);
+    if (slotIndex >= layout.maxInstruments)
+      throw new MdfanError(ErrorCode.LAYOUT, `segment ${m.name}: directory entry ${i} names slot ${slotIndex}, outside 0..${layout.maxInstruments - 1}`, {
+        entry: i,
+        found: slotIndex,
+      });
+    out.push({
+      index: i,
+      symbol: Buffer.from(sym.subarray(0, nul < 0 ? abi.SYMBOL_BYTES : nul)).toString('latin1'),
+      feedId: m.dv.getUint32(off + abi.DIR.feed_id.offset, true),
+      slotIndex,
+      priceScale: m.dv.getUint32(off + abi.DIR.price_scale.offset, true),
+      flags: m.dv.getUint32(off + abi.DIR.flags.offset, true),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * Reading and validating the segment header (ABI v1). Cold path: attach, stat, liveness checks.
+ * Validation order follows what a reader can trust: size, magic, ABI major, header size, then
+ * the layout, each range-checked against the mapping before any offset is followed.
+ */
+import * as abi from './abi.js';
+import { MdfanError, ErrorCode } from './errors.js';
+import { Mapping, loadU64, readU64 } from './mapping.js';
+
+export interface HeaderInfo {
+  abiMajor: number;
+  abiMinor: number;
+  headerBytes: number;
+  totalBytes: number;
+  layout: abi.Layout;
+  layoutFlags: number;
+  mode: number;
+  createdRealtimeNs: number;
+  state: number;
+  stateName: string;
+  generation: number;
+  writerPid: number;
+  instrumentCount: number;
+  writerStartRealtimeNs: number;
+  writerStartTicks: number;
+  lastErrorCode: number;
+  controlSocketPath: string;
+}
+
+/** Outcome of checking a header that may still be under construction. */
+export type HeaderCheck = { ok: true } | { ok: false; retry: boolean; error: MdfanError };
+
+const magicOk = (u32: Uint32Array): boolean => u32[0] === abi.MAGIC_LO && u32[1] === abi.MAGIC_HI;
+const magicZero = (u32: Uint32Array): boolean => u32[0] === 0 && u32[1] === 0;
+
+/**
+ * Checks identity and layout of a mapped header against the mapping's length.
+ * retry=true: the segment may still be initialising (empty or zero magic): wait and look again.
+ */
+export function checkHeader(m: Mapping, fileBytes: number): HeaderCheck {
+  const name = m.name;
+  const fail = (retry: boolean, code: ErrorCode, msg: string, facts: Record<string, number | string> = {}) =>
+    ({ ok: false, retry, error: new MdfanError(code, msg, { segment: name, ...facts }) }) as const;
+  if (fileBytes === 0) return fail(true, ErrorCode.NOT_READY, `segment ${name} is empty: its creator has not sized it yet`);
+  if (fileBytes < abi.HEADER_BYTES)
+    return fail(false, ErrorCode.SEGMENT_SIZE, `segment ${name} is ${fileBytes} bytes, shorter than the ${abi.HEADER_BYTES}-byte header`, {
+      expected: abi.HEADER_BYTES,
+      found: fileBytes,
+    });
+  const u32 = m.u32;
+  if (magicZero(u32)) return fail(true, ErrorCode.NOT_READY, `segment ${name} has no magic yet: its creator is initialising it`);
+  if (!magicOk(u32))
+    return fail(false, ErrorCode.BAD_MAGIC, `segment ${name} is not an mdfan segment: magic 0x${hex(u32[1])}${hex(u32[0])}, expected 0x${hex(abi.MAGIC_HI)}${hex(abi.MAGIC_LO)} ("MDFANSHM")`, {
+      expected: `0x${hex(abi.MAGIC_HI)}${hex(abi.MAGIC_LO)}`,
+      found: `0x${hex(u32[1])}${hex(u32[0])}`,
+    });
+  const dv = m.dv;
+  const major = dv.getUint16(abi.HDR.abi_major.offset, true);
+  const minor = dv.getUint16(abi.HDR.abi_minor.offset, true);
+  if (major !== abi.ABI_MAJOR)
+    return fail(false, ErrorCode.ABI_VERSION, `segment ${name} has ABI ${major}.${minor}; this reader speaks ABI ${abi.ABI_MAJOR}.${abi.ABI_MINOR} (majors must match)`, {
+      expected: `${abi.ABI_MAJOR}.${abi.ABI_MINOR}`,
+      found: `${major}.${minor}`,
+    });
+  const headerBytes = dv.getUint32(abi.HDR.header_bytes.offset, true);
+  if (headerBytes !== abi.HEADER_BYTES)
+    return fail(false, ErrorCode.SEGMENT_SIZE, `segment ${name} declares a ${headerBytes}-byte header; ABI ${abi.ABI_MAJOR} has ${abi.HEADER_BYTES}`, {
+      field: 'header_bytes',
+      expected: abi.HEADER_BYTES,
+      found: headerBytes,
+    });
+  const total = readU64(u32, abi.HDR.total_bytes.offset);
+  if (total !== fileBytes)
+    return fail(false, ErrorCode.SEGMENT_SIZE, `segment ${name} declares ${total} bytes but is ${fileBytes} bytes long`, {
+      field: 'total_bytes',
+      expected: total,
+      found: fileBytes,
+    });
+  const layoutError = checkLayout(m, total);
+  if (layoutError) return fail(false, layoutError.code, layoutError.msg, layoutError.facts);
+  return { ok: true };
+}
+
+interface LayoutProblem {
+  code: ErrorCode;
+  msg: string;
+  facts: Record<string, number | string>;
+}
+
+/** Every offset in the header must stay inside the segment and agree with the ABI arithmetic. */
+function checkLayout(m: Mapping, total: number): LayoutProblem | null {
+  const dv = m.dv;
+  const u32 = m.u32;
+  const max = dv.getUint32(abi.HDR.max_instruments.offset, true);
+  const levels = dv.getUint32(abi.HDR.levels.offset, true);
+  const stride = dv.getUint32(abi.HDR.slot_stride_bytes.offset, true);
+  const dirEntry = dv.getUint32(abi.HDR.dir_entry_bytes.offset, true);
+  const dirOff = readU64(u32, abi.HDR.directory_offset.offset);
+  const slotsOff = readU64(u32, abi.HDR.slots_offset.offset);
+  const flags = dv.getUint32(abi.HDR.layout_flags.offset, true);
+  const bad = (field: string, found: number, expected: string): LayoutProblem => ({
+    code: ErrorCode.LAYOUT,
+    msg: `segment ${m.name}: header field ${field} is ${found}, expected ${expected}`,
+    facts: { field, found, expected },
+  });
+  if (max < 1 || max > 1_000_000) return bad('max_instruments', max, '1..1000000');
+  if (levels < 1 || levels > abi.MAX_LEVELS) return bad('levels', levels, `1..${abi.MAX_LEVELS}`);
+  const expect = abi.computeLayout(max, levels, (flags & abi.LAYOUT_PACKED) !== 0);
+  if (dirEntry !== abi.DIR_ENTRY_BYTES) return bad('dir_entry_bytes', dirEntry, String(abi.DIR_ENTRY_BYTES));
+  if (stride !== expect.slotStride) return bad('slot_stride_bytes', stride, String(expect.slotStride));
+  if (dirOff !== expect.directoryOffset) return bad('directory_offset', dirOff, String(expect.directoryOffset));
+  if (slotsOff !== expect.slotsOffset) return bad('slots_offset', slotsOff, String(expect.slotsOffset));
+  if (expect.totalBytes !== total)
+    return {
+      code: ErrorCode.SEGMENT_SIZE,
+      msg: `segment ${m.name}: layout needs ${expect.totalBytes} bytes, total_bytes says ${total}`,
+      facts: { field: 'total_bytes', expected: expect.totalBytes, found: total },
+    };
+  const count = Atomics.load(u32, abi.W.hdrInstrumentCount);
+  if (count > max) return bad('instrument_count', count, `<= max_instruments (${max})`);
+  return null;
+}
+
+/** The layout a validated header declares. */
+export function layoutOf(m: Mapping): abi.Layout {
+  const dv = m.dv;
+  return abi.computeLayout(
+    dv.getUint32(abi.HDR.max_instruments.offset, true),
+    dv.getUint32(abi.HDR.levels.offset, true),
+    (dv.getUint32(abi.HDR.layout_flags.offset, true) & abi.LAYOUT_PACKED) !== 0,
+  );
+}
+
+export function readHeader(m: Mapping): HeaderInfo {
+  const dv = m.dv;
+  const u32 = m.u32;
+  const state = Atomics.load(u32, abi.W.hdrState);
+  const pathBytes = m.u8.subarray(abi.HDR.control_socket_path.offset, abi.HDR.control_socket_path.offset + abi.SOCKET_PATH_BYTES);
+  const nul = pathBytes.indexOf(0);
+  return {
+    abiMajor: dv.getUint16(abi.HDR.abi_major.offset, true),
+    abiMinor: dv.getUint16(abi.HDR.abi_minor.offset, true),
+    headerBytes: dv.getUint32(abi.HDR.header_bytes.offset, true),
+    totalBytes: readU64(u32, abi.HDR.total_bytes.offset),
+    layout: layoutOf(m),
+    layoutFlags: dv.getUint32(abi.HDR.layout_flags.offset, true),
+    mode: dv.getUint32(abi.HDR.mode.offset, true),
+    createdRealtimeNs: readU64(u32, abi.HDR.created_realtime_ns.offset),
+    state,
+    stateName: abi.STATE_NAMES[state] ?? `UNKNOWN(${state})`,
+    generation: Atomics.load(u32, abi.W.hdrGeneration),
+    writerPid: Atomics.load(u32, abi.HDR.writer_pid.offset >>> 2),
+    instrumentCount: Atomics.load(u32, abi.W.hdrInstrumentCount),
+    writerStartRealtimeNs: loadU64(m, abi.HDR.writer_start_realtime_ns.offset),
+    writerStartTicks: loadU64(m, abi.HDR.writer_start_ticks.offset),
+    lastErrorCode: Atomics.load(u32, abi.HDR.last_error_code.offset >>> 2),
+    controlSocketPath: Buffer.from(pathBytes.subarray(0, nul < 0 ? pathBytes.length : nul)).toString('utf8'),
+  };
+}
+
+/** The counters the writer keeps in lines 4 and 5 (64-bit atomic loads). */
+export const COUNTER_FIELDS = [
+  'messages',
+  'publishes',
+  'input_bytes',
+  'unknown_message_types',
+  'unknown_order_refs',
+  'feed_gaps',
+  'feed_duplicates',
+  'reader_attaches',
+  'reader_detaches',
+  'version_mismatches',
+  'takeovers',
+  'stale_marks',
+  'reveals',
+] as const;
+export type CounterName = (typeof COUNTER_FIELDS)[number];
+
+export function readCounters(m: Mapping): Record<CounterName, number> {
+  const out = {} as Record<CounterName, number>;
+  for (const f of COUNTER_FIELDS) out[f] = loadU64(m, abi.HDR[f].offset);
+  return out;
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,93 @@
+/**
+ * A mapped segment: one fd, one mapping, and the typed views over it. Every thread maps for
+ * itself (see native/src/segment.cc for why), so a Mapping never crosses threads.
+ */
+import { native } from './addon.js';
+import { fromSyscall, MdfanError, ErrorCode } from './errors.js';
+
+const NAME_RE = /^[A-Za-z0-9._-]{1,200}$/;
+
+/** Validates a segment NAME (the POSIX object /NAME, /dev/shm/NAME on Linux). */
+export function shmPath(name: string): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name) || name === '.' || name === '..')
+    throw new MdfanError(
+      ErrorCode.OPTIONS,
+      `segment name must be 1..200 characters of A-Z a-z 0-9 . _ - (got ${JSON.stringify(name)})`,
+      { segment: String(name) },
+    );
+  return `/${name}`;
+}
+
+export class Mapping {
+  readonly name: string;
+  readonly fd: number;
+  readonly buffer: ArrayBuffer;
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  /** 64-bit atomic access for cold fields (heartbeat, counters): one load, no tearing. */
+  readonly u64: BigUint64Array;
+  readonly dv: DataView;
+  readonly writable: boolean;
+  private closed = false;
+
+  constructor(name: string, fd: number, buffer: ArrayBuffer, writable: boolean) {
+    this.name = name;
+    this.fd = fd;
+    this.buffer = buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u64 = new BigUint64Array(buffer);
+    this.dv = new DataView(buffer);
+    this.writable = writable;
+  }
+
+  get byteLength(): number {
+    return this.closed ? 0 : this.buffer.byteLength;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Maps `length` bytes of an open shm fd; on failure closes the fd. */
+  static map(name: string, fd: number, length: number, writable: boolean): Mapping {
+    try {
+      return new Mapping(name, fd, native.mmap(fd, length, writable, true), writable);
+    } catch (e) {
+      native.close(fd);
+      throw fromSyscall(e, name);
+    }
+  }
+
+  /** Unmaps (views become length 0) and closes the fd, which releases any lock it held. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    native.unmap(this.buffer);
+    native.close(this.fd);
+  }
+}
+
+/** Reads an 8-byte little-endian field as a Number from its two 32-bit words (no BigInt). */
+export const readU64 = (u32: Uint32Array, byteOffset: number): number =>
+  u32[(byteOffset >>> 2) + 1] * 4294967296 + u32[byteOffset >>> 2];
+
+/** 64-bit atomic load (cold path: allocates a BigInt). */
+export const loadU64 = (m: Mapping, byteOffset: number): number => Number(Atomics.load(m.u64, byteOffset >>> 3));
+
+/** 64-bit atomic store (cold path). */
+export const storeU64 = (m: Mapping, byteOffset: number, value: number): void => {
+  Atomics.store(m.u64, byteOffset >>> 3, BigInt(Math.max(0, Math.floor(value))));
+};
+
+export function unlinkSegment(name: string): boolean {
+  try {
+    native.shmUnlink(shmPath(name));
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return false;
+    throw fromSyscall(e, name);
+  }
+}

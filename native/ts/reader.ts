@@ -1,0 +1,240 @@
+/**
+ * A reader's view of a segment: open O_RDONLY, map PROT_READ, validate, read slots through the
+ * seqlock, and tell whether the writer is alive. The reader never writes to the segment: a
+ * strategy bug faults in its own process instead of corrupting a book.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as abi from './abi.js';
+import { native } from './addon.js';
+import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
+import { checkHeader, layoutOf, readHeader, HeaderInfo } from './header.js';
+import { Mapping, loadU64, shmPath } from './mapping.js';
+import { readDirectory, Instrument } from './directory.js';
+import { BookSnapshot, DEFAULT_STALE_AFTER_MS, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
+
+export interface OpenOptions {
+  /** Accept any state (stat) instead of requiring READY. */
+  anyState?: boolean;
+  /** Read path: 'js' (x86-64 only) or 'native' (fenced; default where ordering requires it). */
+  readPath?: 'js' | 'native';
+  /** How long an odd seq may last before MDFAN_ERR_STALE, ms. */
+  staleAfterMs?: number;
+}
+
+export interface AttachOptions extends OpenOptions {
+  /** How long to wait for the segment to exist and become READY, ms (default 5000). */
+  timeoutMs?: number;
+  /** Polling interval while waiting, ms (default 10). */
+  pollMs?: number;
+}
+
+export interface WriterStatus {
+  /** The writer lock is held by some process. */
+  lockHeld: boolean;
+  pid: number;
+  /** ms since the last heartbeat (CLOCK_MONOTONIC, same host). */
+  heartbeatAgeMs: number;
+}
+
+export class SegmentReader {
+  readonly name: string;
+  readonly map: Mapping;
+  readonly layout: abi.Layout;
+  readonly generation: number;
+  private readonly staleNs: number;
+  private readonly useNative: boolean;
+  private readonly slotBytes: number;
+  /** Total retries over all reads through this reader. */
+  retries = 0;
+  reads = 0;
+
+  private constructor(name: string, map: Mapping, opts: OpenOptions) {
+    this.name = name;
+    this.map = map;
+    this.layout = layoutOf(map);
+    this.generation = Atomics.load(map.u32, abi.W.hdrGeneration);
+    const staleMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    if (!(staleMs > 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.staleAfterMs must be > 0', { found: staleMs });
+    this.staleNs = staleMs * 1e6;
+    this.useNative = opts.readPath === 'native' || (opts.readPath === undefined && NATIVE_ORDERING_REQUIRED);
+    if (opts.readPath === 'js' && NATIVE_ORDERING_REQUIRED)
+      throw new MdfanError(ErrorCode.OPTIONS, `options.readPath 'js' is only correct on x86-64 (this is ${process.arch})`);
+    this.slotBytes = abi.slotPayloadBytes(this.layout.levels);
+  }
+
+  /**
+   * Opens and validates the segment now, without waiting. Throws MDFAN_ERR_NO_SEGMENT,
+   * MDFAN_ERR_PERMISSION, MDFAN_ERR_BAD_MAGIC, MDFAN_ERR_ABI_VERSION, MDFAN_ERR_SEGMENT_SIZE,
+   * MDFAN_ERR_LAYOUT, or MDFAN_ERR_NOT_READY (not READY, unless anyState).
+   */
+  static openSync(name: string, opts: OpenOptions = {}): SegmentReader {
+    const r = SegmentReader.tryOpen(name, opts);
+    if (r instanceof SegmentReader) return r;
+    throw r.error;
+  }
+
+  /** Waits (without blocking the event loop) for the segment to appear, validate and be READY. */
+  static async attach(name: string, opts: AttachOptions = {}): Promise<SegmentReader> {
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    const pollMs = opts.pollMs ?? 10;
+    if (!(timeoutMs >= 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.timeoutMs must be >= 0', { found: timeoutMs });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = SegmentReader.tryOpen(name, opts);
+      if (r instanceof SegmentReader) return r;
+      if (!r.retry || Date.now() >= deadline) {
+        if (r.retry && r.error.code !== ErrorCode.NO_SEGMENT)
+          throw new MdfanError(ErrorCode.NOT_READY, `segment ${name} did not become READY within ${timeoutMs} ms (${r.error.message})`, {
+            segment: name,
+            timeoutMs,
+          });
+        if (r.retry)
+          throw new MdfanError(ErrorCode.NO_SEGMENT, `segment ${name} did not appear within ${timeoutMs} ms`, { segment: name, timeoutMs });
+        throw r.error;
+      }
+      await sleep(pollMs);
+    }
+  }
+
+  private static tryOpen(name: string, opts: OpenOptions): SegmentReader | { retry: boolean; error: MdfanError } {
+    const path = shmPath(name);
+    let fd: number;
+    try {
+      fd = native.shmOpen(path, 0, 0);
+    } catch (e) {
+      const err = fromSyscall(e, name);
+      return { retry: err.code === ErrorCode.NO_SEGMENT, error: err };
+    }
+    let size: number;
+    try {
+      size = native.fstat(fd).size;
+    } catch (e) {
+      native.close(fd);
+      return { retry: false, error: fromSyscall(e, name) };
+    }
+    if (size === 0) {
+      native.close(fd);
+      return { retry: true, error: new MdfanError(ErrorCode.NOT_READY, `segment ${name} is empty: its creator has not sized it yet`, { segment: name }) };
+    }
+    const m = Mapping.map(name, fd, size, false);
+    const check = checkHeader(m, size);
+    if (!check.ok) {
+      m.close();
+      return check;
+    }
+    const state = Atomics.load(m.u32, abi.W.hdrState); // acquire: pairs with the writer's READY store
+    if (state !== abi.STATE_READY && !opts.anyState) {
+      m.close();
+      return {
+        retry: true,
+        error: new MdfanError(ErrorCode.NOT_READY, `segment ${name} is ${abi.STATE_NAMES[state] ?? state}, not READY`, {
+          segment: name,
+          state: abi.STATE_NAMES[state] ?? state,
+        }),
+      };
+    }
+    try {
+      return new SegmentReader(name, m, opts);
+    } catch (e) {
+      m.close();
+      throw e;
+    }
+  }
+
+  get state(): number {
+    return Atomics.load(this.map.u32, abi.W.hdrState);
+  }
+
+  /** The generation now in the segment; differs from `generation` after a takeover. */
+  get currentGeneration(): number {
+    return Atomics.load(this.map.u32, abi.W.hdrGeneration);
+  }
+
+  header(): HeaderInfo {
+    return readHeader(this.map);
+  }
+
+  instruments(): Instrument[] {
+    return readDirectory(this.map, this.layout);
+  }
+
+  /** Index of `symbol` in the directory, or -1. */
+  find(symbol: string): number {
+    for (const inst of this.instruments()) if (inst.symbol === symbol) return inst.slotIndex;
+    return -1;
+  }
+
+  newSnapshot(): BookSnapshot {
+    return new BookSnapshot(this.layout.levels);
+  }
+
+  /** Word index of slot `index` in the mapping. */
+  slotWord(index: number): number {
+    return (this.layout.slotsOffset + index * this.layout.slotStride) >>> 2;
+  }
+
+  /**
+   * Copies slot `index` into `snap` through the seqlock; returns the retries it took. Throws
+   * MDFAN_ERR_STALE if the writer stayed inside the slot longer than staleAfterMs.
+   */
+  read(index: number, snap: BookSnapshot): number {
+    if (index >>> 0 !== index || index >= this.layout.maxInstruments)
+      throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.layout.maxInstruments - 1}`);
+    if (snap.levels !== this.layout.levels)
+      throw new MdfanError(ErrorCode.LAYOUT, `snapshot has ${snap.levels} levels, segment has ${this.layout.levels}`);
+    if (this.map.isClosed) throw new MdfanError(ErrorCode.CLOSED, `reader for ${this.name} is closed`);
+    const r = this.useNative
+      ? native.readSlot(this.map.buffer, this.layout.slotsOffset + index * this.layout.slotStride, this.slotBytes, snap.words, this.staleNs)
+      : readSlotJs(this.map.u32, this.slotWord(index), snap.words, this.staleNs);
+    this.reads++;
+    if (r < 0) {
+      throw new MdfanError(ErrorCode.STALE, `segment ${this.name}: slot ${index} stayed mid-update (odd seq) for over ${this.staleNs / 1e6} ms; its writer is stuck or dead`, {
+        segment: this.name,
+        slot: index,
+        seq: Atomics.load(this.map.u32, this.slotWord(index)),
+      });
+    }
+    snap.retries = r;
+    this.retries += r;
+    return r;
+  }
+
+  /** Lock, pid and heartbeat age: the facts for liveness (cold path). */
+  writerStatus(): WriterStatus {
+    const hb = loadU64(this.map, abi.HDR.heartbeat_ns.offset);
+    return {
+      lockHeld: native.writerLockHeld(this.map.fd),
+      pid: Atomics.load(this.map.u32, abi.HDR.writer_pid.offset >>> 2),
+      heartbeatAgeMs: hb === 0 ? Infinity : Math.max(0, (native.monotonicNs() - hb) / 1e6),
+    };
+  }
+
+  /**
+   * Throws MDFAN_ERR_WRITER_DEAD if the writer's lock is free while the segment is not CLOSED, or
+   * its heartbeat is older than timeoutMs.
+   */
+  checkWriter(timeoutMs = 1000): void {
+    const st = this.writerStatus();
+    const state = this.state;
+    if (state === abi.STATE_CLOSED) return;
+    if (!st.lockHeld || st.heartbeatAgeMs > timeoutMs)
+      throw new MdfanError(
+        ErrorCode.WRITER_DEAD,
+        `segment ${this.name}: writer pid ${st.pid} is ${st.lockHeld ? `silent (heartbeat ${st.heartbeatAgeMs.toFixed(0)} ms old)` : 'gone (its lock is free)'}`,
+        { segment: this.name, pid: st.pid, heartbeatAgeMs: Math.round(st.heartbeatAgeMs), lockHeld: st.lockHeld },
+      );
+  }
+
+  /** Waits on the futex word until the writer bumps it or timeoutNs passes (blocks this thread). */
+  waitForNotify(expected: number, timeoutNs: number): number {
+    return native.futexWait(this.map.buffer, abi.HDR.notify_seq.offset, expected, timeoutNs);
+  }
+
+  notifySeq(): number {
+    return Atomics.load(this.map.u32, abi.W.hdrNotifySeq);
+  }
+
+  close(): void {
+    this.map.close();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The seqlock over one book slot: the writer's commit and the JavaScript read path.
+ *
+ * Protocol (docs/ABI.md, DESIGN rule 5). Slot word 0 is `seq`.
+ *   writer:  s = seq (its own value: single writer)
+ *            seq <- s+1   Atomics.store, seq_cst          [W1]
+ *            payload      plain typed-array stores
+ *            seq <- s+2   Atomics.store, seq_cst          [W2]
+ *   reader:  s1 <- seq    Atomics.load, seq_cst           [R1] pairs with W2 of the previous commit
+ *            if s1 odd: retry (the writer is inside)
+ *            copy payload plain typed-array loads
+ *            s2 <- seq    Atomics.load, seq_cst           [R2] pairs with W1 of a concurrent commit
+ *            if s1 != s2: retry (torn), else the copy is the commit that wrote s1
+ *
+ * Why this is correct on x86-64 (TSO), which is where the JavaScript paths are used:
+ *  - The CPU never reorders a load with an older load, nor a store with an older store. So the
+ *    payload loads are performed after R1 and before R2, and the payload stores become visible
+ *    after W1 and before W2.
+ *  - V8 keeps plain typed-array accesses in program order relative to Atomics operations: Atomics
+ *    are on TurboFan's effect chain as full barriers, so the JIT neither hoists the copy above R1
+ *    nor sinks it below R2, nor moves payload stores out of [W1, W2]. Atomics.store on x64 is an
+ *    XCHG (a full fence); Atomics.load is a plain MOV, which TSO makes an acquire load.
+ *  - Hence if R2 sees s1 (even), no store of a later commit was visible to the copy: any such
+ *    store is preceded in visibility order by W1 = s1+1, which R2 would have seen.
+ * On arm64 the hardware may perform a plain load after a later Atomics.load (LDAR orders only
+ * what follows it), and a plain store before an earlier Atomics.store (STLR orders only what
+ * precedes it). There the reader must use the native path (native/src/seqlock_read.cc, with an
+ * acquire fence before R2) and the writer the native `writeBegin` (a release fence after W1);
+ * `NATIVE_ORDERING_REQUIRED` selects that automatically. The torture test checks all of it under
+ * load on the machine it runs on.
+ *
+ * `seq` is 32 bits so the JavaScript read needs no BigInt; it wraps after 2^31 commits to one
+ * slot. A reader would be fooled only if it were paused for exactly a multiple of 2^31 commits
+ * between R1 and R2.
+ */
+import * as abi from './abi.js';
+import { native } from './addon.js';
+import { ErrorCode, MdfanError } from './errors.js';
+
+/** x86-64's TSO makes the JavaScript read and write paths correct; elsewhere use the native ones. */
+export const NATIVE_ORDERING_REQUIRED = process.arch !== 'x64' && process.arch !== 'ia32';
+
+/** Default bound on how long a reader waits for an odd seq to turn even before MDFAN_ERR_STALE. */
+export const DEFAULT_STALE_AFTER_MS = 100;
+
+/**
+ * A preallocated copy of one slot. Reads fill `words` in place; the getters decode it without
+ * allocating. u64 fields are returned as Numbers (exact below 2^53).
+ */
+export class BookSnapshot {
+  readonly levels: number;
+  readonly words: Uint32Array;
+  private readonly asksWord: number;
+  /** Retries of the read that filled this snapshot. */
+  retries = 0;
+
+  constructor(levels: number) {
+    if (!Number.isInteger(levels) || levels < 1 || levels > abi.MAX_LEVELS)
+      throw new MdfanError(ErrorCode.OPTIONS, `levels must be an integer 1..${abi.MAX_LEVELS}`, { found: levels });
+    this.levels = levels;
+    this.words = new Uint32Array(abi.slotPayloadBytes(levels) >>> 2);
+    this.asksWord = abi.asksOffset(levels) >>> 2;
+  }
+
+  get seq(): number {
+    return this.words[abi.W.slotSeq];
+  }
+  get flags(): number {
+    return this.words[abi.W.slotFlags];
+  }
+  get stale(): boolean {
+    return (this.words[abi.W.slotFlags] & abi.SLOT_STALE) !== 0;
+  }
+  get msgIndex(): number {
+    return this.u64(abi.W.slotMsgIndexLo);
+  }
+  get exchangeTsNs(): number {
+    return this.u64(abi.W.slotExchangeTsLo);
+  }
+  get publishTsNs(): number {
+    return this.u64(abi.W.slotPublishTsLo);
+  }
+  get updateCount(): number {
+    return this.u64(abi.W.slotUpdateCountLo);
+  }
+  get instrumentIndex(): number {
+    return this.words[abi.W.slotInstrumentIndex];
+  }
+  /** Levels in use, clamped to the depth (a valid commit never exceeds it). */
+  get bidCount(): number {
+    return Math.min(this.words[abi.W.slotBidCount], this.levels);
+  }
+  get askCount(): number {
+    return Math.min(this.words[abi.W.slotAskCount], this.levels);
+  }
+  bidPrice(i: number): number {
+    return this.words[abi.W.slotLevels + i * 3];
+  }
+  bidSize(i: number): number {
+    return this.words[abi.W.slotLevels + i * 3 + 1];
+  }
+  bidOrders(i: number): number {
+    return this.words[abi.W.slotLevels + i * 3 + 2];
+  }
+  askPrice(i: number): number {
+    return this.words[this.asksWord + i * 3];
+  }
+  askSize(i: number): number {
+    return this.words[this.asksWord + i * 3 + 1];
+  }
+  askOrders(i: number): number {
+    return this.words[this.asksWord + i * 3 + 2];
+  }
+  private u64(loWord: number): number {
+    return this.words[loWord + 1] * 4294967296 + this.words[loWord];
+  }
+}
+
+/**
+ * JavaScript read path: copies the slot at word index `slotWord` into `dst` (a snapshot's words).
+ * Returns the retry count, or -1 if the seq stayed odd for longer than `staleNs`.
+ */
+export function readSlotJs(u32: Uint32Array, slotWord: number, dst: Uint32Array, staleNs: number): number {
+  const n = dst.length;
+  let retries = 0;
+  let oddSince = 0;
+  for (;;) {
+    const s1 = Atomics.load(u32, slotWord); // R1
+    if ((s1 & 1) !== 0) {
+      retries++;
+      if ((retries & 1023) === 0) {
+        // Checking the clock costs an addon call: only every 1024 spins.
+        const now = native.monotonicNs();
+        if (oddSince === 0) oddSince = now;
+        else if (now - oddSince > staleNs) return -1;
+      }
+      continue;
+    }
+    for (let i = 1; i < n; i++) dst[i] = u32[slotWord + i];
+    const s2 = Atomics.load(u32, slotWord); // R2
+    if (s1 === s2) {
+      dst[0] = s1;
+      return retries;
+    }
+    retries++;
+  }
+}
+
+/** Source of one commit's levels, laid out as in the slot: [price, size, orders] per level. */
+export interface LevelSource {
+  bidCount: number;
+  askCount: number;
+  /** levels*3 words: best bid first. */
+  bids: Uint32Array;
+  /** levels*3 words: best ask first. */
+  asks: Uint32Array;
+}
+
+/**
+ * Writes slots of one mapping. Single writer: only the process holding the writer lock may use
+ * it. Allocates nothing per commit.
+ */
+export class SlotWriter {
+  private readonly u32: Uint32Array;
+  private readonly buffer: ArrayBuffer;
+  private readonly slotsWord: number;
+  private readonly strideWords: number;
+  private readonly levels: number;
+  private readonly asksWord: number;
+  private readonly maxInstruments: number;
+  private readonly nativeBegin: boolean;
+
+  constructor(buffer: ArrayBuffer, layout: abi.Layout, nativeBegin = NATIVE_ORDERING_REQUIRED) {
+    if (layout.slotStride % 4 !== 0 || layout.slotsOffset % 4 !== 0)
+      throw new MdfanError(ErrorCode.LAYOUT, 'slot stride and offset must be multiples of 4', { stride: layout.slotStride });
+    this.buffer = buffer;
+    this.u32 = new Uint32Array(buffer);
+    this.slotsWord = layout.slotsOffset >>> 2;
+    this.strideWords = layout.slotStride >>> 2;
+    this.levels = layout.levels;
+    this.asksWord = abi.asksOffset(layout.levels) >>> 2;
+    this.maxInstruments = layout.maxInstruments;
+    this.nativeBegin = nativeBegin;
+  }
+
+  /** Word index of slot `index`. */
+  slotWord(index: number): number {
+    return this.slotsWord + index * this.strideWords;
+  }
+
+  /**
+   * Commits one book to slot `index`. msgIndex/exchangeTsNs/publishTsNs are non-negative integers
+   * below 2^53; levels beyond the depth are dropped.
+   */
+  commit(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, publishTsNs: number, flags: number): void {
+    if (index >>> 0 !== index || index >= this.maxInstruments)
+      throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
+    const u32 = this.u32;
+    const base = this.slotWord(index);
+    const s = u32[base]; // our own last store: plain read is exact for the single writer
+    const begin = (s + 1) >>> 0;
+    if (this.nativeBegin) native.writeBegin(this.buffer, base << 2); // W1 + release fence
+    else Atomics.store(u32, base, begin); // W1
+    u32[base + abi.W.slotFlags] = flags;
+    u32[base + abi.W.slotMsgIndexLo] = msgIndex % 4294967296;
+    u32[base + abi.W.slotMsgIndexLo + 1] = Math.floor(msgIndex / 4294967296);
+    u32[base + abi.W.slotExchangeTsLo] = exchangeTsNs % 4294967296;
+    u32[base + abi.W.slotExchangeTsLo + 1] = Math.floor(exchangeTsNs / 4294967296);
+    u32[base + abi.W.slotPublishTsLo] = publishTsNs % 4294967296;
+    u32[base + abi.W.slotPublishTsLo + 1] = Math.floor(publishTsNs / 4294967296);
+    const levels = this.levels;
+    const bidCount = src.bidCount < levels ? src.bidCount : levels;
+    const askCount = src.askCount < levels ? src.askCount : levels;
+    u32[base + abi.W.slotBidCount] = bidCount;
+    u32[base + abi.W.slotAskCount] = askCount;
+    const upd = u32[base + abi.W.slotUpdateCountLo] + 1;
+    if (upd > 0xffffffff) {
+      u32[base + abi.W.slotUpdateCountLo] = 0;
+      u32[base + abi.W.slotUpdateCountLo + 1]++;
+    } else u32[base + abi.W.slotUpdateCountLo] = upd;
+    u32[base + abi.W.slotInstrumentIndex] = index;
+    // Levels in use are copied; the rest are zeroed so a reader never sees an old book's tail.
+    const bids = src.bids;
+    const asks = src.asks;
+    const b0 = base + abi.W.slotLevels;
+    const a0 = base + this.asksWord;
+    const bw = bidCount * 3;
+    const aw = askCount * 3;
+    const all = levels * 3;
+    for (let i = 0; i < bw; i++) u32[b0 + i] = bids[i];
+    for (let i = bw; i < all; i++) u32[b0 + i] = 0;
+    for (let i = 0; i < aw; i++) u32[a0 + i] = asks[i];
+    for (let i = aw; i < all; i++) u32[a0 + i] = 0;
+    Atomics.store(u32, base, (s + 2) >>> 0); // W2
+  }
+
+  /**
+   * Test hook (issue 6): leaves slot `index` mid-commit with an odd seq, as a writer killed
+   * between W1 and W2 would.
+   */
+  beginOnlyForTest(index: number): void {
+    const base = this.slotWord(index);
+    Atomics.store(this.u32, base, (this.u32[base] | 1) >>> 0);
+  }
+
+  /** Brings an odd seq (a dead writer's half commit) back to even, for a takeover. */
+  repairSeq(index: number): boolean {
+    const base = this.slotWord(index);
+    const s = this.u32[base];
+    if ((s & 1) === 0) return false;
+    Atomics.store(this.u32, base, (s + 1) >>> 0);
+    return true;
+  }
+
+  get mapping(): ArrayBuffer {
+    return this.buffer;
+  }
+}

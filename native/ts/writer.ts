@@ -1,0 +1,326 @@
+/**
+ * The single writer's side of a segment: create or take over, hold the writer lock, initialise,
+ * publish, heartbeat, count, close.
+ *
+ * Who initialises: whoever holds the writer lock (an OFD lock the kernel drops when the holder
+ * dies). shm_open(O_CREAT|O_EXCL) decides who creates the object; the lock decides who may write
+ * it. Two writers racing: one creates, both try the lock, exactly one gets it. The loser reports
+ * MDFAN_ERR_WRITER_ALIVE; the winner finds the object empty (it may not be the creator) and
+ * initialises it, or finds a dead writer's segment and takes it over.
+ */
+import { readFileSync } from 'node:fs';
+import * as abi from './abi.js';
+import { native } from './addon.js';
+import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
+import { CounterName, checkHeader, layoutOf } from './header.js';
+import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
+import { LevelSource, SlotWriter } from './seqlock.js';
+import { writeDirEntry } from './directory.js';
+
+export interface WriterOptions {
+  /** Segment name: the POSIX object /NAME. */
+  name: string;
+  /** Instruments (directory entries and slots); fixed for the segment's life. */
+  maxInstruments: number;
+  /** Price levels per side, 1..50. */
+  levels: number;
+  /** Permission bits, default 0o600 (owner only). */
+  mode?: number;
+  /** Group id to chown the segment to (readers under another user share it via the group). */
+  gid?: number;
+  /** Benchmark only: pack slots without 128-byte padding. */
+  packed?: boolean;
+}
+
+export type OpenOutcome = 'created' | 'takeover' | 'recreated';
+
+const validated = (o: WriterOptions): Required<Omit<WriterOptions, 'gid'>> & { gid?: number } => {
+  const bad = (msg: string, found: unknown): never => {
+    throw new MdfanError(ErrorCode.OPTIONS, msg, { found: String(found) });
+  };
+  shmPath(o.name);
+  if (!Number.isInteger(o.maxInstruments) || o.maxInstruments < 1 || o.maxInstruments > 1_000_000)
+    bad('options.maxInstruments must be an integer 1..1000000', o.maxInstruments);
+  if (!Number.isInteger(o.levels) || o.levels < 1 || o.levels > abi.MAX_LEVELS)
+    bad(`options.levels must be an integer 1..${abi.MAX_LEVELS}`, o.levels);
+  const mode = o.mode ?? 0o600;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) bad('options.mode must be permission bits 0..0o777', mode);
+  if (o.gid !== undefined && (!Number.isInteger(o.gid) || o.gid < 0)) bad('options.gid must be a non-negative integer', o.gid);
+  return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false };
+};
+
+/** /proc/self/stat field 22: the process start time in clock ticks since boot (pid-reuse guard). */
+export function processStartTicks(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]); // field 22 overall; fields after ")" start at field 3
+  } catch {
+    return 0;
+  }
+}
+
+export class SegmentWriter {
+  readonly name: string;
+  readonly layout: abi.Layout;
+  readonly map: Mapping;
+  readonly slots: SlotWriter;
+  readonly outcome: OpenOutcome;
+  private instrumentCount = 0;
+  private closedState = false;
+  /** Counters kept in JavaScript and flushed to the segment by flushCounters(). */
+  messages = 0;
+  publishes = 0;
+  inputBytes = 0;
+
+  private constructor(name: string, map: Mapping, outcome: OpenOutcome) {
+    this.name = name;
+    this.map = map;
+    this.layout = layoutOf(map);
+    this.slots = new SlotWriter(map.buffer, this.layout);
+    this.outcome = outcome;
+  }
+
+  /**
+   * Creates the segment, or takes over a dead writer's segment with the same layout (generation
+   * + 1), or replaces a dead writer's segment of another layout with a new object (generation +
+   * 1). Refuses with MDFAN_ERR_WRITER_ALIVE if a live writer holds it.
+   */
+  static open(options: WriterOptions): SegmentWriter {
+    const o = validated(options);
+    const path = shmPath(o.name);
+    const want = abi.computeLayout(o.maxInstruments, o.levels, o.packed);
+    let nextGeneration = 1;
+    let replaced = false;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let fd: number;
+      let created = false;
+      try {
+        fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, o.mode);
+        created = true;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'EEXIST') throw fromSyscall(e, o.name);
+        try {
+          fd = native.shmOpen(path, native.OPEN_READ_WRITE, 0);
+        } catch (e2) {
+          if ((e2 as { code?: string }).code === 'ENOENT') continue; // unlinked meanwhile: try again
+          throw fromSyscall(e2, o.name);
+        }
+      }
+      if (!native.tryLockWriter(fd)) {
+        const pid = peekWriterPid(fd);
+        native.close(fd);
+        throw new MdfanError(
+          ErrorCode.WRITER_ALIVE,
+          pid > 0
+            ? `segment ${o.name} already has a live writer, pid ${pid}`
+            : `segment ${o.name} is being initialised by another writer`,
+          { segment: o.name, pid },
+        );
+      }
+      // We hold the lock: nobody else writes this object until we close the fd or die.
+      if (o.gid !== undefined && created) native.fchown(fd, -1, o.gid);
+      const size = native.fstat(fd).size;
+      if (size === 0) {
+        // New (ours, or a creator that lost the lock race or died before sizing it).
+        return SegmentWriter.initialise(o, fd, want, nextGeneration, replaced ? 'recreated' : 'created');
+      }
+      // A dead writer's segment. Same layout and ABI: take over in place; otherwise replace.
+      const old = Mapping.map(o.name, fd, size, true);
+      const check = checkHeader(old, size);
+      const oldGeneration = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(old.u32, abi.W.hdrGeneration) : 0;
+      if (check.ok) {
+        const have = layoutOf(old);
+        if (have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed) {
+          return SegmentWriter.takeOver(o, old);
+        }
+      }
+      // Another layout (or an unreadable one): mark the old object CLOSED for readers still
+      // mapping it, unlink it, and create a new object under the same name.
+      if (check.ok) Atomics.store(old.u32, abi.W.hdrState, abi.STATE_CLOSED);
+      nextGeneration = Math.max(nextGeneration, (oldGeneration >>> 0) + 1);
+      unlinkSegment(o.name);
+      old.close();
+      replaced = true;
+    }
+    throw new MdfanError(ErrorCode.WRITER_ALIVE, `segment ${o.name}: could not create or take it over after 5 attempts (another writer is racing)`, {
+      segment: o.name,
+    });
+  }
+
+  private static initialise(
+    o: ReturnType<typeof validated>,
+    fd: number,
+    layout: abi.Layout,
+    generation: number,
+    outcome: OpenOutcome,
+  ): SegmentWriter {
+    try {
+      native.ftruncate(fd, layout.totalBytes);
+    } catch (e) {
+      native.close(fd);
+      throw fromSyscall(e, o.name);
+    }
+    const m = Mapping.map(o.name, fd, layout.totalBytes, true);
+    const dv = m.dv;
+    const H = abi.HDR;
+    // Everything before `state`: readers trust these only after they load-acquire READY.
+    dv.setUint16(H.abi_major.offset, abi.ABI_MAJOR, true);
+    dv.setUint16(H.abi_minor.offset, abi.ABI_MINOR, true);
+    dv.setUint32(H.header_bytes.offset, abi.HEADER_BYTES, true);
+    storeU64(m, H.total_bytes.offset, layout.totalBytes);
+    dv.setUint32(H.max_instruments.offset, layout.maxInstruments, true);
+    dv.setUint32(H.levels.offset, layout.levels, true);
+    dv.setUint32(H.slot_stride_bytes.offset, layout.slotStride, true);
+    dv.setUint32(H.dir_entry_bytes.offset, abi.DIR_ENTRY_BYTES, true);
+    storeU64(m, H.directory_offset.offset, layout.directoryOffset);
+    storeU64(m, H.slots_offset.offset, layout.slotsOffset);
+    dv.setUint32(H.layout_flags.offset, layout.packed ? abi.LAYOUT_PACKED : 0, true);
+    dv.setUint32(H.mode.offset, o.mode, true);
+    storeU64(m, H.created_realtime_ns.offset, native.realtimeNs());
+    Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
+    Atomics.store(m.u32, abi.W.hdrGeneration, generation);
+    // Magic last among identity fields: a reader that sees it sees a sized, laid-out header.
+    Atomics.store(m.u32, 1, abi.MAGIC_HI);
+    Atomics.store(m.u32, 0, abi.MAGIC_LO);
+    const w = new SegmentWriter(o.name, m, outcome);
+    w.claim();
+    w.ready();
+    return w;
+  }
+
+  private static takeOver(o: ReturnType<typeof validated>, m: Mapping): SegmentWriter {
+    Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
+    Atomics.add(m.u32, abi.W.hdrGeneration, 1);
+    const w = new SegmentWriter(o.name, m, 'takeover');
+    w.claim();
+    // A writer killed between W1 and W2 left an odd seq; bring every slot back to even and mark
+    // it stale until this writer publishes that book again.
+    for (let i = 0; i < w.layout.maxInstruments; i++) {
+      w.slots.repairSeq(i);
+      w.markStale(i);
+    }
+    // The directory is rebuilt from this writer's own instruments.
+    Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
+    w.addCounter('takeovers');
+    w.ready();
+    return w;
+  }
+
+  /** Records this process as the writer. */
+  private claim(): void {
+    const m = this.map;
+    Atomics.store(m.u32, abi.HDR.writer_pid.offset >>> 2, process.pid);
+    storeU64(m, abi.HDR.writer_start_realtime_ns.offset, native.realtimeNs());
+    storeU64(m, abi.HDR.writer_start_ticks.offset, processStartTicks(process.pid));
+    this.heartbeat();
+  }
+
+  private ready(): void {
+    Atomics.store(this.map.u32, abi.W.hdrState, abi.STATE_READY); // release: pairs with attach's acquire
+  }
+
+  get generation(): number {
+    return Atomics.load(this.map.u32, abi.W.hdrGeneration);
+  }
+
+  get instruments(): number {
+    return this.instrumentCount;
+  }
+
+  /**
+   * Announces an instrument; returns its index (== its slot). The entry is written before the
+   * count is published (release), so a reader that sees the count sees the entry.
+   */
+  addInstrument(symbol: string, feedId: number, priceScale: number): number {
+    const index = this.instrumentCount;
+    if (index >= this.layout.maxInstruments)
+      throw new MdfanError(ErrorCode.FULL, `segment ${this.name} is full: ${this.layout.maxInstruments} instruments (raise --max-instruments)`, {
+        max: this.layout.maxInstruments,
+        symbol,
+      });
+    writeDirEntry(this.map, this.layout, index, symbol, feedId, priceScale);
+    this.instrumentCount = index + 1;
+    Atomics.store(this.map.u32, abi.W.hdrInstrumentCount, this.instrumentCount);
+    return index;
+  }
+
+  /** Commits a book to slot `index` and counts it. */
+  publish(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags = 0): void {
+    this.slots.commit(index, src, msgIndex, exchangeTsNs, native.monotonicNs(), flags);
+    this.publishes++;
+  }
+
+  private static readonly emptyLevels: LevelSource = {
+    bidCount: 0,
+    askCount: 0,
+    bids: new Uint32Array(0),
+    asks: new Uint32Array(0),
+  };
+
+  /** Publishes an empty book flagged STALE (the writer no longer vouches for it). */
+  markStale(index: number, msgIndex = 0): void {
+    this.slots.commit(index, SegmentWriter.emptyLevels, msgIndex, 0, native.monotonicNs(), abi.SLOT_STALE);
+  }
+
+  /** Stores the heartbeat (CLOCK_MONOTONIC). Call every few ms from the writer's loop. */
+  heartbeat(nowNs = native.monotonicNs()): void {
+    storeU64(this.map, abi.HDR.heartbeat_ns.offset, nowNs);
+  }
+
+  /** Flushes the JavaScript-side counters into the segment's hot-counter line. */
+  flushCounters(): void {
+    storeU64(this.map, abi.HDR.messages.offset, this.messages);
+    storeU64(this.map, abi.HDR.publishes.offset, this.publishes);
+    storeU64(this.map, abi.HDR.input_bytes.offset, this.inputBytes);
+  }
+
+  /** Adds to a cold counter (e.g. unknown_order_refs); relaxed, for stat. */
+  addCounter(field: Exclude<CounterName, 'messages' | 'publishes' | 'input_bytes'>, n = 1): void {
+    const i = abi.HDR[field].offset >>> 3;
+    Atomics.store(this.map.u64, i, Atomics.load(this.map.u64, i) + BigInt(n));
+  }
+
+  setLastError(code: number): void {
+    Atomics.store(this.map.u32, abi.HDR.last_error_code.offset >>> 2, code);
+  }
+
+  /** Wakes readers sleeping on the futex word (bumps it first so a late sleeper does not sleep). */
+  notifyReaders(): number {
+    Atomics.add(this.map.u32, abi.W.hdrNotifySeq, 1);
+    return native.futexWake(this.map.buffer, abi.HDR.notify_seq.offset, 0x7fffffff);
+  }
+
+  get closed(): boolean {
+    return this.closedState;
+  }
+
+  /**
+   * Graceful shutdown: flush counters, set CLOSED, wake sleepers, release the lock (by closing
+   * the fd). unlink=true also removes the name (readers that have it mapped keep reading).
+   */
+  close(opts: { unlink?: boolean; state?: number } = {}): void {
+    if (this.closedState) return;
+    this.closedState = true;
+    this.flushCounters();
+    this.heartbeat();
+    Atomics.store(this.map.u32, abi.W.hdrState, opts.state ?? abi.STATE_CLOSED);
+    this.notifyReaders();
+    if (opts.unlink) unlinkSegment(this.name);
+    this.map.close();
+  }
+}
+
+/** Reads writer_pid from an fd whose header may be incomplete (0 if unknown). */
+function peekWriterPid(fd: number): number {
+  try {
+    const size = native.fstat(fd).size;
+    if (size < abi.HEADER_BYTES) return 0;
+    const buf = native.mmap(fd, abi.HEADER_BYTES, false, false);
+    const pid = new Uint32Array(buf)[abi.HDR.writer_pid.offset >>> 2];
+    native.unmap(buf);
+    return pid;
+  } catch {
+    return 0;
+  }
+}

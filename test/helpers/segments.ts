@@ -1,0 +1,34 @@
+/**
+ * Test hygiene: unique segment names per test, and unlinking in teardown whatever happens
+ * (uvu's after hooks, plus a process 'exit' hook for a test that throws past them).
+ */
+import { readdirSync } from 'node:fs';
+import { unlinkSegment } from '../../native/ts/index.js';
+
+let counter = 0;
+const live = new Set<string>();
+
+/** A fresh segment name, registered for cleanup: mdfan-test-<pid>-<n>-<tag>. */
+export function segName(tag = 'seg'): string {
+  const n = `mdfan-test-${process.pid}-${++counter}-${tag}`;
+  live.add(n);
+  return n;
+}
+
+/** Unlinks every segment this process named (ignores ones already gone). */
+export function cleanupSegments(): void {
+  for (const n of live) {
+    try {
+      unlinkSegment(n);
+    } catch {
+      /* already gone or never created */
+    }
+  }
+  live.clear();
+}
+
+export function shmExists(name: string): boolean {
+  return readdirSync('/dev/shm').includes(name);
+}
+
+process.on('exit', cleanupSegments);

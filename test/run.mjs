@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Runs the uvu suite over the compiled tests (dist/test), restates uvu's totals as
+// "N passed, N failed", and fails the run if any test left a segment in /dev/shm.
+// Usage: node test/run.mjs [pattern]   (pattern: a regex on test file names)
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pattern = process.argv[2] ?? '\\.test\\.js$';
+const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
+const leftovers = () => {
+  try {
+    return readdirSync('/dev/shm').filter((f) => f.startsWith('mdfan-test-'));
+  } catch {
+    return [];
+  }
+};
+const before = new Set(leftovers());
+
+const child = spawn(process.execPath, [uvu, join(root, 'dist', 'test'), pattern], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+let out = '';
+child.stdout.on('data', (d) => {
+  out += d;
+  process.stdout.write(d);
+});
+child.on('close', (code, signal) => {
+  const plain = out.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+  let failed = Math.max(0, total - passed - skipped);
+  if (code !== 0 && failed === 0) failed = 1; // a crash before uvu's summary is a failure
+  const stray = leftovers().filter((f) => !before.has(f));
+  if (stray.length > 0) {
+    console.error(`\nleft in /dev/shm by the tests: ${stray.join(', ')}`);
+    failed += 1;
+  }
+  if (signal) console.error(`uvu died by ${signal}`);
+  console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  process.exit(failed > 0 || code !== 0 ? 1 : 0);
+});
