@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const pattern = process.argv[2] ?? '\\.test\\.js$';
+const only = process.argv[2];
+const pattern = only ? `^(?=.*(${only})).*\\.test\\.js$` : '\\.test\\.js$';
 const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
 const leftovers = () => {
   try {

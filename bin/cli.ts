@@ -1,0 +1,53 @@
+/**
+ * Command dispatch. Each command is a module exporting `run(argv): Promise<number>` (the exit
+ * code), loaded only when named so `mdfan stat` never loads the feed handler.
+ */
+import { isMdfanError } from '../native/ts/errors.js';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const commands: Record<string, Command> = {
+  stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../native/ts/stat-cmd.js') },
+  demo: { summary: 'a synthetic writer and a reader over a segment, with latency', load: () => import('../scenarios/demo/demo-cmd.js') },
+};
+
+function usage(): string {
+  const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
+  return `usage: mdfan <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nmdfan <command> --help for a command's options`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    process.exitCode = name === undefined ? 2 : 0;
+    return;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`mdfan: MDFAN_ERR_OPTIONS: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  try {
+    const mod = await cmd.load();
+    process.exitCode = await mod.run(rest);
+  } catch (e) {
+    process.exitCode = reportError(name, e);
+  }
+}
+
+/** Prints an error with its stable code; returns the exit code (2 usage, 1 otherwise). */
+export function reportError(command: string, e: unknown): number {
+  if (isMdfanError(e)) {
+    console.error(`mdfan ${command}: ${e.message}`);
+    return e.code === 'MDFAN_ERR_OPTIONS' ? 2 : 1;
+  }
+  const err = e as { code?: string; message?: string };
+  if (typeof err?.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`mdfan ${command}: MDFAN_ERR_OPTIONS: ${err.message}`);
+    return 2;
+  }
+  console.error(`mdfan ${command}: internal error:`, e);
+  return 1;
+}

@@ -1,0 +1,51 @@
+/**
+ * Option parsing shared by the commands: node's util.parseArgs (strict), with errors turned into
+ * MDFAN_ERR_OPTIONS and numeric options validated once with a message naming the option.
+ */
+import { parseArgs, ParseArgsConfig } from 'node:util';
+import { ErrorCode, MdfanError } from './errors.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** Parsed flags: strings for string options, booleans for boolean ones, undefined if absent. */
+export type Flags = Record<string, string | boolean | undefined>;
+
+export function parse(argv: string[], options: OptionSpec, usage: string): { values: Flags; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    return { values: r.values as Flags, positionals: r.positionals };
+  } catch (e) {
+    throw new MdfanError(ErrorCode.OPTIONS, `${(e as Error).message}\n${usage}`);
+  }
+}
+
+/** Requires a string option. */
+export function required(value: string | boolean | undefined, flag: string, usage: string): string {
+  if (typeof value !== 'string' || value === '') throw new MdfanError(ErrorCode.OPTIONS, `${flag} is required\n${usage}`);
+  return value;
+}
+
+/** An integer option within [min, max]: `--levels must be an integer 1..50`. */
+export function intOption(value: unknown, flag: string, min: number, max: number, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new MdfanError(ErrorCode.OPTIONS, `${flag} must be an integer ${min}..${max} (got ${JSON.stringify(value)})`, { flag });
+  return n;
+}
+
+/** A positive number option (e.g. seconds). */
+export function numOption(value: unknown, flag: string, min: number, max: number, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new MdfanError(ErrorCode.OPTIONS, `${flag} must be a number ${min}..${max} (got ${JSON.stringify(value)})`, { flag });
+  return n;
+}
+
+/** An optional string option. */
+export function optString(value: string | boolean | undefined, flag: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new MdfanError(ErrorCode.OPTIONS, `${flag} needs a value`);
+  return value;
+}

@@ -1,0 +1,16 @@
+/** `mdfan stat --segment NAME [--json]` */
+import { parse, required } from './args.js';
+import { formatStat, statSegment } from './stat.js';
+
+const USAGE = 'usage: mdfan stat --segment NAME [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { segment: { type: 'string' }, json: { type: 'boolean' } }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const report = statSegment(required(values.segment, '--segment', USAGE));
+  console.log(values.json ? JSON.stringify(report) : formatStat(report));
+  return 0;
+}

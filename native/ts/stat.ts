@@ -1,0 +1,130 @@
+/**
+ * What `mdfan stat` reports about a segment, gathered without disturbing anyone: a read-only
+ * mapping, seqlock reads of each slot, and a lock query that never takes the lock.
+ */
+import * as abi from './abi.js';
+import { isMdfanError } from './errors.js';
+import { readCounters, CounterName } from './header.js';
+import { SegmentReader } from './reader.js';
+
+export interface InstrumentStat {
+  index: number;
+  symbol: string;
+  feed_id: number;
+  slot: number;
+  price_scale: number;
+  /** Commits to this instrument's slot in this generation (null if the slot stayed mid-update). */
+  updates: number | null;
+  seq: number | null;
+  msg_index: number | null;
+  stale: boolean;
+}
+
+export interface StatReport {
+  segment: string;
+  path: string;
+  state: string;
+  generation: number;
+  writer_pid: number;
+  writer_alive: boolean;
+  writer_lock_held: boolean;
+  heartbeat_age_ms: number | null;
+  writer_started: string | null;
+  abi: string;
+  header_bytes: number;
+  total_bytes: number;
+  mode: string;
+  created: string | null;
+  layout: { max_instruments: number; levels: number; slot_stride_bytes: number; directory_offset: number; slots_offset: number; packed: boolean };
+  instrument_count: number;
+  publishes: number;
+  messages: number;
+  counters: Record<CounterName, number>;
+  control_socket: string | null;
+  instruments: InstrumentStat[];
+}
+
+const iso = (ns: number): string | null => (ns > 0 ? new Date(ns / 1e6).toISOString() : null);
+
+export function statSegment(name: string, heartbeatTimeoutMs = 1000): StatReport {
+  const r = SegmentReader.openSync(name, { anyState: true, staleAfterMs: 20 });
+  try {
+    const h = r.header();
+    const ws = r.writerStatus();
+    const counters = readCounters(r.map);
+    const snap = r.newSnapshot();
+    const instruments: InstrumentStat[] = r.instruments().map((inst) => {
+      try {
+        r.read(inst.slotIndex, snap);
+        return {
+          index: inst.index,
+          symbol: inst.symbol,
+          feed_id: inst.feedId,
+          slot: inst.slotIndex,
+          price_scale: inst.priceScale,
+          updates: snap.updateCount,
+          seq: snap.seq,
+          msg_index: snap.msgIndex,
+          stale: snap.stale,
+        };
+      } catch (e) {
+        if (!isMdfanError(e, 'MDFAN_ERR_STALE')) throw e;
+        return { index: inst.index, symbol: inst.symbol, feed_id: inst.feedId, slot: inst.slotIndex, price_scale: inst.priceScale, updates: null, seq: null, msg_index: null, stale: true };
+      }
+    });
+    const closed = h.state === abi.STATE_CLOSED;
+    return {
+      segment: name,
+      path: `/dev/shm/${name}`,
+      state: h.stateName,
+      generation: h.generation,
+      writer_pid: h.writerPid,
+      writer_alive: !closed && ws.lockHeld && ws.heartbeatAgeMs <= heartbeatTimeoutMs,
+      writer_lock_held: ws.lockHeld,
+      heartbeat_age_ms: Number.isFinite(ws.heartbeatAgeMs) ? Math.round(ws.heartbeatAgeMs * 1000) / 1000 : null,
+      writer_started: iso(h.writerStartRealtimeNs),
+      abi: `${h.abiMajor}.${h.abiMinor}`,
+      header_bytes: h.headerBytes,
+      total_bytes: h.totalBytes,
+      mode: `0${h.mode.toString(8)}`,
+      created: iso(h.createdRealtimeNs),
+      layout: {
+        max_instruments: h.layout.maxInstruments,
+        levels: h.layout.levels,
+        slot_stride_bytes: h.layout.slotStride,
+        directory_offset: h.layout.directoryOffset,
+        slots_offset: h.layout.slotsOffset,
+        packed: h.layout.packed,
+      },
+      instrument_count: h.instrumentCount,
+      publishes: counters.publishes,
+      messages: counters.messages,
+      counters,
+      control_socket: h.controlSocketPath || null,
+      instruments,
+    };
+  } finally {
+    r.close();
+  }
+}
+
+export function formatStat(s: StatReport): string {
+  const writer = s.state === 'CLOSED'
+    ? `pid ${s.writer_pid}, segment closed`
+    : `pid ${s.writer_pid} ${s.writer_alive ? 'alive' : 'DEAD'} (lock ${s.writer_lock_held ? 'held' : 'free'}), heartbeat ${s.heartbeat_age_ms === null ? 'never' : `${s.heartbeat_age_ms.toFixed(1)} ms ago`}`;
+  const lines = [
+    `segment     ${s.segment} (${s.path})`,
+    `state       ${s.state}, generation ${s.generation}`,
+    `writer      ${writer}${s.writer_started ? `, since ${s.writer_started}` : ''}`,
+    `abi         ${s.abi}, header ${s.header_bytes} bytes, total ${s.total_bytes} bytes, mode ${s.mode}, created ${s.created ?? '?'}`,
+    `layout      ${s.layout.max_instruments} instruments max, ${s.layout.levels} levels, slot stride ${s.layout.slot_stride_bytes} bytes${s.layout.packed ? ' (PACKED)' : ''}, directory @${s.layout.directory_offset}, slots @${s.layout.slots_offset}`,
+    `counters    ${Object.entries(s.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `instruments ${s.instrument_count}`,
+  ];
+  if (s.instruments.length > 0) {
+    lines.push(`  ${'index'.padStart(5)}  ${'symbol'.padEnd(16)} ${'feed_id'.padStart(8)} ${'updates'.padStart(10)} ${'msg_index'.padStart(10)}  flags`);
+    for (const i of s.instruments)
+      lines.push(`  ${String(i.index).padStart(5)}  ${i.symbol.padEnd(16)} ${String(i.feed_id).padStart(8)} ${String(i.updates ?? '?').padStart(10)} ${String(i.msg_index ?? '?').padStart(10)}  ${i.updates === null ? 'MID-UPDATE' : i.stale ? 'STALE' : ''}`);
+  }
+  return lines.join('\n');
+}
