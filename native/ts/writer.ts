@@ -128,6 +128,15 @@ export class SegmentWriter {
       // A dead writer's segment. Same layout and ABI: take over in place; otherwise replace.
       const old = Mapping.map(o.name, fd, size, true);
       const check = checkHeader(old, size);
+      if (!check.ok && check.error.code === ErrorCode.BAD_MAGIC) {
+        // Not ours: never destroy another program's shared memory.
+        old.close();
+        throw new MdfanError(
+          ErrorCode.BAD_MAGIC,
+          `segment ${o.name} exists and is not an mdfan segment; refusing to replace it (remove /dev/shm/${o.name} if it is yours)`,
+          check.error.details,
+        );
+      }
       const oldGeneration = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(old.u32, abi.W.hdrGeneration) : 0;
       if (check.ok) {
         const have = layoutOf(old);

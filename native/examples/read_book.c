@@ -1,0 +1,534 @@
+/*
+ * read_book.c: an mdfan reader in C11, written from native/include/mdfan_abi.h and docs/ABI.md
+ * alone (no addon, no TypeScript). It is the proof that the ABI is language-neutral.
+ *
+ *   read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S]
+ *
+ *   NAME            the POSIX shared-memory object /NAME (/dev/shm/NAME on Linux)
+ *   --symbol SYM    only this instrument (default: every instrument in the directory)
+ *   --follow N      keep polling; print a line each time a slot's seq moves to a new even value,
+ *                   until N lines were printed or the segment is CLOSED (then exit 0)
+ *   --timeout-ms T  how long to wait for the segment to exist and become READY, and for SYM to
+ *                   appear in the directory (default 5000)
+ *   --stale-ms S    how long one odd seq may last before MDFAN_ERR_STALE (default 100, as the
+ *                   TypeScript reader)
+ *
+ * Output (stdout), one line per book, the format of `mdfan feed --dump-books`:
+ *   msgIndex,SYMBOL,ask1px,ask1size,bid1px,bid1size,...   for all `levels` levels of the segment,
+ * empty levels as 9999999999,0 (ask) and -9999999999,0 (bid), prices in the feed's units.
+ * Without --follow every instrument selected is printed once (a slot never committed reads as an
+ * empty book with msgIndex 0). With --follow, a slot is printed the first time it is seen
+ * committed (seq != 0) and then on every new even seq the poll observes (a fast writer's
+ * intermediate commits may be skipped: a seqlock keeps only the latest book).
+ * At the end, on stderr: retries=<n> reads=<n> (seqlock retries, validated slot copies).
+ *
+ * Exit codes: 0 done; 2 refused or failed to attach (MDFAN_ERR_NO_SEGMENT, _BAD_MAGIC,
+ * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _LAYOUT, unknown symbol or bad
+ * arguments: MDFAN_ERR_OPTIONS); 3 failed while reading (MDFAN_ERR_STALE: a seq stayed odd;
+ * MDFAN_ERR_WRITER_DEAD: the writer lock stayed free for --timeout-ms while the segment was not
+ * CLOSED). Errors are one line `MDFAN_ERR_...: message` on stderr.
+ *
+ * Build: cc -std=c11 -O2 -Wall -Wextra -Werror -I native/include native/examples/read_book.c
+ * Platforms: Linux on x86-64 or arm64 (32- and 64-bit atomic loads there are plain loads, which
+ * a PROT_READ mapping allows; see docs/ABI.md "Atomics on a read-only mapping").
+ */
+#define _GNU_SOURCE /* F_OFD_GETLK */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mdfan_abi.h"
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+#define EXIT_REFUSED 2
+#define EXIT_READ_FAILED 3
+#define MAX_INSTRUMENTS_LIMIT 1000000u /* docs/ABI.md: max_instruments is 1..1000000 */
+#define POLL_NS 10000000ull            /* 10 ms between attach attempts, as the TypeScript reader */
+#define LIVENESS_EVERY_NS 100000000ull /* follow mode: look at the writer lock every 100 ms */
+
+static uint64_t g_retries, g_reads;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ns(uint64_t ns) {
+  struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+static void print_counts(void) {
+  fprintf(stderr, "retries=%" PRIu64 " reads=%" PRIu64 "\n", g_retries, g_reads);
+}
+
+/* Prints `CODE: message` and the counts line, then exits. */
+static void die(int status, const char *code, const char *fmt, ...) {
+  va_list ap;
+  fflush(stdout);
+  fprintf(stderr, "%s: ", code);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  print_counts();
+  exit(status);
+}
+
+/* Atomic loads on the read-only mapping. The ABI's atomic fields are naturally aligned 32/64-bit
+ * words; _Atomic uint32_t / uint64_t have the same size and alignment on the target platforms. */
+static inline uint32_t load32(const void *p, memory_order mo) {
+  return atomic_load_explicit((const _Atomic uint32_t *)p, mo);
+}
+static inline uint64_t load64(const void *p, memory_order mo) {
+  return atomic_load_explicit((const _Atomic uint64_t *)p, mo);
+}
+
+static const char *state_name(uint32_t s) {
+  switch (s) {
+    case 0: return "UNINITIALIZED";
+    case MDFAN_STATE_INITIALIZING: return "INITIALIZING";
+    case MDFAN_STATE_READY: return "READY";
+    case MDFAN_STATE_BROKEN: return "BROKEN";
+    case MDFAN_STATE_CLOSED: return "CLOSED";
+    default: return "UNKNOWN";
+  }
+}
+
+/* ---- the segment ---------------------------------------------------------------------------- */
+
+typedef struct {
+  const char *name;
+  int fd;
+  const uint8_t *base;
+  size_t size;
+  const mdfan_header_t *h;
+  uint32_t max_instruments;
+  uint32_t levels;
+  uint32_t stride;
+  uint64_t slots_offset;
+  size_t payload; /* bytes of a slot a reader copies: MDFAN_SLOT_PAYLOAD_BYTES(levels) */
+} segment_t;
+
+/* Outcome of one attach attempt. RETRY: may still be coming up (absent, empty, no magic yet, not
+ * READY); FAIL: refused for good. The message is kept for the timeout report. */
+enum { ATTACH_OK = 0, ATTACH_RETRY = 1, ATTACH_FAIL = 2 };
+static const char *g_code;
+static char g_msg[512];
+
+static int attach_err(int kind, const char *code, const char *fmt, ...) {
+  va_list ap;
+  g_code = code;
+  va_start(ap, fmt);
+  vsnprintf(g_msg, sizeof g_msg, fmt, ap);
+  va_end(ap);
+  return kind;
+}
+
+static void segment_close(segment_t *s) {
+  if (s->base) munmap((void *)s->base, s->size);
+  if (s->fd >= 0) close(s->fd);
+  s->base = NULL;
+  s->fd = -1;
+}
+
+/* One attempt: open, map, validate in the order of docs/ABI.md "Attaching". */
+static int try_attach(segment_t *s, const char *name) {
+  char path[256];
+  memset(s, 0, sizeof *s);
+  s->name = name;
+  s->fd = -1;
+  if (snprintf(path, sizeof path, "/%s", name) >= (int)sizeof path)
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_OPTIONS", "segment name %s is too long", name);
+
+  /* 1. open read-only */
+  s->fd = shm_open(path, O_RDONLY, 0);
+  if (s->fd < 0) {
+    int e = errno;
+    if (e == ENOENT) return attach_err(ATTACH_RETRY, "MDFAN_ERR_NO_SEGMENT", "no segment %s (%s)", name, strerror(e));
+    if (e == EACCES || e == EPERM)
+      return attach_err(ATTACH_FAIL, "MDFAN_ERR_PERMISSION", "permission denied on segment %s (shm_open: %s)", name, strerror(e));
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: shm_open: %s", name, strerror(e));
+  }
+  /* 2. its size */
+  struct stat st;
+  if (fstat(s->fd, &st) != 0) {
+    int e = errno;
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: fstat: %s", name, strerror(e));
+  }
+  uint64_t file_bytes = (uint64_t)st.st_size;
+  if (file_bytes == 0) {
+    segment_close(s);
+    return attach_err(ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is empty: its creator has not sized it yet", name);
+  }
+  /* 3. map what is there, read-only, pre-faulted */
+  void *p = mmap(NULL, (size_t)file_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, 0);
+  if (p == MAP_FAILED) {
+    int e = errno;
+    segment_close(s);
+    if (e == EACCES || e == EPERM)
+      return attach_err(ATTACH_FAIL, "MDFAN_ERR_PERMISSION", "permission denied on segment %s (mmap: %s)", name, strerror(e));
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: mmap: %s", name, strerror(e));
+  }
+  s->base = (const uint8_t *)p;
+  s->size = (size_t)file_bytes;
+  s->h = (const mdfan_header_t *)p;
+  const mdfan_header_t *h = s->h;
+
+  /* 4. long enough for the header */
+  if (file_bytes < MDFAN_HEADER_BYTES) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s is %" PRIu64 " bytes, shorter than the %u-byte header", name,
+                      file_bytes, MDFAN_HEADER_BYTES);
+  }
+  /* 5. magic: low word first, with acquire (the writer stores the high word, then the low word,
+   * last of all identity fields). Low word 0: not initialised yet. */
+  uint32_t magic_lo = load32(s->base, memory_order_acquire);
+  if (magic_lo == 0) {
+    segment_close(s);
+    return attach_err(ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s has no magic yet: its creator is initialising it", name);
+  }
+  uint32_t magic_hi = load32(s->base + 4, memory_order_relaxed);
+  uint64_t magic = ((uint64_t)magic_hi << 32) | magic_lo;
+  if (magic != MDFAN_MAGIC) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_BAD_MAGIC", "segment %s is not an mdfan segment: magic 0x%016" PRIx64 ", expected 0x%016" PRIx64 " (\"MDFANSHM\")",
+                      name, magic, (uint64_t)MDFAN_MAGIC);
+  }
+  /* 6. ABI major */
+  if (h->abi_major != MDFAN_ABI_MAJOR) {
+    unsigned major = h->abi_major, minor = h->abi_minor;
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_ABI_VERSION", "segment %s has ABI %u.%u; this reader speaks ABI %u.%u (majors must match)", name,
+                      major, minor, MDFAN_ABI_MAJOR, MDFAN_ABI_MINOR);
+  }
+  /* 7. header size */
+  if (h->header_bytes != MDFAN_HEADER_BYTES) {
+    unsigned hb = h->header_bytes;
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s declares a %u-byte header; ABI %u has %u", name, hb, MDFAN_ABI_MAJOR,
+                      MDFAN_HEADER_BYTES);
+  }
+  /* 8. declared size == file size */
+  uint64_t total = h->total_bytes;
+  if (total != file_bytes) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s declares %" PRIu64 " bytes but is %" PRIu64 " bytes long", name, total,
+                      file_bytes);
+  }
+  /* 9. layout arithmetic: every offset recomputed, nothing followed before it matches */
+  uint32_t max = h->max_instruments, levels = h->levels, stride = h->slot_stride_bytes, dir_entry = h->dir_entry_bytes;
+  uint64_t dir_off = h->directory_offset, slots_off = h->slots_offset;
+  int packed = (h->layout_flags & MDFAN_LAYOUT_PACKED) != 0;
+  if (max < 1 || max > MAX_INSTRUMENTS_LIMIT) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field max_instruments is %u, expected 1..%u", name, max,
+                      MAX_INSTRUMENTS_LIMIT);
+  }
+  if (levels < 1 || levels > MDFAN_MAX_LEVELS) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field levels is %u, expected 1..%u", name, levels, MDFAN_MAX_LEVELS);
+  }
+  uint64_t want_stride = packed ? MDFAN_SLOT_PAYLOAD_BYTES(levels) : MDFAN_SLOT_STRIDE(levels);
+  uint64_t want_slots = MDFAN_SLOTS_OFFSET((uint64_t)max);
+  uint64_t want_total = want_slots + (uint64_t)max * want_stride;
+  const char *field = NULL;
+  uint64_t found = 0, expected = 0;
+  if (dir_entry != MDFAN_DIR_ENTRY_BYTES) field = "dir_entry_bytes", found = dir_entry, expected = MDFAN_DIR_ENTRY_BYTES;
+  else if (stride != want_stride) field = "slot_stride_bytes", found = stride, expected = want_stride;
+  else if (dir_off != MDFAN_DIRECTORY_OFFSET) field = "directory_offset", found = dir_off, expected = MDFAN_DIRECTORY_OFFSET;
+  else if (slots_off != want_slots) field = "slots_offset", found = slots_off, expected = want_slots;
+  if (field) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field %s is %" PRIu64 ", expected %" PRIu64, name, field, found, expected);
+  }
+  if (want_total != total) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s: layout needs %" PRIu64 " bytes, total_bytes says %" PRIu64, name,
+                      want_total, total);
+  }
+  uint32_t count = load32(&h->instrument_count, memory_order_acquire);
+  if (count > max) {
+    segment_close(s);
+    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field instrument_count is %u, expected <= max_instruments (%u)", name,
+                      count, max);
+  }
+  /* 10. state */
+  uint32_t state = load32(&h->state, memory_order_acquire);
+  if (state != MDFAN_STATE_READY) {
+    segment_close(s);
+    return attach_err(ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is %s, not READY", name, state_name(state));
+  }
+  s->max_instruments = max;
+  s->levels = levels;
+  s->stride = stride;
+  s->slots_offset = slots_off;
+  s->payload = MDFAN_SLOT_PAYLOAD_BYTES(levels);
+  return ATTACH_OK;
+}
+
+static void attach(segment_t *s, const char *name, uint64_t timeout_ms) {
+  uint64_t deadline = now_ns() + timeout_ms * 1000000ull;
+  for (;;) {
+    int r = try_attach(s, name);
+    if (r == ATTACH_OK) return;
+    if (r == ATTACH_FAIL) die(EXIT_REFUSED, g_code, "%s", g_msg);
+    if (now_ns() >= deadline) {
+      if (strcmp(g_code, "MDFAN_ERR_NO_SEGMENT") == 0)
+        die(EXIT_REFUSED, "MDFAN_ERR_NO_SEGMENT", "segment %s did not appear within %" PRIu64 " ms", name, timeout_ms);
+      die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s did not become READY within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_code, g_msg);
+    }
+    sleep_ns(POLL_NS);
+  }
+}
+
+/* The writer lock: an OFD write lock on byte 0. F_OFD_GETLK reports it without taking it. */
+static int writer_lock_held(const segment_t *s) {
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = 0;
+  fl.l_len = 1;
+  if (fcntl(s->fd, F_OFD_GETLK, &fl) != 0) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "segment %s: fcntl(F_OFD_GETLK): %s", s->name, strerror(errno));
+  return fl.l_type != F_UNLCK;
+}
+
+/* ---- the directory -------------------------------------------------------------------------- */
+
+typedef struct {
+  char symbol[MDFAN_SYMBOL_BYTES + 1];
+  uint32_t slot;
+  uint32_t last_seq; /* follow mode: the last seq printed (0: none yet) */
+} target_t;
+
+/* Reads the directory entries below instrument_count (acquire) into `out`; with `symbol`, only
+ * that instrument. Returns how many were found. */
+static uint32_t read_directory(const segment_t *s, const char *symbol, target_t *out) {
+  uint32_t count = load32(&s->h->instrument_count, memory_order_acquire);
+  if (count > s->max_instruments)
+    die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: header field instrument_count is %u, expected <= max_instruments (%u)", s->name, count,
+        s->max_instruments);
+  const mdfan_dir_entry_t *dir = (const mdfan_dir_entry_t *)(s->base + MDFAN_DIRECTORY_OFFSET);
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    char sym[MDFAN_SYMBOL_BYTES + 1];
+    memcpy(sym, dir[i].symbol, MDFAN_SYMBOL_BYTES);
+    sym[MDFAN_SYMBOL_BYTES] = '\0'; /* 16 characters leave no NUL */
+    uint32_t slot = dir[i].slot_index;
+    if (slot >= s->max_instruments)
+      die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: directory entry %u names slot %u, outside 0..%u", s->name, i, slot, s->max_instruments - 1);
+    if (symbol && strcmp(symbol, sym) != 0) continue;
+    memcpy(out[n].symbol, sym, sizeof sym);
+    out[n].slot = slot;
+    out[n].last_seq = 0;
+    n++;
+    if (symbol) break;
+  }
+  return n;
+}
+
+/* ---- the seqlock read ----------------------------------------------------------------------- */
+
+/* A validated copy of one slot: the slot header, then bids[levels], then asks[levels]. */
+typedef struct {
+  mdfan_slot_header_t h;
+  mdfan_level_t lv[2 * MDFAN_MAX_LEVELS];
+} snapshot_t;
+_Static_assert(offsetof(snapshot_t, lv) == MDFAN_BIDS_OFFSET, "levels follow the 64-byte slot header");
+_Static_assert(sizeof(snapshot_t) == MDFAN_SLOT_PAYLOAD_BYTES(MDFAN_MAX_LEVELS), "no padding");
+
+static uint64_t g_stale_ns = 100000000ull;
+
+/* Copies slot `slot` into `dst` through the seqlock (docs/ABI.md "Reading a slot"). Exits with
+ * MDFAN_ERR_STALE if one odd seq outlives the stale bound. Returns the validated seq. */
+static uint32_t read_slot(const segment_t *s, uint32_t slot, snapshot_t *dst) {
+  const uint8_t *p = s->base + s->slots_offset + (uint64_t)slot * s->stride;
+  uint32_t odd_seq = 0;
+  uint64_t odd_since = 0;
+  uint32_t spins = 0;
+  for (;;) {
+    uint32_t s1 = load32(p, memory_order_acquire); /* R1: pairs with the writer's W2 */
+    if (s1 & 1u) {                                  /* the writer is inside this slot */
+      g_retries++;
+      if (odd_since == 0 || s1 != odd_seq) { /* a new odd value: the writer is making progress */
+        odd_seq = s1;
+        odd_since = now_ns();
+      } else if ((++spins & 255u) == 0 && now_ns() - odd_since > g_stale_ns) {
+        die(EXIT_READ_FAILED, "MDFAN_ERR_STALE", "segment %s: slot %u stayed mid-update (odd seq %u) for over %" PRIu64 " ms; its writer is stuck or dead",
+            s->name, slot, s1, g_stale_ns / 1000000ull);
+      }
+      cpu_relax();
+      continue;
+    }
+    memcpy(dst, p, s->payload);                    /* races with the writer by design */
+    atomic_thread_fence(memory_order_acquire);     /* the copy's loads before R2 */
+    uint32_t s2 = load32(p, memory_order_relaxed); /* R2 */
+    if (s1 == s2) {
+      dst->h.seq = s1;
+      g_reads++;
+      return s1;
+    }
+    g_retries++; /* torn: a commit began during the copy */
+  }
+}
+
+static void print_book(const segment_t *s, const char *symbol, const snapshot_t *b) {
+  uint32_t levels = s->levels;
+  uint32_t bids = b->h.bid_count < levels ? b->h.bid_count : levels;
+  uint32_t asks = b->h.ask_count < levels ? b->h.ask_count : levels;
+  const mdfan_level_t *bid = &b->lv[0];
+  const mdfan_level_t *ask = &b->lv[levels];
+  printf("%" PRIu64 ",%s", b->h.msg_index, symbol);
+  for (uint32_t i = 0; i < levels; i++) {
+    if (i < asks) printf(",%" PRIu32 ",%" PRIu32, ask[i].price, ask[i].size);
+    else fputs(",9999999999,0", stdout);
+    if (i < bids) printf(",%" PRIu32 ",%" PRIu32, bid[i].price, bid[i].size);
+    else fputs(",-9999999999,0", stdout);
+  }
+  putchar('\n');
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+static void usage(const char *msg) {
+  die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS", "%s\nusage: read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S]", msg);
+}
+
+static uint64_t parse_uint(const char *opt, const char *v, uint64_t min) {
+  char *end;
+  if (!v || !*v || *v == '-') usage(opt);
+  errno = 0;
+  unsigned long long x = strtoull(v, &end, 10);
+  if (errno || *end || x < min) usage(opt);
+  return (uint64_t)x;
+}
+
+int main(int argc, char **argv) {
+  const char *name = NULL, *symbol = NULL;
+  uint64_t follow = 0, timeout_ms = 5000;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (strcmp(a, "--symbol") == 0) {
+      if (!v || !*v || strlen(v) > MDFAN_SYMBOL_BYTES) usage("--symbol needs 1..16 characters");
+      symbol = v, i++;
+    } else if (strcmp(a, "--follow") == 0) {
+      follow = parse_uint("--follow needs a count >= 1", v, 1), i++;
+    } else if (strcmp(a, "--timeout-ms") == 0) {
+      timeout_ms = parse_uint("--timeout-ms needs a number of ms", v, 0), i++;
+    } else if (strcmp(a, "--stale-ms") == 0) {
+      g_stale_ns = parse_uint("--stale-ms needs a number of ms >= 1", v, 1) * 1000000ull, i++;
+    } else if (a[0] == '-' || name) {
+      usage("unexpected argument");
+    } else {
+      name = a;
+    }
+  }
+  if (!name) usage("missing segment NAME");
+
+  uint64_t start = now_ns();
+  segment_t seg;
+  attach(&seg, name, timeout_ms);
+
+  target_t *targets = calloc(seg.max_instruments, sizeof *targets);
+  snapshot_t *snap = malloc(sizeof *snap);
+  if (!targets || !snap) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "out of memory");
+
+  /* The writer announces instruments after READY: wait (within the timeout) for SYM to appear. */
+  uint32_t n = read_directory(&seg, symbol, targets);
+  while (symbol && n == 0) {
+    if (now_ns() - start >= timeout_ms * 1000000ull)
+      die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS", "symbol %s is not in segment %s's directory (%u instruments)", symbol, name,
+          load32(&seg.h->instrument_count, memory_order_acquire));
+    sleep_ns(POLL_NS);
+    n = read_directory(&seg, symbol, targets);
+  }
+
+  if (follow == 0) {
+    for (uint32_t i = 0; i < n; i++) {
+      read_slot(&seg, targets[i].slot, snap);
+      print_book(&seg, targets[i].symbol, snap);
+    }
+    fflush(stdout);
+    print_counts();
+    return 0;
+  }
+
+  /* Follow: spin over the slots' seq words (a plain acquire load each), and read a slot through
+   * the seqlock only when its seq moved. Generation changes (a takeover rebuilt the directory)
+   * and new instruments re-read the directory. */
+  uint64_t printed = 0;
+  uint32_t generation = load32(&seg.h->generation, memory_order_acquire);
+  uint32_t known_count = load32(&seg.h->instrument_count, memory_order_acquire);
+  uint64_t next_liveness = now_ns() + LIVENESS_EVERY_NS, lock_free_since = 0;
+  uint32_t passes = 0;
+  for (;;) {
+    uint32_t state = load32(&seg.h->state, memory_order_acquire);
+    int closed = state == MDFAN_STATE_CLOSED;
+    if (state == MDFAN_STATE_READY || closed) {
+      uint32_t g = load32(&seg.h->generation, memory_order_acquire);
+      uint32_t c = load32(&seg.h->instrument_count, memory_order_acquire);
+      if (g != generation || c != known_count || (symbol && n == 0)) {
+        n = read_directory(&seg, symbol, targets); /* last_seq reset: print each book anew */
+        generation = g;
+        known_count = c;
+      }
+      for (uint32_t i = 0; i < n && printed < follow; i++) {
+        const uint8_t *seqp = seg.base + seg.slots_offset + (uint64_t)targets[i].slot * seg.stride;
+        uint32_t sq = load32(seqp, memory_order_acquire);
+        if (sq == targets[i].last_seq) continue;
+        uint32_t v = read_slot(&seg, targets[i].slot, snap);
+        if (v == targets[i].last_seq || v == 0) continue;
+        targets[i].last_seq = v;
+        print_book(&seg, targets[i].symbol, snap);
+        fflush(stdout);
+        printed++;
+      }
+    }
+    /* CLOSED is stored after the writer's last commit: the pass above (made after loading
+     * CLOSED with acquire) saw every commit, so stopping here loses nothing. */
+    if (printed >= follow || closed) break;
+    if ((++passes & 1023u) == 0) {
+      uint64_t t = now_ns();
+      if (t >= next_liveness) {
+        next_liveness = t + LIVENESS_EVERY_NS;
+        if (writer_lock_held(&seg)) lock_free_since = 0;
+        else if (lock_free_since == 0) lock_free_since = t;
+        else if (t - lock_free_since >= timeout_ms * 1000000ull)
+          die(EXIT_READ_FAILED, "MDFAN_ERR_WRITER_DEAD", "segment %s: writer pid %u is gone (its lock has been free for %" PRIu64 " ms) and the segment is %s",
+              name, load32(&seg.h->writer_pid, memory_order_relaxed), (t - lock_free_since) / 1000000ull,
+              state_name(load32(&seg.h->state, memory_order_acquire)));
+      }
+    }
+    cpu_relax();
+  }
+  fflush(stdout);
+  print_counts();
+  free(targets);
+  free(snap);
+  segment_close(&seg);
+  return 0;
+}

@@ -1,0 +1,83 @@
+/**
+ * A child process for lifecycle tests: `node writer-proc.js MODE NAME [levels] [maxInstruments]`.
+ *  serve         open a writer, publish one book, print "ready <gen> <outcome>", heartbeat until
+ *                SIGTERM/SIGINT (which close the segment gracefully) or SIGKILL
+ *  half-commit   like serve, then leave slot 0 mid-update (odd seq) and keep heartbeating
+ *  try-open      try to open as writer; print one JSON line {ok, code, pid} and exit (holds 300 ms)
+ *  as-nobody     drop to uid/gid 65534, then try to attach as a reader; print {ok, code}
+ *  write-mapping attach as a reader and store into the read-only mapping (expect SIGSEGV)
+ *  futex-wait    attach, wait on the futex word; print "waiting" first, then {code}
+ */
+import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/ts/index.js';
+import { closeOnSignals } from '../../native/ts/shutdown.js';
+import * as abi from '../../native/ts/abi.js';
+
+const [mode, name, levelsArg, maxArg] = process.argv.slice(2);
+const levels = Number(levelsArg ?? 10);
+const maxInstruments = Number(maxArg ?? 2);
+const out = (s: string): void => void process.stdout.write(s + '\n');
+
+function book(k: number) {
+  const bids = new Uint32Array(levels * 3);
+  const asks = new Uint32Array(levels * 3);
+  for (let l = 0; l < levels; l++) {
+    bids.set([1000 - l, 10 * (l + 1), 1], l * 3);
+    asks.set([1001 + l, 20 * (l + 1), 2], l * 3);
+  }
+  return { bidCount: levels, askCount: levels, bids, asks, k };
+}
+
+switch (mode) {
+  case 'serve':
+  case 'half-commit': {
+    const w = SegmentWriter.open({ name, levels, maxInstruments });
+    closeOnSignals(w);
+    w.addInstrument('AAA', 1, 10000);
+    w.publish(0, book(1), 1, 1000);
+    if (mode === 'half-commit') w.slots.beginOnlyForTest(0);
+    setInterval(() => w.heartbeat(), 5);
+    out(`ready ${w.generation} ${w.outcome}`);
+    break;
+  }
+  case 'try-open': {
+    try {
+      const w = SegmentWriter.open({ name, levels, maxInstruments });
+      out(JSON.stringify({ ok: true, pid: process.pid }));
+      setTimeout(() => w.close({ unlink: false }), 300);
+    } catch (e) {
+      out(JSON.stringify({ ok: false, code: isMdfanError(e) ? e.code : String(e), pid: isMdfanError(e) ? e.details.pid : undefined }));
+    }
+    break;
+  }
+  case 'as-nobody': {
+    process.setgid!(65534);
+    process.setuid!(65534);
+    try {
+      SegmentReader.openSync(name).close();
+      out(JSON.stringify({ ok: true }));
+    } catch (e) {
+      out(JSON.stringify({ ok: false, code: isMdfanError(e) ? e.code : String(e) }));
+    }
+    break;
+  }
+  case 'write-mapping': {
+    const r = SegmentReader.openSync(name);
+    out('attached');
+    const slot = r.slotWord(0);
+    r.map.u32[slot + abi.W.slotLevels] = 0xdeadbeef; // PROT_READ: the kernel stops this store
+    out('wrote'); // never reached
+    break;
+  }
+  case 'futex-wait': {
+    const r = SegmentReader.openSync(name);
+    const seen = r.notifySeq();
+    out('waiting');
+    const code = r.waitForNotify(seen, 10e9);
+    out(JSON.stringify({ code, seq: r.notifySeq() }));
+    r.close();
+    break;
+  }
+  default:
+    out(`unknown mode ${mode}`);
+    process.exit(2);
+}

@@ -1,0 +1,212 @@
+/**
+ * Lifecycle: readers that start first, graceful close, a writer killed (also mid-update), the
+ * takeover that follows, a new layout under the same name, and the futex wake-up across processes.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/ts/index.js';
+import { statSegment } from '../native/ts/stat.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+import { startNode, killAll } from './helpers/procs.js';
+
+const proc = new URL('./helpers/writer-proc.js', import.meta.url);
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof MdfanError) return e.code;
+    throw e;
+  }
+  return 'no error';
+}
+
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+
+test('a reader started before the writer waits, then attaches when READY', async () => {
+  const name = segName('early');
+  const attaching = SegmentReader.attach(name, { timeoutMs: 10_000 });
+  await sleep(50);
+  const p = startNode(proc, ['serve', name]);
+  const r = await attaching;
+  try {
+    assert.is(r.state, abi.STATE_READY);
+    await p.line(/^ready/);
+    assert.is(r.find('AAA'), 0);
+    const s = r.newSnapshot();
+    r.read(0, s);
+    assert.is(s.bidPrice(0), 1000);
+    assert.is(s.askSize(1), 40);
+  } finally {
+    r.close();
+  }
+});
+
+test('SIGTERM: the writer sets CLOSED, releases its lock and exits 0', async () => {
+  const name = segName('term');
+  const p = startNode(proc, ['serve', name]);
+  await p.line(/^ready 1 created/);
+  const r = SegmentReader.openSync(name);
+  try {
+    assert.ok(r.writerStatus().lockHeld);
+    p.child.kill('SIGTERM');
+    const { code } = await p.exited;
+    assert.is(code, 0);
+    assert.is(r.state, abi.STATE_CLOSED);
+    assert.is(r.writerStatus().lockHeld, false);
+    r.checkWriter(); // CLOSED is not death: no throw
+    assert.is(statSegment(name).state, 'CLOSED');
+  } finally {
+    r.close();
+  }
+});
+
+test('SIGKILL: readers see MDFAN_ERR_WRITER_DEAD (lock free); stat shows the writer dead', async () => {
+  const name = segName('kill');
+  const p = startNode(proc, ['serve', name]);
+  await p.line(/^ready/);
+  const r = SegmentReader.openSync(name);
+  try {
+    r.checkWriter();
+    assert.ok(statSegment(name).writer_alive);
+    p.child.kill('SIGKILL');
+    await p.exited;
+    assert.is(codeOf(() => r.checkWriter()), 'MDFAN_ERR_WRITER_DEAD');
+    const st = statSegment(name);
+    assert.is(st.writer_alive, false);
+    assert.is(st.writer_lock_held, false);
+    assert.is(st.state, 'READY'); // it died without closing: READY with no writer
+  } finally {
+    r.close();
+  }
+});
+
+test('a silent writer (lock held, heartbeat old) is reported dead after the timeout', async () => {
+  const name = segName('silent');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  const r = SegmentReader.openSync(name);
+  try {
+    w.heartbeat();
+    r.checkWriter(1000);
+    await sleep(40);
+    let err: MdfanError | undefined;
+    try {
+      r.checkWriter(10);
+    } catch (e) {
+      err = e as MdfanError;
+    }
+    assert.is(err?.code, 'MDFAN_ERR_WRITER_DEAD');
+    assert.is(err?.details.lockHeld, true);
+    assert.match(err!.message, 'silent');
+  } finally {
+    r.close();
+    w.close();
+  }
+});
+
+test('killed mid-update: readers get MDFAN_ERR_STALE (bounded), then a takeover bumps the generation and heals the slot', async () => {
+  const name = segName('midupdate');
+  const p = startNode(proc, ['half-commit', name]);
+  await p.line(/^ready/);
+  const r = SegmentReader.openSync(name, { staleAfterMs: 30 });
+  try {
+    const s = r.newSnapshot();
+    assert.is(codeOf(() => r.read(0, s)), 'MDFAN_ERR_STALE');
+    p.child.kill('SIGKILL');
+    await p.exited;
+    assert.is(codeOf(() => r.checkWriter()), 'MDFAN_ERR_WRITER_DEAD');
+    const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 10 });
+    try {
+      assert.is(w.outcome, 'takeover');
+      assert.is(w.generation, 2);
+      assert.is(r.currentGeneration, 2);
+      assert.is(r.generation, 1); // what this reader attached to: it can tell it changed
+      r.read(0, s); // even again: no STALE error
+      assert.ok(s.stale, 'the slot is flagged stale until the new writer publishes it');
+      assert.is(s.bidCount, 0);
+      w.addInstrument('AAA', 1, 10000);
+      w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([7, 8, 9]), asks: new Uint32Array(0) }, 5, 5);
+      r.read(0, s);
+      assert.is(s.stale, false);
+      assert.is(s.bidPrice(0), 7);
+      r.checkWriter();
+      assert.is(statSegment(name).counters.takeovers, 1);
+    } finally {
+      w.close();
+    }
+  } finally {
+    r.close();
+  }
+});
+
+test('a dead writer and a new layout: a new segment under the same name, generation + 1; the old one reads CLOSED', async () => {
+  const name = segName('relayout');
+  const p = startNode(proc, ['serve', name, '10', '2']);
+  await p.line(/^ready/);
+  const old = SegmentReader.openSync(name);
+  p.child.kill('SIGKILL');
+  await p.exited;
+  const w = SegmentWriter.open({ name, maxInstruments: 8, levels: 5 });
+  try {
+    assert.is(w.outcome, 'recreated');
+    assert.is(w.generation, 2);
+    assert.is(old.state, abi.STATE_CLOSED);
+    const fresh = SegmentReader.openSync(name);
+    assert.is(fresh.layout.maxInstruments, 8);
+    assert.is(fresh.layout.levels, 5);
+    assert.is(fresh.generation, 2);
+    fresh.close();
+  } finally {
+    old.close();
+    w.close();
+  }
+});
+
+test('futex: a reader process sleeping on the notify word is woken by the writer', async () => {
+  const name = segName('futex');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    const p = startNode(proc, ['futex-wait', name]);
+    await p.line(/^waiting/);
+    // The sleeper may not be in the kernel yet; the bumped word makes a late FUTEX_WAIT return
+    // at once (code 2), a sleeping one is woken (code 0). Either way it must not time out.
+    await sleep(50);
+    w.notifyReaders();
+    const res = JSON.parse(await p.line(/^\{/));
+    assert.ok(res.code === 0 || res.code === 2, JSON.stringify(res));
+    assert.is(res.seq, 1);
+    await p.exited;
+  } finally {
+    w.close();
+  }
+});
+
+test('futex: waiting with the wrong expected value returns at once; a timeout returns 1', () => {
+  const name = segName('futex2');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  const r = SegmentReader.openSync(name);
+  try {
+    assert.is(r.waitForNotify(r.notifySeq() + 1, 1e9), 2);
+    assert.is(r.waitForNotify(r.notifySeq(), 1e6), 1);
+  } finally {
+    r.close();
+    w.close();
+  }
+});
+
+test('a closed reader refuses reads with MDFAN_ERR_CLOSED instead of touching unmapped memory', () => {
+  const name = segName('closedreader');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  const r = SegmentReader.openSync(name);
+  const s = r.newSnapshot();
+  r.close();
+  assert.is(r.map.u32.length, 0);
+  assert.is(codeOf(() => r.read(0, s)), 'MDFAN_ERR_CLOSED');
+  w.close();
+});
+
+test.run();
