@@ -8,6 +8,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../native/ts/stat-cmd.js') },
+  bench: { summary: 'benchmarks: seqlock (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
   demo: { summary: 'a synthetic writer and a reader over a segment, with latency', load: () => import('../scenarios/demo/demo-cmd.js') },
 };
 

@@ -321,12 +321,17 @@ static int writer_lock_held(const segment_t *s) {
 typedef struct {
   char symbol[MDFAN_SYMBOL_BYTES + 1];
   uint32_t slot;
-  uint32_t last_seq; /* follow mode: the last seq printed (0: none yet) */
 } target_t;
 
-/* Reads the directory entries below instrument_count (acquire) into `out`; with `symbol`, only
- * that instrument. Returns how many were found. */
-static uint32_t read_directory(const segment_t *s, const char *symbol, target_t *out) {
+/* Reads the directory entries below instrument_count into `out`; with `symbol`, only that
+ * instrument. A takeover rewrites the directory, so the read is bracketed by the generation, like
+ * a seqlock (docs/ABI.md "Reading the directory"): g1 (acquire), state must be READY (or CLOSED:
+ * final), count (acquire), entries, acquire fence, g2; kept only if g1 == g2. Returns how many
+ * entries matched, or -1 if the segment is neither or a takeover ran meanwhile (read again). */
+static int64_t read_directory(const segment_t *s, const char *symbol, target_t *out, uint32_t *generation) {
+  uint32_t g1 = load32(&s->h->generation, memory_order_acquire);
+  uint32_t state = load32(&s->h->state, memory_order_acquire);
+  if (state != MDFAN_STATE_READY && state != MDFAN_STATE_CLOSED) return -1;
   uint32_t count = load32(&s->h->instrument_count, memory_order_acquire);
   if (count > s->max_instruments)
     die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: header field instrument_count is %u, expected <= max_instruments (%u)", s->name, count,
@@ -338,15 +343,19 @@ static uint32_t read_directory(const segment_t *s, const char *symbol, target_t 
     memcpy(sym, dir[i].symbol, MDFAN_SYMBOL_BYTES);
     sym[MDFAN_SYMBOL_BYTES] = '\0'; /* 16 characters leave no NUL */
     uint32_t slot = dir[i].slot_index;
-    if (slot >= s->max_instruments)
-      die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: directory entry %u names slot %u, outside 0..%u", s->name, i, slot, s->max_instruments - 1);
     if (symbol && strcmp(symbol, sym) != 0) continue;
     memcpy(out[n].symbol, sym, sizeof sym);
     out[n].slot = slot;
-    out[n].last_seq = 0;
     n++;
     if (symbol) break;
   }
+  atomic_thread_fence(memory_order_acquire);
+  if (load32(&s->h->generation, memory_order_relaxed) != g1) return -1;
+  for (uint32_t i = 0; i < n; i++) /* range-check only a consistent copy */
+    if (out[i].slot >= s->max_instruments)
+      die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: directory entry for %s names slot %u, outside 0..%u", s->name, out[i].symbol, out[i].slot,
+          s->max_instruments - 1);
+  *generation = g1;
   return n;
 }
 
@@ -454,34 +463,40 @@ int main(int argc, char **argv) {
   attach(&seg, name, timeout_ms);
 
   target_t *targets = calloc(seg.max_instruments, sizeof *targets);
+  uint32_t *last_seq = calloc(seg.max_instruments, sizeof *last_seq); /* per slot; 0: none yet */
   snapshot_t *snap = malloc(sizeof *snap);
-  if (!targets || !snap) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "out of memory");
+  if (!targets || !last_seq || !snap) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "out of memory");
 
-  /* The writer announces instruments after READY: wait (within the timeout) for SYM to appear. */
-  uint32_t n = read_directory(&seg, symbol, targets);
-  while (symbol && n == 0) {
-    if (now_ns() - start >= timeout_ms * 1000000ull)
+  /* The writer announces instruments after READY: wait (within the timeout) for SYM to appear,
+   * and for a directory read no takeover interrupted. */
+  uint32_t generation = 0;
+  int64_t got;
+  for (;;) {
+    got = read_directory(&seg, symbol, targets, &generation);
+    if (got > 0 || (got == 0 && !symbol)) break;
+    if (now_ns() - start >= timeout_ms * 1000000ull) {
+      if (got < 0)
+        die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s is %s, not READY (waited %" PRIu64 " ms)", name,
+            state_name(load32(&seg.h->state, memory_order_acquire)), timeout_ms);
       die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS", "symbol %s is not in segment %s's directory (%u instruments)", symbol, name,
           load32(&seg.h->instrument_count, memory_order_acquire));
+    }
     sleep_ns(POLL_NS);
-    n = read_directory(&seg, symbol, targets);
   }
+  uint32_t n = (uint32_t)got;
 
   if (follow == 0) {
     for (uint32_t i = 0; i < n; i++) {
       read_slot(&seg, targets[i].slot, snap);
       print_book(&seg, targets[i].symbol, snap);
     }
-    fflush(stdout);
-    print_counts();
-    return 0;
+    goto done;
   }
 
   /* Follow: spin over the slots' seq words (a plain acquire load each), and read a slot through
    * the seqlock only when its seq moved. Generation changes (a takeover rebuilt the directory)
    * and new instruments re-read the directory. */
   uint64_t printed = 0;
-  uint32_t generation = load32(&seg.h->generation, memory_order_acquire);
   uint32_t known_count = load32(&seg.h->instrument_count, memory_order_acquire);
   uint64_t next_liveness = now_ns() + LIVENESS_EVERY_NS, lock_free_since = 0;
   uint32_t passes = 0;
@@ -492,17 +507,21 @@ int main(int argc, char **argv) {
       uint32_t g = load32(&seg.h->generation, memory_order_acquire);
       uint32_t c = load32(&seg.h->instrument_count, memory_order_acquire);
       if (g != generation || c != known_count || (symbol && n == 0)) {
-        n = read_directory(&seg, symbol, targets); /* last_seq reset: print each book anew */
-        generation = g;
-        known_count = c;
+        uint32_t before = generation;
+        int64_t r = read_directory(&seg, symbol, targets, &generation);
+        n = r < 0 ? 0 : (uint32_t)r;
+        known_count = r < 0 ? UINT32_MAX : c; /* not READY, or torn by a takeover: again */
+        /* A new generation rewrote every slot: print each book anew. */
+        if (r >= 0 && generation != before) memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
       }
       for (uint32_t i = 0; i < n && printed < follow; i++) {
         const uint8_t *seqp = seg.base + seg.slots_offset + (uint64_t)targets[i].slot * seg.stride;
         uint32_t sq = load32(seqp, memory_order_acquire);
-        if (sq == targets[i].last_seq) continue;
+        uint32_t *last = &last_seq[targets[i].slot];
+        if (sq == *last) continue;
         uint32_t v = read_slot(&seg, targets[i].slot, snap);
-        if (v == targets[i].last_seq || v == 0) continue;
-        targets[i].last_seq = v;
+        if (v == *last || v == 0) continue;
+        *last = v;
         print_book(&seg, targets[i].symbol, snap);
         fflush(stdout);
         printed++;
@@ -525,9 +544,11 @@ int main(int argc, char **argv) {
     }
     cpu_relax();
   }
+done:
   fflush(stdout);
   print_counts();
   free(targets);
+  free(last_seq);
   free(snap);
   segment_close(&seg);
   return 0;

@@ -39,10 +39,13 @@
 #define MDFAN_SLOT_HEADER_BYTES 64u
 #define MDFAN_LEVEL_BYTES 12u
 #define MDFAN_MAX_LEVELS 50u
+#define MDFAN_MAX_INSTRUMENTS 1000000u /* readers refuse a header that claims more */
 #define MDFAN_SYMBOL_BYTES 16u
 #define MDFAN_SOCKET_PATH_BYTES 108u /* sizeof(sockaddr_un.sun_path) on Linux */
 
-/* Segment states (header.state). Only the writer stores them (release); readers load (acquire). */
+/* Segment states (header.state). Only the writer stores them (release); readers load (acquire).
+ * 0 is a segment whose creator has not initialised it yet (its magic is 0 too). */
+#define MDFAN_STATE_UNINITIALIZED 0u
 #define MDFAN_STATE_INITIALIZING 1u
 #define MDFAN_STATE_READY 2u
 #define MDFAN_STATE_BROKEN 3u
@@ -61,7 +64,8 @@
 typedef struct mdfan_header {
   /* line 0 [0,128): identity and layout. Written by the creator before state becomes READY and
    * never again while READY, so readers may read it with plain loads after acquiring state. */
-  uint64_t magic;                /* 0   MDFAN_MAGIC */
+  uint64_t magic;                /* 0   MDFAN_MAGIC; one 64-bit atomic store (release) by the
+                                  *     initialiser, after every other line-0 field; 0 before */
   uint16_t abi_major;            /* 8 */
   uint16_t abi_minor;            /* 10 */
   uint32_t header_bytes;         /* 12  MDFAN_HEADER_BYTES */
@@ -146,8 +150,9 @@ typedef struct mdfan_slot_header {
   uint64_t publish_ts_ns;        /* 24 CLOCK_MONOTONIC when the writer began this commit */
   uint32_t bid_count;            /* 32 levels in use, <= levels */
   uint32_t ask_count;            /* 36 */
-  uint64_t update_count;         /* 40 commits to this slot since the generation began */
-  uint32_t instrument_index;     /* 48 directory entry this slot belongs to */
+  uint64_t update_count;         /* 40 commits to this slot since the segment was created */
+  uint32_t instrument_index;     /* 48 directory entry of this slot's book (mdfan's writer: entry i
+                                  *    owns slot i) */
   uint8_t reserved[12];          /* 52 */
 } mdfan_slot_header_t;
 
@@ -155,6 +160,8 @@ typedef struct mdfan_slot_header {
 #define MDFAN_SLOT_PAYLOAD_BYTES(levels) (MDFAN_SLOT_HEADER_BYTES + 2u * (levels) * MDFAN_LEVEL_BYTES)
 #define MDFAN_ROUND_UP(x, a) ((((x) + (a) - 1u) / (a)) * (a))
 #define MDFAN_SLOT_STRIDE(levels) MDFAN_ROUND_UP(MDFAN_SLOT_PAYLOAD_BYTES(levels), MDFAN_LINE_BYTES)
+/* Benchmark-only layout (MDFAN_LAYOUT_PACKED): slots back to back, neighbours share lines. */
+#define MDFAN_SLOT_STRIDE_PACKED(levels) MDFAN_SLOT_PAYLOAD_BYTES(levels)
 #define MDFAN_BIDS_OFFSET MDFAN_SLOT_HEADER_BYTES
 #define MDFAN_ASKS_OFFSET(levels) (MDFAN_SLOT_HEADER_BYTES + (levels) * MDFAN_LEVEL_BYTES)
 #define MDFAN_DIRECTORY_OFFSET MDFAN_HEADER_BYTES
@@ -166,7 +173,7 @@ typedef struct mdfan_slot_header {
 /* Error numbers stored in header.last_error_code; strings are the codes in docs/ABI.md. */
 #define MDFAN_ERRNUM_FEED_TRUNCATED 1u
 #define MDFAN_ERRNUM_FEED_CORRUPT 2u
-#define MDFAN_ERRNUM_FEED_GAP 3u
+#define MDFAN_ERRNUM_FEED_GAP 3u /* strings: MDFAN_ERR_FEED_TRUNCATED, _FEED_CORRUPT, _FEED_GAP */
 
 /* ---- the layout, asserted ----------------------------------------------------------------- */
 MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");

@@ -109,8 +109,10 @@ Napi::Value Abi(const Napi::CallbackInfo& info) {
   CONST(c, MDFAN_SLOT_HEADER_BYTES);
   CONST(c, MDFAN_LEVEL_BYTES);
   CONST(c, MDFAN_MAX_LEVELS);
+  CONST(c, MDFAN_MAX_INSTRUMENTS);
   CONST(c, MDFAN_SYMBOL_BYTES);
   CONST(c, MDFAN_SOCKET_PATH_BYTES);
+  CONST(c, MDFAN_STATE_UNINITIALIZED);
   CONST(c, MDFAN_STATE_INITIALIZING);
   CONST(c, MDFAN_STATE_READY);
   CONST(c, MDFAN_STATE_BROKEN);
@@ -141,6 +143,7 @@ Napi::Value Abi(const Napi::CallbackInfo& info) {
       o.Set("slotsOffset", Napi::Number::New(env, static_cast<double>(MDFAN_SLOTS_OFFSET(i))));
       o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(MDFAN_TOTAL_BYTES(i, n))));
       o.Set("asksOffset", Napi::Number::New(env, MDFAN_ASKS_OFFSET(n)));
+      o.Set("packedStride", Napi::Number::New(env, MDFAN_SLOT_STRIDE_PACKED(n)));
       samples.Set(k++, o);
     }
   out.Set("layoutSamples", samples);

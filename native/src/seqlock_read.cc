@@ -38,12 +38,20 @@ inline void CpuRelax() {
 inline int64_t ReadSlot(const uint8_t* slot, uint8_t* dst, size_t bytes, double stale_ns) {
   const uint32_t* seqp = reinterpret_cast<const uint32_t*>(slot);
   int64_t retries = 0;
+  // Stale means the *same* odd seq for longer than stale_ns: a writer stuck or dead inside the
+  // slot. A busy writer shows a different odd value each time and never trips it.
+  uint32_t odd_seq = 0;
+  uint32_t odd_spins = 0;
   double odd_since = 0;
   for (;;) {
     uint32_t s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);  // pairs with the writer's final store
     if (s1 & 1u) {
       retries++;
-      if ((retries & 255) == 0) {
+      if (s1 != odd_seq) {
+        odd_seq = s1;
+        odd_spins = 0;
+        odd_since = 0;
+      } else if ((++odd_spins & 255) == 0) {
         double now = NowNs();
         if (odd_since == 0) odd_since = now;
         else if (now - odd_since > stale_ns) return -1;

@@ -6,6 +6,8 @@
 
 export const MAGIC_LO = 0x4146444d; // "MDFA"
 export const MAGIC_HI = 0x4d48534e; // "NSHM"
+/** The magic as one 64-bit value: stored and loaded with a single atomic access. */
+export const MAGIC_U64 = 0x4d48534e4146444dn;
 export const ABI_MAJOR = 1;
 export const ABI_MINOR = 0;
 
@@ -15,9 +17,11 @@ export const DIR_ENTRY_BYTES = 64;
 export const SLOT_HEADER_BYTES = 64;
 export const LEVEL_BYTES = 12;
 export const MAX_LEVELS = 50;
+export const MAX_INSTRUMENTS = 1_000_000;
 export const SYMBOL_BYTES = 16;
 export const SOCKET_PATH_BYTES = 108;
 
+export const STATE_UNINITIALIZED = 0;
 export const STATE_INITIALIZING = 1;
 export const STATE_READY = 2;
 export const STATE_BROKEN = 3;

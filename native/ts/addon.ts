@@ -24,6 +24,7 @@ export interface AbiDump {
     slotsOffset: number;
     totalBytes: number;
     asksOffset: number;
+    packedStride: number;
   }>;
 }
 export interface FileStat {
@@ -105,6 +106,8 @@ export function abiMismatches(dump: AbiDump = native.abi()): string[] {
     ['SLOT_HEADER_BYTES', abi.SLOT_HEADER_BYTES, k.MDFAN_SLOT_HEADER_BYTES],
     ['LEVEL_BYTES', abi.LEVEL_BYTES, k.MDFAN_LEVEL_BYTES],
     ['MAX_LEVELS', abi.MAX_LEVELS, k.MDFAN_MAX_LEVELS],
+    ['MAX_INSTRUMENTS', abi.MAX_INSTRUMENTS, k.MDFAN_MAX_INSTRUMENTS],
+    ['STATE_UNINITIALIZED', abi.STATE_UNINITIALIZED, k.MDFAN_STATE_UNINITIALIZED],
     ['SYMBOL_BYTES', abi.SYMBOL_BYTES, k.MDFAN_SYMBOL_BYTES],
     ['SOCKET_PATH_BYTES', abi.SOCKET_PATH_BYTES, k.MDFAN_SOCKET_PATH_BYTES],
     ['STATE_INITIALIZING', abi.STATE_INITIALIZING, k.MDFAN_STATE_INITIALIZING],
@@ -129,7 +132,8 @@ export function abiMismatches(dump: AbiDump = native.abi()): string[] {
       l.slotStride !== s.slotStride ||
       l.slotsOffset !== s.slotsOffset ||
       l.totalBytes !== s.totalBytes ||
-      abi.asksOffset(s.levels) !== s.asksOffset
+      abi.asksOffset(s.levels) !== s.asksOffset ||
+      abi.computeLayout(s.maxInstruments, s.levels, true).slotStride !== s.packedStride
     )
       out.push(`layout(${s.maxInstruments}, ${s.levels}): header ${JSON.stringify(s)} vs abi.ts ${JSON.stringify(l)}`);
   }

@@ -33,8 +33,24 @@ export function writeDirEntry(m: Mapping, layout: abi.Layout, index: number, sym
   m.dv.setUint32(off + abi.DIR.flags.offset, abi.DIR_ACTIVE, true);
 }
 
-/** Reads directory entries below instrument_count; slot indexes are range-checked. */
+/**
+ * Reads directory entries below instrument_count; slot indexes are range-checked. Bracketed by
+ * generation and state like a seqlock: a takeover (state leaves READY, the count drops to 0, the
+ * generation moves, entries are rewritten) during the read makes it start again.
+ */
 export function readDirectory(m: Mapping, layout: abi.Layout): Instrument[] {
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const g1 = Atomics.load(m.u32, abi.W.hdrGeneration);
+    const s1 = Atomics.load(m.u32, abi.W.hdrState);
+    const out = readEntries(m, layout);
+    const g2 = Atomics.load(m.u32, abi.W.hdrGeneration);
+    const s2 = Atomics.load(m.u32, abi.W.hdrState);
+    if (g1 === g2 && s1 === s2 && s1 !== abi.STATE_INITIALIZING) return out;
+  }
+  throw new MdfanError(ErrorCode.NOT_READY, `segment ${m.name}: the directory kept changing under the reader (a writer is taking over)`, { segment: m.name });
+}
+
+function readEntries(m: Mapping, layout: abi.Layout): Instrument[] {
   const count = Math.min(Atomics.load(m.u32, abi.W.hdrInstrumentCount), layout.maxInstruments);
   const out: Instrument[] = [];
   for (let i = 0; i < count; i++) {

@@ -30,30 +30,32 @@ export interface HeaderInfo {
 /** Outcome of checking a header that may still be under construction. */
 export type HeaderCheck = { ok: true } | { ok: false; retry: boolean; error: MdfanError };
 
-const magicOk = (u32: Uint32Array): boolean => u32[0] === abi.MAGIC_LO && u32[1] === abi.MAGIC_HI;
-const magicZero = (u32: Uint32Array): boolean => u32[0] === 0 && u32[1] === 0;
+/** The magic with one 64-bit atomic load (it is stored with one 64-bit atomic store). */
+export const loadMagic = (m: Mapping): bigint => (m.byteLength >= 8 ? Atomics.load(m.u64, 0) : 0n);
 
 /**
  * Checks identity and layout of a mapped header against the mapping's length.
  * retry=true: the segment may still be initialising (empty or zero magic): wait and look again.
+ * The magic is checked before the size, so a foreign object is always named as foreign.
  */
 export function checkHeader(m: Mapping, fileBytes: number): HeaderCheck {
   const name = m.name;
   const fail = (retry: boolean, code: ErrorCode, msg: string, facts: Record<string, number | string> = {}) =>
     ({ ok: false, retry, error: new MdfanError(code, msg, { segment: name, ...facts }) }) as const;
   if (fileBytes === 0) return fail(true, ErrorCode.NOT_READY, `segment ${name} is empty: its creator has not sized it yet`);
+  const magic = fileBytes >= 8 ? loadMagic(m) : -1n;
+  if (magic !== abi.MAGIC_U64 && magic !== 0n)
+    return fail(false, ErrorCode.BAD_MAGIC, `segment ${name} is not an mdfan segment: magic ${magic < 0n ? '(shorter than 8 bytes)' : `0x${magic.toString(16).padStart(16, '0')}`}, expected 0x${abi.MAGIC_U64.toString(16)} ("MDFANSHM")`, {
+      expected: `0x${abi.MAGIC_U64.toString(16)}`,
+      found: magic < 0n ? 'none' : `0x${magic.toString(16).padStart(16, '0')}`,
+    });
   if (fileBytes < abi.HEADER_BYTES)
     return fail(false, ErrorCode.SEGMENT_SIZE, `segment ${name} is ${fileBytes} bytes, shorter than the ${abi.HEADER_BYTES}-byte header`, {
       expected: abi.HEADER_BYTES,
       found: fileBytes,
     });
+  if (magic === 0n) return fail(true, ErrorCode.NOT_READY, `segment ${name} has no magic yet: its creator is initialising it`);
   const u32 = m.u32;
-  if (magicZero(u32)) return fail(true, ErrorCode.NOT_READY, `segment ${name} has no magic yet: its creator is initialising it`);
-  if (!magicOk(u32))
-    return fail(false, ErrorCode.BAD_MAGIC, `segment ${name} is not an mdfan segment: magic 0x${hex(u32[1])}${hex(u32[0])}, expected 0x${hex(abi.MAGIC_HI)}${hex(abi.MAGIC_LO)} ("MDFANSHM")`, {
-      expected: `0x${hex(abi.MAGIC_HI)}${hex(abi.MAGIC_LO)}`,
-      found: `0x${hex(u32[1])}${hex(u32[0])}`,
-    });
   const dv = m.dv;
   const major = dv.getUint16(abi.HDR.abi_major.offset, true);
   const minor = dv.getUint16(abi.HDR.abi_minor.offset, true);
@@ -103,7 +105,7 @@ function checkLayout(m: Mapping, total: number): LayoutProblem | null {
     msg: `segment ${m.name}: header field ${field} is ${found}, expected ${expected}`,
     facts: { field, found, expected },
   });
-  if (max < 1 || max > 1_000_000) return bad('max_instruments', max, '1..1000000');
+  if (max < 1 || max > abi.MAX_INSTRUMENTS) return bad('max_instruments', max, `1..${abi.MAX_INSTRUMENTS}`);
   if (levels < 1 || levels > abi.MAX_LEVELS) return bad('levels', levels, `1..${abi.MAX_LEVELS}`);
   const expect = abi.computeLayout(max, levels, (flags & abi.LAYOUT_PACKED) !== 0);
   if (dirEntry !== abi.DIR_ENTRY_BYTES) return bad('dir_entry_bytes', dirEntry, String(abi.DIR_ENTRY_BYTES));
@@ -180,8 +182,4 @@ export function readCounters(m: Mapping): Record<CounterName, number> {
   const out = {} as Record<CounterName, number>;
   for (const f of COUNTER_FIELDS) out[f] = loadU64(m, abi.HDR[f].offset);
   return out;
-}
-
-function hex(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
 }

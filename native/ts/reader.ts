@@ -78,11 +78,11 @@ export class SegmentReader {
     const timeoutMs = opts.timeoutMs ?? 5000;
     const pollMs = opts.pollMs ?? 10;
     if (!(timeoutMs >= 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.timeoutMs must be >= 0', { found: timeoutMs });
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs; // monotonic: immune to wall-clock steps
     for (;;) {
       const r = SegmentReader.tryOpen(name, opts);
       if (r instanceof SegmentReader) return r;
-      if (!r.retry || Date.now() >= deadline) {
+      if (!r.retry || performance.now() >= deadline) {
         if (r.retry && r.error.code !== ErrorCode.NO_SEGMENT)
           throw new MdfanError(ErrorCode.NOT_READY, `segment ${name} did not become READY within ${timeoutMs} ms (${r.error.message})`, {
             segment: name,

@@ -123,13 +123,21 @@ export class BookSnapshot {
 export function readSlotJs(u32: Uint32Array, slotWord: number, dst: Uint32Array, staleNs: number): number {
   const n = dst.length;
   let retries = 0;
+  // Stale means the *same* odd seq for longer than staleNs (a writer stuck or dead inside the
+  // slot); a busy writer shows a new odd value each time and never trips it.
+  let oddSeq = 0;
+  let oddSpins = 0;
   let oddSince = 0;
   for (;;) {
     const s1 = Atomics.load(u32, slotWord); // R1
     if ((s1 & 1) !== 0) {
       retries++;
-      if ((retries & 1023) === 0) {
-        // Checking the clock costs an addon call: only every 1024 spins.
+      if (s1 !== oddSeq) {
+        oddSeq = s1;
+        oddSpins = 0;
+        oddSince = 0;
+      } else if ((++oddSpins & 1023) === 0) {
+        // Checking the clock costs an addon call: only every 1024 spins on the same odd seq.
         const now = native.monotonicNs();
         if (oddSince === 0) oddSince = now;
         else if (now - oddSince > staleNs) return -1;

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import * as abi from './abi.js';
 import { native } from './addon.js';
 import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
-import { CounterName, checkHeader, layoutOf } from './header.js';
+import { CounterName, checkHeader, layoutOf, loadMagic } from './header.js';
 import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
 import { LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
@@ -33,6 +33,9 @@ export interface WriterOptions {
 }
 
 export type OpenOutcome = 'created' | 'takeover' | 'recreated';
+
+/** How often a publishing writer stores its heartbeat (readers' default timeout is 1 s). */
+export const HEARTBEAT_EVERY_NS = 10e6;
 
 const validated = (o: WriterOptions): Required<Omit<WriterOptions, 'gid'>> & { gid?: number } => {
   const bad = (msg: string, found: unknown): never => {
@@ -68,6 +71,9 @@ export class SegmentWriter {
   readonly outcome: OpenOutcome;
   private instrumentCount = 0;
   private closedState = false;
+  private lastBeatNs = 0;
+  private ticks = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
   /** Counters kept in JavaScript and flushed to the segment by flushCounters(). */
   messages = 0;
   publishes = 0;
@@ -128,13 +134,14 @@ export class SegmentWriter {
       // A dead writer's segment. Same layout and ABI: take over in place; otherwise replace.
       const old = Mapping.map(o.name, fd, size, true);
       const check = checkHeader(old, size);
-      if (!check.ok && check.error.code === ErrorCode.BAD_MAGIC) {
+      const magic = loadMagic(old);
+      if (magic !== abi.MAGIC_U64 && !(magic === 0n && old.u8.every((b) => b === 0))) {
         // Not ours: never destroy another program's shared memory.
         old.close();
         throw new MdfanError(
           ErrorCode.BAD_MAGIC,
           `segment ${o.name} exists and is not an mdfan segment; refusing to replace it (remove /dev/shm/${o.name} if it is yours)`,
-          check.error.details,
+          { segment: o.name, found: size >= 8 ? `0x${magic.toString(16)}` : `${size} bytes` },
         );
       }
       const oldGeneration = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(old.u32, abi.W.hdrGeneration) : 0;
@@ -189,9 +196,9 @@ export class SegmentWriter {
     storeU64(m, H.created_realtime_ns.offset, native.realtimeNs());
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
     Atomics.store(m.u32, abi.W.hdrGeneration, generation);
-    // Magic last among identity fields: a reader that sees it sees a sized, laid-out header.
-    Atomics.store(m.u32, 1, abi.MAGIC_HI);
-    Atomics.store(m.u32, 0, abi.MAGIC_LO);
+    // Magic last among identity fields, in one 64-bit store: a reader sees all of it or none,
+    // and one that sees it sees a sized, laid-out header.
+    Atomics.store(m.u64, 0, abi.MAGIC_U64);
     const w = new SegmentWriter(o.name, m, outcome);
     w.claim();
     w.ready();
@@ -199,7 +206,11 @@ export class SegmentWriter {
   }
 
   private static takeOver(o: ReturnType<typeof validated>, m: Mapping): SegmentWriter {
+    // Order matters to readers of the directory (directory.ts): leave READY, empty the directory,
+    // and only then bump the generation, so an entry rewritten later is always caught by a
+    // reader's generation bracket.
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
+    Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
     Atomics.add(m.u32, abi.W.hdrGeneration, 1);
     const w = new SegmentWriter(o.name, m, 'takeover');
     w.claim();
@@ -209,8 +220,6 @@ export class SegmentWriter {
       w.slots.repairSeq(i);
       w.markStale(i);
     }
-    // The directory is rebuilt from this writer's own instruments.
-    Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
     w.addCounter('takeovers');
     w.ready();
     return w;
@@ -254,10 +263,42 @@ export class SegmentWriter {
     return index;
   }
 
-  /** Commits a book to slot `index` and counts it. */
+  /**
+   * Commits a book to slot `index` and counts it. Every HEARTBEAT_EVERY_NS of publishing it also
+   * stores the heartbeat and flushes the counters, reusing the clock read the commit needs.
+   */
   publish(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags = 0): void {
-    this.slots.commit(index, src, msgIndex, exchangeTsNs, native.monotonicNs(), flags);
+    const now = native.monotonicNs();
+    this.slots.commit(index, src, msgIndex, exchangeTsNs, now, flags);
     this.publishes++;
+    if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
+  }
+
+  /**
+   * Heartbeat and counters together, for writer loops: cheap to call per message (one clock
+   * read only every 256 calls).
+   */
+  tick(): void {
+    if ((++this.ticks & 255) === 0) {
+      const now = native.monotonicNs();
+      if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
+    }
+  }
+
+  private beat(now: number): void {
+    this.heartbeat(now);
+    this.flushCounters();
+  }
+
+  /**
+   * Keeps the heartbeat going while the writer's event loop is idle (a live feed between
+   * packets). A writer stuck in a loop that neither publishes nor ticks stops beating: readers
+   * then report it dead, which is the truth.
+   */
+  startIdleHeartbeat(intervalMs = 10): void {
+    if (this.idleTimer) return;
+    this.idleTimer = setInterval(() => this.beat(native.monotonicNs()), intervalMs);
+    this.idleTimer.unref();
   }
 
   private static readonly emptyLevels: LevelSource = {
@@ -272,8 +313,9 @@ export class SegmentWriter {
     this.slots.commit(index, SegmentWriter.emptyLevels, msgIndex, 0, native.monotonicNs(), abi.SLOT_STALE);
   }
 
-  /** Stores the heartbeat (CLOCK_MONOTONIC). Call every few ms from the writer's loop. */
+  /** Stores the heartbeat (CLOCK_MONOTONIC), one 64-bit atomic store. */
   heartbeat(nowNs = native.monotonicNs()): void {
+    this.lastBeatNs = nowNs;
     storeU64(this.map, abi.HDR.heartbeat_ns.offset, nowNs);
   }
 
@@ -311,6 +353,7 @@ export class SegmentWriter {
   close(opts: { unlink?: boolean; state?: number } = {}): void {
     if (this.closedState) return;
     this.closedState = true;
+    if (this.idleTimer) clearInterval(this.idleTimer);
     this.flushCounters();
     this.heartbeat();
     Atomics.store(this.map.u32, abi.W.hdrState, opts.state ?? abi.STATE_CLOSED);

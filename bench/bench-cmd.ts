@@ -1,0 +1,38 @@
+/**
+ * `mdfan bench <name> [--json FILE] [--runs K]`: prints a table; --json writes
+ * { machine, baseline, results }. Each benchmark reports the median of K runs (default 5).
+ */
+import { writeFileSync } from 'node:fs';
+import { parse, intOption, optString } from '../native/ts/args.js';
+import { ErrorCode, MdfanError } from '../native/ts/errors.js';
+import { machineInfo } from './machine.js';
+import { seqlockBench } from './seqlock-read.js';
+
+const USAGE = 'usage: mdfan bench <seqlock> [--json FILE] [--runs K]';
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const { values } = parse(rest, { json: { type: 'string' }, runs: { type: 'string' } }, USAGE);
+  if (name === undefined || name === '--help' || values.help) {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const runs = intOption(values.runs, '--runs', 1, 100, 5);
+  const jsonFile = optString(values.json, '--json');
+  const machine = machineInfo();
+  console.log(`mdfan bench ${name}: ${machine.cpu_model}, ${machine.cores} cores, node ${machine.node_version}, kernel ${machine.kernel}; median of ${runs} runs`);
+  let out: { baseline: object; results: object[] };
+  switch (name) {
+    case 'seqlock': {
+      const rows = await seqlockBench(runs, console.log);
+      const base = rows[0];
+      console.table(rows.map((r) => ({ case: r.case, 'ns/read': r.ns_per_read.toFixed(1), 'x plain copy': (r.ns_per_read / base.ns_per_read).toFixed(2), 'retries/read': r.retries_per_read.toFixed(3) })));
+      out = { baseline: { plain_copy_ns: base.ns_per_read }, results: rows.slice(1) };
+      break;
+    }
+    default:
+      throw new MdfanError(ErrorCode.OPTIONS, `unknown benchmark ${JSON.stringify(name)}\n${USAGE}`);
+  }
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ machine, ...out }, null, 2));
+  return 0;
+}

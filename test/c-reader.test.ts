@@ -1,0 +1,537 @@
+/**
+ * The C reader (native/examples/read_book.c), built from mdfan_abi.h and docs/ABI.md alone, reads
+ * what TypeScript wrote: exact books, the same refusals, and no torn book under a live writer.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { SegmentWriter, abi, type LevelSource } from '../native/ts/index.js';
+import { repoRoot } from './helpers/paths.js';
+import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
+
+const source = join(repoRoot, 'native', 'examples', 'read_book.c');
+// This file also runs as the publisher thread of the concurrency test (see writerThread below);
+// only the main thread makes the build directory and runs the tests.
+const workDir = isMainThread ? mkdtempSync(join(tmpdir(), 'mdfan-c-reader-')) : '';
+if (isMainThread) chmodSync(workDir, 0o755); // the permission test runs the binary as nobody
+const bin = join(workDir, 'read_book');
+const children = new Set<ChildProcess>();
+
+test.after.each(() => {
+  cleanupSegments();
+});
+test.after(() => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  lines: string[];
+}
+
+/**
+ * Runs the C reader as a child process without blocking the event loop (a publisher in this
+ * process keeps running). onLine sees each stdout line as it arrives. The kill after 60 s only
+ * guards against a hang: nothing is asserted about time.
+ */
+function runReader(args: string[], opts: { onLine?: (line: string) => void; uid?: number; gid?: number } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid, timeout: 60_000, killSignal: 'SIGKILL' });
+    children.add(child);
+    let out = '';
+    let partial = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      partial += d.toString();
+      let i: number;
+      while ((i = partial.indexOf('\n')) >= 0) {
+        const line = partial.slice(0, i);
+        partial = partial.slice(i + 1);
+        opts.onLine?.(line);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, stdout: out, stderr: err, lines: out.split('\n').filter((l) => l.length > 0) });
+    });
+  });
+}
+
+/** The first stderr line, which names the error code. */
+const errorLine = (r: Run): string => r.stderr.split('\n')[0] ?? '';
+
+/** A book as [price, size, orders] per level, best first. */
+type Side = Array<[number, number, number]>;
+
+function levelSource(levels: number, bids: Side, asks: Side): LevelSource {
+  const pack = (side: Side): Uint32Array => {
+    const a = new Uint32Array(levels * 3);
+    side.forEach(([p, s, o], i) => a.set([p, s, o], i * 3));
+    return a;
+  };
+  return { bidCount: bids.length, askCount: asks.length, bids: pack(bids), asks: pack(asks) };
+}
+
+/** The `mdfan feed --dump-books` line, built independently of the C code. */
+function dumpLine(msgIndex: number, symbol: string, levels: number, bids: Side, asks: Side): string {
+  const cols: Array<string | number> = [msgIndex, symbol];
+  for (let i = 0; i < levels; i++) {
+    if (i < asks.length) cols.push(asks[i][0], asks[i][1]);
+    else cols.push('9999999999', 0);
+    if (i < bids.length) cols.push(bids[i][0], bids[i][1]);
+    else cols.push('-9999999999', 0);
+  }
+  return cols.join(',');
+}
+
+test('read_book.c compiles as C11 with -Wall -Wextra -Werror against mdfan_abi.h only', () => {
+  try {
+    execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-I', join(repoRoot, 'native', 'include'), '-o', bin, source], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    const err = e as { stderr?: Buffer };
+    assert.unreachable(`cc failed:\n${err.stderr?.toString() ?? String(e)}`);
+  }
+});
+
+test('prints exactly the books TypeScript published (both sides, empty levels, u32/u64 extremes)', async () => {
+  const name = segName('cread');
+  const levels = 5;
+  const w = SegmentWriter.open({ name, maxInstruments: 6, levels });
+  try {
+    const books: Array<{ symbol: string; msgIndex: number; bids: Side; asks: Side } | { symbol: string; never: true }> = [
+      // partial on both sides; published twice: the second (shallower) book must not show the first's tail
+      { symbol: 'AAPL', msgIndex: 17, bids: [[5853300, 18, 1]], asks: [[5859400, 200, 2], [5859800, 200, 3]] },
+      // every level on both sides, values at the top of uint32, msgIndex above 2^32
+      {
+        symbol: 'MSFT',
+        msgIndex: 2 ** 40 + 7,
+        bids: [[4294967295, 4294967295, 1], [4294967294, 1, 1], [3000000000, 2, 1], [2, 3, 1], [1, 4, 1]],
+        asks: [[4294967295, 10, 1], [4294967295, 11, 1], [4294967295, 12, 1], [4294967295, 13, 1], [4294967295, 14, 1]],
+      },
+      { symbol: 'GOOG', msgIndex: 0, bids: [[5794000, 496, 4], [5787000, 400, 2]], asks: [] }, // bids only
+      { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] }, // asks only
+      { symbol: 'ABCDEFGHIJKLMNOP', never: true }, // a 16-character symbol (no NUL), never published
+    ];
+    const index = new Map<string, number>();
+    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, 10000));
+    const aapl = index.get('AAPL')!;
+    w.publish(aapl, levelSource(levels, [[1, 1, 1], [2, 2, 2], [3, 3, 3]], [[4, 4, 4], [5, 5, 5], [6, 6, 6], [7, 7, 7]]), 3, 1000);
+    for (const b of books) if (!('never' in b)) w.publish(index.get(b.symbol)!, levelSource(levels, b.bids, b.asks), b.msgIndex, 123456789);
+
+    const expected = books.map((b) => ('never' in b ? dumpLine(0, b.symbol, levels, [], []) : dumpLine(b.msgIndex, b.symbol, levels, b.bids, b.asks)));
+    const all = await runReader([name]);
+    assert.is(all.code, 0, all.stderr);
+    assert.equal(all.lines, expected);
+    assert.match(all.stderr, /^retries=0 reads=5$/m); // nobody was writing: no retry, one read per book
+
+    const one = await runReader([name, '--symbol', 'MSFT']);
+    assert.is(one.code, 0, one.stderr);
+    assert.equal(one.lines, [expected[1]]);
+    assert.match(one.stderr, /^retries=0 reads=1$/m);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('reads a packed layout (slots not padded to 128 bytes) at the right strides', async () => {
+  const name = segName('cpacked');
+  const levels = 3;
+  const w = SegmentWriter.open({ name, maxInstruments: 3, levels, packed: true });
+  try {
+    assert.is(w.layout.slotStride % abi.LINE_BYTES !== 0, true); // the case is really packed
+    const sides: Array<[Side, Side]> = [
+      [[[10, 1, 1]], [[11, 1, 1]]],
+      [[[20, 2, 1], [19, 3, 1]], [[21, 2, 1]]],
+      [[[30, 3, 1], [29, 4, 1], [28, 5, 1]], [[31, 3, 1], [32, 4, 1], [33, 5, 1]]],
+    ];
+    const expected: string[] = [];
+    sides.forEach(([bids, asks], i) => {
+      const sym = `S${i}`;
+      const k = w.addInstrument(sym, i, 100);
+      w.publish(k, levelSource(levels, bids, asks), 1000 + i, 0);
+      expected.push(dumpLine(1000 + i, sym, levels, bids, asks));
+    });
+    const r = await runReader([name]);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, expected);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--symbol for an instrument the segment does not carry is refused with a code', async () => {
+  const name = segName('cnosym');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
+  try {
+    w.addInstrument('AAPL', 1, 10000);
+    const r = await runReader([name, '--symbol', 'NOPE', '--timeout-ms', '0']);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(errorLine(r), /^MDFAN_ERR_OPTIONS: symbol NOPE is not in segment/);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+// ---- refusals, from raw bytes written into /dev/shm/NAME (the POSIX object itself) ----------
+
+interface RawOptions {
+  maxInstruments?: number;
+  levels?: number;
+  state?: number;
+  edit?: (b: Buffer) => void;
+}
+
+/** A whole segment image as a valid ABI 1.0 writer would leave it (READY, no instruments). */
+function rawImage(o: RawOptions = {}): Buffer {
+  const L = abi.computeLayout(o.maxInstruments ?? 2, o.levels ?? 4);
+  const b = Buffer.alloc(L.totalBytes);
+  const H = abi.HDR;
+  b.write('MDFANSHM', H.magic.offset, 'latin1');
+  b.writeUInt16LE(abi.ABI_MAJOR, H.abi_major.offset);
+  b.writeUInt16LE(abi.ABI_MINOR, H.abi_minor.offset);
+  b.writeUInt32LE(abi.HEADER_BYTES, H.header_bytes.offset);
+  b.writeBigUInt64LE(BigInt(L.totalBytes), H.total_bytes.offset);
+  b.writeUInt32LE(L.maxInstruments, H.max_instruments.offset);
+  b.writeUInt32LE(L.levels, H.levels.offset);
+  b.writeUInt32LE(L.slotStride, H.slot_stride_bytes.offset);
+  b.writeUInt32LE(abi.DIR_ENTRY_BYTES, H.dir_entry_bytes.offset);
+  b.writeBigUInt64LE(BigInt(L.directoryOffset), H.directory_offset.offset);
+  b.writeBigUInt64LE(BigInt(L.slotsOffset), H.slots_offset.offset);
+  b.writeUInt32LE(0o600, H.mode.offset);
+  b.writeUInt32LE(o.state ?? abi.STATE_READY, H.state.offset);
+  b.writeUInt32LE(1, H.generation.offset);
+  o.edit?.(b);
+  return b;
+}
+
+function writeRaw(tag: string, bytes: Buffer): string {
+  const name = segName(tag);
+  writeFileSync(`/dev/shm/${name}`, bytes, { mode: 0o600 });
+  return name;
+}
+
+test('the raw image the refusal cases start from is accepted (so each refusal is about its one change)', async () => {
+  assert.equal(rawImage().subarray(0, 8), Buffer.from([0x4d, 0x44, 0x46, 0x41, 0x4e, 0x53, 0x48, 0x4d])); // LE 0x4D48534E4146444D
+  const name = writeRaw('craw', rawImage());
+  const r = await runReader([name, '--timeout-ms', '0']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(r.lines, []); // no instruments yet
+  // a newer minor only adds fields in reserved space: accepted
+  const minor = writeRaw('cminor', rawImage({ edit: (b) => b.writeUInt16LE(7, abi.HDR.abi_minor.offset) }));
+  const m = await runReader([minor, '--timeout-ms', '0']);
+  assert.is(m.code, 0, m.stderr);
+});
+
+const refusals: Array<{ what: string; image: Buffer; code: string; says?: RegExp }> = [
+  {
+    what: 'a foreign magic',
+    image: rawImage({ edit: (b) => b.write('NOTMDFAN', 0, 'latin1') }),
+    code: 'MDFAN_ERR_BAD_MAGIC',
+    says: /magic 0x4e4146444d544f4e, expected 0x4d48534e4146444d/,
+  },
+  {
+    what: 'another ABI major (both versions named)',
+    image: rawImage({ edit: (b) => (b.writeUInt16LE(2, abi.HDR.abi_major.offset), b.writeUInt16LE(3, abi.HDR.abi_minor.offset)) }),
+    code: 'MDFAN_ERR_ABI_VERSION',
+    says: /has ABI 2\.3; this reader speaks ABI 1\.0/,
+  },
+  { what: 'a short segment (half a header)', image: rawImage().subarray(0, 512), code: 'MDFAN_ERR_SEGMENT_SIZE', says: /512 bytes, shorter than the 1024-byte header/ },
+  {
+    what: 'a header_bytes of another size',
+    image: rawImage({ edit: (b) => b.writeUInt32LE(2048, abi.HDR.header_bytes.offset) }),
+    code: 'MDFAN_ERR_SEGMENT_SIZE',
+    says: /2048-byte header/,
+  },
+  {
+    what: 'a file shorter than total_bytes',
+    image: rawImage().subarray(0, rawImage().length - 128),
+    code: 'MDFAN_ERR_SEGMENT_SIZE',
+    says: /declares \d+ bytes but is \d+ bytes long/,
+  },
+  {
+    what: 'a slot stride that disagrees with the layout arithmetic',
+    image: rawImage({ edit: (b) => b.writeUInt32LE(abi.computeLayout(2, 4).slotStride + 128, abi.HDR.slot_stride_bytes.offset) }),
+    code: 'MDFAN_ERR_LAYOUT',
+    says: /slot_stride_bytes/,
+  },
+  {
+    what: 'levels outside 1..50',
+    image: rawImage({ edit: (b) => b.writeUInt32LE(51, abi.HDR.levels.offset) }),
+    code: 'MDFAN_ERR_LAYOUT',
+    says: /levels is 51/,
+  },
+  {
+    what: 'an instrument_count above max_instruments',
+    image: rawImage({ edit: (b) => b.writeUInt32LE(3, abi.HDR.instrument_count.offset) }),
+    code: 'MDFAN_ERR_LAYOUT',
+    says: /instrument_count is 3/,
+  },
+  {
+    what: 'a segment that stays INITIALIZING',
+    image: rawImage({ state: abi.STATE_INITIALIZING }),
+    code: 'MDFAN_ERR_NOT_READY',
+    says: /did not become READY within 0 ms .*INITIALIZING/,
+  },
+  { what: 'a segment whose magic never appears', image: Buffer.alloc(4096), code: 'MDFAN_ERR_NOT_READY', says: /no magic yet/ },
+];
+
+for (const c of refusals) {
+  test(`refuses ${c.what} with ${c.code}, exit 2`, async () => {
+    const name = writeRaw('cref', c.image);
+    const r = await runReader([name, '--timeout-ms', '0']);
+    assert.is(r.code, 2, `exit ${r.code}: ${r.stderr}`);
+    assert.ok(errorLine(r).startsWith(`${c.code}: `), r.stderr);
+    if (c.says) assert.match(errorLine(r), c.says);
+    assert.equal(r.lines, []);
+  });
+}
+
+test('refuses a segment that does not exist with MDFAN_ERR_NO_SEGMENT, exit 2', async () => {
+  const name = segName('cnone');
+  const r = await runReader([name, '--timeout-ms', '0']);
+  assert.is(r.code, 2, r.stderr);
+  assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} did not appear within 0 ms`));
+});
+
+test('another user than the owner of a 0600 segment gets MDFAN_ERR_PERMISSION', async () => {
+  if (process.getuid?.() !== 0) {
+    console.log('  (skipped: needs root to run the reader as nobody)');
+    return;
+  }
+  const name = segName('cperm');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 }); // mode 0600, owner root
+  try {
+    const r = await runReader([name, '--timeout-ms', '0'], { uid: 65534, gid: 65534 });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(errorLine(r), /^MDFAN_ERR_PERMISSION: permission denied on segment/);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a slot left mid-update (odd seq) is reported MDFAN_ERR_STALE, not spun on forever', async () => {
+  const name = segName('cstale');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
+  try {
+    const k = w.addInstrument('AAPL', 1, 10000);
+    w.publish(k, levelSource(2, [[1, 1, 1]], [[2, 1, 1]]), 5, 0);
+    w.slots.beginOnlyForTest(k);
+    const r = await runReader([name, '--stale-ms', '20']);
+    assert.is(r.code, 3, r.stderr);
+    assert.match(errorLine(r), /^MDFAN_ERR_STALE: segment .* slot 0 stayed mid-update \(odd seq 3\)/);
+    assert.equal(r.lines, []); // never a torn or half-written book
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+// ---- following a live writer ---------------------------------------------------------------
+
+test('a reader started before the writer waits for it, then prints its first commit', async () => {
+  const name = segName('cwait');
+  const run = runReader([name, '--symbol', 'AAPL', '--follow', '1', '--timeout-ms', '30000']);
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
+  try {
+    const k = w.addInstrument('AAPL', 1, 10000);
+    w.publish(k, levelSource(2, [[100, 1, 1]], [[101, 2, 1]]), 77, 0);
+    const r = await run;
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, [dumpLine(77, 'AAPL', 2, [[100, 1, 1]], [[101, 2, 1]])]);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--follow stops at CLOSED after printing every commit made before it', async () => {
+  const name = segName('cclose');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  const k = w.addInstrument('AAPL', 1, 10000);
+  try {
+    w.publish(k, levelSource(1, [[100, 1, 1]], []), 1, 0);
+    const r = await runReader([name, '--follow', '1000'], {
+      onLine: (line) => {
+        if (line.startsWith('1,') && !w.closed) {
+          w.publish(k, levelSource(1, [], [[101, 1, 1]]), 2, 0);
+          w.close(); // CLOSED after the second commit: the reader must print it, then stop
+        }
+      },
+    });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, ['1,AAPL,9999999999,0,100,1', '2,AAPL,101,1,-9999999999,0']);
+    assert.match(r.stderr, /^retries=\d+ reads=2$/m);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--follow reports MDFAN_ERR_WRITER_DEAD when the writer dies without closing', async () => {
+  const name = segName('cdead');
+  // A writer in its own process, killed with SIGKILL: the kernel drops its lock, state stays READY.
+  const script = `
+    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'ts', 'index.js'))};
+    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
+    const k = w.addInstrument('AAPL', 1, 10000);
+    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 9, 0);
+    console.log('ready');
+    setInterval(() => w.heartbeat(), 10);`;
+  const writer = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(writer);
+  await new Promise<void>((resolve, reject) => {
+    writer.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    writer.on('close', (code) => reject(new Error(`writer exited early (${code})`)));
+  });
+  writer.kill('SIGKILL');
+  await new Promise((resolve) => writer.once('close', resolve));
+  children.delete(writer);
+  assert.ok(shmExists(name)); // the dead writer's segment is still there, READY
+  const r = await runReader([name, '--follow', '5', '--timeout-ms', '100']);
+  assert.is(r.code, 3, r.stderr);
+  assert.equal(r.lines, ['9,AAPL,9999999999,0,100,1']); // what was published stays readable
+  assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_WRITER_DEAD: segment ${name}: writer pid ${writer.pid} is gone`));
+});
+
+// Self-checking payload: everything in commit m is derived from m by fillBook, so each printed
+// line can be recomputed from its msgIndex. Instrument m % 2 gets commit m.
+const FOLLOW_LEVELS = 10;
+const SYMBOLS = ['EVEN', 'ODD'];
+
+/** Writes commit m's levels into src (no allocation: the publisher calls it per commit). */
+function fillBook(m: number, src: LevelSource): void {
+  const n = FOLLOW_LEVELS;
+  const bidCount = m % (n + 1);
+  const askCount = (m * 7 + 3) % (n + 1);
+  src.bidCount = bidCount;
+  src.askCount = askCount;
+  for (let i = 0; i < n; i++) {
+    const b = i < bidCount;
+    src.bids[i * 3] = b ? 100_000_000 + 2 * (m % 1_000_000_000) - i : 0;
+    src.bids[i * 3 + 1] = b ? ((m * 31 + i * 17) % 100_003) + 1 : 0;
+    src.bids[i * 3 + 2] = b ? (m + i) & 0xffff : 0;
+    const a = i < askCount;
+    src.asks[i * 3] = a ? 100_000_001 + 2 * (m % 1_000_000_000) + i : 0;
+    src.asks[i * 3 + 1] = a ? ((m * 13 + i * 29) % 99_991) + 1 : 0;
+    src.asks[i * 3 + 2] = a ? (m ^ i) & 0xffff : 0;
+  }
+}
+
+const newSource = (): LevelSource => ({ bidCount: 0, askCount: 0, bids: new Uint32Array(FOLLOW_LEVELS * 3), asks: new Uint32Array(FOLLOW_LEVELS * 3) });
+
+function bookOf(m: number): { bids: Side; asks: Side } {
+  const src = newSource();
+  fillBook(m, src);
+  const side = (a: Uint32Array, count: number): Side => Array.from({ length: count }, (_, i) => [a[i * 3], a[i * 3 + 1], a[i * 3 + 2]]);
+  return { bids: side(src.bids, src.bidCount), asks: side(src.asks, src.askCount) };
+}
+
+/**
+ * The publisher of the concurrency test, in a worker thread: commits to both slots alternately,
+ * flat out, until the main thread raises the stop flag; then closes (CLOSED) and reports how many
+ * commits it made. The writer owns its own mapping and the writer lock.
+ */
+function writerThread(d: { name: string; stop: SharedArrayBuffer }): void {
+  const w = SegmentWriter.open({ name: d.name, maxInstruments: 2, levels: FOLLOW_LEVELS });
+  const idx = SYMBOLS.map((s, i) => w.addInstrument(s, i, 10000));
+  const stop = new Int32Array(d.stop);
+  const src = newSource();
+  let m = 0;
+  const publishOne = (): void => {
+    fillBook(m, src);
+    w.publish(idx[m % 2], src, m, m * 1000);
+    m++;
+  };
+  publishOne();
+  publishOne();
+  parentPort!.postMessage({ ready: true });
+  // Back to back, no pause: most of the reader's copies race a commit (millions of retries), so
+  // a reader that skipped its seq re-check would, in most runs, print torn books here.
+  while (Atomics.load(stop, 0) === 0) for (let i = 0; i < 256; i++) publishOne();
+  w.close();
+  parentPort!.postMessage({ done: m });
+}
+
+/**
+ * Why `line` is not one whole commit of fillBook(), or null. `last` holds each symbol's previous
+ * msgIndex (a seqlock never goes back in time); `published` bounds the msgIndex.
+ */
+function followLineProblem(line: string, published: number, last: Map<string, number>): string | null {
+  const comma1 = line.indexOf(',');
+  const mi = Number(line.slice(0, comma1));
+  const sym = line.slice(comma1 + 1, line.indexOf(',', comma1 + 1));
+  if (!Number.isInteger(mi) || mi < 0 || mi >= published) return `msgIndex ${mi} never published`;
+  if (sym !== SYMBOLS[mi % 2]) return `commit ${mi} belongs to ${SYMBOLS[mi % 2]}, not ${sym}`;
+  const { bids, asks } = bookOf(mi);
+  if (line !== dumpLine(mi, sym, FOLLOW_LEVELS, bids, asks)) return `levels are not those of commit ${mi}`;
+  const prev = last.get(sym) ?? -1;
+  last.set(sym, mi);
+  if (mi <= prev) return `commit ${mi} after ${prev}`;
+  return null;
+}
+
+test('the follow check rejects a line that mixes two commits, a wrong symbol or a step back', () => {
+  const a = bookOf(40);
+  const b = bookOf(42);
+  assert.is(a.bids.length, 40 % 11); // the payload really varies its depth
+  const good = dumpLine(40, 'EVEN', FOLLOW_LEVELS, a.bids, a.asks);
+  assert.is(followLineProblem(good, 100, new Map()), null);
+  const mixed = dumpLine(40, 'EVEN', FOLLOW_LEVELS, a.bids, b.asks); // header of one commit, levels of another
+  assert.match(followLineProblem(mixed, 100, new Map()) ?? '', /levels are not those/);
+  assert.match(followLineProblem(dumpLine(40, 'ODD', FOLLOW_LEVELS, a.bids, a.asks), 100, new Map()) ?? '', /belongs to EVEN/);
+  assert.match(followLineProblem(good, 100, new Map([['EVEN', 40]])) ?? '', /after 40/);
+  assert.match(followLineProblem(good, 40, new Map()) ?? '', /never published/);
+});
+
+test('--follow 2000 while TypeScript publishes flat out in another thread: every line is one whole commit', async () => {
+  const name = segName('cfollow');
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'c-reader-writer', name, stop } });
+  const messages: Array<{ ready?: boolean; done?: number }> = [];
+  let wake: () => void = () => {};
+  worker.on('message', (msg) => (messages.push(msg), wake()));
+  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+  const next = async (key: 'ready' | 'done'): Promise<{ ready?: boolean; done?: number }> => {
+    for (;;) {
+      const found = messages.find((x) => key in x);
+      if (found) return found;
+      await Promise.race([new Promise<void>((r) => (wake = r)), failed]);
+    }
+  };
+  let published = 0;
+  try {
+    await next('ready');
+    const r = await runReader([name, '--follow', '2000']);
+    Atomics.store(new Int32Array(stop), 0, 1);
+    published = (await next('done')).done!;
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.lines.length, 2000);
+    const last = new Map<string, number>();
+    const problems: string[] = [];
+    for (const line of r.lines) {
+      const why = followLineProblem(line, published, last);
+      if (why !== null) problems.push(`${why}: ${line}`);
+    }
+    assert.is(problems.length, 0, `${problems.length} torn, foreign or out-of-order lines; first: ${problems[0]}`);
+    const counts = /^retries=(\d+) reads=(\d+)$/m.exec(r.stderr);
+    assert.ok(counts, r.stderr);
+    assert.ok(Number(counts[2]) >= 2000, r.stderr);
+    console.log(`  C reader under load: ${published} commits published, 2000 printed, ${counts[1]} retries, ${counts[2]} reads`);
+  } finally {
+    Atomics.store(new Int32Array(stop), 0, 1);
+    await worker.terminate();
+  }
+});
+
+if (isMainThread) test.run();
+else if ((workerData as { role?: string } | null)?.role === 'c-reader-writer') writerThread(workerData as { name: string; stop: SharedArrayBuffer });
