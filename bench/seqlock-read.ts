@@ -21,20 +21,18 @@ export interface SeqlockRow {
   runs: number[];
 }
 
-function timeReads(r: SegmentReader, path: 'js' | 'native' | 'plain' | 'native-c'): { ns: number; retries: number } {
+function timeReads(r: SegmentReader, path: 'read' | 'plain' | 'native-c'): { ns: number; retries: number } {
   const snap = r.newSnapshot();
   const before = r.retries;
   if (path === 'native-c') {
     const b = native.benchReadSlot(r.map.buffer, r.layout.slotsOffset, abi.slotPayloadBytes(LEVELS), READS);
     return { ns: b.nsPerRead, retries: b.retries / READS };
   }
-  const u32 = r.map.u32;
-  const base = r.slotWord(0);
+  const view = r.slotView(0);
   const dst = snap.words;
-  const n = dst.length;
   const t0 = native.monotonicNs();
   if (path === 'plain') {
-    for (let k = 0; k < READS; k++) for (let i = 0; i < n; i++) dst[i] = u32[base + i];
+    for (let k = 0; k < READS; k++) dst.set(view); // the same copy the JS read path makes
   } else {
     for (let k = 0; k < READS; k++) r.read(0, snap);
   }
@@ -51,10 +49,12 @@ export async function seqlockBench(runs: number, log: (s: string) => void): Prom
     w.publish(0, src, 1, 1);
     const js = SegmentReader.openSync(name, { readPath: 'js' });
     const nat = SegmentReader.openSync(name, { readPath: 'native' });
+    const auto = SegmentReader.openSync(name, { readPath: 'auto' });
     const cases: Array<[string, () => { ns: number; retries: number }]> = [
       ['plain copy, no seqlock (baseline)', () => timeReads(js, 'plain')],
-      ['js read, uncontended', () => timeReads(js, 'js')],
-      ['native read via addon call, uncontended', () => timeReads(nat, 'native')],
+      ['js read, uncontended', () => timeReads(js, 'read')],
+      ['auto read (default), uncontended', () => timeReads(auto, 'read')],
+      ['native read via addon call, uncontended', () => timeReads(nat, 'read')],
       ['native read in C (no call), uncontended', () => timeReads(nat, 'native-c')],
     ];
     const rows: SeqlockRow[] = [];
@@ -76,17 +76,21 @@ export async function seqlockBench(runs: number, log: (s: string) => void): Prom
     const hammerExit = new Promise((resolve) => hammer.once('exit', resolve));
     const cjs = SegmentReader.openSync(`${name}-c`, { readPath: 'js' });
     const cnat = SegmentReader.openSync(`${name}-c`, { readPath: 'native' });
+    const cauto = SegmentReader.openSync(`${name}-c`, { readPath: 'auto' });
     try {
-      measure('js read, writer committing to the slot', () => timeReads(cjs, 'js'));
-      measure('native read via addon call, writer committing', () => timeReads(cnat, 'native'));
+      measure('js read, writer committing back to back', () => timeReads(cjs, 'read'));
+      measure('auto read (default), writer committing back to back', () => timeReads(cauto, 'read'));
+      measure('native read via addon call, writer committing back to back', () => timeReads(cnat, 'read'));
     } finally {
       Atomics.store(stop, 0, 1);
       await hammerExit;
       cjs.close();
       cnat.close();
+      cauto.close();
     }
     js.close();
     nat.close();
+    auto.close();
     return rows;
   } finally {
     if (!w.closed) w.close();

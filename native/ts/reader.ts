@@ -10,13 +10,16 @@ import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
 import { checkHeader, layoutOf, readHeader, HeaderInfo } from './header.js';
 import { Mapping, loadU64, shmPath } from './mapping.js';
 import { readDirectory, Instrument } from './directory.js';
-import { BookSnapshot, DEFAULT_STALE_AFTER_MS, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
+import { AUTO_FALLBACK_RETRIES, BookSnapshot, DEFAULT_STALE_AFTER_MS, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
 
 export interface OpenOptions {
   /** Accept any state (stat) instead of requiring READY. */
   anyState?: boolean;
-  /** Read path: 'js' (x86-64 only) or 'native' (fenced; default where ordering requires it). */
-  readPath?: 'js' | 'native';
+  /**
+   * Read path: 'auto' (default: JavaScript, handing a read that keeps being torn to the native
+   * path; native only where the CPU is not TSO), 'js' (x86-64 only), or 'native' (fenced).
+   */
+  readPath?: 'auto' | 'js' | 'native';
   /** How long an odd seq may last before MDFAN_ERR_STALE, ms. */
   staleAfterMs?: number;
 }
@@ -43,6 +46,7 @@ export class SegmentReader {
   readonly generation: number;
   private readonly staleNs: number;
   private readonly useNative: boolean;
+  private readonly jsMaxRetries: number;
   private readonly slotBytes: number;
   /** Total retries over all reads through this reader. */
   retries = 0;
@@ -56,8 +60,12 @@ export class SegmentReader {
     const staleMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     if (!(staleMs > 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.staleAfterMs must be > 0', { found: staleMs });
     this.staleNs = staleMs * 1e6;
-    this.useNative = opts.readPath === 'native' || (opts.readPath === undefined && NATIVE_ORDERING_REQUIRED);
-    if (opts.readPath === 'js' && NATIVE_ORDERING_REQUIRED)
+    const path = opts.readPath ?? 'auto';
+    if (path !== 'auto' && path !== 'js' && path !== 'native')
+      throw new MdfanError(ErrorCode.OPTIONS, `options.readPath must be 'auto', 'js' or 'native' (got ${JSON.stringify(path)})`);
+    this.useNative = path === 'native' || NATIVE_ORDERING_REQUIRED;
+    this.jsMaxRetries = path === 'auto' ? AUTO_FALLBACK_RETRIES : Infinity;
+    if (path === 'js' && NATIVE_ORDERING_REQUIRED)
       throw new MdfanError(ErrorCode.OPTIONS, `options.readPath 'js' is only correct on x86-64 (this is ${process.arch})`);
     this.slotBytes = abi.slotPayloadBytes(this.layout.levels);
   }
@@ -168,6 +176,19 @@ export class SegmentReader {
     return new BookSnapshot(this.layout.levels);
   }
 
+  private readonly views: Array<Uint32Array | undefined> = [];
+
+  /** A view over slot `index`'s payload, made on first use and kept (no allocation per read). */
+  slotView(index: number): Uint32Array {
+    let v = this.views[index];
+    if (v === undefined) {
+      const w = this.slotWord(index);
+      v = this.map.u32.subarray(w, w + (this.slotBytes >>> 2));
+      this.views[index] = v;
+    }
+    return v;
+  }
+
   /** Word index of slot `index` in the mapping. */
   slotWord(index: number): number {
     return (this.layout.slotsOffset + index * this.layout.slotStride) >>> 2;
@@ -183,9 +204,11 @@ export class SegmentReader {
     if (snap.levels !== this.layout.levels)
       throw new MdfanError(ErrorCode.LAYOUT, `snapshot has ${snap.levels} levels, segment has ${this.layout.levels}`);
     if (this.map.isClosed) throw new MdfanError(ErrorCode.CLOSED, `reader for ${this.name} is closed`);
-    const r = this.useNative
-      ? native.readSlot(this.map.buffer, this.layout.slotsOffset + index * this.layout.slotStride, this.slotBytes, snap.words, this.staleNs)
-      : readSlotJs(this.map.u32, this.slotWord(index), snap.words, this.staleNs);
+    let r = this.useNative ? GAVE_UP : readSlotJs(this.slotView(index), snap.words, this.staleNs, this.jsMaxRetries);
+    if (r === GAVE_UP) {
+      const n = native.readSlot(this.map.buffer, this.layout.slotsOffset + index * this.layout.slotStride, this.slotBytes, snap.words, this.staleNs);
+      r = n < 0 ? n : n + (this.useNative ? 0 : this.jsMaxRetries);
+    }
     this.reads++;
     if (r < 0) {
       throw new MdfanError(ErrorCode.STALE, `segment ${this.name}: slot ${index} stayed mid-update (odd seq) for over ${this.staleNs / 1e6} ms; its writer is stuck or dead`, {

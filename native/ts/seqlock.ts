@@ -116,12 +116,29 @@ export class BookSnapshot {
   }
 }
 
+/** readSlotJs's answer when maxRetries ran out (the caller falls back to the native path). */
+export const GAVE_UP = -2;
+
 /**
- * JavaScript read path: copies the slot at word index `slotWord` into `dst` (a snapshot's words).
- * Returns the retry count, or -1 if the seq stayed odd for longer than `staleNs`.
+ * Retries after which the 'auto' read path hands a read to the native path: a JavaScript spin
+ * cannot PAUSE, and under a writer committing back to back to one slot it keeps stealing the
+ * line and starves (docs/BENCHMARKS.md); the native read backs off and copies in ~3 ns.
  */
-export function readSlotJs(u32: Uint32Array, slotWord: number, dst: Uint32Array, staleNs: number): number {
-  const n = dst.length;
+export const AUTO_FALLBACK_RETRIES = 8;
+
+/**
+ * JavaScript read path: copies the slot viewed by `slot` (a Uint32Array over exactly the slot's
+ * payload, created once per slot) into `dst` (a snapshot's words, same length). Returns the retry
+ * count, -1 if the seq stayed at one odd value for longer than `staleNs`, or GAVE_UP after
+ * `maxRetries` retries.
+ *
+ * The copy is one TypedArray.prototype.set (a memmove in V8, ~13 ns for a 10-level slot, against
+ * ~30-90 ns for an element loop): a seqlock reader whose copy outlasts the writer's gap between
+ * commits starves, so the copy's speed is correctness under load, not only speed. The builtin
+ * call is opaque to the JIT, so it stays between R1 and R2; on x86-64 its loads are ordinary
+ * loads, which TSO keeps after R1 and before R2 (Linux's x86 seqlock readers rely on the same).
+ */
+export function readSlotJs(slot: Uint32Array, dst: Uint32Array, staleNs: number, maxRetries = Infinity): number {
   let retries = 0;
   // Stale means the *same* odd seq for longer than staleNs (a writer stuck or dead inside the
   // slot); a busy writer shows a new odd value each time and never trips it.
@@ -129,7 +146,8 @@ export function readSlotJs(u32: Uint32Array, slotWord: number, dst: Uint32Array,
   let oddSpins = 0;
   let oddSince = 0;
   for (;;) {
-    const s1 = Atomics.load(u32, slotWord); // R1
+    if (retries >= maxRetries) return GAVE_UP;
+    const s1 = Atomics.load(slot, 0); // R1
     if ((s1 & 1) !== 0) {
       retries++;
       if (s1 !== oddSeq) {
@@ -144,8 +162,8 @@ export function readSlotJs(u32: Uint32Array, slotWord: number, dst: Uint32Array,
       }
       continue;
     }
-    for (let i = 1; i < n; i++) dst[i] = u32[slotWord + i];
-    const s2 = Atomics.load(u32, slotWord); // R2
+    dst.set(slot);
+    const s2 = Atomics.load(slot, 0); // R2
     if (s1 === s2) {
       dst[0] = s1;
       return retries;
