@@ -47,9 +47,12 @@ export const DEFAULT_STALE_AFTER_MS = 100;
  * A preallocated copy of one slot. Reads fill `words` in place; the getters decode it without
  * allocating. u64 fields are returned as Numbers (exact below 2^53).
  */
-export class BookSnapshot {
+export class BookSnapshot implements LevelSource {
   readonly levels: number;
   readonly words: Uint32Array;
+  /** Views into `words`: [price, size, orders] per level, best first (a LevelSource). */
+  readonly bids: Uint32Array;
+  readonly asks: Uint32Array;
   private readonly asksWord: number;
   /** Retries of the read that filled this snapshot. */
   retries = 0;
@@ -60,6 +63,8 @@ export class BookSnapshot {
     this.levels = levels;
     this.words = new Uint32Array(abi.slotPayloadBytes(levels) >>> 2);
     this.asksWord = abi.asksOffset(levels) >>> 2;
+    this.bids = this.words.subarray(abi.W.slotLevels, abi.W.slotLevels + levels * 3);
+    this.asks = this.words.subarray(this.asksWord, this.asksWord + levels * 3);
   }
 
   get seq(): number {
