@@ -1,0 +1,108 @@
+/** The addon's small pieces: clocks, CPU affinity, topology parsing, and the native commit begin. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { native, parseCpuList, topology, SegmentWriter, SegmentReader, SlotWriter } from '../native/ts/index.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+
+test.after.each(cleanupSegments);
+
+test('CLOCK_MONOTONIC ns agrees with process.hrtime (libuv uses the same clock)', () => {
+  const a = Number(process.hrtime.bigint());
+  const b = native.monotonicNs();
+  const c = Number(process.hrtime.bigint());
+  assert.ok(b >= a - 1000 && b <= c + 1000, `${a} <= ${b} <= ${c}`);
+  assert.ok(Math.abs(native.realtimeNs() / 1e6 - Date.now()) < 1000);
+});
+
+test('setAffinity pins the calling thread; getAffinity/currentCpu report it', () => {
+  const before = native.getAffinity();
+  try {
+    const cpu = before[before.length - 1];
+    native.setAffinity([cpu]);
+    assert.equal(native.getAffinity(), [cpu]);
+    assert.is(native.currentCpu(), cpu);
+  } finally {
+    native.setAffinity(before);
+  }
+  assert.equal(native.getAffinity(), before);
+  assert.throws(() => native.setAffinity([-1]), /out of range/);
+  assert.throws(() => native.setAffinity([100000]), /out of range/);
+});
+
+test('errors from the addon carry syscall, errno and code', () => {
+  try {
+    native.shmOpen('/mdfan-test-definitely-absent-' + process.pid, 0, 0);
+    assert.unreachable();
+  } catch (e) {
+    const err = e as { syscall: string; errno: number; code: string; message: string };
+    assert.is(err.syscall, 'shm_open');
+    assert.is(err.code, 'ENOENT');
+    assert.is(err.errno, 2);
+    assert.match(err.message, 'ENOENT');
+  }
+  assert.throws(() => native.shmOpen('no-leading-slash', 0, 0), /shm name must be/);
+});
+
+test('cpulists and topology from a synthetic /sys tree', () => {
+  assert.equal(parseCpuList('0-3,8,10-11\n'), [0, 1, 2, 3, 8, 10, 11]);
+  assert.equal(parseCpuList(''), []);
+  assert.throws(() => parseCpuList('0-x'));
+  const sys = mkdtempSync(join(tmpdir(), 'mdfan-sys-'));
+  try {
+    mkdirSync(join(sys, 'cpu'), { recursive: true });
+    writeFileSync(join(sys, 'cpu', 'online'), '0-3\n');
+    for (let c = 0; c < 4; c++) {
+      mkdirSync(join(sys, 'cpu', `cpu${c}`, 'cache', 'index3'), { recursive: true });
+      writeFileSync(join(sys, 'cpu', `cpu${c}`, 'cache', 'index3', 'shared_cpu_list'), c < 2 ? '0-1\n' : '2-3\n');
+    }
+    for (const n of [0, 1]) {
+      mkdirSync(join(sys, 'node', `node${n}`), { recursive: true });
+      writeFileSync(join(sys, 'node', `node${n}`, 'cpulist'), n === 0 ? '0-1\n' : '2-3\n');
+    }
+    const t = topology(sys);
+    assert.equal(t.cpus, [0, 1, 2, 3]);
+    assert.equal(t.numaNodes, [
+      { node: 0, cpus: [0, 1] },
+      { node: 1, cpus: [2, 3] },
+    ]);
+    assert.equal(t.l3Groups, [
+      [0, 1],
+      [2, 3],
+    ]);
+  } finally {
+    rmSync(sys, { recursive: true, force: true });
+  }
+  const real = topology();
+  assert.ok(real.cpus.length >= 1 && real.numaNodes.length >= 1 && real.l3Groups.length >= 1);
+});
+
+test('the native commit begin (used where the CPU is not TSO) writes the same slot as the JS one', () => {
+  const name = segName('nativebegin');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 3 });
+  try {
+    const src = { bidCount: 2, askCount: 3, bids: new Uint32Array([9, 8, 7, 6, 5, 4, 0, 0, 0]), asks: new Uint32Array([10, 1, 1, 11, 2, 2, 12, 3, 3]) };
+    const js = new SlotWriter(w.map.buffer, w.layout, false);
+    const nat = new SlotWriter(w.map.buffer, w.layout, true);
+    js.commit(0, src, 5, 6, 7, 0);
+    nat.commit(1, src, 5, 6, 7, 0);
+    nat.commit(1, src, 5, 6, 7, 0);
+    js.commit(0, src, 5, 6, 7, 0);
+    const r = SegmentReader.openSync(name);
+    const a = r.newSnapshot();
+    const b = r.newSnapshot();
+    r.read(0, a);
+    r.read(1, b);
+    assert.is(a.seq, 4);
+    assert.is(b.seq, 4);
+    assert.equal([...a.words.subarray(1)].map((x, i) => (i + 1 === 12 ? 0 : x)), [...b.words.subarray(1)].map((x, i) => (i + 1 === 12 ? 0 : x))); // word 12: instrument_index differs
+    assert.is(b.instrumentIndex, 1);
+    r.close();
+  } finally {
+    w.close();
+  }
+});
+
+test.run();
