@@ -7,20 +7,10 @@ import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/ts/index.js';
 import { statSegment } from '../native/ts/stat.js';
-import { segName, cleanupSegments } from './helpers/segments.js';
+import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MdfanError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 test.after.each(() => {
   killAll();

@@ -6,21 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSync, closeSync, writeSync, ftruncateSync, writeFileSync, readFileSync } from 'node:fs';
 import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/ts/index.js';
-import { segName, cleanupSegments } from './helpers/segments.js';
+import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 const shm = (name: string): string => `/dev/shm/${name}`;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof MdfanError) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
 
 async function rejectsWith(p: Promise<unknown>): Promise<MdfanError> {
   try {

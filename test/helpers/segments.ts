@@ -32,3 +32,15 @@ export function shmExists(name: string): boolean {
 }
 
 process.on('exit', cleanupSegments);
+
+/** The MdfanError code `fn` throws ('no error' if it returns): for refusal tests. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('MDFAN_ERR_')) return code;
+    throw e;
+  }
+  return 'no error';
+}
