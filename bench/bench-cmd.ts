@@ -7,8 +7,9 @@ import { parse, intOption, optString } from '../native/ts/args.js';
 import { ErrorCode, MdfanError } from '../native/ts/errors.js';
 import { machineInfo } from './machine.js';
 import { seqlockBench } from './seqlock-read.js';
+import { c2cBaseline } from './c2c.js';
 
-const USAGE = 'usage: mdfan bench <seqlock> [--json FILE] [--runs K]';
+const USAGE = 'usage: mdfan bench <seqlock|c2c> [--json FILE] [--runs K]';
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -28,6 +29,12 @@ export async function run(argv: string[]): Promise<number> {
       const base = rows[0];
       console.table(rows.map((r) => ({ case: r.case, 'ns/read': r.ns_per_read.toFixed(1), 'x plain copy': (r.ns_per_read / base.ns_per_read).toFixed(2), 'retries/read': r.retries_per_read.toFixed(3) })));
       out = { baseline: { plain_copy_ns: base.ns_per_read }, results: rows.slice(1) };
+      break;
+    }
+    case 'c2c': {
+      const c = c2cBaseline(runs);
+      console.table([{ cpus: c.cpus.join('->'), 'one-way p50 ns': c.p50.toFixed(1), 'p99 ns': c.p99.toFixed(1), 'p99.9 ns': c.p999.toFixed(1), pinned: c.pinned }]);
+      out = { baseline: { c2c_one_way_ns: { p50: c.p50, p99: c.p99 } }, results: [c] };
       break;
     }
     default:

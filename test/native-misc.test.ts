@@ -105,4 +105,16 @@ test('the native commit begin (used where the CPU is not TSO) writes the same sl
   }
 });
 
+test('c2c ping-pong: sorted positive one-way latencies, the caller keeps its CPUs', () => {
+  const before = native.getAffinity();
+  const cpus = before.length > 1 ? [before[0], before[1]] : [before[0], before[0]];
+  const r = native.c2cPingPong(cpus[0], cpus[1], 2000);
+  native.setAffinity(before);
+  assert.is(r.oneWayNs.length, 2000);
+  assert.ok(r.oneWayNs[0] > 0);
+  for (let i = 1; i < r.oneWayNs.length; i++) assert.ok(r.oneWayNs[i] >= r.oneWayNs[i - 1]);
+  assert.ok(r.nsPerTick > 0);
+  assert.throws(() => native.c2cPingPong(0, 0, 0), /roundTrips/);
+});
+
 test.run();

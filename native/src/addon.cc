@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdfan::InitSync(env, exports);
   mdfan::InitSeqlockRead(env, exports);
   mdfan::InitAbi(env, exports);
+  mdfan::InitC2c(env, exports);
   return exports;
 }
 }  // namespace

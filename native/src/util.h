@@ -70,5 +70,6 @@ void InitSegment(Napi::Env env, Napi::Object exports);
 void InitSync(Napi::Env env, Napi::Object exports);
 void InitSeqlockRead(Napi::Env env, Napi::Object exports);
 void InitAbi(Napi::Env env, Napi::Object exports);
+void InitC2c(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdfan

@@ -67,6 +67,8 @@ export interface Addon {
     iterations: number,
   ): { nsPerRead: number; retries: number };
   abi(): AbiDump;
+  /** Cache-line ping-pong between two pinned threads: sorted one-way latencies (ns). */
+  c2cPingPong(cpuA: number, cpuB: number, roundTrips: number): { oneWayNs: Float64Array; nsPerTick: number; pinned: boolean };
 }
 
 export const FUTEX_WOKEN = 0;

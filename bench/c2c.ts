@@ -1,0 +1,33 @@
+/**
+ * The core-to-core cache-line handoff (native two-thread ping-pong): the physical limit every
+ * publish->observe latency is compared with. Median over runs of each percentile.
+ */
+import { native } from '../native/ts/addon.js';
+import { median } from './machine.js';
+
+export interface C2cResult {
+  cpus: [number, number];
+  p50: number;
+  p99: number;
+  p999: number;
+  pinned: boolean;
+  runs: number;
+}
+
+const pct = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+/** Ping-pong between the first two CPUs this process may run on (or the given pair). */
+export function c2cBaseline(runs: number, roundTrips = 200_000, cpus?: [number, number]): C2cResult {
+  const allowed = native.getAffinity();
+  const pair: [number, number] = cpus ?? [allowed[0], allowed[1] ?? allowed[0]];
+  const res = Array.from({ length: runs }, () => native.c2cPingPong(pair[0], pair[1], roundTrips));
+  native.setAffinity(allowed); // the ping-pong pinned this thread: give it its CPUs back
+  return {
+    cpus: pair,
+    p50: median(res.map((r) => pct(r.oneWayNs, 50))),
+    p99: median(res.map((r) => pct(r.oneWayNs, 99))),
+    p999: median(res.map((r) => pct(r.oneWayNs, 99.9))),
+    pinned: res.every((r) => r.pinned),
+    runs,
+  };
+}
