@@ -217,6 +217,23 @@ test('another user: a reader running as nobody gets MDFAN_ERR_PERMISSION (mode 0
   }
 });
 
+test('another user in the segment\'s group may read it: mode 0640 with gid, chowned by the writer', async () => {
+  if (process.getuid?.() !== 0) return; // needs root to drop to nobody and to chown
+  const name = segName('group');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, mode: 0o640, gid: 65534 });
+  try {
+    const { statSync } = await import('node:fs');
+    const st = statSync(shm(name));
+    assert.is(st.mode & 0o777, 0o640);
+    assert.is(st.gid, 65534);
+    const p = startNode(proc, ['as-nobody', name]);
+    assert.equal(JSON.parse(await p.line(/^\{/)), { ok: true });
+    await p.exited;
+  } finally {
+    w.close();
+  }
+});
+
 test('a reader writing to its read-only mapping dies (SIGSEGV); the writer and other readers are unharmed', async () => {
   const name = segName('rdonly');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });

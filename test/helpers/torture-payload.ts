@@ -16,12 +16,18 @@ export function fill(src: LevelSource, k: number): void {
   }
 }
 
-/** null if the snapshot is exactly commit k = msgIndex, else what is wrong. */
+/** null if the snapshot is exactly commit k = msgIndex of one writer that started the slot, else what is wrong. */
 export function check(s: BookSnapshot): string | null {
   const k = s.msgIndex;
   if (s.seq & 1) return `odd seq ${s.seq}`;
   if (s.updateCount !== k) return `update_count ${s.updateCount} != msgIndex ${k}`;
   if (s.seq !== (2 * k) % 4294967296) return `seq ${s.seq} != 2*msgIndex ${2 * k}`;
+  return checkPayload(s);
+}
+
+/** null if every payload field is from the same commit k = msgIndex (any writer generation). */
+export function checkPayload(s: BookSnapshot): string | null {
+  const k = s.msgIndex;
   if (s.exchangeTsNs !== 3 * k) return `exchange_ts ${s.exchangeTsNs} != 3*${k}`;
   if (s.bidCount !== TORTURE_LEVELS || s.askCount !== TORTURE_LEVELS) return `counts ${s.bidCount}/${s.askCount}`;
   for (let l = 0; l < TORTURE_LEVELS; l++) {

@@ -7,10 +7,13 @@
  *  as-nobody     drop to uid/gid 65534, then try to attach as a reader; print {ok, code}
  *  write-mapping attach as a reader and store into the read-only mapping (expect SIGSEGV)
  *  futex-wait    attach, wait on the futex word; print "waiting" first, then {code}
+ *  hammer        open (create or take over), print "ready <gen> <outcome>", then commit
+ *                self-checking payloads to slot 0 as fast as it can, forever
  */
 import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/ts/index.js';
 import { closeOnSignals } from '../../native/ts/shutdown.js';
 import * as abi from '../../native/ts/abi.js';
+import { TORTURE_LEVELS, fill } from './torture-payload.js';
 
 const [mode, name, levelsArg, maxArg] = process.argv.slice(2);
 const levels = Number(levelsArg ?? 10);
@@ -76,6 +79,16 @@ switch (mode) {
     out(JSON.stringify({ code, seq: r.notifySeq() }));
     r.close();
     break;
+  }
+  case 'hammer': {
+    const w = SegmentWriter.open({ name, levels: TORTURE_LEVELS, maxInstruments: 1 });
+    w.addInstrument('TORT', 1, 1);
+    const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Uint32Array(TORTURE_LEVELS * 3), asks: new Uint32Array(TORTURE_LEVELS * 3) };
+    out(`ready ${w.generation} ${w.outcome}`);
+    for (let k = 1; ; k++) {
+      fill(src, k);
+      w.publish(0, src, k, 3 * k);
+    }
   }
   default:
     out(`unknown mode ${mode}`);

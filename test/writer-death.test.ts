@@ -1,0 +1,64 @@
+/**
+ * kill -9 at random moments under load: a writer process commits to a slot as fast as it can, a
+ * reader reads it as fast as it can, and the writer is SIGKILLed at a random moment (possibly
+ * mid-commit). The reader must never get a torn book (every read is whole or MDFAN_ERR_STALE),
+ * must see the writer dead, and must carry on when the next writer takes over (generation + 1).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SegmentReader, MdfanError } from '../native/ts/index.js';
+import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
+import { startNode, killAll } from './helpers/procs.js';
+import { checkPayload } from './helpers/torture-payload.js';
+
+const proc = new URL('./helpers/writer-proc.js', import.meta.url);
+
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+
+test('SIGKILL at random moments under load: never torn, death seen, takeover with generation + 1', async () => {
+  const name = segName('kill9');
+  let reader: SegmentReader | null = null;
+  let torn = 0;
+  let whole = 0;
+  let stale = 0;
+  try {
+    for (let round = 1; round <= 6; round++) {
+      const p = startNode(proc, ['hammer', name]);
+      const ready = await p.line(/^ready/);
+      assert.is(ready, round === 1 ? 'ready 1 created' : `ready ${round} takeover`);
+      reader ??= SegmentReader.openSync(name, { staleAfterMs: 20 });
+      assert.is(reader.currentGeneration, round);
+      const snap = reader.newSnapshot();
+      const readFor = (ms: number): void => {
+        const end = performance.now() + ms;
+        while (performance.now() < end) {
+          try {
+            reader!.read(0, snap);
+          } catch (e) {
+            if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
+            stale++;
+            continue;
+          }
+          if (snap.stale) continue; // the takeover's empty placeholder until the first commit
+          if (checkPayload(snap) !== null) torn++;
+          else whole++;
+        }
+      };
+      readFor(10 + Math.random() * 150);
+      p.child.kill('SIGKILL');
+      readFor(30); // reads after the death: whole books or STALE (a half commit), never torn
+      await p.exited;
+      assert.is(codeOf(() => reader!.checkWriter()), 'MDFAN_ERR_WRITER_DEAD');
+    }
+  } finally {
+    reader?.close();
+  }
+  assert.is(torn, 0, `${torn} torn books returned`);
+  assert.ok(whole > 1000, `only ${whole} whole reads: the test did not read under load`);
+  console.log(`  (${whole} whole reads, ${stale} STALE refusals across 6 kills)`);
+});
+
+test.run();
