@@ -1,0 +1,40 @@
+/** A preallocated top-N book in the slot's layout ([price, size, orders] per level, best first). */
+import type { LevelSource } from '../../native/ts/seqlock.js';
+import type { InstrumentBook } from '../book/itch-books.js';
+
+export class TopOfBook implements LevelSource {
+  bidCount = 0;
+  askCount = 0;
+  readonly bids: Uint32Array;
+  readonly asks: Uint32Array;
+  constructor(readonly levels: number) {
+    this.bids = new Uint32Array(levels * 3);
+    this.asks = new Uint32Array(levels * 3);
+  }
+
+  /** Fills from a book; unused levels are zeroed so two tops compare by value. */
+  fill(book: { bids: { fillTop(d: Uint32Array, n: number): number }; asks: { fillTop(d: Uint32Array, n: number): number } }): void {
+    this.bidCount = book.bids.fillTop(this.bids, this.levels);
+    this.askCount = book.asks.fillTop(this.asks, this.levels);
+    this.bids.fill(0, this.bidCount * 3);
+    this.asks.fill(0, this.askCount * 3);
+  }
+
+  /** True if `last` (a copy made by saveTo) differs from this top. */
+  differsFrom(last: Uint32Array): boolean {
+    const n = this.levels * 3;
+    if (last[0] !== this.bidCount || last[1] !== this.askCount) return true;
+    for (let i = 0; i < n; i++) if (last[2 + i] !== this.bids[i] || last[2 + n + i] !== this.asks[i]) return true;
+    return false;
+  }
+
+  saveTo(last: Uint32Array): void {
+    const n = this.levels * 3;
+    last[0] = this.bidCount;
+    last[1] = this.askCount;
+    last.set(this.bids, 2);
+    last.set(this.asks, 2 + n);
+  }
+}
+
+export type BookLike = Pick<InstrumentBook, 'bids' | 'asks'>;

@@ -1,0 +1,159 @@
+/**
+ * Nasdaq's file framing: each message preceded by a 2-byte big-endian length. Files may be gzip'd
+ * (detected by the 1f 8b magic). Every length is range-checked before use; a bad one is a coded
+ * error naming the file, the byte offset (in the decompressed stream) and the message index.
+ */
+import { readFileSync } from 'node:fs';
+import { constants as zc, gunzipSync } from 'node:zlib';
+import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { LENGTH, typeName } from './layout.js';
+
+export interface LoadedFeed {
+  file: string;
+  bytes: Buffer;
+  /** A truncated gzip stream: what could be decompressed is in `bytes`; this says why it ended. */
+  gzipProblem: MdfanError | null;
+}
+
+/**
+ * Reads a whole feed file, gunzipping it if needed. A truncated gzip stream yields what could be
+ * decompressed (so the messages before the cut are still replayed) and `gzipProblem`; a corrupt
+ * one throws MDFAN_ERR_FEED_CORRUPT.
+ */
+export function loadFeed(file: string): LoadedFeed {
+  let raw: Buffer;
+  try {
+    raw = readFileSync(file);
+  } catch (e) {
+    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
+  }
+  if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return { file, bytes: raw, gzipProblem: null };
+  try {
+    return { file, bytes: gunzipSync(raw), gzipProblem: null };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    // Z_SYNC_FLUSH returns what was decoded so far for a stream that just stops.
+    let partial: Buffer;
+    try {
+      partial = gunzipSync(raw, { finishFlush: zc.Z_SYNC_FLUSH });
+    } catch {
+      throw new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt gzip stream (${err.message}) in ${raw.length} compressed bytes`, {
+        file,
+        compressedBytes: raw.length,
+        zlib: err.code,
+      });
+    }
+    return {
+      file,
+      bytes: partial,
+      gzipProblem: new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: gzip stream ends early (${err.message}) after ${partial.length} decompressed bytes`, {
+        file,
+        offset: partial.length,
+      }),
+    };
+  }
+}
+
+/** Where one framed message is: payload at [offset, offset+length). */
+export interface Frame {
+  offset: number;
+  length: number;
+}
+
+/**
+ * Checks the frame at `pos` of `buf` and fills `out`; returns the next position. Throws
+ * FEED_TRUNCATED (prefix or payload runs past the end) or FEED_CORRUPT (zero length, or a length
+ * that disagrees with a known type's fixed length). Unknown types pass: the caller counts them.
+ */
+export function nextFrame(buf: Uint8Array, end: number, pos: number, msgIndex: number, file: string, out: Frame): number {
+  if (pos + 2 > end)
+    throw new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: message ${msgIndex} at byte offset ${pos}: the 2-byte length prefix is cut off (${end - pos} byte left)`, {
+      file,
+      offset: pos,
+      msgIndex,
+    });
+  const len = (buf[pos] << 8) | buf[pos + 1];
+  if (len === 0)
+    throw new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: message ${msgIndex} at byte offset ${pos}: length prefix is 0`, { file, offset: pos, msgIndex, field: 'length' });
+  if (pos + 2 + len > end)
+    throw new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: message ${msgIndex} at byte offset ${pos}: length prefix says ${len} bytes, only ${end - pos - 2} remain`, {
+      file,
+      offset: pos,
+      msgIndex,
+      field: 'length',
+    });
+  const type = buf[pos + 2];
+  const want = LENGTH[type];
+  if (want !== 0 && want !== len)
+    throw new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: message ${msgIndex} at byte offset ${pos}: type '${typeName(type)}' is ${want} bytes but its length prefix says ${len}`, {
+      file,
+      offset: pos,
+      msgIndex,
+      field: 'length',
+      type: typeName(type),
+      expected: want,
+      found: len,
+    });
+  out.offset = pos + 2;
+  out.length = len;
+  return pos + 2 + len;
+}
+
+/**
+ * Splits a stream of chunks into framed messages, carrying a message cut by a chunk boundary over
+ * to the next chunk (copied once into a carry buffer). For live or larger-than-memory files.
+ */
+export class FrameSplitter {
+  private carry = Buffer.alloc(0);
+  private readonly frame: Frame = { offset: 0, length: 0 };
+  /** Messages delivered so far (the next message's index). */
+  msgIndex = 0;
+  /** Bytes consumed from the stream so far (the next message's stream offset). */
+  streamOffset = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly onMessage: (buf: Uint8Array, offset: number, length: number, msgIndex: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.carry.length > 0) buf = Buffer.concat([this.carry, chunk]);
+    let pos = 0;
+    const end = buf.length;
+    for (;;) {
+      if (pos + 2 > end) break;
+      const len = (buf[pos] << 8) | buf[pos + 1];
+      if (len > 0 && pos + 2 + len > end) break; // wait for the rest of this message
+      try {
+        pos = nextFrame(buf, end, pos, this.msgIndex, this.file, this.frame);
+      } catch (e) {
+        // Offsets in errors are stream offsets, not chunk offsets.
+        const err = e as MdfanError;
+        err.details.offset = this.streamOffset + pos;
+        throw new MdfanError(err.code, err.message.replace(/byte offset \d+/, `byte offset ${this.streamOffset + pos}`), err.details);
+      }
+      this.onMessage(buf, this.frame.offset, this.frame.length, this.msgIndex);
+      this.msgIndex++;
+    }
+    this.streamOffset += pos;
+    this.carry = pos < end ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+  }
+
+  /** End of stream: anything left over is a truncated message. */
+  end(): void {
+    if (this.carry.length > 0) nextFrame(this.carry, this.carry.length, 0, this.msgIndex, this.file, this.frame);
+  }
+}
+
+/** Frames payloads in Nasdaq's file format (tests, fixtures, the MoldUDP64 round trip). */
+export function frameMessages(payloads: Uint8Array[]): Buffer {
+  const out = Buffer.alloc(payloads.reduce((a, p) => a + 2 + p.length, 0));
+  let pos = 0;
+  for (const p of payloads) {
+    out.writeUInt16BE(p.length, pos);
+    out.set(p, pos + 2);
+    pos += 2 + p.length;
+  }
+  return out;
+}
