@@ -8,6 +8,8 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../native/ts/stat-cmd.js') },
+  feed: { summary: 'the feed handler: replay ITCH (file or MoldUDP64) into a segment', load: () => import('../feed/handler/feed-cmd.js') },
+  send: { summary: 'replay an ITCH file as MoldUDP64 packets to HOST:PORT', load: () => import('../feed/handler/send-cmd.js') },
   read: { summary: 'a standalone reader process: read books until the writer closes (issue 4)', load: () => import('../workers/read-cmd.js') },
   strategies: { summary: 'run a piscina pool of strategy workers over a segment (issue 4)', load: () => import('../workers/strategies-cmd.js') },
   bench: { summary: 'benchmarks: seqlock (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },

@@ -1,0 +1,128 @@
+/**
+ * `mdfan feed --source itch:FILE | moldudp64:HOST:PORT --segment NAME [--levels N] [--speed max|1|N]
+ *   [--symbols A,B] [--dump-books FILE] [--max-instruments N] [--mode OCTAL] [--keep-segment]`
+ *
+ * The single writer. At the end of a file it sets the segment CLOSED and exits 0; a fatal input
+ * error sets it BROKEN (what was published stays readable) and exits 1 with the code, byte offset
+ * and message index. The segment name is unlinked at exit unless --keep-segment.
+ */
+import cliProgress from 'cli-progress';
+import { pino } from 'pino';
+import * as abi from '../../native/ts/abi.js';
+import { intOption, optString, parse, required } from '../../native/ts/args.js';
+import { ErrorCode, MdfanError, isMdfanError } from '../../native/ts/errors.js';
+import { SegmentWriter } from '../../native/ts/writer.js';
+import { loadFeed } from '../itch/framing.js';
+import { BookDump } from './dump.js';
+import { replayFile } from './file-source.js';
+import { replayMoldUdp } from './live-source.js';
+import { Pacer, parseSpeed } from './pacer.js';
+import { Publisher } from './publisher.js';
+
+const USAGE = `usage: mdfan feed --source itch:FILE|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
+  [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]
+  [--mode OCTAL (default 600)] [--keep-segment]`;
+
+export const DEFAULT_MAX_INSTRUMENTS = 16384; // a full Nasdaq day announces ~8,000-12,000 symbols
+
+export type Source = { kind: 'itch'; file: string } | { kind: 'moldudp64'; host: string; port: number } | { kind: 'lobster'; messages: string; orderbook: string };
+
+export function parseSource(text: string): Source {
+  const i = text.indexOf(':');
+  const kind = text.slice(0, i);
+  const rest = text.slice(i + 1);
+  if (i > 0 && kind === 'itch' && rest) return { kind, file: rest };
+  if (i > 0 && kind === 'lobster' && rest.split(',').length === 2) {
+    const [messages, orderbook] = rest.split(',');
+    return { kind, messages, orderbook };
+  }
+  if (i > 0 && kind === 'moldudp64') {
+    const j = rest.lastIndexOf(':');
+    const port = Number(rest.slice(j + 1));
+    if (j > 0 && Number.isInteger(port) && port >= 1 && port <= 65535) return { kind, host: rest.slice(0, j), port };
+  }
+  throw new MdfanError(ErrorCode.OPTIONS, `--source must be itch:FILE, lobster:MESSAGES.csv,ORDERBOOK.csv or moldudp64:HOST:PORT (got ${JSON.stringify(text)})`);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      source: { type: 'string' },
+      segment: { type: 'string' },
+      levels: { type: 'string' },
+      speed: { type: 'string' },
+      symbols: { type: 'string' },
+      'dump-books': { type: 'string' },
+      'max-instruments': { type: 'string' },
+      mode: { type: 'string' },
+      'keep-segment': { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const source = parseSource(required(values.source, '--source', USAGE));
+  const name = required(values.segment, '--segment', USAGE);
+  const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, 10);
+  const pacer = new Pacer(parseSpeed(optString(values.speed, '--speed')));
+  const maxInstruments = intOption(values['max-instruments'], '--max-instruments', 1, abi.MAX_INSTRUMENTS, DEFAULT_MAX_INSTRUMENTS);
+  const modeText = optString(values.mode, '--mode') ?? '600';
+  if (!/^0?[0-7]{3}$/.test(modeText)) throw new MdfanError(ErrorCode.OPTIONS, `--mode must be octal permission bits such as 600 or 640 (got ${JSON.stringify(modeText)})`);
+  const symbolsText = optString(values.symbols, '--symbols');
+  const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s !== '')) : null;
+  const dumpFile = optString(values['dump-books'], '--dump-books');
+  if (source.kind === 'lobster') throw new MdfanError(ErrorCode.OPTIONS, 'the lobster source is not built yet: use itch:FILE or moldudp64:HOST:PORT');
+  const feed = source.kind === 'itch' ? loadFeed(source.file) : null; // read before creating the segment: a bad path leaves nothing behind
+  const log = pino({ name: 'mdfan-feed', base: { pid: process.pid } }, pino.destination(2));
+  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8) });
+  const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
+  const pub = new Publisher(writer, levels, symbols, dump);
+  const stop = { requested: false };
+  const onSignal = (sig: string): void => {
+    log.info({ signal: sig }, 'stopping');
+    stop.requested = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  writer.startIdleHeartbeat();
+  log.info({ segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
+  const t0 = performance.now();
+  let code = 0;
+  let messages = 0;
+  try {
+    if (feed) {
+      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'replay {bar} {percentage}% | {value}/{total} bytes | {msgs} msgs', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+      bar?.start(feed.bytes.length, 0, { msgs: 0 });
+      try {
+        messages = await replayFile(feed, pub, pacer, (i, done) => bar?.update(done, { msgs: i }), stop);
+      } finally {
+        bar?.stop();
+      }
+    } else if (source.kind === 'moldudp64') {
+      messages = await replayMoldUdp(source.host, source.port, pub, log, stop);
+    }
+  } catch (e) {
+    if (!isMdfanError(e) || !e.code.startsWith('MDFAN_ERR_FEED')) throw e;
+    writer.setLastError(e.code === ErrorCode.FEED_TRUNCATED ? abi.ERRNUM_FEED_TRUNCATED : abi.ERRNUM_FEED_CORRUPT);
+    log.error({ code: e.code, ...e.details }, e.message);
+    console.error(`mdfan feed: ${e.message}`);
+    code = 1;
+  } finally {
+    pub.flushCounters();
+    dump?.close();
+    writer.close({ unlink: !values['keep-segment'], state: code === 0 ? abi.STATE_CLOSED : abi.STATE_BROKEN });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const r = pub.replay;
+  console.log(
+    `mdfan feed: ${messages} messages in ${secs.toFixed(2)} s (${Math.round(messages / secs)} msg/s), ${writer.publishes} publishes, ` +
+      `${writer.instruments} instruments, unknown types ${r.unknownTypes}, unknown order refs ${r.books.counters.unknownOrderRefs}` +
+      (dump ? `, ${dump.lines} lines to ${dump.file}` : ''),
+  );
+  return code;
+}
