@@ -1,0 +1,100 @@
+/**
+ * The GOOG day (real NASDAQ data as ITCH 5.0): every one of the 147,916 oracle checkpoints must
+ * match the book, through --dump-books, through the slot a reader sees, and through MoldUDP64.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadFeed, nextFrame } from '../feed/itch/framing.js';
+import { Publisher } from '../feed/handler/publisher.js';
+import { SegmentReader, SegmentWriter } from '../native/ts/index.js';
+import { formatBookLine } from '../native/ts/book-line.js';
+import { checkDumpAgainstOracle, GOOG_ITCH, oracle } from './helpers/oracle.js';
+import { binPath } from './helpers/paths.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-oracle-'));
+test.after.each(cleanupSegments);
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('mdfan feed --dump-books: all 147,916 checkpoints match; CLOSED and exit 0 at the end', () => {
+  const dump = join(dir, 'goog.dump');
+  const name = segName('oracle-cli');
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--dump-books', dump, '--keep-segment'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /157217 messages/);
+  const { checked, bad } = checkDumpAgainstOracle(readFileSync(dump, 'latin1'));
+  assert.is(checked, 147_916);
+  assert.equal(bad, []);
+  const stat = JSON.parse(spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' }).stdout);
+  assert.is(stat.state, 'CLOSED');
+  assert.is(stat.messages, 157_217);
+  assert.is(stat.counters.unknown_order_refs, 0);
+  assert.is(stat.instruments[0].symbol, 'GOOG');
+});
+
+test('the checkpoints through the slot: a reader\'s seqlock read after each checkpoint message equals the oracle', () => {
+  const name = segName('oracle-slot');
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 10 });
+  const r = SegmentReader.openSync(name);
+  try {
+    const pub = new Publisher(w, 10, null, null);
+    const feed = loadFeed(GOOG_ITCH);
+    const snap = r.newSnapshot();
+    const rows = oracle();
+    const fr = { offset: 0, length: 0 };
+    let oi = 0;
+    let bad = 0;
+    let first = '';
+    let slot = -1;
+    for (let pos = 0, i = 0; pos < feed.bytes.length; i++) {
+      pos = nextFrame(feed.bytes, feed.bytes.length, pos, i, feed.file, fr);
+      pub.replay.process(feed.bytes, fr.offset, fr.length, i);
+      while (oi < rows.length && rows[oi].index === i) {
+        if (slot < 0) slot = r.find('GOOG');
+        r.read(slot, snap);
+        const line = formatBookLine(snap.msgIndex, 'GOOG', snap, 10);
+        if (line.slice(line.indexOf('GOOG,') + 5) !== rows[oi].levels || snap.msgIndex > i) {
+          bad++;
+          first ||= `checkpoint ${i}: slot ${line.slice(0, 100)} vs ${rows[oi].levels.slice(0, 80)}`;
+        }
+        oi++;
+      }
+    }
+    assert.is(oi, 147_916);
+    assert.is(bad, 0, first);
+  } finally {
+    r.close();
+    w.close();
+  }
+});
+
+test('MoldUDP64 over loopback (mdfan send -> mdfan feed) produces the same books as the file', async () => {
+  const fileDump = join(dir, 'file.dump');
+  const udpDump = join(dir, 'udp.dump');
+  const a = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', segName('udp-file'), '--dump-books', fileDump], { encoding: 'utf8' });
+  assert.is(a.status, 0, a.stderr);
+  const port = 20000 + (process.pid % 20000);
+  const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', segName('udp'), '--dump-books', udpDump], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  feed.stderr.on('data', (d) => (err += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
+      feed.once('exit', (c) => reject(new Error(`feed exited ${c}: ${err}`)));
+    });
+    const send = spawnSync(process.execPath, [binPath, 'send', '--source', `itch:${GOOG_ITCH}`, '--to', `127.0.0.1:${port}`, '--max-pps', '20000'], { encoding: 'utf8' });
+    assert.is(send.status, 0, send.stderr);
+    const code = await new Promise((resolve) => feed.once('exit', resolve));
+    assert.is(code, 0, err);
+  } finally {
+    feed.kill('SIGKILL');
+  }
+  assert.ok(!err.includes('MDFAN_ERR_FEED_GAP'), 'no gap expected at 20k packets/s');
+  assert.ok(readFileSync(udpDump).equals(readFileSync(fileDump)), 'the live path must produce the file path\'s books, line for line');
+});
+
+test.run();
