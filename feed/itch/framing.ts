@@ -128,10 +128,7 @@ export class FrameSplitter {
       try {
         pos = nextFrame(buf, end, pos, this.msgIndex, this.file, this.frame);
       } catch (e) {
-        // Offsets in errors are stream offsets, not chunk offsets.
-        const err = e as MdfanError;
-        err.details.offset = this.streamOffset + pos;
-        throw new MdfanError(err.code, err.message.replace(/byte offset \d+/, `byte offset ${this.streamOffset + pos}`), err.details);
+        throw this.rebase(e, pos);
       }
       this.onMessage(buf, this.frame.offset, this.frame.length, this.msgIndex);
       this.msgIndex++;
@@ -142,7 +139,19 @@ export class FrameSplitter {
 
   /** End of stream: anything left over is a truncated message. */
   end(): void {
-    if (this.carry.length > 0) nextFrame(this.carry, this.carry.length, 0, this.msgIndex, this.file, this.frame);
+    if (this.carry.length === 0) return;
+    try {
+      nextFrame(this.carry, this.carry.length, 0, this.msgIndex, this.file, this.frame);
+    } catch (e) {
+      throw this.rebase(e, 0);
+    }
+  }
+
+  /** Errors name stream offsets, not offsets in the chunk being split. */
+  private rebase(e: unknown, pos: number): unknown {
+    if (!(e instanceof MdfanError)) return e;
+    const offset = this.streamOffset + pos;
+    return new MdfanError(e.code, e.message.replace(/byte offset \d+/, `byte offset ${offset}`).replace(/^MDFAN_ERR_\w+: /, ''), { ...e.details, offset });
   }
 }
 
