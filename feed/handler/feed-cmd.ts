@@ -9,7 +9,7 @@
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
 import * as abi from '../../native/ts/abi.js';
-import { intOption, optString, parse, required } from '../../native/ts/args.js';
+import { intOption, numOption, optString, parse, required } from '../../native/ts/args.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/ts/errors.js';
 import { SegmentWriter } from '../../native/ts/writer.js';
 import { loadFeed } from '../itch/framing.js';
@@ -21,7 +21,7 @@ import { Publisher } from './publisher.js';
 
 const USAGE = `usage: mdfan feed --source itch:FILE|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]
-  [--mode OCTAL (default 600)] [--keep-segment]`;
+  [--mode OCTAL (default 600)] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
 
 export const DEFAULT_MAX_INSTRUMENTS = 16384; // a full Nasdaq day announces ~8,000-12,000 symbols
 
@@ -57,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
       'max-instruments': { type: 'string' },
       mode: { type: 'string' },
       'keep-segment': { type: 'boolean' },
+      'max-gap': { type: 'string' },
     },
     USAGE,
   );
@@ -67,7 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   const source = parseSource(required(values.source, '--source', USAGE));
   const name = required(values.segment, '--segment', USAGE);
   const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, 10);
-  const pacer = new Pacer(parseSpeed(optString(values.speed, '--speed')));
+  const maxGapS = numOption(values['max-gap'], '--max-gap', 0, 1e9, Infinity);
+  const pacer = new Pacer(parseSpeed(optString(values.speed, '--speed')), maxGapS * 1e9);
   const maxInstruments = intOption(values['max-instruments'], '--max-instruments', 1, abi.MAX_INSTRUMENTS, DEFAULT_MAX_INSTRUMENTS);
   const modeText = optString(values.mode, '--mode') ?? '600';
   if (!/^0?[0-7]{3}$/.test(modeText)) throw new MdfanError(ErrorCode.OPTIONS, `--mode must be octal permission bits such as 600 or 640 (got ${JSON.stringify(modeText)})`);
@@ -76,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
   const dumpFile = optString(values['dump-books'], '--dump-books');
   if (source.kind === 'lobster') throw new MdfanError(ErrorCode.OPTIONS, 'the lobster source is not built yet: use itch:FILE or moldudp64:HOST:PORT');
   const feed = source.kind === 'itch' ? loadFeed(source.file) : null; // read before creating the segment: a bad path leaves nothing behind
-  const log = pino({ name: 'mdfan-feed', base: { pid: process.pid } }, pino.destination(2));
+  const log = pino({ name: 'mdfan-feed', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8) });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
   const pub = new Publisher(writer, levels, symbols, dump);

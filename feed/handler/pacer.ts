@@ -18,13 +18,24 @@ export function parseSpeed(text: string | undefined): Speed {
 
 export class Pacer {
   private readonly speed: Speed;
+  private readonly maxGapNs: number;
+  private lastExchangeNs = 0;
   private baseExchangeNs = -1;
   private baseWallNs = 0;
   /** The wall clock as last read: a message due before it needs no new read. */
   private wallNs = 0;
 
-  constructor(speed: Speed) {
+  /**
+   * maxGapNs caps a stretch of exchange time with no message (e.g. from the pre-open to the
+   * session): pacing inside the session stays as recorded, the idle stretch is cut short.
+   */
+  constructor(
+    speed: Speed,
+    maxGapNs = Infinity,
+    private readonly now: () => number = native.monotonicNs,
+  ) {
     this.speed = speed;
+    this.maxGapNs = maxGapNs;
   }
 
   get paced(): boolean {
@@ -38,13 +49,16 @@ export class Pacer {
   delayNs(exchangeTsNs: number): number {
     if (this.speed === 'max') return 0;
     if (this.baseExchangeNs < 0) {
-      this.baseExchangeNs = exchangeTsNs;
-      this.baseWallNs = this.wallNs = native.monotonicNs();
+      this.baseExchangeNs = this.lastExchangeNs = exchangeTsNs;
+      this.baseWallNs = this.wallNs = this.now();
       return 0;
     }
+    const gap = exchangeTsNs - this.lastExchangeNs;
+    if (gap > this.maxGapNs) this.baseExchangeNs += gap - this.maxGapNs; // skip the idle stretch
+    if (gap > 0) this.lastExchangeNs = exchangeTsNs;
     const due = this.baseWallNs + (exchangeTsNs - this.baseExchangeNs) / this.speed;
     if (due <= this.wallNs) return 0;
-    this.wallNs = native.monotonicNs();
+    this.wallNs = this.now();
     return due - this.wallNs;
   }
 }

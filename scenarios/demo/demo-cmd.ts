@@ -1,8 +1,13 @@
 /**
- * `mdfan demo [--segment NAME] [--seconds S] [--rate N]`: a synthetic writer publishing 10-level
- * books at a steady rate and a spinning reader in a worker thread measuring publish->observe
- * latency. The smallest end-to-end run of the segment and the seqlock.
+ * `mdfan demo [--source itch:FILE [--speed N]] [--segment NAME] [--seconds S] [--rate N]`
+ *
+ * With --source (what `npm start` runs): the real feed handler (`mdfan feed`, a child process,
+ * the single writer) replays a recorded ITCH file into a segment while a reader thread here
+ * follows every book, timing publish -> observe. Without: a synthetic writer in this process
+ * publishes 10-level books at a steady rate.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { parse, intOption, numOption, optString } from '../../native/ts/args.js';
@@ -10,28 +15,26 @@ import { native } from '../../native/ts/addon.js';
 import { closeOnSignals } from '../../native/ts/shutdown.js';
 import { SegmentWriter } from '../../native/ts/writer.js';
 
-const USAGE = 'usage: mdfan demo [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
+const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 const SYMBOLS = ['AAPL', 'GOOG', 'MSFT', 'AMZN'];
 const LEVELS = 10;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { segment: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' } }, USAGE);
+  const { values } = parse(argv, { segment: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, source: { type: 'string' }, speed: { type: 'string' } }, USAGE);
   if (values.help) {
     console.log(USAGE);
     return 0;
   }
   const name = optString(values.segment, '--segment') ?? `mdfan-demo-${process.pid}`;
+  const source = optString(values.source, '--source');
+  if (source !== undefined) return replayDemo(name, source, optString(values.speed, '--speed') ?? '500');
   const seconds = numOption(values.seconds, '--seconds', 0.1, 3600, 3);
   const rate = intOption(values.rate, '--rate', 1, 10_000_000, 200_000);
   const writer = SegmentWriter.open({ name, maxInstruments: SYMBOLS.length, levels: LEVELS });
   const stopSignals = closeOnSignals(writer, { unlink: true });
   SYMBOLS.forEach((s, i) => writer.addInstrument(s, i + 1, 10000));
-  const reader = new Worker(new URL('./demo-reader.js', import.meta.url), { workerData: { name } });
-  const result = new Promise<{ hist: string; reads: number; retries: number; bad: number }>((resolve, reject) => {
-    reader.once('message', resolve);
-    reader.once('error', reject);
-  });
-  await new Promise((r) => reader.once('online', r));
+  const { reader, result, attached } = startReader(name, 1000);
+  await attached;
   console.log(`mdfan demo: segment ${name}, ${SYMBOLS.length} instruments x ${LEVELS} levels, ${rate} publishes/s for ${seconds} s`);
 
   // Synthetic books: a random walk of the mid, sizes from the step; always bid < ask.
@@ -63,11 +66,57 @@ export async function run(argv: string[]): Promise<number> {
   }
   writer.close({ unlink: true });
   stopSignals();
-  const r = await result;
+  console.log(`published ${k} books`);
+  return report(await result, reader);
+}
+
+interface ReaderResult {
+  hist: string;
+  reads: number;
+  retries: number;
+  bad: number;
+  books: Array<{ symbol: string; msgIndex: number; bid: string; ask: string }>;
+}
+
+function startReader(name: string, timeoutMs: number) {
+  const reader = new Worker(new URL('./demo-reader.js', import.meta.url), { workerData: { name, timeoutMs } });
+  let attachedResolve!: () => void;
+  const attached = new Promise<void>((r) => (attachedResolve = r));
+  const result = new Promise<ReaderResult>((resolve, reject) => {
+    reader.on('message', (m: ReaderResult & { attached?: boolean }) => (m.attached ? attachedResolve() : resolve(m)));
+    reader.once('error', reject);
+  });
+  return { reader, result, attached };
+}
+
+async function report(r: ReaderResult, reader: Worker): Promise<number> {
   await reader.terminate();
   const h = hdr.decodeFromCompressedBase64(r.hist);
   const pct = (p: number): string => `${h.getValueAtPercentile(p)}`;
-  console.log(`published ${k} books; reader observed ${h.totalCount} updates in ${r.reads} reads (${r.retries} retries), ${r.bad} inconsistent`);
+  console.log(`reader observed ${h.totalCount} updates in ${r.reads} reads (${r.retries} torn reads retried), ${r.bad} crossed books`);
   console.log(`publish->observe latency ns: p50 ${pct(50)}  p90 ${pct(90)}  p99 ${pct(99)}  p99.9 ${pct(99.9)}  max ${h.maxValue}`);
+  for (const b of r.books.slice(0, 8)) console.log(`final book ${b.symbol.padEnd(6)} after message ${b.msgIndex}: bid ${b.bid}  ask ${b.ask}`);
   return r.bad === 0 ? 0 : 1;
+}
+
+/** The real feed handler in a child process, this process reading. */
+async function replayDemo(name: string, source: string, speed: string): Promise<number> {
+  const { reader, result, attached } = startReader(name, 30_000);
+  console.log(`mdfan demo: replaying ${source} at --speed ${speed} (idle stretches cut to 1 s of exchange time) into segment ${name}; a reader thread follows every book`);
+  const feed = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/mdfan.js', import.meta.url)), 'feed', '--source', source, '--segment', name, '--speed', speed, '--max-gap', '1'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, MDFAN_LOG_LEVEL: process.env.MDFAN_LOG_LEVEL ?? 'warn' },
+  });
+  const fed = new Promise<number>((resolve) => feed.once('exit', (c) => resolve(c ?? 1)));
+  const stop = (): void => void feed.kill('SIGTERM');
+  process.once('SIGINT', stop);
+  await Promise.race([attached, fed]);
+  const code = await fed;
+  process.off('SIGINT', stop);
+  if (code !== 0) {
+    await reader.terminate();
+    console.error(`mdfan demo: the feed handler exited ${code}`);
+    return 1;
+  }
+  return report(await result, reader);
 }

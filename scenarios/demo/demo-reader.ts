@@ -1,17 +1,23 @@
-/** The demo's reader thread: spins over the slots, times each new commit, checks each book. */
+/**
+ * The demo's reader thread: attaches (waiting for READY), spins over the instruments in the
+ * directory, times each new commit (publish -> observe), checks each book is not crossed, and
+ * reports when the writer closes the segment.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import * as abi from '../../native/ts/abi.js';
 import { native } from '../../native/ts/addon.js';
 import { SegmentReader } from '../../native/ts/reader.js';
 
-const r = SegmentReader.openSync((workerData as { name: string }).name);
+const { name, timeoutMs } = workerData as { name: string; timeoutMs: number };
+const r = await SegmentReader.attach(name, { timeoutMs });
+parentPort!.postMessage({ attached: true });
 const snap = r.newSnapshot();
-const n = r.layout.maxInstruments;
-const lastSeq = new Uint32Array(n);
+const lastSeq = new Uint32Array(r.layout.maxInstruments);
 const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: 3 });
-let bad = 0;
 const u32 = r.map.u32;
+let crossed = 0;
+let n = Atomics.load(u32, abi.W.hdrInstrumentCount);
 for (let spins = 0; ; spins++) {
   for (let i = 0; i < n; i++) {
     if (Atomics.load(u32, r.slotWord(i)) === lastSeq[i]) continue; // nothing new: one load per slot
@@ -19,8 +25,17 @@ for (let spins = 0; ; spins++) {
     const now = native.monotonicNs();
     lastSeq[i] = snap.seq;
     hist.recordValue(Math.max(1, Math.round(now - snap.publishTsNs)));
-    if (snap.bidCount > 0 && snap.askCount > 0 && snap.bidPrice(0) >= snap.askPrice(0)) bad++;
+    if (snap.bidCount > 0 && snap.askCount > 0 && snap.bidPrice(0) >= snap.askPrice(0)) crossed++;
   }
-  if ((spins & 1023) === 0 && Atomics.load(u32, abi.W.hdrState) === abi.STATE_CLOSED) break;
+  if ((spins & 1023) === 0) {
+    n = Atomics.load(u32, abi.W.hdrInstrumentCount); // instruments announced since
+    const state = Atomics.load(u32, abi.W.hdrState);
+    if (state === abi.STATE_CLOSED || state === abi.STATE_BROKEN) break;
+  }
 }
-parentPort!.postMessage({ hist: hdr.encodeIntoCompressedBase64(hist), reads: r.reads, retries: r.retries, bad });
+const books = r.instruments().map((inst) => {
+  r.read(inst.slotIndex, snap);
+  return { symbol: inst.symbol, msgIndex: snap.msgIndex, bid: snap.bidCount ? `${snap.bidSize(0)} @ ${snap.bidPrice(0) / inst.priceScale}` : '-', ask: snap.askCount ? `${snap.askSize(0)} @ ${snap.askPrice(0) / inst.priceScale}` : '-' };
+});
+parentPort!.postMessage({ hist: hdr.encodeIntoCompressedBase64(hist), reads: r.reads, retries: r.retries, bad: crossed, books });
+r.close();
