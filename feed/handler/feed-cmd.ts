@@ -1,5 +1,5 @@
 /**
- * `mdfan feed --source itch:FILE | moldudp64:HOST:PORT --segment NAME [--levels N] [--speed max|1|N]
+ * `mdfan feed --source itch:FILE | lobster:MESSAGES.csv,ORDERBOOK.csv | moldudp64:HOST:PORT --segment NAME [--levels N] [--speed max|1|N]
  *   [--symbols A,B] [--dump-books FILE] [--max-instruments N] [--mode OCTAL] [--keep-segment]`
  *
  * The single writer. At the end of a file it sets the segment CLOSED and exits 0; a fatal input
@@ -16,10 +16,12 @@ import { loadFeed } from '../itch/framing.js';
 import { BookDump } from './dump.js';
 import { replayFile } from './file-source.js';
 import { replayMoldUdp } from './live-source.js';
+import { replayLobster } from './lobster-replay.js';
+import { loadLobster } from '../lobster/lobster-files.js';
 import { Pacer, parseSpeed } from './pacer.js';
 import { Publisher } from './publisher.js';
 
-const USAGE = `usage: mdfan feed --source itch:FILE|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
+const USAGE = `usage: mdfan feed --source itch:FILE|lobster:MESSAGES.csv,ORDERBOOK.csv|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]
   [--mode OCTAL (default 600)] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
 
@@ -76,8 +78,9 @@ export async function run(argv: string[]): Promise<number> {
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s !== '')) : null;
   const dumpFile = optString(values['dump-books'], '--dump-books');
-  if (source.kind === 'lobster') throw new MdfanError(ErrorCode.OPTIONS, 'the lobster source is not built yet: use itch:FILE or moldudp64:HOST:PORT');
-  const feed = source.kind === 'itch' ? loadFeed(source.file) : null; // read before creating the segment: a bad path leaves nothing behind
+  // Inputs are read before the segment is created: a bad path leaves nothing behind.
+  const feed = source.kind === 'itch' ? loadFeed(source.file) : null;
+  const lobster = source.kind === 'lobster' ? loadLobster(source.messages, source.orderbook) : null;
   const log = pino({ name: 'mdfan-feed', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8) });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
@@ -94,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let code = 0;
   let messages = 0;
+  let reveals = -1;
   try {
     if (feed) {
       const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'replay {bar} {percentage}% | {value}/{total} bytes | {msgs} msgs', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
@@ -103,6 +107,11 @@ export async function run(argv: string[]): Promise<number> {
       } finally {
         bar?.stop();
       }
+    } else if (lobster) {
+      const r = await replayLobster(lobster, writer, levels, dump, pacer, stop);
+      messages = r.messages;
+      reveals = r.reveals;
+      log.info({ reveals: r.reveals }, 'LOBSTER replay verified against its orderbook file');
     } else if (source.kind === 'moldudp64') {
       messages = await replayMoldUdp(source.host, source.port, pub, log, stop);
     }
@@ -121,10 +130,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const secs = (performance.now() - t0) / 1000;
   const r = pub.replay;
+  const extra = reveals >= 0 ? `, ${reveals} levels revealed from below the window` : '';
   console.log(
     `mdfan feed: ${messages} messages in ${secs.toFixed(2)} s (${Math.round(messages / secs)} msg/s), ${writer.publishes} publishes, ` +
       `${writer.instruments} instruments, unknown types ${r.unknownTypes}, unknown order refs ${r.books.counters.unknownOrderRefs}` +
-      (dump ? `, ${dump.lines} lines to ${dump.file}` : ''),
+      (dump ? `, ${dump.lines} lines to ${dump.file}` : '') + extra,
   );
   return code;
 }
