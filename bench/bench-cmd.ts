@@ -8,8 +8,9 @@ import { ErrorCode, MdfanError } from '../native/ts/errors.js';
 import { machineInfo } from './machine.js';
 import { seqlockBench } from './seqlock-read.js';
 import { c2cBaseline } from './c2c.js';
+import { feedBench } from './feed.js';
 
-const USAGE = 'usage: mdfan bench <seqlock|c2c> [--json FILE] [--runs K]';
+const USAGE = 'usage: mdfan bench <seqlock|c2c|feed> [--json FILE] [--runs K]';
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -29,6 +30,12 @@ export async function run(argv: string[]): Promise<number> {
       const base = rows[0];
       console.table(rows.map((r) => ({ case: r.case, 'ns/read': r.ns_per_read.toFixed(1), 'x plain copy': (r.ns_per_read / base.ns_per_read).toFixed(2), 'retries/read': r.retries_per_read.toFixed(3) })));
       out = { baseline: { plain_copy_ns: base.ns_per_read }, results: rows.slice(1) };
+      break;
+    }
+    case 'feed': {
+      const rows = feedBench(runs, console.log);
+      console.table(rows.map((r) => ({ stage: r.stage, 'M msg/s': (r.msgs_per_s / 1e6).toFixed(2), 'ns/msg': (1e9 / r.msgs_per_s).toFixed(0) })));
+      out = { baseline: { decode_msgs_per_s: rows[0].msgs_per_s }, results: rows };
       break;
     }
     case 'c2c': {

@@ -251,18 +251,41 @@ export class SlotWriter {
     } else u32[base + abi.W.slotUpdateCountLo] = upd;
     u32[base + abi.W.slotInstrumentIndex] = index;
     // Levels in use are copied; the rest are zeroed so a reader never sees an old book's tail.
-    const bids = src.bids;
-    const asks = src.asks;
-    const b0 = base + abi.W.slotLevels;
-    const a0 = base + this.asksWord;
+    // A source laid out exactly like the slot side goes in one memmove per side (TypedArray.set
+    // into a view made once per slot), the rest in one memset; other sources word by word.
+    const all = levels * 3;
     const bw = bidCount * 3;
     const aw = askCount * 3;
-    const all = levels * 3;
-    for (let i = 0; i < bw; i++) u32[b0 + i] = bids[i];
-    for (let i = bw; i < all; i++) u32[b0 + i] = 0;
-    for (let i = 0; i < aw; i++) u32[a0 + i] = asks[i];
-    for (let i = aw; i < all; i++) u32[a0 + i] = 0;
+    const sides = this.sideViews(index);
+    this.copySide(sides[0], src.bids, bw, all);
+    this.copySide(sides[1], src.asks, aw, all);
     Atomics.store(u32, base, (s + 2) >>> 0); // W2
+  }
+
+  private readonly views: Array<[Uint32Array, Uint32Array] | undefined> = [];
+
+  /** Views over slot `index`'s bid and ask levels, made on first use (no allocation per commit). */
+  private sideViews(index: number): [Uint32Array, Uint32Array] {
+    let v = this.views[index];
+    if (v === undefined) {
+      const base = this.slotWord(index);
+      const all = this.levels * 3;
+      const b0 = base + abi.W.slotLevels;
+      const a0 = base + this.asksWord;
+      v = [this.u32.subarray(b0, b0 + all), this.u32.subarray(a0, a0 + all)];
+      this.views[index] = v;
+    }
+    return v;
+  }
+
+  private copySide(dst: Uint32Array, src: Uint32Array, used: number, all: number): void {
+    if (src.length === all) {
+      dst.set(src);
+      if (used < all) dst.fill(0, used);
+    } else {
+      for (let i = 0; i < used; i++) dst[i] = src[i];
+      if (used < all) dst.fill(0, used);
+    }
   }
 
   /**

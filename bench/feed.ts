@@ -1,0 +1,71 @@
+/**
+ * `mdfan bench feed`: messages/s through the feed handler on the GOOG day (157,217 ITCH
+ * messages, in memory), at --speed max, in stages so the table says what bounds it:
+ * framing + decode; + order books and top-N change detection; + publication into a segment.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Frame, loadFeed, nextFrame } from '../feed/itch/framing.js';
+import { decode, ItchMessage } from '../feed/itch/message.js';
+import { ItchReplay } from '../feed/handler/itch-replay.js';
+import { Publisher } from '../feed/handler/publisher.js';
+import { SegmentWriter } from '../native/ts/writer.js';
+import { median } from './machine.js';
+
+export const GOOG_FILE = join(fileURLToPath(new URL('../../', import.meta.url)), 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
+
+export interface FeedRow {
+  stage: string;
+  msgs_per_s: number;
+  runs: number[];
+}
+
+export function feedBench(runs: number, log: (s: string) => void, file = GOOG_FILE): FeedRow[] {
+  const feed = loadFeed(file);
+  const buf = feed.bytes;
+  const frame: Frame = { offset: 0, length: 0 };
+  const drive = (process: (off: number, len: number, i: number) => void): number => {
+    const t0 = performance.now();
+    let i = 0;
+    for (let pos = 0; pos < buf.length; i++) {
+      pos = nextFrame(buf, buf.length, pos, i, feed.file, frame);
+      process(frame.offset, frame.length, i);
+    }
+    return i / ((performance.now() - t0) / 1000);
+  };
+  const m = new ItchMessage();
+  const stages: Array<[string, () => number]> = [
+    ['framing + decode', () => drive((o, l) => decode(m, buf, o, l))],
+    [
+      '+ order books + top-10 change detection',
+      () => {
+        const r = new ItchReplay(10, { onTopChange() {} });
+        return drive((o, l, i) => r.process(buf, o, l, i));
+      },
+    ],
+    [
+      '+ publication (seqlock commit per change, heartbeat, counters)',
+      () => {
+        const name = `mdfan-bench-feed-${process.pid}`;
+        const w = SegmentWriter.open({ name, maxInstruments: 16384, levels: 10 });
+        try {
+          const pub = new Publisher(w, 10, null, null);
+          return drive((o, l, i) => {
+            pub.replay.process(buf, o, l, i);
+            w.tick();
+          });
+        } finally {
+          w.close({ unlink: true });
+        }
+      },
+    ],
+  ];
+  const rows: FeedRow[] = [];
+  for (const [stage, f] of stages) {
+    f(); // warm-up: JIT
+    const res = Array.from({ length: runs }, f);
+    rows.push({ stage, msgs_per_s: median(res), runs: res });
+    log(`  ${stage}: ${(median(res) / 1e6).toFixed(2)} M msg/s`);
+  }
+  return rows;
+}
