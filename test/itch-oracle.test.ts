@@ -79,22 +79,60 @@ test('MoldUDP64 over loopback (mdfan send -> mdfan feed) produces the same books
   assert.is(a.status, 0, a.stderr);
   const port = 20000 + (process.pid % 20000);
   const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', segName('udp'), '--dump-books', udpDump], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => feed.once('exit', resolve)); // before any await: it may exit early
   let err = '';
   feed.stderr.on('data', (d) => (err += d));
   try {
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
-      feed.once('exit', (c) => reject(new Error(`feed exited ${c}: ${err}`)));
+      void exited.then((c) => reject(new Error(`feed exited ${c}: ${err}`)));
     });
     const send = spawnSync(process.execPath, [binPath, 'send', '--source', `itch:${GOOG_ITCH}`, '--to', `127.0.0.1:${port}`, '--max-pps', '20000'], { encoding: 'utf8' });
     assert.is(send.status, 0, send.stderr);
-    const code = await new Promise((resolve) => feed.once('exit', resolve));
-    assert.is(code, 0, err);
+    assert.is(await exited, 0, err);
   } finally {
     feed.kill('SIGKILL');
   }
   assert.ok(!err.includes('MDFAN_ERR_FEED_GAP'), 'no gap expected at 20k packets/s');
   assert.ok(readFileSync(udpDump).equals(readFileSync(fileDump)), 'the live path must produce the file path\'s books, line for line');
+});
+
+test('MoldUDP64: a dropped packet is detected, counted, and the books are marked STALE in the segment', async () => {
+  const name = segName('udp-gap');
+  const port = 20000 + ((process.pid + 7919) % 20000);
+  const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', name, '--keep-segment'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => feed.once('exit', resolve)); // before any await: it may exit early
+  let err = '';
+  feed.stderr.on('data', (d) => (err += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
+      void exited.then((c) => reject(new Error(`feed exited ${c}: ${err}`)));
+    });
+    const { sendMessages } = await import('../feed/moldudp64/sender.js');
+    const f = loadFeed(GOOG_ITCH);
+    const msgs: Array<{ buf: Uint8Array; offset: number; length: number; exchangeTsNs: number }> = [];
+    const fr = { offset: 0, length: 0 };
+    for (let pos = 0, i = 0; pos < f.bytes.length && i < 20_000; i++) {
+      pos = nextFrame(f.bytes, f.bytes.length, pos, i, f.file, fr);
+      msgs.push({ buf: f.bytes, offset: fr.offset, length: fr.length, exchangeTsNs: 0 });
+    }
+    const res = await sendMessages(msgs, { host: '127.0.0.1', port, speed: 'max', maxPps: 20_000, dropPackets: new Set([100]) });
+    assert.is(res.dropped, 1);
+    assert.is(await exited, 0, err);
+  } finally {
+    feed.kill('SIGKILL');
+  }
+  assert.match(err, 'MDFAN_ERR_FEED_GAP');
+  const st = JSON.parse(spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' }).stdout);
+  assert.is(st.counters.feed_gaps, 1);
+  assert.ok(st.counters.stale_marks >= 1);
+  assert.is(st.instruments[0].stale, true, 'GOOG was published before the gap: its book is marked stale');
+  const r = SegmentReader.openSync(name, { anyState: true });
+  const snap = r.newSnapshot();
+  r.read(0, snap);
+  assert.ok(snap.stale && snap.msgIndex > 100, 'later commits keep the STALE flag');
+  r.close();
 });
 
 test.run();

@@ -105,6 +105,26 @@ test('the native commit begin (used where the CPU is not TSO) writes the same sl
   }
 });
 
+test('a commit into a slot left odd (a dead writer\'s half commit) completes from the odd seq, never exposing it even first', () => {
+  const name = segName('oddcommit');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([5, 6, 7]), asks: new Uint32Array([8, 9, 1]) };
+    w.slots.commit(0, src, 1, 1, 1, 0); // seq 2
+    w.slots.beginOnlyForTest(0); // seq 3: "killed" between W1 and W2
+    const r = SegmentReader.openSync(name, { staleAfterMs: 5 });
+    const s = r.newSnapshot();
+    assert.throws(() => r.read(0, s), /MDFAN_ERR_STALE/);
+    w.slots.commit(0, { ...src, bids: new Uint32Array([50, 60, 70]) }, 2, 2, 2, 0);
+    r.read(0, s);
+    assert.is(s.seq, 4); // 3 -> 4: one W2, no intermediate even value
+    assert.is(s.bidPrice(0), 50);
+    r.close();
+  } finally {
+    w.close();
+  }
+});
+
 test('c2c ping-pong: sorted positive one-way latencies, the caller keeps its CPUs', () => {
   const before = native.getAffinity();
   const cpus = before.length > 1 ? [before[0], before[1]] : [before[0], before[0]];

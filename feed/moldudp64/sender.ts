@@ -36,11 +36,14 @@ export interface OutMessage {
 }
 
 export async function sendMessages(messages: Iterable<OutMessage>, o: SendOptions): Promise<SendResult> {
+  // Unconnected: datagrams are fire-and-forget, as a market-data publisher's are. A connected
+  // socket would turn a receiver that has gone (ICMP port unreachable) into ECONNREFUSED errors
+  // on later sends, and an 'error' event with no listener kills the process.
   const sock = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.connect(o.port, o.host, () => resolve());
-  });
+  let socketError: Error | null = null;
+  sock.on('error', (e) => (socketError ??= e));
+  const sendTo = (pkt: Buffer): Promise<void> =>
+    new Promise<void>((resolve, reject) => sock.send(pkt, o.port, o.host, (e) => (e && (e as NodeJS.ErrnoException).code !== 'ECONNREFUSED' ? reject(e) : resolve())));
   const builder = new PacketBuilder(o.session ?? 'MDFAN00001', 1, o.maxPacketBytes);
   const pacer = new Pacer(o.speed);
   const gapNs = 1e9 / (o.maxPps ?? 50_000);
@@ -54,8 +57,9 @@ export async function sendMessages(messages: Iterable<OutMessage>, o: SendOption
     if (nextSendNs - now > 2e6) await sleep((nextSendNs - now) / 1e6);
     while ((now = native.monotonicNs()) < nextSendNs);
     nextSendNs = Math.max(nextSendNs + gapNs, now);
+    if (socketError) throw socketError;
     if (o.dropPackets?.has(packets)) dropped++;
-    else await new Promise<void>((resolve, reject) => sock.send(pkt, (e) => (e ? reject(e) : resolve())));
+    else await sendTo(pkt);
     packets++;
   };
   for (const m of messages) {
@@ -69,8 +73,9 @@ export async function sendMessages(messages: Iterable<OutMessage>, o: SendOption
     count++;
   }
   if (builder.pending > 0) await send(builder.take());
+  // End of session, a few times (UDP may drop one); the receiver may be gone after the first.
   for (let i = 0; i < 3; i++) {
-    await new Promise<void>((resolve) => sock.send(builder.control(END_OF_SESSION), () => resolve()));
+    await sendTo(builder.control(END_OF_SESSION)).catch(() => undefined);
     await sleep(5);
   }
   sock.close();

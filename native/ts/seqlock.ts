@@ -228,10 +228,15 @@ export class SlotWriter {
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
     const u32 = this.u32;
     const base = this.slotWord(index);
-    const s = u32[base]; // our own last store: plain read is exact for the single writer
-    const begin = (s + 1) >>> 0;
-    if (this.nativeBegin) native.writeBegin(this.buffer, base << 2); // W1 + release fence
-    else Atomics.store(u32, base, begin); // W1
+    // Our own last store, so a plain read is exact for the single writer. An odd value is a dead
+    // writer's half commit found by a takeover: the slot is already "inside" (readers wait), so
+    // this commit skips W1 and its W2 makes it even. Making it even first would hand readers the
+    // dead writer's torn payload.
+    let s = u32[base];
+    if ((s & 1) === 0) {
+      if (this.nativeBegin) native.writeBegin(this.buffer, base << 2); // W1 + release fence
+      else Atomics.store(u32, base, (s + 1) >>> 0); // W1
+    } else s = (s - 1) >>> 0;
     u32[base + abi.W.slotFlags] = flags;
     u32[base + abi.W.slotMsgIndexLo] = msgIndex % 4294967296;
     u32[base + abi.W.slotMsgIndexLo + 1] = Math.floor(msgIndex / 4294967296);
@@ -295,15 +300,6 @@ export class SlotWriter {
   beginOnlyForTest(index: number): void {
     const base = this.slotWord(index);
     Atomics.store(this.u32, base, (this.u32[base] | 1) >>> 0);
-  }
-
-  /** Brings an odd seq (a dead writer's half commit) back to even, for a takeover. */
-  repairSeq(index: number): boolean {
-    const base = this.slotWord(index);
-    const s = this.u32[base];
-    if ((s & 1) === 0) return false;
-    Atomics.store(this.u32, base, (s + 1) >>> 0);
-    return true;
   }
 
   get mapping(): ArrayBuffer {

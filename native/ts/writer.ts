@@ -214,12 +214,10 @@ export class SegmentWriter {
     Atomics.add(m.u32, abi.W.hdrGeneration, 1);
     const w = new SegmentWriter(o.name, m, 'takeover');
     w.claim();
-    // A writer killed between W1 and W2 left an odd seq; bring every slot back to even and mark
-    // it stale until this writer publishes that book again.
-    for (let i = 0; i < w.layout.maxInstruments; i++) {
-      w.slots.repairSeq(i);
-      w.markStale(i);
-    }
+    // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
+    // writer killed between W1 and W2 left odd is committed from its odd seq (seqlock.ts), so
+    // readers never see the dead writer's half-written payload as a book.
+    for (let i = 0; i < w.layout.maxInstruments; i++) w.markStale(i);
     w.addCounter('takeovers');
     w.ready();
     return w;
