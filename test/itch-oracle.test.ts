@@ -72,43 +72,42 @@ test('the checkpoints through the slot: a reader\'s seqlock read after each chec
   }
 });
 
+/** Starts `mdfan feed` on a MoldUDP64 port and resolves once it listens; `exited` is set up first. */
+async function startLiveFeed(port: number, args: string[]) {
+  const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | null>((resolve) => feed.once('exit', resolve)); // before any await: it may exit early
+  const out = { err: '' };
+  feed.stderr.on('data', (d) => (out.err += d));
+  await new Promise<void>((resolve, reject) => {
+    const t = setInterval(() => out.err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
+    void exited.then((c) => reject(new Error(`feed exited ${c}: ${out.err}`)));
+  });
+  return { feed, exited, out };
+}
+
 test('MoldUDP64 over loopback (mdfan send -> mdfan feed) produces the same books as the file', async () => {
   const fileDump = join(dir, 'file.dump');
   const udpDump = join(dir, 'udp.dump');
   const a = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', segName('udp-file'), '--dump-books', fileDump], { encoding: 'utf8' });
   assert.is(a.status, 0, a.stderr);
   const port = 20000 + (process.pid % 20000);
-  const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', segName('udp'), '--dump-books', udpDump], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => feed.once('exit', resolve)); // before any await: it may exit early
-  let err = '';
-  feed.stderr.on('data', (d) => (err += d));
+  const { feed, exited, out } = await startLiveFeed(port, ['--segment', segName('udp'), '--dump-books', udpDump]);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setInterval(() => err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
-      void exited.then((c) => reject(new Error(`feed exited ${c}: ${err}`)));
-    });
     const send = spawnSync(process.execPath, [binPath, 'send', '--source', `itch:${GOOG_ITCH}`, '--to', `127.0.0.1:${port}`, '--max-pps', '20000'], { encoding: 'utf8' });
     assert.is(send.status, 0, send.stderr);
-    assert.is(await exited, 0, err);
+    assert.is(await exited, 0, out.err);
   } finally {
     feed.kill('SIGKILL');
   }
-  assert.ok(!err.includes('MDFAN_ERR_FEED_GAP'), 'no gap expected at 20k packets/s');
+  assert.ok(!out.err.includes('MDFAN_ERR_FEED_GAP'), 'no gap expected at 20k packets/s');
   assert.ok(readFileSync(udpDump).equals(readFileSync(fileDump)), 'the live path must produce the file path\'s books, line for line');
 });
 
 test('MoldUDP64: a dropped packet is detected, counted, and the books are marked STALE in the segment', async () => {
   const name = segName('udp-gap');
   const port = 20000 + ((process.pid + 7919) % 20000);
-  const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', name, '--keep-segment'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => feed.once('exit', resolve)); // before any await: it may exit early
-  let err = '';
-  feed.stderr.on('data', (d) => (err += d));
+  const { feed, exited, out } = await startLiveFeed(port, ['--segment', name, '--keep-segment']);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const t = setInterval(() => err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
-      void exited.then((c) => reject(new Error(`feed exited ${c}: ${err}`)));
-    });
     const { sendMessages } = await import('../feed/moldudp64/sender.js');
     const f = loadFeed(GOOG_ITCH);
     const msgs: Array<{ buf: Uint8Array; offset: number; length: number; exchangeTsNs: number }> = [];
@@ -119,11 +118,11 @@ test('MoldUDP64: a dropped packet is detected, counted, and the books are marked
     }
     const res = await sendMessages(msgs, { host: '127.0.0.1', port, speed: 'max', maxPps: 20_000, dropPackets: new Set([100]) });
     assert.is(res.dropped, 1);
-    assert.is(await exited, 0, err);
+    assert.is(await exited, 0, out.err);
   } finally {
     feed.kill('SIGKILL');
   }
-  assert.match(err, 'MDFAN_ERR_FEED_GAP');
+  assert.match(out.err, 'MDFAN_ERR_FEED_GAP');
   const st = JSON.parse(spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' }).stdout);
   assert.is(st.counters.feed_gaps, 1);
   assert.ok(st.counters.stale_marks >= 1);

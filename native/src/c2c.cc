@@ -33,20 +33,6 @@ inline uint64_t Ticks() {
 #endif
 }
 
-double NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-inline void Relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 bool Pin(int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -71,7 +57,7 @@ Napi::Value C2cPingPong(const Napi::CallbackInfo& info) {
     pinnedB = Pin(static_cast<int>(b));
     ready.store(true, std::memory_order_release);
     for (uint64_t i = 1; i <= n + 1000; i++) {
-      while (ping.v.load(std::memory_order_acquire) != i) Relax();
+      while (ping.v.load(std::memory_order_acquire) != i) CpuRelax();
       pong.v.store(i, std::memory_order_release);
     }
   });
@@ -83,7 +69,7 @@ Napi::Value C2cPingPong(const Napi::CallbackInfo& info) {
   for (uint64_t i = 1; i <= n + 1000; i++) {  // the first 1000 warm up and are not kept
     uint64_t s = Ticks();
     ping.v.store(i, std::memory_order_release);
-    while (pong.v.load(std::memory_order_acquire) != i) Relax();
+    while (pong.v.load(std::memory_order_acquire) != i) CpuRelax();
     if (i > 1000) rtt[i - 1001] = Ticks() - s;
   }
   uint64_t k1 = Ticks();

@@ -18,20 +18,6 @@
 namespace mdfan {
 namespace {
 
-inline double NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
-}
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 // Copies `bytes` of the slot at `slot` into `dst`. Returns retries (>= 0), or -1 if the seq
 // stayed odd (a writer inside the slot) for longer than stale_ns: the caller reports
 // MDFAN_ERR_STALE instead of spinning forever on a dead writer.

@@ -73,7 +73,7 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
-double ClockNs(clockid_t id) {
+double ClockNs(clockid_t id) {  // MonotonicNs and RealtimeNs; NowNs (util.h) for CLOCK_MONOTONIC inside C
   struct timespec ts;
   clock_gettime(id, &ts);
   return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);

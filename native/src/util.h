@@ -1,6 +1,8 @@
 // Small helpers shared by the addon's files: argument checks and errno-carrying errors.
 #pragma once
 #include <napi.h>
+#include <time.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -64,6 +66,22 @@ inline bool ArgBuffer(const Napi::CallbackInfo& info, size_t i, uint8_t** data, 
     return false;
   }
   return true;
+}
+
+/** CLOCK_MONOTONIC in ns as a double (exact for 104 days of uptime). */
+inline double NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+/** The spin-wait hint: lets the sibling hyperthread run and saves power while waiting on a line. */
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
 }
 
 void InitSegment(Napi::Env env, Napi::Object exports);
