@@ -72,6 +72,14 @@ test('unknown references and unknown types are counted, not fatal', () => {
   assert.is(state(), `-1,TEST,${E},100,10`);
 });
 
+test('a known type with the wrong length (possible on the live path) is counted and never decoded', () => {
+  const shortAdd = add(1, 'B', 10, 100).subarray(0, 20);
+  const { r, state } = run(1, [shortAdd, add(2, 'B', 5, 99)]);
+  assert.is(r.badLengths, 1);
+  assert.is(r.books.orders.size, 1);
+  assert.is(state(), `-1,TEST,${E},99,5`);
+});
+
 test('top-N changes: reported only when the top N changes by value', () => {
   const { lines } = run(1, [
     add(1, 'B', 10, 100), // 0: new best: reported

@@ -21,6 +21,8 @@ export class ItchReplay {
   /** Messages seen per type byte. */
   readonly typeCounts = new Float64Array(256);
   unknownTypes = 0;
+  /** Known types whose length disagreed with the type (only possible on the live path). */
+  badLengths = 0;
   messages = 0;
   readonly top: TopOfBook;
   private readonly last: Array<Uint32Array | undefined> = [];
@@ -32,14 +34,24 @@ export class ItchReplay {
     this.top = new TopOfBook(levels);
   }
 
+  /**
+   * One message. The type and its fixed length are checked here, not only by the file framing:
+   * the live path hands over MoldUDP64 blocks, and a corrupt one must not decode past its end.
+   */
   process(buf: Uint8Array, offset: number, length: number, msgIndex: number): void {
-    const t = decode(this.msg, buf, offset, length);
     this.messages++;
+    const t = length > 0 ? buf[offset] : 0;
     this.typeCounts[t]++;
-    if (LENGTH[t] === 0) {
+    const want = LENGTH[t];
+    if (want === 0) {
       this.unknownTypes++;
       return;
     }
+    if (want !== length) {
+      this.badLengths++;
+      return;
+    }
+    decode(this.msg, buf, offset, length);
     if (t === T.STOCK_DIRECTORY) {
       const b = this.books.name(this.msg.locate, this.msg.stock());
       this.hooks.onDirectory?.(b, this.msg);

@@ -73,8 +73,10 @@ export class Publisher {
     this.writer.messages = r.messages;
     this.writer.flushCounters();
     const refs = r.books.counters.unknownOrderRefs;
-    if (r.unknownTypes > this.reported.unknownTypes) this.writer.addCounter('unknown_message_types', r.unknownTypes - this.reported.unknownTypes);
+    // Known types with a wrong length (live path only) are counted with the unknown types.
+    const unknown = r.unknownTypes + r.badLengths;
+    if (unknown > this.reported.unknownTypes) this.writer.addCounter('unknown_message_types', unknown - this.reported.unknownTypes);
     if (refs > this.reported.unknownRefs) this.writer.addCounter('unknown_order_refs', refs - this.reported.unknownRefs);
-    this.reported = { unknownTypes: r.unknownTypes, unknownRefs: refs };
+    this.reported = { unknownTypes: unknown, unknownRefs: refs };
   }
 }
