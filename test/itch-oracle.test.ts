@@ -36,6 +36,19 @@ test('mdfan feed --dump-books: all 147,916 checkpoints match; CLOSED and exit 0 
   assert.is(stat.instruments[0].symbol, 'GOOG');
 });
 
+test('--symbols: only the named instruments get slots and lines', () => {
+  const only = join(dir, 'only.dump');
+  const none = join(dir, 'none.dump');
+  const a = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', segName('sym1'), '--symbols', 'AAPL,GOOG', '--dump-books', only], { encoding: 'utf8' });
+  assert.is(a.status, 0, a.stderr);
+  assert.match(a.stdout, '1 instruments');
+  assert.is(readFileSync(only, 'latin1').trim().split('\n').length, 153_297);
+  const b = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', segName('sym2'), '--symbols', 'AAPL', '--dump-books', none], { encoding: 'utf8' });
+  assert.is(b.status, 0, b.stderr);
+  assert.match(b.stdout, '0 publishes, 0 instruments');
+  assert.is(readFileSync(none, 'latin1'), '');
+});
+
 test('the checkpoints through the slot: a reader\'s seqlock read after each checkpoint message equals the oracle', () => {
   const name = segName('oracle-slot');
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 10 });

@@ -29,6 +29,14 @@ export const DEFAULT_MAX_INSTRUMENTS = 16384; // a full Nasdaq day announces ~8,
 
 export type Source = { kind: 'itch'; file: string } | { kind: 'moldudp64'; host: string; port: number } | { kind: 'lobster'; messages: string; orderbook: string };
 
+/** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
+function progressBar(unit: string, total: number): cliProgress.SingleBar | null {
+  if (!process.stderr.isTTY) return null;
+  const bar = new cliProgress.SingleBar({ format: `replay {bar} {percentage}% | {value}/{total} ${unit} | {msgs} msgs`, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0, { msgs: 0 });
+  return bar;
+}
+
 export function parseSource(text: string): Source {
   const i = text.indexOf(':');
   const kind = text.slice(0, i);
@@ -100,18 +108,22 @@ export async function run(argv: string[]): Promise<number> {
   let reveals = -1;
   try {
     if (feed) {
-      const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'replay {bar} {percentage}% | {value}/{total} bytes | {msgs} msgs', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
-      bar?.start(feed.bytes.length, 0, { msgs: 0 });
+      const bar = progressBar('bytes', feed.bytes.length);
       try {
         messages = await replayFile(feed, pub, pacer, (i, done) => bar?.update(done, { msgs: i }), stop);
       } finally {
         bar?.stop();
       }
     } else if (lobster) {
-      const r = await replayLobster(lobster, writer, levels, dump, pacer, stop);
-      messages = r.messages;
-      reveals = r.reveals;
-      log.info({ reveals: r.reveals }, 'LOBSTER replay verified against its orderbook file');
+      const bar = progressBar('rows', lobster.messages.length);
+      try {
+        const r = await replayLobster(lobster, writer, levels, dump, pacer, stop, (i, done) => bar?.update(done, { msgs: i }));
+        messages = r.messages;
+        reveals = r.reveals;
+      } finally {
+        bar?.stop();
+      }
+      log.info({ reveals }, 'LOBSTER replay verified against its orderbook file');
     } else if (source.kind === 'moldudp64') {
       messages = await replayMoldUdp(source.host, source.port, pub, log, stop);
     }

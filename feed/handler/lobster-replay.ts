@@ -21,6 +21,7 @@ export async function replayLobster(
   dump: BookDump | null,
   pacer: Pacer,
   stop: { requested: boolean },
+  progress: (msgIndex: number, done: number, total: number) => void = () => {},
 ): Promise<{ messages: number; reveals: number }> {
   const book = new LobsterBook(pair.levels, pair.orderbookFile);
   const slot = writer.addInstrument(pair.symbol, 0, LOBSTER_PRICE_SCALE);
@@ -65,6 +66,7 @@ export async function replayLobster(
       reported = book.reveals;
     }
     writer.flushCounters();
+    progress(i, i, n);
     if (waitNs > 2e6) await sleep(Math.min(waitNs, 250e6) / 1e6);
     else await yieldNow();
   }
