@@ -179,4 +179,19 @@ test('CLI: a missing file and bad options exit with a clear message and leave no
   assert.match(s.stderr, '--source must be itch:FILE');
 });
 
+test('CLI: unknown message types and unknown order references are counted in the segment, not fatal', () => {
+  const file = join(dir, 'unknowns.itch');
+  const unknownType = Buffer.from([0x7a, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // 'z': not an ITCH 5.0 type
+  writeFileSync(file, frameMessages([add(1, 'B', 10, 100), unknownType, exec(99, 1), exec(98, 1), unknownType, add(2, 'S', 5, 101)]));
+  const name = segName('unknowns');
+  const r = feedCli(file, name);
+  assert.is(r.status, 0, r.stderr);
+  const st = statOf(name);
+  assert.is(st.state, 'CLOSED');
+  assert.is(st.counters.unknown_message_types, 2);
+  assert.is(st.counters.unknown_order_refs, 2);
+  assert.is(st.messages, 6);
+  assert.is(st.instruments[0].msg_index, 5); // the last add was still published
+});
+
 test.run();
