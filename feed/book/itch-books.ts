@@ -1,8 +1,9 @@
 /**
  * Order-by-order books for every instrument of an ITCH feed, keyed by stock locate and
  * aggregated to price levels. apply() returns the instrument a message touched and leaves in
- * `touchedRank` the best (smallest) rank of a level it changed, so the caller extracts the top N
- * only when a level within it moved.
+ * `touchedRank` the best (smallest) rank of a level it changed *by value* (size or order count):
+ * the two possible no-ops (0 shares taken off a resting order; a replace at the same price and
+ * size) touch nothing. So "the top N changed" is exactly "touchedRank < N", with no comparison.
  */
 import { ItchMessage } from '../itch/message.js';
 import { T } from '../itch/layout.js';
@@ -104,6 +105,7 @@ export class ItchBooks {
       take = left;
     }
     const gone = take === left;
+    if (take === 0 && !gone) return locate; // no level changes by value: nothing touched
     const rank = this.book(locate).side(this.orders.sideOf(row) === 1).reduce(this.orders.priceOf(row), take, gone);
     if (rank >= 0 && rank < this.touchedRank) this.touchedRank = rank;
     if (gone) this.orders.remove(ref, row);
@@ -119,6 +121,17 @@ export class ItchBooks {
     }
     const locate = this.orders.instrumentOf(row);
     const isAsk = this.orders.sideOf(row) === 1;
+    if (this.orders.priceOf(row) === price && this.orders.sharesOf(row) === shares) {
+      // Same price, same size: the level is unchanged by value (one order out, one in). Only
+      // the reference changes, so nothing is touched and nothing is published.
+      if (this.orders.row(newRef) >= 0) {
+        this.counters.duplicateOrderRefs++;
+        return -1;
+      }
+      this.orders.remove(ref, row);
+      this.orders.add(newRef, locate, isAsk ? 1 : 0, price, shares);
+      return locate;
+    }
     this.reduce(ref, -1);
     const best = this.touchedRank;
     this.add(newRef, locate, isAsk, price, shares);

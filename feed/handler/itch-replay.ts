@@ -25,7 +25,6 @@ export class ItchReplay {
   badLengths = 0;
   messages = 0;
   readonly top: TopOfBook;
-  private readonly last: Array<Uint32Array | undefined> = [];
 
   constructor(
     readonly levels: number,
@@ -58,16 +57,10 @@ export class ItchReplay {
       return;
     }
     const locate = this.books.apply(this.msg);
+    // touchedRank counts only changes by value (itch-books.ts): inside the top N, it changed.
     if (locate < 0 || this.books.touchedRank >= this.levels) return;
     const book = this.books.byLocate[locate]!;
-    const top = this.top;
-    top.fill(book);
-    let last = this.last[locate];
-    if (last === undefined) {
-      last = new Uint32Array(2 + 6 * this.levels); // once per instrument
-      this.last[locate] = last;
-    } else if (!top.differsFrom(last)) return;
-    top.saveTo(last);
-    this.hooks.onTopChange(msgIndex, book, top, this.msg.timestampNs);
+    this.top.fill(book);
+    this.hooks.onTopChange(msgIndex, book, this.top, this.msg.timestampNs);
   }
 }

@@ -12,12 +12,14 @@ export class TopOfBook implements LevelSource {
     this.asks = new Uint32Array(levels * 3);
   }
 
-  /** Fills from a book; unused levels are zeroed so two tops compare by value. */
+  /**
+   * Fills from a book. Words past the counts are left as they were: a commit zeroes the slot's
+   * tail itself and the dump reads only the counted levels. (differsFrom compares whole arrays,
+   * so its users fill tails themselves: LobsterBook.fillTop does.)
+   */
   fill(book: { bids: { fillTop(d: Uint32Array, n: number): number }; asks: { fillTop(d: Uint32Array, n: number): number } }): void {
     this.bidCount = book.bids.fillTop(this.bids, this.levels);
     this.askCount = book.asks.fillTop(this.asks, this.levels);
-    this.bids.fill(0, this.bidCount * 3);
-    this.asks.fill(0, this.askCount * 3);
   }
 
   /** True if `last` (a copy made by saveTo) differs from this top. */
