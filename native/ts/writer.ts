@@ -16,6 +16,7 @@ import { CounterName, checkHeader, layoutOf, loadMagic } from './header.js';
 import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
 import { LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
+import { RegistryOwner } from './registry.js';
 
 export interface WriterOptions {
   /** Segment name: the POSIX object /NAME. */
@@ -74,17 +75,22 @@ export class SegmentWriter {
   private lastBeatNs = 0;
   private ticks = 0;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** The reader registry beside the segment (sleepers, attached readers). */
+  readonly registry: RegistryOwner;
+  /** futex wake-ups made (tests prove a writer with no sleepers makes none). */
+  wakeups = 0;
   /** Counters kept in JavaScript and flushed to the segment by flushCounters(). */
   messages = 0;
   publishes = 0;
   inputBytes = 0;
 
-  private constructor(name: string, map: Mapping, outcome: OpenOutcome) {
+  private constructor(name: string, map: Mapping, outcome: OpenOutcome, mode: number, gid?: number) {
     this.name = name;
     this.map = map;
     this.layout = layoutOf(map);
     this.slots = new SlotWriter(map.buffer, this.layout);
     this.outcome = outcome;
+    this.registry = RegistryOwner.create(name, mode, gid);
   }
 
   /**
@@ -199,7 +205,7 @@ export class SegmentWriter {
     // Magic last among identity fields, in one 64-bit store: a reader sees all of it or none,
     // and one that sees it sees a sized, laid-out header.
     Atomics.store(m.u64, 0, abi.MAGIC_U64);
-    const w = new SegmentWriter(o.name, m, outcome);
+    const w = new SegmentWriter(o.name, m, outcome, o.mode, o.gid);
     w.claim();
     w.ready();
     return w;
@@ -212,7 +218,7 @@ export class SegmentWriter {
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
     Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
     Atomics.add(m.u32, abi.W.hdrGeneration, 1);
-    const w = new SegmentWriter(o.name, m, 'takeover');
+    const w = new SegmentWriter(o.name, m, 'takeover', o.mode, o.gid);
     w.claim();
     // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
     // writer killed between W1 and W2 left odd is committed from its odd seq (seqlock.ts), so
@@ -286,6 +292,18 @@ export class SegmentWriter {
   private beat(now: number): void {
     this.heartbeat(now);
     this.flushCounters();
+    this.registry.sweep();
+  }
+
+  /**
+   * After an input message's commits: wakes readers sleeping on the futex, if any. One seq_cst
+   * load when nobody sleeps (no syscall); pairs with RegistryLine.beginSleep (registry.ts).
+   */
+  wakeIfSleepers(): void {
+    if (this.registry.sleepers() > 0) {
+      this.wakeups++;
+      this.notifyReaders();
+    }
   }
 
   /**
@@ -357,6 +375,7 @@ export class SegmentWriter {
     Atomics.store(this.map.u32, abi.W.hdrState, opts.state ?? abi.STATE_CLOSED);
     this.notifyReaders();
     if (opts.unlink) unlinkSegment(this.name);
+    this.registry.close(opts.unlink ?? false);
     this.map.close();
   }
 }

@@ -18,10 +18,12 @@ export function segName(tag = 'seg'): string {
 /** Unlinks every segment this process named (ignores ones already gone). */
 export function cleanupSegments(): void {
   for (const n of live) {
-    try {
-      unlinkSegment(n);
-    } catch {
-      /* already gone or never created */
+    for (const obj of [n, `${n}.readers`]) {
+      try {
+        unlinkSegment(obj); // the segment and its reader registry
+      } catch {
+        /* already gone or never created */
+      }
     }
   }
   live.clear();

@@ -1,0 +1,181 @@
+/**
+ * The reader registry: a small segment `/NAME.readers` beside the data segment, read-write for
+ * readers (the data segment is read-only for them, DESIGN rule 8). It holds what readers must
+ * write: one 128-byte line per attached reader (pid, state) and, on its own line, the count of
+ * readers sleeping on the futex, so the writer wakes them only when someone sleeps: a writer with
+ * no sleepers makes no syscall, just one load per input message.
+ *
+ * Lost wake-ups cannot happen (both sides seq_cst, a Dekker pattern):
+ *   reader: sleepers += 1 ; v = notify_seq ; look for new commits ; none -> futex_wait(notify_seq, v)
+ *   writer: commit (W2 is a seq_cst store) ; if sleepers > 0 -> notify_seq += 1 ; futex_wake
+ * Either the writer sees the sleeper (and bumps notify_seq, so the wait returns at once or is
+ * woken), or the reader sees the commit before it sleeps.
+ *
+ * A reader killed while asleep would leave the count too high (the writer would make needless
+ * wake-up syscalls, never miss one). The writer's heartbeat sweep frees the lines of dead pids
+ * and takes their sleep off the count.
+ */
+import { native } from './addon.js';
+import { fromSyscall } from './errors.js';
+import { Mapping, shmPath, unlinkSegment } from './mapping.js';
+
+export const REGISTRY_MAGIC = 0x4752444d; // "MDRG"
+export const REGISTRY_LINE_BYTES = 128;
+export const REGISTRY_CAPACITY = 255; // reader lines; line 0 is the header, line 1 the sleepers
+/** Word indexes. */
+const W_MAGIC = 0;
+const W_CAPACITY = 1;
+const W_SLEEPERS = REGISTRY_LINE_BYTES >>> 2; // line 1, alone
+const LINE_WORDS = REGISTRY_LINE_BYTES >>> 2;
+const lineWord = (i: number): number => (i + 2) * LINE_WORDS; // reader line i: [pid, state]
+export const READER_FREE = 0;
+export const READER_ATTACHED = 1;
+export const READER_SLEEPING = 2;
+
+export const registryName = (segment: string): string => `${segment}.readers`;
+const BYTES = (REGISTRY_CAPACITY + 2) * REGISTRY_LINE_BYTES;
+
+/** Read-write bits for whoever may read the data segment (readers must write here). */
+const registryMode = (dataMode: number): number => dataMode | ((dataMode & 0o044) >>> 1);
+
+/** The writer's side: creates (or resets) the registry, reads the sleeper count, sweeps the dead. */
+export class RegistryOwner {
+  private constructor(
+    readonly name: string,
+    readonly map: Mapping,
+  ) {}
+
+  static create(segment: string, dataMode: number, gid?: number): RegistryOwner {
+    const name = registryName(segment);
+    const path = shmPath(name);
+    let fd: number;
+    try {
+      // The data segment's writer lock is already ours: a leftover registry is a dead writer's.
+      fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, registryMode(dataMode));
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw fromSyscall(e, name);
+      fd = native.shmOpen(path, native.OPEN_READ_WRITE, 0);
+    }
+    try {
+      if (gid !== undefined) native.fchown(fd, -1, gid);
+      native.ftruncate(fd, BYTES);
+    } catch (e) {
+      native.close(fd);
+      throw fromSyscall(e, name);
+    }
+    const m = Mapping.map(name, fd, BYTES, true);
+    Atomics.store(m.u32, W_CAPACITY, REGISTRY_CAPACITY);
+    Atomics.store(m.u32, W_MAGIC, REGISTRY_MAGIC);
+    return new RegistryOwner(name, m);
+  }
+
+  /** Readers asleep on the futex (seq_cst load: pairs with the reader's increment). */
+  sleepers(): number {
+    return Atomics.load(this.map.u32, W_SLEEPERS);
+  }
+
+  /** Attached readers (live lines). */
+  readers(): Array<{ pid: number; sleeping: boolean }> {
+    const out: Array<{ pid: number; sleeping: boolean }> = [];
+    for (let i = 0; i < REGISTRY_CAPACITY; i++) {
+      const w = lineWord(i);
+      const state = Atomics.load(this.map.u32, w + 1);
+      if (state !== READER_FREE) out.push({ pid: Atomics.load(this.map.u32, w), sleeping: state === READER_SLEEPING });
+    }
+    return out;
+  }
+
+  /** Frees the lines of readers whose process is gone, taking a dead sleeper off the count. */
+  sweep(): number {
+    let freed = 0;
+    const u32 = this.map.u32;
+    for (let i = 0; i < REGISTRY_CAPACITY; i++) {
+      const w = lineWord(i);
+      const state = Atomics.load(u32, w + 1);
+      if (state === READER_FREE) continue;
+      const pid = Atomics.load(u32, w);
+      if (pid === 0 || pidAlive(pid)) continue;
+      // A dead process cannot race us; the CAS guards against a new reader reusing the line.
+      if (Atomics.compareExchange(u32, w + 1, state, READER_FREE) === state) {
+        if (state === READER_SLEEPING) Atomics.sub(u32, W_SLEEPERS, 1);
+        freed++;
+      }
+    }
+    return freed;
+  }
+
+  close(unlink: boolean): void {
+    this.map.close();
+    if (unlink) unlinkSegment(this.name);
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === 'EPERM'; // exists, another user's
+  }
+}
+
+/** A reader's line in the registry: announce, sleep, leave. */
+export class RegistryLine {
+  private constructor(
+    private readonly map: Mapping,
+    private readonly word: number,
+  ) {}
+
+  /** Claims a free line; null if the registry is absent or full (the reader then cannot block). */
+  static claim(segment: string): RegistryLine | null {
+    const name = registryName(segment);
+    let fd: number;
+    try {
+      fd = native.shmOpen(shmPath(name), native.OPEN_READ_WRITE, 0);
+    } catch {
+      return null;
+    }
+    let m: Mapping;
+    try {
+      if (native.fstat(fd).size < BYTES) {
+        native.close(fd);
+        return null;
+      }
+      m = Mapping.map(name, fd, BYTES, true);
+    } catch {
+      return null;
+    }
+    if (Atomics.load(m.u32, W_MAGIC) !== REGISTRY_MAGIC) {
+      m.close();
+      return null;
+    }
+    for (let i = 0; i < REGISTRY_CAPACITY; i++) {
+      const w = lineWord(i);
+      if (Atomics.compareExchange(m.u32, w + 1, READER_FREE, READER_ATTACHED) === READER_FREE) {
+        Atomics.store(m.u32, w, process.pid);
+        return new RegistryLine(m, w);
+      }
+    }
+    m.close();
+    return null;
+  }
+
+  /** Before sleeping: counted first (seq_cst), so a writer committing after this wakes us. */
+  beginSleep(): void {
+    Atomics.store(this.map.u32, this.word + 1, READER_SLEEPING);
+    Atomics.add(this.map.u32, W_SLEEPERS, 1);
+  }
+
+  endSleep(): void {
+    // CAS: the writer's sweep never touches a live reader, but be exact about the count.
+    if (Atomics.compareExchange(this.map.u32, this.word + 1, READER_SLEEPING, READER_ATTACHED) === READER_SLEEPING)
+      Atomics.sub(this.map.u32, W_SLEEPERS, 1);
+  }
+
+  release(): void {
+    if (this.map.isClosed) return;
+    this.endSleep();
+    Atomics.store(this.map.u32, this.word + 1, READER_FREE);
+    this.map.close();
+  }
+}
