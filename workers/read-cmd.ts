@@ -1,6 +1,146 @@
-/** `mdfan read` (issue 4): placeholder until the reader SDK lands; the helper building it replaces this file. */
+/**
+ * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE]
+ *   [--duration S] [--exit-on-writer-death]`
+ *
+ * A standalone reader process, the stand-in for a strategy process. Waits for the segment, then
+ * reads every book that changes until the writer closes it (exit 0) or the duration ends (exit
+ * 0). A dead writer is logged with MDFAN_ERR_WRITER_DEAD within the heartbeat timeout; the reader
+ * then waits for a new writer, or exits 3 with --exit-on-writer-death.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import * as hdr from 'hdr-histogram-js';
+import { pino } from 'pino';
+import { formatBookLine } from '../native/ts/book-line.js';
+import { numOption, optString, parse, required } from '../native/ts/args.js';
 import { ErrorCode, MdfanError } from '../native/ts/errors.js';
+import { BookReader, WaitResult, WaitStrategy, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new MdfanError(ErrorCode.OPTIONS, 'mdfan read is not built yet (issue 4)');
+const USAGE = 'usage: mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE] [--duration S] [--exit-on-writer-death] [--timeout S (wait for the segment, default 30)]';
+export const EXIT_WRITER_DEATH = 3;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      segment: { type: 'string' },
+      symbols: { type: 'string' },
+      wait: { type: 'string' },
+      record: { type: 'string' },
+      duration: { type: 'string' },
+      timeout: { type: 'string' },
+      'exit-on-writer-death': { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const name = required(values.segment, '--segment', USAGE);
+  const wait = (optString(values.wait, '--wait') ?? 'spin') as WaitStrategy;
+  if (!WAIT_STRATEGIES.includes(wait)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(wait)})`);
+  const durationS = numOption(values.duration, '--duration', 0.001, 1e7, Infinity);
+  const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);
+  const symbolsText = optString(values.symbols, '--symbols');
+  const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s)) : null;
+  const recordFile = optString(values.record, '--record');
+  const log = pino({ name: 'mdfan-read', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const startedMs = performance.now();
+  const cpu0 = process.cpuUsage();
+  const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait });
+  log.info({ segment: name, wait, generation: reader.seg.generation }, 'attached');
+  const record = recordFile ? openSync(recordFile, 'w') : -1;
+  let pending: string[] = [];
+  const flush = (): void => {
+    if (record >= 0 && pending.length > 0) writeSync(record, pending.join('\n') + '\n');
+    pending = [];
+  };
+  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+  const snap = reader.newSnapshot();
+  const changed = new Int32Array(reader.seg.layout.maxInstruments);
+  // Which slots to read: all, or the --symbols ones (resolved as the directory announces them).
+  let wanted = new Uint8Array(reader.seg.layout.maxInstruments);
+  const symbolOf: string[] = [];
+  let resolved = 0;
+  const resolve = (): void => {
+    resolved = reader.instruments.length;
+    for (const inst of reader.instruments) {
+      symbolOf[inst.slotIndex] = inst.symbol;
+      wanted[inst.slotIndex] = symbols === null || symbols.has(inst.symbol) ? 1 : 0;
+    }
+  };
+  resolve();
+  let updates = 0;
+  let code = 0;
+  const end = startedMs + durationS * 1000;
+  let stop = false;
+  const onSignal = (): void => void (stop = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    while (!stop) {
+      const left = end - performance.now();
+      if (left <= 0) break;
+      const r = await reader.next(Math.min(left, 250));
+      if (r === WaitResult.CLOSED) {
+        drain();
+        log.info({ segment: name }, 'writer closed the segment');
+        break;
+      }
+      if (r === WaitResult.WRITER_DEAD) {
+        const e = reader.lastDeath!;
+        log.error({ code: e.code, ...e.details }, e.message);
+        if (values['exit-on-writer-death']) {
+          code = EXIT_WRITER_DEATH;
+          break;
+        }
+        continue;
+      }
+      if (r === WaitResult.NEW_WRITER) {
+        wanted = new Uint8Array(reader.seg.layout.maxInstruments);
+        resolve();
+        log.info({ generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
+      }
+      if (r === WaitResult.UPDATED || r === WaitResult.NEW_WRITER) drain();
+    }
+  } finally {
+    flush();
+    if (record >= 0) closeSync(record);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  /** Reads every changed, wanted book once. */
+  function drain(): void {
+    const n = reader.changed(changed);
+    if (reader.instruments.length !== resolved) resolve(); // instruments announced since
+    for (let k = 0; k < n; k++) {
+      const i = changed[k];
+      if (!wanted[i]) continue;
+      reader.read(i, snap);
+      if (snap.seq === 0) continue; // announced, never published
+      hist.recordValue(Math.max(1, Math.round(latencyNs(snap))));
+      updates++;
+      if (record >= 0) {
+        pending.push(formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));
+        if (pending.length >= 4096) flush();
+      }
+    }
+  }
+
+  const cpu = process.cpuUsage(cpu0);
+  const pct = (p: number): number => hist.getValueAtPercentile(p);
+  const summary = {
+    segment: name,
+    wait,
+    updates,
+    reads: reader.seg.reads,
+    retries: reader.retries,
+    latency_ns: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: hist.maxValue },
+    cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
+    wall_ms: Math.round(performance.now() - startedMs),
+  };
+  reader.close();
+  console.log(JSON.stringify(summary));
+  return code;
 }

@@ -42,6 +42,7 @@ export async function replayLobster(
     out.bids.set(bidsHead);
     out.asks.set(asksHead);
     writer.publish(slot, out, i, tsNs);
+    writer.wakeIfSleepers();
     dump?.write(i, pair.symbol, out);
   };
   const n = pair.messages.length;

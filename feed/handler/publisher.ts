@@ -46,6 +46,7 @@ export class Publisher {
     if (this.symbols !== null && !this.symbols.has(book.symbol)) return;
     const slot = this.slotFor(book); // a book with no directory message gets a slot on first change
     this.writer.publish(slot, top, msgIndex, exchangeTsNs, this.flags[slot]);
+    this.writer.wakeIfSleepers(); // one load when no reader sleeps on the futex
     this.dump?.write(msgIndex, book.symbol, top);
   }
 
@@ -65,6 +66,7 @@ export class Publisher {
       this.writer.publish(slot, top, msgIndex, 0, this.flags[slot]);
       this.writer.addCounter('stale_marks');
     }
+    this.writer.wakeIfSleepers();
   }
 
   /** Copies the engine's counters into the segment (cold counters as deltas). */
