@@ -7,6 +7,7 @@
  *  as-nobody     drop to uid/gid 65534, then try to attach as a reader; print {ok, code}
  *  write-mapping attach as a reader and store into the read-only mapping (expect SIGSEGV)
  *  futex-wait    attach, wait on the futex word; print "waiting" first, then {code}
+ *  ticker        publish books k = 1..50 to AAA (bid price 1000 + k), one every 5 ms, then close
  *  hammer        open (create or take over), print "ready <gen> <outcome>", then commit
  *                self-checking payloads to slot 0 as fast as it can, forever
  */
@@ -78,6 +79,25 @@ switch (mode) {
     const code = r.waitForNotify(seen, 10e9);
     out(JSON.stringify({ code, seq: r.notifySeq() }));
     r.close();
+    break;
+  }
+  case 'ticker': {
+    const w = SegmentWriter.open({ name, levels, maxInstruments });
+    w.addInstrument('AAA', 1, 10000);
+    out(`ready ${w.generation} ${w.outcome}`);
+    let k = 0;
+    const t = setInterval(() => {
+      k++;
+      const b = book(k);
+      b.bids[0] = 1000 + k;
+      w.publish(0, b, k, k);
+      w.wakeIfSleepers();
+      if (k === 50) {
+        clearInterval(t);
+        w.close({ unlink: false });
+        out('closed');
+      }
+    }, 5);
     break;
   }
   case 'hammer': {

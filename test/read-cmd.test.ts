@@ -1,0 +1,148 @@
+/**
+ * `mdfan read` and the reader SDK: fidelity under a full-speed replay, every wait strategy,
+ * block's idle cost, wake-ups only for sleepers, and writer death, takeover and close.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SegmentWriter } from '../native/ts/index.js';
+import { GOOG_ITCH, oracle } from './helpers/oracle.js';
+import { binPath } from './helpers/paths.js';
+import { startNode, killAll, Proc } from './helpers/procs.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-read-'));
+const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const mdfan = (args: string[]): Proc => startNode(binPath, args);
+const summaryOf = async (p: Proc) => JSON.parse(await p.line(/^\{"segment"/, 30_000));
+const exitOf = async (p: Proc) => (await p.exited).code;
+
+test('fidelity under load: two readers during a full-speed GOOG replay; every snapshot is a published book, checkpoints equal the oracle', async () => {
+  const name = segName('fidelity');
+  const recs = ['spin', 'block'].map((w) => join(dir, `rec-${w}.txt`));
+  const readers = ['spin', 'block'].map((w, i) => mdfan(['read', '--segment', name, '--wait', w, '--record', recs[i]]));
+  await sleep(300); // the readers start first and wait for the segment
+  const dump = join(dir, 'dump.txt');
+  const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--dump-books', dump]);
+  assert.is(await exitOf(feed), 0, feed.stderr());
+  const published = new Map<number, string>();
+  for (const l of readFileSync(dump, 'latin1').trim().split('\n')) published.set(Number(l.slice(0, l.indexOf(','))), l);
+  const checkpoints = new Map(oracle().map((r) => [r.index, r.levels]));
+  for (const [i, r] of readers.entries()) {
+    const s = await summaryOf(r);
+    assert.is(await exitOf(r), 0, r.stderr());
+    const lines = readFileSync(recs[i], 'latin1').trim().split('\n');
+    let wrong = 0;
+    let atCheckpoints = 0;
+    let checkpointWrong = 0;
+    for (const l of lines) {
+      const idx = Number(l.slice(0, l.indexOf(',')));
+      if (published.get(idx) !== l) wrong++;
+      const want = checkpoints.get(idx);
+      if (want !== undefined) {
+        atCheckpoints++;
+        if (l.slice(l.indexOf('GOOG,') + 5) !== want) checkpointWrong++;
+      }
+    }
+    assert.is(wrong, 0, `${s.wait}: ${wrong} observed snapshots were never published`);
+    assert.is(checkpointWrong, 0);
+    assert.ok(lines.length >= 1000 && atCheckpoints >= 1000, `${s.wait} saw ${lines.length} books, ${atCheckpoints} at checkpoints`);
+    assert.is(s.updates, lines.length);
+  }
+});
+
+for (const wait of ['spin', 'yield', 'block']) {
+  test(`--wait ${wait} delivers updates and the writer's last book; exits 0 when the writer closes`, async () => {
+    const name = segName(`wait-${wait}`);
+    const rec = join(dir, `tick-${wait}.txt`);
+    const r = mdfan(['read', '--segment', name, '--wait', wait, '--record', rec]);
+    const w = startNode(writerProc, ['ticker', name, '2', '1']);
+    await w.line(/^closed/);
+    const s = await summaryOf(r);
+    assert.is(await exitOf(r), 0, r.stderr());
+    assert.ok(s.updates >= 5, `${wait}: only ${s.updates} updates`);
+    const lines = readFileSync(rec, 'latin1').trim().split('\n');
+    assert.is(lines[lines.length - 1], '50,AAA,1001,20,1050,10,1002,40,999,20');
+  });
+}
+
+test('block uses (almost) no CPU while idle, unlike spin; a writer with no sleepers makes no wake-up syscall', async () => {
+  const name = segName('idle');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  w.startIdleHeartbeat();
+  try {
+    w.addInstrument('AAA', 1, 1);
+    const src = { bidCount: 1, askCount: 0, bids: new Uint32Array([5, 1, 1]), asks: new Uint32Array(3) };
+    const spinR = mdfan(['read', '--segment', name, '--wait', 'spin', '--duration', '1']);
+    const spin = await summaryOf(spinR); // runs alone: it has the core it spins on
+    for (let k = 1; k <= 20; k++) {
+      w.publish(0, src, k, k);
+      w.wakeIfSleepers();
+    }
+    assert.is(w.wakeups, 0, 'nobody sleeps: no futex syscall');
+    const blockR = mdfan(['read', '--segment', name, '--wait', 'block', '--duration', '1', '--record', join(dir, 'blk.txt')]);
+    await sleep(400); // asleep on the futex by now
+    assert.ok(w.registry.sleepers() >= 1, 'the block reader is counted as a sleeper');
+    w.publish(0, src, 21, 21);
+    w.wakeIfSleepers();
+    assert.ok(w.wakeups >= 1);
+    const block = await summaryOf(blockR);
+    assert.ok(block.cpu_ms * 10 < spin.cpu_ms, `block used ${block.cpu_ms} ms of CPU, spin ${spin.cpu_ms} ms over the same second`);
+    assert.ok(readFileSync(join(dir, 'blk.txt'), 'latin1').includes('21,AAA'), 'the sleeper was woken and read the new book');
+    assert.is(w.registry.sleepers(), 0);
+  } finally {
+    w.close();
+  }
+});
+
+test('writer killed: --exit-on-writer-death exits 3 with MDFAN_ERR_WRITER_DEAD', async () => {
+  const name = segName('death-exit');
+  const w = startNode(writerProc, ['serve', name]);
+  await w.line(/^ready/);
+  const r = mdfan(['read', '--segment', name, '--exit-on-writer-death']);
+  await sleep(300);
+  w.child.kill('SIGKILL');
+  assert.is(await exitOf(r), 3);
+  assert.match(r.stderr(), 'MDFAN_ERR_WRITER_DEAD');
+});
+
+test('writer killed, then a new writer takes over: the reader reports, carries on with generation 2, and exits 0 at close', async () => {
+  const name = segName('death-takeover');
+  const rec = join(dir, 'takeover.txt');
+  const w1 = startNode(writerProc, ['serve', name]);
+  await w1.line(/^ready 1/);
+  const r = mdfan(['read', '--segment', name, '--record', rec, '--wait', 'yield']);
+  await sleep(300);
+  w1.child.kill('SIGKILL');
+  await w1.exited;
+  await sleep(1300); // past the heartbeat timeout: the death is reported
+  const w2 = startNode(writerProc, ['ticker', name, '10', '2']);
+  assert.match(await w2.line(/^ready/), 'ready 2 takeover');
+  await w2.line(/^closed/);
+  assert.is(await exitOf(r), 0, r.stderr());
+  assert.match(r.stderr(), 'MDFAN_ERR_WRITER_DEAD');
+  assert.match(r.stderr(), 'a new writer');
+  const lines = readFileSync(rec, 'latin1').trim().split('\n');
+  assert.ok(lines[0].startsWith('1,AAA,1001,20,1000,10'), lines[0]); // the first writer's book
+  assert.ok(lines[lines.length - 1].startsWith('50,AAA,1001,20,1050,10'), lines[lines.length - 1]); // the second's last
+});
+
+test('bad options: exit 2 with MDFAN_ERR_OPTIONS; no segment in time: exit 1 with MDFAN_ERR_NO_SEGMENT', async () => {
+  const a = mdfan(['read', '--segment', 'x', '--wait', 'sleepy']);
+  assert.is(await exitOf(a), 2);
+  assert.match(a.stderr(), "--wait must be spin, yield or block");
+  const b = mdfan(['read', '--segment', segName('never'), '--timeout', '0.2']);
+  assert.is(await exitOf(b), 1);
+  assert.match(b.stderr(), 'MDFAN_ERR_NO_SEGMENT');
+});
+
+test.run();
