@@ -1,6 +1,64 @@
-/** `mdfan strategies` (issue 4): placeholder until the reader SDK lands; the helper building it replaces this file. */
+/**
+ * `mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor
+ *   [--wait spin|yield|block] [--duration S] [--json FILE] [--pin] [--hang-ms MS]`
+ * Runs the piscina pool, prints merged latency percentiles and per-worker reads, retries and
+ * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
+ */
+import { writeFileSync } from 'node:fs';
+import { intOption, numOption, optString, parse, required } from '../native/ts/args.js';
+import { native } from '../native/ts/addon.js';
 import { ErrorCode, MdfanError } from '../native/ts/errors.js';
+import { WAIT_STRATEGIES, WaitStrategy } from './sdk/book-reader.js';
+import { resolveStrategy } from './pool/strategy.js';
+import { runPool } from './pool/pool.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new MdfanError(ErrorCode.OPTIONS, 'mdfan strategies is not built yet (issue 4)');
+const USAGE =
+  'usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--wait spin|yield|block (default yield)] [--duration S] [--json FILE] [--pin] [--hang-ms MS (default 2000)] [--timeout S]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(
+    argv,
+    {
+      segment: { type: 'string' },
+      workers: { type: 'string' },
+      strategy: { type: 'string' },
+      wait: { type: 'string' },
+      duration: { type: 'string' },
+      json: { type: 'string' },
+      pin: { type: 'boolean' },
+      'hang-ms': { type: 'string' },
+      timeout: { type: 'string' },
+    },
+    USAGE,
+  );
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const segment = required(values.segment, '--segment', USAGE);
+  const workers = intOption(values.workers, '--workers', 1, 64, 1);
+  const strategyUrl = resolveStrategy(required(values.strategy, '--strategy', USAGE));
+  const wait = (optString(values.wait, '--wait') ?? 'yield') as WaitStrategy;
+  if (!WAIT_STRATEGIES.includes(wait)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(wait)})`);
+  const durationS = numOption(values.duration, '--duration', 0.001, 1e7, 1e7);
+  const hangMs = intOption(values['hang-ms'], '--hang-ms', 100, 3_600_000, 2000);
+  const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);
+  const jsonFile = optString(values.json, '--json');
+  const stop = { requested: false };
+  const onSignal = (): void => void (stop.requested = true);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let report;
+  try {
+    report = await runPool({ segment, workers, strategyUrl, wait, durationMs: durationS * 1000, timeoutMs: timeoutS * 1000, hangMs, pin: values.pin === true, cpus: native.getAffinity() }, stop);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const m = report.merged.latency_ns;
+  console.log(`mdfan strategies: ${workers} workers on ${segment}; merged publish->observe latency ns: p50 ${m.p50}  p90 ${m.p90}  p99 ${m.p99}  p99.9 ${m.p999}  max ${m.max} (${m.count} updates)`);
+  console.table(report.workers.map((w) => ({ worker: w.worker, status: w.status, updates: w.updates, reads: w.reads, retries: w.retries, 'p50 ns': w.latency_ns.p50, 'p99 ns': w.latency_ns.p99, error: w.error ?? '' })));
+  for (const w of report.workers) if (w.summary) console.log(`worker ${w.worker} strategy summary: ${JSON.stringify(w.summary)}`);
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2));
+  return report.workers.every((w) => w.status === 'ok') ? 0 : 1;
 }

@@ -1,0 +1,66 @@
+/** The strategy pool (`mdfan strategies`): merged report; a throwing and a hanging strategy. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GOOG_ITCH } from './helpers/oracle.js';
+import { binPath } from './helpers/paths.js';
+import { startNode, killAll } from './helpers/procs.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-pool-'));
+const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a pool of 2 spread monitors over the GOOG replay: merged histograms, per-worker counts, no crossed book', async () => {
+  const name = segName('pool');
+  const json = join(dir, 'pool.json');
+  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', 'spread-monitor', '--wait', 'spin', '--json', json]);
+  await sleep(500);
+  const feed = startNode(binPath, ['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name]);
+  assert.is((await feed.exited).code, 0, feed.stderr());
+  assert.is((await pool.exited).code, 0, pool.stderr());
+  const r = JSON.parse(readFileSync(json, 'utf8'));
+  assert.is(r.workers.length, 2);
+  for (const w of r.workers) {
+    assert.is(w.status, 'ok');
+    assert.ok(w.updates > 1000, `worker ${w.worker}: ${w.updates} updates`);
+    assert.is(w.summary.crossed, 0);
+    assert.is(w.summary.books, w.updates);
+    for (const k of ['p50', 'p90', 'p99', 'p999', 'max']) assert.ok(w.latency_ns[k] > 0, k);
+  }
+  assert.is(r.merged.updates, r.workers[0].updates + r.workers[1].updates);
+  assert.is(r.merged.latency_ns.count, r.merged.updates);
+  assert.ok(r.merged.latency_ns.p50 <= r.merged.latency_ns.p99 && r.merged.latency_ns.p99 <= r.merged.latency_ns.max);
+});
+
+test('a strategy that throws and one that hangs are reported; the other worker and the writer go on', async () => {
+  const name = segName('badpool');
+  const json = join(dir, 'bad.json');
+  const bad = fileURLToPath(new URL('./helpers/bad-strategy.js', import.meta.url));
+  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '3', '--strategy', bad, '--wait', 'yield', '--hang-ms', '500', '--json', json]);
+  await sleep(500);
+  const w = startNode(writerProc, ['ticker', name, '2', '1']);
+  await w.line(/^closed/); // the writer published all 50 books, unaffected
+  assert.is((await pool.exited).code, 1, 'a failed strategy makes the run fail');
+  const r = JSON.parse(readFileSync(json, 'utf8'));
+  const byWorker = new Map(r.workers.map((x: { worker: number }) => [x.worker, x]));
+  const w0 = byWorker.get(0) as { status: string; error: string };
+  const w1 = byWorker.get(1) as { status: string; error: string };
+  const w2 = byWorker.get(2) as { status: string; updates: number; summary: { books: number } };
+  assert.is(w0.status, 'error');
+  assert.match(w0.error, 'boom: strategy bug');
+  assert.is(w1.status, 'hung');
+  assert.match(w1.error, 'no progress for 500 ms');
+  assert.is(w2.status, 'ok');
+  assert.ok(w2.updates >= 5, `the healthy worker saw ${w2.updates} updates`);
+});
+
+test.run();

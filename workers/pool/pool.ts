@@ -1,0 +1,148 @@
+/**
+ * The strategy pool: N piscina workers, each running one long-lived strategy task (so the pool's
+ * idle timeout is effectively off and min = max = N threads; atomics 'disabled' so a worker's own
+ * event loop keeps turning between waits). The pool supervises progress counters: a strategy
+ * stuck inside onBook for longer than hangMs is reported as hung and its task aborted (piscina
+ * then ends that worker thread); the others go on. At the end the workers' HDR histograms are
+ * merged into one report.
+ */
+import { Piscina } from 'piscina';
+import * as hdr from 'hdr-histogram-js';
+import type { WaitStrategy } from '../sdk/book-reader.js';
+import type { WorkerResult, WorkerTask } from './strategy-worker.js';
+
+export interface PoolOptions {
+  segment: string;
+  workers: number;
+  strategyUrl: string;
+  wait: WaitStrategy;
+  durationMs: number;
+  timeoutMs: number;
+  hangMs: number;
+  pin: boolean;
+  cpus: number[];
+}
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  count: number;
+}
+
+export interface WorkerReport {
+  worker: number;
+  status: 'ok' | 'error' | 'hung';
+  updates: number;
+  reads: number;
+  retries: number;
+  latency_ns: Percentiles;
+  error?: string;
+  writer_deaths: number;
+  cpu: number | null;
+  summary: Record<string, unknown> | null;
+}
+
+export interface PoolReport {
+  segment: string;
+  workers: WorkerReport[];
+  merged: { latency_ns: Percentiles; updates: number; reads: number; retries: number };
+}
+
+const pct = (h: hdr.Histogram): Percentiles => ({
+  p50: h.getValueAtPercentile(50),
+  p90: h.getValueAtPercentile(90),
+  p99: h.getValueAtPercentile(99),
+  p999: h.getValueAtPercentile(99.9),
+  max: h.maxValue,
+  count: h.totalCount,
+});
+
+export async function runPool(o: PoolOptions, stop: { requested: boolean }): Promise<PoolReport> {
+  const pool = new Piscina({
+    filename: new URL('./strategy-worker.js', import.meta.url).href,
+    minThreads: o.workers,
+    maxThreads: o.workers,
+    idleTimeout: 2 ** 31 - 1,
+    concurrentTasksPerWorker: 1,
+    atomics: 'disabled',
+  });
+  const control = new Int32Array(new SharedArrayBuffer(4 * (1 + o.workers)));
+  const aborts = Array.from({ length: o.workers }, () => new AbortController());
+  const hung = new Set<number>();
+  const tasks = aborts.map((ac, i) => {
+    const task: WorkerTask = {
+      workerIndex: i,
+      segment: o.segment,
+      strategyUrl: o.strategyUrl,
+      wait: o.wait,
+      durationMs: o.durationMs,
+      timeoutMs: o.timeoutMs,
+      control,
+      cpu: o.pin ? o.cpus[i % o.cpus.length] : null,
+    };
+    return pool.run(task, { signal: ac.signal }).then(
+      (r: WorkerResult) => ({ ok: true as const, r }),
+      (e: unknown) => ({ ok: false as const, e: e as Error, i }),
+    );
+  });
+  // Supervise: a worker whose progress counter stands still for hangMs is inside its strategy
+  // for that long (the loop bumps it at least every 100 ms while waiting).
+  const last = new Int32Array(o.workers).fill(-1);
+  const since = new Float64Array(o.workers);
+  let finished = 0;
+  tasks.forEach((t) => void t.then(() => finished++));
+  while (finished < o.workers) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (stop.requested) Atomics.store(control, 0, 1);
+    const now = performance.now();
+    for (let i = 0; i < o.workers; i++) {
+      const p = Atomics.load(control, 1 + i);
+      if (p !== last[i]) {
+        last[i] = p;
+        since[i] = now;
+      } else if (p > 0 && !hung.has(i) && now - since[i] > o.hangMs) {
+        hung.add(i);
+        aborts[i].abort(new Error(`strategy in worker ${i} made no progress for ${o.hangMs} ms`));
+      }
+    }
+  }
+  const settled = await Promise.all(tasks);
+  await pool.destroy();
+  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+  const workers: WorkerReport[] = settled.map((s, i) => {
+    if (!s.ok) {
+      const empty = { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
+      // For a hung worker, say what the pool saw (piscina's own abort message is generic).
+      const error = hung.has(i) ? `strategy made no progress for ${o.hangMs} ms: worker ${i} aborted and ended` : String(s.e?.message ?? s.e);
+      return { worker: i, status: hung.has(i) ? 'hung' : 'error', updates: 0, reads: 0, retries: 0, latency_ns: empty, error, writer_deaths: 0, cpu: null, summary: null };
+    }
+    const r = s.r;
+    const h = hdr.decodeFromCompressedBase64(r.latency);
+    merged.add(h);
+    return {
+      worker: r.workerIndex,
+      status: r.error ? 'error' : 'ok',
+      updates: r.updates,
+      reads: r.reads,
+      retries: r.retries,
+      latency_ns: pct(h),
+      ...(r.error ? { error: r.error.split('\n')[0] } : {}),
+      writer_deaths: r.writerDeaths,
+      cpu: r.cpu,
+      summary: r.summary,
+    };
+  });
+  return {
+    segment: o.segment,
+    workers,
+    merged: {
+      latency_ns: pct(merged),
+      updates: workers.reduce((a, w) => a + w.updates, 0),
+      reads: workers.reduce((a, w) => a + w.reads, 0),
+      retries: workers.reduce((a, w) => a + w.retries, 0),
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * One pool worker: a long-lived task that attaches a BookReader, feeds every changed book to the
+ * strategy, and records publish->observe latency and retries per read in HDR histograms. It ends
+ * when the writer closes, the duration ends, or the pool raises the stop flag, and returns its
+ * histograms encoded (the pool merges them). Progress is published in a shared counter so the
+ * pool can tell a strategy that hangs from one that waits.
+ */
+import * as hdr from 'hdr-histogram-js';
+import { native } from '../../native/ts/addon.js';
+import { BookReader, WaitResult, WaitStrategy } from '../sdk/book-reader.js';
+import { loadStrategy, StrategyContext } from './strategy.js';
+
+export interface WorkerTask {
+  workerIndex: number;
+  segment: string;
+  strategyUrl: string;
+  wait: WaitStrategy;
+  durationMs: number;
+  timeoutMs: number;
+  /** [0]: stop flag; [1 + i]: worker i's progress counter. */
+  control: Int32Array;
+  cpu: number | null;
+}
+
+export interface WorkerResult {
+  workerIndex: number;
+  updates: number;
+  reads: number;
+  retries: number;
+  latency: string;
+  retriesPerRead: string;
+  error: string | null;
+  writerDeaths: number;
+  summary: Record<string, unknown> | null;
+  cpu: number | null;
+}
+
+export default async function run(task: WorkerTask): Promise<WorkerResult> {
+  if (task.cpu !== null) native.setAffinity([task.cpu]); // pins this worker thread only
+  const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+  const retriesHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 2 });
+  const result: WorkerResult = { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: '', retriesPerRead: '', error: null, writerDeaths: 0, summary: null, cpu: task.cpu };
+  const reader = await BookReader.attach(task.segment, { wait: task.wait, timeoutMs: task.timeoutMs });
+  const strategy = await loadStrategy(task.strategyUrl);
+  const symbols: string[] = [];
+  const scales: number[] = [];
+  const learn = (): void => reader.instruments.forEach((i) => ((symbols[i.slotIndex] = i.symbol), (scales[i.slotIndex] = i.priceScale)));
+  learn();
+  const ctx: StrategyContext = { workerIndex: task.workerIndex, segment: task.segment, symbolOf: (s) => symbols[s] ?? '', priceScaleOf: (s) => scales[s] ?? 1 };
+  const snap = reader.newSnapshot();
+  const changed = new Int32Array(reader.seg.layout.maxInstruments);
+  const progressIndex = 1 + task.workerIndex;
+  const end = performance.now() + task.durationMs;
+  try {
+    for (;;) {
+      Atomics.add(task.control, progressIndex, 1); // alive, outside the strategy
+      if (Atomics.load(task.control, 0) !== 0) break;
+      const left = end - performance.now();
+      if (left <= 0) break;
+      const r = await reader.next(Math.min(left, 100));
+      if (r === WaitResult.CLOSED) break;
+      if (r === WaitResult.WRITER_DEAD) {
+        result.writerDeaths++;
+        strategy.onStale?.(reader.lastDeath?.message ?? 'writer dead', ctx);
+        continue;
+      }
+      if (r === WaitResult.NEW_WRITER) learn();
+      if (r !== WaitResult.UPDATED && r !== WaitResult.NEW_WRITER) continue;
+      if (reader.instruments.length > symbols.length) learn();
+      const n = reader.changed(changed);
+      for (let k = 0; k < n; k++) {
+        const slot = changed[k];
+        const retries = reader.read(slot, snap);
+        if (snap.seq === 0) continue;
+        latency.recordValue(Math.max(1, Math.round(native.monotonicNs() - snap.publishTsNs)));
+        retriesHist.recordValue(retries + 1); // +1: HDR needs values >= 1
+        result.updates++;
+        strategy.onBook(snap, slot, ctx);
+        Atomics.add(task.control, progressIndex, 1);
+      }
+    }
+    result.summary = strategy.onClose?.(ctx) ?? null;
+  } catch (e) {
+    result.error = (e as Error).stack ?? String(e);
+  } finally {
+    result.reads = reader.seg.reads;
+    result.retries = reader.retries;
+    reader.close();
+  }
+  result.latency = hdr.encodeIntoCompressedBase64(latency);
+  result.retriesPerRead = hdr.encodeIntoCompressedBase64(retriesHist);
+  return result;
+}

@@ -1,0 +1,52 @@
+/**
+ * A strategy is a module the user names, exporting (as default or as `strategy`) an object or
+ * class instance with these methods. The snapshot passed to onBook is reused: copy what you keep.
+ */
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import type { BookSnapshot } from '../../native/ts/seqlock.js';
+
+export interface StrategyContext {
+  /** This worker's index in the pool, 0..N-1. */
+  readonly workerIndex: number;
+  readonly segment: string;
+  /** Symbol of a slot (as the directory announced it). */
+  symbolOf(slot: number): string;
+  /** Price units per 1.0 for a slot (ITCH: 10000). */
+  priceScaleOf(slot: number): number;
+}
+
+export interface Strategy {
+  /** A book changed; `slot` identifies the instrument. */
+  onBook(snapshot: BookSnapshot, slot: number, ctx: StrategyContext): void;
+  /** The writer died or the book is flagged stale. */
+  onStale?(reason: string, ctx: StrategyContext): void;
+  /** The run ends; the returned object is reported as this worker's strategy summary. */
+  onClose?(ctx: StrategyContext): Record<string, unknown> | void;
+}
+
+/** Built-in strategies by name (`--strategy imbalance`), else a path to a module. */
+const BUILT_IN: Record<string, string> = {
+  imbalance: '../strategies/imbalance.js',
+  'spread-monitor': '../strategies/spread-monitor.js',
+};
+
+export function resolveStrategy(spec: string): string {
+  const builtIn = BUILT_IN[spec];
+  if (builtIn) return new URL(builtIn, import.meta.url).href;
+  const path = isAbsolute(spec) ? spec : resolve(process.cwd(), spec);
+  if (!existsSync(path))
+    throw new MdfanError(ErrorCode.OPTIONS, `--strategy: no such module ${path} (built-in: ${Object.keys(BUILT_IN).join(', ')})`, { path });
+  return pathToFileURL(path).href;
+}
+
+export async function loadStrategy(url: string): Promise<Strategy> {
+  const mod = (await import(url)) as { default?: unknown; strategy?: unknown };
+  let s = (mod.strategy ?? mod.default) as Strategy | (new () => Strategy) | undefined;
+  if (typeof s === 'function') s = new (s as new () => Strategy)();
+  if (!s || typeof (s as Strategy).onBook !== 'function')
+    throw new MdfanError(ErrorCode.OPTIONS, `strategy ${fileURLToPath(url)} exports no onBook(snapshot, slot, ctx)`);
+  return s as Strategy;
+}
