@@ -27,17 +27,18 @@ export interface BookReaderOptions extends AttachOptions {
   heartbeatTimeoutMs?: number;
 }
 
-/** What wait() saw. */
-export const enum WaitResult {
-  UPDATED = 0,
-  TIMEOUT = 1,
+/** What next() saw. */
+export const WaitResult = {
+  UPDATED: 0,
+  TIMEOUT: 1,
   /** The writer closed the segment (graceful end). */
-  CLOSED = 2,
+  CLOSED: 2,
   /** The writer died (lock free, or heartbeat silent); reported once per death. */
-  WRITER_DEAD = 3,
+  WRITER_DEAD: 3,
   /** A new writer took over or re-created the segment: directory re-read, books re-announced. */
-  NEW_WRITER = 4,
-}
+  NEW_WRITER: 4,
+} as const;
+export type WaitResult = (typeof WaitResult)[keyof typeof WaitResult];
 
 export class BookReader {
   seg: SegmentReader;

@@ -1,0 +1,77 @@
+/**
+ * `mdfan bench readers`: publish -> observe latency for one reader process per wait strategy.
+ * This process publishes a 10-level book at a steady rate (paced by spinning on the clock) for a
+ * few seconds while a `mdfan read --wait W` process follows it; the reader's summary gives the
+ * percentiles. Median over runs of each percentile, with the core-to-core baseline of the same run.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { native } from '../native/ts/addon.js';
+import { SegmentWriter } from '../native/ts/writer.js';
+import { median } from './machine.js';
+
+const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
+
+export interface ReaderLatencyRow {
+  wait: string;
+  latency_ns: { p50: number; p90: number; p99: number; p999: number; max: number };
+  updates: number;
+  reader_cpu_ms: number;
+  runs: number;
+}
+
+interface Summary {
+  updates: number;
+  latency_ns: { p50: number; p90: number; p99: number; p999: number; max: number };
+  cpu_ms: number;
+}
+
+async function once(wait: string, rate: number, seconds: number): Promise<Summary> {
+  const name = `mdfan-bench-readers-${process.pid}`;
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 10 });
+  const reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', wait], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  reader.stdout.on('data', (d) => (out += d));
+  const done = new Promise<void>((resolve) => reader.once('exit', () => resolve()));
+  try {
+    w.addInstrument('BENCH', 1, 10000);
+    await new Promise((r) => setTimeout(r, 500)); // attached, and for block: asleep
+    const src = { bidCount: 10, askCount: 10, bids: new Uint32Array(30), asks: new Uint32Array(30) };
+    const gap = 1e9 / rate;
+    const end = native.monotonicNs() + seconds * 1e9;
+    let next = native.monotonicNs();
+    for (let k = 1; ; k++) {
+      let now = native.monotonicNs();
+      while (now < next) now = native.monotonicNs();
+      if (now >= end) break;
+      next += gap;
+      src.bids[0] = 5000 + (k % 100);
+      src.asks[0] = 5200 + (k % 100);
+      w.publish(0, src, k, k);
+      w.wakeIfSleepers();
+    }
+  } finally {
+    w.close({ unlink: true });
+  }
+  await done;
+  return JSON.parse(out.trim().split('\n').pop()!) as Summary;
+}
+
+export async function readersBench(runs: number, log: (s: string) => void, rate = 20_000, seconds = 2): Promise<ReaderLatencyRow[]> {
+  const rows: ReaderLatencyRow[] = [];
+  for (const wait of ['spin', 'yield', 'block']) {
+    const res: Summary[] = [];
+    for (let r = 0; r < runs; r++) res.push(await once(wait, rate, seconds));
+    const m = (f: (s: Summary) => number): number => median(res.map(f));
+    const row = {
+      wait,
+      latency_ns: { p50: m((s) => s.latency_ns.p50), p90: m((s) => s.latency_ns.p90), p99: m((s) => s.latency_ns.p99), p999: m((s) => s.latency_ns.p999), max: m((s) => s.latency_ns.max) },
+      updates: m((s) => s.updates),
+      reader_cpu_ms: m((s) => s.cpu_ms),
+      runs,
+    };
+    rows.push(row);
+    log(`  ${wait}: p50 ${row.latency_ns.p50} ns, p99 ${row.latency_ns.p99} ns, reader CPU ${row.reader_cpu_ms} ms over ${seconds} s`);
+  }
+  return rows;
+}

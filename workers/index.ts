@@ -1,0 +1,10 @@
+/**
+ * mdfan's public API: the reader SDK and the strategy interface (workers/), and the segment API
+ * for writers and tools (native/ts/).
+ */
+export * from '../native/ts/index.js';
+export { BookReader, WaitResult, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
+export type { BookReaderOptions, WaitStrategy } from './sdk/book-reader.js';
+export type { Strategy, StrategyContext } from './pool/strategy.js';
+export { runPool } from './pool/pool.js';
+export type { PoolOptions, PoolReport, WorkerReport } from './pool/pool.js';
