@@ -63,4 +63,27 @@ test('a strategy that throws and one that hangs are reported; the other worker a
   assert.ok(w2.updates >= 5, `the healthy worker saw ${w2.updates} updates`);
 });
 
+test('the pool survives a writer death: reported per worker, then a new writer (takeover) is read to its close', async () => {
+  const name = segName('pooldeath');
+  const json = join(dir, 'death.json');
+  const w1 = startNode(writerProc, ['serve', name, '2', '1']);
+  await w1.line(/^ready 1/);
+  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', 'spread-monitor', '--wait', 'block', '--json', json]);
+  await sleep(500);
+  w1.child.kill('SIGKILL');
+  await w1.exited;
+  await sleep(1300); // past the heartbeat timeout
+  const w2 = startNode(writerProc, ['ticker', name, '2', '1']);
+  assert.match(await w2.line(/^ready/), 'ready 2 takeover');
+  await w2.line(/^closed/);
+  assert.is((await pool.exited).code, 0, pool.stderr());
+  const r = JSON.parse(readFileSync(json, 'utf8'));
+  for (const w of r.workers) {
+    assert.is(w.status, 'ok');
+    assert.is(w.writer_deaths, 1);
+    assert.is(w.summary.stale_events, 1, 'onStale was called once');
+    assert.ok(w.updates >= 5, `worker ${w.worker} read ${w.updates} books of the new writer`);
+  }
+});
+
 test.run();

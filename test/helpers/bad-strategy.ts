@@ -4,7 +4,7 @@ import type { StrategyContext } from '../../workers/pool/strategy.js';
 
 let books = 0;
 export const strategy = {
-  onBook(_s: BookSnapshot, _slot: number, ctx: StrategyContext): void {
+  onBook(_s: BookSnapshot, ctx: StrategyContext): void {
     books++;
     if (books === 5 && ctx.workerIndex === 0) throw new Error('boom: strategy bug');
     if (books === 5 && ctx.workerIndex === 1) for (;;); // a hang

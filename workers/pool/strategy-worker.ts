@@ -75,7 +75,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
         latency.recordValue(Math.max(1, Math.round(native.monotonicNs() - snap.publishTsNs)));
         retriesHist.recordValue(retries + 1); // +1: HDR needs values >= 1
         result.updates++;
-        strategy.onBook(snap, slot, ctx);
+        strategy.onBook(snap, ctx);
         Atomics.add(task.control, progressIndex, 1);
       }
     }

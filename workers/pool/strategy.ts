@@ -19,8 +19,8 @@ export interface StrategyContext {
 }
 
 export interface Strategy {
-  /** A book changed; `slot` identifies the instrument. */
-  onBook(snapshot: BookSnapshot, slot: number, ctx: StrategyContext): void;
+  /** A book changed; `snapshot.instrumentIndex` is its slot (ctx.symbolOf gives the symbol). */
+  onBook(snapshot: BookSnapshot, ctx: StrategyContext): void;
   /** The writer died or the book is flagged stale. */
   onStale?(reason: string, ctx: StrategyContext): void;
   /** The run ends; the returned object is reported as this worker's strategy summary. */
@@ -47,6 +47,6 @@ export async function loadStrategy(url: string): Promise<Strategy> {
   let s = (mod.strategy ?? mod.default) as Strategy | (new () => Strategy) | undefined;
   if (typeof s === 'function') s = new (s as new () => Strategy)();
   if (!s || typeof (s as Strategy).onBook !== 'function')
-    throw new MdfanError(ErrorCode.OPTIONS, `strategy ${fileURLToPath(url)} exports no onBook(snapshot, slot, ctx)`);
+    throw new MdfanError(ErrorCode.OPTIONS, `strategy ${fileURLToPath(url)} exports no onBook(snapshot, ctx)`);
   return s as Strategy;
 }

@@ -18,7 +18,8 @@ export class Imbalance implements Strategy {
   private lastSignal = new Int8Array(65536);
   private microSum = 0;
 
-  onBook(s: BookSnapshot, slot: number, ctx: StrategyContext): void {
+  onBook(s: BookSnapshot, ctx: StrategyContext): void {
+    const slot = s.instrumentIndex;
     if (s.bidCount === 0 || s.askCount === 0) return;
     this.books++;
     const bid = s.bidPrice(0);

@@ -15,7 +15,8 @@ export class SpreadMonitor implements Strategy {
   private spreadSum = 0;
   firstCrossed: string | null = null;
 
-  onBook(s: BookSnapshot, slot: number, ctx: StrategyContext): void {
+  onBook(s: BookSnapshot, ctx: StrategyContext): void {
+    const slot = s.instrumentIndex;
     this.books++;
     if (s.bidCount === 0 || s.askCount === 0) {
       this.oneSided++;
