@@ -22,9 +22,12 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 test('a pool of 2 spread monitors over the GOOG replay: merged histograms, per-worker counts, no crossed book', async () => {
   const name = segName('pool');
   const json = join(dir, 'pool.json');
-  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', 'spread-monitor', '--wait', 'spin', '--json', json]);
+  // block: two spinning workers plus the feed would be three busy threads on 2 cores.
+  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', 'spread-monitor', '--wait', 'block', '--json', json]);
   await sleep(500);
-  const feed = startNode(binPath, ['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name]);
+  // Paced to ~1 s (not max speed: on 2 cores a spinning worker can be descheduled for the whole
+  // 0.1 s of a max-speed replay, and this test is about the pool, not about the burst).
+  const feed = startNode(binPath, ['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--speed', '25000', '--max-gap', '0.01']);
   assert.is((await feed.exited).code, 0, feed.stderr());
   assert.is((await pool.exited).code, 0, pool.stderr());
   const r = JSON.parse(readFileSync(json, 'utf8'));
@@ -76,8 +79,9 @@ test('the pool survives a writer death: reported per worker, then a new writer (
   const w2 = startNode(writerProc, ['ticker', name, '2', '1']);
   assert.match(await w2.line(/^ready/), 'ready 2 takeover');
   await w2.line(/^closed/);
-  assert.is((await pool.exited).code, 0, pool.stderr());
+  const code = (await pool.exited).code;
   const r = JSON.parse(readFileSync(json, 'utf8'));
+  assert.is(code, 0, JSON.stringify(r.workers.map((w: { status: string; error?: string }) => [w.status, w.error])) + pool.stderr());
   for (const w of r.workers) {
     assert.is(w.status, 'ok');
     assert.is(w.writer_deaths, 1);
