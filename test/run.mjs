@@ -11,14 +11,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const only = process.argv[2];
 const pattern = only ? `^(?=.*(${only})).*\\.test\\.js$` : '\\.test\\.js$';
 const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
-const leftovers = () => {
+// Every test segment is named mdfan-test-<pid of the uvu process>-...: only this run's count, so
+// a second suite running at the same time (another checkout, CI) is not mistaken for a leak.
+const leftovers = (pid) => {
   try {
-    return readdirSync('/dev/shm').filter((f) => f.startsWith('mdfan-test-'));
+    return readdirSync('/dev/shm').filter((f) => f.startsWith(`mdfan-test-${pid}-`));
   } catch {
     return [];
   }
 };
-const before = new Set(leftovers());
 
 const child = spawn(process.execPath, [uvu, join(root, 'dist', 'test'), pattern], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
@@ -33,7 +34,7 @@ child.on('close', (code, signal) => {
   const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
   let failed = Math.max(0, total - passed - skipped);
   if (code !== 0 && failed === 0) failed = 1; // a crash before uvu's summary is a failure
-  const stray = leftovers().filter((f) => !before.has(f));
+  const stray = leftovers(child.pid);
   if (stray.length > 0) {
     console.error(`\nleft in /dev/shm by the tests: ${stray.join(', ')}`);
     failed += 1;

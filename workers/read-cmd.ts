@@ -12,8 +12,7 @@ import * as hdr from 'hdr-histogram-js';
 import { pino } from 'pino';
 import { formatBookLine } from '../native/ts/book-line.js';
 import { numOption, optString, parse, required } from '../native/ts/args.js';
-import { ErrorCode, MdfanError } from '../native/ts/errors.js';
-import { BookReader, WaitResult, WaitStrategy, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
+import { BookReader, WaitResult, latencyNs, parseWait } from './sdk/book-reader.js';
 
 const USAGE = 'usage: mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE] [--duration S] [--exit-on-writer-death] [--timeout S (wait for the segment, default 30)]';
 export const EXIT_WRITER_DEATH = 3;
@@ -37,8 +36,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const name = required(values.segment, '--segment', USAGE);
-  const wait = (optString(values.wait, '--wait') ?? 'spin') as WaitStrategy;
-  if (!WAIT_STRATEGIES.includes(wait)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(wait)})`);
+  const wait = parseWait(optString(values.wait, '--wait'), 'spin');
   const durationS = numOption(values.duration, '--duration', 0.001, 1e7, Infinity);
   const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);
   const symbolsText = optString(values.symbols, '--symbols');

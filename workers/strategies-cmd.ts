@@ -7,8 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { intOption, numOption, optString, parse, required } from '../native/ts/args.js';
 import { native } from '../native/ts/addon.js';
-import { ErrorCode, MdfanError } from '../native/ts/errors.js';
-import { WAIT_STRATEGIES, WaitStrategy } from './sdk/book-reader.js';
+import { parseWait } from './sdk/book-reader.js';
 import { resolveStrategy } from './pool/strategy.js';
 import { runPool } from './pool/pool.js';
 
@@ -38,8 +37,7 @@ export async function run(argv: string[]): Promise<number> {
   const segment = required(values.segment, '--segment', USAGE);
   const workers = intOption(values.workers, '--workers', 1, 64, 1);
   const strategyUrl = resolveStrategy(required(values.strategy, '--strategy', USAGE));
-  const wait = (optString(values.wait, '--wait') ?? 'yield') as WaitStrategy;
-  if (!WAIT_STRATEGIES.includes(wait)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(wait)})`);
+  const wait = parseWait(optString(values.wait, '--wait'), 'yield');
   const durationS = numOption(values.duration, '--duration', 0.001, 1e7, 1e7);
   const hangMs = intOption(values['hang-ms'], '--hang-ms', 100, 3_600_000, 2000);
   const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);

@@ -21,6 +21,13 @@ import type { BookSnapshot } from '../../native/ts/seqlock.js';
 export type WaitStrategy = 'spin' | 'yield' | 'block';
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'yield', 'block'];
 
+/** Validates a `--wait` option (undefined: `dflt`). */
+export function parseWait(value: string | undefined, dflt: WaitStrategy): WaitStrategy {
+  const w = (value ?? dflt) as WaitStrategy;
+  if (!WAIT_STRATEGIES.includes(w)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(value)})`);
+  return w;
+}
+
 export interface BookReaderOptions extends AttachOptions {
   wait?: WaitStrategy;
   /** A writer whose heartbeat is older than this is dead (default 1000 ms). */
