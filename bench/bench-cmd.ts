@@ -10,8 +10,9 @@ import { seqlockBench } from './seqlock-read.js';
 import { c2cBaseline } from './c2c.js';
 import { feedBench } from './feed.js';
 import { readersBench } from './readers.js';
+import { stallBench } from './stall.js';
 
-const USAGE = 'usage: mdfan bench <seqlock|c2c|feed|readers> [--json FILE] [--runs K]';
+const USAGE = 'usage: mdfan bench <seqlock|c2c|feed|readers|stall> [--json FILE] [--runs K]';
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -44,6 +45,12 @@ export async function run(argv: string[]): Promise<number> {
       const rows = await readersBench(runs, console.log);
       console.table(rows.map((r) => ({ wait: r.wait, 'p50 ns': r.latency_ns.p50, 'p90 ns': r.latency_ns.p90, 'p99 ns': r.latency_ns.p99, 'p99.9 ns': r.latency_ns.p999, 'x c2c p50': (r.latency_ns.p50 / c.p50).toFixed(1), 'reader CPU ms': r.reader_cpu_ms })));
       out = { baseline: { c2c_one_way_ns: { p50: c.p50, p99: c.p99 } }, results: rows.map((r) => ({ ...r, ratio_to_c2c_p50: r.latency_ns.p50 / c.p50 })) };
+      break;
+    }
+    case 'stall': {
+      const rows = await stallBench(runs, console.log);
+      console.table(rows.map((r) => ({ reader: r.reader, 'M msg/s': (r.msgs_per_s / 1e6).toFixed(2), 'x no reader': (r.msgs_per_s / rows[0].msgs_per_s).toFixed(2) })));
+      out = { baseline: { no_reader_msgs_per_s: rows[0].msgs_per_s }, results: rows };
       break;
     }
     case 'c2c': {

@@ -1,0 +1,58 @@
+/**
+ * A stalled reader (SIGSTOP) costs the writer nothing: the writer never waits for readers, so it
+ * publishes everything while the reader is stopped (no timing is asserted: the writer's code has
+ * no path that depends on a reader). Resumed, the reader reads the latest books.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SegmentWriter } from '../native/ts/index.js';
+import { binPath } from './helpers/paths.js';
+import { startNode, killAll } from './helpers/procs.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-stall-'));
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+for (const wait of ['spin', 'block']) {
+  test(`a ${wait} reader stopped for a second: the writer publishes on; resumed, the reader sees the latest book`, async () => {
+    const name = segName(`stall-${wait}`);
+    const rec = join(dir, `${wait}.txt`);
+    const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
+    w.startIdleHeartbeat();
+    try {
+      w.addInstrument('AAA', 1, 1);
+      const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array([101, 1, 1]) };
+      const r = startNode(binPath, ['read', '--segment', name, '--wait', wait, '--record', rec]);
+      await sleep(400);
+      w.publish(0, src, 1, 1);
+      w.wakeIfSleepers();
+      await sleep(100);
+      r.child.kill('SIGSTOP');
+      for (let k = 2; k <= 20_000; k++) {
+        src.bids[0] = 100 + (k % 50);
+        w.publish(0, src, k, k);
+        w.wakeIfSleepers(); // a stopped sleeper is still counted: a wake-up syscall, never a wait
+      }
+      assert.is(w.publishes, 20_000); // all published while the reader was stopped
+      await sleep(200);
+      r.child.kill('SIGCONT');
+      await sleep(400);
+      w.close(); // CLOSED: the reader finishes and exits 0
+      assert.is((await r.exited).code, 0, r.stderr());
+      const lines = readFileSync(rec, 'latin1').trim().split('\n');
+      assert.is(lines[lines.length - 1], `20000,AAA,101,1,${100 + (20_000 % 50)},1`, 'after resuming it read the latest book');
+    } finally {
+      if (!w.closed) w.close();
+    }
+  });
+}
+
+test.run();
