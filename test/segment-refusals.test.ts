@@ -234,6 +234,27 @@ test('another user in the segment\'s group may read it: mode 0640 with gid, chow
   }
 });
 
+test('mdfan feed --mode 640 --group nogroup: the segment and its registry carry the group; nobody in it may read', async () => {
+  if (process.getuid?.() !== 0) return;
+  const { spawnSync } = await import('node:child_process');
+  const { statSync } = await import('node:fs');
+  const { binPath, repoRoot } = await import('./helpers/paths.js');
+  const name = segName('feedgroup');
+  const file = `${repoRoot}/scenarios/data/itch/nasdaq-preopen-1000.itch`;
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', name, '--mode', '640', '--group', 'nogroup', '--keep-segment'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const st = statSync(shm(name));
+  assert.is(st.mode & 0o777, 0o640);
+  assert.is(st.gid, 65534);
+  assert.is(statSync(shm(`${name}.readers`)).mode & 0o777, 0o660); // readers must write their lines
+  const p = startNode(proc, ['as-nobody', name, 'any']);
+  assert.equal(JSON.parse(await p.line(/^\{/)), { ok: true });
+  await p.exited;
+  const bad = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', segName('nogrp'), '--group', 'no-such-group-x'], { encoding: 'utf8' });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, '--group: no group named');
+});
+
 test('a reader writing to its read-only mapping dies (SIGSEGV); the writer and other readers are unharmed', async () => {
   const name = segName('rdonly');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });

@@ -6,6 +6,7 @@
  * error sets it BROKEN (what was published stays readable) and exits 1 with the code, byte offset
  * and message index. The segment name is unlinked at exit unless --keep-segment.
  */
+import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
 import * as abi from '../../native/ts/abi.js';
@@ -23,7 +24,7 @@ import { Publisher } from './publisher.js';
 
 const USAGE = `usage: mdfan feed --source itch:FILE|lobster:MESSAGES.csv,ORDERBOOK.csv|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]
-  [--mode OCTAL (default 600)] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
+  [--mode OCTAL (default 600)] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
 
 export const DEFAULT_MAX_INSTRUMENTS = 16384; // a full Nasdaq day announces ~8,000-12,000 symbols
 
@@ -35,6 +36,20 @@ function progressBar(unit: string, total: number): cliProgress.SingleBar | null 
   const bar = new cliProgress.SingleBar({ format: `replay {bar} {percentage}% | {value}/{total} ${unit} | {msgs} msgs`, stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar.start(total, 0, { msgs: 0 });
   return bar;
+}
+
+/** A group name (from /etc/group) or a numeric gid. */
+export function resolveGroup(text: string): number {
+  if (/^\d+$/.test(text)) return Number(text);
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name === text) return Number(gid);
+    }
+  } catch {
+    /* no /etc/group: only numeric gids */
+  }
+  throw new MdfanError(ErrorCode.OPTIONS, `--group: no group named ${JSON.stringify(text)} (give a name from /etc/group or a numeric gid)`);
 }
 
 export function parseSource(text: string): Source {
@@ -68,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       mode: { type: 'string' },
       'keep-segment': { type: 'boolean' },
       'max-gap': { type: 'string' },
+      group: { type: 'string' },
     },
     USAGE,
   );
@@ -90,7 +106,9 @@ export async function run(argv: string[]): Promise<number> {
   const feed = source.kind === 'itch' ? loadFeed(source.file) : null;
   const lobster = source.kind === 'lobster' ? loadLobster(source.messages, source.orderbook) : null;
   const log = pino({ name: 'mdfan-feed', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8) });
+  const groupText = optString(values.group, '--group');
+  const gid = groupText === undefined ? undefined : resolveGroup(groupText);
+  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
   const pub = new Publisher(writer, levels, symbols, dump);
   const stop = { requested: false };

@@ -5,6 +5,7 @@
  *  half-commit   like serve, then leave slot 0 mid-update (odd seq) and keep heartbeating
  *  try-open      try to open as writer; print one JSON line {ok, code, pid} and exit (holds 300 ms)
  *  as-nobody     drop to uid/gid 65534, then try to attach as a reader; print {ok, code}
+ *                (`as-nobody NAME any`: in any state, e.g. a finished feed's CLOSED segment)
  *  write-mapping attach as a reader and store into the read-only mapping (expect SIGSEGV)
  *  futex-wait    attach, wait on the futex word; print "waiting" first, then {code}
  *  ticker        publish books k = 1..50 to AAA (bid price 1000 + k), one every 5 ms, then close
@@ -57,7 +58,7 @@ switch (mode) {
     process.setgid!(65534);
     process.setuid!(65534);
     try {
-      SegmentReader.openSync(name).close();
+      SegmentReader.openSync(name, { anyState: levelsArg === 'any' }).close(); // 3rd arg 'any': accept CLOSED
       out(JSON.stringify({ ok: true }));
     } catch (e) {
       out(JSON.stringify({ ok: false, code: isMdfanError(e) ? e.code : String(e) }));
