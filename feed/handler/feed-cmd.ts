@@ -119,6 +119,7 @@ export async function run(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   writer.startIdleHeartbeat();
+  if (!(await writer.startControl())) log.warn({ segment: name }, 'no control plane (socket path too long, or cannot listen): data plane only');
   log.info({ segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
   const t0 = performance.now();
   let code = 0;

@@ -1,6 +1,6 @@
 /** `mdfan stat --segment NAME [--json]` */
 import { parse, required } from './args.js';
-import { formatStat, statSegment } from './stat.js';
+import { formatStat, statWithReaders } from './stat.js';
 
 const USAGE = 'usage: mdfan stat --segment NAME [--json]';
 
@@ -10,7 +10,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const report = statSegment(required(values.segment, '--segment', USAGE));
+  const report = await statWithReaders(required(values.segment, '--segment', USAGE));
   console.log(values.json ? JSON.stringify(report) : formatStat(report));
   return 0;
 }

@@ -6,6 +6,7 @@ import * as abi from './abi.js';
 import { isMdfanError } from './errors.js';
 import { readCounters, CounterName } from './header.js';
 import { SegmentReader } from './reader.js';
+import { listReaders, ReaderInfo } from './control.js';
 
 export interface InstrumentStat {
   index: number;
@@ -41,6 +42,8 @@ export interface StatReport {
   messages: number;
   counters: Record<CounterName, number>;
   control_socket: string | null;
+  /** Readers attached through the control plane (null: no control plane answered). */
+  readers: ReaderInfo[] | null;
   instruments: InstrumentStat[];
 }
 
@@ -101,11 +104,19 @@ export function statSegment(name: string, heartbeatTimeoutMs = 1000): StatReport
       messages: counters.messages,
       counters,
       control_socket: h.controlSocketPath || null,
+      readers: null,
       instruments,
     };
   } finally {
     r.close();
   }
+}
+
+/** statSegment plus the readers the control plane knows (asked over its socket). */
+export async function statWithReaders(name: string): Promise<StatReport> {
+  const r = statSegment(name);
+  if (r.control_socket) r.readers = await listReaders(r.control_socket);
+  return r;
 }
 
 export function formatStat(s: StatReport): string {
@@ -119,6 +130,7 @@ export function formatStat(s: StatReport): string {
     `abi         ${s.abi}, header ${s.header_bytes} bytes, total ${s.total_bytes} bytes, mode ${s.mode}, created ${s.created ?? '?'}`,
     `layout      ${s.layout.max_instruments} instruments max, ${s.layout.levels} levels, slot stride ${s.layout.slot_stride_bytes} bytes${s.layout.packed ? ' (PACKED)' : ''}, directory @${s.layout.directory_offset}, slots @${s.layout.slots_offset}`,
     `counters    ${Object.entries(s.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `readers     ${s.readers === null ? 'unknown (no control plane)' : s.readers.length === 0 ? 'none attached' : s.readers.map((r) => `pid ${r.pid} (${r.wait || '?'}, since ${r.since})`).join(', ')}`,
     `instruments ${s.instrument_count}`,
   ];
   if (s.instruments.length > 0) {

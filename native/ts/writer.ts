@@ -17,6 +17,7 @@ import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
 import { LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
+import { ControlServer, controlPath, writeControlPath } from './control.js';
 
 export interface WriterOptions {
   /** Segment name: the POSIX object /NAME. */
@@ -79,6 +80,10 @@ export class SegmentWriter {
   readonly registry: RegistryOwner;
   /** futex wake-ups made (tests prove a writer with no sleepers makes none). */
   wakeups = 0;
+  /** The control plane, once startControl() has run (null: none, or it could not listen). */
+  control: ControlServer | null = null;
+  private readonly mode: number;
+  private readonly gid: number | undefined;
   /** Counters kept in JavaScript and flushed to the segment by flushCounters(). */
   messages = 0;
   publishes = 0;
@@ -90,7 +95,24 @@ export class SegmentWriter {
     this.layout = layoutOf(map);
     this.slots = new SlotWriter(map.buffer, this.layout);
     this.outcome = outcome;
+    this.mode = mode;
+    this.gid = gid;
     this.registry = RegistryOwner.create(name, mode, gid);
+    writeControlPath(map, null); // a dead writer's path is stale until ours listens
+  }
+
+  /**
+   * Starts the control plane (a Unix socket; best effort: on failure the segment works without
+   * it) and records its path in the header for readers and `mdfan stat`.
+   */
+  async startControl(): Promise<boolean> {
+    const path = controlPath(this.name);
+    if (path === null || this.closedState) return false;
+    this.control = await ControlServer.start(path, this.mode, this.gid, () => ({ generation: this.generation }), (attached) =>
+      this.addCounter(attached ? 'reader_attaches' : 'reader_detaches'),
+    );
+    if (this.control && !this.closedState) writeControlPath(this.map, path);
+    return this.control !== null;
   }
 
   /**
@@ -374,6 +396,8 @@ export class SegmentWriter {
     this.heartbeat();
     Atomics.store(this.map.u32, abi.W.hdrState, opts.state ?? abi.STATE_CLOSED);
     this.notifyReaders();
+    this.control?.close(); // announces the shutdown, removes the socket
+    writeControlPath(this.map, null);
     if (opts.unlink) unlinkSegment(this.name);
     this.registry.close(opts.unlink ?? false);
     this.map.close();

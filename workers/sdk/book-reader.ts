@@ -16,6 +16,8 @@ import { ErrorCode, MdfanError, isMdfanError } from '../../native/ts/errors.js';
 import type { Instrument } from '../../native/ts/directory.js';
 import { SegmentReader, AttachOptions } from '../../native/ts/reader.js';
 import { RegistryLine } from '../../native/ts/registry.js';
+import { announceAttach } from '../../native/ts/control.js';
+import type { Socket } from 'node:net';
 import type { BookSnapshot } from '../../native/ts/seqlock.js';
 
 export type WaitStrategy = 'spin' | 'yield' | 'block';
@@ -71,6 +73,15 @@ export class BookReader {
     this.instruments = seg.instruments();
     this.knownCount = this.instruments.length;
     if (this.wait === 'block') this.line = RegistryLine.claim(seg.name);
+    this.announce();
+  }
+
+  private control: Socket | null = null;
+
+  /** Tells the writer's control plane we are here (best effort; the data plane does not need it). */
+  private announce(): void {
+    this.control?.destroy();
+    this.control = announceAttach(this.seg.header().controlSocketPath, this.wait);
   }
 
   /** Attaches to segment `name`, waiting for it to exist and be READY (options.timeoutMs). */
@@ -152,7 +163,10 @@ export class BookReader {
         for (let i = 0; i < 256; i++) if (this.anyChanged()) return WaitResult.UPDATED;
         if (round < 16) await yieldNow();
         else await sleep(Math.min(1 + (round >> 4), 10));
-      } else this.block(Math.min(end - now, 100));
+      } else {
+        this.block(Math.min(end - now, 100));
+        await yieldNow(); // the futex wait blocks this thread: let the event loop turn (control plane, signals)
+      }
     }
   }
 
@@ -232,10 +246,13 @@ export class BookReader {
     this.writerDead = false;
     this.instruments = seg.instruments();
     this.knownCount = this.instruments.length;
+    this.announce(); // to the new writer's control plane
     return WaitResult.NEW_WRITER;
   }
 
   close(): void {
+    this.control?.destroy(); // the writer counts this as a detach
+    this.control = null;
     this.line?.release();
     this.line = null;
     this.seg.close();

@@ -1,0 +1,177 @@
+/**
+ * The control plane (DESIGN rule 1): a Unix domain socket per segment, `/dev/shm/NAME.ctl`, its
+ * path in the header (control_socket_path). Newline-delimited JSON:
+ *   reader -> writer  {"type":"attach","pid":P,"wait":"spin"}   (detach = closing the connection)
+ *   writer -> reader  {"type":"hello","generation":G,"pid":P}, {"type":"generation","generation":G},
+ *                     {"type":"shutdown","state":"CLOSED"}
+ *   any    -> writer  {"type":"list"}  ->  {"type":"readers","readers":[{pid, wait, since}]}
+ * Everything here is best effort: the data plane (the segment) never depends on it, so a lost
+ * socket, a full buffer or a confused peer only costs the announcements.
+ */
+import { chmodSync, chownSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, Server, Socket } from 'node:net';
+import * as abi from './abi.js';
+import type { Mapping } from './mapping.js';
+
+export interface ReaderInfo {
+  pid: number;
+  wait: string;
+  since: string;
+}
+
+/** The socket path for a segment, or null if it would not fit sockaddr_un (then no control plane). */
+export function controlPath(segment: string): string | null {
+  const p = `/dev/shm/${segment}.ctl`;
+  return Buffer.byteLength(p) < abi.SOCKET_PATH_BYTES ? p : null;
+}
+
+/** Writes the path (NUL-terminated) into the header's control_socket_path. */
+export function writeControlPath(m: Mapping, path: string | null): void {
+  const off = abi.HDR.control_socket_path.offset;
+  m.u8.fill(0, off, off + abi.SOCKET_PATH_BYTES);
+  if (path) m.u8.set(Buffer.from(path), off);
+}
+
+export class ControlServer {
+  private readonly clients = new Map<Socket, ReaderInfo | null>();
+  private constructor(
+    readonly path: string,
+    private readonly server: Server,
+    private readonly onAttach: (attached: boolean) => void,
+  ) {}
+
+  /** Listens on `path` (replacing a dead writer's socket file). Resolves null on failure. */
+  static async start(path: string, mode: number, gid: number | undefined, info: () => { generation: number }, onAttach: (attached: boolean) => void): Promise<ControlServer | null> {
+    try {
+      unlinkSync(path); // a dead writer's: we hold the segment's writer lock
+    } catch {
+      /* none */
+    }
+    const server = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(path, () => resolve(true));
+    });
+    if (!ok) return null;
+    try {
+      chmodSync(path, mode | ((mode & 0o044) >>> 1)); // connecting needs write permission
+      if (gid !== undefined) chownSync(path, -1, gid);
+    } catch {
+      /* best effort */
+    }
+    server.unref(); // never keeps the writer alive
+    const cs = new ControlServer(path, server, onAttach);
+    server.on('connection', (sock) => cs.accept(sock, info));
+    server.on('error', () => undefined);
+    return cs;
+  }
+
+  private accept(sock: Socket, info: () => { generation: number }): void {
+    sock.unref();
+    sock.setEncoding('utf8');
+    this.clients.set(sock, null);
+    send(sock, { type: 'hello', generation: info().generation, pid: process.pid });
+    let buf = '';
+    sock.on('data', (d: string) => {
+      buf += d;
+      if (buf.length > 65536) return void sock.destroy(); // a confused peer
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let msg: { type?: string; pid?: number; wait?: string };
+        try {
+          msg = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        if (msg.type === 'attach' && this.clients.get(sock) === null) {
+          this.clients.set(sock, { pid: Number(msg.pid) || 0, wait: String(msg.wait ?? ''), since: new Date().toISOString() });
+          this.onAttach(true);
+        } else if (msg.type === 'list') send(sock, { type: 'readers', readers: this.readers() });
+      }
+    });
+    const gone = (): void => {
+      if (this.clients.get(sock)) this.onAttach(false);
+      this.clients.delete(sock);
+    };
+    sock.on('close', gone);
+    sock.on('error', () => undefined);
+  }
+
+  readers(): ReaderInfo[] {
+    return [...this.clients.values()].filter((r): r is ReaderInfo => r !== null);
+  }
+
+  announce(msg: object): void {
+    for (const s of this.clients.keys()) send(s, msg);
+  }
+
+  close(): void {
+    this.announce({ type: 'shutdown', state: 'CLOSED' });
+    for (const s of this.clients.keys()) s.end();
+    this.server.close();
+    try {
+      unlinkSync(this.path);
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+function send(sock: Socket, msg: object): void {
+  if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(msg) + '\n');
+}
+
+/** A reader's announcement: connects, says attach, and stays connected (closing = detach). */
+export function announceAttach(path: string, wait: string, onMessage?: (msg: { type: string }) => void): Socket | null {
+  if (!path) return null;
+  const sock = createConnection(path);
+  sock.unref(); // never keeps a reader alive
+  sock.setEncoding('utf8');
+  sock.on('error', () => undefined); // best effort: the data plane does not need it
+  sock.on('connect', () => sock.write(JSON.stringify({ type: 'attach', pid: process.pid, wait }) + '\n'));
+  let buf = '';
+  sock.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        onMessage?.(JSON.parse(line));
+      } catch {
+        /* ignore */
+      }
+    }
+  });
+  return sock;
+}
+
+/** Asks the writer for its attached readers (null if the socket does not answer in time). */
+export function listReaders(path: string, timeoutMs = 300): Promise<ReaderInfo[] | null> {
+  return new Promise((resolve) => {
+    const sock = createConnection(path);
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    let buf = '';
+    const finish = (r: ReaderInfo[] | null): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    sock.setEncoding('utf8');
+    sock.on('error', () => finish(null));
+    sock.on('connect', () => sock.write('{"type":"list"}\n'));
+    sock.on('data', (d: string) => {
+      buf += d;
+      for (const line of buf.split('\n').slice(0, -1)) {
+        try {
+          const m = JSON.parse(line);
+          if (m.type === 'readers') return finish(m.readers);
+        } catch {
+          /* keep reading */
+        }
+      }
+    });
+  });
+}

@@ -1,0 +1,107 @@
+/**
+ * The control plane: readers announce themselves and `mdfan stat` lists them; the writer says
+ * hello and shutdown; losing the socket never stops the data plane.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SegmentWriter } from '../native/ts/index.js';
+import { binPath } from './helpers/paths.js';
+import { startNode, killAll } from './helpers/procs.js';
+import { segName, cleanupSegments } from './helpers/segments.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-ctl-'));
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+// Asynchronous: the writer under test lives in this process, and its control server must be
+// able to answer while stat runs.
+const run = promisify(execFile);
+const statJson = async (name: string) => JSON.parse((await run(process.execPath, [binPath, 'stat', '--segment', name, '--json'])).stdout);
+const book = (k: number) => ({ bidCount: 1, askCount: 0, bids: new Uint32Array([k, 1, 1]), asks: new Uint32Array(3) });
+
+test('readers announce attach and detach; mdfan stat lists them and counts them', async () => {
+  const name = segName('ctl');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  w.startIdleHeartbeat();
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 1);
+    const r = startNode(binPath, ['read', '--segment', name, '--wait', 'block']);
+    let st = await statJson(name);
+    for (let i = 0; i < 50 && (st.readers ?? []).length === 0; i++) {
+      await sleep(50);
+      st = await statJson(name);
+    }
+    assert.is(st.control_socket, `/dev/shm/${name}.ctl`);
+    assert.equal(st.readers.map((x: { pid: number; wait: string }) => [x.pid, x.wait]), [[r.child.pid, 'block']]);
+    assert.is(st.counters.reader_attaches, 1);
+    const text = (await run(process.execPath, [binPath, 'stat', '--segment', name])).stdout;
+    assert.match(text, `pid ${r.child.pid} (block`);
+    r.child.kill('SIGKILL');
+    await r.exited;
+    await sleep(200);
+    st = await statJson(name);
+    assert.equal(st.readers, []);
+    assert.is(st.counters.reader_detaches, 1);
+  } finally {
+    w.close();
+  }
+  assert.is(existsSync(`/dev/shm/${name}.ctl`), false, 'the socket is removed at close');
+});
+
+test('the writer says hello with its generation, and shutdown when it closes', async () => {
+  const name = segName('ctl-hello');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  assert.ok(await w.startControl());
+  const sock = createConnection(`/dev/shm/${name}.ctl`);
+  sock.setEncoding('utf8');
+  let got = '';
+  sock.on('data', (d: string) => (got += d));
+  await new Promise((r) => sock.once('connect', r));
+  await sleep(100);
+  w.close();
+  await new Promise((r) => sock.once('close', r));
+  const msgs = got.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(msgs[0], { type: 'hello', generation: 1, pid: process.pid });
+  assert.equal(msgs[msgs.length - 1], { type: 'shutdown', state: 'CLOSED' });
+});
+
+test('losing the control socket never stops the data plane', async () => {
+  const name = segName('ctl-lost');
+  const rec = join(dir, 'lost.txt');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  w.startIdleHeartbeat();
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 1);
+    const r = startNode(binPath, ['read', '--segment', name, '--wait', 'yield', '--record', rec]);
+    await sleep(400);
+    w.publish(0, book(1), 1, 1);
+    await sleep(100);
+    w.control!.close(); // the socket goes away (its readers are told "shutdown", and ignore it)
+    assert.is(existsSync(`/dev/shm/${name}.ctl`), false);
+    for (let k = 2; k <= 5; k++) {
+      w.publish(0, book(k), k, k);
+      await sleep(30);
+    }
+    await sleep(200);
+    w.close();
+    assert.is((await r.exited).code, 0, r.stderr());
+    const lines = readFileSync(rec, 'latin1').trim().split('\n');
+    assert.is(lines[lines.length - 1], '5,AAA,9999999999,0,5,1', 'books published after the socket was lost were read');
+  } finally {
+    if (!w.closed) w.close();
+  }
+});
+
+test.run();
