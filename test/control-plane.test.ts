@@ -76,6 +76,25 @@ test('the writer says hello with its generation, and shutdown when it closes', a
   assert.equal(msgs[msgs.length - 1], { type: 'shutdown', state: 'CLOSED' });
 });
 
+test('readers still connected when the writer closes: the writer exits cleanly (no counter update after unmapping)', async () => {
+  const name = segName('ctl-close');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  assert.ok(await w.startControl());
+  const readers = [0, 1, 2].map(() => startNode(binPath, ['read', '--segment', name, '--wait', 'block']));
+  await sleep(600);
+  let crashed: unknown = null;
+  const onErr = (e: unknown): void => void (crashed = e);
+  process.on('uncaughtException', onErr);
+  try {
+    w.close();
+    await sleep(300); // the sockets' close events arrive after the mapping is gone
+  } finally {
+    process.off('uncaughtException', onErr);
+  }
+  assert.is(crashed, null, String(crashed));
+  for (const r of readers) assert.is((await r.exited).code, 0, r.stderr());
+});
+
 test('losing the control socket never stops the data plane', async () => {
   const name = segName('ctl-lost');
   const rec = join(dir, 'lost.txt');

@@ -34,6 +34,8 @@ export function writeControlPath(m: Mapping, path: string | null): void {
 
 export class ControlServer {
   private readonly clients = new Map<Socket, ReaderInfo | null>();
+  /** After close(), sockets still emit 'close' events: they must not reach the writer. */
+  private closed = false;
   private constructor(
     readonly path: string,
     private readonly server: Server,
@@ -85,14 +87,14 @@ export class ControlServer {
         } catch {
           continue;
         }
-        if (msg.type === 'attach' && this.clients.get(sock) === null) {
+        if (msg.type === 'attach' && this.clients.get(sock) === null && !this.closed) {
           this.clients.set(sock, { pid: Number(msg.pid) || 0, wait: String(msg.wait ?? ''), since: new Date().toISOString() });
           this.onAttach(true);
         } else if (msg.type === 'list') send(sock, { type: 'readers', readers: this.readers() });
       }
     });
     const gone = (): void => {
-      if (this.clients.get(sock)) this.onAttach(false);
+      if (this.clients.get(sock) && !this.closed) this.onAttach(false);
       this.clients.delete(sock);
     };
     sock.on('close', gone);
@@ -108,6 +110,8 @@ export class ControlServer {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.announce({ type: 'shutdown', state: 'CLOSED' });
     for (const s of this.clients.keys()) s.end();
     this.server.close();

@@ -114,8 +114,13 @@ export function statSegment(name: string, heartbeatTimeoutMs = 1000): StatReport
 
 /** statSegment plus the readers the control plane knows (asked over its socket). */
 export async function statWithReaders(name: string): Promise<StatReport> {
+  const path = statSegment(name).control_socket;
+  if (!path) return statSegment(name);
+  // The list first, the segment after: the writer changes a reader's entry and its counter in
+  // one tick, so counters read after the list already include every reader listed.
+  const readers = await listReaders(path);
   const r = statSegment(name);
-  if (r.control_socket) r.readers = await listReaders(r.control_socket);
+  r.readers = readers;
   return r;
 }
 

@@ -108,9 +108,16 @@ export class SegmentWriter {
   async startControl(): Promise<boolean> {
     const path = controlPath(this.name);
     if (path === null || this.closedState) return false;
-    this.control = await ControlServer.start(path, this.mode, this.gid, () => ({ generation: this.generation }), (attached) =>
-      this.addCounter(attached ? 'reader_attaches' : 'reader_detaches'),
+    this.control = await ControlServer.start(
+      path,
+      this.mode,
+      this.gid,
+      () => ({ generation: this.closedState ? 0 : this.generation }),
+      (attached) => {
+        if (!this.closedState) this.addCounter(attached ? 'reader_attaches' : 'reader_detaches'); // the mapping is gone after close
+      },
     );
+    if (this.control && this.closedState) this.control.close(); // closed while we were listening
     if (this.control && !this.closedState) writeControlPath(this.map, path);
     return this.control !== null;
   }
