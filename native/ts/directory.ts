@@ -38,17 +38,23 @@ export function writeDirEntry(m: Mapping, layout: abi.Layout, index: number, sym
  * generation and state like a seqlock: a takeover (state leaves READY, the count drops to 0, the
  * generation moves, entries are rewritten) during the read makes it start again.
  */
-export function readDirectory(m: Mapping, layout: abi.Layout): Instrument[] {
-  for (let attempt = 0; attempt < 1000; attempt++) {
+export function readDirectory(m: Mapping, layout: abi.Layout, waitMs = 1000): Instrument[] {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
     const g1 = Atomics.load(m.u32, abi.W.hdrGeneration);
     const s1 = Atomics.load(m.u32, abi.W.hdrState);
     const out = readEntries(m, layout);
     const g2 = Atomics.load(m.u32, abi.W.hdrGeneration);
     const s2 = Atomics.load(m.u32, abi.W.hdrState);
     if (g1 === g2 && s1 === s2 && s1 !== abi.STATE_INITIALIZING) return out;
+    // A takeover is rewriting it: a cold path, so wait in 1 ms steps (a takeover takes ms).
+    if (performance.now() > deadline)
+      throw new MdfanError(ErrorCode.NOT_READY, `segment ${m.name}: the directory kept changing for ${waitMs} ms (a writer is taking over)`, { segment: m.name });
+    Atomics.wait(pause, 0, 0, 1);
   }
-  throw new MdfanError(ErrorCode.NOT_READY, `segment ${m.name}: the directory kept changing under the reader (a writer is taking over)`, { segment: m.name });
 }
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 function readEntries(m: Mapping, layout: abi.Layout): Instrument[] {
   const count = Math.min(Atomics.load(m.u32, abi.W.hdrInstrumentCount), layout.maxInstruments);

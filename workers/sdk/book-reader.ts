@@ -193,15 +193,17 @@ export class BookReader {
     if (now < this.nextHealthMs) return WaitResult.UPDATED;
     this.nextHealthMs = now + 5;
     const seg = this.seg;
+    const state = seg.state;
+    // A takeover in progress: the generation may already have moved, but the directory and
+    // slots are being rewritten. Wait for READY before looking at anything.
+    if (state === abi.STATE_INITIALIZING) return WaitResult.UPDATED;
     const gen = seg.currentGeneration;
     if (gen !== this.generation) return this.newWriter(seg);
-    const state = seg.state;
     if (state === abi.STATE_CLOSED || state === abi.STATE_BROKEN) {
       const fresh = this.tryReopen();
       if (fresh) return this.newWriter(fresh);
       if (!this.writerDead || state === abi.STATE_CLOSED) return WaitResult.CLOSED;
     }
-    if (state === abi.STATE_INITIALIZING) return WaitResult.UPDATED; // a takeover in progress
     try {
       seg.checkWriter(this.opts.heartbeatTimeoutMs ?? 1000);
       this.writerDead = false;
