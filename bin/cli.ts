@@ -12,7 +12,8 @@ const commands: Record<string, Command> = {
   send: { summary: 'replay an ITCH file as MoldUDP64 packets to HOST:PORT', load: () => import('../feed/handler/send-cmd.js') },
   read: { summary: 'a standalone reader process: read books until the writer closes (issue 4)', load: () => import('../workers/read-cmd.js') },
   strategies: { summary: 'run a piscina pool of strategy workers over a segment (issue 4)', load: () => import('../workers/strategies-cmd.js') },
-  bench: { summary: 'benchmarks: seqlock (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
+  bench: { summary: 'benchmarks: latency, feed, fanout, false-sharing, numa, all (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
+  replay: { summary: 'run a replay scenario (scenarios/*.json): feed, readers, pool, faults; report', load: () => import('../scenarios/replay/replay-cmd.js') },
   demo: { summary: 'a synthetic writer and a reader over a segment, with latency', load: () => import('../scenarios/demo/demo-cmd.js') },
 };
 

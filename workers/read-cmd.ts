@@ -6,15 +6,21 @@
  * reads every book that changes until the writer closes it (exit 0) or the duration ends (exit
  * 0). A dead writer is logged with MDFAN_ERR_WRITER_DEAD within the heartbeat timeout; the reader
  * then waits for a new writer, or exits 3 with --exit-on-writer-death.
+ *
+ * The summary (one JSON line on stdout at the end) has the publish->observe percentiles; with
+ * --histogram also the whole HDR histogram (`hist`, hdr-histogram-js compressed base64) so that a
+ * benchmark or a replay can merge readers. --expected-interval-ns records with coordinated-omission
+ * correction for a writer publishing at that fixed interval. --cpu pins the reader to one CPU.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { pino } from 'pino';
 import { formatBookLine } from '../native/ts/book-line.js';
-import { numOption, optString, parse, required } from '../native/ts/args.js';
+import { intOption, numOption, optString, parse, required } from '../native/ts/args.js';
+import { native } from '../native/ts/addon.js';
 import { BookReader, WaitResult, latencyNs, parseWait } from './sdk/book-reader.js';
 
-const USAGE = 'usage: mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE] [--duration S] [--exit-on-writer-death] [--timeout S (wait for the segment, default 30)]';
+const USAGE = 'usage: mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE] [--duration S] [--exit-on-writer-death] [--timeout S (wait for the segment, default 30)] [--cpu N] [--expected-interval-ns NS] [--histogram]';
 export const EXIT_WRITER_DEATH = 3;
 
 export async function run(argv: string[]): Promise<number> {
@@ -28,6 +34,9 @@ export async function run(argv: string[]): Promise<number> {
       duration: { type: 'string' },
       timeout: { type: 'string' },
       'exit-on-writer-death': { type: 'boolean' },
+      cpu: { type: 'string' },
+      'expected-interval-ns': { type: 'string' },
+      histogram: { type: 'boolean' },
     },
     USAGE,
   );
@@ -42,6 +51,9 @@ export async function run(argv: string[]): Promise<number> {
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s)) : null;
   const recordFile = optString(values.record, '--record');
+  const cpu = values.cpu === undefined ? null : intOption(values.cpu, '--cpu', 0, 4095, 0);
+  const intervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
+  if (cpu !== null) native.setAffinity([cpu]);
   const log = pino({ name: 'mdfan-read', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
@@ -117,7 +129,9 @@ export async function run(argv: string[]): Promise<number> {
       if (!wanted[i]) continue;
       reader.read(i, snap);
       if (snap.seq === 0) continue; // announced, never published
-      hist.recordValue(Math.max(1, Math.round(latencyNs(snap))));
+      const ns = Math.max(1, Math.round(latencyNs(snap)));
+      if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
+      else hist.recordValue(ns);
       updates++;
       if (record >= 0) {
         pending.push(formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));
@@ -137,6 +151,8 @@ export async function run(argv: string[]): Promise<number> {
     latency_ns: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: hist.maxValue },
     cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     wall_ms: Math.round(performance.now() - startedMs),
+    cpu: cpu,
+    ...(values.histogram ? { hist: hdr.encodeIntoCompressedBase64(hist) } : {}),
   };
   reader.close();
   console.log(JSON.stringify(summary));

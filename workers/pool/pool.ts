@@ -48,7 +48,8 @@ export interface WorkerReport {
 export interface PoolReport {
   segment: string;
   workers: WorkerReport[];
-  merged: { latency_ns: Percentiles; updates: number; reads: number; retries: number };
+  /** `hist`: the merged HDR histogram, hdr-histogram-js compressed base64 (for replays and benches). */
+  merged: { latency_ns: Percentiles; updates: number; reads: number; retries: number; hist: string };
 }
 
 const pct = (h: hdr.Histogram): Percentiles => ({
@@ -143,6 +144,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
       updates: workers.reduce((a, w) => a + w.updates, 0),
       reads: workers.reduce((a, w) => a + w.reads, 0),
       retries: workers.reduce((a, w) => a + w.retries, 0),
+      hist: hdr.encodeIntoCompressedBase64(merged),
     },
   };
 }
