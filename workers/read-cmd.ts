@@ -51,9 +51,9 @@ export async function run(argv: string[]): Promise<number> {
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s)) : null;
   const recordFile = optString(values.record, '--record');
-  const cpu = values.cpu === undefined ? null : intOption(values.cpu, '--cpu', 0, 4095, 0);
+  const pinCpu = values.cpu === undefined ? null : intOption(values.cpu, '--cpu', 0, 4095, 0);
   const intervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
-  if (cpu !== null) native.setAffinity([cpu]);
+  if (pinCpu !== null) native.setAffinity([pinCpu]);
   const log = pino({ name: 'mdfan-read', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
@@ -151,7 +151,7 @@ export async function run(argv: string[]): Promise<number> {
     latency_ns: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: hist.maxValue },
     cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     wall_ms: Math.round(performance.now() - startedMs),
-    cpu: cpu,
+    cpu: pinCpu,
     ...(values.histogram ? { hist: hdr.encodeIntoCompressedBase64(hist) } : {}),
   };
   reader.close();
