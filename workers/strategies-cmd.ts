@@ -1,6 +1,6 @@
 /**
  * `mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor
- *   [--wait spin|yield|block] [--duration S] [--json FILE] [--pin] [--hang-ms MS]`
+ *   [--wait spin|yield|block] [--duration S] [--json FILE] [--pin] [--hang-ms MS] [--expected-interval-ns NS]`
  * Runs the piscina pool, prints merged latency percentiles and per-worker reads, retries and
  * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
  */
@@ -12,7 +12,7 @@ import { resolveStrategy } from './pool/strategy.js';
 import { runPool } from './pool/pool.js';
 
 const USAGE =
-  'usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--wait spin|yield|block (default yield)] [--duration S] [--json FILE] [--pin] [--hang-ms MS (default 2000)] [--timeout S]';
+  'usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--wait spin|yield|block (default yield)] [--duration S] [--json FILE] [--pin] [--hang-ms MS (default 2000)] [--timeout S] [--expected-interval-ns NS]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -27,6 +27,7 @@ export async function run(argv: string[]): Promise<number> {
       pin: { type: 'boolean' },
       'hang-ms': { type: 'string' },
       timeout: { type: 'string' },
+      'expected-interval-ns': { type: 'string' },
     },
     USAGE,
   );
@@ -42,13 +43,14 @@ export async function run(argv: string[]): Promise<number> {
   const hangMs = intOption(values['hang-ms'], '--hang-ms', 100, 3_600_000, 2000);
   const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);
   const jsonFile = optString(values.json, '--json');
+  const expectedIntervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
   const stop = { requested: false };
   const onSignal = (): void => void (stop.requested = true);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let report;
   try {
-    report = await runPool({ segment, workers, strategyUrl, wait, durationMs: durationS * 1000, timeoutMs: timeoutS * 1000, hangMs, pin: values.pin === true, cpus: native.getAffinity() }, stop);
+    report = await runPool({ segment, workers, strategyUrl, wait, durationMs: durationS * 1000, timeoutMs: timeoutS * 1000, hangMs, pin: values.pin === true, cpus: native.getAffinity(), expectedIntervalNs }, stop);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

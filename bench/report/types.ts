@@ -24,6 +24,8 @@ export interface Curve {
   label: string;
   /** Values in nanoseconds. */
   histogram: hdr.Histogram;
+  /** false: written to .hgrm but left off the plot (too many curves to read). Default true. */
+  plot?: boolean;
 }
 
 export interface Section {

@@ -48,6 +48,10 @@ export interface Addon {
   close(fd: number): void;
   mmap(fd: number, length: number, writable: boolean, populate: boolean): ArrayBuffer;
   unmap(buffer: ArrayBuffer): void;
+  /** Binds a mapping's pages to one NUMA node (mbind MPOL_BIND, moving pages already placed). */
+  mbind(buffer: ArrayBuffer, node: number): void;
+  /** The NUMA node holding the page at byteOffset of a mapping (get_mempolicy). */
+  memNode(buffer: ArrayBuffer, byteOffset: number): number;
   tryLockWriter(fd: number): boolean;
   unlockWriter(fd: number): void;
   writerLockHeld(fd: number): boolean;

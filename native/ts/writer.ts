@@ -371,6 +371,11 @@ export class SegmentWriter {
     storeU64(this.map, abi.HDR.input_bytes.offset, this.inputBytes);
   }
 
+  /** A counter as the segment holds it (hot counters as of the last flush); relaxed. */
+  counter(field: CounterName): number {
+    return Number(Atomics.load(this.map.u64, abi.HDR[field].offset >>> 3));
+  }
+
   /** Adds to a cold counter (e.g. unknown_order_refs); relaxed, for stat. */
   addCounter(field: Exclude<CounterName, 'messages' | 'publishes' | 'input_bytes'>, n = 1): void {
     const i = abi.HDR[field].offset >>> 3;

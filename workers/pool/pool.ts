@@ -21,6 +21,8 @@ export interface PoolOptions {
   hangMs: number;
   pin: boolean;
   cpus: number[];
+  /** >0: coordinated-omission correction for a writer publishing at this fixed interval. */
+  expectedIntervalNs?: number;
 }
 
 export interface Percentiles {
@@ -83,6 +85,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
       timeoutMs: o.timeoutMs,
       control,
       cpu: o.pin ? o.cpus[i % o.cpus.length] : null,
+      expectedIntervalNs: o.expectedIntervalNs ?? 0,
     };
     return pool.run(task, { signal: ac.signal }).then(
       (r: WorkerResult) => ({ ok: true as const, r }),

@@ -20,6 +20,8 @@ export interface WorkerTask {
   /** [0]: stop flag; [1 + i]: worker i's progress counter. */
   control: Int32Array;
   cpu: number | null;
+  /** >0: record with coordinated-omission correction for a writer publishing at this interval. */
+  expectedIntervalNs?: number;
 }
 
 export interface WorkerResult {
@@ -50,6 +52,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
   const snap = reader.newSnapshot();
   const changed = new Int32Array(reader.seg.layout.maxInstruments);
   const progressIndex = 1 + task.workerIndex;
+  const intervalNs = task.expectedIntervalNs ?? 0;
   const end = performance.now() + task.durationMs;
   try {
     for (;;) {
@@ -72,7 +75,9 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
         const slot = changed[k];
         const retries = reader.read(slot, snap);
         if (snap.seq === 0) continue;
-        latency.recordValue(Math.max(1, Math.round(native.monotonicNs() - snap.publishTsNs)));
+        const ns = Math.max(1, Math.round(native.monotonicNs() - snap.publishTsNs));
+        if (intervalNs > 0) latency.recordValueWithExpectedInterval(ns, intervalNs);
+        else latency.recordValue(ns);
         retriesHist.recordValue(retries + 1); // +1: HDR needs values >= 1
         result.updates++;
         strategy.onBook(snap, ctx);

@@ -1,0 +1,169 @@
+/**
+ * One measured session through the segment: this process is the writer (pinned if asked), R
+ * `mdfan read` processes or one `mdfan strategies` pool of R workers follow it, and the writer
+ * publishes a 10-level book either at a steady rate (latency) or back to back (writer cost).
+ * Readers record publish -> observe with coordinated-omission correction at the steady rate and
+ * hand back their HDR histograms; this merges them. Children and the segment are always cleaned
+ * up, also when something throws.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import { native } from '../native/ts/addon.js';
+import { SegmentWriter } from '../native/ts/writer.js';
+import type { WaitStrategy } from '../workers/sdk/book-reader.js';
+import { paced } from './paced.js';
+
+const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
+const LEVELS = 10;
+let sessionCounter = 0;
+
+export const newHistogram = (): hdr.Histogram =>
+  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+
+export interface SessionOptions {
+  readers: number;
+  wait: WaitStrategy;
+  /** 'process': R `mdfan read` processes; 'pool': one `mdfan strategies` pool of R workers. */
+  host: 'process' | 'pool';
+  /** Steady publishes per second, or 'max' for back-to-back publishing (writer cost). */
+  rate: number | 'max';
+  seconds: number;
+  writerCpu?: number;
+  /** CPU per reader (index i), for the NUMA/L3 placement runs. */
+  readerCpus?: number[];
+  packed?: boolean;
+  /** Hook on the writer before publishing starts (e.g. bind its memory to a NUMA node). */
+  prepare?: (w: SegmentWriter) => void;
+}
+
+export interface SessionResult {
+  histogram: hdr.Histogram;
+  /** Books observed by all readers together. */
+  observed: number;
+  published: number;
+  /** Publishes that left more than one interval late (steady rate only). */
+  late: number;
+  /** Writer wall time and CPU time (this thread's process) per publish. */
+  publish_wall_ns: number;
+  publish_cpu_ns: number;
+  retries: number;
+}
+
+function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array } {
+  const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
+  for (let l = 0; l < LEVELS; l++) {
+    src.bids.set([1_000_000 - 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);
+    src.asks.set([1_000_000 + 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);
+  }
+  return src;
+}
+
+/** Collects a child's stdout and stderr; resolves on exit. */
+function watch(child: ChildProcess): { out: () => string; err: () => string; exited: Promise<number | null> } {
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { out: () => out, err: () => err, exited };
+}
+
+/** Waits until `pred()` holds, polling; throws with `what` after timeoutMs. */
+async function until(pred: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!pred()) {
+    if (performance.now() > end) throw new Error(`bench: ${what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function shmSession(o: SessionOptions): Promise<SessionResult> {
+  const name = `mdfan-bench-shm-${process.pid}-${++sessionCounter}`;
+  const intervalNs = o.rate === 'max' ? 0 : 1e9 / o.rate;
+  const allowed = native.getAffinity();
+  const tmp = mkdtempSync(join(tmpdir(), 'mdfan-bench-'));
+  const children: Array<{ child: ChildProcess; w: ReturnType<typeof watch> }> = [];
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS, packed: o.packed ?? false });
+  let closed = false;
+  try {
+    w.addInstrument('BENCH', 1, 10000);
+    o.prepare?.(w);
+    const env = { ...process.env, MDFAN_LOG_LEVEL: 'info' };
+    const co = intervalNs > 0 ? ['--expected-interval-ns', String(intervalNs)] : [];
+    if (o.host === 'process') {
+      for (let i = 0; i < o.readers; i++) {
+        const cpu = o.readerCpus?.[i];
+        const args = [BIN, 'read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
+        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+        children.push({ child, w: watch(child) });
+      }
+      // Each reader logs "attached" once it has mapped the segment; block readers then go to sleep.
+      await until(() => children.every((c) => c.w.err().includes('"msg":"attached"')), 20_000, () => `readers did not attach: ${children.map((c) => c.w.err()).join('\n')}`);
+    } else if (o.readers > 0) {
+      const args = [BIN, 'strategies', '--segment', name, '--workers', String(o.readers), '--strategy', 'imbalance', '--wait', o.wait, '--json', join(tmp, 'pool.json'), ...co];
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+      children.push({ child, w: watch(child) });
+      await until(() => w.counter('reader_attaches') >= o.readers, 20_000, () => `pool workers did not attach: ${children[0].w.err()}`);
+    }
+    await new Promise((r) => setTimeout(r, 200)); // let block readers reach the futex
+    if (o.writerCpu !== undefined) native.setAffinity([o.writerCpu]);
+    const src = makeBook();
+    const cpu0 = process.cpuUsage();
+    const t0 = native.monotonicNs();
+    let published = 0;
+    let late = 0;
+    if (o.rate === 'max') {
+      const end = t0 + o.seconds * 1e9;
+      for (let k = 1; ; k++) {
+        src.bids[0] = 990_000 + (k & 1023);
+        w.publish(0, src, k, k);
+        w.wakeIfSleepers();
+        published++;
+        if ((k & 1023) === 0 && native.monotonicNs() >= end) break;
+      }
+    } else {
+      const r = paced(o.rate, o.seconds, (k) => {
+        src.bids[0] = 990_000 + (k & 1023);
+        w.publish(0, src, k, k);
+        w.wakeIfSleepers();
+      });
+      published = r.sent;
+      late = r.late;
+    }
+    const wallNs = native.monotonicNs() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    native.setAffinity(allowed);
+    w.close({ unlink: true });
+    closed = true;
+    const codes = await Promise.all(children.map((c) => c.w.exited));
+    const histogram = newHistogram();
+    let observed = 0;
+    let retries = 0;
+    children.forEach((c, i) => {
+      if (codes[i] !== 0) throw new Error(`bench: reader exited ${codes[i]}: ${c.w.err().slice(-2000)}`);
+      const s = o.host === 'pool' ? JSON.parse(readFileSync(join(tmp, 'pool.json'), 'utf8')).merged : JSON.parse(c.w.out().trim().split('\n').pop()!);
+      histogram.add(hdr.decodeFromCompressedBase64(s.hist));
+      observed += s.updates;
+      retries += s.retries;
+    });
+    return {
+      histogram,
+      observed,
+      published,
+      late,
+      publish_wall_ns: wallNs / Math.max(1, published),
+      publish_cpu_ns: ((cpu.user + cpu.system) * 1000) / Math.max(1, published),
+      retries,
+    };
+  } finally {
+    native.setAffinity(allowed);
+    if (!closed) w.close({ unlink: true });
+    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
