@@ -5,6 +5,7 @@
 import type * as hdr from 'hdr-histogram-js';
 import { median } from './machine.js';
 import type { Column, Section } from './report/types.js';
+import { formatCell, getPath } from './report/html.js';
 
 export interface LatencyPercentiles {
   p50: number;
@@ -40,18 +41,9 @@ export const LATENCY_COLUMNS: Column[] = [
   { key: 'latency_ns.max', label: 'max ns' },
 ];
 
-export const valueAt = (row: Record<string, unknown>, key: string): unknown =>
-  key.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), row);
-
-export const formatCell = (v: unknown, digits?: number): string => {
-  if (typeof v === 'number') return Number.isInteger(v) && digits === undefined ? String(v) : v.toFixed(digits ?? 2);
-  if (v === undefined || v === null) return '–';
-  return String(v);
-};
-
 export function printSection(s: Section, log: (line: string) => void = console.log): void {
   log(`\n${s.title}`);
   if (Object.keys(s.baseline).length > 0) log(`baseline: ${JSON.stringify(s.baseline)}`);
-  console.table(s.results.map((r) => Object.fromEntries(s.columns.map((c) => [c.label, formatCell(valueAt(r, c.key), c.digits)]))));
+  console.table(s.results.map((r) => Object.fromEntries(s.columns.map((c) => [c.label, formatCell(getPath(r, c.key), c.digits)]))));
   if (s.note) log(s.note);
 }

@@ -91,6 +91,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
   let closed = false;
   try {
     w.addInstrument('BENCH', 1, 10000);
+    await w.startControl(); // readers announce themselves on it: how the pool's attach is seen
     o.prepare?.(w);
     const env = { ...process.env, MDFAN_LOG_LEVEL: 'info' };
     const co = intervalNs > 0 ? ['--expected-interval-ns', String(intervalNs)] : [];

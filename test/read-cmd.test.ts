@@ -136,6 +136,38 @@ test('writer killed, then a new writer takes over: the reader reports, carries o
   assert.ok(lines[lines.length - 1].startsWith('50,AAA,1001,20,1050,10'), lines[lines.length - 1]); // the second's last
 });
 
+test('a writer stopped mid-commit past the stale timeout: the reader reports MDFAN_ERR_STALE and carries on, then reads the finished book', async () => {
+  const name = segName('midcommit');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
+  const beat = setInterval(() => w.heartbeat(), 10); // alive all along: only the slot is stuck
+  try {
+    w.addInstrument('AAA', 1, 10000);
+    const book = (px: number) => ({ bidCount: 1, askCount: 1, bids: new Uint32Array([px, 1, 1]), asks: new Uint32Array([px + 1, 1, 1]) });
+    w.publish(0, book(100), 1, 1);
+    const r = mdfan(['read', '--segment', name, '--wait', 'yield', '--record', join(dir, 'midcommit.txt')]);
+    await sleep(500); // attached and has read the first book
+    // What a writer descheduled between its two seq stores looks like: the seq stays odd.
+    const seqWord = (w.layout.slotsOffset) >>> 2;
+    const even = Atomics.load(w.map.u32, seqWord);
+    Atomics.store(w.map.u32, seqWord, even + 1);
+    await sleep(400); // the default stale timeout is 100 ms
+    Atomics.store(w.map.u32, seqWord, even); // the commit "finishes" (payload untouched)
+    w.publish(0, book(200), 2, 2);
+    await sleep(300);
+    clearInterval(beat);
+    w.close();
+    const summary = await summaryOf(r);
+    assert.is(await exitOf(r), 0, r.stderr());
+    assert.match(r.stderr(), 'MDFAN_ERR_STALE');
+    assert.ok(summary.stale >= 1, `stale reads counted: ${summary.stale}`);
+    const lines = readFileSync(join(dir, 'midcommit.txt'), 'latin1').trim().split('\n');
+    assert.match(lines[lines.length - 1], /^2,AAA,201,1,200,1/);
+  } finally {
+    clearInterval(beat);
+    w.close({ unlink: true });
+  }
+});
+
 test('bad options: exit 2 with MDFAN_ERR_OPTIONS; no segment in time: exit 1 with MDFAN_ERR_NO_SEGMENT', async () => {
   const a = mdfan(['read', '--segment', 'x', '--wait', 'sleepy']);
   assert.is(await exitOf(a), 2);

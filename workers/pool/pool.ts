@@ -43,6 +43,7 @@ export interface WorkerReport {
   latency_ns: Percentiles;
   error?: string;
   writer_deaths: number;
+  stale_reads: number;
   cpu: number | null;
   summary: Record<string, unknown> | null;
 }
@@ -121,7 +122,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
       const empty = { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
       // For a hung worker, say what the pool saw (piscina's own abort message is generic).
       const error = hung.has(i) ? `strategy made no progress for ${o.hangMs} ms: worker ${i} aborted and ended` : String(s.e?.message ?? s.e);
-      return { worker: i, status: hung.has(i) ? 'hung' : 'error', updates: 0, reads: 0, retries: 0, latency_ns: empty, error, writer_deaths: 0, cpu: null, summary: null };
+      return { worker: i, status: hung.has(i) ? 'hung' : 'error', updates: 0, reads: 0, retries: 0, latency_ns: empty, error, writer_deaths: 0, stale_reads: 0, cpu: null, summary: null };
     }
     const r = s.r;
     const h = hdr.decodeFromCompressedBase64(r.latency);
@@ -135,6 +136,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
       latency_ns: pct(h),
       ...(r.error ? { error: r.error.split('\n')[0] } : {}),
       writer_deaths: r.writerDeaths,
+      stale_reads: r.staleReads,
       cpu: r.cpu,
       summary: r.summary,
     };

@@ -8,6 +8,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { native } from '../../native/ts/addon.js';
 import { BookReader, WaitResult, WaitStrategy } from '../sdk/book-reader.js';
+import { isMdfanError } from '../../native/ts/errors.js';
 import { loadStrategy, StrategyContext } from './strategy.js';
 
 export interface WorkerTask {
@@ -33,6 +34,8 @@ export interface WorkerResult {
   retriesPerRead: string;
   error: string | null;
   writerDeaths: number;
+  /** Reads refused with MDFAN_ERR_STALE (a slot left mid-commit past the stale timeout). */
+  staleReads: number;
   summary: Record<string, unknown> | null;
   cpu: number | null;
 }
@@ -41,7 +44,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
   if (task.cpu !== null) native.setAffinity([task.cpu]); // pins this worker thread only
   const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
   const retriesHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 2 });
-  const result: WorkerResult = { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: '', retriesPerRead: '', error: null, writerDeaths: 0, summary: null, cpu: task.cpu };
+  const result: WorkerResult = { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: '', retriesPerRead: '', error: null, writerDeaths: 0, staleReads: 0, summary: null, cpu: task.cpu };
   const reader = await BookReader.attach(task.segment, { wait: task.wait, timeoutMs: task.timeoutMs });
   const strategy = await loadStrategy(task.strategyUrl);
   const symbols: string[] = [];
@@ -73,7 +76,17 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       const n = reader.changed(changed);
       for (let k = 0; k < n; k++) {
         const slot = changed[k];
-        const retries = reader.read(slot, snap);
+        let retries: number;
+        try {
+          retries = reader.read(slot, snap);
+        } catch (e) {
+          // Mid-commit past the stale timeout: the strategy hears it; the slot is re-read once its
+          // seq moves (a dead writer is reported by next() as WRITER_DEAD).
+          if (!isMdfanError(e, 'MDFAN_ERR_STALE')) throw e;
+          result.staleReads++;
+          strategy.onStale?.(e.message, ctx);
+          continue;
+        }
         if (snap.seq === 0) continue;
         const ns = Math.max(1, Math.round(native.monotonicNs() - snap.publishTsNs));
         if (intervalNs > 0) latency.recordValueWithExpectedInterval(ns, intervalNs);

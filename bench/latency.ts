@@ -1,0 +1,102 @@
+/**
+ * `mdfan bench latency`: publish -> observe through the segment, one writer publishing a 10-level
+ * book at a steady rate, for 1, 2 and 4 readers and each wait strategy, readers in separate
+ * processes and in the piscina pool; then the peers on the same payload in the same run
+ * (worker postMessage, a Unix socket, ZeroMQ PUB/SUB over ipc://, and the C reader spinning on
+ * the segment). Each row is the per-percentile median of K runs, with its ratio to the
+ * core-to-core handoff measured at the start of the same run.
+ */
+import type { WaitStrategy } from '../workers/sdk/book-reader.js';
+import { median } from './machine.js';
+import { measurePeer, type PeerTransport } from './peers/index.js';
+import { LATENCY_COLUMNS, LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { newHistogram, shmSession } from './shm-session.js';
+import type { Curve, Section } from './report/types.js';
+import type { C2cResult as C2c } from './c2c.js';
+
+export interface LatencyOptions {
+  runs: number;
+  seconds: number;
+  rate: number;
+  readerCounts: number[];
+  waits: WaitStrategy[];
+  peers: PeerTransport[];
+  log: (s: string) => void;
+}
+
+export const LATENCY_DEFAULTS = { rate: 20_000, readerCounts: [1, 2, 4], waits: ['spin', 'yield', 'block'] as WaitStrategy[], peers: ['native-c', 'postMessage', 'unix-socket', 'zeromq-ipc'] as PeerTransport[] };
+
+export interface LatencyRow {
+  transport: string;
+  host: string;
+  readers: number;
+  wait: string;
+  latency_ns: LatencyPercentiles;
+  count: number;
+  ratio_to_c2c_p50: number;
+  runs: number;
+  [k: string]: unknown;
+}
+
+interface Measured {
+  pct: LatencyPercentiles;
+  count: number;
+  hist: ReturnType<typeof newHistogram>;
+}
+
+/** K runs of one configuration: median percentiles, median count, and all runs merged for the curve. */
+async function repeat(runs: number, once: () => Promise<Measured>): Promise<{ pct: LatencyPercentiles; count: number; merged: ReturnType<typeof newHistogram> }> {
+  const res: Measured[] = [];
+  for (let r = 0; r < runs; r++) res.push(await once());
+  const merged = newHistogram();
+  for (const m of res) merged.add(m.hist);
+  return { pct: medianPercentiles(res.map((m) => m.pct)), count: median(res.map((m) => m.count)), merged };
+}
+
+export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section> {
+  const results: LatencyRow[] = [];
+  const curves: Curve[] = [];
+  const add = (transport: string, host: string, readers: number, wait: string, m: { pct: LatencyPercentiles; count: number; merged: ReturnType<typeof newHistogram> }): void => {
+    const row: LatencyRow = { transport, host, readers, wait, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.pct.p50 / c2c.p50, runs: o.runs };
+    results.push(row);
+    curves.push({ label: `${transport} ${host} ${readers}r ${wait}`, histogram: m.merged, plot: readers === 1 });
+    o.log(`  ${transport} ${host} readers=${readers} wait=${wait}: p50 ${m.pct.p50} ns, p99 ${m.pct.p99} ns (${(m.pct.p50 / c2c.p50).toFixed(1)}x c2c), ${m.count} observed`);
+  };
+  for (const host of ['process', 'pool'] as const) {
+    for (const readers of o.readerCounts) {
+      for (const wait of o.waits) {
+        const m = await repeat(o.runs, async () => {
+          const s = await shmSession({ readers, wait, host, rate: o.rate, seconds: o.seconds });
+          return { pct: percentilesOf(s.histogram), count: s.observed, hist: s.histogram };
+        });
+        add('shm-seqlock', host, readers, wait, m);
+      }
+    }
+  }
+  for (const transport of o.peers) {
+    const m = await repeat(o.runs, async () => {
+      const p = await measurePeer(transport, { rate: o.rate, seconds: o.seconds, readers: 1 });
+      return { pct: percentilesOf(p.histogram), count: p.count, hist: p.histogram, wait: p.wait };
+    });
+    add(transport, transport === 'postMessage' ? 'thread' : 'process', 1, transport === 'native-c' ? 'spin' : 'event-loop', m);
+  }
+  const best = results.filter((r) => r.transport !== 'shm-seqlock' && r.transport !== 'native-c').reduce((a, r) => Math.min(a, r.latency_ns.p50), Infinity);
+  const shm1 = results.find((r) => r.transport === 'shm-seqlock' && r.host === 'process' && r.readers === 1 && r.wait === 'spin');
+  return {
+    benchmark: 'latency',
+    title: `Publish→observe latency, 10-level books at ${o.rate}/s for ${o.seconds} s, median of ${o.runs} runs`,
+    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, rate_per_s: o.rate, best_peer_p50_ns: Number.isFinite(best) ? best : null, shm_spin_1r_vs_best_peer: shm1 && Number.isFinite(best) ? best / shm1.latency_ns.p50 : null },
+    results,
+    columns: [
+      { key: 'transport', label: 'transport' },
+      { key: 'host', label: 'readers in' },
+      { key: 'readers', label: 'readers' },
+      { key: 'wait', label: 'wait' },
+      ...LATENCY_COLUMNS,
+      { key: 'ratio_to_c2c_p50', label: '× c2c p50', digits: 1 },
+      { key: 'count', label: 'observed' },
+    ],
+    note: 'Readers record with coordinated-omission correction at the publish interval. A seqlock reader sees the latest book: updates that arrive faster than it looks are conflated, so "observed" may be below published × readers. More spinning readers than cores share CPUs with the writer, and their latency then includes scheduler time slices.',
+    curves,
+  };
+}
