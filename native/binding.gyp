@@ -19,6 +19,14 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-pthread"],
       "ldflags": ["-pthread"]
+    },
+    {
+      "target_name": "c_latency_reader",
+      "type": "executable",
+      "sources": ["../bench/peers/c_latency_reader.c"],
+      "include_dirs": ["include"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"]
     }
   ]
 }

@@ -230,8 +230,11 @@ export class BookReader {
       const r = SegmentReader.openSync(this.seg.name, this.opts);
       if (r.generation > this.generation || r.layout.totalBytes !== this.seg.layout.totalBytes) return r;
       r.close();
-    } catch {
-      /* nothing new yet */
+    } catch (e) {
+      // A writer of another ABI major re-created the name: that never resolves by waiting, and a
+      // reader must not read it, so next() throws the refusal (it names both versions).
+      if (isMdfanError(e, ErrorCode.ABI_VERSION)) throw e;
+      /* otherwise nothing new yet (absent, initialising) */
     }
     return null;
   }
