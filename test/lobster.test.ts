@@ -47,6 +47,19 @@ for (const [symbol, [msgs, book]] of Object.entries(pairs)) {
   });
 }
 
+test('the segment counts every LOBSTER row as a message (mdfan stat after --keep-segment)', () => {
+  const [msgs, book] = pairs.AAPL;
+  const name = segName('lobcount');
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `lobster:${msgs},${book}`, '--segment', name, '--keep-segment'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const st = spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' });
+  assert.is(st.status, 0, st.stderr);
+  const j = JSON.parse(st.stdout);
+  const rows = text(msgs).trim().split('\n').length;
+  assert.is(j.messages, rows);
+  assert.is(j.state, 'CLOSED');
+});
+
 test('a row that disagrees with the previous row plus its message is refused, naming row, side and level', () => {
   const [msgs, book] = pairs.AAPL;
   const rows = readFileSync(book, 'latin1').split('\n');

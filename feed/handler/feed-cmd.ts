@@ -153,7 +153,10 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`mdfan feed: ${e.message}`);
     code = 1;
   } finally {
-    pub.flushCounters();
+    // The ITCH engine's counters are the segment's only for ITCH sources: a LOBSTER replay counts
+    // its rows on the writer itself (flushing the idle ITCH engine here would zero them).
+    if (lobster) writer.flushCounters();
+    else pub.flushCounters();
     dump?.close();
     writer.close({ unlink: !values['keep-segment'], state: code === 0 ? abi.STATE_CLOSED : abi.STATE_BROKEN });
     process.off('SIGINT', onSignal);

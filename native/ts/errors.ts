@@ -21,6 +21,7 @@ export const ErrorCode = {
   FEED_CORRUPT: 'MDFAN_ERR_FEED_CORRUPT',
   FEED_IO: 'MDFAN_ERR_FEED_IO',
   FULL: 'MDFAN_ERR_FULL',
+  SCENARIO: 'MDFAN_ERR_SCENARIO',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
