@@ -50,6 +50,8 @@ export interface SessionResult {
   /** Writer wall time and CPU time (this thread's process) per publish. */
   publish_wall_ns: number;
   publish_cpu_ns: number;
+  /** Steady rate only: each publish() timed on its own (two clock reads around it; empty at 'max'). */
+  publishHistogram: hdr.Histogram;
   retries: number;
 }
 
@@ -113,6 +115,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     await new Promise((r) => setTimeout(r, 200)); // let block readers reach the futex
     if (o.writerCpu !== undefined) native.setAffinity([o.writerCpu]);
     const src = makeBook();
+    const publishHistogram = newHistogram();
     const cpu0 = process.cpuUsage();
     const t0 = native.monotonicNs();
     let published = 0;
@@ -129,8 +132,10 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     } else {
       const r = paced(o.rate, o.seconds, (k) => {
         src.bids[0] = 990_000 + (k & 1023);
+        const before = native.monotonicNs();
         w.publish(0, src, k, k);
         w.wakeIfSleepers();
+        publishHistogram.recordValue(Math.max(1, Math.round(native.monotonicNs() - before)));
       });
       published = r.sent;
       late = r.late;
@@ -158,6 +163,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
       late,
       publish_wall_ns: wallNs / Math.max(1, published),
       publish_cpu_ns: ((cpu.user + cpu.system) * 1000) / Math.max(1, published),
+      publishHistogram,
       retries,
     };
   } finally {
