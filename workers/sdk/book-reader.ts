@@ -107,8 +107,16 @@ export class BookReader {
     const inst = this.instruments.find((i) => i.symbol === symbol);
     return inst ? inst.slotIndex : -1;
   }
+  /**
+   * Copies slot `index` through the seqlock (retries inside; see SegmentReader.read) and
+   * remembers the seq the copy was validated at. A spinning reader usually sees a commit first
+   * by its odd seq (the writer's first store): changed() reports the slot, this read waits the
+   * commit out, and without this the even seq would report the same commit a second time.
+   */
   read(index: number, snap: BookSnapshot): number {
-    return this.seg.read(index, snap);
+    const r = this.seg.read(index, snap);
+    if (index < this.lastSeq.length) this.lastSeq[index] = snap.seq;
+    return r;
   }
 
   /**
