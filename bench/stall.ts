@@ -1,8 +1,9 @@
 /**
  * `mdfan bench stall`: the writer's throughput replaying the GOOG day (decode, books,
  * publication) with no reader, with a spinning reader process, and with that reader stopped
- * (SIGSTOP). The seqlock promises the writer never waits for a reader: the three should be within
- * noise, apart from the CPU a running reader takes from a 2-core machine.
+ * (SIGSTOP), interleaved within each run. The seqlock promises the writer never waits for a
+ * reader: stopped should be within noise of none; a running spinning reader costs the writer the
+ * slot lines it keeps pulling (and CPU, on a 2-core machine).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -37,24 +38,33 @@ export async function stallBench(runs: number, log: (s: string) => void): Promis
     }
     return i / ((performance.now() - t0) / 1000);
   };
-  const measure = (label: string): StallRow => {
-    replay(); // warm-up
-    const res = Array.from({ length: runs }, replay);
-    log(`  ${label}: ${(median(res) / 1e6).toFixed(2)} M msg/s`);
-    return { reader: label, msgs_per_s: median(res), runs: res };
-  };
+  // The three cases are interleaved within each run (no reader, a running reader, that reader
+  // stopped), with a fresh reader process per run: measured one after another instead, this
+  // machine's drift between phases would read as a cost of the reader.
+  const labels = ['no reader', 'one spinning reader process', 'that reader stopped (SIGSTOP)'];
+  const res: number[][] = [[], [], []];
   const rows: StallRow[] = [];
   try {
-    rows.push(measure('no reader'));
-    const reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', 'spin'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 500));
-    rows.push(measure('one spinning reader process'));
-    reader.kill('SIGSTOP');
-    rows.push(measure('that reader stopped (SIGSTOP)'));
-    reader.kill('SIGCONT');
-    reader.kill('SIGTERM');
+    replay(); // warm-up
+    for (let r = 0; r < runs; r++) {
+      res[0].push(replay());
+      const reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', 'spin'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        res[1].push(replay());
+        reader.kill('SIGSTOP');
+        res[2].push(replay());
+      } finally {
+        reader.kill('SIGCONT');
+        reader.kill('SIGKILL');
+      }
+    }
   } finally {
     w.close({ unlink: true });
   }
+  labels.forEach((label, i) => {
+    rows.push({ reader: label, msgs_per_s: median(res[i]), runs: res[i] });
+    log(`  ${label}: ${(median(res[i]) / 1e6).toFixed(2)} M msg/s`);
+  });
   return rows;
 }
