@@ -14,41 +14,49 @@ export interface PacedResult {
   late: number;
 }
 
-export function paced(rate: number, seconds: number, send: (k: number, intendedNs: number) => void): PacedResult {
-  if (!(rate > 0) || !(seconds > 0)) throw new RangeError(`paced: rate and seconds must be > 0 (got ${rate}, ${seconds})`);
-  const intervalNs = 1e9 / rate;
-  const t0 = native.monotonicNs();
-  const end = t0 + seconds * 1e9;
-  let next = t0;
-  let k = 0;
-  let late = 0;
-  for (;;) {
-    let now = native.monotonicNs();
-    while (now < next) now = native.monotonicNs();
-    if (now >= end) break;
-    if (now - next > intervalNs) late++;
-    send(k++, next);
-    next += intervalNs;
+/** The schedule both forms share: due() spins until the next send is due and returns its intended time, or -1 at the end. */
+class Schedule {
+  readonly intervalNs: number;
+  private next: number;
+  private readonly end: number;
+  sent = 0;
+  late = 0;
+
+  constructor(rate: number, seconds: number) {
+    if (!(rate > 0) || !(seconds > 0)) throw new RangeError(`paced: rate and seconds must be > 0 (got ${rate}, ${seconds})`);
+    this.intervalNs = 1e9 / rate;
+    this.next = native.monotonicNs();
+    this.end = this.next + seconds * 1e9;
   }
-  return { sent: k, intervalNs, late };
+
+  due(): number {
+    let now = native.monotonicNs();
+    while (now < this.next) now = native.monotonicNs();
+    if (now >= this.end) return -1;
+    if (now - this.next > this.intervalNs) this.late++;
+    const intended = this.next;
+    this.next += this.intervalNs;
+    this.sent++;
+    return intended;
+  }
+
+  result(): PacedResult {
+    return { sent: this.sent, intervalNs: this.intervalNs, late: this.late };
+  }
+}
+
+export function paced(rate: number, seconds: number, send: (k: number, intendedNs: number) => void): PacedResult {
+  const s = new Schedule(rate, seconds);
+  for (let t = s.due(); t >= 0; t = s.due()) send(s.sent - 1, t);
+  return s.result();
 }
 
 /** The async form: yields to the event loop every `yieldEvery` sends (sockets need it to flush). */
 export async function pacedAsync(rate: number, seconds: number, send: (k: number, intendedNs: number) => void, yieldEvery = 64): Promise<PacedResult> {
-  const intervalNs = 1e9 / rate;
-  const t0 = native.monotonicNs();
-  const end = t0 + seconds * 1e9;
-  let next = t0;
-  let k = 0;
-  let late = 0;
-  for (;;) {
-    let now = native.monotonicNs();
-    while (now < next) now = native.monotonicNs();
-    if (now >= end) break;
-    if (now - next > intervalNs) late++;
-    send(k++, next);
-    next += intervalNs;
-    if (k % yieldEvery === 0) await new Promise<void>((r) => setImmediate(r));
+  const s = new Schedule(rate, seconds);
+  for (let t = s.due(); t >= 0; t = s.due()) {
+    send(s.sent - 1, t);
+    if (s.sent % yieldEvery === 0) await new Promise<void>((r) => setImmediate(r));
   }
-  return { sent: k, intervalNs, late };
+  return s.result();
 }

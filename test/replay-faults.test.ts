@@ -6,22 +6,9 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { killAll } from './helpers/procs.js';
-import { cleanupSegments, segName } from './helpers/segments.js';
-import { goog, removeCtl, replayCli, scenarioFile, stopReplays } from './helpers/replay-run.js';
+import { goog, replayCli, scenarioFile, seg, teardown } from './helpers/replay-run.js';
 
-const segs: string[] = [];
-const seg = (tag: string): string => {
-  const s = segName(tag);
-  segs.push(s);
-  return s;
-};
-test.after.each(async () => {
-  await stopReplays();
-  killAll();
-  segs.forEach(removeCtl);
-  cleanupSegments();
-});
+test.after.each(teardown);
 
 const feed = { source: `itch:${goog}`, speed: 500, maxGapS: 1 };
 const BOUND_MS = 1000 + 4000; // heartbeat timeout + a loaded 2-core machine

@@ -11,22 +11,9 @@ import { join } from 'node:path';
 import { loadScenario } from '../scenarios/replay/load.js';
 import { isMdfanError, type MdfanError } from '../native/ts/errors.js';
 import { repoRoot } from './helpers/paths.js';
-import { killAll } from './helpers/procs.js';
-import { cleanupSegments, segName } from './helpers/segments.js';
-import { aaplBook, aaplMsg, goog, removeCtl, replayCli, scenarioFile, stopReplays, tmp } from './helpers/replay-run.js';
+import { aaplBook, aaplMsg, goog, replayCli, scenarioFile, seg, teardown, tmp } from './helpers/replay-run.js';
 
-const segs: string[] = [];
-const seg = (tag: string): string => {
-  const s = segName(tag);
-  segs.push(s);
-  return s;
-};
-test.after.each(async () => {
-  await stopReplays();
-  killAll();
-  segs.forEach(removeCtl);
-  cleanupSegments();
-});
+test.after.each(teardown);
 
 function problems(doc: unknown): { file: string; lines: string[]; err: MdfanError } {
   const file = scenarioFile(doc);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { binPath, repoRoot } from './paths.js';
-import { startNode, type Proc } from './procs.js';
+import { killAll, startNode, type Proc } from './procs.js';
+import { cleanupSegments, segName } from './segments.js';
 
 export const goog = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
 export const aaplMsg = join(repoRoot, 'scenarios', 'data', 'lobster', 'AAPL_2012-06-21_34200000_34249000_message_10.csv');
@@ -64,4 +65,20 @@ process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 /** The control socket a killed writer can leave beside its segment. */
 export function removeCtl(segment: string): void {
   rmSync(`/dev/shm/${segment}.ctl`, { force: true });
+}
+
+const segs: string[] = [];
+/** A unique test segment name, also remembered so teardown removes its control socket. */
+export function seg(tag: string): string {
+  const s = segName(tag);
+  segs.push(s);
+  return s;
+}
+
+/** test.after.each for replay tests: replays, child processes, sockets and segments, always. */
+export async function teardown(): Promise<void> {
+  await stopReplays();
+  killAll();
+  segs.splice(0).forEach(removeCtl);
+  cleanupSegments();
 }
