@@ -19,6 +19,7 @@ import { newHistogram } from './shm-session.js';
 import * as hdr from 'hdr-histogram-js';
 import type { Curve, Section } from './report/types.js';
 import type { C2cResult } from './c2c.js';
+import { onAbort } from './abort.js';
 
 const SLOT_READER = fileURLToPath(new URL('./slot-reader.js', import.meta.url));
 const LEVELS = 10;
@@ -43,6 +44,10 @@ async function once(packed: boolean, o: FalseSharingOptions, cpus: [number, numb
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: LEVELS, packed });
   let child: ChildProcess | null = null;
   let closed = false;
+  const off = onAbort(() => {
+    child?.kill('SIGKILL');
+    if (!closed) w.close({ unlink: true });
+  });
   try {
     w.addInstrument('HOT', 1, 10000);
     w.addInstrument('WATCHED', 2, 10000);
@@ -89,6 +94,7 @@ async function once(packed: boolean, o: FalseSharingOptions, cpus: [number, numb
     const s = JSON.parse(out.trim().split('\n').pop()!) as { hist: string };
     return { hotPublishesPerS: hot / o.seconds, cpuNsPerPublish: ((cpu.user + cpu.system) * 1000) / Math.max(1, hot), hist: hdr.decodeFromCompressedBase64(s.hist) };
   } finally {
+    off();
     native.setAffinity(allowed);
     if (!closed) w.close({ unlink: true });
     if (child && child.exitCode === null) child.kill('SIGKILL');

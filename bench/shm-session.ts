@@ -16,6 +16,7 @@ import { native } from '../native/ts/addon.js';
 import { SegmentWriter } from '../native/ts/writer.js';
 import type { WaitStrategy } from '../workers/sdk/book-reader.js';
 import { paced } from './paced.js';
+import { onAbort } from './abort.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
 const LEVELS = 10;
@@ -91,6 +92,11 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
   const children: Array<{ child: ChildProcess; w: ReturnType<typeof watch> }> = [];
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS, packed: o.packed ?? false });
   let closed = false;
+  const off = onAbort(() => {
+    for (const c of children) c.child.kill('SIGKILL');
+    if (!closed) w.close({ unlink: true });
+    rmSync(tmp, { recursive: true, force: true });
+  });
   try {
     w.addInstrument('BENCH', 1, 10000);
     await w.startControl(); // readers announce themselves on it: how the pool's attach is seen
@@ -167,6 +173,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
       retries,
     };
   } finally {
+    off();
     native.setAffinity(allowed);
     if (!closed) w.close({ unlink: true });
     for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');

@@ -12,6 +12,7 @@ import { Publisher } from '../feed/handler/publisher.js';
 import { SegmentWriter } from '../native/ts/writer.js';
 import { GOOG_FILE } from './feed.js';
 import { median } from './machine.js';
+import { onAbort } from './abort.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
 
@@ -44,11 +45,16 @@ export async function stallBench(runs: number, log: (s: string) => void): Promis
   const labels = ['no reader', 'one spinning reader process', 'that reader stopped (SIGSTOP)'];
   const res: number[][] = [[], [], []];
   const rows: StallRow[] = [];
+  let reader: ReturnType<typeof spawn> | null = null;
+  const off = onAbort(() => {
+    reader?.kill('SIGKILL');
+    w.close({ unlink: true });
+  });
   try {
     replay(); // warm-up
     for (let r = 0; r < runs; r++) {
       res[0].push(replay());
-      const reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', 'spin'], { stdio: 'ignore' });
+      reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', 'spin'], { stdio: 'ignore' });
       try {
         await new Promise((resolve) => setTimeout(resolve, 500));
         res[1].push(replay());
@@ -60,6 +66,7 @@ export async function stallBench(runs: number, log: (s: string) => void): Promis
       }
     }
   } finally {
+    off();
     w.close({ unlink: true });
   }
   labels.forEach((label, i) => {

@@ -86,6 +86,23 @@ test('mbind binds a segment to node 0 (the node get_mempolicy reports); a node t
   }
 });
 
+test('Ctrl-C during a benchmark: exit 130, no segment, temp dir or reader process left behind', async () => {
+  const child = spawn(process.execPath, [binPath, 'bench', 'latency', '--runs', '1', '--seconds', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (x) => (err += x));
+  const closed = new Promise<number | null>((r) => child.once('close', r));
+  const mine = (): string[] => readdirSync('/dev/shm').filter((f) => f.startsWith(`mdfan-bench-shm-${child.pid}-`));
+  const readers = (): string => spawnSync('pgrep', ['-f', `mdfan-bench-shm-${child.pid}-`], { encoding: 'utf8' }).stdout.trim();
+  for (const end = Date.now() + 20_000; (mine().length === 0 || readers() === '') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(mine().length > 0 && readers() !== '', 'a session with its reader was running');
+  child.kill('SIGINT');
+  assert.is(await closed, 130, err);
+  await new Promise((r) => setTimeout(r, 300)); // SIGKILLed readers are reaped
+  assert.equal(mine(), []);
+  assert.is(readers(), '', 'no reader process left');
+  assert.equal(readdirSync(tmpdir()).filter((f) => f.startsWith('mdfan-bench-') && !f.startsWith('mdfan-bench-test-')).length, 0, 'no temp dir left');
+});
+
 test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers equal the JSON in Chromium', async () => {
   const d = tmp();
   const json = join(d, 'all.json');

@@ -11,6 +11,7 @@ import { paced } from '../paced.js';
 import { killAll, spawnChild, type Child } from './child.js';
 import { LatencyRecorder, payloadWord } from './payload.js';
 import { mergeReports, type PeerOptions, type PeerResult, type ReceiverReport } from './types.js';
+import { onAbort } from '../abort.js';
 
 export const C_READER_PATH = fileURLToPath(new URL('../../../native/build/Release/c_latency_reader', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
@@ -61,6 +62,9 @@ export async function measureNativeC(o: PeerOptions): Promise<PeerResult> {
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
   const children: Child[] = [];
   let open = true;
+  const off = onAbort(() => {
+    if (open) w.close({ unlink: true }); // the C readers die with this process
+  });
   try {
     w.addInstrument('PEER', 1, 10000);
     const capacity = Math.ceil(o.rate * o.seconds) + 16; // at most one value per commit
@@ -82,6 +86,7 @@ export async function measureNativeC(o: PeerOptions): Promise<PeerResult> {
     await Promise.all(children.map((c) => c.line(/^done /, REPORT_TIMEOUT_MS)));
     return mergeReports('native-c', 'spin', o.readers, sent, children.map((c) => collect(c, intervalNs)));
   } finally {
+    off();
     if (open) w.close({ unlink: true });
     await killAll(children);
   }
