@@ -72,8 +72,8 @@ async function repeat(runs: number, once: () => Promise<Measured>): Promise<Repe
 export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section> {
   const results: LatencyRow[] = [];
   const curves: Curve[] = [];
-  const add = (transport: string, host: string, readers: number, wait: string, m: Repeated): void => {
-    const row: LatencyRow = { transport, host, readers, wait, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.ratio, c2c_p50_ns: m.c2cP50, runs: o.runs };
+  const add = (transport: string, host: string, readers: number, wait: string, m: Repeated, receiver = `mdfan ${host === 'pool' ? 'pool worker' : 'read'} (${wait})`): void => {
+    const row: LatencyRow = { transport, host, readers, wait, receiver, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.ratio, c2c_p50_ns: m.c2cP50, runs: o.runs };
     results.push(row);
     curves.push({ label: `${transport} ${host} ${readers}r ${wait}`, histogram: m.merged, plot: readers === 1 });
     o.log(`  ${transport} ${host} readers=${readers} wait=${wait}: p50 ${m.pct.p50} ns, p99 ${m.pct.p99} ns (${m.ratio.toFixed(1)}x c2c), ${m.count} observed`);
@@ -94,7 +94,10 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
       const p = await measurePeer(transport, { rate: o.rate, seconds: o.seconds, readers: 1 });
       return { pct: percentilesOf(p.histogram), count: p.count, hist: p.histogram, wait: p.wait };
     });
-    add(transport, transport === 'postMessage' ? 'thread' : 'process', 1, transport === 'native-c' ? 'spin' : 'event-loop', m);
+    // The contract's wait values: the C reader spins; the Node peers' receivers block in the
+    // kernel (epoll, via their event loop) until a message wakes them.
+    const isC = transport === 'native-c';
+    add(transport, transport === 'postMessage' ? 'thread' : 'process', 1, isC ? 'spin' : 'block', m, isC ? 'C, spinning on the seq' : 'Node event loop');
   }
   const best = results.filter((r) => r.transport !== 'shm-seqlock' && r.transport !== 'native-c').reduce((a, r) => Math.min(a, r.latency_ns.p50), Infinity);
   const shm1 = results.find((r) => r.transport === 'shm-seqlock' && r.host === 'process' && r.readers === 1 && r.wait === 'spin');
@@ -108,6 +111,7 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
       { key: 'host', label: 'readers in' },
       { key: 'readers', label: 'readers' },
       { key: 'wait', label: 'wait' },
+      { key: 'receiver', label: 'receiver' },
       ...LATENCY_COLUMNS,
       { key: 'ratio_to_c2c_p50', label: '× c2c p50', digits: 1 },
       { key: 'c2c_p50_ns', label: 'c2c p50 ns', digits: 0 },

@@ -125,7 +125,7 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
   const transports = new Set(lat.results.map((r: { transport: string }) => r.transport));
   assert.equal([...transports].sort(), ['native-c', 'postMessage', 'shm-seqlock', 'unix-socket', 'zeromq-ipc']);
   for (const r of lat.results) {
-    assert.ok(['spin', 'yield', 'block', 'event-loop'].includes(r.wait), r.wait);
+    assert.ok(['spin', 'yield', 'block'].includes(r.wait), `the issue's wait values only: ${r.wait}`);
     assert.ok(r.count > 0, `${r.transport} ${r.host} ${r.readers} ${r.wait} observed something`);
     assert.ok(r.latency_ns.p50 > 0 && r.latency_ns.p50 <= r.latency_ns.p90 && r.latency_ns.p90 <= r.latency_ns.p99 && r.latency_ns.p99 <= r.latency_ns.max);
     assert.ok(r.c2c_p50_ns > 0, 'a handoff baseline before the run');
