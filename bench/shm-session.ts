@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../workers/sdk/histogram.js';
 import { native } from '../native/ts/addon.js';
 import { SegmentWriter } from '../native/ts/writer.js';
 import type { WaitStrategy } from '../workers/sdk/book-reader.js';
@@ -22,8 +23,7 @@ const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
 const LEVELS = 10;
 let sessionCounter = 0;
 
-export const newHistogram = (): hdr.Histogram =>
-  hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+export const newHistogram = newLatencyHistogram;
 
 export interface SessionOptions {
   readers: number;

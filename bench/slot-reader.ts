@@ -7,6 +7,7 @@
  *   node slot-reader.js SEGMENT SLOT_INDEX EXPECTED_INTERVAL_NS [CPU]
  */
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../workers/sdk/histogram.js';
 import * as abi from '../native/ts/abi.js';
 import { native } from '../native/ts/addon.js';
 import { SegmentReader } from '../native/ts/reader.js';
@@ -17,7 +18,7 @@ const slot = Number(slotText);
 const intervalNs = Number(intervalText);
 const r = await SegmentReader.attach(name, { timeoutMs: 10_000 });
 console.error('"msg":"attached"');
-const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+const hist = newLatencyHistogram();
 const snap = r.newSnapshot();
 const u32 = r.map.u32;
 const seqWord = r.slotWord(slot);

@@ -14,6 +14,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from './sdk/histogram.js';
 import { pino } from 'pino';
 import { formatBookLine } from '../native/ts/book-line.js';
 import { intOption, numOption, optString, parse, required } from '../native/ts/args.js';
@@ -66,7 +67,7 @@ export async function run(argv: string[]): Promise<number> {
     if (record >= 0 && pending.length > 0) writeSync(record, pending.join('\n') + '\n');
     pending = [];
   };
-  const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+  const hist = newLatencyHistogram();
   const snap = reader.newSnapshot();
   const changed = new Int32Array(reader.seg.layout.maxInstruments);
   // Which slots to read: all, or the --symbols ones (resolved as the directory announces them).

@@ -3,6 +3,7 @@
  * measured in the same run on the same 304-byte payload. Shared types and option checks.
  */
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
 
 export const PEER_TRANSPORTS = ['postMessage', 'unix-socket', 'zeromq-ipc', 'native-c'] as const;
 export type PeerTransport = (typeof PEER_TRANSPORTS)[number];
@@ -41,10 +42,8 @@ export interface ReceiverReport {
   corrupt: number;
 }
 
-/** The histogram every receiver records into: 1 ns .. 100 s, 3 significant digits. */
-export function newHistogram(): hdr.Histogram {
-  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
-}
+/** The histogram every receiver records into (the project's one latency histogram, mergeable with the shm rows). */
+export const newHistogram = newLatencyHistogram;
 
 export function isPeerTransport(t: unknown): t is PeerTransport {
   return typeof t === 'string' && (PEER_TRANSPORTS as readonly string[]).includes(t);

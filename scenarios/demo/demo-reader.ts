@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
 import * as abi from '../../native/ts/abi.js';
 import { native } from '../../native/ts/addon.js';
 import { SegmentReader } from '../../native/ts/reader.js';
@@ -14,7 +15,7 @@ const r = await SegmentReader.attach(name, { timeoutMs });
 parentPort!.postMessage({ attached: true });
 const snap = r.newSnapshot();
 const lastSeq = new Uint32Array(r.layout.maxInstruments);
-const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: 3 });
+const hist = newLatencyHistogram();
 const u32 = r.map.u32;
 let crossed = 0;
 let n = Atomics.load(u32, abi.W.hdrInstrumentCount);

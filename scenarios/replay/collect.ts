@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
 import type { PoolReport } from '../../workers/pool/pool.js';
 import type { ReaderProc } from './context.js';
 import { lastJson, type Child } from './procs.js';
@@ -19,7 +20,7 @@ interface ReadSummary {
   hist?: string;
 }
 
-export const newHist = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+export const newHist = newLatencyHistogram;
 
 /** `p50`, `p90`, `p99`, `p999` (99.9), `p9999` ... */
 export const pctKey = (p: number): string => `p${String(p).replace('.', '')}`;

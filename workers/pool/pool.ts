@@ -8,6 +8,7 @@
  */
 import { Piscina } from 'piscina';
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../sdk/histogram.js';
 import type { WaitStrategy } from '../sdk/book-reader.js';
 import type { WorkerResult, WorkerTask } from './strategy-worker.js';
 
@@ -116,7 +117,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
   }
   const settled = await Promise.all(tasks);
   await pool.destroy();
-  const merged = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+  const merged = newLatencyHistogram();
   const workers: WorkerReport[] = settled.map((s, i) => {
     if (!s.ok) {
       const empty = { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };

@@ -6,6 +6,7 @@
  * pool can tell a strategy that hangs from one that waits.
  */
 import * as hdr from 'hdr-histogram-js';
+import { newLatencyHistogram } from '../sdk/histogram.js';
 import { native } from '../../native/ts/addon.js';
 import { BookReader, WaitResult, WaitStrategy } from '../sdk/book-reader.js';
 import { isMdfanError } from '../../native/ts/errors.js';
@@ -42,7 +43,7 @@ export interface WorkerResult {
 
 export default async function run(task: WorkerTask): Promise<WorkerResult> {
   if (task.cpu !== null) native.setAffinity([task.cpu]); // pins this worker thread only
-  const latency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e11, numberOfSignificantValueDigits: 3 });
+  const latency = newLatencyHistogram();
   const retriesHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 2 });
   const result: WorkerResult = { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: '', retriesPerRead: '', error: null, writerDeaths: 0, staleReads: 0, summary: null, cpu: task.cpu };
   const reader = await BookReader.attach(task.segment, { wait: task.wait, timeoutMs: task.timeoutMs });
