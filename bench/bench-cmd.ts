@@ -7,8 +7,8 @@
  * Every figure is the median of K runs (default 5), compared with a baseline measured in the same
  * run: the core-to-core handoff is measured first, whatever the benchmark.
  */
-import { intOption, numOption, optString, parse } from '../native/ts/args.js';
-import { ErrorCode, MdfanError } from '../native/ts/errors.js';
+import { intOption, numOption, optString, parse } from '../bin/lib/args.js';
+import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 import { machineInfo } from './machine.js';
 import { c2cBaseline } from './c2c.js';
 import { ALL, BENCHMARKS, BenchContext } from './registry.js';

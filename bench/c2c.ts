@@ -2,7 +2,7 @@
  * The core-to-core cache-line handoff (native two-thread ping-pong): the physical limit every
  * publish->observe latency is compared with. Median over runs of each percentile.
  */
-import { native } from '../native/ts/addon.js';
+import { native } from '../native/segment/binding.js';
 import { median } from './machine.js';
 
 export interface C2cResult {

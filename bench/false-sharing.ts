@@ -10,9 +10,9 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as abi from '../native/ts/abi.js';
-import { native } from '../native/ts/addon.js';
-import { SegmentWriter } from '../native/ts/writer.js';
+import * as abi from '../native/segment/abi.js';
+import { native } from '../native/segment/binding.js';
+import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
 import { LATENCY_COLUMNS, LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
 import { newHistogram } from './shm-session.js';

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Frame, loadFeed, nextFrame } from '../feed/itch/framing.js';
 import { decode, ItchMessage } from '../feed/itch/message.js';
-import { ItchReplay } from '../feed/handler/itch-replay.js';
-import { Publisher } from '../feed/handler/publisher.js';
-import { SegmentWriter } from '../native/ts/writer.js';
+import { ItchReplay } from '../feed/itch/engine.js';
+import { Publisher } from '../feed/publish/publisher.js';
+import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
 
 export const GOOG_FILE = join(fileURLToPath(new URL('../../', import.meta.url)), 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');

@@ -5,8 +5,8 @@
  * the writer's node, then to the reader's. A placement this machine does not have is reported as
  * unavailable, with the reason; what it has is measured.
  */
-import { native } from '../native/ts/addon.js';
-import { topology, Topology } from '../native/ts/topology.js';
+import { native } from '../native/segment/binding.js';
+import { topology, Topology } from '../bin/lib/topology.js';
 import { LATENCY_COLUMNS, LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';

@@ -5,7 +5,7 @@
  * sends back to back until it catches up, so a stall is not hidden (coordinated omission); the
  * receivers record with hdr's recordValueWithExpectedInterval(value, intervalNs) as well.
  */
-import { native } from '../native/ts/addon.js';
+import { native } from '../native/segment/binding.js';
 
 export interface PacedResult {
   sent: number;

@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { native } from '../native/ts/addon.js';
-import { SegmentWriter } from '../native/ts/writer.js';
+import { native } from '../native/segment/binding.js';
+import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));

@@ -1,6 +1,6 @@
 /** Writer thread for the contended seqlock benchmark: commits to slot 0 until told to stop. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SegmentWriter } from '../native/ts/writer.js';
+import { SegmentWriter } from '../native/segment/writer.js';
 
 const { name, stop } = workerData as { name: string; stop: Int32Array };
 const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 10 });

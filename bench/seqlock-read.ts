@@ -4,11 +4,11 @@
  * speed. Baseline in the same run: a plain typed-array copy of the same 76 words (no seqlock).
  */
 import { Worker } from 'node:worker_threads';
-import { native } from '../native/ts/addon.js';
-import * as abi from '../native/ts/abi.js';
-import { SegmentReader } from '../native/ts/reader.js';
-import { SegmentWriter } from '../native/ts/writer.js';
-import { unlinkSegment } from '../native/ts/mapping.js';
+import { native } from '../native/segment/binding.js';
+import * as abi from '../native/segment/abi.js';
+import { SegmentReader } from '../native/segment/reader.js';
+import { SegmentWriter } from '../native/segment/writer.js';
+import { unlinkSegment } from '../native/segment/mapping.js';
 import { median } from './machine.js';
 
 const LEVELS = 10;

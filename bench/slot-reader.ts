@@ -8,9 +8,9 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../workers/sdk/histogram.js';
-import * as abi from '../native/ts/abi.js';
-import { native } from '../native/ts/addon.js';
-import { SegmentReader } from '../native/ts/reader.js';
+import * as abi from '../native/segment/abi.js';
+import { native } from '../native/segment/binding.js';
+import { SegmentReader } from '../native/segment/reader.js';
 
 const [name, slotText, intervalText, cpuText] = process.argv.slice(2);
 if (cpuText !== undefined) native.setAffinity([Number(cpuText)]);

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Frame, loadFeed, nextFrame } from '../feed/itch/framing.js';
-import { Publisher } from '../feed/handler/publisher.js';
-import { SegmentWriter } from '../native/ts/writer.js';
+import { Publisher } from '../feed/publish/publisher.js';
+import { SegmentWriter } from '../native/segment/writer.js';
 import { GOOG_FILE } from './feed.js';
 import { median } from './machine.js';
 import { onAbort } from './abort.js';

@@ -2,16 +2,16 @@
  * Command dispatch. Each command is a module exporting `run(argv): Promise<number>` (the exit
  * code), loaded only when named so `mdfan stat` never loads the feed handler.
  */
-import { isMdfanError } from '../native/ts/errors.js';
+import { isMdfanError } from '../native/segment/errors.js';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
 const commands: Record<string, Command> = {
-  stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../native/ts/stat-cmd.js') },
-  feed: { summary: 'the feed handler: replay ITCH (file or MoldUDP64) into a segment', load: () => import('../feed/handler/feed-cmd.js') },
-  send: { summary: 'replay an ITCH file as MoldUDP64 packets to HOST:PORT', load: () => import('../feed/handler/send-cmd.js') },
-  read: { summary: 'a standalone reader process: read books until the writer closes (issue 4)', load: () => import('../workers/read-cmd.js') },
-  strategies: { summary: 'run a piscina pool of strategy workers over a segment (issue 4)', load: () => import('../workers/strategies-cmd.js') },
+  stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../workers/cmd/stat-cmd.js') },
+  feed: { summary: 'the feed handler: replay ITCH (file or MoldUDP64) into a segment', load: () => import('../feed/cmd/feed-cmd.js') },
+  send: { summary: 'replay an ITCH file as MoldUDP64 packets to HOST:PORT', load: () => import('../feed/cmd/send-cmd.js') },
+  read: { summary: 'a standalone reader process: read books until the writer closes', load: () => import('../workers/cmd/read-cmd.js') },
+  strategies: { summary: 'run a piscina pool of strategy workers over a segment', load: () => import('../workers/cmd/strategies-cmd.js') },
   bench: { summary: 'benchmarks: latency, feed, fanout, false-sharing, numa, all (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
   replay: { summary: 'run a replay scenario (scenarios/*.json): feed, readers, pool, faults; report', load: () => import('../scenarios/replay/replay-cmd.js') },
   demo: { summary: 'a synthetic writer and a reader over a segment, with latency', load: () => import('../scenarios/demo/demo-cmd.js') },

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SegmentWriter, abi, unlinkSegment } from '../native/ts/index.js';
+import { SegmentWriter, abi, unlinkSegment } from '../native/segment/index.js';
 import { BookReader, WaitResult } from '../workers/sdk/book-reader.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SegmentWriter, native } from '../native/ts/index.js';
+import { SegmentWriter, native } from '../native/segment/index.js';
 import { placements } from '../bench/numa.js';
 import { getPath } from '../bench/report/html.js';
 import { ALL } from '../bench/registry.js';

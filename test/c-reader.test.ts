@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { SegmentWriter, abi, type LevelSource } from '../native/ts/index.js';
+import { SegmentWriter, abi, type LevelSource } from '../native/segment/index.js';
 import { repoRoot } from './helpers/paths.js';
 import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
 
@@ -381,7 +381,7 @@ test('--follow reports MDFAN_ERR_WRITER_DEAD when the writer dies without closin
   const name = segName('cdead');
   // A writer in its own process, killed with SIGKILL: the kernel drops its lock, state stays READY.
   const script = `
-    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'ts', 'index.js'))};
+    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
     const k = w.addInstrument('AAPL', 1, 10000);
     w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 9, 0);

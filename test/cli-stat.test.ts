@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { SegmentWriter } from '../native/ts/index.js';
+import { SegmentWriter } from '../native/segment/index.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { binPath } from './helpers/paths.js';
 

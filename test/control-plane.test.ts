@@ -11,7 +11,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SegmentWriter } from '../native/ts/index.js';
+import { SegmentWriter } from '../native/segment/index.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';

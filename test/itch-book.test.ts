@@ -1,8 +1,8 @@
 /** Order books from hand-built ITCH messages: every order type, replace, partial executions, top-N rules. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ItchReplay } from '../feed/handler/itch-replay.js';
-import { formatBookLine } from '../native/ts/book-line.js';
+import { ItchReplay } from '../feed/itch/engine.js';
+import { formatBookLine } from '../bin/lib/book-line.js';
 import { add, cancel, del, directory, encode, exec, replace } from './helpers/itch-encode.js';
 
 /** Runs messages through a replay; returns the dump lines of every top-N change. */

@@ -9,8 +9,8 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFeed, nextFrame } from '../feed/itch/framing.js';
-import { ItchReplay } from '../feed/handler/itch-replay.js';
-import { MdfanError } from '../native/ts/index.js';
+import { ItchReplay } from '../feed/itch/engine.js';
+import { MdfanError } from '../native/segment/index.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { repoRoot } from './helpers/paths.js';
 

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, parseCpuList, topology, SegmentWriter, SegmentReader, SlotWriter } from '../native/ts/index.js';
+import { native, parseCpuList, topology, SegmentWriter, SegmentReader, SlotWriter } from '../native/segment/index.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
 test.after.each(cleanupSegments);

@@ -1,7 +1,7 @@
 /** Replay pacing: as recorded, N times faster, idle stretches capped; no wait at max speed. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Pacer, parseSpeed } from '../feed/handler/pacer.js';
+import { Pacer, parseSpeed } from '../feed/pacing/pacer.js';
 
 test('--speed parsing', () => {
   assert.is(parseSpeed(undefined), 'max');

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SegmentWriter } from '../native/ts/index.js';
+import { SegmentWriter } from '../native/segment/index.js';
 import { GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll, Proc } from './helpers/procs.js';

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenario } from '../scenarios/replay/load.js';
-import { isMdfanError, type MdfanError } from '../native/ts/errors.js';
+import { isMdfanError, type MdfanError } from '../native/segment/errors.js';
 import { repoRoot } from './helpers/paths.js';
 import { aaplBook, aaplMsg, goog, replayCli, scenarioFile, seg, teardown, tmp } from './helpers/replay-run.js';
 

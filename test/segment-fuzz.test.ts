@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/ts/index.js';
+import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/segment/index.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
 test.after.each(cleanupSegments);

@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/ts/index.js';
-import { statSegment } from '../native/ts/stat.js';
+import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/segment/index.js';
+import { statSegment } from '../native/segment/stat.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 

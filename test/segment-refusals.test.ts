@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSync, closeSync, writeSync, ftruncateSync, writeFileSync, readFileSync } from 'node:fs';
-import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/ts/index.js';
+import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/segment/index.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 

@@ -82,7 +82,7 @@ test('a million reads under a full-speed writer: zero torn copies, retries > 0',
 
 test('the check detects a torn copy (the torture test can fail)', async () => {
   const { check } = await import('./helpers/torture-payload.js');
-  const { BookSnapshot } = await import('../native/ts/index.js');
+  const { BookSnapshot } = await import('../native/segment/index.js');
   const { fill, TORTURE_LEVELS } = await import('./helpers/torture-payload.js');
   const s = new BookSnapshot(TORTURE_LEVELS);
   // Build commit 7 by hand in the snapshot's words, then tear one level from commit 8.

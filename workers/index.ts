@@ -1,8 +1,8 @@
 /**
  * mdfan's public API: the reader SDK and the strategy interface (workers/), and the segment API
- * for writers and tools (native/ts/).
+ * for writers and tools (native/segment/).
  */
-export * from '../native/ts/index.js';
+export * from '../native/segment/index.js';
 export { BookReader, WaitResult, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
 export type { BookReaderOptions, WaitStrategy } from './sdk/book-reader.js';
 export type { Strategy, StrategyContext } from './pool/strategy.js';

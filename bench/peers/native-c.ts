@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SegmentWriter } from '../../native/ts/writer.js';
+import { SegmentWriter } from '../../native/segment/writer.js';
 import { paced } from '../paced.js';
 import { killAll, spawnChild, type Child } from './child.js';
 import { LatencyRecorder, payloadWord } from './payload.js';

@@ -9,7 +9,7 @@
  *
  * native-c uses the same derivation for the slot's level words (c_latency_reader.c has a copy).
  */
-import { native } from '../../native/ts/addon.js';
+import { native } from '../../native/segment/binding.js';
 import { newHistogram, type ReceiverReport } from './types.js';
 import * as hdr from 'hdr-histogram-js';
 

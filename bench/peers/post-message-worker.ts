@@ -3,7 +3,7 @@
  * 'end' posts its report back. Messages on one port arrive in order, so 'end' follows the data.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { native } from '../../native/ts/addon.js';
+import { native } from '../../native/segment/binding.js';
 import { LatencyRecorder } from './payload.js';
 
 export type ToWorker = Uint32Array | 'end';

@@ -4,7 +4,7 @@
  * the ReceiverReport, on stdout. Exits if its parent goes away (stdin ends).
  */
 import { connect } from 'node:net';
-import { native } from '../../native/ts/addon.js';
+import { native } from '../../native/segment/binding.js';
 import { FrameReader } from './frames.js';
 import { LatencyRecorder } from './payload.js';
 

@@ -5,7 +5,7 @@
  * message prints one JSON line, the ReceiverReport. Exits if its parent goes away (stdin ends).
  */
 import * as zmq from 'zeromq';
-import { native } from '../../native/ts/addon.js';
+import { native } from '../../native/segment/binding.js';
 import { KIND_END, KIND_WARMUP, LatencyRecorder, PAYLOAD_BYTES, PAYLOAD_WORDS, W_KIND } from './payload.js';
 
 const [endpoint, intervalArg] = process.argv.slice(2);

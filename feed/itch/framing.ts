@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { constants as zc, gunzipSync } from 'node:zlib';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { LENGTH, typeName } from './layout.js';
 
 export interface LoadedFeed {

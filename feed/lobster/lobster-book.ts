@@ -8,7 +8,7 @@
  *
  * LOBSTER carries no order counts: levels are published with orders = 0 (unknown).
  */
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 
 export const LOBSTER_EMPTY_ASK = 9999999999;
 export const LOBSTER_EMPTY_BID = -9999999999;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 
 export interface LobsterPair {
   symbol: string;

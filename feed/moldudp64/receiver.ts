@@ -7,7 +7,7 @@
  */
 import { createSocket, Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { END_OF_SESSION, HEADER_BYTES, PacketHeader, readHeader } from './packet.js';
 
 export interface MoldCounters {

@@ -5,8 +5,8 @@
  */
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { native } from '../../native/ts/addon.js';
-import { Pacer, Speed } from '../handler/pacer.js';
+import { native } from '../../native/segment/binding.js';
+import { Pacer, Speed } from '../pacing/pacer.js';
 import { END_OF_SESSION, PacketBuilder } from './packet.js';
 
 export interface SendOptions {

@@ -2,8 +2,9 @@
  * mdfan_abi.h — the one source of truth for the mdfan shared-memory segment, ABI v1.
  *
  * Everything a reader in any language needs: offsets, sizes, constants, and the commit
- * protocol (see docs/ABI.md for the prose). The TypeScript side (native/ts/abi.ts) is
- * checked against this file by test/abi.test.ts, and the addon re-checks it at load.
+ * protocol (see docs/ABI.md for the prose). Nothing else states a layout fact: the build compiles
+ * this header and generates the TypeScript offsets and constants from what the compiler says
+ * (native/abi/gen-abi.mjs), and the addon re-checks them at load.
  *
  * All integers are little-endian (the segment never leaves the host: x86-64 / arm64).
  * No pointers, handles or fds live in the segment: only offsets, each range-checked by readers.
@@ -175,6 +176,69 @@ typedef struct mdfan_slot_header {
 #define MDFAN_ERRNUM_FEED_CORRUPT 2u
 #define MDFAN_ERRNUM_FEED_GAP 3u /* strings: MDFAN_ERR_FEED_TRUNCATED, _FEED_CORRUPT, _FEED_GAP */
 
+/* ---- times every party agrees on ------------------------------------------------------------ */
+/* The writer stores heartbeat_ns at least this often: while publishing (checked per commit) and,
+ * while idle, from a timer. */
+#define MDFAN_HEARTBEAT_INTERVAL_MS 10u
+/* A reader takes a writer whose heartbeat is older than this (and whose lock is free or whose pid
+ * is gone) for dead. 100 intervals: a writer descheduled on a loaded machine is not declared dead. */
+#define MDFAN_HEARTBEAT_TIMEOUT_MS 1000u
+/* One odd seq that lasts longer than this is a writer stuck or dead inside the slot: the reader
+ * reports MDFAN_ERR_STALE instead of spinning on. */
+#define MDFAN_STALE_AFTER_MS 100u
+/* A spinning reader reads the clock once per this many spins on an odd seq (a power of two): the
+ * stale bound costs nothing on the fast path. */
+#define MDFAN_STALE_CHECK_SPINS 256u
+/* How long a reader waits for a segment to exist and become READY before MDFAN_ERR_NO_SEGMENT or
+ * MDFAN_ERR_NOT_READY. */
+#define MDFAN_ATTACH_TIMEOUT_MS 5000u
+
+/* ---- reader registry: the segment "/NAME.readers" beside "/NAME" -------------------------------
+ * The data segment is read-only for readers, so what readers must write lives here, read-write
+ * for them: one 128-byte line per attached reader and, alone on its line, the count of readers
+ * asleep on the futex. The writer creates it (mode: the data segment's, plus write wherever read
+ * is granted) before the data segment becomes READY, and sweeps the lines of dead pids on its
+ * heartbeat.
+ *
+ * Wake protocol (no lost wake-up: both sides sequentially consistent, a Dekker pattern):
+ *   reader: line.state = SLEEPING; sleepers += 1 (seq_cst RMW); v = notify_seq (seq_cst);
+ *           look at the slots once more; nothing new -> futex_wait(&notify_seq, v, timeout);
+ *           then sleepers -= 1 (CAS the line SLEEPING -> ATTACHED first) and read.
+ *   writer: commit (its last seq store is seq_cst); if sleepers > 0 (seq_cst load):
+ *           notify_seq += 1 (seq_cst RMW); futex_wake(&notify_seq, all).
+ * Either the writer sees the sleeper and bumps notify_seq (the wait returns at once or is woken),
+ * or the reader sees the commit before it sleeps. A reader that cannot claim a line (registry
+ * missing or full) must not block on the futex: it spins, yields, or waits with a short timeout.
+ * The futex word is shared (not FUTEX_PRIVATE_FLAG): waiters are in other processes. */
+#define MDFAN_REGISTRY_MAGIC 0x4752444Du /* "MDRG" as bytes at offset 0 (little-endian u32) */
+#define MDFAN_REGISTRY_LINE_BYTES 128u
+#define MDFAN_REGISTRY_CAPACITY 255u     /* reader lines after the two header lines */
+#define MDFAN_READER_FREE 0u             /* line.state: claim it with a CAS FREE -> ATTACHED */
+#define MDFAN_READER_ATTACHED 1u
+#define MDFAN_READER_SLEEPING 2u         /* counted in sleepers */
+
+typedef struct mdfan_registry_header {
+  /* line 0: identity, written by the writer before the data segment becomes READY. */
+  uint32_t magic;                /* 0   MDFAN_REGISTRY_MAGIC; store-release after capacity */
+  uint32_t capacity;             /* 4   reader lines that follow the header */
+  uint8_t line0_reserved[120];   /* 8 */
+  /* line 1: the sleeper count alone (every sleeping reader and the writer touch it). */
+  uint32_t sleepers;             /* 128 readers asleep on notify_seq; seq_cst RMW by readers,
+                                  *     seq_cst load by the writer after each commit */
+  uint8_t line1_reserved[124];   /* 132 */
+} mdfan_registry_header_t;
+
+typedef struct mdfan_reader_line {
+  uint32_t pid;                  /* 0  the reader's pid, stored right after it claims the line
+                                  *    (0 for a moment after the claim: sweepers skip pid 0) */
+  uint32_t state;                /* 4  MDFAN_READER_*; changed by CAS only */
+  uint8_t reserved[120];         /* 8 */
+} mdfan_reader_line_t;
+
+/* Registry size for a capacity: header lines then reader lines. */
+#define MDFAN_REGISTRY_BYTES(capacity) \
+  ((uint64_t)sizeof(mdfan_registry_header_t) + (uint64_t)(capacity) * sizeof(mdfan_reader_line_t))
+
 /* ---- the layout, asserted ----------------------------------------------------------------- */
 MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, state) == 1 * MDFAN_LINE_BYTES, "state opens line 1");
@@ -193,5 +257,9 @@ MDFAN_STATIC_ASSERT(offsetof(mdfan_slot_header_t, msg_index) % 8 == 0, "u64 alig
 MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(10) == 384, "10 levels: 64 + 240 bytes -> 3 line pairs");
 MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(1) == 128, "1 level fits one line pair");
 MDFAN_STATIC_ASSERT(MDFAN_HEADER_BYTES % MDFAN_LINE_BYTES == 0, "directory starts on a line");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_registry_header_t) == 2 * MDFAN_REGISTRY_LINE_BYTES, "registry header is two lines");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_registry_header_t, sleepers) == MDFAN_REGISTRY_LINE_BYTES, "sleepers own line 1");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_reader_line_t) == MDFAN_REGISTRY_LINE_BYTES, "one line per reader");
+MDFAN_STATIC_ASSERT((MDFAN_STALE_CHECK_SPINS & (MDFAN_STALE_CHECK_SPINS - 1u)) == 0, "stale check interval is a power of two");
 
 #endif /* MDFAN_ABI_H */

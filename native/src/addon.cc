@@ -1,6 +1,6 @@
 // The mdfan addon: a small numeric surface over shm_open/mmap, locks, futexes, clocks and the
 // native seqlock read path. Policy (what to create, when to wait, which error code) lives in the
-// TypeScript face (native/ts/); this layer only makes syscalls and reports errno.
+// TypeScript face (native/segment/); this layer only makes syscalls and reports errno.
 #include "util.h"
 
 namespace {

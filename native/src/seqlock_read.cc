@@ -1,6 +1,6 @@
 // The native seqlock read path, with real fences: correct on arm64 as well as x86-64.
 //
-// Pairs with the writer in native/ts/seqlock.ts:
+// Pairs with the writer in native/segment/seqlock.ts:
 //   writer: seq <- s+1 (odd, seq_cst store) ; payload stores ; seq <- s+2 (seq_cst store)
 //   reader: s1 <- seq (acquire) ; if odd retry ; copy payload ; fence(acquire) ; s2 <- seq
 //           (relaxed) ; if s1 != s2 retry

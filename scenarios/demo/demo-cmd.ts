@@ -10,10 +10,10 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { parse, intOption, numOption, optString } from '../../native/ts/args.js';
-import { native } from '../../native/ts/addon.js';
-import { closeOnSignals } from '../../native/ts/shutdown.js';
-import { SegmentWriter } from '../../native/ts/writer.js';
+import { parse, intOption, numOption, optString } from '../../bin/lib/args.js';
+import { native } from '../../native/segment/binding.js';
+import { closeOnSignals } from '../../bin/lib/signals.js';
+import { SegmentWriter } from '../../native/segment/writer.js';
 
 const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 const SYMBOLS = ['AAPL', 'GOOG', 'MSFT', 'AMZN'];

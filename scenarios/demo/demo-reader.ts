@@ -6,9 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
-import * as abi from '../../native/ts/abi.js';
-import { native } from '../../native/ts/addon.js';
-import { SegmentReader } from '../../native/ts/reader.js';
+import * as abi from '../../native/segment/abi.js';
+import { native } from '../../native/segment/binding.js';
+import { SegmentReader } from '../../native/segment/reader.js';
 
 const { name, timeoutMs } = workerData as { name: string; timeoutMs: number };
 const r = await SegmentReader.attach(name, { timeoutMs });

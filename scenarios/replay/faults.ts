@@ -9,9 +9,9 @@
  *   attaching then must be refused with MDFAN_ERR_ABI_VERSION naming both versions.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as abi from '../../native/ts/abi.js';
-import { SegmentReader } from '../../native/ts/reader.js';
-import type { StatReport } from '../../native/ts/stat.js';
+import * as abi from '../../native/segment/abi.js';
+import { SegmentReader } from '../../native/segment/reader.js';
+import type { StatReport } from '../../native/segment/stat.js';
 import { RunContext } from './context.js';
 import { exitWithin, signal, spawnMdfan, stopChildren, type Child } from './procs.js';
 import { scanRecord } from './record.js';

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { schemaErrors, type Scenario } from './schema.js';
 
 export const BUILT_IN_STRATEGIES = ['imbalance', 'spread-monitor'];

@@ -9,8 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { optString } from '../../native/ts/args.js';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { optString } from '../../bin/lib/args.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { loadScenario, type LoadedScenario } from './load.js';
 import { killAllChildren, signal } from './procs.js';
 import { countItchMessages } from './progress.js';

@@ -5,9 +5,9 @@
  * happened.
  */
 import { closeSync, existsSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import * as abi from '../../native/ts/abi.js';
-import { unlinkSegment } from '../../native/ts/mapping.js';
-import { statSegment, type StatReport } from '../../native/ts/stat.js';
+import * as abi from '../../native/segment/abi.js';
+import { unlinkSegment } from '../../native/segment/mapping.js';
+import { statSegment, type StatReport } from '../../native/segment/stat.js';
 
 export const shmFile = (name: string): string => `/dev/shm/${name}`;
 

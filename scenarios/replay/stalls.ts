@@ -10,7 +10,7 @@ import { signal } from './procs.js';
 import { scanRecord } from './record.js';
 import type { StallSpec } from './schema.js';
 import { tryStat } from './segment.js';
-import type { StatReport } from '../../native/ts/stat.js';
+import type { StatReport } from '../../native/segment/stat.js';
 import type { StallOutcome } from './types.js';
 
 export interface StallRun {

@@ -1,5 +1,5 @@
 /** A strategy that misbehaves by worker: 0 throws at its 5th book, 1 hangs at its 5th book, others behave. */
-import type { BookSnapshot } from '../../native/ts/seqlock.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { StrategyContext } from '../../workers/pool/strategy.js';
 
 let books = 0;

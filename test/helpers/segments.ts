@@ -3,7 +3,7 @@
  * (uvu's after hooks, plus a process 'exit' hook for a test that throws past them).
  */
 import { readdirSync } from 'node:fs';
-import { unlinkSegment } from '../../native/ts/index.js';
+import { unlinkSegment } from '../../native/segment/index.js';
 
 let counter = 0;
 const live = new Set<string>();

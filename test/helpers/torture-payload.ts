@@ -2,7 +2,7 @@
  * A self-checking slot payload for seqlock torture: every field of commit k is a function of k,
  * so a copy that mixes two commits (a torn read) cannot pass check().
  */
-import type { BookSnapshot, LevelSource } from '../../native/ts/index.js';
+import type { BookSnapshot, LevelSource } from '../../native/segment/index.js';
 
 export const TORTURE_LEVELS = 10;
 

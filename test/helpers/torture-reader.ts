@@ -3,7 +3,7 @@
  * or as a process (argv: name reads path), reporting { reads, retries, torn, firstError, backwards }.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { SegmentReader } from '../../native/ts/index.js';
+import { SegmentReader } from '../../native/segment/index.js';
 import { check } from './torture-payload.js';
 
 interface Job {

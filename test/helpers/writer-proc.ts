@@ -12,9 +12,9 @@
  *  hammer        open (create or take over), print "ready <gen> <outcome>", then commit
  *                self-checking payloads to slot 0 as fast as it can, forever
  */
-import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/ts/index.js';
-import { closeOnSignals } from '../../native/ts/shutdown.js';
-import * as abi from '../../native/ts/abi.js';
+import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/segment/index.js';
+import { closeOnSignals } from '../../bin/lib/signals.js';
+import * as abi from '../../native/segment/abi.js';
 import { TORTURE_LEVELS, fill } from './torture-payload.js';
 
 const [mode, name, levelsArg, maxArg] = process.argv.slice(2);

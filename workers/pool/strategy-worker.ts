@@ -7,9 +7,9 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
-import { native } from '../../native/ts/addon.js';
+import { native } from '../../native/segment/binding.js';
 import { BookReader, WaitResult, WaitStrategy } from '../sdk/book-reader.js';
-import { isMdfanError } from '../../native/ts/errors.js';
+import { isMdfanError } from '../../native/segment/errors.js';
 import { loadStrategy, StrategyContext } from './strategy.js';
 
 export interface WorkerTask {

@@ -5,8 +5,8 @@
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
-import type { BookSnapshot } from '../../native/ts/seqlock.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
 
 export interface StrategyContext {
   /** This worker's index in the pool, 0..N-1. */

@@ -2,7 +2,7 @@
  * The reader SDK: what a strategy process uses. Attach by name (waiting for READY), find
  * instruments, read consistent snapshots into preallocated objects, learn which books changed,
  * wait for updates in the way that suits the caller, and hear at once when the writer dies,
- * is replaced, or closes. Built on SegmentReader (native/ts/reader.ts), which does the seqlock.
+ * is replaced, or closes. Built on SegmentReader (native/segment/reader.ts), which does the seqlock.
  *
  * Wait strategies (docs/READERS.md):
  *  spin   poll the slots' seq words without pause: the lowest latency, one core per reader
@@ -10,15 +10,15 @@
  *  block  sleep on the futex word; the writer wakes sleepers only (registry.ts)
  */
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import * as abi from '../../native/ts/abi.js';
-import { native } from '../../native/ts/addon.js';
-import { ErrorCode, MdfanError, isMdfanError } from '../../native/ts/errors.js';
-import type { Instrument } from '../../native/ts/directory.js';
-import { SegmentReader, AttachOptions } from '../../native/ts/reader.js';
-import { RegistryLine } from '../../native/ts/registry.js';
-import { announceAttach } from '../../native/ts/control.js';
+import * as abi from '../../native/segment/abi.js';
+import { native } from '../../native/segment/binding.js';
+import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
+import type { Instrument } from '../../native/segment/directory.js';
+import { SegmentReader, AttachOptions } from '../../native/segment/reader.js';
+import { RegistryLine } from '../../native/segment/registry.js';
+import { announceAttach } from '../../native/segment/control.js';
 import type { Socket } from 'node:net';
-import type { BookSnapshot } from '../../native/ts/seqlock.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
 
 export type WaitStrategy = 'spin' | 'yield' | 'block';
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'yield', 'block'];

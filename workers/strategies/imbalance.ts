@@ -5,7 +5,7 @@
  * signals where |imbalance| exceeds a threshold, and how often the next mid moved the way the
  * signal pointed (a crude but real predictive check).
  */
-import type { BookSnapshot } from '../../native/ts/seqlock.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { Strategy, StrategyContext } from '../pool/strategy.js';
 
 const THRESHOLD = 0.6;

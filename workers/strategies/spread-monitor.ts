@@ -3,7 +3,7 @@
  * maximum, and every locked (bid == ask) or crossed (bid > ask) book — which a correct feed
  * handler never publishes for a single venue, so any count here is a bug worth a page.
  */
-import type { BookSnapshot } from '../../native/ts/seqlock.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { Strategy, StrategyContext } from '../pool/strategy.js';
 
 export class SpreadMonitor implements Strategy {

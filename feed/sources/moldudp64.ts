@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { MoldReceiver } from '../moldudp64/receiver.js';
-import type { Publisher } from './publisher.js';
+import type { Publisher } from '../publish/publisher.js';
 
 export async function replayMoldUdp(host: string, port: number, pub: Publisher, log: Logger, stop: { requested: boolean }): Promise<number> {
   const writer = pub.writer;

@@ -1,5 +1,5 @@
 /** A preallocated top-N book in the slot's layout ([price, size, orders] per level, best first). */
-import type { LevelSource } from '../../native/ts/seqlock.js';
+import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { InstrumentBook } from '../book/itch-books.js';
 
 export class TopOfBook implements LevelSource {

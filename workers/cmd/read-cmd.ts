@@ -14,13 +14,13 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from './sdk/histogram.js';
+import { newLatencyHistogram } from '../sdk/histogram.js';
 import { pino } from 'pino';
-import { formatBookLine } from '../native/ts/book-line.js';
-import { intOption, numOption, optString, parse, required } from '../native/ts/args.js';
-import { native } from '../native/ts/addon.js';
-import { BookReader, WaitResult, latencyNs, parseWait } from './sdk/book-reader.js';
-import { isMdfanError } from '../native/ts/errors.js';
+import { formatBookLine } from '../../bin/lib/book-line.js';
+import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { native } from '../../native/segment/binding.js';
+import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
+import { isMdfanError } from '../../native/segment/errors.js';
 
 const USAGE = 'usage: mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE] [--duration S] [--exit-on-writer-death] [--timeout S (wait for the segment, default 30)] [--cpu N] [--expected-interval-ns NS] [--histogram]';
 export const EXIT_WRITER_DEATH = 3;

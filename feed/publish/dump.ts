@@ -1,8 +1,8 @@
 /** `--dump-books FILE`: one line per top-N change, buffered and written in 1 MiB blocks. */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { formatBookLine } from '../../native/ts/book-line.js';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
-import type { LevelSource } from '../../native/ts/seqlock.js';
+import { formatBookLine } from '../../bin/lib/book-line.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import type { LevelSource } from '../../native/segment/seqlock.js';
 
 export class BookDump {
   private readonly fd: number;

@@ -3,7 +3,7 @@
  * MDFAN_ERR_OPTIONS and numeric options validated once with a message naming the option.
  */
 import { parseArgs, ParseArgsConfig } from 'node:util';
-import { ErrorCode, MdfanError } from './errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

@@ -5,11 +5,11 @@
  * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
  */
 import { writeFileSync } from 'node:fs';
-import { intOption, numOption, optString, parse, required } from '../native/ts/args.js';
-import { native } from '../native/ts/addon.js';
-import { parseWait } from './sdk/book-reader.js';
-import { resolveStrategy } from './pool/strategy.js';
-import { runPool } from './pool/pool.js';
+import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { native } from '../../native/segment/binding.js';
+import { parseWait } from '../sdk/book-reader.js';
+import { resolveStrategy } from '../pool/strategy.js';
+import { runPool } from '../pool/pool.js';
 
 const USAGE =
   'usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--wait spin|yield|block (default yield)] [--duration S] [--json FILE] [--pin] [--hang-ms MS (default 2000)] [--timeout S] [--expected-interval-ns NS]';

@@ -1,21 +1,21 @@
 /**
  * Loads the native addon (native/build/Release/mdfan.node) and checks, once per thread, that the
- * compiled ABI header agrees with abi.ts: a stale build or an edited header fails loudly here
- * instead of corrupting books.
+ * header it was compiled from agrees with the generated TypeScript tables: a stale build or an
+ * edited header fails loudly here instead of corrupting books.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as abi from './abi.js';
+import * as gen from './abi.generated.js';
 
 export interface FieldInfo {
   offset: number;
   size: number;
 }
+/** What the compiled addon makes of the header (native/src/abi_export.cc). */
 export interface AbiDump {
-  header: Record<string, FieldInfo>;
-  dir: Record<string, FieldInfo>;
-  level: Record<string, FieldInfo>;
-  slot: Record<string, FieldInfo>;
+  structs: Record<string, Record<string, FieldInfo>>;
+  sizeof: Record<string, number>;
   constants: Record<string, number>;
   layoutSamples: Array<{
     maxInstruments: number;
@@ -26,6 +26,7 @@ export interface AbiDump {
     asksOffset: number;
     packedStride: number;
   }>;
+  registryBytes: number;
 }
 export interface FileStat {
   size: number;
@@ -85,53 +86,28 @@ export const addonPath = fileURLToPath(new URL('../../../native/build/Release/md
 const require = createRequire(import.meta.url);
 export const native: Addon = require(addonPath) as Addon;
 
-/** Differences between the compiled header and abi.ts, as human-readable lines (empty: agree). */
+/**
+ * Differences between the addon's compiled header and the generated TypeScript tables, as
+ * human-readable lines (empty: they agree). Both come from native/include/mdfan_abi.h, so a
+ * difference means one of them was built from an older header.
+ */
 export function abiMismatches(dump: AbiDump = native.abi()): string[] {
   const out: string[] = [];
-  const cmp = (what: string, c: Record<string, FieldInfo>, ts: Record<string, FieldInfo>): void => {
+  const tsStructs = gen.STRUCTS as unknown as Record<string, Record<string, FieldInfo>>;
+  const tsSizes = gen.SIZEOF as unknown as Record<string, number>;
+  for (const s of new Set([...Object.keys(dump.structs), ...Object.keys(tsStructs)])) {
+    const c = dump.structs[s] ?? {};
+    const ts = tsStructs[s] ?? {};
+    if (dump.sizeof[s] !== tsSizes[s]) out.push(`sizeof ${s}: header ${dump.sizeof[s]} vs generated ${tsSizes[s]}`);
     for (const k of new Set([...Object.keys(c), ...Object.keys(ts)])) {
       const a = c[k];
       const b = ts[k];
-      if (!a || !b || a.offset !== b.offset || a.size !== b.size)
-        out.push(`${what}.${k}: header ${JSON.stringify(a)} vs abi.ts ${JSON.stringify(b)}`);
+      if (!a || !b || a.offset !== b.offset || a.size !== b.size) out.push(`${s}.${k}: header ${JSON.stringify(a)} vs generated ${JSON.stringify(b)}`);
     }
-  };
-  cmp('header', dump.header, abi.HDR);
-  cmp('dir', dump.dir, abi.DIR);
-  cmp('level', dump.level, abi.LEVEL);
-  cmp('slot', dump.slot, abi.SLOT);
-  const k = dump.constants;
-  const pairs: Array<[string, number, number | undefined]> = [
-    ['MAGIC_LO', abi.MAGIC_LO, k.MAGIC_LO],
-    ['MAGIC_HI', abi.MAGIC_HI, k.MAGIC_HI],
-    ['ABI_MAJOR', abi.ABI_MAJOR, k.MDFAN_ABI_MAJOR],
-    ['ABI_MINOR', abi.ABI_MINOR, k.MDFAN_ABI_MINOR],
-    ['LINE_BYTES', abi.LINE_BYTES, k.MDFAN_LINE_BYTES],
-    ['HEADER_BYTES', abi.HEADER_BYTES, k.MDFAN_HEADER_BYTES],
-    ['DIR_ENTRY_BYTES', abi.DIR_ENTRY_BYTES, k.MDFAN_DIR_ENTRY_BYTES],
-    ['SLOT_HEADER_BYTES', abi.SLOT_HEADER_BYTES, k.MDFAN_SLOT_HEADER_BYTES],
-    ['LEVEL_BYTES', abi.LEVEL_BYTES, k.MDFAN_LEVEL_BYTES],
-    ['MAX_LEVELS', abi.MAX_LEVELS, k.MDFAN_MAX_LEVELS],
-    ['MAX_INSTRUMENTS', abi.MAX_INSTRUMENTS, k.MDFAN_MAX_INSTRUMENTS],
-    ['STATE_UNINITIALIZED', abi.STATE_UNINITIALIZED, k.MDFAN_STATE_UNINITIALIZED],
-    ['SYMBOL_BYTES', abi.SYMBOL_BYTES, k.MDFAN_SYMBOL_BYTES],
-    ['SOCKET_PATH_BYTES', abi.SOCKET_PATH_BYTES, k.MDFAN_SOCKET_PATH_BYTES],
-    ['STATE_INITIALIZING', abi.STATE_INITIALIZING, k.MDFAN_STATE_INITIALIZING],
-    ['STATE_READY', abi.STATE_READY, k.MDFAN_STATE_READY],
-    ['STATE_BROKEN', abi.STATE_BROKEN, k.MDFAN_STATE_BROKEN],
-    ['STATE_CLOSED', abi.STATE_CLOSED, k.MDFAN_STATE_CLOSED],
-    ['LAYOUT_PACKED', abi.LAYOUT_PACKED, k.MDFAN_LAYOUT_PACKED],
-    ['SLOT_STALE', abi.SLOT_STALE, k.MDFAN_SLOT_STALE],
-    ['DIR_ACTIVE', abi.DIR_ACTIVE, k.MDFAN_DIR_ACTIVE],
-    ['ERRNUM_FEED_TRUNCATED', abi.ERRNUM_FEED_TRUNCATED, k.MDFAN_ERRNUM_FEED_TRUNCATED],
-    ['ERRNUM_FEED_CORRUPT', abi.ERRNUM_FEED_CORRUPT, k.MDFAN_ERRNUM_FEED_CORRUPT],
-    ['ERRNUM_FEED_GAP', abi.ERRNUM_FEED_GAP, k.MDFAN_ERRNUM_FEED_GAP],
-    ['SIZEOF_HEADER', abi.HEADER_BYTES, k.SIZEOF_HEADER],
-    ['SIZEOF_DIR_ENTRY', abi.DIR_ENTRY_BYTES, k.SIZEOF_DIR_ENTRY],
-    ['SIZEOF_LEVEL', abi.LEVEL_BYTES, k.SIZEOF_LEVEL],
-    ['SIZEOF_SLOT_HEADER', abi.SLOT_HEADER_BYTES, k.SIZEOF_SLOT_HEADER],
-  ];
-  for (const [name, ts, c] of pairs) if (ts !== c) out.push(`constant ${name}: header ${c} vs abi.ts ${ts}`);
+  }
+  const tsConstants = gen as unknown as Record<string, unknown>;
+  for (const [name, value] of Object.entries(dump.constants))
+    if (tsConstants[name] !== value) out.push(`constant ${name}: header ${value} vs generated ${String(tsConstants[name])}`);
   for (const s of dump.layoutSamples) {
     const l = abi.computeLayout(s.maxInstruments, s.levels);
     if (
@@ -143,9 +119,10 @@ export function abiMismatches(dump: AbiDump = native.abi()): string[] {
     )
       out.push(`layout(${s.maxInstruments}, ${s.levels}): header ${JSON.stringify(s)} vs abi.ts ${JSON.stringify(l)}`);
   }
+  if (abi.registryBytes() !== dump.registryBytes) out.push(`registry bytes: header ${dump.registryBytes} vs abi.ts ${abi.registryBytes()}`);
   return out;
 }
 
 const mismatches = abiMismatches();
 if (mismatches.length > 0)
-  throw new Error(`mdfan: native/ts/abi.ts disagrees with native/include/mdfan_abi.h:\n  ${mismatches.join('\n  ')}`);
+  throw new Error(`mdfan: native/segment/abi.ts (generated) disagrees with the addon's native/include/mdfan_abi.h (rebuild: npm run build and the addon):\n  ${mismatches.join('\n  ')}`);

@@ -9,18 +9,18 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { pino } from 'pino';
-import * as abi from '../../native/ts/abi.js';
-import { intOption, numOption, optString, parse, required } from '../../native/ts/args.js';
-import { ErrorCode, MdfanError, isMdfanError } from '../../native/ts/errors.js';
-import { SegmentWriter } from '../../native/ts/writer.js';
+import * as abi from '../../native/segment/abi.js';
+import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
+import { SegmentWriter } from '../../native/segment/writer.js';
 import { loadFeed } from '../itch/framing.js';
-import { BookDump } from './dump.js';
-import { replayFile } from './file-source.js';
-import { replayMoldUdp } from './live-source.js';
-import { replayLobster } from './lobster-replay.js';
+import { BookDump } from '../publish/dump.js';
+import { replayFile } from '../sources/itch-file.js';
+import { replayMoldUdp } from '../sources/moldudp64.js';
+import { replayLobster } from '../sources/lobster.js';
 import { loadLobster } from '../lobster/lobster-files.js';
-import { Pacer, parseSpeed } from './pacer.js';
-import { Publisher } from './publisher.js';
+import { Pacer, parseSpeed } from '../pacing/pacer.js';
+import { Publisher } from '../publish/publisher.js';
 
 const USAGE = `usage: mdfan feed --source itch:FILE|lobster:MESSAGES.csv,ORDERBOOK.csv|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]

@@ -3,11 +3,11 @@
  * (only --symbols if given), commits every top-N change to its slot, mirrors it to --dump-books,
  * marks books stale after a feed gap, and keeps the segment's counters current.
  */
-import * as abi from '../../native/ts/abi.js';
-import { SegmentWriter } from '../../native/ts/writer.js';
+import * as abi from '../../native/segment/abi.js';
+import { SegmentWriter } from '../../native/segment/writer.js';
 import type { InstrumentBook } from '../book/itch-books.js';
 import { BookDump } from './dump.js';
-import { ItchReplay } from './itch-replay.js';
+import { ItchReplay } from '../itch/engine.js';
 import { TopOfBook } from './top.js';
 
 export const ITCH_PRICE_SCALE = 10000;

@@ -2,7 +2,7 @@
  * A mapped segment: one fd, one mapping, and the typed views over it. Every thread maps for
  * itself (see native/src/segment.cc for why), so a Mapping never crosses threads.
  */
-import { native } from './addon.js';
+import { native } from './binding.js';
 import { fromSyscall, MdfanError, ErrorCode } from './errors.js';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,200}$/;

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as abi from './abi.js';
-import { native } from './addon.js';
+import { native } from './binding.js';
 import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
 import { CounterName, checkHeader, layoutOf, loadMagic } from './header.js';
 import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
@@ -37,7 +37,7 @@ export interface WriterOptions {
 export type OpenOutcome = 'created' | 'takeover' | 'recreated';
 
 /** How often a publishing writer stores its heartbeat (readers' default timeout is 1 s). */
-export const HEARTBEAT_EVERY_NS = 10e6;
+export const HEARTBEAT_EVERY_NS = abi.HEARTBEAT_INTERVAL_MS * 1e6;
 
 const validated = (o: WriterOptions): Required<Omit<WriterOptions, 'gid'>> & { gid?: number } => {
   const bad = (msg: string, found: unknown): never => {
@@ -340,7 +340,7 @@ export class SegmentWriter {
    * packets). A writer stuck in a loop that neither publishes nor ticks stops beating: readers
    * then report it dead, which is the truth.
    */
-  startIdleHeartbeat(intervalMs = 10): void {
+  startIdleHeartbeat(intervalMs: number = abi.HEARTBEAT_INTERVAL_MS): void {
     if (this.idleTimer) return;
     this.idleTimer = setInterval(() => this.beat(native.monotonicNs()), intervalMs);
     this.idleTimer.unref();

@@ -4,7 +4,7 @@
  * in LOBSTER's column order, empty levels as `9999999999,0` (ask) and `-9999999999,0` (bid),
  * prices as integers in the feed's units. Not a hot path (one string per line by nature).
  */
-import type { LevelSource } from './seqlock.js';
+import type { LevelSource } from '../../native/segment/seqlock.js';
 
 export const EMPTY_ASK = '9999999999,0';
 export const EMPTY_BID = '-9999999999,0';

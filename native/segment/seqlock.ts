@@ -1,7 +1,7 @@
 /**
  * The seqlock over one book slot: the writer's commit and the JavaScript read path.
  *
- * Protocol (docs/ABI.md, DESIGN rule 5). Slot word 0 is `seq`.
+ * Protocol (docs/ABI.md). Slot word 0 is `seq`.
  *   writer:  s = seq (its own value: single writer)
  *            seq <- s+1   Atomics.store, seq_cst          [W1]
  *            payload      plain typed-array stores
@@ -34,14 +34,15 @@
  * between R1 and R2.
  */
 import * as abi from './abi.js';
-import { native } from './addon.js';
+import { native } from './binding.js';
 import { ErrorCode, MdfanError } from './errors.js';
 
 /** x86-64's TSO makes the JavaScript read and write paths correct; elsewhere use the native ones. */
 export const NATIVE_ORDERING_REQUIRED = process.arch !== 'x64' && process.arch !== 'ia32';
 
 /** Default bound on how long a reader waits for an odd seq to turn even before MDFAN_ERR_STALE. */
-export const DEFAULT_STALE_AFTER_MS = 100;
+export const DEFAULT_STALE_AFTER_MS = abi.STALE_AFTER_MS;
+const STALE_CHECK_MASK = abi.STALE_CHECK_SPINS - 1;
 
 /**
  * A preallocated copy of one slot. Reads fill `words` in place; the getters decode it without
@@ -159,8 +160,8 @@ export function readSlotJs(slot: Uint32Array, dst: Uint32Array, staleNs: number,
         oddSeq = s1;
         oddSpins = 0;
         oddSince = 0;
-      } else if ((++oddSpins & 1023) === 0) {
-        // Checking the clock costs an addon call: only every 1024 spins on the same odd seq.
+      } else if ((++oddSpins & STALE_CHECK_MASK) === 0) {
+        // Checking the clock costs an addon call: only every STALE_CHECK_SPINS spins on one odd seq.
         const now = native.monotonicNs();
         if (oddSince === 0) oddSince = now;
         else if (now - oddSince > staleNs) return -1;

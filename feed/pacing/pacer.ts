@@ -3,8 +3,8 @@
  * faster). The replay loop asks `delayNs(exchangeTsNs)` per message: a compare and a subtraction,
  * no clock read unless the message is due in the future of the last clock read.
  */
-import { native } from '../../native/ts/addon.js';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { native } from '../../native/segment/binding.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 
 export type Speed = 'max' | number;
 

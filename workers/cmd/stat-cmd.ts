@@ -1,6 +1,6 @@
 /** `mdfan stat --segment NAME [--json]` */
-import { parse, required } from './args.js';
-import { formatStat, statWithReaders } from './stat.js';
+import { parse, required } from '../../bin/lib/args.js';
+import { formatStat, statWithReaders } from '../../native/segment/stat.js';
 
 const USAGE = 'usage: mdfan stat --segment NAME [--json]';
 

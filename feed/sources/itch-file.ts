@@ -4,10 +4,10 @@
  * when pacing says a message is not due yet.
  */
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, MdfanError } from '../../native/ts/errors.js';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { Frame, LoadedFeed, nextFrame } from '../itch/framing.js';
-import { Pacer } from './pacer.js';
-import type { Publisher } from './publisher.js';
+import { Pacer } from '../pacing/pacer.js';
+import type { Publisher } from '../publish/publisher.js';
 
 const BATCH = 4096;
 

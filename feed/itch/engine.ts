@@ -4,9 +4,9 @@
  * instrument's top N changed by value. Allocation-free per message except the stock directory.
  */
 import { ItchBooks, InstrumentBook } from '../book/itch-books.js';
-import { LENGTH, T } from '../itch/layout.js';
-import { decode, ItchMessage } from '../itch/message.js';
-import { TopOfBook } from './top.js';
+import { LENGTH, T } from './layout.js';
+import { decode, ItchMessage } from './message.js';
+import { TopOfBook } from '../publish/top.js';
 
 export interface ReplayHooks {
   /** A stock directory message named an instrument. */

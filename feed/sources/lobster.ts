@@ -4,12 +4,12 @@
  * top N is published when it changed. Paced by the message file's timestamps.
  */
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import type { SegmentWriter } from '../../native/ts/writer.js';
+import type { SegmentWriter } from '../../native/segment/writer.js';
 import { LobsterBook } from '../lobster/lobster-book.js';
 import { LobsterPair, parseRow } from '../lobster/lobster-files.js';
-import type { BookDump } from './dump.js';
-import type { Pacer } from './pacer.js';
-import { TopOfBook } from './top.js';
+import type { BookDump } from '../publish/dump.js';
+import type { Pacer } from '../pacing/pacer.js';
+import { TopOfBook } from '../publish/top.js';
 
 const BATCH = 4096;
 const LOBSTER_PRICE_SCALE = 10000; // prices are dollars x 10000, as in ITCH

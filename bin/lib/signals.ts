@@ -3,7 +3,7 @@
  * sleepers), release the lock and exit 0. A writer killed by SIGKILL cannot do this: readers
  * then see the lock free and the heartbeat stop (docs/ABI.md, "Lifecycle").
  */
-import type { SegmentWriter } from './writer.js';
+import type { SegmentWriter } from '../../native/segment/writer.js';
 
 export function closeOnSignals(writer: SegmentWriter, opts: { unlink?: boolean; onClose?: (signal: string) => void } = {}): () => void {
   const handler = (signal: NodeJS.Signals): void => {

@@ -1,6 +1,7 @@
 /**
  * The reader registry: a small segment `/NAME.readers` beside the data segment, read-write for
- * readers (the data segment is read-only for them, DESIGN rule 8). It holds what readers must
+ * readers (the data segment is read-only for them). Its layout and wake protocol are declared in
+ * native/include/mdfan_abi.h (mdfan_registry_header_t, mdfan_reader_line_t). It holds what readers must
  * write: one 128-byte line per attached reader (pid, state) and, on its own line, the count of
  * readers sleeping on the futex, so the writer wakes them only when someone sleeps: a writer with
  * no sleepers makes no syscall, just one load per input message.
@@ -15,25 +16,22 @@
  * wake-up syscalls, never miss one). The writer's heartbeat sweep frees the lines of dead pids
  * and takes their sleep off the count.
  */
-import { native } from './addon.js';
+import * as abi from './abi.js';
+import { native } from './binding.js';
 import { fromSyscall } from './errors.js';
 import { Mapping, shmPath, unlinkSegment } from './mapping.js';
 
-export const REGISTRY_MAGIC = 0x4752444d; // "MDRG"
-export const REGISTRY_LINE_BYTES = 128;
-export const REGISTRY_CAPACITY = 255; // reader lines; line 0 is the header, line 1 the sleepers
-/** Word indexes. */
-const W_MAGIC = 0;
-const W_CAPACITY = 1;
-const W_SLEEPERS = REGISTRY_LINE_BYTES >>> 2; // line 1, alone
-const LINE_WORDS = REGISTRY_LINE_BYTES >>> 2;
-const lineWord = (i: number): number => (i + 2) * LINE_WORDS; // reader line i: [pid, state]
-export const READER_FREE = 0;
-export const READER_ATTACHED = 1;
-export const READER_SLEEPING = 2;
-
+export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING } = abi;
+/** Word indexes (u32), from the header's mdfan_registry_header_t and mdfan_reader_line_t. */
+const W_MAGIC = abi.REGISTRY.magic.offset >>> 2;
+const W_CAPACITY = abi.REGISTRY.capacity.offset >>> 2;
+const W_SLEEPERS = abi.REGISTRY.sleepers.offset >>> 2;
+const W_PID = abi.READER_LINE.pid.offset >>> 2;
+const W_STATE = abi.READER_LINE.state.offset >>> 2;
+/** First word of reader line i. */
+const lineWord = (i: number): number => (abi.SIZEOF.registry_header + i * abi.SIZEOF.reader_line) >>> 2;
 export const registryName = (segment: string): string => `${segment}.readers`;
-const BYTES = (REGISTRY_CAPACITY + 2) * REGISTRY_LINE_BYTES;
+const BYTES = abi.registryBytes();
 
 /** Read-write bits for whoever may read the data segment (readers must write here). */
 const registryMode = (dataMode: number): number => dataMode | ((dataMode & 0o044) >>> 1);
@@ -79,8 +77,8 @@ export class RegistryOwner {
     const out: Array<{ pid: number; sleeping: boolean }> = [];
     for (let i = 0; i < REGISTRY_CAPACITY; i++) {
       const w = lineWord(i);
-      const state = Atomics.load(this.map.u32, w + 1);
-      if (state !== READER_FREE) out.push({ pid: Atomics.load(this.map.u32, w), sleeping: state === READER_SLEEPING });
+      const state = Atomics.load(this.map.u32, w + W_STATE);
+      if (state !== READER_FREE) out.push({ pid: Atomics.load(this.map.u32, w + W_PID), sleeping: state === READER_SLEEPING });
     }
     return out;
   }
@@ -91,12 +89,12 @@ export class RegistryOwner {
     const u32 = this.map.u32;
     for (let i = 0; i < REGISTRY_CAPACITY; i++) {
       const w = lineWord(i);
-      const state = Atomics.load(u32, w + 1);
+      const state = Atomics.load(u32, w + W_STATE);
       if (state === READER_FREE) continue;
-      const pid = Atomics.load(u32, w);
+      const pid = Atomics.load(u32, w + W_PID);
       if (pid === 0 || pidAlive(pid)) continue;
       // A dead process cannot race us; the CAS guards against a new reader reusing the line.
-      if (Atomics.compareExchange(u32, w + 1, state, READER_FREE) === state) {
+      if (Atomics.compareExchange(u32, w + W_STATE, state, READER_FREE) === state) {
         if (state === READER_SLEEPING) Atomics.sub(u32, W_SLEEPERS, 1);
         freed++;
       }
@@ -151,8 +149,8 @@ export class RegistryLine {
     }
     for (let i = 0; i < REGISTRY_CAPACITY; i++) {
       const w = lineWord(i);
-      if (Atomics.compareExchange(m.u32, w + 1, READER_FREE, READER_ATTACHED) === READER_FREE) {
-        Atomics.store(m.u32, w, process.pid);
+      if (Atomics.compareExchange(m.u32, w + W_STATE, READER_FREE, READER_ATTACHED) === READER_FREE) {
+        Atomics.store(m.u32, w + W_PID, process.pid);
         return new RegistryLine(m, w);
       }
     }
@@ -162,20 +160,20 @@ export class RegistryLine {
 
   /** Before sleeping: counted first (seq_cst), so a writer committing after this wakes us. */
   beginSleep(): void {
-    Atomics.store(this.map.u32, this.word + 1, READER_SLEEPING);
+    Atomics.store(this.map.u32, this.word + W_STATE, READER_SLEEPING);
     Atomics.add(this.map.u32, W_SLEEPERS, 1);
   }
 
   endSleep(): void {
     // CAS: the writer's sweep never touches a live reader, but be exact about the count.
-    if (Atomics.compareExchange(this.map.u32, this.word + 1, READER_SLEEPING, READER_ATTACHED) === READER_SLEEPING)
+    if (Atomics.compareExchange(this.map.u32, this.word + W_STATE, READER_SLEEPING, READER_ATTACHED) === READER_SLEEPING)
       Atomics.sub(this.map.u32, W_SLEEPERS, 1);
   }
 
   release(): void {
     if (this.map.isClosed) return;
     this.endSleep();
-    Atomics.store(this.map.u32, this.word + 1, READER_FREE);
+    Atomics.store(this.map.u32, this.word + W_STATE, READER_FREE);
     this.map.close();
   }
 }

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from './abi.js';
-import { native } from './addon.js';
+import { native } from './binding.js';
 import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
 import { checkHeader, layoutOf, readHeader, HeaderInfo } from './header.js';
 import { Mapping, loadU64, shmPath } from './mapping.js';
