@@ -5,10 +5,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Frame, loadFeed, nextFrame } from '../feed/itch/framing.js';
-import { decode, ItchMessage } from '../feed/itch/message.js';
-import { ItchReplay } from '../feed/itch/engine.js';
-import { Publisher } from '../feed/publish/publisher.js';
+import { type Frame, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, loadFeed, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
 
@@ -49,11 +46,8 @@ export function feedBench(runs: number, log: (s: string) => void, file = GOOG_FI
         const name = `mdfan-bench-feed-${process.pid}`;
         const w = SegmentWriter.open({ name, maxInstruments: 16384, levels: 10 });
         try {
-          const pub = new Publisher(w, 10, null, null);
-          return drive((o, l, i) => {
-            pub.replay.process(buf, o, l, i);
-            w.tick();
-          });
+          const venue = new ItchVenue(new Publisher(w), 10);
+          return drive((o, l, i) => venue.process(buf, o, l, i));
         } finally {
           w.close({ unlink: true });
         }

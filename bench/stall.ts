@@ -7,8 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Frame, loadFeed, nextFrame } from '../feed/itch/framing.js';
-import { Publisher } from '../feed/publish/publisher.js';
+import { type Frame, ItchVenue, Publisher, loadFeed, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { GOOG_FILE } from './feed.js';
 import { median } from './machine.js';
@@ -29,13 +28,12 @@ export async function stallBench(runs: number, log: (s: string) => void): Promis
   const w = SegmentWriter.open({ name, maxInstruments: 64, levels: 10 });
   const frame: Frame = { offset: 0, length: 0 };
   const replay = (): number => {
-    const pub = new Publisher(w, 10, null, null);
+    const venue = new ItchVenue(new Publisher(w), 10);
     const t0 = performance.now();
     let i = 0;
     for (let pos = 0; pos < buf.length; i++) {
       pos = nextFrame(buf, buf.length, pos, i, feed.file, frame);
-      pub.replay.process(buf, frame.offset, frame.length, i);
-      w.tick();
+      venue.process(buf, frame.offset, frame.length, i);
     }
     return i / ((performance.now() - t0) / 1000);
   };

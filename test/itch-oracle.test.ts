@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFeed, nextFrame } from '../feed/itch/framing.js';
-import { Publisher } from '../feed/publish/publisher.js';
+import { ItchVenue, Publisher } from '../feed/index.js';
 import { SegmentReader, SegmentWriter } from '../native/segment/index.js';
 import { formatBookLine } from '../bin/lib/book-line.js';
 import { checkDumpAgainstOracle, GOOG_ITCH, oracle } from './helpers/oracle.js';
@@ -54,7 +54,7 @@ test('the checkpoints through the slot: a reader\'s seqlock read after each chec
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 10 });
   const r = SegmentReader.openSync(name);
   try {
-    const pub = new Publisher(w, 10, null, null);
+    const venue = new ItchVenue(new Publisher(w), 10);
     const feed = loadFeed(GOOG_ITCH);
     const snap = r.newSnapshot();
     const rows = oracle();
@@ -65,7 +65,7 @@ test('the checkpoints through the slot: a reader\'s seqlock read after each chec
     let slot = -1;
     for (let pos = 0, i = 0; pos < feed.bytes.length; i++) {
       pos = nextFrame(feed.bytes, feed.bytes.length, pos, i, feed.file, fr);
-      pub.replay.process(feed.bytes, fr.offset, fr.length, i);
+      venue.process(feed.bytes, fr.offset, fr.length, i);
       while (oi < rows.length && rows[oi].index === i) {
         if (slot < 0) slot = r.find('GOOG');
         r.read(slot, snap);

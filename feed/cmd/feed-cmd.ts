@@ -13,22 +13,16 @@ import * as abi from '../../native/segment/abi.js';
 import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
-import { loadFeed } from '../itch/framing.js';
 import { BookDump } from '../publish/dump.js';
-import { replayFile } from '../sources/itch-file.js';
-import { replayMoldUdp } from '../sources/moldudp64.js';
-import { replayLobster } from '../sources/lobster.js';
-import { loadLobster } from '../lobster/lobster-files.js';
 import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
+import { openSource, sourceSyntax } from '../sources/registry.js';
 
-const USAGE = `usage: mdfan feed --source itch:FILE|lobster:MESSAGES.csv,ORDERBOOK.csv|moldudp64:HOST:PORT --segment NAME [--levels N (default 10)]
+const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default 10)]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]
   [--mode OCTAL (default 600)] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
 
 export const DEFAULT_MAX_INSTRUMENTS = 16384; // a full Nasdaq day announces ~8,000-12,000 symbols
-
-export type Source = { kind: 'itch'; file: string } | { kind: 'moldudp64'; host: string; port: number } | { kind: 'lobster'; messages: string; orderbook: string };
 
 /** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
 function progressBar(unit: string, total: number): cliProgress.SingleBar | null {
@@ -50,23 +44,6 @@ export function resolveGroup(text: string): number {
     /* no /etc/group: only numeric gids */
   }
   throw new MdfanError(ErrorCode.OPTIONS, `--group: no group named ${JSON.stringify(text)} (give a name from /etc/group or a numeric gid)`);
-}
-
-export function parseSource(text: string): Source {
-  const i = text.indexOf(':');
-  const kind = text.slice(0, i);
-  const rest = text.slice(i + 1);
-  if (i > 0 && kind === 'itch' && rest) return { kind, file: rest };
-  if (i > 0 && kind === 'lobster' && rest.split(',').length === 2) {
-    const [messages, orderbook] = rest.split(',');
-    return { kind, messages, orderbook };
-  }
-  if (i > 0 && kind === 'moldudp64') {
-    const j = rest.lastIndexOf(':');
-    const port = Number(rest.slice(j + 1));
-    if (j > 0 && Number.isInteger(port) && port >= 1 && port <= 65535) return { kind, host: rest.slice(0, j), port };
-  }
-  throw new MdfanError(ErrorCode.OPTIONS, `--source must be itch:FILE, lobster:MESSAGES.csv,ORDERBOOK.csv or moldudp64:HOST:PORT (got ${JSON.stringify(text)})`);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -91,9 +68,9 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const source = parseSource(required(values.source, '--source', USAGE));
   const name = required(values.segment, '--segment', USAGE);
   const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, 10);
+  const sourceText = required(values.source, '--source', USAGE);
   const maxGapS = numOption(values['max-gap'], '--max-gap', 0, 1e9, Infinity);
   const pacer = new Pacer(parseSpeed(optString(values.speed, '--speed')), maxGapS * 1e9);
   const maxInstruments = intOption(values['max-instruments'], '--max-instruments', 1, abi.MAX_INSTRUMENTS, DEFAULT_MAX_INSTRUMENTS);
@@ -102,15 +79,14 @@ export async function run(argv: string[]): Promise<number> {
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s !== '')) : null;
   const dumpFile = optString(values['dump-books'], '--dump-books');
-  // Inputs are read before the segment is created: a bad path leaves nothing behind.
-  const feed = source.kind === 'itch' ? loadFeed(source.file) : null;
-  const lobster = source.kind === 'lobster' ? loadLobster(source.messages, source.orderbook) : null;
-  const log = pino({ name: 'mdfan-feed', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const groupText = optString(values.group, '--group');
   const gid = groupText === undefined ? undefined : resolveGroup(groupText);
+  // Inputs are read before the segment is created: a bad path leaves nothing behind.
+  const source = openSource(sourceText, { levels });
+  const log = pino({ name: 'mdfan-feed', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
-  const pub = new Publisher(writer, levels, symbols, dump);
+  const pub = new Publisher(writer, { symbols, dump });
   const stop = { requested: false };
   const onSignal = (sig: string): void => {
     log.info({ signal: sig }, 'stopping');
@@ -123,29 +99,9 @@ export async function run(argv: string[]): Promise<number> {
   log.info({ segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
   const t0 = performance.now();
   let code = 0;
-  let messages = 0;
-  let reveals = -1;
+  const bar = source.total ? progressBar(source.total.unit, source.total.count) : null;
   try {
-    if (feed) {
-      const bar = progressBar('bytes', feed.bytes.length);
-      try {
-        messages = await replayFile(feed, pub, pacer, (i, done) => bar?.update(done, { msgs: i }), stop);
-      } finally {
-        bar?.stop();
-      }
-    } else if (lobster) {
-      const bar = progressBar('rows', lobster.messages.length);
-      try {
-        const r = await replayLobster(lobster, writer, levels, dump, pacer, stop, (i, done) => bar?.update(done, { msgs: i }));
-        messages = r.messages;
-        reveals = r.reveals;
-      } finally {
-        bar?.stop();
-      }
-      log.info({ reveals }, 'LOBSTER replay verified against its orderbook file');
-    } else if (source.kind === 'moldudp64') {
-      messages = await replayMoldUdp(source.host, source.port, pub, log, stop);
-    }
+    await source.run(pub, { pacer, stop, log, progress: (i, done) => bar?.update(done, { msgs: i }) });
   } catch (e) {
     if (!isMdfanError(e) || !e.code.startsWith('MDFAN_ERR_FEED')) throw e;
     writer.setLastError(e.code === ErrorCode.FEED_TRUNCATED ? abi.ERRNUM_FEED_TRUNCATED : abi.ERRNUM_FEED_CORRUPT);
@@ -153,22 +109,20 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`mdfan feed: ${e.message}`);
     code = 1;
   } finally {
-    // The ITCH engine's counters are the segment's only for ITCH sources: a LOBSTER replay counts
-    // its rows on the writer itself (flushing the idle ITCH engine here would zero them).
-    if (lobster) writer.flushCounters();
-    else pub.flushCounters();
+    bar?.stop();
+    pub.flush(source.counters);
     dump?.close();
     writer.close({ unlink: !values['keep-segment'], state: code === 0 ? abi.STATE_CLOSED : abi.STATE_BROKEN });
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
   const secs = (performance.now() - t0) / 1000;
-  const r = pub.replay;
-  const extra = reveals >= 0 ? `, ${reveals} levels revealed from below the window` : '';
+  const c = source.counters;
   console.log(
-    `mdfan feed: ${messages} messages in ${secs.toFixed(2)} s (${Math.round(messages / secs)} msg/s), ${writer.publishes} publishes, ` +
-      `${writer.instruments} instruments, unknown types ${r.unknownTypes}, unknown order refs ${r.books.counters.unknownOrderRefs}` +
-      (dump ? `, ${dump.lines} lines to ${dump.file}` : '') + extra,
+    `mdfan feed: ${c.messages} messages in ${secs.toFixed(2)} s (${Math.round(c.messages / secs)} msg/s), ${writer.publishes} publishes, ` +
+      `${writer.instruments} instruments, unknown types ${c.unknownTypes}, unknown order refs ${c.unknownOrderRefs}` +
+      (dump ? `, ${dump.lines} lines to ${dump.file}` : '') +
+      source.summary(),
   );
   return code;
 }

@@ -358,6 +358,15 @@ export class SegmentWriter {
     this.slots.commit(index, SegmentWriter.emptyLevels, msgIndex, 0, native.monotonicNs(), abi.SLOT_STALE);
   }
 
+  /**
+   * Marks slot `index`'s book with `flags` (e.g. MDFAN_SLOT_STALE after a feed gap), keeping
+   * the book readable; counts a publish.
+   */
+  flagSlot(index: number, flags: number, msgIndex: number): void {
+    this.slots.commitFlags(index, flags, msgIndex, native.monotonicNs());
+    this.publishes++;
+  }
+
   /** Stores the heartbeat (CLOCK_MONOTONIC), one 64-bit atomic store. */
   heartbeat(nowNs = native.monotonicNs()): void {
     this.lastBeatNs = nowNs;

@@ -4,7 +4,7 @@
  * line every few seconds. Notes (a stall, a fault) are printed as they happen.
  */
 import cliProgress from 'cli-progress';
-import { loadFeed, nextFrame, type Frame } from '../../feed/itch/framing.js';
+import { loadFeed, nextFrame, type Frame } from '../../feed/index.js';
 import type { RunContext } from './context.js';
 import { tryStat } from './segment.js';
 

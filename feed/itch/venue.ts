@@ -1,0 +1,60 @@
+/**
+ * ITCH 5.0 as a venue: the replay engine's instruments and top-N changes, handed to a BookSink.
+ * Shared by every ITCH transport (a file, MoldUDP64). Stock locates map to slots in a typed
+ * array (no Map on the hot path).
+ */
+import { NOT_PUBLISHED, type BookSink, type SourceCounters, newCounters } from '../sources/source.js';
+import type { InstrumentBook } from '../book/itch-books.js';
+import { ItchReplay } from './engine.js';
+
+/** ITCH prices are integers in units of 1/10000 of a dollar. */
+export const ITCH_PRICE_SCALE = 10000;
+/** Stock locates are 16-bit. */
+const LOCATES = 65536;
+/** slotByLocate: the locate has no slot yet (the sink has not been asked). */
+const UNASKED = -2;
+
+export class ItchVenue {
+  readonly engine: ItchReplay;
+  readonly counters: SourceCounters = newCounters();
+  private readonly slotByLocate = new Int32Array(LOCATES).fill(UNASKED);
+
+  constructor(
+    private readonly sink: BookSink,
+    levels: number,
+  ) {
+    this.engine = new ItchReplay(levels, {
+      onDirectory: (book) => this.ask(book),
+      onTopChange: (msgIndex, book, top, ts) => {
+        let slot = this.slotByLocate[book.locate];
+        if (slot === UNASKED) slot = this.ask(book); // a book with no directory message gets a slot on first change
+        if (slot !== NOT_PUBLISHED) this.sink.book(slot, top, msgIndex, ts);
+      },
+    });
+  }
+
+  /** A directory message (or a first change) names the book: ask the sink once for a slot. */
+  private ask(book: InstrumentBook): number {
+    const have = this.slotByLocate[book.locate];
+    if (have >= 0) return have;
+    const slot = this.sink.instrument(book.symbol, book.locate, ITCH_PRICE_SCALE);
+    this.slotByLocate[book.locate] = slot;
+    return slot;
+  }
+
+  /** One framed message (payload at buf[offset, offset+length)). */
+  process(buf: Uint8Array, offset: number, length: number, msgIndex: number): void {
+    this.engine.process(buf, offset, length, msgIndex);
+    this.sink.tick();
+  }
+
+  /** The engine's counts as the venue's counters. Known types with a wrong length (live path only) count as unknown types. */
+  syncCounters(): SourceCounters {
+    const e = this.engine;
+    const c = this.counters;
+    c.messages = e.messages;
+    c.unknownTypes = e.unknownTypes + e.badLengths;
+    c.unknownOrderRefs = e.books.counters.unknownOrderRefs;
+    return c;
+  }
+}

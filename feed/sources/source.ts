@@ -1,0 +1,83 @@
+/**
+ * What a venue gives the publisher, and what it gets from it. Every input (an ITCH file, a
+ * LOBSTER pair, a MoldUDP64 stream, any venue added later) is a FeedSource that drives one
+ * BookSink: the publisher (feed/publish/publisher.ts) is the only code that writes the segment.
+ * A venue is one folder under feed/sources/ that exports a SourceKind, and one line in
+ * feed/sources/registry.ts.
+ */
+import type { Logger } from 'pino';
+import type { LevelSource } from '../../native/segment/seqlock.js';
+import type { Pacer } from '../pacing/pacer.js';
+
+/** The publisher's side of the pipeline. All calls are cheap and allocate nothing. */
+export interface BookSink {
+  /**
+   * The venue announced an instrument (or met one it had not announced). Returns its slot, or
+   * NOT_PUBLISHED when it is not published (not among --symbols): the venue then stops calling
+   * book() for it.
+   */
+  instrument(symbol: string, feedId: number, priceScale: number): number;
+  /** Input message msgIndex changed the top N of the instrument in `slot` to `top`. */
+  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number): void;
+  /** Input before msgIndex was lost and not recovered: every published book may be wrong. */
+  gap(msgIndex: number, lostMessages: number): void;
+  /** Once per input message: heartbeat and counters when due (one increment otherwise). */
+  tick(): void;
+  /** The venue's counters changed (once per batch, and at the end). */
+  flush(counters: SourceCounters): void;
+}
+
+/** slot of an instrument the sink does not publish. */
+export const NOT_PUBLISHED = -1;
+
+/** What every venue counts; the publisher turns them into the segment's counters. */
+export interface SourceCounters {
+  messages: number;
+  inputBytes: number;
+  unknownTypes: number;
+  unknownOrderRefs: number;
+  reveals: number;
+  duplicates: number;
+}
+
+export const newCounters = (): SourceCounters => ({ messages: 0, inputBytes: 0, unknownTypes: 0, unknownOrderRefs: 0, reveals: 0, duplicates: 0 });
+
+export interface StopFlag {
+  requested: boolean;
+}
+
+export interface RunContext {
+  pacer: Pacer;
+  stop: StopFlag;
+  log: Logger;
+  /** Progress of a bounded input: `done` of `total` units (bytes, rows). */
+  progress?(msgIndex: number, done: number, total: number): void;
+}
+
+/** One opened input. Inputs are read when opened, before any segment exists. */
+export interface FeedSource {
+  /** Its bounded size for a progress bar, in `unit`s; null for an unbounded stream. */
+  readonly total: { unit: string; count: number } | null;
+  readonly counters: SourceCounters;
+  /**
+   * Feeds the sink until the input ends or ctx.stop is requested. Bad input throws MdfanError
+   * MDFAN_ERR_FEED_* naming the file, offset and message index; what was published stays.
+   */
+  run(sink: BookSink, ctx: RunContext): Promise<void>;
+  /** Extra facts for the feed command's closing line (", 44451 levels revealed ..."), or ''. */
+  summary(): string;
+}
+
+export interface SourceOptions {
+  /** Price levels per side the segment keeps. */
+  levels: number;
+}
+
+/** A venue: how `--source SCHEME:REST` is spelled and opened. */
+export interface SourceKind {
+  readonly scheme: string;
+  /** As in --help, e.g. 'itch:FILE'. */
+  readonly syntax: string;
+  /** Parses REST (null: malformed, the caller names the syntax) and reads the input. */
+  open(rest: string, opts: SourceOptions): FeedSource | null;
+}
