@@ -8,7 +8,6 @@
  * from the writer, and every A commit invalidates the line the reader polls.
  * Writer and reader are pinned to two different CPUs; runs alternate between the layouts.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as abi from '../native/segment/abi.js';
 import { native } from '../native/segment/binding.js';
@@ -20,6 +19,8 @@ import * as hdr from 'hdr-histogram-js';
 import type { Curve, Section } from './report/types.js';
 import type { C2cResult } from './c2c.js';
 import { onAbort } from './abort.js';
+import { type Child, lastJson, logLine, spawnChild } from '../bin/lib/child.js';
+import { LogEvent } from '../bin/lib/log.js';
 
 const SLOT_READER = fileURLToPath(new URL('./slot-reader.js', import.meta.url));
 const LEVELS = 10;
@@ -42,27 +43,18 @@ async function once(packed: boolean, o: FalseSharingOptions, cpus: [number, numb
   const name = `mdfan-bench-fs-${process.pid}-${++counter}`;
   const allowed = native.getAffinity();
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: LEVELS, packed });
-  let child: ChildProcess | null = null;
+  let child: Child | null = null;
   let closed = false;
   const off = onAbort(() => {
-    child?.kill('SIGKILL');
+    child?.signal('SIGKILL');
     if (!closed) w.close({ unlink: true });
   });
   try {
     w.addInstrument('HOT', 1, 10000);
     w.addInstrument('WATCHED', 2, 10000);
     const intervalNs = 1e9 / o.rate;
-    child = spawn(process.execPath, [SLOT_READER, name, '1', String(intervalNs), String(cpus[1])], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    const exited = new Promise<number | null>((resolve) => child!.once('close', resolve));
-    const t = performance.now();
-    while (!err.includes('attached')) {
-      if (performance.now() - t > 10_000) throw new Error(`false-sharing reader did not attach: ${err}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    child = spawnChild('false-sharing reader', SLOT_READER, [name, '1', String(intervalNs), String(cpus[1])]);
+    await logLine(child, (l) => l.event === LogEvent.READER_ATTACHED, 10_000);
     native.setAffinity([cpus[0]]);
     const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
     for (let l = 0; l < LEVELS; l++) {
@@ -90,14 +82,15 @@ async function once(packed: boolean, o: FalseSharingOptions, cpus: [number, numb
     native.setAffinity(allowed);
     w.close({ unlink: true });
     closed = true;
-    if ((await exited) !== 0) throw new Error(`false-sharing reader failed: ${err}`);
-    const s = JSON.parse(out.trim().split('\n').pop()!) as { hist: string };
+    if ((await child.exited).code !== 0) throw new Error(`false-sharing reader failed: ${child.describeExit()}`);
+    const s = lastJson<{ hist: string }>(child);
+    if (!s) throw new Error(`false-sharing reader printed no summary: ${child.describeExit()}`);
     return { hotPublishesPerS: hot / o.seconds, cpuNsPerPublish: ((cpu.user + cpu.system) * 1000) / Math.max(1, hot), hist: hdr.decodeFromCompressedBase64(s.hist) };
   } finally {
     off();
     native.setAffinity(allowed);
     if (!closed) w.close({ unlink: true });
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+    child?.signal('SIGKILL');
   }
 }
 

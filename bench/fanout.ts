@@ -7,7 +7,7 @@
  * take CPU time from the writer, which the wall figures show and the CPU figures do not.
  */
 import { cpus } from 'node:os';
-import type { WaitStrategy } from '../workers/sdk/book-reader.js';
+import type { WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
 import { LATENCY_COLUMNS, LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';

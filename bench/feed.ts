@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Frame, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, loadFeed, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
+import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import { median } from './machine.js';
 
 export const GOOG_FILE = join(fileURLToPath(new URL('../../', import.meta.url)), 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
@@ -44,7 +45,7 @@ export function feedBench(runs: number, log: (s: string) => void, file = GOOG_FI
       '+ publication (seqlock commit per change, heartbeat, counters)',
       () => {
         const name = `mdfan-bench-feed-${process.pid}`;
-        const w = SegmentWriter.open({ name, maxInstruments: 16384, levels: 10 });
+        const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels });
         try {
           const venue = new ItchVenue(new Publisher(w), 10);
           return drive((o, l, i) => venue.process(buf, o, l, i));

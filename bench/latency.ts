@@ -8,7 +8,7 @@
  * this machine's handoff switches between ~45 and ~200 ns as the hypervisor moves its vCPUs, and
  * one baseline for a whole run would mix the two.
  */
-import type { WaitStrategy } from '../workers/sdk/book-reader.js';
+import type { WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
 import { measurePeer, type PeerTransport } from './peers/index.js';
 import { LATENCY_COLUMNS, LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';

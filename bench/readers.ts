@@ -4,13 +4,16 @@
  * few seconds while a `mdfan read --wait W` process follows it; the reader's summary gives the
  * percentiles. Median over runs of each percentile, with the core-to-core baseline of the same run.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
+import { lastJson, logLine, spawnMdfan } from '../bin/lib/child.js';
+import { LogEvent } from '../bin/lib/log.js';
+import { until } from './until.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
+/** How long a reader process may take to start and attach. */
+const ATTACH_TIMEOUT_MS = 20_000;
+
 
 export interface ReaderLatencyRow {
   wait: string;
@@ -29,13 +32,12 @@ interface Summary {
 async function once(wait: string, rate: number, seconds: number): Promise<Summary> {
   const name = `mdfan-bench-readers-${process.pid}`;
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 10 });
-  const reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', wait], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  reader.stdout.on('data', (d) => (out += d));
-  const done = new Promise<void>((resolve) => reader.once('exit', () => resolve()));
+  const reader = spawnMdfan(`reader (${wait})`, ['read', '--segment', name, '--wait', wait]);
   try {
     w.addInstrument('BENCH', 1, 10000);
-    await new Promise((r) => setTimeout(r, 500)); // attached, and for block: asleep
+    await logLine(reader, (l) => l.event === LogEvent.READER_ATTACHED, ATTACH_TIMEOUT_MS);
+    // A block reader then registers as a sleeper before its first wait.
+    if (wait === 'block') await until(() => w.registry.sleepers() > 0, ATTACH_TIMEOUT_MS);
     const src = { bidCount: 10, askCount: 10, bids: new Uint32Array(30), asks: new Uint32Array(30) };
     const gap = 1e9 / rate;
     const end = native.monotonicNs() + seconds * 1e9;
@@ -53,8 +55,10 @@ async function once(wait: string, rate: number, seconds: number): Promise<Summar
   } finally {
     w.close({ unlink: true });
   }
-  await done;
-  return JSON.parse(out.trim().split('\n').pop()!) as Summary;
+  await reader.exited;
+  const s = lastJson<Summary>(reader);
+  if (!s) throw new Error(`bench readers: no summary: ${reader.describeExit()}`);
+  return s;
 }
 
 export async function readersBench(runs: number, log: (s: string) => void, rate = 20_000, seconds = 2): Promise<ReaderLatencyRow[]> {

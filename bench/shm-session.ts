@@ -6,20 +6,22 @@
  * hand back their HDR histograms; this merges them. Children and the segment are always cleaned
  * up, also when something throws.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from '../workers/sdk/histogram.js';
+import { type Child, lastJson, spawnMdfan } from '../bin/lib/child.js';
+import { LogEvent } from '../bin/lib/log.js';
+import { newLatencyHistogram, type WaitStrategy } from '../workers/index.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
-import type { WaitStrategy } from '../workers/sdk/book-reader.js';
 import { paced } from './paced.js';
 import { onAbort } from './abort.js';
+import { until } from './until.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
+/** SIGKILLs the children still running (their cleanup is the segment's: they see it go). */
+const killAllOf = (children: Child[]): void => children.forEach((c) => c.signal('SIGKILL'));
+
 const LEVELS = 10;
 let sessionCounter = 0;
 
@@ -65,35 +67,16 @@ function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; as
   return src;
 }
 
-/** Collects a child's stdout and stderr; resolves on exit. */
-function watch(child: ChildProcess): { out: () => string; err: () => string; exited: Promise<number | null> } {
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (err += d));
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  return { out: () => out, err: () => err, exited };
-}
-
-/** Waits until `pred()` holds, polling; throws with `what` after timeoutMs. */
-async function until(pred: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!pred()) {
-    if (performance.now() > end) throw new Error(`bench: ${what()}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 export async function shmSession(o: SessionOptions): Promise<SessionResult> {
   const name = `mdfan-bench-shm-${process.pid}-${++sessionCounter}`;
   const intervalNs = o.rate === 'max' ? 0 : 1e9 / o.rate;
   const allowed = native.getAffinity();
   const tmp = mkdtempSync(join(tmpdir(), 'mdfan-bench-'));
-  const children: Array<{ child: ChildProcess; w: ReturnType<typeof watch> }> = [];
+  const children: Child[] = [];
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS, packed: o.packed ?? false });
   let closed = false;
   const off = onAbort(() => {
-    for (const c of children) c.child.kill('SIGKILL');
+    killAllOf(children);
     if (!closed) w.close({ unlink: true });
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -106,19 +89,18 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     if (o.host === 'process') {
       for (let i = 0; i < o.readers; i++) {
         const cpu = o.readerCpus?.[i];
-        const args = [BIN, 'read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
-        const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-        children.push({ child, w: watch(child) });
+        const args = ['read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
+        children.push(spawnMdfan(`reader ${i}`, args, { env }));
       }
       // Each reader logs "attached" once it has mapped the segment; block readers then go to sleep.
-      await until(() => children.every((c) => c.w.err().includes('"msg":"attached"')), 20_000, () => `readers did not attach: ${children.map((c) => c.w.err()).join('\n')}`);
+      await until(() => children.every((c) => c.logs.some((l) => l.event === LogEvent.READER_ATTACHED)), 20_000, () => `readers did not attach: ${children.map((c) => c.describeExit()).join('\n')}`);
     } else if (o.readers > 0) {
-      const args = [BIN, 'strategies', '--segment', name, '--workers', String(o.readers), '--strategy', 'imbalance', '--wait', o.wait, '--json', join(tmp, 'pool.json'), ...co];
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-      children.push({ child, w: watch(child) });
-      await until(() => w.counter('reader_attaches') >= o.readers, 20_000, () => `pool workers did not attach: ${children[0].w.err()}`);
+      const args = ['strategies', '--segment', name, '--workers', String(o.readers), '--strategy', 'imbalance', '--wait', o.wait, '--json', join(tmp, 'pool.json'), ...co];
+      children.push(spawnMdfan('pool', args, { env }));
+      await until(() => w.counter('reader_attaches') >= o.readers, 20_000, () => `pool workers did not attach: ${children[0].describeExit()}`);
     }
-    await new Promise((r) => setTimeout(r, 200)); // let block readers reach the futex
+    // Block readers measure from asleep on the futex: wait until every one sleeps.
+    if (o.wait === 'block') await until(() => w.registry.sleepers() >= o.readers, 20_000, 'the block readers to sleep on the futex');
     if (o.writerCpu !== undefined) native.setAffinity([o.writerCpu]);
     const src = makeBook();
     const publishHistogram = newHistogram();
@@ -151,13 +133,13 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     native.setAffinity(allowed);
     w.close({ unlink: true });
     closed = true;
-    const codes = await Promise.all(children.map((c) => c.w.exited));
+    const codes = (await Promise.all(children.map((c) => c.exited))).map((e) => e.code);
     const histogram = newHistogram();
     let observed = 0;
     let retries = 0;
     children.forEach((c, i) => {
-      if (codes[i] !== 0) throw new Error(`bench: reader exited ${codes[i]}: ${c.w.err().slice(-2000)}`);
-      const s = o.host === 'pool' ? JSON.parse(readFileSync(join(tmp, 'pool.json'), 'utf8')).merged : JSON.parse(c.w.out().trim().split('\n').pop()!);
+      if (codes[i] !== 0) throw new Error(`bench: ${c.describeExit()}`);
+      const s = o.host === 'pool' ? JSON.parse(readFileSync(join(tmp, 'pool.json'), 'utf8')).merged : lastJson<{ hist: string; updates: number; retries: number }>(c)!;
       histogram.add(hdr.decodeFromCompressedBase64(s.hist));
       observed += s.updates;
       retries += s.retries;
@@ -176,7 +158,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     off();
     native.setAffinity(allowed);
     if (!closed) w.close({ unlink: true });
-    for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    killAllOf(children);
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -7,7 +7,8 @@
  *   node slot-reader.js SEGMENT SLOT_INDEX EXPECTED_INTERVAL_NS [CPU]
  */
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from '../workers/sdk/histogram.js';
+import { LogEvent, createLogger } from '../bin/lib/log.js';
+import { newLatencyHistogram } from '../workers/index.js';
 import * as abi from '../native/segment/abi.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentReader } from '../native/segment/reader.js';
@@ -17,7 +18,7 @@ if (cpuText !== undefined) native.setAffinity([Number(cpuText)]);
 const slot = Number(slotText);
 const intervalNs = Number(intervalText);
 const r = await SegmentReader.attach(name, { timeoutMs: 10_000 });
-console.error('"msg":"attached"');
+createLogger('mdfan-slot-reader').info({ event: LogEvent.READER_ATTACHED, segment: name, slot }, 'attached');
 const hist = newLatencyHistogram();
 const snap = r.newSnapshot();
 const u32 = r.map.u32;

@@ -5,15 +5,14 @@
  * reader: stopped should be within noise of none; a running spinning reader costs the writer the
  * slot lines it keeps pulling (and CPU, on a 2-core machine).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { type Frame, ItchVenue, Publisher, loadFeed, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { GOOG_FILE } from './feed.js';
 import { median } from './machine.js';
 import { onAbort } from './abort.js';
+import { type Child, logLine, spawnMdfan } from '../bin/lib/child.js';
+import { LogEvent } from '../bin/lib/log.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
 
 export interface StallRow {
   reader: string;
@@ -43,24 +42,23 @@ export async function stallBench(runs: number, log: (s: string) => void): Promis
   const labels = ['no reader', 'one spinning reader process', 'that reader stopped (SIGSTOP)'];
   const res: number[][] = [[], [], []];
   const rows: StallRow[] = [];
-  let reader: ReturnType<typeof spawn> | null = null;
+  let reader: Child | null = null;
   const off = onAbort(() => {
-    reader?.kill('SIGKILL');
+    reader?.signal('SIGKILL');
     w.close({ unlink: true });
   });
   try {
     replay(); // warm-up
     for (let r = 0; r < runs; r++) {
       res[0].push(replay());
-      reader = spawn(process.execPath, [BIN, 'read', '--segment', name, '--wait', 'spin'], { stdio: 'ignore' });
+      reader = spawnMdfan('spinning reader', ['read', '--segment', name, '--wait', 'spin']);
       try {
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await logLine(reader, (l) => l.event === LogEvent.READER_ATTACHED, 20_000);
         res[1].push(replay());
-        reader.kill('SIGSTOP');
+        reader.signal('SIGSTOP');
         res[2].push(replay());
       } finally {
-        reader.kill('SIGCONT');
-        reader.kill('SIGKILL');
+        await reader.kill();
       }
     }
   } finally {

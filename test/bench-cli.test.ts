@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SegmentWriter, native } from '../native/segment/index.js';
+import { SegmentWriter, native, isMdfanError, type MdfanError } from '../native/segment/index.js';
 import { placements } from '../bench/numa.js';
 import { getPath } from '../bench/report/html.js';
 import { ALL } from '../bench/registry.js';
@@ -72,14 +72,15 @@ test('mbind binds a segment to node 0 (the node get_mempolicy reports); a node t
   try {
     native.mbind(w.map.buffer, 0);
     assert.is(native.memNode(w.map.buffer, w.layout.slotsOffset), 0);
-    let err: { code?: string; syscall?: string } = {};
+    let err: unknown = null;
     try {
       native.mbind(w.map.buffer, 1023);
     } catch (e) {
-      err = e as typeof err;
+      err = e;
     }
-    assert.is(err.syscall, 'mbind');
-    assert.is(err.code, 'EINVAL');
+    assert.ok(isMdfanError(err, 'MDFAN_ERR_SYSCALL'), String(err));
+    assert.is((err as MdfanError).details.syscall, 'mbind');
+    assert.is((err as MdfanError).details.errname, 'EINVAL');
     assert.throws(() => native.memNode(w.map.buffer, w.map.buffer.byteLength), /past the mapping/);
   } finally {
     w.close({ unlink: true });

@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, parseCpuList, topology, SegmentWriter, SegmentReader, SlotWriter } from '../native/segment/index.js';
+import { native, SegmentWriter, SegmentReader, SlotWriter, isMdfanError, type MdfanError } from '../native/segment/index.js';
+import { parseCpuList, topology } from '../bin/lib/topology.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
 test.after.each(cleanupSegments);
@@ -28,20 +29,42 @@ test('setAffinity pins the calling thread; getAffinity/currentCpu report it', ()
     native.setAffinity(before);
   }
   assert.equal(native.getAffinity(), before);
-  assert.throws(() => native.setAffinity([-1]), /out of range/);
-  assert.throws(() => native.setAffinity([100000]), /out of range/);
+  // A CPU the process cannot run on is the caller's mistake, refused with a stable code.
+  for (const bad of [[-1], [100000], [1000]]) {
+    const e = (() => {
+      try {
+        native.setAffinity(bad);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    })();
+    assert.ok(isMdfanError(e, 'MDFAN_ERR_OPTIONS'), `setAffinity(${bad}) -> ${String(e)}`);
+    assert.match((e as Error).message, `CPU ${bad[0]} is not available`);
+  }
+  assert.equal(native.getAffinity(), before, 'a refused call changed nothing');
 });
 
-test('errors from the addon carry syscall, errno and code', () => {
+test('errors from the addon become MdfanError in the binding: a stable code, and syscall, errno and errno name as facts', () => {
+  const absent = 'mdfan-test-definitely-absent-' + process.pid;
   try {
-    native.shmOpen('/mdfan-test-definitely-absent-' + process.pid, 0, 0);
+    native.shmOpen('/' + absent, 0, 0);
     assert.unreachable();
   } catch (e) {
-    const err = e as { syscall: string; errno: number; code: string; message: string };
-    assert.is(err.syscall, 'shm_open');
-    assert.is(err.code, 'ENOENT');
-    assert.is(err.errno, 2);
-    assert.match(err.message, 'ENOENT');
+    assert.ok(isMdfanError(e, 'MDFAN_ERR_NO_SEGMENT'), String(e));
+    const err = e as MdfanError;
+    assert.is(err.details.syscall, 'shm_open');
+    assert.is(err.details.errname, 'ENOENT');
+    assert.is(err.details.errno, 2);
+    assert.is(err.details.segment, absent);
+    assert.match(err.message, `no segment ${absent}`);
+  }
+  try {
+    native.fstat(1_000_000); // no such fd
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(isMdfanError(e, 'MDFAN_ERR_SYSCALL'), String(e));
+    assert.is((e as MdfanError).details.errname, 'EBADF');
   }
   assert.throws(() => native.shmOpen('no-leading-slash', 0, 0), /shm name must be/);
 });

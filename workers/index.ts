@@ -6,5 +6,7 @@ export * from '../native/segment/index.js';
 export { BookReader, WaitResult, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
 export type { BookReaderOptions, WaitStrategy } from './sdk/book-reader.js';
 export type { Strategy, StrategyContext } from './pool/strategy.js';
-export { runPool } from './pool/pool.js';
+export { runPool, POOL_DEFAULTS } from './pool/pool.js';
+export { READER_DEFAULTS } from './sdk/defaults.js';
+export { newLatencyHistogram } from './sdk/histogram.js';
 export type { PoolOptions, PoolReport, WorkerReport } from './pool/pool.js';

@@ -11,6 +11,8 @@
  * "done <observed> <corrupt> <dropped>" (dropped: observed past CAPACITY), and exits 0.
  * The writer fills level word w of commit k (msg_index k) with payload_word(k, w), as
  * bench/peers/payload.ts: a copy that differs is counted corrupt.
+ * The read is mdfan_seqlock.h's, with the stale bound every reader has (MDFAN_STALE_AFTER_MS): a
+ * writer that dies inside the slot ends the run with MDFAN_ERR_STALE instead of a silent spin.
  * Errors: one line "MDFAN_ERR_...: message" on stderr, exit 2. Dies with its parent (PDEATHSIG).
  *
  * Build: node-gyp (native/binding.gyp target c_latency_reader), or
@@ -34,25 +36,13 @@
 #include <unistd.h>
 
 #include "mdfan_abi.h"
+#include "mdfan_seqlock.h"
 
 #define LEVELS 10u
 #define PAYLOAD_BYTES MDFAN_SLOT_PAYLOAD_BYTES(LEVELS) /* 304, as the Node peers' payload */
 #define PAYLOAD_WORDS (PAYLOAD_BYTES / 4u)
 #define MAX_CAPACITY 100000000ull
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
+#define STALE_NS ((uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull)
 
 static void die(const char *code, const char *fmt, ...) {
   va_list ap;
@@ -127,23 +117,27 @@ int main(int argc, char **argv) {
   for (;;) {
     /* CLOSED is stored after the last commit: the pass after loading it sees that commit. */
     int closed = load32(&h->state, memory_order_acquire) == MDFAN_STATE_CLOSED;
-    uint32_t s1 = load32(slot, memory_order_acquire);
-    if (s1 != last && (s1 & 1u) == 0) {
-      uint64_t t = now_ns();
-      memcpy(snap, slot, PAYLOAD_BYTES);             /* races with the writer by design */
-      atomic_thread_fence(memory_order_acquire);     /* the copy's loads before the re-check */
-      uint32_t s2 = load32(slot, memory_order_relaxed);
-      if (s1 == s2) {
-        last = s1;
+    /* Poll: one acquire load of seq per pass; only a new value is worth a read. */
+    if (load32(slot, memory_order_acquire) != last) {
+      uint64_t t = mdfan_monotonic_ns();
+      uint32_t seq;
+      int64_t r = mdfan_seqlock_read(slot, snap, PAYLOAD_BYTES, STALE_NS, &seq);
+      if (r == MDFAN_SEQLOCK_STALE)
+        die("MDFAN_ERR_STALE", "segment %s: slot 0 stayed mid-update (odd seq %u) for over %u ms; its writer is stuck or dead", name, seq,
+            MDFAN_STALE_AFTER_MS);
+      /* Retries: the commit was still under way (or overtook the copy) when the poll saw seq move;
+       * its even seq was seen inside the read, at most one copy ago: take the time again. */
+      if (r > 0) t = mdfan_monotonic_ns();
+      if (seq != last) {
+        last = seq;
         observed++;
         if (!intact(snap)) corrupt++;
         else if (n < capacity) lat_ns[n++] = (int64_t)(t - ((const mdfan_slot_header_t *)snap)->publish_ts_ns);
-        continue; /* look again at once: the writer may have moved on */
       }
-      continue; /* torn: retry */
+      continue; /* look again at once: the writer may have moved on */
     }
     if (closed) break;
-    cpu_relax();
+    mdfan_cpu_relax();
   }
 
   for (uint64_t i = 0; i < n; i++) printf("%" PRId64 "\n", lat_ns[i]);

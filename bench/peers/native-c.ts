@@ -43,14 +43,14 @@ export async function startCReader(segment: string, capacity: number, label = 'n
 function collect(c: Child, intervalNs: number): ReceiverReport {
   const rec = new LatencyRecorder(intervalNs);
   let done: string | undefined;
-  for (const l of c.allLines()) {
+  for (const l of c.stdout) {
     if (l === 'ready') continue;
     if (l.startsWith('done ')) done = l;
     else rec.recordNs(Number(l));
   }
   const [observed, corrupt, dropped] = (done ?? '').split(' ').slice(1).map(Number);
-  if (done === undefined || !Number.isInteger(observed)) throw new Error(`${c.name}: no summary line in its output`);
-  if (dropped > 0) throw new Error(`${c.name}: ${dropped} values did not fit its buffer`);
+  if (done === undefined || !Number.isInteger(observed)) throw new Error(`${c.label}: no summary line in its output`);
+  if (dropped > 0) throw new Error(`${c.label}: ${dropped} values did not fit its buffer`);
   rec.count = observed;
   rec.corrupt = corrupt;
   return rec.report();

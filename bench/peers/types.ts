@@ -3,7 +3,7 @@
  * measured in the same run on the same 304-byte payload. Shared types and option checks.
  */
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
+import { newLatencyHistogram } from '../../workers/index.js';
 
 export const PEER_TRANSPORTS = ['postMessage', 'unix-socket', 'zeromq-ipc', 'native-c'] as const;
 export type PeerTransport = (typeof PEER_TRANSPORTS)[number];

@@ -3,6 +3,7 @@
  * MDFAN_ERR_OPTIONS and numeric options validated once with a message naming the option.
  */
 import { parseArgs, ParseArgsConfig } from 'node:util';
+import { native } from '../../native/segment/binding.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -48,4 +49,13 @@ export function optString(value: string | boolean | undefined, flag: string): st
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') throw new MdfanError(ErrorCode.OPTIONS, `${flag} needs a value`);
   return value;
+}
+
+/** A CPU this process may run on (its affinity mask), e.g. `--cpu 1`: named in the error otherwise. */
+export function cpuOption(value: unknown, flag: string): number {
+  const allowed = native.getAffinity();
+  const cpu = intOption(value, flag, 0, Math.max(...allowed, 0), 0);
+  if (!allowed.includes(cpu))
+    throw new MdfanError(ErrorCode.OPTIONS, `${flag} ${cpu}: this process may run on CPUs ${allowed.join(',')} only`, { flag, found: cpu, allowed: allowed.join(',') });
+  return cpu;
 }

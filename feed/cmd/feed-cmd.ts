@@ -8,21 +8,20 @@
  */
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { pino } from 'pino';
 import * as abi from '../../native/segment/abi.js';
 import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { LogEvent, createLogger } from '../../bin/lib/log.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
+import { SEGMENT_DEFAULTS } from '../../native/segment/defaults.js';
 import { BookDump } from '../publish/dump.js';
 import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
 
-const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default 10)]
-  [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default 16384)]
-  [--mode OCTAL (default 600)] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
-
-export const DEFAULT_MAX_INSTRUMENTS = 16384; // a full Nasdaq day announces ~8,000-12,000 symbols
+const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
+  [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
+  [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
 
 /** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
 function progressBar(unit: string, total: number): cliProgress.SingleBar | null {
@@ -69,12 +68,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const name = required(values.segment, '--segment', USAGE);
-  const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, 10);
+  const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, SEGMENT_DEFAULTS.levels);
   const sourceText = required(values.source, '--source', USAGE);
   const maxGapS = numOption(values['max-gap'], '--max-gap', 0, 1e9, Infinity);
   const pacer = new Pacer(parseSpeed(optString(values.speed, '--speed')), maxGapS * 1e9);
-  const maxInstruments = intOption(values['max-instruments'], '--max-instruments', 1, abi.MAX_INSTRUMENTS, DEFAULT_MAX_INSTRUMENTS);
-  const modeText = optString(values.mode, '--mode') ?? '600';
+  const maxInstruments = intOption(values['max-instruments'], '--max-instruments', 1, abi.MAX_INSTRUMENTS, SEGMENT_DEFAULTS.maxInstruments);
+  const modeText = optString(values.mode, '--mode') ?? SEGMENT_DEFAULTS.mode.toString(8);
   if (!/^0?[0-7]{3}$/.test(modeText)) throw new MdfanError(ErrorCode.OPTIONS, `--mode must be octal permission bits such as 600 or 640 (got ${JSON.stringify(modeText)})`);
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s !== '')) : null;
@@ -83,20 +82,20 @@ export async function run(argv: string[]): Promise<number> {
   const gid = groupText === undefined ? undefined : resolveGroup(groupText);
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
   const source = openSource(sourceText, { levels });
-  const log = pino({ name: 'mdfan-feed', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const log = createLogger('mdfan-feed');
   const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
   const pub = new Publisher(writer, { symbols, dump });
   const stop = { requested: false };
   const onSignal = (sig: string): void => {
-    log.info({ signal: sig }, 'stopping');
+    log.info({ event: LogEvent.STOPPING, signal: sig }, 'stopping');
     stop.requested = true;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   writer.startIdleHeartbeat();
-  if (!(await writer.startControl())) log.warn({ segment: name }, 'no control plane (socket path too long, or cannot listen): data plane only');
-  log.info({ segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
+  if (!(await writer.startControl())) log.warn({ event: LogEvent.NO_CONTROL_PLANE, segment: name }, 'no control plane (socket path too long, or cannot listen): data plane only');
+  log.info({ event: LogEvent.WRITER_READY, segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
   const t0 = performance.now();
   let code = 0;
   const bar = source.total ? progressBar(source.total.unit, source.total.count) : null;
@@ -105,7 +104,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     if (!isMdfanError(e) || !e.code.startsWith('MDFAN_ERR_FEED')) throw e;
     writer.setLastError(e.code === ErrorCode.FEED_TRUNCATED ? abi.ERRNUM_FEED_TRUNCATED : abi.ERRNUM_FEED_CORRUPT);
-    log.error({ code: e.code, ...e.details }, e.message);
+    log.error({ event: LogEvent.FEED_ERROR, code: e.code, ...e.details }, e.message);
     console.error(`mdfan feed: ${e.message}`);
     code = 1;
   } finally {

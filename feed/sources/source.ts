@@ -5,7 +5,7 @@
  * A venue is one folder under feed/sources/ that exports a SourceKind, and one line in
  * feed/sources/registry.ts.
  */
-import type { Logger } from 'pino';
+import type { Logger } from '../../bin/lib/log.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { Pacer } from '../pacing/pacer.js';
 

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as abi from './abi.js';
 import * as gen from './abi.generated.js';
+import { ErrorCode, MdfanError, isSyscallError, syscallError } from './errors.js';
 
 export interface FieldInfo {
   offset: number;
@@ -84,7 +85,52 @@ export const FUTEX_INTERRUPTED = 3;
 export const addonPath = fileURLToPath(new URL('../../../native/build/Release/mdfan.node', import.meta.url));
 
 const require = createRequire(import.meta.url);
-export const native: Addon = require(addonPath) as Addon;
+const raw = require(addonPath) as Addon;
+
+/** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
+const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'mbind', 'memNode', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
+
+/** A guarded call: a failed syscall becomes an MdfanError with a stable code and the errno facts. */
+function guard<K extends (typeof GUARDED)[number]>(name: K): Addon[K] {
+  const f = raw[name] as (...args: unknown[]) => unknown;
+  return ((...args: unknown[]) => {
+    try {
+      return f(...args);
+    } catch (e) {
+      if (!isSyscallError(e)) throw e; // a TypeError is a bug in the caller, not the user's
+      throw syscallError(e, typeof args[0] === 'string' ? args[0].replace(/^\/+/, '') : null);
+    }
+  }) as Addon[K];
+}
+
+/** CPU numbers the kernel's cpu_set_t can hold. */
+const CPU_SETSIZE = 1024;
+
+/** Pins this thread: a CPU the process may not run on is the caller's mistake (MDFAN_ERR_OPTIONS), named. */
+function setAffinity(cpus: number[]): void {
+  const allowed = raw.getAffinity();
+  const bad = cpus.filter((c) => !Number.isInteger(c) || c < 0 || c >= CPU_SETSIZE);
+  const notAllowed = () => new MdfanError(ErrorCode.OPTIONS, `CPU ${cpus.join(',')} is not available to this process (it may run on CPUs ${allowed.join(',')})`, { cpus: cpus.join(','), allowed: allowed.join(',') });
+  if (bad.length > 0 || cpus.length === 0) throw notAllowed();
+  try {
+    raw.setAffinity(cpus);
+  } catch (e) {
+    if (!isSyscallError(e)) throw e;
+    if ((e as { code?: string }).code === 'EINVAL') throw notAllowed();
+    throw syscallError(e, null);
+  }
+}
+
+/**
+ * The addon as the rest of the program sees it: the cold calls guarded so that every failure is
+ * an MdfanError (this is the one place that maps errno), the hot ones (clock, seqlock, futex)
+ * untouched.
+ */
+export const native: Addon = Object.freeze({
+  ...raw,
+  ...(Object.fromEntries(GUARDED.map((n) => [n, guard(n)])) as Pick<Addon, (typeof GUARDED)[number]>),
+  setAffinity,
+});
 
 /**
  * Differences between the addon's compiled header and the generated TypeScript tables, as

@@ -12,6 +12,7 @@ import { chmodSync, chownSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, Server, Socket } from 'node:net';
 import * as abi from './abi.js';
 import type { Mapping } from './mapping.js';
+import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface ReaderInfo {
   pid: number;
@@ -153,7 +154,7 @@ export function announceAttach(path: string, wait: string, onMessage?: (msg: { t
 }
 
 /** Asks the writer for its attached readers (null if the socket does not answer in time). */
-export function listReaders(path: string, timeoutMs = 300): Promise<ReaderInfo[] | null> {
+export function listReaders(path: string, timeoutMs: number = SEGMENT_DEFAULTS.controlAnswerMs): Promise<ReaderInfo[] | null> {
   return new Promise((resolve) => {
     const sock = createConnection(path);
     const timer = setTimeout(() => finish(null), timeoutMs);

@@ -6,6 +6,7 @@
 import * as abi from './abi.js';
 import { ErrorCode, MdfanError } from './errors.js';
 import { Mapping } from './mapping.js';
+import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface Instrument {
   index: number;
@@ -38,7 +39,7 @@ export function writeDirEntry(m: Mapping, layout: abi.Layout, index: number, sym
  * generation and state like a seqlock: a takeover (state leaves READY, the count drops to 0, the
  * generation moves, entries are rewritten) during the read makes it start again.
  */
-export function readDirectory(m: Mapping, layout: abi.Layout, waitMs = 1000): Instrument[] {
+export function readDirectory(m: Mapping, layout: abi.Layout, waitMs: number = SEGMENT_DEFAULTS.directoryWaitMs): Instrument[] {
   const deadline = performance.now() + waitMs;
   for (;;) {
     const g1 = Atomics.load(m.u32, abi.W.hdrGeneration);

@@ -49,12 +49,42 @@ interface SyscallError {
   message: string;
 }
 
-/** Maps an errno-carrying error from the addon to an MdfanError for segment `name`. */
-export function fromSyscall(e: unknown, name: string): MdfanError {
+/** True for an error the addon threw for a failed syscall (it carries errno and its name). */
+export const isSyscallError = (e: unknown): boolean => typeof (e as SyscallError | null)?.errno === 'number';
+
+/**
+ * The binding's translation of a failed syscall into a stable code (binding.ts is its only
+ * caller): ENOENT is a missing segment, EACCES/EPERM a permission problem, the rest SYSCALL.
+ * `segment` is the name when the call named one (shm_open, shm_unlink), else null.
+ */
+export function syscallError(e: unknown, segment: string | null): MdfanError {
   const se = e as SyscallError;
-  const facts = { segment: name, syscall: se.syscall, errno: se.errno, errname: se.code };
-  if (se.code === 'ENOENT') return new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${name} (${se.message})`, facts);
-  if (se.code === 'EACCES' || se.code === 'EPERM')
-    return new MdfanError(ErrorCode.PERMISSION, `permission denied on segment ${name} (${se.message})`, facts);
-  return new MdfanError(ErrorCode.SYSCALL, `segment ${name}: ${se.message}`, facts);
+  const facts = { segment: segment ?? undefined, syscall: se.syscall, errno: se.errno, errname: se.code };
+  const on = segment === null ? '' : ` on segment ${segment}`;
+  if (se.code === 'ENOENT' && segment !== null) return new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${segment} (${se.message})`, facts);
+  if (se.code === 'EACCES' || se.code === 'EPERM') return new MdfanError(ErrorCode.PERMISSION, `permission denied${on} (${se.message})`, facts);
+  return new MdfanError(ErrorCode.SYSCALL, `${segment === null ? '' : `segment ${segment}: `}${se.message}`, facts);
+}
+
+/** The errno name (e.g. 'EEXIST') of an error from the binding, or undefined. */
+export const errnoName = (e: unknown): string | undefined => (e instanceof MdfanError ? (e.details.errname as string | undefined) : undefined);
+
+/** An error from an fd-level call, with the segment it concerned named in its message and details. */
+export function inSegment(e: unknown, name: string): unknown {
+  if (!(e instanceof MdfanError) || e.details.segment !== undefined) return e;
+  return new MdfanError(e.code, `segment ${name}: ${e.message.slice(e.code.length + 2)}`, { ...e.details, segment: name });
+}
+
+/** An error as it crosses a thread or process boundary (structured clone keeps no own properties). */
+export interface SerializedError {
+  code: string | null;
+  message: string;
+  details: ErrorDetails;
+}
+
+/** What a worker sends back: the stable code and facts of an MdfanError, the message of any other error. */
+export function serializeError(e: unknown): SerializedError {
+  if (e instanceof MdfanError) return { code: e.code, message: e.message, details: e.details };
+  const err = e as { code?: unknown; message?: unknown; stack?: unknown };
+  return { code: typeof err?.code === 'string' ? err.code : null, message: String(err?.stack ?? err?.message ?? e), details: {} };
 }

@@ -1,5 +1,6 @@
 /** mdfan's segment API: the TypeScript face of native/. */
 export * as abi from './abi.js';
+export { SEGMENT_DEFAULTS } from './defaults.js';
 export { native, abiMismatches } from './binding.js';
 export { ErrorCode, MdfanError, isMdfanError } from './errors.js';
 export { SegmentWriter } from './writer.js';
@@ -9,5 +10,4 @@ export type { AttachOptions, OpenOptions, WriterStatus } from './reader.js';
 export { BookSnapshot, SlotWriter, readSlotJs, NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 export type { LevelSource } from './seqlock.js';
 export { unlinkSegment, shmPath } from './mapping.js';
-export { topology, parseCpuList } from '../../bin/lib/topology.js';
 export type { Instrument } from './directory.js';

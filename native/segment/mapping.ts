@@ -3,7 +3,7 @@
  * itself (see native/src/segment.cc for why), so a Mapping never crosses threads.
  */
 import { native } from './binding.js';
-import { fromSyscall, MdfanError, ErrorCode } from './errors.js';
+import { errnoName, inSegment, MdfanError, ErrorCode } from './errors.js';
 
 const NAME_RE = /^[A-Za-z0-9._-]{1,200}$/;
 
@@ -57,7 +57,7 @@ export class Mapping {
       return new Mapping(name, fd, native.mmap(fd, length, writable, true), writable);
     } catch (e) {
       native.close(fd);
-      throw fromSyscall(e, name);
+      throw inSegment(e, name);
     }
   }
 
@@ -87,7 +87,7 @@ export function unlinkSegment(name: string): boolean {
     native.shmUnlink(shmPath(name));
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return false;
-    throw fromSyscall(e, name);
+    if (errnoName(e) === 'ENOENT') return false;
+    throw e;
   }
 }

@@ -6,11 +6,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
+import { ErrorCode, MdfanError, inSegment } from './errors.js';
 import { checkHeader, layoutOf, readHeader, HeaderInfo } from './header.js';
 import { Mapping, loadU64, shmPath } from './mapping.js';
 import { readDirectory, Instrument } from './directory.js';
-import { AUTO_FALLBACK_RETRIES, BookSnapshot, DEFAULT_STALE_AFTER_MS, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
+import { SEGMENT_DEFAULTS } from './defaults.js';
+import { AUTO_FALLBACK_RETRIES, BookSnapshot, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
 
 export interface OpenOptions {
   /** Accept any state (stat) instead of requiring READY. */
@@ -25,7 +26,7 @@ export interface OpenOptions {
 }
 
 export interface AttachOptions extends OpenOptions {
-  /** How long to wait for the segment to exist and become READY, ms (default 5000). */
+  /** How long to wait for the segment to exist and become READY, ms (SEGMENT_DEFAULTS.attachTimeoutMs). */
   timeoutMs?: number;
   /** Polling interval while waiting, ms (default 10). */
   pollMs?: number;
@@ -57,7 +58,7 @@ export class SegmentReader {
     this.map = map;
     this.layout = layoutOf(map);
     this.generation = Atomics.load(map.u32, abi.W.hdrGeneration);
-    const staleMs = opts.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+    const staleMs = opts.staleAfterMs ?? SEGMENT_DEFAULTS.staleAfterMs;
     if (!(staleMs > 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.staleAfterMs must be > 0', { found: staleMs });
     this.staleNs = staleMs * 1e6;
     const path = opts.readPath ?? 'auto';
@@ -83,8 +84,8 @@ export class SegmentReader {
 
   /** Waits (without blocking the event loop) for the segment to appear, validate and be READY. */
   static async attach(name: string, opts: AttachOptions = {}): Promise<SegmentReader> {
-    const timeoutMs = opts.timeoutMs ?? 5000;
-    const pollMs = opts.pollMs ?? 10;
+    const timeoutMs = opts.timeoutMs ?? SEGMENT_DEFAULTS.attachTimeoutMs;
+    const pollMs = opts.pollMs ?? SEGMENT_DEFAULTS.attachPollMs;
     if (!(timeoutMs >= 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.timeoutMs must be >= 0', { found: timeoutMs });
     const deadline = performance.now() + timeoutMs; // monotonic: immune to wall-clock steps
     for (;;) {
@@ -110,7 +111,7 @@ export class SegmentReader {
     try {
       fd = native.shmOpen(path, 0, 0);
     } catch (e) {
-      const err = fromSyscall(e, name);
+      const err = inSegment(e, name) as MdfanError;
       return { retry: err.code === ErrorCode.NO_SEGMENT, error: err };
     }
     let size: number;
@@ -118,11 +119,16 @@ export class SegmentReader {
       size = native.fstat(fd).size;
     } catch (e) {
       native.close(fd);
-      return { retry: false, error: fromSyscall(e, name) };
+      return { retry: false, error: inSegment(e, name) as MdfanError };
     }
     if (size === 0) {
       native.close(fd);
       return { retry: true, error: new MdfanError(ErrorCode.NOT_READY, `segment ${name} is empty: its creator has not sized it yet`, { segment: name }) };
+    }
+    if (size % 8 !== 0) {
+      // Every mdfan segment is a whole number of 128-byte lines: this is something else, truncated or padded.
+      native.close(fd);
+      return { retry: false, error: new MdfanError(ErrorCode.SEGMENT_SIZE, `segment ${name} is ${size} bytes, not a multiple of 8: not an mdfan segment`, { segment: name, found: size }) };
     }
     const m = Mapping.map(name, fd, size, false);
     const check = checkHeader(m, size);
@@ -236,7 +242,7 @@ export class SegmentReader {
    * Throws MDFAN_ERR_WRITER_DEAD if the writer's lock is free while the segment is not CLOSED, or
    * its heartbeat is older than timeoutMs.
    */
-  checkWriter(timeoutMs = 1000): void {
+  checkWriter(timeoutMs: number = SEGMENT_DEFAULTS.heartbeatTimeoutMs): void {
     const st = this.writerStatus();
     const state = this.state;
     if (state === abi.STATE_CLOSED) return;

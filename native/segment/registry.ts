@@ -18,7 +18,7 @@
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { fromSyscall } from './errors.js';
+import { errnoName, inSegment } from './errors.js';
 import { Mapping, shmPath, unlinkSegment } from './mapping.js';
 
 export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING } = abi;
@@ -51,7 +51,7 @@ export class RegistryOwner {
       // The data segment's writer lock is already ours: a leftover registry is a dead writer's.
       fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, registryMode(dataMode));
     } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw fromSyscall(e, name);
+      if (errnoName(e) !== 'EEXIST') throw e;
       fd = native.shmOpen(path, native.OPEN_READ_WRITE, 0);
     }
     try {
@@ -59,7 +59,7 @@ export class RegistryOwner {
       native.ftruncate(fd, BYTES);
     } catch (e) {
       native.close(fd);
-      throw fromSyscall(e, name);
+      throw inSegment(e, name);
     }
     const m = Mapping.map(name, fd, BYTES, true);
     Atomics.store(m.u32, W_CAPACITY, REGISTRY_CAPACITY);

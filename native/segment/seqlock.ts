@@ -40,8 +40,6 @@ import { ErrorCode, MdfanError } from './errors.js';
 /** x86-64's TSO makes the JavaScript read and write paths correct; elsewhere use the native ones. */
 export const NATIVE_ORDERING_REQUIRED = process.arch !== 'x64' && process.arch !== 'ia32';
 
-/** Default bound on how long a reader waits for an odd seq to turn even before MDFAN_ERR_STALE. */
-export const DEFAULT_STALE_AFTER_MS = abi.STALE_AFTER_MS;
 const STALE_CHECK_MASK = abi.STALE_CHECK_SPINS - 1;
 
 /**

@@ -7,6 +7,7 @@ import { isMdfanError } from './errors.js';
 import { readCounters, CounterName } from './header.js';
 import { SegmentReader } from './reader.js';
 import { listReaders, ReaderInfo } from './control.js';
+import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface InstrumentStat {
   index: number;
@@ -49,7 +50,7 @@ export interface StatReport {
 
 const iso = (ns: number): string | null => (ns > 0 ? new Date(ns / 1e6).toISOString() : null);
 
-export function statSegment(name: string, heartbeatTimeoutMs = 1000): StatReport {
+export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_DEFAULTS.heartbeatTimeoutMs): StatReport {
   const r = SegmentReader.openSync(name, { anyState: true, staleAfterMs: 20 });
   try {
     const h = r.header();

@@ -11,13 +11,14 @@
 import { readFileSync } from 'node:fs';
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { ErrorCode, MdfanError, fromSyscall } from './errors.js';
+import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
 import { CounterName, checkHeader, layoutOf, loadMagic } from './header.js';
 import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
 import { LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
 import { ControlServer, controlPath, writeControlPath } from './control.js';
+import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface WriterOptions {
   /** Segment name: the POSIX object /NAME. */
@@ -48,7 +49,7 @@ const validated = (o: WriterOptions): Required<Omit<WriterOptions, 'gid'>> & { g
     bad('options.maxInstruments must be an integer 1..1000000', o.maxInstruments);
   if (!Number.isInteger(o.levels) || o.levels < 1 || o.levels > abi.MAX_LEVELS)
     bad(`options.levels must be an integer 1..${abi.MAX_LEVELS}`, o.levels);
-  const mode = o.mode ?? 0o600;
+  const mode = o.mode ?? SEGMENT_DEFAULTS.mode;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) bad('options.mode must be permission bits 0..0o777', mode);
   if (o.gid !== undefined && (!Number.isInteger(o.gid) || o.gid < 0)) bad('options.gid must be a non-negative integer', o.gid);
   return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false };
@@ -140,12 +141,12 @@ export class SegmentWriter {
         fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, o.mode);
         created = true;
       } catch (e) {
-        if ((e as { code?: string }).code !== 'EEXIST') throw fromSyscall(e, o.name);
+        if (errnoName(e) !== 'EEXIST') throw e;
         try {
           fd = native.shmOpen(path, native.OPEN_READ_WRITE, 0);
         } catch (e2) {
-          if ((e2 as { code?: string }).code === 'ENOENT') continue; // unlinked meanwhile: try again
-          throw fromSyscall(e2, o.name);
+          if (errnoName(e2) === 'ENOENT') continue; // unlinked meanwhile: try again
+          throw e2;
         }
       }
       if (!native.tryLockWriter(fd)) {
@@ -210,7 +211,7 @@ export class SegmentWriter {
       native.ftruncate(fd, layout.totalBytes);
     } catch (e) {
       native.close(fd);
-      throw fromSyscall(e, o.name);
+      throw inSegment(e, o.name);
     }
     const m = Mapping.map(o.name, fd, layout.totalBytes, true);
     const dv = m.dv;

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
+import { newLatencyHistogram } from '../../workers/index.js';
 import * as abi from '../../native/segment/abi.js';
 import { native } from '../../native/segment/binding.js';
 import { SegmentReader } from '../../native/segment/reader.js';

@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from '../../workers/sdk/histogram.js';
-import type { PoolReport } from '../../workers/pool/pool.js';
+import { newLatencyHistogram } from '../../workers/index.js';
+import type { PoolReport } from '../../workers/index.js';
+import { LogEvent } from '../../bin/lib/log.js';
 import type { ReaderProc } from './context.js';
 import { lastJson, type Child } from './procs.js';
 import type { Scenario, Wait } from './schema.js';
@@ -33,7 +34,6 @@ export function latency(h: hdr.Histogram | null, percentiles: number[]): Latency
   return out;
 }
 
-const DEAD = 'MDFAN_ERR_WRITER_DEAD';
 
 export function collectReaders(readers: ReaderProc[], percentiles: number[]): { outcomes: ReaderOutcome[]; hists: Array<hdr.Histogram | null> } {
   const hists: Array<hdr.Histogram | null> = [];
@@ -55,7 +55,7 @@ export function collectReaders(readers: ReaderProc[], percentiles: number[]): { 
       cpu_ms: s?.cpu_ms ?? 0,
       latency_ns: latency(h, percentiles),
       stalled: r.stalled,
-      writer_deaths: r.child.logs.filter((l) => l.code === DEAD).length,
+      writer_deaths: r.child.logs.filter((l) => l.event === LogEvent.WRITER_DEAD).length,
       ...(s ? {} : { error: err?.trim() ?? 'no summary line' }),
     };
   });

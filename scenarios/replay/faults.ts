@@ -12,7 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from '../../native/segment/abi.js';
 import { SegmentReader } from '../../native/segment/reader.js';
 import type { StatReport } from '../../native/segment/stat.js';
+import { LogEvent } from '../../bin/lib/log.js';
+import { ErrorCode } from '../../native/segment/errors.js';
 import { RunContext } from './context.js';
+import type { LogLine } from './procs.js';
 import { exitWithin, signal, spawnMdfan, stopChildren, type Child } from './procs.js';
 import { scanRecord } from './record.js';
 import type { FaultSpec } from './schema.js';
@@ -26,9 +29,11 @@ export interface FaultRun {
   finish(finalStat: StatReport | null): FaultOutcome;
 }
 
-const DEAD = 'MDFAN_ERR_WRITER_DEAD';
+const DEAD = ErrorCode.WRITER_DEAD;
+/** A reader's log line saying the writer died. */
+const isDeath = (l: LogLine): boolean => l.event === LogEvent.WRITER_DEAD;
 const worst = (ds: Detection[]): number | null => (ds.some((d) => d.ms === null) || ds.length === 0 ? null : Math.max(...ds.map((d) => d.ms!)));
-const readyLog = (c: Child) => c.logs.find((l) => l.msg === 'writer ready') ?? null;
+const readyLog = (c: Child) => c.logs.find((l) => l.event === LogEvent.WRITER_READY) ?? null;
 
 function notInjected(spec: FaultSpec, atS: number, why: string): FaultOutcome {
   return { kind: spec.kind, at_s: atS, injected: false, summary: `not injected: ${why}`, detections: [], detection_ms: null, details: {}, ok: false, reason: `${spec.kind} at ${atS} s was not injected: ${why}` };
@@ -62,14 +67,14 @@ function killWriter(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'kill-writ
       await victim.exited;
       // Every live reader must see it; wait for their log lines (bounded).
       const watchers = ctx.readers.filter((r) => !r.child.exit && !r.stalled);
-      await Promise.all(watchers.map((r) => RunContext.logMatch(r.child, (l) => l.code === DEAD && l.time >= killEpoch - 1, ctx.maxDetectionMs + 2000)));
+      await Promise.all(watchers.map((r) => RunContext.logMatch(r.child, (l) => isDeath(l) && l.time >= killEpoch - 1, ctx.maxDetectionMs + 2000)));
       if (restart) {
         const wait = killEpoch + spec.restartAfterS! * 1000 - Date.now();
         if (wait > 0) await sleep(wait);
         if (ctx.stopRequested) return;
         restarted = ctx.startFeed();
         ctx.note(`new writer started (pid ${restarted.pid})`);
-        await RunContext.logMatch(restarted, (l) => l.msg === 'writer ready', 30_000);
+        await RunContext.logMatch(restarted, (l) => l.event === LogEvent.WRITER_READY, 30_000);
       } else {
         // No writer will come: end the readers and the pool (they print their summaries).
         await stopChildren([...ctx.readers.map((r) => r.child), ...(ctx.pool ? [ctx.pool] : [])], 5000);
@@ -86,7 +91,7 @@ function killWriter(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'kill-writ
       if (!victim) return notInjected(spec, spec.atS, why ?? 'unknown');
       const v: Child = victim;
       const detections: Detection[] = ctx.readers.map((r) => {
-        const l = r.child.logs.find((x) => x.code === DEAD && x.time >= killEpoch - 1);
+        const l = r.child.logs.find((x) => isDeath(x) && x.time >= killEpoch - 1);
         return { by: `reader ${r.index} (pid ${r.child.pid})`, code: l ? DEAD : null, ms: l ? Math.max(0, l.time - killEpoch) : null, ...(l ? { message: l.msg } : {}) };
       });
       const problems: string[] = [];
@@ -106,7 +111,7 @@ function killWriter(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'kill-writ
         details.restart_exit_code = rs?.exit?.code ?? null;
         const readyEpoch = ready?.time ?? null;
         const after = ctx.readers.map((r) => {
-          const nw = r.child.logs.find((l) => l.msg.startsWith('a new writer') && l.time >= killEpoch);
+          const nw = r.child.logs.find((l) => l.event === LogEvent.NEW_WRITER && l.time >= killEpoch);
           const scan = scanRecord(r.record);
           return { reader: r.index, new_writer_seen_ms: nw && readyEpoch !== null ? Math.max(0, nw.time - readyEpoch) : null, updates_after_restart: scan.afterRestart };
         });
@@ -162,7 +167,7 @@ function secondWriter(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'second-
       if (s.exit?.code !== 1) problems.push(`the second writer exited ${s.exit?.code ?? s.exit?.signal}, expected 1`);
       if (code !== 'MDFAN_ERR_WRITER_ALIVE') problems.push(`the second writer reported ${code ?? 'no code'}, expected MDFAN_ERR_WRITER_ALIVE`);
       if (!namesPid) problems.push(`its message does not name the live writer's pid ${f.pid}`);
-      const deaths = ctx.readers.filter((r) => r.child.logs.some((l) => l.code === DEAD));
+      const deaths = ctx.readers.filter((r) => r.child.logs.some(isDeath));
       if (deaths.length > 0) problems.push(`reader(s) ${deaths.map((r) => r.index).join(', ')} saw the writer die`);
       if (f.exit?.code !== 0) problems.push(`the first writer exited ${f.exit?.code ?? f.exit?.signal}`);
       const b = before as StatReport | null;
@@ -233,7 +238,7 @@ function versionMismatch(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'vers
         else if (!d.message?.includes(theirs) || !d.message?.includes(ours)) problems.push(`${d.by}: the message does not name both versions (${theirs}x and ${ours}): ${d.message}`);
         if (i < probes.length && probes[i].exit?.code !== 1) problems.push(`${d.by} exited ${probes[i].exit?.code ?? probes[i].exit?.signal}, expected 1`);
       }
-      const deaths = ctx.readers.filter((r) => r.child.logs.some((l) => l.code === DEAD));
+      const deaths = ctx.readers.filter((r) => r.child.logs.some(isDeath));
       if (deaths.length > 0) problems.push(`running reader(s) ${deaths.map((r) => r.index).join(', ')} saw the writer die`);
       const ms = worst(detections);
       const summary = `header patched to ABI ${major}.x at ${atS} s: ${detections.filter((d) => d.code === 'MDFAN_ERR_ABI_VERSION').length}/${detections.length} attaches refused with MDFAN_ERR_ABI_VERSION (process: ${detections.filter((_, i) => i < probes.length).map((d) => `${d.ms} ms`).join(', ')} from spawn incl. Node start-up; in-process: ${ip ? `${ip.us} µs` : '-'}); running readers unaffected`;

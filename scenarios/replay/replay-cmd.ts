@@ -18,6 +18,7 @@ import { formatRun, formatSweep, formatVerdict } from './report.js';
 import { runOnce, type RunOptions } from './run.js';
 import { removeSegment } from './segment.js';
 import type { ReplayReport, RunHistograms, RunReport } from './types.js';
+import { LogEvent, createLogger } from '../../bin/lib/log.js';
 
 export const USAGE = 'usage: mdfan replay SCENARIO.json [--json FILE] [--html FILE] [--segment NAME (default mdfan-replay-<pid>)] [--quiet (no progress on stderr)]';
 const DEFAULT_PERCENTILES = [50, 90, 99, 99.9];
@@ -62,7 +63,7 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
       removeSegment(o.segment);
       process.exit(130);
     }
-    console.error('mdfan replay: stopping (the feed gets SIGTERM and closes the segment; Ctrl-C again to kill everything)');
+    createLogger('mdfan-replay').info({ event: LogEvent.STOPPING }, 'stopping: the feed gets SIGTERM and closes the segment; Ctrl-C again to kill everything');
     if (stop.ctx) {
       stop.ctx.stopRequested = true;
       signal(stop.ctx.feed, 'SIGTERM');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { baseChecks, collectPool, collectReaders, mergeGroups } from './collect.js';
+import { LogEvent } from '../../bin/lib/log.js';
 import { RunContext } from './context.js';
 import { startFault } from './faults.js';
 import type { LoadedScenario } from './load.js';
@@ -127,7 +128,7 @@ export async function runOnce(o: RunOptions): Promise<{ report: RunReport; hists
     const checks = baseChecks(s, { readers, pool, lastFeed: last, feedKilledForGood, messages });
     for (const st of stallOutcomes) checks.push({ ok: st.ok, what: st.ok ? `stalled reader ${st.reader}: the others read on while it was stopped; resumed, it read the latest books (${st.updates_after_resume} updates after resuming)` : st.reason! });
     for (const x of faultOutcomes) checks.push({ ok: x.ok, what: x.ok ? `${x.kind}: ${x.summary}` : `${x.kind}: ${x.reason}` });
-    const gen = (last.logs.find((l) => l.msg === 'writer ready')?.generation as number | undefined) ?? finalStat?.generation ?? null;
+    const gen = (last.logs.find((l) => l.event === LogEvent.WRITER_READY)?.generation as number | undefined) ?? finalStat?.generation ?? null;
     const report: RunReport = {
       scenario: s.name,
       segment: seg,

@@ -15,14 +15,17 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
-import { pino } from 'pino';
+import { LogEvent, createLogger } from '../../bin/lib/log.js';
 import { formatBookLine } from '../../bin/lib/book-line.js';
-import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { cpuOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { native } from '../../native/segment/binding.js';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
 import { isMdfanError } from '../../native/segment/errors.js';
+import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 
-const USAGE = 'usage: mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE] [--duration S] [--exit-on-writer-death] [--timeout S (wait for the segment, default 30)] [--cpu N] [--expected-interval-ns NS] [--histogram]';
+const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--record FILE] [--duration S] [--exit-on-writer-death]
+  [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
+  [${WAIT_HELP}]`;
 export const EXIT_WRITER_DEATH = 3;
 
 export async function run(argv: string[]): Promise<number> {
@@ -47,20 +50,20 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const name = required(values.segment, '--segment', USAGE);
-  const wait = parseWait(optString(values.wait, '--wait'), 'spin');
+  const wait = parseWait(optString(values.wait, '--wait'));
   const durationS = numOption(values.duration, '--duration', 0.001, 1e7, Infinity);
-  const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);
+  const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, READER_DEFAULTS.attachTimeoutMs / 1000);
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s)) : null;
   const recordFile = optString(values.record, '--record');
-  const pinCpu = values.cpu === undefined ? null : intOption(values.cpu, '--cpu', 0, 4095, 0);
+  const pinCpu = values.cpu === undefined ? null : cpuOption(values.cpu, '--cpu');
   const intervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
   if (pinCpu !== null) native.setAffinity([pinCpu]);
-  const log = pino({ name: 'mdfan-read', base: { pid: process.pid }, level: process.env.MDFAN_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const log = createLogger('mdfan-read');
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
   const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait });
-  log.info({ segment: name, wait, generation: reader.seg.generation }, 'attached');
+  log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation }, 'attached');
   const record = recordFile ? openSync(recordFile, 'w') : -1;
   let pending: string[] = [];
   const flush = (): void => {
@@ -100,12 +103,12 @@ export async function run(argv: string[]): Promise<number> {
       const r = await reader.next(Math.min(left, 250));
       if (r === WaitResult.CLOSED) {
         drain();
-        log.info({ segment: name }, 'writer closed the segment');
+        log.info({ event: LogEvent.WRITER_CLOSED, segment: name }, 'writer closed the segment');
         break;
       }
       if (r === WaitResult.WRITER_DEAD) {
         const e = reader.lastDeath!;
-        log.error({ code: e.code, ...e.details }, e.message);
+        log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
         if (values['exit-on-writer-death']) {
           code = EXIT_WRITER_DEATH;
           break;
@@ -115,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
       if (r === WaitResult.NEW_WRITER) {
         wanted = new Uint8Array(reader.seg.layout.maxInstruments);
         resolve();
-        log.info({ generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
+        log.info({ event: LogEvent.NEW_WRITER, generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
       }
       if (r === WaitResult.UPDATED || r === WaitResult.NEW_WRITER) drain();
     }
@@ -137,7 +140,7 @@ export async function run(argv: string[]): Promise<number> {
         reader.read(i, snap);
       } catch (e) {
         if (!isMdfanError(e, 'MDFAN_ERR_STALE')) throw e;
-        if (stale++ === 0 || stale % 1000 === 0) log.warn({ code: e.code, ...e.details, count: stale }, e.message);
+        if (stale++ === 0 || stale % 1000 === 0) log.warn({ event: LogEvent.STALE, code: e.code, ...e.details, count: stale }, e.message);
         continue;
       }
       if (snap.seq === 0) continue; // announced, never published

@@ -9,10 +9,12 @@ import { intOption, numOption, optString, parse, required } from '../../bin/lib/
 import { native } from '../../native/segment/binding.js';
 import { parseWait } from '../sdk/book-reader.js';
 import { resolveStrategy } from '../pool/strategy.js';
-import { runPool } from '../pool/pool.js';
+import { POOL_DEFAULTS, runPool } from '../pool/pool.js';
+import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 
-const USAGE =
-  'usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--wait spin|yield|block (default yield)] [--duration S] [--json FILE] [--pin] [--hang-ms MS (default 2000)] [--timeout S] [--expected-interval-ns NS]';
+const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--duration S] [--json FILE] [--pin]
+  [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
+  [${WAIT_HELP}]`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -36,12 +38,12 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const segment = required(values.segment, '--segment', USAGE);
-  const workers = intOption(values.workers, '--workers', 1, 64, 1);
+  const workers = intOption(values.workers, '--workers', 1, POOL_DEFAULTS.maxWorkers, POOL_DEFAULTS.workers);
   const strategyUrl = resolveStrategy(required(values.strategy, '--strategy', USAGE));
-  const wait = parseWait(optString(values.wait, '--wait'), 'yield');
+  const wait = parseWait(optString(values.wait, '--wait'));
   const durationS = numOption(values.duration, '--duration', 0.001, 1e7, 1e7);
-  const hangMs = intOption(values['hang-ms'], '--hang-ms', 100, 3_600_000, 2000);
-  const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, 30);
+  const hangMs = intOption(values['hang-ms'], '--hang-ms', 100, 3_600_000, POOL_DEFAULTS.hangMs);
+  const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, READER_DEFAULTS.attachTimeoutMs / 1000);
   const jsonFile = optString(values.json, '--json');
   const expectedIntervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
   const stop = { requested: false };

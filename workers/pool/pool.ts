@@ -11,6 +11,16 @@ import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
 import type { WaitStrategy } from '../sdk/book-reader.js';
 import type { WorkerResult, WorkerTask } from './strategy-worker.js';
+import type { ErrorDetails } from '../../native/segment/errors.js';
+
+/** The pool's defaults, each defined once. */
+export const POOL_DEFAULTS = Object.freeze({
+  workers: 1,
+  /** Most workers a pool may have (one thread each). */
+  maxWorkers: 64,
+  /** A strategy inside onBook for longer than this is hung: reported and aborted. */
+  hangMs: 2000,
+});
 
 export interface PoolOptions {
   segment: string;
@@ -43,6 +53,9 @@ export interface WorkerReport {
   retries: number;
   latency_ns: Percentiles;
   error?: string;
+  /** The error's stable code (MDFAN_ERR_*) and facts, when it had them. */
+  error_code?: string;
+  error_details?: ErrorDetails;
   writer_deaths: number;
   stale_reads: number;
   cpu: number | null;
@@ -135,7 +148,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
       reads: r.reads,
       retries: r.retries,
       latency_ns: pct(h),
-      ...(r.error ? { error: r.error.split('\n')[0] } : {}),
+      ...(r.error ? { error: r.error.message.split('\n')[0], ...(r.error.code ? { error_code: r.error.code, error_details: r.error.details } : {}) } : {}),
       writer_deaths: r.writerDeaths,
       stale_reads: r.staleReads,
       cpu: r.cpu,

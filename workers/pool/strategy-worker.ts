@@ -9,7 +9,7 @@ import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
 import { native } from '../../native/segment/binding.js';
 import { BookReader, WaitResult, WaitStrategy } from '../sdk/book-reader.js';
-import { isMdfanError } from '../../native/segment/errors.js';
+import { isMdfanError, serializeError, type SerializedError } from '../../native/segment/errors.js';
 import { loadStrategy, StrategyContext } from './strategy.js';
 
 export interface WorkerTask {
@@ -33,7 +33,7 @@ export interface WorkerResult {
   retries: number;
   latency: string;
   retriesPerRead: string;
-  error: string | null;
+  error: SerializedError | null;
   writerDeaths: number;
   /** Reads refused with MDFAN_ERR_STALE (a slot left mid-commit past the stale timeout). */
   staleReads: number;
@@ -41,7 +41,21 @@ export interface WorkerResult {
   cpu: number | null;
 }
 
+/**
+ * The task: never rejects. An error anywhere (attach, loading the strategy, the strategy itself)
+ * comes back as result.error with its stable code and facts, which a rejection across the
+ * thread boundary would lose.
+ */
 export default async function run(task: WorkerTask): Promise<WorkerResult> {
+  try {
+    return await runTask(task);
+  } catch (e) {
+    const empty = hdr.encodeIntoCompressedBase64(newLatencyHistogram());
+    return { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: empty, retriesPerRead: empty, error: serializeError(e), writerDeaths: 0, staleReads: 0, summary: null, cpu: task.cpu };
+  }
+}
+
+async function runTask(task: WorkerTask): Promise<WorkerResult> {
   if (task.cpu !== null) native.setAffinity([task.cpu]); // pins this worker thread only
   const latency = newLatencyHistogram();
   const retriesHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 2 });
@@ -100,7 +114,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
     }
     result.summary = strategy.onClose?.(ctx) ?? null;
   } catch (e) {
-    result.error = (e as Error).stack ?? String(e);
+    result.error = serializeError(e);
   } finally {
     result.reads = reader.seg.reads;
     result.retries = reader.retries;

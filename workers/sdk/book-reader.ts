@@ -19,12 +19,13 @@ import { RegistryLine } from '../../native/segment/registry.js';
 import { announceAttach } from '../../native/segment/control.js';
 import type { Socket } from 'node:net';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
+import { READER_DEFAULTS } from './defaults.js';
 
 export type WaitStrategy = 'spin' | 'yield' | 'block';
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'yield', 'block'];
 
 /** Validates a `--wait` option (undefined: `dflt`). */
-export function parseWait(value: string | undefined, dflt: WaitStrategy): WaitStrategy {
+export function parseWait(value: string | undefined, dflt: WaitStrategy = READER_DEFAULTS.wait): WaitStrategy {
   const w = (value ?? dflt) as WaitStrategy;
   if (!WAIT_STRATEGIES.includes(w)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(value)})`);
   return w;
@@ -32,7 +33,7 @@ export function parseWait(value: string | undefined, dflt: WaitStrategy): WaitSt
 
 export interface BookReaderOptions extends AttachOptions {
   wait?: WaitStrategy;
-  /** A writer whose heartbeat is older than this is dead (default 1000 ms). */
+  /** A writer whose heartbeat is older than this is dead (READER_DEFAULTS.heartbeatTimeoutMs). */
   heartbeatTimeoutMs?: number;
 }
 
@@ -65,7 +66,7 @@ export class BookReader {
   private constructor(seg: SegmentReader, opts: BookReaderOptions) {
     this.seg = seg;
     this.opts = opts;
-    this.wait = opts.wait ?? 'spin';
+    this.wait = opts.wait ?? READER_DEFAULTS.wait;
     if (!WAIT_STRATEGIES.includes(this.wait))
       throw new MdfanError(ErrorCode.OPTIONS, `wait must be one of ${WAIT_STRATEGIES.join(', ')} (got ${JSON.stringify(this.wait)})`);
     this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
@@ -156,7 +157,7 @@ export class BookReader {
    * Waits until a book changed (UPDATED), timeoutMs passed (TIMEOUT), or the writer's story
    * changed (CLOSED, WRITER_DEAD once per death, NEW_WRITER). Never hangs on a dead writer.
    */
-  async next(timeoutMs = 1000): Promise<WaitResult> {
+  async next(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
     const end = performance.now() + timeoutMs;
     for (let round = 0; ; round++) {
       const health = this.health();
@@ -213,7 +214,7 @@ export class BookReader {
       if (!this.writerDead || state === abi.STATE_CLOSED) return WaitResult.CLOSED;
     }
     try {
-      seg.checkWriter(this.opts.heartbeatTimeoutMs ?? 1000);
+      seg.checkWriter(this.opts.heartbeatTimeoutMs ?? READER_DEFAULTS.heartbeatTimeoutMs);
       this.writerDead = false;
     } catch (e) {
       if (!isMdfanError(e, ErrorCode.WRITER_DEAD)) throw e;

@@ -4,6 +4,7 @@
  * row (feed/lobster), and the top N is published when it changed. Paced by the message file's
  * timestamps.
  */
+import { LogEvent } from '../../../bin/lib/log.js';
 import { LobsterBook } from '../../lobster/lobster-book.js';
 import { type LobsterPair, loadLobster, parseRow } from '../../lobster/lobster-files.js';
 import { BATCH_MESSAGES, DONE, drive } from '../../pacing/drive.js';
@@ -70,7 +71,7 @@ class LobsterSource implements FeedSource {
       ctx.progress?.(i, i, n);
       return waitNs;
     }, ctx.stop);
-    ctx.log.info({ reveals: book.reveals }, 'LOBSTER replay verified against its orderbook file');
+    ctx.log.info({ event: LogEvent.FEED_VERIFIED, reveals: book.reveals }, 'LOBSTER replay verified against its orderbook file');
   }
 
   summary(): string {

@@ -4,6 +4,7 @@
  * number (msgIndex = seq - 1, so a replay of a file keeps the file's message indexes). A gap
  * marks every book stale; the end of session ends the run.
  */
+import { LogEvent } from '../../../bin/lib/log.js';
 import { MoldReceiver } from '../../moldudp64/receiver.js';
 import { ItchVenue } from '../../itch/venue.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../source.js';
@@ -35,13 +36,13 @@ class MoldUdpSource implements FeedSource {
     const rx = (this.rx = new MoldReceiver(this.host, this.port, {
       onMessage: (buf, off, len, seq) => venue.process(buf, off, len, seq - 1),
       onGap: (fromSeq, count) => {
-        ctx.log.warn({ fromSeq, count, code: 'MDFAN_ERR_FEED_GAP' }, 'MoldUDP64 gap: books marked stale');
+        ctx.log.warn({ event: LogEvent.FEED_GAP, fromSeq, count, code: 'MDFAN_ERR_FEED_GAP' }, 'MoldUDP64 gap: books marked stale');
         sink.gap(fromSeq + count - 1, count);
       },
       onEnd: () => done(),
     }));
     await rx.start();
-    ctx.log.info({ host: this.host, port: this.port }, 'listening for MoldUDP64');
+    ctx.log.info({ event: LogEvent.FEED_LISTENING, host: this.host, port: this.port }, 'listening for MoldUDP64');
     const poll = setInterval(() => {
       sink.flush(this.counters);
       if (ctx.stop.requested) done();
@@ -53,7 +54,7 @@ class MoldUdpSource implements FeedSource {
       rx.close();
     }
     sink.flush(this.counters);
-    ctx.log.info({ ...rx.counters }, 'MoldUDP64 session ended');
+    ctx.log.info({ event: LogEvent.FEED_SESSION_END, ...rx.counters }, 'MoldUDP64 session ended');
   }
 
   summary(): string {

@@ -1,0 +1,26 @@
+/**
+ * The segment layer's defaults, each defined once. The times every party must agree on (stale,
+ * heartbeat, attach) come from the ABI header, so a C reader and the SDK use the same ones.
+ */
+import * as abi from './abi.js';
+
+export const SEGMENT_DEFAULTS = Object.freeze({
+  /** Price levels per side in each slot. */
+  levels: 10,
+  /** Directory entries and slots: a full Nasdaq day announces ~8,000-12,000 symbols. */
+  maxInstruments: 16384,
+  /** Owner read-write only; `--mode`/`--group` open it to a group. */
+  mode: 0o600,
+  /** How long a reader waits for a segment to exist and become READY. */
+  attachTimeoutMs: abi.ATTACH_TIMEOUT_MS,
+  /** Poll interval of that wait. */
+  attachPollMs: 10,
+  /** A heartbeat older than this (with the lock free or the pid gone) is a dead writer. */
+  heartbeatTimeoutMs: abi.HEARTBEAT_TIMEOUT_MS,
+  /** One odd seq lasting longer than this is MDFAN_ERR_STALE. */
+  staleAfterMs: abi.STALE_AFTER_MS,
+  /** How long a directory read may see the directory change under it (a takeover) before giving up. */
+  directoryWaitMs: 1000,
+  /** How long `listReaders` waits for the control plane's answer. */
+  controlAnswerMs: 300,
+});

@@ -1,0 +1,25 @@
+/**
+ * The reader SDK's defaults, each defined once; `mdfan read`, `mdfan strategies` and the pool use
+ * these, so a reader behaves the same however it is started.
+ */
+import { SEGMENT_DEFAULTS } from '../../native/segment/defaults.js';
+import type { WaitStrategy } from './book-reader.js';
+
+export const READER_DEFAULTS = Object.freeze({
+  /**
+   * yield: poll, then give the thread back to the event loop and back off to short sleeps when
+   * nothing changes. Under a steady feed its latency is close to spin's (docs/READERS.md), it
+   * burns no core when the market is quiet, and on a machine with few cores it leaves CPU to the
+   * writer and the other readers. spin is for a reader with a core of its own; block sleeps on
+   * the futex until the writer publishes.
+   */
+  wait: 'yield' as WaitStrategy,
+  attachTimeoutMs: SEGMENT_DEFAULTS.attachTimeoutMs,
+  heartbeatTimeoutMs: SEGMENT_DEFAULTS.heartbeatTimeoutMs,
+  staleAfterMs: SEGMENT_DEFAULTS.staleAfterMs,
+  /** next()'s own timeout when called without one. */
+  nextTimeoutMs: 1000,
+});
+
+/** The --wait line of --help, with the default and why. */
+export const WAIT_HELP = `--wait spin|yield|block (default ${READER_DEFAULTS.wait}: near-spin latency under a steady feed without burning a core when idle; spin for a reader with a core of its own, block to sleep until the writer publishes)`;
