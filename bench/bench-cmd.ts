@@ -11,7 +11,7 @@ import { intOption, numOption, optString, parse } from '../bin/lib/args.js';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 import { machineInfo } from './machine.js';
 import { c2cBaseline } from './c2c.js';
-import { ALL, BENCHMARKS, BenchContext } from './registry.js';
+import { ALL, BENCHMARKS, type BenchContext } from './registry.js';
 import { printSection } from './section.js';
 import { writeOutputs } from './report/output.js';
 import type { FullReport } from './report/types.js';

@@ -13,7 +13,7 @@ import * as abi from '../native/segment/abi.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
-import { LATENCY_COLUMNS, LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
 import { newHistogram } from './shm-session.js';
 import * as hdr from 'hdr-histogram-js';
 import type { Curve, Section } from './report/types.js';
@@ -111,7 +111,7 @@ export async function falseSharingBench(o: FalseSharingOptions, c2c: C2cResult):
     if (layout === 'default') base = pps;
     const lat: LatencyPercentiles = medianPercentiles(runs.map((x) => percentilesOf(x.hist)));
     const merged = newHistogram();
-    runs.forEach((x) => merged.add(x.hist));
+    for (const x of runs) merged.add(x.hist);
     curves.push({ label: `${layout} layout`, histogram: merged });
     results.push({
       layout,

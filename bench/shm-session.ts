@@ -20,7 +20,9 @@ import { onAbort } from './abort.js';
 import { until } from './until.js';
 
 /** SIGKILLs the children still running (their cleanup is the segment's: they see it go). */
-const killAllOf = (children: Child[]): void => children.forEach((c) => c.signal('SIGKILL'));
+const killAllOf = (children: Child[]): void => {
+  for (const c of children) c.signal('SIGKILL');
+};
 
 const LEVELS = 10;
 let sessionCounter = 0;

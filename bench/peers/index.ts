@@ -1,5 +1,5 @@
 /**
- * Peer transports for the latency benchmark (issue 5): each measures send -> receive latency of
+ * Peer transports for the latency benchmark: each measures send -> receive latency of
  * the same 304-byte snapshot at a paced rate, so the shared-memory path is compared in one run.
  */
 import { measureNativeC } from './native-c.js';

@@ -1,5 +1,5 @@
 /**
- * The peer transports of `mdfan bench` (issue 5): what the shared-memory path is compared with,
+ * The peer transports of `mdfan bench`: what the shared-memory path is compared with,
  * measured in the same run on the same 304-byte payload. Shared types and option checks.
  */
 import * as hdr from 'hdr-histogram-js';

@@ -1,7 +1,7 @@
 /**
  * What a benchmark run produces, for the console table, `--json`, `--hgrm` and `--html`.
  *
- * The JSON a benchmark writes is `{ machine, baseline, results }` (issue 5). `mdfan bench all`
+ * The JSON a benchmark writes is `{ machine, baseline, results }`. `mdfan bench all`
  * writes `{ machine, baseline: { c2c_one_way_ns }, results: [ { benchmark, title, baseline,
  * results }, ... ] }`: one entry per benchmark, same shape inside.
  *

@@ -2,7 +2,7 @@
  * Option parsing shared by the commands: node's util.parseArgs (strict), with errors turned into
  * MDFAN_ERR_OPTIONS and numeric options validated once with a message naming the option.
  */
-import { parseArgs, ParseArgsConfig } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { native } from '../../native/segment/binding.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 

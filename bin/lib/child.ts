@@ -72,8 +72,7 @@ function splitter(onLine: (l: string) => void): (d: string) => void {
   let buf = '';
   return (d) => {
     buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
       onLine(buf.slice(0, i));
       buf = buf.slice(i + 1);
     }
@@ -102,7 +101,9 @@ export function spawnChild(label: string, file: string | URL, args: string[], op
   let raw = '';
   let spawnError: Error | null = null;
   const waiters = new Set<() => void>();
-  const poke = (): void => waiters.forEach((w) => w());
+  const poke = (): void => {
+    for (const w of waiters) w();
+  };
   const c: Child = {
     label,
     args,
@@ -126,7 +127,12 @@ export function spawnChild(label: string, file: string | URL, args: string[], op
           else resolve(v!);
         };
         const check = (): void => {
-          for (; next < stdout.length; next++) if (re.test(stdout[next])) return finish(null, stdout[next++]);
+          for (; next < stdout.length; next++) {
+            if (re.test(stdout[next])) {
+              finish(null, stdout[next++]);
+              return;
+            }
+          }
           if (c.exit) finish(new Error(`${c.describeExit()} before a line matching ${re}`));
         };
         waiters.add(check);

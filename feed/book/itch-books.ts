@@ -5,7 +5,7 @@
  * the two possible no-ops (0 shares taken off a resting order; a replace at the same price and
  * size) touch nothing. So "the top N changed" is exactly "touchedRank < N", with no comparison.
  */
-import { ItchMessage } from '../itch/message.js';
+import type { ItchMessage } from '../itch/message.js';
 import { T } from '../itch/layout.js';
 import { Ladder } from './ladder.js';
 import { OrderStore } from './orders.js';

@@ -1,9 +1,9 @@
 /** `mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N]` */
 import { intOption, optString, parse, required } from '../../bin/lib/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { Frame, loadFeed, nextFrame } from '../itch/framing.js';
+import { type Frame, loadFeed, nextFrame } from '../itch/framing.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
-import { OutMessage, sendMessages } from '../moldudp64/sender.js';
+import { type OutMessage, sendMessages } from '../moldudp64/sender.js';
 import { parseSpeed } from '../pacing/pacer.js';
 
 const USAGE = 'usage: mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N (default 50000)]';

@@ -3,7 +3,7 @@
  * each message into a reused ItchMessage, apply it to the books, and call onTopChange when an
  * instrument's top N changed by value. Allocation-free per message except the stock directory.
  */
-import { ItchBooks, InstrumentBook } from '../book/itch-books.js';
+import { ItchBooks, type InstrumentBook } from '../book/itch-books.js';
 import { LENGTH, T } from './layout.js';
 import { decode, ItchMessage } from './message.js';
 import { TopOfBook } from '../publish/top.js';

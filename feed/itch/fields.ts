@@ -3,7 +3,7 @@
  * `describe(msg)` returns a plain object. The hot path (message.ts) decodes only what the books
  * need. Each type's fields tile its fixed length exactly (checked by the tests).
  */
-import { ItchMessage } from './message.js';
+import type { ItchMessage } from './message.js';
 import { T, typeName } from './layout.js';
 
 type Kind = 'c' | 'u16' | 'u32' | 'u48' | 'u64' | `a${number}`;

@@ -5,10 +5,10 @@
  * foreign sessions and malformed packets (counted, dropped). No retransmission requests: see
  * docs/FEED.md.
  */
-import { createSocket, Socket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { END_OF_SESSION, HEADER_BYTES, PacketHeader, readHeader } from './packet.js';
+import { END_OF_SESSION, HEADER_BYTES, type PacketHeader, readHeader } from './packet.js';
 
 export interface MoldCounters {
   packets: number;

@@ -6,7 +6,7 @@
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { native } from '../../native/segment/binding.js';
-import { Pacer, Speed } from '../pacing/pacer.js';
+import { Pacer, type Speed } from '../pacing/pacer.js';
 import { END_OF_SESSION, PacketBuilder } from './packet.js';
 
 export interface SendOptions {
@@ -55,7 +55,7 @@ export async function sendMessages(messages: Iterable<OutMessage>, o: SendOption
     // Rate cap: wait (sleeping when far ahead, else spinning) until this packet's turn.
     let now = native.monotonicNs();
     if (nextSendNs - now > 2e6) await sleep((nextSendNs - now) / 1e6);
-    while ((now = native.monotonicNs()) < nextSendNs);
+    while (now < nextSendNs) now = native.monotonicNs();
     nextSendNs = Math.max(nextSendNs + gapNs, now);
     if (socketError) throw socketError;
     if (o.dropPackets?.has(packets)) dropped++;

@@ -1,5 +1,5 @@
 /**
- * The control plane (DESIGN rule 1): a Unix domain socket per segment, `/dev/shm/NAME.ctl`, its
+ * The control plane: a Unix domain socket per segment, `/dev/shm/NAME.ctl`, its
  * path in the header (control_socket_path). Newline-delimited JSON:
  *   reader -> writer  {"type":"attach","pid":P,"wait":"spin"}   (detach = closing the connection)
  *   writer -> reader  {"type":"hello","generation":G,"pid":P}, {"type":"generation","generation":G},
@@ -9,7 +9,7 @@
  * socket, a full buffer or a confused peer only costs the announcements.
  */
 import { chmodSync, chownSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, Server, Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import * as abi from './abi.js';
 import type { Mapping } from './mapping.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
@@ -78,8 +78,7 @@ export class ControlServer {
     sock.on('data', (d: string) => {
       buf += d;
       if (buf.length > 65536) return void sock.destroy(); // a confused peer
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         let msg: { type?: string; pid?: number; wait?: string };
@@ -139,8 +138,7 @@ export function announceAttach(path: string, wait: string, onMessage?: (msg: { t
   let buf = '';
   sock.on('data', (d: string) => {
     buf += d;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       try {

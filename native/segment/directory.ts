@@ -5,7 +5,7 @@
  */
 import * as abi from './abi.js';
 import { ErrorCode, MdfanError } from './errors.js';
-import { Mapping } from './mapping.js';
+import type { Mapping } from './mapping.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface Instrument {

@@ -5,7 +5,7 @@
  */
 import * as abi from './abi.js';
 import { MdfanError, ErrorCode } from './errors.js';
-import { Mapping, loadU64, readU64 } from './mapping.js';
+import { type Mapping, loadU64, readU64 } from './mapping.js';
 
 export interface HeaderInfo {
   abiMajor: number;

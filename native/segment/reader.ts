@@ -7,9 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, inSegment } from './errors.js';
-import { checkHeader, layoutOf, readHeader, HeaderInfo } from './header.js';
+import { checkHeader, layoutOf, readHeader, type HeaderInfo } from './header.js';
 import { Mapping, loadU64, shmPath } from './mapping.js';
-import { readDirectory, Instrument } from './directory.js';
+import { readDirectory, type Instrument } from './directory.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 import { AUTO_FALLBACK_RETRIES, BookSnapshot, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
 

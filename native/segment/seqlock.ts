@@ -320,7 +320,7 @@ export class SlotWriter {
   }
 
   /**
-   * Test hook (issue 6): leaves slot `index` mid-commit with an odd seq, as a writer killed
+   * Test hook: leaves slot `index` mid-commit with an odd seq, as a writer killed
    * between W1 and W2 would.
    */
   beginOnlyForTest(index: number): void {

@@ -4,9 +4,9 @@
  */
 import * as abi from './abi.js';
 import { isMdfanError } from './errors.js';
-import { readCounters, CounterName } from './header.js';
+import { readCounters, type CounterName } from './header.js';
 import { SegmentReader } from './reader.js';
-import { listReaders, ReaderInfo } from './control.js';
+import { listReaders, type ReaderInfo } from './control.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface InstrumentStat {

@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   const rate = intOption(values.rate, '--rate', 1, 10_000_000, 200_000);
   const writer = SegmentWriter.open({ name, maxInstruments: SYMBOLS.length, levels: LEVELS });
   const stopSignals = closeOnSignals(writer, { unlink: true });
-  SYMBOLS.forEach((s, i) => writer.addInstrument(s, i + 1, 10000));
+  for (const [i, s] of SYMBOLS.entries()) writer.addInstrument(s, i + 1, 10000);
   const { reader, result, attached } = startReader(name, 1000);
   await attached;
   console.log(`mdfan demo: segment ${name}, ${SYMBOLS.length} instruments x ${LEVELS} levels, ${rate} publishes/s for ${seconds} s`);

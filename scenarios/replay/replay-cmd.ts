@@ -76,10 +76,8 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('exit', onExit);
-  {
-    console.log(`mdfan replay: ${s.name}${s.description ? ` — ${s.description}` : ''}`);
-    console.log(`scenario ${loaded.file}, segment ${o.segment}${sweep.length > 1 ? `, ${sweep.length} runs (readers ${sweep.join(', ')})` : ''}`);
-  }
+  console.log(`mdfan replay: ${s.name}${s.description ? ` — ${s.description}` : ''}`);
+  console.log(`scenario ${loaded.file}, segment ${o.segment}${sweep.length > 1 ? `, ${sweep.length} runs (readers ${sweep.join(', ')})` : ''}`);
   const runs: RunReport[] = [];
   const hists: RunHistograms[] = [];
   try {
@@ -91,10 +89,8 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
       const r = await runOnce({ loaded, segment: o.segment, counts, sweepReaders: n, percentiles, label, totalMessages: total, quiet: o.quiet, stop });
       runs.push(r.report);
       hists.push(r.hists);
-      {
-        console.log(`\n== ${sweep.length > 1 ? `run ${i + 1}/${sweep.length}: ${n} readers` : 'result'} ==`);
-        console.log(formatRun(r.report, percentiles, perReader));
-      }
+      console.log(`\n== ${sweep.length > 1 ? `run ${i + 1}/${sweep.length}: ${n} readers` : 'result'} ==`);
+      console.log(formatRun(r.report, percentiles, perReader));
     }
   } finally {
     process.off('SIGINT', onSignal);

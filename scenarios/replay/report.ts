@@ -42,7 +42,7 @@ export function formatRun(r: RunReport, percentiles: number[], perReader: boolea
       `${w.replay_s !== null ? `replay ${w.replay_s.toFixed(2)} s, ${n(w.msgs_per_s)} msg/s` : 'no throughput line (killed)'}; generation ${w.generation ?? '-'}${w.writers_started > 1 ? ` (${w.writers_started} writers started)` : ''}; wall ${(r.wall_ms / 1000).toFixed(1)} s`,
   );
   if (r.groups.length > 0 || r.pool) out.push('', latencyTable(r, percentiles, perReader));
-  if (r.pool && r.pool.per_worker.some((x) => x.status !== 'ok' || x.writer_deaths > 0))
+  if (r.pool?.per_worker.some((x) => x.status !== 'ok' || x.writer_deaths > 0))
     out.push(...r.pool.per_worker.map((x) => `  pool worker ${x.worker}: ${x.status}, ${n(x.updates)} updates${x.writer_deaths ? `, ${x.writer_deaths} writer death(s) seen` : ''}${x.error ? `: ${x.error}` : ''}`));
   if (r.stalls.length > 0) {
     out.push('', 'stalls');

@@ -93,7 +93,9 @@ export async function run(argv: string[]): Promise<number> {
   let code = 0;
   const end = startedMs + durationS * 1000;
   let stop = false;
-  const onSignal = (): void => void (stop = true);
+  const onSignal = (): void => {
+    stop = true;
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {

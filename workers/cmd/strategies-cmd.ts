@@ -9,7 +9,7 @@ import { intOption, numOption, optString, parse, required } from '../../bin/lib/
 import { native } from '../../native/segment/binding.js';
 import { parseWait } from '../sdk/book-reader.js';
 import { resolveStrategy } from '../pool/strategy.js';
-import { POOL_DEFAULTS, runPool } from '../pool/pool.js';
+import { POOL_DEFAULTS, type PoolReport, runPool } from '../pool/pool.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 
 const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--duration S] [--json FILE] [--pin]
@@ -47,10 +47,12 @@ export async function run(argv: string[]): Promise<number> {
   const jsonFile = optString(values.json, '--json');
   const expectedIntervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
   const stop = { requested: false };
-  const onSignal = (): void => void (stop.requested = true);
+  const onSignal = (): void => {
+    stop.requested = true;
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let report;
+  let report: PoolReport;
   try {
     report = await runPool({ segment, workers, strategyUrl, wait, durationMs: durationS * 1000, timeoutMs: timeoutS * 1000, hangMs, pin: values.pin === true, cpus: native.getAffinity(), expectedIntervalNs }, stop);
   } finally {

@@ -8,9 +8,9 @@
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
 import { native } from '../../native/segment/binding.js';
-import { BookReader, WaitResult, WaitStrategy } from '../sdk/book-reader.js';
+import { BookReader, WaitResult, type WaitStrategy } from '../sdk/book-reader.js';
 import { isMdfanError, serializeError, type SerializedError } from '../../native/segment/errors.js';
-import { loadStrategy, StrategyContext } from './strategy.js';
+import { loadStrategy, type StrategyContext } from './strategy.js';
 
 export interface WorkerTask {
   workerIndex: number;
@@ -64,7 +64,12 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const strategy = await loadStrategy(task.strategyUrl);
   const symbols: string[] = [];
   const scales: number[] = [];
-  const learn = (): void => reader.instruments.forEach((i) => ((symbols[i.slotIndex] = i.symbol), (scales[i.slotIndex] = i.priceScale)));
+  const learn = (): void => {
+    for (const i of reader.instruments) {
+      symbols[i.slotIndex] = i.symbol;
+      scales[i.slotIndex] = i.priceScale;
+    }
+  };
   learn();
   const ctx: StrategyContext = { workerIndex: task.workerIndex, segment: task.segment, symbolOf: (s) => symbols[s] ?? '', priceScaleOf: (s) => scales[s] ?? 1 };
   const snap = reader.newSnapshot();

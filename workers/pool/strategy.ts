@@ -24,7 +24,7 @@ export interface Strategy {
   /** The writer died or the book is flagged stale. */
   onStale?(reason: string, ctx: StrategyContext): void;
   /** The run ends; the returned object is reported as this worker's strategy summary. */
-  onClose?(ctx: StrategyContext): Record<string, unknown> | void;
+  onClose?(ctx: StrategyContext): Record<string, unknown> | undefined;
 }
 
 /** Built-in strategies by name (`--strategy imbalance`), else a path to a module. */

@@ -14,7 +14,7 @@ import * as abi from '../../native/segment/abi.js';
 import { native } from '../../native/segment/binding.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import type { Instrument } from '../../native/segment/directory.js';
-import { SegmentReader, AttachOptions } from '../../native/segment/reader.js';
+import { SegmentReader, type AttachOptions } from '../../native/segment/reader.js';
 import { RegistryLine } from '../../native/segment/registry.js';
 import { announceAttach } from '../../native/segment/control.js';
 import type { Socket } from 'node:net';

@@ -31,7 +31,8 @@ class ItchFileSource implements FeedSource {
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    const venue = (this.venue = new ItchVenue(sink, this.levels));
+    const venue = new ItchVenue(sink, this.levels);
+    this.venue = venue;
     const { feed } = this;
     const buf = feed.bytes;
     const end = buf.length;

@@ -30,17 +30,19 @@ class MoldUdpSource implements FeedSource {
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    const venue = (this.venue = new ItchVenue(sink, this.levels));
+    const venue = new ItchVenue(sink, this.levels);
+    this.venue = venue;
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    const rx = (this.rx = new MoldReceiver(this.host, this.port, {
+    const rx = new MoldReceiver(this.host, this.port, {
       onMessage: (buf, off, len, seq) => venue.process(buf, off, len, seq - 1),
       onGap: (fromSeq, count) => {
         ctx.log.warn({ event: LogEvent.FEED_GAP, fromSeq, count, code: 'MDFAN_ERR_FEED_GAP' }, 'MoldUDP64 gap: books marked stale');
         sink.gap(fromSeq + count - 1, count);
       },
       onEnd: () => done(),
-    }));
+    });
+    this.rx = rx;
     await rx.start();
     ctx.log.info({ event: LogEvent.FEED_LISTENING, host: this.host, port: this.port }, 'listening for MoldUDP64');
     const poll = setInterval(() => {
