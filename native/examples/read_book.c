@@ -2,7 +2,8 @@
  * read_book.c: an mdfan reader in C11, written from native/include/mdfan_abi.h and docs/ABI.md
  * alone (no addon, no TypeScript). It is the proof that the ABI is language-neutral.
  *
- *   read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S]
+ *   read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block]
+ *             [--sleep-ms Z]
  *
  *   NAME            the POSIX shared-memory object /NAME (/dev/shm/NAME on Linux)
  *   --symbol SYM    only this instrument (default: every instrument in the directory)
@@ -10,8 +11,15 @@
  *                   until N lines were printed or the segment is CLOSED (then exit 0)
  *   --timeout-ms T  how long to wait for the segment to exist and become READY, and for SYM to
  *                   appear in the directory (default 5000)
- *   --stale-ms S    how long one odd seq may last before MDFAN_ERR_STALE (default 100, as the
- *                   TypeScript reader)
+ *   --stale-ms S    how long one odd seq may last before MDFAN_ERR_STALE (default
+ *                   MDFAN_STALE_AFTER_MS from mdfan_abi.h, 100, as every mdfan reader)
+ *   --wait W        how --follow waits for the next commit: spin (default: poll the seq words,
+ *                   one core busy) or block (claim a line of the reader registry /NAME.readers,
+ *                   mapped read-write, until exit, and sleep on the futex word notify_seq whenever
+ *                   there is nothing to read: mdfan_wait.h; if the registry is missing or full, a
+ *                   line on stderr says so and the reader spins)
+ *   --sleep-ms Z    with --wait block, the longest sleep before the reader looks again, so a dead
+ *                   writer (which wakes nobody) is noticed (default MDFAN_HEARTBEAT_TIMEOUT_MS, 1000)
  *
  * Output (stdout), one line per book, the format of `mdfan feed --dump-books`:
  *   msgIndex,SYMBOL,ask1px,ask1size,bid1px,bid1size,...   for all `levels` levels of the segment,
@@ -26,13 +34,15 @@
  * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _LAYOUT, unknown symbol or bad
  * arguments: MDFAN_ERR_OPTIONS); 3 failed while reading (MDFAN_ERR_STALE: a seq stayed odd;
  * MDFAN_ERR_WRITER_DEAD: the writer lock stayed free for --timeout-ms while the segment was not
- * CLOSED). Errors are one line `MDFAN_ERR_...: message` on stderr.
+ * CLOSED; MDFAN_ERR_SYSCALL: fcntl or futex failed). Errors are one line `MDFAN_ERR_...: message`
+ * on stderr.
  *
  * Build: cc -std=c11 -O2 -Wall -Wextra -Werror -I native/include native/examples/read_book.c
+ * (the seqlock read is mdfan_seqlock.h's; the blocking wait is in mdfan_wait.h, beside this file)
  * Platforms: Linux on x86-64 or arm64 (32- and 64-bit atomic loads there are plain loads, which
  * a PROT_READ mapping allows; see docs/ABI.md "Atomics on a read-only mapping").
  */
-#define _GNU_SOURCE /* F_OFD_GETLK */
+#define _GNU_SOURCE /* F_OFD_GETLK, syscall() */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,6 +58,8 @@
 #include <unistd.h>
 
 #include "mdfan_abi.h"
+#include "mdfan_seqlock.h"
+#include "mdfan_wait.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -59,24 +71,10 @@
 
 static uint64_t g_retries, g_reads;
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void sleep_ns(uint64_t ns) {
   struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
-}
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  __asm__ __volatile__("yield" ::: "memory");
-#endif
 }
 
 static void print_counts(void) {
@@ -290,12 +288,12 @@ static int try_attach(segment_t *s, const char *name) {
 }
 
 static void attach(segment_t *s, const char *name, uint64_t timeout_ms) {
-  uint64_t deadline = now_ns() + timeout_ms * 1000000ull;
+  uint64_t deadline = mdfan_monotonic_ns() + timeout_ms * 1000000ull;
   for (;;) {
     int r = try_attach(s, name);
     if (r == ATTACH_OK) return;
     if (r == ATTACH_FAIL) die(EXIT_REFUSED, g_code, "%s", g_msg);
-    if (now_ns() >= deadline) {
+    if (mdfan_monotonic_ns() >= deadline) {
       if (strcmp(g_code, "MDFAN_ERR_NO_SEGMENT") == 0)
         die(EXIT_REFUSED, "MDFAN_ERR_NO_SEGMENT", "segment %s did not appear within %" PRIu64 " ms", name, timeout_ms);
       die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s did not become READY within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_code, g_msg);
@@ -369,39 +367,26 @@ typedef struct {
 _Static_assert(offsetof(snapshot_t, lv) == MDFAN_BIDS_OFFSET, "levels follow the 64-byte slot header");
 _Static_assert(sizeof(snapshot_t) == MDFAN_SLOT_PAYLOAD_BYTES(MDFAN_MAX_LEVELS), "no padding");
 
-static uint64_t g_stale_ns = 100000000ull;
+static uint64_t g_stale_ns = (uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull;
 
-/* Copies slot `slot` into `dst` through the seqlock (docs/ABI.md "Reading a slot"). Exits with
- * MDFAN_ERR_STALE if one odd seq outlives the stale bound. Returns the validated seq. */
+/* Copies slot `slot` into `dst` through the seqlock (mdfan_seqlock.h; docs/ABI.md "Reading a
+ * slot"). Exits with MDFAN_ERR_STALE if one odd seq outlives the stale bound. Returns the
+ * validated seq. */
 static uint32_t read_slot(const segment_t *s, uint32_t slot, snapshot_t *dst) {
   const uint8_t *p = s->base + s->slots_offset + (uint64_t)slot * s->stride;
-  uint32_t odd_seq = 0;
-  uint64_t odd_since = 0;
-  uint32_t spins = 0;
-  for (;;) {
-    uint32_t s1 = load32(p, memory_order_acquire); /* R1: pairs with the writer's W2 */
-    if (s1 & 1u) {                                  /* the writer is inside this slot */
-      g_retries++;
-      if (odd_since == 0 || s1 != odd_seq) { /* a new odd value: the writer is making progress */
-        odd_seq = s1;
-        odd_since = now_ns();
-      } else if ((++spins & 255u) == 0 && now_ns() - odd_since > g_stale_ns) {
-        die(EXIT_READ_FAILED, "MDFAN_ERR_STALE", "segment %s: slot %u stayed mid-update (odd seq %u) for over %" PRIu64 " ms; its writer is stuck or dead",
-            s->name, slot, s1, g_stale_ns / 1000000ull);
-      }
-      cpu_relax();
-      continue;
-    }
-    memcpy(dst, p, s->payload);                    /* races with the writer by design */
-    atomic_thread_fence(memory_order_acquire);     /* the copy's loads before R2 */
-    uint32_t s2 = load32(p, memory_order_relaxed); /* R2 */
-    if (s1 == s2) {
-      dst->h.seq = s1;
-      g_reads++;
-      return s1;
-    }
-    g_retries++; /* torn: a commit began during the copy */
-  }
+  uint32_t seq;
+  int64_t r = mdfan_seqlock_read(p, dst, s->payload, g_stale_ns, &seq);
+  if (r == MDFAN_SEQLOCK_STALE)
+    die(EXIT_READ_FAILED, "MDFAN_ERR_STALE", "segment %s: slot %u stayed mid-update (odd seq %u) for over %" PRIu64 " ms; its writer is stuck or dead",
+        s->name, slot, seq, g_stale_ns / 1000000ull);
+  g_retries += (uint64_t)r;
+  g_reads++;
+  return seq;
+}
+
+/* A slot's seq word, for polling: a new value means a new commit (or one under way). */
+static uint32_t slot_seq(const segment_t *s, uint32_t slot, memory_order mo) {
+  return load32(s->base + s->slots_offset + (uint64_t)slot * s->stride, mo);
 }
 
 static void print_book(const segment_t *s, const char *symbol, const snapshot_t *b) {
@@ -423,7 +408,28 @@ static void print_book(const segment_t *s, const char *symbol, const snapshot_t 
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static void usage(const char *msg) {
-  die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS", "%s\nusage: read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S]", msg);
+  die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS",
+      "%s\nusage: read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
+      "  --stale-ms defaults to MDFAN_STALE_AFTER_MS (%u), --sleep-ms to MDFAN_HEARTBEAT_TIMEOUT_MS (%u); --wait defaults to spin",
+      msg, MDFAN_STALE_AFTER_MS, MDFAN_HEARTBEAT_TIMEOUT_MS);
+}
+
+/* --wait block: this reader's registry line (released at exit, however main ends). */
+static mdfan_wait_t g_wait;
+static void release_line(void) { mdfan_wait_close(&g_wait); }
+
+/* Whether the follow loop has anything to do since the pass that saw `state`: the state,
+ * generation or instrument count moved, or a followed slot's seq differs from the last printed.
+ * This is the wake protocol's "look at the slots once more": seq_cst loads, like every access of
+ * that Dekker pattern (mdfan_abi.h), so either this sees the writer's commit or it sees us asleep. */
+static int anything_new(const segment_t *s, uint32_t state, uint32_t generation, uint32_t known_count, const target_t *targets, uint32_t n,
+                        const uint32_t *last_seq) {
+  if (load32(&s->h->state, memory_order_seq_cst) != state || load32(&s->h->generation, memory_order_seq_cst) != generation ||
+      load32(&s->h->instrument_count, memory_order_seq_cst) != known_count)
+    return 1;
+  for (uint32_t i = 0; i < n; i++)
+    if (slot_seq(s, targets[i].slot, memory_order_seq_cst) != last_seq[targets[i].slot]) return 1;
+  return 0;
 }
 
 static uint64_t parse_uint(const char *opt, const char *v, uint64_t min) {
@@ -437,7 +443,8 @@ static uint64_t parse_uint(const char *opt, const char *v, uint64_t min) {
 
 int main(int argc, char **argv) {
   const char *name = NULL, *symbol = NULL;
-  uint64_t follow = 0, timeout_ms = 5000;
+  uint64_t follow = 0, timeout_ms = 5000, sleep_ms = MDFAN_HEARTBEAT_TIMEOUT_MS;
+  int block = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -450,6 +457,11 @@ int main(int argc, char **argv) {
       timeout_ms = parse_uint("--timeout-ms needs a number of ms", v, 0), i++;
     } else if (strcmp(a, "--stale-ms") == 0) {
       g_stale_ns = parse_uint("--stale-ms needs a number of ms >= 1", v, 1) * 1000000ull, i++;
+    } else if (strcmp(a, "--wait") == 0) {
+      if (!v || (strcmp(v, "spin") != 0 && strcmp(v, "block") != 0)) usage("--wait needs spin or block");
+      block = strcmp(v, "block") == 0, i++;
+    } else if (strcmp(a, "--sleep-ms") == 0) {
+      sleep_ms = parse_uint("--sleep-ms needs a number of ms >= 1", v, 1), i++;
     } else if (a[0] == '-' || name) {
       usage("unexpected argument");
     } else {
@@ -458,7 +470,7 @@ int main(int argc, char **argv) {
   }
   if (!name) usage("missing segment NAME");
 
-  uint64_t start = now_ns();
+  uint64_t start = mdfan_monotonic_ns();
   segment_t seg;
   attach(&seg, name, timeout_ms);
 
@@ -474,7 +486,7 @@ int main(int argc, char **argv) {
   for (;;) {
     got = read_directory(&seg, symbol, targets, &generation);
     if (got > 0 || (got == 0 && !symbol)) break;
-    if (now_ns() - start >= timeout_ms * 1000000ull) {
+    if (mdfan_monotonic_ns() - start >= timeout_ms * 1000000ull) {
       if (got < 0)
         die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s is %s, not READY (waited %" PRIu64 " ms)", name,
             state_name(load32(&seg.h->state, memory_order_acquire)), timeout_ms);
@@ -495,14 +507,25 @@ int main(int argc, char **argv) {
 
   /* Follow: spin over the slots' seq words (a plain acquire load each), and read a slot through
    * the seqlock only when its seq moved. Generation changes (a takeover rebuilt the directory)
-   * and new instruments re-read the directory. */
+   * and new instruments re-read the directory. With --wait block, a pass that printed nothing
+   * ends asleep on the futex word instead of spinning on. */
+  if (block) {
+    char why[512];
+    if (mdfan_wait_open(&g_wait, name, seg.h, why, sizeof why) == 0) {
+      atexit(release_line);
+    } else {
+      fprintf(stderr, "read_book: --wait block: %s; spinning instead\n", why); /* an uncounted sleeper could miss its wake-up */
+      block = 0;
+    }
+  }
   uint64_t printed = 0;
   uint32_t known_count = load32(&seg.h->instrument_count, memory_order_acquire);
-  uint64_t next_liveness = now_ns() + LIVENESS_EVERY_NS, lock_free_since = 0;
+  uint64_t next_liveness = mdfan_monotonic_ns() + LIVENESS_EVERY_NS, lock_free_since = 0;
   uint32_t passes = 0;
   for (;;) {
     uint32_t state = load32(&seg.h->state, memory_order_acquire);
     int closed = state == MDFAN_STATE_CLOSED;
+    uint64_t printed_before = printed;
     if (state == MDFAN_STATE_READY || closed) {
       uint32_t g = load32(&seg.h->generation, memory_order_acquire);
       uint32_t c = load32(&seg.h->instrument_count, memory_order_acquire);
@@ -530,8 +553,8 @@ int main(int argc, char **argv) {
     /* CLOSED is stored after the writer's last commit: the pass above (made after loading
      * CLOSED with acquire) saw every commit, so stopping here loses nothing. */
     if (printed >= follow || closed) break;
-    if ((++passes & 1023u) == 0) {
-      uint64_t t = now_ns();
+    if (block || (++passes & 1023u) == 0) { /* a blocking pass is rare enough to look each time */
+      uint64_t t = mdfan_monotonic_ns();
       if (t >= next_liveness) {
         next_liveness = t + LIVENESS_EVERY_NS;
         if (writer_lock_held(&seg)) lock_free_since = 0;
@@ -542,7 +565,18 @@ int main(int argc, char **argv) {
               state_name(load32(&seg.h->state, memory_order_acquire)));
       }
     }
-    cpu_relax();
+    if (!block || printed != printed_before) {
+      mdfan_cpu_relax();
+      continue;
+    }
+    /* The wake protocol of mdfan_abi.h, in order: counted as a sleeper, the futex value, one more
+     * look, then sleep unless something moved meanwhile; not counted any more before reading. */
+    uint32_t v = mdfan_wait_begin(&g_wait);
+    if (!anything_new(&seg, state, generation, known_count, targets, n, last_seq)) {
+      int e = mdfan_wait_sleep(&g_wait, v, sleep_ms * 1000000ull);
+      if (e < 0) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "segment %s: futex(FUTEX_WAIT): %s", name, strerror(-e));
+    }
+    mdfan_wait_end(&g_wait);
   }
 done:
   fflush(stdout);

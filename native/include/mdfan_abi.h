@@ -50,7 +50,9 @@
 #define MDFAN_STATE_INITIALIZING 1u
 #define MDFAN_STATE_READY 2u
 #define MDFAN_STATE_BROKEN 3u
-#define MDFAN_STATE_CLOSED 4u
+#define MDFAN_STATE_CLOSED 4u /* final for this writer; books keep their last values. Readers do not
+                                 * attach to it (they wait for READY: a new writer with the same
+                                 * layout may take the object over); inspecting tools may. */
 
 /* header.layout_flags */
 #define MDFAN_LAYOUT_PACKED 1u /* benchmark-only: slots not padded to 128 bytes (false sharing) */
@@ -59,7 +61,8 @@
 #define MDFAN_SLOT_STALE 1u /* the writer knows this book may be wrong (feed gap, takeover) */
 
 /* dir_entry.flags */
-#define MDFAN_DIR_ACTIVE 1u
+#define MDFAN_DIR_ACTIVE 1u /* set on every entry written and never cleared in 1.0: readers need not
+                             * check it (entries below instrument_count are the live ones) */
 
 /* ---- header, 1024 bytes ------------------------------------------------------------------ */
 typedef struct mdfan_header {
@@ -84,8 +87,12 @@ typedef struct mdfan_header {
 
   /* line 1 [128,256): lifecycle. Written by the writer on state changes only; polled by readers. */
   uint32_t state;                /* 128 MDFAN_STATE_*; atomic, store-release / load-acquire */
-  uint32_t generation;           /* 132 +1 on every takeover or re-creation; atomic */
-  uint32_t writer_pid;           /* 136 */
+  uint32_t generation;           /* 132 +1 on every takeover or re-creation; atomic. A reader ties a
+                                  *     read (directory or slot) to one generation by loading it
+                                  *     (acquire) before and after: equal -> same writer's data */
+  uint32_t writer_pid;           /* 136 the writer holds an OFD write lock on byte 0, length 1, of
+                                  *     the object; query it with F_OFD_GETLK and l_pid = 0 (any
+                                  *     other l_pid is EINVAL, not "lock free") */
   uint32_t instrument_count;     /* 140 directory entries in use; store-release after the entry */
   uint64_t writer_start_realtime_ns; /* 144 CLOCK_REALTIME when the writer took the segment */
   uint64_t writer_start_ticks;   /* 152 /proc/<pid>/stat field 22, to tell a reused pid apart */
@@ -97,11 +104,14 @@ typedef struct mdfan_header {
   uint64_t heartbeat_ns;         /* 256 CLOCK_MONOTONIC of the writer's last heartbeat */
   uint8_t line2_reserved[120];   /* 264 */
 
-  /* line 3 [384,512): futex word alone; bumped (release) after publishes when readers sleep. */
+  /* line 3 [384,512): futex word alone. The writer bumps it (+1, seq_cst RMW) then FUTEX_WAKEs
+   * after an input message's commits if the registry counts sleepers, and once at close; never on
+   * its own schedule: sleep with a timeout. */
   uint32_t notify_seq;           /* 384 */
   uint8_t line3_reserved[124];   /* 388 */
 
-  /* line 4 [512,640): hot counters, written by the writer per message (relaxed; stat only). */
+  /* line 4 [512,640): hot counters (relaxed; stat only). Not stored per message: the writer flushes
+   * its own counts on its heartbeat, between input batches and at close, so they lag while it runs. */
   uint64_t messages;             /* 512 input messages processed */
   uint64_t publishes;            /* 520 slot commits */
   uint64_t input_bytes;          /* 528 */
@@ -144,14 +154,18 @@ typedef struct mdfan_level {
 
 /* ---- book slot header, 64 bytes; followed by bids[levels] then asks[levels] ---------------- */
 typedef struct mdfan_slot_header {
-  uint32_t seq;                  /* 0  seqlock: odd while the writer is inside */
+  uint32_t seq;                  /* 0  seqlock: odd while the writer is inside (mdfan_seqlock.h).
+                                  *    Plain loads in program order suffice only on x86-64 (TSO);
+                                  *    arm64 needs the acquire fence before the re-check */
   uint32_t flags;                /* 4  MDFAN_SLOT_* */
   uint64_t msg_index;            /* 8  0-based index of the input message that produced it */
   uint64_t exchange_ts_ns;       /* 16 exchange timestamp (ITCH: ns since midnight) */
   uint64_t publish_ts_ns;        /* 24 CLOCK_MONOTONIC when the writer began this commit */
   uint32_t bid_count;            /* 32 levels in use, <= levels */
   uint32_t ask_count;            /* 36 */
-  uint64_t update_count;         /* 40 commits to this slot since the segment was created */
+  uint64_t update_count;         /* 40 commits to this slot since the segment was created; a takeover
+                                  *    keeps counting (its STALE commit counts too), a re-created
+                                  *    object starts again from 0 */
   uint32_t instrument_index;     /* 48 directory entry of this slot's book (mdfan's writer: entry i
                                   *    owns slot i) */
   uint8_t reserved[12];          /* 52 */
@@ -174,7 +188,9 @@ typedef struct mdfan_slot_header {
 /* Error numbers stored in header.last_error_code; strings are the codes in docs/ABI.md. */
 #define MDFAN_ERRNUM_FEED_TRUNCATED 1u
 #define MDFAN_ERRNUM_FEED_CORRUPT 2u
-#define MDFAN_ERRNUM_FEED_GAP 3u /* strings: MDFAN_ERR_FEED_TRUNCATED, _FEED_CORRUPT, _FEED_GAP */
+#define MDFAN_ERRNUM_FEED_GAP 3u /* strings: MDFAN_ERR_FEED_TRUNCATED, _FEED_CORRUPT, _FEED_GAP. A gap
+                                  * ends nothing: the feed logs MDFAN_ERR_FEED_GAP, counts feed_gaps
+                                  * and marks books STALE; 1.0 writers store only 1 and 2 here */
 
 /* ---- times every party agrees on ------------------------------------------------------------ */
 /* The writer stores heartbeat_ns at least this often: while publishing (checked per commit) and,
@@ -231,7 +247,8 @@ typedef struct mdfan_registry_header {
 typedef struct mdfan_reader_line {
   uint32_t pid;                  /* 0  the reader's pid, stored right after it claims the line
                                   *    (0 for a moment after the claim: sweepers skip pid 0) */
-  uint32_t state;                /* 4  MDFAN_READER_*; changed by CAS only */
+  uint32_t state;                /* 4  MDFAN_READER_*; claim, wake-up and sweep are CASes; only
+                                  *    the line's own reader stores (SLEEPING; FREE at release) */
   uint8_t reserved[120];         /* 8 */
 } mdfan_reader_line_t;
 

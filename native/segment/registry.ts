@@ -93,7 +93,10 @@ export class RegistryOwner {
       if (state === READER_FREE) continue;
       const pid = Atomics.load(u32, w + W_PID);
       if (pid === 0 || pidAlive(pid)) continue;
-      // A dead process cannot race us; the CAS guards against a new reader reusing the line.
+      // A dead process cannot race us. The pid is cleared first, while the line is not FREE (no
+      // one can claim it), so a later claimer never shows the dead pid to another sweep; the CAS
+      // guards against a reader that reused the line meanwhile.
+      if (Atomics.compareExchange(u32, w + W_PID, pid, 0) !== pid) continue;
       if (Atomics.compareExchange(u32, w + W_STATE, state, READER_FREE) === state) {
         if (state === READER_SLEEPING) Atomics.sub(u32, W_SLEEPERS, 1);
         freed++;
@@ -173,6 +176,9 @@ export class RegistryLine {
   release(): void {
     if (this.map.isClosed) return;
     this.endSleep();
+    // pid first (seq_cst), then FREE: a line is never FREE with a pid in it, so the next claimer's
+    // line shows pid 0 until it stores its own, and sweeps skip pid 0.
+    Atomics.store(this.map.u32, this.word + W_PID, 0);
     Atomics.store(this.map.u32, this.word + W_STATE, READER_FREE);
     this.map.close();
   }

@@ -1,59 +1,30 @@
 // The native seqlock read path, with real fences: correct on arm64 as well as x86-64.
 //
-// Pairs with the writer in native/segment/seqlock.ts:
-//   writer: seq <- s+1 (odd, seq_cst store) ; payload stores ; seq <- s+2 (seq_cst store)
-//   reader: s1 <- seq (acquire) ; if odd retry ; copy payload ; fence(acquire) ; s2 <- seq
-//           (relaxed) ; if s1 != s2 retry
-// The acquire load of s1 orders the copy after it; the acquire fence orders the copy before the
-// load of s2 (a load-load fence: the piece x86 gets for free and arm64 does not). If s2 == s1 and
-// s1 is even, no writer store to the payload can have been observed by the copy (Boehm,
-// "Can seqlocks get along with programming language memory models?", 2012). The copy itself
-// races with the writer by design; torn copies are discarded, never returned.
-#include <atomic>
-#include <cstring>
-#include <time.h>
+// The read loop, the stale bound and the writer's W1 are mdfan_seqlock.h's, shared with the C
+// readers; its comments name each access and the one it pairs with on the other side. What lives
+// here is the JavaScript face: argument checks and the conversion of JavaScript numbers.
+#include <cmath>
+#include <cstdint>
 
+#include "mdfan_seqlock.h"
 #include "util.h"
 
 namespace mdfan {
 namespace {
 
+// staleNs arrives as a JavaScript number: NaN, Infinity or anything beyond u64 never trips the
+// bound; zero or below trips it at the first clock check that can (as comparing doubles did).
+uint64_t StaleBoundNs(double ns) {
+  if (std::isnan(ns) || ns >= 18446744073709551615.0) return UINT64_MAX;
+  if (ns <= 0) return 0;
+  return static_cast<uint64_t>(ns);
+}
+
 // Copies `bytes` of the slot at `slot` into `dst`. Returns retries (>= 0), or -1 if the seq
 // stayed odd (a writer inside the slot) for longer than stale_ns: the caller reports
 // MDFAN_ERR_STALE instead of spinning forever on a dead writer.
-inline int64_t ReadSlot(const uint8_t* slot, uint8_t* dst, size_t bytes, double stale_ns) {
-  const uint32_t* seqp = reinterpret_cast<const uint32_t*>(slot);
-  int64_t retries = 0;
-  // Stale means the *same* odd seq for longer than stale_ns: a writer stuck or dead inside the
-  // slot. A busy writer shows a different odd value each time and never trips it.
-  uint32_t odd_seq = 0;
-  uint32_t odd_spins = 0;
-  double odd_since = 0;
-  for (;;) {
-    uint32_t s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);  // pairs with the writer's final store
-    if (s1 & 1u) {
-      retries++;
-      if (s1 != odd_seq) {
-        odd_seq = s1;
-        odd_spins = 0;
-        odd_since = 0;
-      } else if ((++odd_spins & 255) == 0) {
-        double now = NowNs();
-        if (odd_since == 0) odd_since = now;
-        else if (now - odd_since > stale_ns) return -1;
-      }
-      CpuRelax();
-      continue;
-    }
-    std::memcpy(dst, slot, bytes);
-    std::atomic_thread_fence(std::memory_order_acquire);  // copy happens-before the s2 load
-    uint32_t s2 = __atomic_load_n(seqp, __ATOMIC_RELAXED);
-    if (s1 == s2) {
-      std::memcpy(dst, &s1, sizeof s1);  // the snapshot's seq is the one validated
-      return retries;
-    }
-    retries++;
-  }
+inline int64_t ReadSlot(const uint8_t* slot, uint8_t* dst, size_t bytes, uint64_t stale_ns) {
+  return mdfan_seqlock_read(slot, dst, bytes, stale_ns, nullptr);
 }
 
 bool SlotArgs(const Napi::CallbackInfo& info, const uint8_t** slot, uint64_t* bytes) {
@@ -85,7 +56,7 @@ Napi::Value ReadSlotJs(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   uint8_t* d = static_cast<uint8_t*>(dst.ArrayBuffer().Data()) + dst.ByteOffset();
-  int64_t r = ReadSlot(slot, d, bytes, info[4].As<Napi::Number>().DoubleValue());
+  int64_t r = ReadSlot(slot, d, bytes, StaleBoundNs(info[4].As<Napi::Number>().DoubleValue()));
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
@@ -103,7 +74,7 @@ Napi::Value BenchReadSlot(const Napi::CallbackInfo& info) {
   double t0 = NowNs();
   int64_t retries = 0;
   for (uint64_t i = 0; i < iterations; i++) {
-    int64_t r = ReadSlot(slot, dst, bytes, 1e9);
+    int64_t r = ReadSlot(slot, dst, bytes, 1000000000u);
     retries += r;
     asm volatile("" : : "r"(dst) : "memory");  // keep the copy
   }
@@ -115,8 +86,8 @@ Napi::Value BenchReadSlot(const Napi::CallbackInfo& info) {
 }
 
 // writeBegin(buffer, slotOffset) -> new (odd) seq. The writer's W1 for platforms without TSO:
-// the release fence after the odd store keeps the payload stores that follow (plain JavaScript
-// stores, after this opaque call) from becoming visible before it.
+// the release fence after the odd store (mdfan_seqlock_write_begin) keeps the payload stores that
+// follow (plain JavaScript stores, after this opaque call) from becoming visible before it.
 Napi::Value WriteBegin(const Napi::CallbackInfo& info) {
   uint8_t* base;
   size_t len;
@@ -126,10 +97,7 @@ Napi::Value WriteBegin(const Napi::CallbackInfo& info) {
     ThrowType(info.Env(), "slot range outside the segment");
     return info.Env().Undefined();
   }
-  uint32_t* seqp = reinterpret_cast<uint32_t*>(base + off);
-  uint32_t s = __atomic_load_n(seqp, __ATOMIC_RELAXED) + 1u;  // single writer: its own value
-  __atomic_store_n(seqp, s, __ATOMIC_RELAXED);
-  std::atomic_thread_fence(std::memory_order_release);  // odd seq visible before any payload store
+  uint32_t s = mdfan_seqlock_write_begin(reinterpret_cast<uint32_t*>(base + off));
   return Napi::Number::New(info.Env(), s);
 }
 

@@ -1,0 +1,146 @@
+/*
+ * mdfan_wait.h: how a C reader sleeps until the writer publishes instead of spinning. Part of the
+ * read_book.c example, written from native/include/mdfan_abi.h alone: the reader registry
+ * (/NAME.readers, read-write for readers) and the wake protocol declared there, step by step.
+ *
+ *   mdfan_wait_t w;
+ *   if (mdfan_wait_open(&w, NAME, header, why, sizeof why) != 0)  no line: spin instead (never
+ *                                                                  block uncounted on the futex)
+ *   each time there is nothing to read:
+ *     v = mdfan_wait_begin(&w);        counted as a sleeper, then the futex value
+ *     if nothing new (look once more, seq_cst loads): mdfan_wait_sleep(&w, v, timeout_ns);
+ *     mdfan_wait_end(&w);              no longer counted; go and read
+ *   mdfan_wait_close(&w);              at exit: the line is free again
+ *
+ * A reader killed meanwhile leaves its line (and maybe one sleeper too many: needless wake-ups,
+ * never a lost one) until the writer's heartbeat sweep frees the lines of dead pids.
+ * Needs _GNU_SOURCE (or _DEFAULT_SOURCE) before the first #include, for syscall().
+ */
+#ifndef MDFAN_WAIT_H
+#define MDFAN_WAIT_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mdfan_abi.h"
+
+typedef struct {
+  mdfan_registry_header_t *reg; /* the registry, mapped read-write; NULL: no line */
+  size_t size;
+  mdfan_reader_line_t *line;   /* the line this reader claimed */
+  const uint32_t *notify_seq;  /* the futex word, in the read-only data mapping */
+} mdfan_wait_t;
+
+/* Opens the registry of data segment NAME (header `h`, already attached) and claims a line.
+ * Returns 0, or -1 with the reason in `why` (registry missing, not initialised, too short, full). */
+static inline int mdfan_wait_open(mdfan_wait_t *w, const char *name, const mdfan_header_t *h, char *why, size_t why_len) {
+  char path[256];
+  struct stat st;
+  memset(w, 0, sizeof *w);
+  if (snprintf(path, sizeof path, "/%s.readers", name) >= (int)sizeof path) {
+    snprintf(why, why_len, "the registry name of segment %s is too long", name);
+    return -1;
+  }
+  int fd = shm_open(path, O_RDWR, 0);
+  if (fd < 0) {
+    snprintf(why, why_len, "no reader registry %s (shm_open: %s)", path, strerror(errno));
+    return -1;
+  }
+  if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < MDFAN_REGISTRY_BYTES(1)) {
+    snprintf(why, why_len, "reader registry %s is too short for one line", path);
+    close(fd);
+    return -1;
+  }
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int e = errno;
+  close(fd); /* the mapping stays */
+  if (p == MAP_FAILED) {
+    snprintf(why, why_len, "reader registry %s: mmap: %s", path, strerror(e));
+    return -1;
+  }
+  mdfan_registry_header_t *reg = (mdfan_registry_header_t *)p;
+  /* acquire: pairs with the writer's store-release of magic, made after capacity */
+  uint32_t magic = __atomic_load_n(&reg->magic, __ATOMIC_ACQUIRE);
+  uint32_t capacity = reg->capacity;
+  const char *bad = magic != MDFAN_REGISTRY_MAGIC                               ? "has no registry magic"
+                    : MDFAN_REGISTRY_BYTES(capacity) > (uint64_t)st.st_size ? "is shorter than its capacity says"
+                    : NULL;
+  mdfan_reader_line_t *lines = (mdfan_reader_line_t *)(reg + 1);
+  for (uint32_t i = 0; !bad && i < capacity; i++) {
+    uint32_t expected = MDFAN_READER_FREE;
+    /* seq_cst CAS FREE -> ATTACHED: the line is ours; other readers' claims and the writer's sweep
+     * (a CAS to FREE) change it by CAS too, so exactly one of them wins. */
+    if (__atomic_compare_exchange_n(&lines[i].state, &expected, MDFAN_READER_ATTACHED, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+      /* seq_cst store: the sweep loads pid to tell whether the line's reader lives (0: skip) */
+      __atomic_store_n(&lines[i].pid, (uint32_t)getpid(), __ATOMIC_SEQ_CST);
+      w->reg = reg;
+      w->size = (size_t)st.st_size;
+      w->line = &lines[i];
+      w->notify_seq = &h->notify_seq;
+      return 0;
+    }
+  }
+  snprintf(why, why_len, "reader registry %s %s", path, bad ? bad : "is full");
+  munmap(p, (size_t)st.st_size);
+  return -1;
+}
+
+/* Protocol steps 1-3: SLEEPING, counted, then the value to sleep on. */
+static inline uint32_t mdfan_wait_begin(mdfan_wait_t *w) {
+  /* seq_cst store: the line says SLEEPING (the sweep takes a dead sleeper off the count) */
+  __atomic_store_n(&w->line->state, MDFAN_READER_SLEEPING, __ATOMIC_SEQ_CST);
+  /* seq_cst RMW, sleepers += 1: pairs with the writer's seq_cst load of sleepers after its seq_cst
+   * commit (a Dekker pattern): either the writer sees us and bumps notify_seq, or our look at the
+   * slots after this sees its commit. */
+  __atomic_fetch_add(&w->reg->sleepers, 1u, __ATOMIC_SEQ_CST);
+  /* seq_cst load: the writer bumps notify_seq (seq_cst RMW) only after seeing a sleeper, so a bump
+   * after this load makes the FUTEX_WAIT below return at once. */
+  return __atomic_load_n(w->notify_seq, __ATOMIC_SEQ_CST);
+}
+
+/* Step 5: sleeps while notify_seq == v, at most timeout_ns (so a dead writer, which wakes nobody,
+ * is still noticed). Returns 0 when woken, the value had moved, the time ran out or a signal came
+ * (all mean: look again), or -errno. */
+static inline int mdfan_wait_sleep(const mdfan_wait_t *w, uint32_t v, uint64_t timeout_ns) {
+  struct timespec ts = {(time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull)};
+  /* Shared futex (no FUTEX_PRIVATE_FLAG): the kernel keys it by the shm object and offset, so the
+   * writer's FUTEX_WAKE from its own mapping reaches us. FUTEX_WAIT only reads the word: the
+   * read-only mapping serves. The timeout is relative, on CLOCK_MONOTONIC. */
+  if (syscall(SYS_futex, w->notify_seq, FUTEX_WAIT, v, &ts, NULL, 0) == 0) return 0;
+  return errno == EAGAIN || errno == ETIMEDOUT || errno == EINTR ? 0 : -errno;
+}
+
+/* Step 6: undoes mdfan_wait_begin. */
+static inline void mdfan_wait_end(mdfan_wait_t *w) {
+  uint32_t expected = MDFAN_READER_SLEEPING;
+  /* seq_cst CAS SLEEPING -> ATTACHED, then sleepers -= 1 (seq_cst RMW): whoever moves the line out
+   * of SLEEPING (we, or a sweep) takes the sleep off the count, exactly once. */
+  if (__atomic_compare_exchange_n(&w->line->state, &expected, MDFAN_READER_ATTACHED, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    __atomic_fetch_sub(&w->reg->sleepers, 1u, __ATOMIC_SEQ_CST);
+}
+
+/* Releases the line (no-op without one). */
+static inline void mdfan_wait_close(mdfan_wait_t *w) {
+  if (!w->reg) return;
+  mdfan_wait_end(w);
+  /* pid 0 first (seq_cst store): the next reader to claim the line shows pid 0, which sweeps
+   * skip, until it stores its own, never ours. */
+  __atomic_store_n(&w->line->pid, 0u, __ATOMIC_SEQ_CST);
+  uint32_t expected = MDFAN_READER_ATTACHED;
+  /* seq_cst CAS ATTACHED -> FREE (implies release): free for the next claim's CAS, and only if
+   * it is still ours. */
+  __atomic_compare_exchange_n(&w->line->state, &expected, MDFAN_READER_FREE, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+  munmap(w->reg, w->size);
+  w->reg = NULL;
+}
+
+#endif /* MDFAN_WAIT_H */
