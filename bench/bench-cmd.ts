@@ -18,15 +18,15 @@ import type { FullReport } from './report/types.js';
 import { installAbortHandlers } from './abort.js';
 
 const NAMES = [...Object.keys(BENCHMARKS), 'all'];
-const USAGE = `usage: mdfan bench <${NAMES.join('|')}> [--json FILE] [--hgrm DIR] [--html FILE] [--runs K (default 5)] [--seconds S per session (default 2)] [--rate PUBLISHES_PER_S (default 20000)]`;
+export const USAGE = `usage: mdfan bench <${NAMES.join('|')}> [--json FILE] [--hgrm DIR] [--html FILE] [--runs K (default 5)] [--seconds S per session (default 2)] [--rate PUBLISHES_PER_S (default 20000)]`;
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   const spec = { json: { type: 'string' }, hgrm: { type: 'string' }, html: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' } } as const;
   const { values } = parse(rest, spec, USAGE);
-  if (name === undefined || name === '--help' || name === '-h' || values.help) {
+  if (name === undefined) {
     console.log(USAGE);
-    return name === undefined ? 2 : 0;
+    return 2;
   }
   const names = name === 'all' ? ALL : [name];
   if (!(name in BENCHMARKS) && name !== 'all') throw new MdfanError(ErrorCode.OPTIONS, `unknown benchmark ${JSON.stringify(name)}\n${USAGE}`);

@@ -1,14 +1,16 @@
 /**
- * Command dispatch. Each command is a module exporting `run(argv): Promise<number>` (the exit
+ * The command table. Each command is a module exporting `USAGE` and `run(argv): Promise<number>` (the exit
  * code), loaded only when named so `mdfan stat` never loads the feed handler.
  */
 import { isMdfanError } from '../native/segment/errors.js';
 
-type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+/** A command module: its usage text (printed for --help, here and nowhere else) and its run. */
+type CommandModule = { USAGE: string; run(argv: string[]): Promise<number> };
+type Command = { summary: string; load: () => Promise<CommandModule> };
 
 const commands: Record<string, Command> = {
   stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../workers/cmd/stat-cmd.js') },
-  feed: { summary: 'the feed handler: replay ITCH (file or MoldUDP64) into a segment', load: () => import('../feed/cmd/feed-cmd.js') },
+  feed: { summary: 'the feed handler, the single writer: an ITCH file, a LOBSTER pair or a MoldUDP64 stream into a segment', load: () => import('../feed/cmd/feed-cmd.js') },
   send: { summary: 'replay an ITCH file as MoldUDP64 packets to HOST:PORT', load: () => import('../feed/cmd/send-cmd.js') },
   read: { summary: 'a standalone reader process: read books until the writer closes', load: () => import('../workers/cmd/read-cmd.js') },
   strategies: { summary: 'run a piscina pool of strategy workers over a segment', load: () => import('../workers/cmd/strategies-cmd.js') },
@@ -37,6 +39,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   try {
     const mod = await cmd.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(mod.USAGE);
+      process.exitCode = 0;
+      return;
+    }
     process.exitCode = await mod.run(rest);
   } catch (e) {
     process.exitCode = reportError(name, e);

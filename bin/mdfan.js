@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Thin entry point: the commands live with their concerns (native/, feed/, workers/, bench/,
-// scenarios/) and are compiled to dist/ by `npm install` / `npm run build`.
+// Thin entry point: the command table is bin/cli.ts; each command lives with its domain (feed/,
+// workers/, bench/, scenarios/), all compiled to dist/ by `npm install` / `npm run build`.
 import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/bin/cli.js', import.meta.url);

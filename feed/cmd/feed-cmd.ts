@@ -18,8 +18,9 @@ import { BookDump } from '../publish/dump.js';
 import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
+import { onStopSignals } from '../../bin/lib/signals.js';
 
-const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
+export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
 
@@ -63,10 +64,6 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const name = required(values.segment, '--segment', USAGE);
   const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, SEGMENT_DEFAULTS.levels);
   const sourceText = required(values.source, '--source', USAGE);
@@ -91,8 +88,7 @@ export async function run(argv: string[]): Promise<number> {
     log.info({ event: LogEvent.STOPPING, signal: sig }, 'stopping');
     stop.requested = true;
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   writer.startIdleHeartbeat();
   if (!(await writer.startControl())) log.warn({ event: LogEvent.NO_CONTROL_PLANE, segment: name }, 'no control plane (socket path too long, or cannot listen): data plane only');
   log.info({ event: LogEvent.WRITER_READY, segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
@@ -112,8 +108,7 @@ export async function run(argv: string[]): Promise<number> {
     pub.flush(source.counters);
     dump?.close();
     writer.close({ unlink: !values['keep-segment'], state: code === 0 ? abi.STATE_CLOSED : abi.STATE_BROKEN });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
   }
   const secs = (performance.now() - t0) / 1000;
   const c = source.counters;

@@ -6,14 +6,10 @@ import { parseHostPort } from '../moldudp64/receiver.js';
 import { type OutMessage, sendMessages } from '../moldudp64/sender.js';
 import { parseSpeed } from '../pacing/pacer.js';
 
-const USAGE = 'usage: mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N (default 50000)]';
+export const USAGE = 'usage: mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N (default 50000)]';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { source: { type: 'string' }, to: { type: 'string' }, speed: { type: 'string' }, 'max-pps': { type: 'string' } }, USAGE);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const src = required(values.source, '--source', USAGE);
   if (!src.startsWith('itch:')) throw new MdfanError(ErrorCode.OPTIONS, `--source must be itch:FILE (got ${JSON.stringify(src)})`);
   const { host, port } = parseHostPort(required(values.to, '--to', USAGE), '--to');

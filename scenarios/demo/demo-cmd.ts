@@ -15,16 +15,12 @@ import { native } from '../../native/segment/binding.js';
 import { closeOnSignals } from '../../bin/lib/signals.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
 
-const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
+export const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 const SYMBOLS = ['AAPL', 'GOOG', 'MSFT', 'AMZN'];
 const LEVELS = 10;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { segment: { type: 'string' }, seconds: { type: 'string' }, rate: { type: 'string' }, source: { type: 'string' }, speed: { type: 'string' } }, USAGE);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const name = optString(values.segment, '--segment') ?? `mdfan-demo-${process.pid}`;
   const source = optString(values.source, '--source');
   if (source !== undefined) return replayDemo(name, source, optString(values.speed, '--speed') ?? '500');

@@ -19,6 +19,7 @@ import { runOnce, type RunOptions } from './run.js';
 import { removeSegment } from './segment.js';
 import type { ReplayReport, RunHistograms, RunReport } from './types.js';
 import { LogEvent, createLogger } from '../../bin/lib/log.js';
+import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = 'usage: mdfan replay SCENARIO.json [--json FILE] [--html FILE] [--segment NAME (default mdfan-replay-<pid>)] [--quiet (no progress on stderr)]';
 const DEFAULT_PERCENTILES = [50, 90, 99, 99.9];
@@ -33,10 +34,6 @@ function parse(argv: string[]) {
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (positionals.length !== 1) throw new MdfanError(ErrorCode.OPTIONS, `give exactly one scenario file (got ${positionals.length})\n${USAGE}`);
   const segment = optString(values.segment, '--segment') ?? `mdfan-replay-${process.pid}`;
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(segment)) throw new MdfanError(ErrorCode.OPTIONS, `--segment must be a plain name ([A-Za-z0-9._-]), got ${JSON.stringify(segment)}`);
@@ -73,8 +70,7 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
     killAllChildren();
     removeSegment(o.segment);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   process.on('exit', onExit);
   console.log(`mdfan replay: ${s.name}${s.description ? ` — ${s.description}` : ''}`);
   console.log(`scenario ${loaded.file}, segment ${o.segment}${sweep.length > 1 ? `, ${sweep.length} runs (readers ${sweep.join(', ')})` : ''}`);
@@ -93,8 +89,7 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
       console.log(formatRun(r.report, percentiles, perReader));
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
     process.off('exit', onExit);
   }
   const failures = runs.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => (r.sweep_readers !== undefined ? `[${r.sweep_readers} readers] ${c.what}` : c.what)));

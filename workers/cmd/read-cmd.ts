@@ -22,8 +22,9 @@ import { native } from '../../native/segment/binding.js';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
 import { isMdfanError } from '../../native/segment/errors.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
+import { onStopSignals } from '../../bin/lib/signals.js';
 
-const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--record FILE] [--duration S] [--exit-on-writer-death]
+export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
   [${WAIT_HELP}]`;
 export const EXIT_WRITER_DEATH = 3;
@@ -45,10 +46,6 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const name = required(values.segment, '--segment', USAGE);
   const wait = parseWait(optString(values.wait, '--wait'));
   const durationS = numOption(values.duration, '--duration', 0.001, 1e7, Infinity);
@@ -96,8 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   const onSignal = (): void => {
     stop = true;
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   try {
     while (!stop) {
       const left = end - performance.now();
@@ -127,8 +123,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     flush();
     if (record >= 0) closeSync(record);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
   }
 
   /** Reads every changed, wanted book once. */

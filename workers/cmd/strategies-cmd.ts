@@ -11,8 +11,9 @@ import { parseWait } from '../sdk/book-reader.js';
 import { resolveStrategy } from '../pool/strategy.js';
 import { POOL_DEFAULTS, type PoolReport, runPool } from '../pool/pool.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
+import { onStopSignals } from '../../bin/lib/signals.js';
 
-const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--duration S] [--json FILE] [--pin]
+export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
   [${WAIT_HELP}]`;
 
@@ -33,10 +34,6 @@ export async function run(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const segment = required(values.segment, '--segment', USAGE);
   const workers = intOption(values.workers, '--workers', 1, POOL_DEFAULTS.maxWorkers, POOL_DEFAULTS.workers);
   const strategyUrl = resolveStrategy(required(values.strategy, '--strategy', USAGE));
@@ -50,14 +47,12 @@ export async function run(argv: string[]): Promise<number> {
   const onSignal = (): void => {
     stop.requested = true;
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const offSignals = onStopSignals(onSignal);
   let report: PoolReport;
   try {
     report = await runPool({ segment, workers, strategyUrl, wait, durationMs: durationS * 1000, timeoutMs: timeoutS * 1000, hangMs, pin: values.pin === true, cpus: native.getAffinity(), expectedIntervalNs }, stop);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    offSignals();
   }
   const m = report.merged.latency_ns;
   console.log(`mdfan strategies: ${workers} workers on ${segment}; merged publish->observe latency ns: p50 ${m.p50}  p90 ${m.p90}  p99 ${m.p99}  p99.9 ${m.p999}  max ${m.max} (${m.count} updates)`);
