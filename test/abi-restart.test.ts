@@ -7,8 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentWriter, abi, unlinkSegment } from '../native/segment/index.js';
+import { LogEvent } from '../bin/lib/log.js';
 import { BookReader, WaitResult } from '../workers/sdk/book-reader.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
@@ -66,10 +66,10 @@ test('mdfan read: the same restart ends the reader with exit 1 and MDFAN_ERR_ABI
   const p = startNode(proc, ['serve', name, '10', '2']);
   await p.line(/^ready/);
   const reader = startNode(binPath, ['read', '--segment', name, '--wait', 'block']);
-  await sleep(500);
+  await reader.event(LogEvent.READER_ATTACHED);
   p.child.kill('SIGKILL');
   await p.exited;
-  await sleep(1500); // the reader reports the death (heartbeat timeout 1 s)
+  await reader.event(LogEvent.WRITER_DEAD); // the reader reports the death (lock free, or heartbeat silent 1 s)
   olderAbiWriter(name);
   const { code } = await reader.exited;
   assert.is(code, 1, reader.stderr());

@@ -16,6 +16,7 @@ import { getPath } from '../bench/report/html.js';
 import { ALL } from '../bench/registry.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { binPath } from './helpers/paths.js';
+import { waitUntil } from './helpers/wait.js';
 import { dumpDom } from './helpers/chromium.js';
 
 const mdfan = (...args: string[]) => spawnSync(process.execPath, [binPath, 'bench', ...args], { encoding: 'utf8' });
@@ -94,11 +95,13 @@ test('Ctrl-C during a benchmark: exit 130, no segment, temp dir or reader proces
   const closed = new Promise<number | null>((r) => child.once('close', r));
   const mine = (): string[] => readdirSync('/dev/shm').filter((f) => f.startsWith(`mdfan-bench-shm-${child.pid}-`));
   const readers = (): string => spawnSync('pgrep', ['-f', `mdfan-bench-shm-${child.pid}-`], { encoding: 'utf8' }).stdout.trim();
-  for (const end = Date.now() + 20_000; (mine().length === 0 || readers() === '') && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+  await waitUntil(() => mine().length > 0 && readers() !== '', 20_000, { what: 'a session with its reader running', everyMs: 50 }).catch(() => false);
   assert.ok(mine().length > 0 && readers() !== '', 'a session with its reader was running');
   child.kill('SIGINT');
   assert.is(await closed, 130, err);
-  await new Promise((r) => setTimeout(r, 300)); // SIGKILLed readers are reaped
+  // It SIGKILLed its readers on the way out (without waiting): they are gone once the kernel has
+  // ended them. A reader left running is never gone, and fails below.
+  await waitUntil(() => readers() === '', 10_000, { what: 'the SIGKILLed reader processes to be gone', everyMs: 50 }).catch(() => false);
   assert.equal(mine(), []);
   assert.is(readers(), '', 'no reader process left');
   assert.equal(readdirSync(tmpdir()).filter((f) => f.startsWith('mdfan-bench-') && !f.startsWith('mdfan-bench-test-')).length, 0, 'no temp dir left');
@@ -154,7 +157,7 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
     for (const tr of m![1].matchAll(/<tr data-row="(\d+)">([\s\S]*?)<\/tr>/g)) {
       const row = sectionJson.results[Number(tr[1])];
       for (const td of tr[2].matchAll(/<td data-key="([^"]+)"[^>]*>([^<]*)<\/td>/g)) {
-        assertShows(unescape(td[2]), getPath(row, td[1]), `${name} row ${tr[1]} ${td[1]}`);
+        assertShows(unescapeHtml(td[2]), getPath(row, td[1]), `${name} row ${tr[1]} ${td[1]}`);
         cells++;
       }
     }
@@ -165,14 +168,13 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
 
 /** A cell shows the JSON value: numbers equal at the decimals shown, the rest as text, missing as a dash. */
 function assertShows(cell: string, v: unknown, what: string): void {
-  if (v === undefined || v === null) return assert.is(cell, '–', what);
-  if (typeof v === 'number') {
+  if (v === undefined || v === null) assert.is(cell, '–', what);
+  else if (typeof v === 'number') {
     const decimals = cell.includes('.') ? cell.length - cell.indexOf('.') - 1 : 0;
-    return assert.is(Number(cell).toFixed(decimals), v.toFixed(decimals), `${what}: ${cell} vs ${v}`);
-  }
-  assert.is(cell, String(v), what);
+    assert.is(Number(cell).toFixed(decimals), v.toFixed(decimals), `${what}: ${cell} vs ${v}`);
+  } else assert.is(cell, String(v), what);
 }
 
-const unescape = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+const unescapeHtml = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
 
 test.run();

@@ -4,7 +4,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type Child, spawnChild } from '../bin/lib/child.js';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,13 +22,13 @@ const source = join(repoRoot, 'native', 'examples', 'read_book.c');
 const workDir = isMainThread ? mkdtempSync(join(tmpdir(), 'mdfan-c-reader-')) : '';
 if (isMainThread) chmodSync(workDir, 0o755); // the permission test runs the binary as nobody
 const bin = join(workDir, 'read_book');
-const children = new Set<ChildProcess>();
+const children = new Set<Child>();
 
 test.after.each(() => {
   cleanupSegments();
 });
 test.after(() => {
-  for (const c of children) c.kill('SIGKILL');
+  for (const c of children) c.signal('SIGKILL');
   rmSync(workDir, { recursive: true, force: true });
 });
 
@@ -48,29 +49,15 @@ function runReader(
   args: string[],
   opts: { onLine?: (line: string) => void; onSpawn?: (child: ChildProcess) => void; uid?: number; gid?: number } = {},
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.gid, timeout: 60_000, killSignal: 'SIGKILL' });
-    children.add(child);
-    opts.onSpawn?.(child);
-    let out = '';
-    let partial = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      partial += d.toString();
-      let i: number;
-      while ((i = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, i);
-        partial = partial.slice(i + 1);
-        opts.onLine?.(line);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, stdout: out, stderr: err, lines: out.split('\n').filter((l) => l.length > 0) });
-    });
+  const c = spawnChild('read_book', bin, args, { uid: opts.uid, gid: opts.gid, onStdoutLine: opts.onLine, maxStdoutLines: Infinity });
+  children.add(c);
+  opts.onSpawn?.(c.proc);
+  const guard = setTimeout(() => c.signal('SIGKILL'), 60_000); // only against a hang: nothing is asserted about time
+  return c.exited.then((e) => {
+    clearTimeout(guard);
+    children.delete(c);
+    if (e.code === null && e.signal === null) throw new Error(c.describeExit());
+    return { code: e.code, signal: e.signal, stdout: c.stdout.map((l) => `${l}\n`).join(''), stderr: c.stderr(), lines: c.stdout.filter((l) => l.length > 0) };
   });
 }
 
@@ -83,7 +70,7 @@ type Side = Array<[number, number, number]>;
 function levelSource(levels: number, bids: Side, asks: Side): LevelSource {
   const pack = (side: Side): Uint32Array => {
     const a = new Uint32Array(levels * 3);
-    side.forEach(([p, s, o], i) => a.set([p, s, o], i * 3));
+    for (const [i, [p, s, o]] of side.entries()) a.set([p, s, o], i * 3);
     return a;
   };
   return { bidCount: bids.length, askCount: asks.length, bids: pack(bids), asks: pack(asks) };
@@ -250,7 +237,12 @@ const refusals: Array<{ what: string; image: Buffer; code: string; says?: RegExp
   },
   {
     what: 'another ABI major (both versions named)',
-    image: rawImage({ edit: (b) => (b.writeUInt16LE(2, abi.HDR.abi_major.offset), b.writeUInt16LE(3, abi.HDR.abi_minor.offset)) }),
+    image: rawImage({
+      edit: (b) => {
+        b.writeUInt16LE(2, abi.HDR.abi_major.offset);
+        b.writeUInt16LE(3, abi.HDR.abi_minor.offset);
+      },
+    }),
     code: 'MDFAN_ERR_ABI_VERSION',
     says: /has ABI 2\.3; this reader speaks ABI 1\.0/,
   },
@@ -393,14 +385,10 @@ test('--follow reports MDFAN_ERR_WRITER_DEAD when the writer dies without closin
     w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 9, 0);
     console.log('ready');
     setInterval(() => w.heartbeat(), 10);`;
-  const writer = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
   children.add(writer);
-  await new Promise<void>((resolve, reject) => {
-    writer.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    writer.on('close', (code) => reject(new Error(`writer exited early (${code})`)));
-  });
-  writer.kill('SIGKILL');
-  await new Promise((resolve) => writer.once('close', resolve));
+  await writer.line(/^ready$/, 20_000);
+  await writer.kill();
   children.delete(writer);
   assert.ok(shmExists(name)); // the dead writer's segment is still there, READY
   const r = await runReader([name, '--follow', '5', '--timeout-ms', '100']);
@@ -608,7 +596,10 @@ test('--follow 2000 while TypeScript publishes flat out in another thread: every
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'c-reader-writer', name, stop } });
   const messages: Array<{ ready?: boolean; done?: number }> = [];
   let wake: () => void = () => {};
-  worker.on('message', (msg) => (messages.push(msg), wake()));
+  worker.on('message', (msg) => {
+    messages.push(msg);
+    wake();
+  });
   const failed = new Promise<never>((_, reject) => worker.once('error', reject));
   const next = async (key: 'ready' | 'done'): Promise<{ ready?: boolean; done?: number }> => {
     for (;;) {

@@ -15,6 +15,7 @@ import { SegmentWriter } from '../native/segment/index.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
+import { waitUntil } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-ctl-'));
 test.after.each(() => {
@@ -37,11 +38,8 @@ test('readers announce attach and detach; mdfan stat lists them and counts them'
     assert.ok(await w.startControl());
     w.addInstrument('AAA', 1, 1);
     const r = startNode(binPath, ['read', '--segment', name, '--wait', 'block']);
+    await waitUntil(() => w.control!.readers().length > 0, 20_000, { what: 'the reader to announce itself on the control socket' });
     let st = await statJson(name);
-    for (let i = 0; i < 50 && (st.readers ?? []).length === 0; i++) {
-      await sleep(50);
-      st = await statJson(name);
-    }
     assert.is(st.control_socket, `/dev/shm/${name}.ctl`);
     assert.equal(st.readers.map((x: { pid: number; wait: string }) => [x.pid, x.wait]), [[r.child.pid, 'block']]);
     assert.is(st.counters.reader_attaches, 1);
@@ -49,7 +47,7 @@ test('readers announce attach and detach; mdfan stat lists them and counts them'
     assert.match(text, `pid ${r.child.pid} (block`);
     r.child.kill('SIGKILL');
     await r.exited;
-    await sleep(200);
+    await waitUntil(() => w.control!.readers().length === 0, 10_000, { what: "the writer to see the killed reader's connection close" });
     st = await statJson(name);
     assert.equal(st.readers, []);
     assert.is(st.counters.reader_detaches, 1);
@@ -68,7 +66,7 @@ test('the writer says hello with its generation, and shutdown when it closes', a
   let got = '';
   sock.on('data', (d: string) => (got += d));
   await new Promise((r) => sock.once('connect', r));
-  await sleep(100);
+  await waitUntil(() => got.includes('\n'), 10_000, { what: "the writer's hello" });
   w.close();
   await new Promise((r) => sock.once('close', r));
   const msgs = got.trim().split('\n').map((l) => JSON.parse(l));
@@ -81,13 +79,16 @@ test('readers still connected when the writer closes: the writer exits cleanly (
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   assert.ok(await w.startControl());
   const readers = [0, 1, 2].map(() => startNode(binPath, ['read', '--segment', name, '--wait', 'block']));
-  await sleep(600);
+  await waitUntil(() => w.control!.readers().length === 3, 20_000, { what: 'the three readers connected to the control socket' });
   let crashed: unknown = null;
-  const onErr = (e: unknown): void => void (crashed = e);
+  const onErr = (e: unknown): void => {
+    crashed = e;
+  };
   process.on('uncaughtException', onErr);
   try {
     w.close();
-    await sleep(300); // the sockets' close events arrive after the mapping is gone
+    // The sockets' close events arrive after the mapping is gone: wait until all three came in.
+    await waitUntil(() => w.control!.readers().length === 0, 10_000, { what: "the readers' sockets to close" });
   } finally {
     process.off('uncaughtException', onErr);
   }
@@ -104,17 +105,15 @@ test('losing the control socket never stops the data plane', async () => {
     assert.ok(await w.startControl());
     w.addInstrument('AAA', 1, 1);
     const r = startNode(binPath, ['read', '--segment', name, '--wait', 'yield', '--record', rec]);
-    await sleep(400);
+    await waitUntil(() => w.control!.readers().length === 1, 20_000, { what: 'the reader attached and connected to the control socket' });
     w.publish(0, book(1), 1, 1);
-    await sleep(100);
     w.control!.close(); // the socket goes away (its readers are told "shutdown", and ignore it)
     assert.is(existsSync(`/dev/shm/${name}.ctl`), false);
     for (let k = 2; k <= 5; k++) {
       w.publish(0, book(k), k, k);
-      await sleep(30);
+      await sleep(30); // pacing only (books over time, not in one burst): nothing waits on it
     }
-    await sleep(200);
-    w.close();
+    w.close(); // the reader reads what it has not read yet, then sees CLOSED
     assert.is((await r.exited).code, 0, r.stderr());
     const lines = readFileSync(rec, 'latin1').trim().split('\n');
     assert.is(lines[lines.length - 1], '5,AAA,9999999999,0,5,1', 'books published after the socket was lost were read');

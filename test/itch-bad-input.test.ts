@@ -84,7 +84,10 @@ test('a length prefix that runs past the end', () => {
 
 test('random bytes and mutated real data: only coded feed errors, never a crash or a hang', () => {
   let seed = 12345;
-  const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rand = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 4294967296;
+  };
   const codes = new Map<string, number>();
   const count = (e: MdfanError | null): void => void codes.set(e?.code ?? 'clean', (codes.get(e?.code ?? 'clean') ?? 0) + 1);
   for (let c = 0; c < 3000; c++) {

@@ -11,7 +11,7 @@ function run(levels: number, msgs: Buffer[]) {
   const r = new ItchReplay(levels, { onTopChange: (i, book, top) => lines.push(formatBookLine(i, book.symbol, top, levels)) });
   const dir = directory(1, 'TEST'); // locate 1 is TEST in every case (index -1: not part of the flow)
   r.process(dir, 0, dir.length, -1);
-  msgs.forEach((m, i) => r.process(m, 0, m.length, i));
+  for (const [i, m] of msgs.entries()) r.process(m, 0, m.length, i);
   const state = (): string => {
     r.top.fill(r.books.book(1));
     return formatBookLine(-1, r.books.book(1).symbol, r.top, levels);

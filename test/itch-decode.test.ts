@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FIELDS, describe, kindBytes } from '../feed/itch/fields.js';
 import { LENGTH, TYPE_CODES, T } from '../feed/itch/layout.js';
 import { ItchMessage, decode } from '../feed/itch/message.js';
-import { encode, Values } from './helpers/itch-encode.js';
+import { encode, type Values } from './helpers/itch-encode.js';
 import { repoRoot } from './helpers/paths.js';
 
 test('23 message types; each type\'s fields tile its fixed length exactly', () => {

@@ -19,7 +19,10 @@ test('300,000 mutated and truncated real slices: clean or a coded error with a v
   const preopen = readFileSync(join(repoRoot, 'scenarios', 'data', 'itch', 'nasdaq-preopen-1000.itch'));
   const sources = [goog, preopen];
   let seed = 0x5eed1234;
-  const rand = (): number => ((seed = (Math.imul(seed ^ (seed >>> 15), 2246822507) + 0x9e3779b9) >>> 0) / 4294967296);
+  const rand = (): number => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
+    return seed / 4294967296;
+  };
   const work = Buffer.alloc(512);
   const replay = new ItchReplay(10, { onTopChange() {} }); // shared: its state only grows more varied
   const fr = { offset: 0, length: 0 };

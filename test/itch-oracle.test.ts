@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,8 @@ import { formatBookLine } from '../bin/lib/book-line.js';
 import { checkDumpAgainstOracle, GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
+import { type Child, logLine, spawnMdfan } from '../bin/lib/child.js';
+import { LogEvent } from '../bin/lib/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-oracle-'));
 test.after.each(cleanupSegments);
@@ -85,17 +87,11 @@ test('the checkpoints through the slot: a reader\'s seqlock read after each chec
   }
 });
 
-/** Starts `mdfan feed` on a MoldUDP64 port and resolves once it listens; `exited` is set up first. */
-async function startLiveFeed(port: number, args: string[]) {
-  const feed = spawn(process.execPath, [binPath, 'feed', '--source', `moldudp64:127.0.0.1:${port}`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => feed.once('exit', resolve)); // before any await: it may exit early
-  const out = { err: '' };
-  feed.stderr.on('data', (d) => (out.err += d));
-  await new Promise<void>((resolve, reject) => {
-    const t = setInterval(() => out.err.includes('listening for MoldUDP64') && (clearInterval(t), resolve()), 20);
-    void exited.then((c) => reject(new Error(`feed exited ${c}: ${out.err}`)));
-  });
-  return { feed, exited, out };
+/** Starts `mdfan feed` on a MoldUDP64 port and resolves once it logs that it listens. */
+async function startLiveFeed(port: number, args: string[]): Promise<Child> {
+  const feed = spawnMdfan('live feed', ['feed', '--source', `moldudp64:127.0.0.1:${port}`, ...args]);
+  await logLine(feed, (l) => l.event === LogEvent.FEED_LISTENING, 20_000);
+  return feed;
 }
 
 test('MoldUDP64 over loopback (mdfan send -> mdfan feed) produces the same books as the file', async () => {
@@ -104,22 +100,22 @@ test('MoldUDP64 over loopback (mdfan send -> mdfan feed) produces the same books
   const a = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', segName('udp-file'), '--dump-books', fileDump], { encoding: 'utf8' });
   assert.is(a.status, 0, a.stderr);
   const port = 20000 + (process.pid % 20000);
-  const { feed, exited, out } = await startLiveFeed(port, ['--segment', segName('udp'), '--dump-books', udpDump]);
+  const feed = await startLiveFeed(port, ['--segment', segName('udp'), '--dump-books', udpDump]);
   try {
     const send = spawnSync(process.execPath, [binPath, 'send', '--source', `itch:${GOOG_ITCH}`, '--to', `127.0.0.1:${port}`, '--max-pps', '20000'], { encoding: 'utf8' });
     assert.is(send.status, 0, send.stderr);
-    assert.is(await exited, 0, out.err);
+    assert.is((await feed.exited).code, 0, feed.stderr());
   } finally {
-    feed.kill('SIGKILL');
+    await feed.kill();
   }
-  assert.ok(!out.err.includes('MDFAN_ERR_FEED_GAP'), 'no gap expected at 20k packets/s');
+  assert.ok(!feed.logs.some((l) => l.event === LogEvent.FEED_GAP), 'no gap expected at 20k packets/s');
   assert.ok(readFileSync(udpDump).equals(readFileSync(fileDump)), 'the live path must produce the file path\'s books, line for line');
 });
 
 test('MoldUDP64: a dropped packet is detected, counted, and the books are marked STALE in the segment', async () => {
   const name = segName('udp-gap');
   const port = 20000 + ((process.pid + 7919) % 20000);
-  const { feed, exited, out } = await startLiveFeed(port, ['--segment', name, '--keep-segment']);
+  const feed = await startLiveFeed(port, ['--segment', name, '--keep-segment']);
   try {
     const { sendMessages } = await import('../feed/moldudp64/sender.js');
     const f = loadFeed(GOOG_ITCH);
@@ -131,11 +127,14 @@ test('MoldUDP64: a dropped packet is detected, counted, and the books are marked
     }
     const res = await sendMessages(msgs, { host: '127.0.0.1', port, speed: 'max', maxPps: 20_000, dropPackets: new Set([100]) });
     assert.is(res.dropped, 1);
-    assert.is(await exited, 0, out.err);
+    assert.is((await feed.exited).code, 0, feed.stderr());
   } finally {
-    feed.kill('SIGKILL');
+    await feed.kill();
   }
-  assert.match(out.err, 'MDFAN_ERR_FEED_GAP');
+  const gap = feed.logs.find((l) => l.event === LogEvent.FEED_GAP);
+  assert.ok(gap, feed.stderr());
+  assert.is(gap!.code, 'MDFAN_ERR_FEED_GAP');
+  assert.ok((gap!.fromSeq as number) > 1 && (gap!.count as number) >= 1, `the gap names the lost messages: ${JSON.stringify(gap)}`);
   const st = JSON.parse(spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' }).stdout);
   assert.is(st.counters.feed_gaps, 1);
   assert.ok(st.counters.stale_marks >= 1);

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PacketBuilder, readHeader, END_OF_SESSION, HEADER_BYTES } from '../feed/moldudp64/packet.js';
 import { MoldReceiver, parseHostPort } from '../feed/moldudp64/receiver.js';
-import { sendMessages, OutMessage } from '../feed/moldudp64/sender.js';
+import { sendMessages, type OutMessage } from '../feed/moldudp64/sender.js';
 
 /** Message k: length 1 + (k*7 % 60) bytes, every byte derived from k. */
 const msg = (k: number): Buffer => {
@@ -59,7 +59,7 @@ test('packets round-trip: header fields, sizes, every message in order', () => {
   assert.is(next, 101);
   const c = collect();
   const r = new MoldReceiver('127.0.0.1', 1, c.handlers);
-  pk.forEach((p) => r.onPacket(p));
+  for (const p of pk) r.onPacket(p);
   assert.is(c.got.length, 100);
   c.got.forEach((g, i) => {
     assert.is(g.seq, i + 1);
@@ -79,7 +79,7 @@ test('a lost packet is a gap with the exact missing range; a duplicate is droppe
   const lost = h.count;
   readHeader(pk[5], h);
   const dup = h.count;
-  pk.forEach((p, i) => i !== 3 && r.onPacket(p));
+  for (const [i, p] of pk.entries()) if (i !== 3) r.onPacket(p);
   assert.equal(c.gaps, [[lostFrom, lost]]);
   assert.is(r.counters.gapMessages, lost);
   assert.is(c.got.length, 100 - lost);

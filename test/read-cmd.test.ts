@@ -7,12 +7,14 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SegmentWriter } from '../native/segment/index.js';
+import { SegmentWriter, native } from '../native/segment/index.js';
+import { READER_DEFAULTS } from '../workers/index.js';
+import { LogEvent } from '../bin/lib/log.js';
 import { GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
-import { startNode, killAll, Proc } from './helpers/procs.js';
+import { startNode, killAll, type Proc, addonLoaded } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
+import { waitUntil } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-read-'));
 const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
@@ -30,7 +32,9 @@ test('fidelity under load: two readers during a full-speed GOOG replay; every sn
   const name = segName('fidelity');
   const recs = ['spin', 'block'].map((w) => join(dir, `rec-${w}.txt`));
   const readers = ['spin', 'block'].map((w, i) => mdfan(['read', '--segment', name, '--wait', w, '--record', recs[i]]));
-  await sleep(300); // the readers start first and wait for the segment
+  // The readers start first and wait for the segment: once a reader has loaded its modules it
+  // polls for the segment within a few ms, long before the feed (a new process) creates it.
+  await waitUntil(() => readers.every((r) => addonLoaded(r.child.pid)), 20_000, { what: 'the readers to load and poll for the segment' });
   const dump = join(dir, 'dump.txt');
   const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--dump-books', dump]);
   assert.is(await exitOf(feed), 0, feed.stderr());
@@ -90,7 +94,7 @@ test('block uses (almost) no CPU while idle, unlike spin; a writer with no sleep
     }
     assert.is(w.wakeups, 0, 'nobody sleeps: no futex syscall');
     const blockR = mdfan(['read', '--segment', name, '--wait', 'block', '--duration', '1', '--record', join(dir, 'blk.txt')]);
-    await sleep(400); // asleep on the futex by now
+    await waitUntil(() => w.registry.sleepers() >= 1, 20_000, { what: 'the block reader asleep on the futex' });
     assert.ok(w.registry.sleepers() >= 1, 'the block reader is counted as a sleeper');
     w.publish(0, src, 21, 21);
     w.wakeIfSleepers();
@@ -109,7 +113,7 @@ test('writer killed: --exit-on-writer-death exits 3 with MDFAN_ERR_WRITER_DEAD',
   const w = startNode(writerProc, ['serve', name]);
   await w.line(/^ready/);
   const r = mdfan(['read', '--segment', name, '--exit-on-writer-death']);
-  await sleep(300);
+  await r.event(LogEvent.READER_ATTACHED);
   w.child.kill('SIGKILL');
   assert.is(await exitOf(r), 3);
   assert.match(r.stderr(), 'MDFAN_ERR_WRITER_DEAD');
@@ -121,10 +125,10 @@ test('writer killed, then a new writer takes over: the reader reports, carries o
   const w1 = startNode(writerProc, ['serve', name]);
   await w1.line(/^ready 1/);
   const r = mdfan(['read', '--segment', name, '--record', rec, '--wait', 'yield']);
-  await sleep(300);
+  await r.event(LogEvent.READER_ATTACHED);
   w1.child.kill('SIGKILL');
   await w1.exited;
-  await sleep(1300); // past the heartbeat timeout: the death is reported
+  await r.event(LogEvent.WRITER_DEAD); // the reader has reported the death before a new writer comes
   const w2 = startNode(writerProc, ['ticker', name, '10', '2']);
   assert.match(await w2.line(/^ready/), 'ready 2 takeover');
   await w2.line(/^closed/);
@@ -145,17 +149,16 @@ test('a writer stopped mid-commit past the stale timeout: the reader reports MDF
     const book = (px: number) => ({ bidCount: 1, askCount: 1, bids: new Uint32Array([px, 1, 1]), asks: new Uint32Array([px + 1, 1, 1]) });
     w.publish(0, book(100), 1, 1);
     const r = mdfan(['read', '--segment', name, '--wait', 'yield', '--record', join(dir, 'midcommit.txt')]);
-    await sleep(500); // attached and has read the first book
+    await r.event(LogEvent.READER_ATTACHED); // it reads the first book as soon as it has attached
     // What a writer descheduled between its two seq stores looks like: the seq stays odd.
     const seqWord = (w.layout.slotsOffset) >>> 2;
     const even = Atomics.load(w.map.u32, seqWord);
     Atomics.store(w.map.u32, seqWord, even + 1);
-    await sleep(400); // the default stale timeout is 100 ms
+    await r.event(LogEvent.STALE); // reported once the slot stayed odd past the stale timeout (100 ms)
     Atomics.store(w.map.u32, seqWord, even); // the commit "finishes" (payload untouched)
     w.publish(0, book(200), 2, 2);
-    await sleep(300);
     clearInterval(beat);
-    w.close();
+    w.close(); // the reader reads the finished book (if it has not yet), then sees CLOSED
     const summary = await summaryOf(r);
     assert.is(await exitOf(r), 0, r.stderr());
     assert.match(r.stderr(), 'MDFAN_ERR_STALE');
@@ -175,7 +178,7 @@ test('a spinning reader that catches commits mid-way reads each commit once: no 
     w.addInstrument('AAA', 1, 10000);
     const rec = join(dir, 'once.txt');
     const r = mdfan(['read', '--segment', name, '--wait', 'spin', '--record', rec]);
-    await sleep(500);
+    await r.event(LogEvent.READER_ATTACHED);
     const src = { bidCount: 10, askCount: 10, bids: new Uint32Array(30).fill(7), asks: new Uint32Array(30).fill(9) };
     const published = 4000;
     for (let k = 1, next = performance.now(); k <= published; k++, next += 0.05) {
@@ -202,7 +205,21 @@ test('bad options: exit 2 with MDFAN_ERR_OPTIONS; no segment in time: exit 1 wit
   assert.match(a.stderr(), "--wait must be spin, yield or block");
   const b = mdfan(['read', '--segment', segName('never'), '--timeout', '0.2']);
   assert.is(await exitOf(b), 1);
-  assert.match(b.stderr(), 'MDFAN_ERR_NO_SEGMENT');
+  assert.match(b.stderr(), 'MDFAN_ERR_NO_SEGMENT');  // A CPU this process may not run on is the user's mistake, named before anything is attached
+  // (it used to pass validation and fail inside the addon as an internal error).
+  const allowed = native.getAffinity();
+  const c = mdfan(['read', '--segment', 'x', '--cpu', '2000']);
+  assert.is(await exitOf(c), 2);
+  assert.match(c.stderr(), `MDFAN_ERR_OPTIONS: --cpu must be an integer 0..${Math.max(...allowed)} (got "2000")`);
+  assert.not.match(c.stderr(), 'internal error');
+});
+
+test('the default wait is the one READER_DEFAULTS names, for mdfan read and mdfan strategies alike, and --help says why', async () => {
+  for (const cmd of ['read', 'strategies']) {
+    const h = mdfan([cmd, '--help']);
+    assert.is(await exitOf(h), 0);
+    assert.match(h.run.stdout.join('\n'), `--wait spin|yield|block (default ${READER_DEFAULTS.wait}: `);
+  }
 });
 
 test.run();

@@ -8,11 +8,12 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentWriter } from '../native/segment/index.js';
+import { LogEvent } from '../bin/lib/log.js';
 import { binPath } from './helpers/paths.js';
-import { startNode, killAll } from './helpers/procs.js';
+import { startNode, killAll, procState } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
+import { waitUntil } from './helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-stall-'));
 test.after.each(() => {
@@ -30,22 +31,23 @@ for (const wait of ['spin', 'block']) {
     try {
       w.addInstrument('AAA', 1, 1);
       const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array([101, 1, 1]) };
+      w.publish(0, src, 1, 1); // the reader reads it first thing after attaching (its seq is new to it)
       const r = startNode(binPath, ['read', '--segment', name, '--wait', wait, '--record', rec]);
-      await sleep(400);
-      w.publish(0, src, 1, 1);
-      w.wakeIfSleepers();
-      await sleep(100);
+      await r.event(LogEvent.READER_ATTACHED);
+      // block: asleep on the futex, which it only does once it has read every changed book (book 1).
+      if (wait === 'block') await waitUntil(() => w.registry.sleepers() >= 1, 20_000, { what: 'the block reader asleep on the futex' });
       r.child.kill('SIGSTOP');
+      await waitUntil(() => procState(r.child.pid) === 'T', 10_000, { what: 'the reader to be stopped' });
       for (let k = 2; k <= 20_000; k++) {
         src.bids[0] = 100 + (k % 50);
         w.publish(0, src, k, k);
         w.wakeIfSleepers(); // a stopped sleeper is still counted: a wake-up syscall, never a wait
       }
       assert.is(w.publishes, 20_000); // all published while the reader was stopped
-      await sleep(200);
+      assert.is(procState(r.child.pid), 'T', 'the reader was still stopped');
       r.child.kill('SIGCONT');
-      await sleep(400);
-      w.close(); // CLOSED: the reader finishes and exits 0
+      await waitUntil(() => procState(r.child.pid) !== 'T', 10_000, { what: 'the reader to resume' });
+      w.close(); // CLOSED: the resumed reader reads what changed (the latest book), finishes and exits 0
       assert.is((await r.exited).code, 0, r.stderr());
       const lines = readFileSync(rec, 'latin1').trim().split('\n');
       assert.is(lines[lines.length - 1], `20000,AAA,101,1,${100 + (20_000 % 50)},1`, 'after resuming it read the latest book');

@@ -4,11 +4,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/segment/index.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { SegmentReader, SegmentWriter, type MdfanError, abi } from '../native/segment/index.js';
 import { statSegment } from '../native/segment/stat.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
-import { startNode, killAll } from './helpers/procs.js';
+import { startNode, killAll, inFutexWait } from './helpers/procs.js';
+import { waitUntil } from './helpers/wait.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 
@@ -20,7 +21,13 @@ test.after.each(() => {
 test('a reader started before the writer waits, then attaches when READY', async () => {
   const name = segName('early');
   const attaching = SegmentReader.attach(name, { timeoutMs: 10_000 });
-  await sleep(50);
+  let settled = false;
+  void attaching.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await nextTurn(); // attach() has looked once (synchronously) and found no segment
+  assert.is(settled, false, 'the reader waits for the segment');
   const p = startNode(proc, ['serve', name]);
   const r = await attaching;
   try {
@@ -82,13 +89,19 @@ test('a silent writer (lock held, heartbeat old) is reported dead after the time
   try {
     w.heartbeat();
     r.checkWriter(1000);
-    await sleep(40);
-    let err: MdfanError | undefined;
-    try {
-      r.checkWriter(10);
-    } catch (e) {
-      err = e as MdfanError;
-    }
+    // No more heartbeats: once the last one is older than 10 ms, checkWriter(10) reports the writer.
+    const err = await waitUntil(
+      () => {
+        try {
+          r.checkWriter(10);
+          return null;
+        } catch (e) {
+          return e as MdfanError;
+        }
+      },
+      10_000,
+      { what: 'checkWriter(10) to report the silent writer' },
+    );
     assert.is(err?.code, 'MDFAN_ERR_WRITER_DEAD');
     assert.is(err?.details.lockHeld, true);
     assert.match(err!.message, 'silent');
@@ -162,9 +175,10 @@ test('futex: a reader process sleeping on the notify word is woken by the writer
   try {
     const p = startNode(proc, ['futex-wait', name]);
     await p.line(/^waiting/);
-    // The sleeper may not be in the kernel yet; the bumped word makes a late FUTEX_WAIT return
-    // at once (code 2), a sleeping one is woken (code 0). Either way it must not time out.
-    await sleep(50);
+    // Wake it once it sleeps in the kernel on the notify word (the case under test: code 0). A
+    // FUTEX_WAIT that came late would see the bumped word and return at once (code 2): either way
+    // it must not time out.
+    await waitUntil(() => inFutexWait(p.child.pid, name, abi.HDR.notify_seq.offset), 10_000, { what: 'the reader asleep in FUTEX_WAIT on the notify word' });
     w.notifyReaders();
     const res = JSON.parse(await p.line(/^\{/));
     assert.ok(res.code === 0 || res.code === 2, JSON.stringify(res));

@@ -5,11 +5,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { statSegment } from '../native/segment/stat.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
-import { startNode, killAll } from './helpers/procs.js';
+import { startNode, killAll, addonLoaded } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
+import { waitUntil } from './helpers/wait.js';
+import { POOL_DEFAULTS, runPool } from '../workers/index.js';
+import { resolveStrategy } from '../workers/pool/strategy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-pool-'));
 const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
@@ -24,7 +27,11 @@ test('a pool of 2 spread monitors over the GOOG replay: merged histograms, per-w
   const json = join(dir, 'pool.json');
   // block: two spinning workers plus the feed would be three busy threads on 2 cores.
   const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', 'spread-monitor', '--wait', 'block', '--json', json]);
-  await sleep(500);
+  // The pool starts first and waits for the segment the feed creates. Its workers poll from
+  // their own threads, which nothing outside the pool can see before they attach: wait for the
+  // pool process to be loaded; its threads start while the feed (a new process) starts up, and a
+  // worker that attached late would fail the updates check below.
+  await waitUntil(() => addonLoaded(pool.child.pid), 20_000, { what: 'the pool process to load' });
   // Paced to ~1 s (not max speed: on 2 cores a spinning worker can be descheduled for the whole
   // 0.1 s of a max-speed replay, and this test is about the pool, not about the burst).
   const feed = startNode(binPath, ['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--speed', '25000', '--max-gap', '0.01']);
@@ -48,9 +55,13 @@ test('a strategy that throws and one that hangs are reported; the other worker a
   const name = segName('badpool');
   const json = join(dir, 'bad.json');
   const bad = fileURLToPath(new URL('./helpers/bad-strategy.js', import.meta.url));
+  // The writer first, publishing only when told: the workers attach (each announces itself on its
+  // control socket) before the first book, so each sees the books it misbehaves at.
+  const w = startNode(writerProc, ['gated-ticker', name, '2', '1']);
+  await w.line(/^ready/);
   const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '3', '--strategy', bad, '--wait', 'yield', '--hang-ms', '500', '--json', json]);
-  await sleep(500);
-  const w = startNode(writerProc, ['ticker', name, '2', '1']);
+  await waitUntil(() => statSegment(name).counters.reader_attaches >= 3, 20_000, { what: 'the three pool workers to attach' });
+  w.child.kill('SIGUSR2');
   await w.line(/^closed/); // the writer published all 50 books, unaffected
   assert.is((await pool.exited).code, 1, 'a failed strategy makes the run fail');
   const r = JSON.parse(readFileSync(json, 'utf8'));
@@ -71,11 +82,15 @@ test('the pool survives a writer death: reported per worker, then a new writer (
   const json = join(dir, 'death.json');
   const w1 = startNode(writerProc, ['serve', name, '2', '1']);
   await w1.line(/^ready 1/);
-  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', 'spread-monitor', '--wait', 'block', '--json', json]);
-  await sleep(500);
+  // The spread monitor, saying on stdout when a worker has attached and when it hears of a death.
+  const probe = fileURLToPath(new URL('./helpers/probe-strategy.js', import.meta.url));
+  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', probe, '--wait', 'block', '--json', json]);
+  const said = (line: string): number => pool.run.stdout.filter((l) => l === line).length;
+  await waitUntil(() => said('probe attached') >= 2, 20_000, { what: 'both pool workers to attach' });
   w1.child.kill('SIGKILL');
   await w1.exited;
-  await sleep(1300); // past the heartbeat timeout
+  // Both workers report the death (lock free, or heartbeat silent) before a new writer takes over.
+  await waitUntil(() => said('probe stale 0') > 0 && said('probe stale 1') > 0, 20_000, { what: 'both pool workers to report the dead writer' });
   const w2 = startNode(writerProc, ['ticker', name, '2', '1']);
   assert.match(await w2.line(/^ready/), 'ready 2 takeover');
   await w2.line(/^closed/);
@@ -87,6 +102,21 @@ test('the pool survives a writer death: reported per worker, then a new writer (
     assert.is(w.writer_deaths, 1);
     assert.is(w.summary.stale_events, 1, 'onStale was called once');
     assert.ok(w.updates >= 5, `worker ${w.worker} read ${w.updates} books of the new writer`);
+  }
+});
+
+test('an error in a worker keeps its stable code and facts across the thread boundary', async () => {
+  const absent = segName('pool-absent');
+  const report = await runPool(
+    { segment: absent, workers: 2, strategyUrl: resolveStrategy('imbalance'), wait: 'yield', durationMs: 5000, timeoutMs: 200, hangMs: POOL_DEFAULTS.hangMs, pin: false, cpus: [0] },
+    { requested: false },
+  );
+  assert.is(report.workers.length, 2);
+  for (const w of report.workers) {
+    assert.is(w.status, 'error', JSON.stringify(w));
+    assert.is(w.error_code, 'MDFAN_ERR_NO_SEGMENT', JSON.stringify(w));
+    assert.is(w.error_details?.segment, absent);
+    assert.match(w.error ?? '', `MDFAN_ERR_NO_SEGMENT: segment ${absent} did not appear within 200 ms`);
   }
 });
 

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SegmentReader, MdfanError } from '../native/segment/index.js';
+import { SegmentReader, type MdfanError } from '../native/segment/index.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { checkPayload } from './helpers/torture-payload.js';

@@ -58,6 +58,11 @@ export interface SpawnOptions {
   stdin?: 'ignore' | 'pipe';
   /** stdout lines kept (default MAX_LINES): a benchmark receiver that prints one value per line wants them all. */
   maxStdoutLines?: number;
+  /** Called with each stdout line as it arrives. */
+  onStdoutLine?: (line: string) => void;
+  /** Run as this user and group (tests of permissions run a reader as nobody). */
+  uid?: number;
+  gid?: number;
 }
 
 const MAX_LINES = 10_000;
@@ -93,7 +98,7 @@ const asLogLine = (l: string): LogLine | null => {
 export function spawnChild(label: string, file: string | URL, args: string[], opts: SpawnOptions = {}): Child {
   const path = typeof file === 'string' ? file : fileURLToPath(file);
   const [cmd, argv] = path.endsWith('.js') ? [process.execPath, [path, ...args]] : [path, args];
-  const proc = spawn(cmd, argv, { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const proc = spawn(cmd, argv, { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, uid: opts.uid, gid: opts.gid });
   const stdout: string[] = [];
   const maxStdout = opts.maxStdoutLines ?? MAX_LINES;
   const logs: LogLine[] = [];
@@ -162,6 +167,7 @@ export function spawnChild(label: string, file: string | URL, args: string[], op
     'data',
     splitter((l) => {
       if (stdout.length < maxStdout) stdout.push(l);
+      opts.onStdoutLine?.(l);
       poke();
     }),
   );

@@ -6,7 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { exitWithin } from '../../bin/lib/child.js';
+import { LogEvent } from '../../bin/lib/log.js';
 import { binPath, repoRoot } from './paths.js';
 import { killAll, startNode, type Proc } from './procs.js';
 import { cleanupSegments, segName } from './segments.js';
@@ -30,7 +31,7 @@ export interface ReplayResult {
   code: number | null;
   stdout: string;
   stderr: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: the report's JSON, read field by field by each test
   report: any;
 }
 
@@ -51,10 +52,10 @@ export async function replayCli(file: string, segment: string, extra: string[] =
 export async function stopReplays(): Promise<void> {
   for (const p of running) {
     p.child.kill('SIGINT');
-    await sleep(100);
+    // The second Ctrl-C only once the first was taken ("stopping" logged), or the replay has ended.
+    await p.event(LogEvent.STOPPING, 3000).catch(() => undefined);
     p.child.kill('SIGINT');
-    const t = await Promise.race([p.exited.then(() => true), sleep(3000).then(() => false)]);
-    if (!t) p.child.kill('SIGKILL');
+    if (!(await exitWithin(p.run, 3000))) p.child.kill('SIGKILL');
   }
   running.clear();
 }

@@ -2,7 +2,7 @@
  * Test hygiene: unique segment names per test, and unlinking in teardown whatever happens
  * (uvu's after hooks, plus a process 'exit' hook for a test that throws past them).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { unlinkSegment } from '../../native/segment/index.js';
 
 let counter = 0;
@@ -25,6 +25,7 @@ export function cleanupSegments(): void {
         /* already gone or never created */
       }
     }
+    rmSync(`/dev/shm/${n}.ctl`, { force: true }); // the control socket a killed writer leaves behind
   }
   live.clear();
 }

@@ -9,6 +9,9 @@
  *  write-mapping attach as a reader and store into the read-only mapping (expect SIGSEGV)
  *  futex-wait    attach, wait on the futex word; print "waiting" first, then {code}
  *  ticker        publish books k = 1..50 to AAA (bid price 1000 + k), one every 5 ms, then close
+ *  gated-ticker  like ticker, but with its control plane listening (readers announce themselves:
+ *                counter reader_attaches), heartbeating, and publishing only once sent SIGUSR2
+ *                (so a test can have its readers attached before the first book)
  *  hammer        open (create or take over), print "ready <gen> <outcome>", then commit
  *                self-checking payloads to slot 0 as fast as it can, forever
  */
@@ -30,6 +33,23 @@ function book(k: number) {
     asks.set([1001 + l, 20 * (l + 1), 2], l * 3);
   }
   return { bidCount: levels, askCount: levels, bids, asks, k };
+}
+
+/** Publishes books k = 1..50 to slot 0 (bid price 1000 + k), one every 5 ms, then closes. */
+function tick(w: SegmentWriter): void {
+  let k = 0;
+  const t = setInterval(() => {
+    k++;
+    const b = book(k);
+    b.bids[0] = 1000 + k;
+    w.publish(0, b, k, k);
+    w.wakeIfSleepers();
+    if (k === 50) {
+      clearInterval(t);
+      w.close({ unlink: false });
+      out('closed');
+    }
+  }, 5);
 }
 
 switch (mode) {
@@ -86,19 +106,19 @@ switch (mode) {
     const w = SegmentWriter.open({ name, levels, maxInstruments });
     w.addInstrument('AAA', 1, 10000);
     out(`ready ${w.generation} ${w.outcome}`);
-    let k = 0;
-    const t = setInterval(() => {
-      k++;
-      const b = book(k);
-      b.bids[0] = 1000 + k;
-      w.publish(0, b, k, k);
-      w.wakeIfSleepers();
-      if (k === 50) {
-        clearInterval(t);
-        w.close({ unlink: false });
-        out('closed');
-      }
-    }, 5);
+    tick(w);
+    break;
+  }
+  case 'gated-ticker': {
+    const w = SegmentWriter.open({ name, levels, maxInstruments });
+    w.addInstrument('AAA', 1, 10000);
+    await w.startControl();
+    const beat = setInterval(() => w.heartbeat(), 5); // alive while it waits (and keeps the process up)
+    process.once('SIGUSR2', () => {
+      clearInterval(beat);
+      tick(w);
+    });
+    out(`ready ${w.generation} ${w.outcome}`);
     break;
   }
   case 'hammer': {

@@ -1,0 +1,112 @@
+/**
+ * The one pipeline: a venue is a FeedSource driving the one Publisher (a BookSink). A venue
+ * written here, in memory, gets everything the shipped ones get (slots, --symbols, stale marks,
+ * counters), which is the promise that a new venue is one folder and one registry line.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NOT_PUBLISHED, Pacer, Publisher, SOURCE_KINDS, newCounters, openSource, type BookSink, type FeedSource, type RunContext } from '../feed/index.js';
+import { createLogger } from '../bin/lib/log.js';
+import { type MdfanError, SegmentReader, SegmentWriter, isMdfanError } from '../native/segment/index.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+
+test.after.each(() => cleanupSegments());
+
+const LEVELS = 3;
+const top = (bid: number, ask: number) => ({
+  bidCount: 1,
+  askCount: 1,
+  bids: new Uint32Array([bid, 100, 1, 0, 0, 0, 0, 0, 0]),
+  asks: new Uint32Array([ask, 200, 2, 0, 0, 0, 0, 0, 0]),
+});
+
+/** A venue in memory: three instruments, a few changes, a gap, and its own counters. */
+class MemoryVenue implements FeedSource {
+  readonly total = { unit: 'messages', count: 6 };
+  readonly counters = newCounters();
+  slots: number[] = [];
+  async run(sink: BookSink, ctx: RunContext): Promise<void> {
+    this.slots = ['AAA', 'BBB', 'CCC'].map((s, i) => sink.instrument(s, 100 + i, 10000));
+    const [a, b, c] = this.slots as [number, number, number];
+    sink.book(a, top(5000, 5010), 1, 1_000);
+    if (b !== NOT_PUBLISHED) sink.book(b, top(7000, 7020), 2, 2_000);
+    sink.book(c, top(9000, 9030), 3, 3_000);
+    this.counters.messages = 3;
+    this.counters.unknownTypes = 2;
+    this.counters.duplicates = 1;
+    sink.flush(this.counters);
+    sink.gap(4, 1);
+    sink.book(a, top(5001, 5011), 5, 5_000); // after the gap: still marked stale
+    this.counters.messages = 6;
+    this.counters.unknownTypes = 3;
+    this.counters.duplicates = 4;
+    for (let i = 0; i < 6; i++) sink.tick();
+    sink.flush(this.counters);
+    ctx.progress?.(6, 6, 6);
+  }
+  summary(): string {
+    return '';
+  }
+}
+
+test('a venue drives the one publisher: slots, --symbols, provenance, a gap marks books stale with their levels kept, counters as deltas', async () => {
+  const name = segName('pipeline');
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels: LEVELS });
+  const pub = new Publisher(w, { symbols: new Set(['AAA', 'CCC']) });
+  const venue = new MemoryVenue();
+  await venue.run(pub, { pacer: new Pacer('max'), stop: { requested: false }, log: createLogger('test') });
+  assert.equal(venue.slots, [0, NOT_PUBLISHED, 1], 'BBB is not among --symbols: no slot');
+  assert.is(w.instruments, 2);
+  const r = SegmentReader.openSync(name);
+  try {
+    const snap = r.newSnapshot();
+    r.read(r.find('CCC'), snap);
+    assert.is(snap.stale, true, 'published before the gap: stale');
+    assert.is(snap.bidPrice(0), 9000, 'its book is kept, not emptied');
+    assert.is(snap.askPrice(0), 9030);
+    assert.is(snap.msgIndex, 4, 'the stale mark names the gap');
+    r.read(r.find('AAA'), snap);
+    assert.is(snap.stale, true, 'a commit after the gap keeps the mark');
+    assert.is(snap.msgIndex, 5);
+    assert.is(snap.exchangeTsNs, 5_000);
+    assert.is(snap.bidPrice(0), 5001);
+  } finally {
+    r.close();
+  }
+  w.flushCounters();
+  assert.is(w.counter('messages'), 6);
+  assert.is(w.counter('unknown_message_types'), 3, 'deltas, not sums of the totals flushed');
+  assert.is(w.counter('feed_duplicates'), 4, 'duplicates are counted as they happen, not at the end');
+  assert.is(w.counter('feed_gaps'), 1);
+  assert.is(w.counter('stale_marks'), 2, 'each published book marked once');
+  assert.is(w.counter('publishes'), 2 + 2 + 1, 'two published books, two stale marks, one book after the gap');
+  w.close({ unlink: true });
+});
+
+test('--source names every registered venue when it is malformed or unknown', () => {
+  for (const bad of ['carrier-pigeon:x', 'itch:', 'moldudp64:host', 'lobster:only-one.csv', 'nocolon']) {
+    try {
+      openSource(bad, { levels: LEVELS });
+      assert.unreachable(bad);
+    } catch (e) {
+      assert.ok(isMdfanError(e, 'MDFAN_ERR_OPTIONS'), `${bad}: ${String(e)}`);
+      for (const k of SOURCE_KINDS) assert.match((e as Error).message, k.syntax);
+    }
+  }
+  assert.equal(
+    SOURCE_KINDS.map((k) => k.scheme),
+    ['itch', 'lobster', 'moldudp64'],
+  );
+});
+
+test('an input that cannot be read is refused when opened, before any segment exists', () => {
+  try {
+    openSource('itch:/nonexistent/feed.itch', { levels: LEVELS });
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(isMdfanError(e, 'MDFAN_ERR_FEED_IO'), String(e));
+    assert.is((e as MdfanError).details.file, '/nonexistent/feed.itch');
+  }
+});
+
+test.run();
