@@ -16,6 +16,7 @@ import { printSection } from './section.js';
 import { writeOutputs } from './report/output.js';
 import type { FullReport } from './report/types.js';
 import { installAbortHandlers } from './abort.js';
+import { LogEvent, createLogger } from '../bin/lib/log.js';
 
 const NAMES = [...Object.keys(BENCHMARKS), 'all'];
 export const USAGE = `usage: mdfan bench <${NAMES.join('|')}> [--json FILE] [--hgrm DIR] [--html FILE] [--runs K (default 5)] [--seconds S per session (default 2)] [--rate PUBLISHES_PER_S (default 20000)]`;
@@ -34,7 +35,8 @@ export async function run(argv: string[]): Promise<number> {
   const seconds = numOption(values.seconds, '--seconds', 0.05, 600, 2);
   const rate = intOption(values.rate, '--rate', 1, 10_000_000, 20_000);
   const files = { json: optString(values.json, '--json'), hgrm: optString(values.hgrm, '--hgrm'), html: optString(values.html, '--html') };
-  installAbortHandlers((s) => console.error(s));
+  const log = createLogger('mdfan-bench');
+  installAbortHandlers((s) => log.info({ event: LogEvent.STOPPING }, s));
   const machine = machineInfo();
   const started = new Date().toISOString();
   console.log(`mdfan bench ${name}: ${machine.cpu_model}, ${machine.cores} cores, ${machine.numa_nodes} NUMA node(s), ${machine.l3_groups} L3 group(s), node ${machine.node_version}, kernel ${machine.kernel}; median of ${runs} runs`);

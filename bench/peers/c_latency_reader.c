@@ -1,5 +1,5 @@
 /*
- * c_latency_reader.c: the best case for an mdfan reader, for the peer benchmark (issue 5).
+ * c_latency_reader.c: the best case for an mdfan reader, for the peer benchmark.
  * A C program spinning on slot 0's seq of a live segment, written from mdfan_abi.h alone.
  *
  *   c_latency_reader SEGMENT CAPACITY

@@ -14,6 +14,7 @@ import { parse, intOption, numOption, optString } from '../../bin/lib/args.js';
 import { native } from '../../native/segment/binding.js';
 import { closeOnSignals } from '../../bin/lib/signals.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
+import { LogEvent, createLogger } from '../../bin/lib/log.js';
 
 export const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 const SYMBOLS = ['AAPL', 'GOOG', 'MSFT', 'AMZN'];
@@ -112,7 +113,7 @@ async function replayDemo(name: string, source: string, speed: string): Promise<
   process.off('SIGINT', stop);
   if (code !== 0) {
     await reader.terminate();
-    console.error(`mdfan demo: the feed handler exited ${code}`);
+    createLogger('mdfan-demo').error({ event: LogEvent.FEED_ERROR, exitCode: code }, `the feed handler exited ${code}`);
     return 1;
   }
   return report(await result, reader);
