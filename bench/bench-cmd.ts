@@ -17,9 +17,10 @@ import { writeOutputs } from './report/output.js';
 import type { FullReport } from './report/types.js';
 import { installAbortHandlers } from './abort.js';
 import { LogEvent, createLogger } from '../bin/lib/log.js';
+import { BENCH_DEFAULTS } from './defaults.js';
 
 const NAMES = [...Object.keys(BENCHMARKS), 'all'];
-export const USAGE = `usage: mdfan bench <${NAMES.join('|')}> [--json FILE] [--hgrm DIR] [--html FILE] [--runs K (default 5)] [--seconds S per session (default 2)] [--rate PUBLISHES_PER_S (default 20000)]`;
+export const USAGE = `usage: mdfan bench <${NAMES.join('|')}> [--json FILE] [--hgrm DIR] [--html FILE] [--runs K (default ${BENCH_DEFAULTS.runs})] [--seconds S per session (default ${BENCH_DEFAULTS.seconds})] [--rate PUBLISHES_PER_S (default ${BENCH_DEFAULTS.rate})]`;
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -31,9 +32,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const names = name === 'all' ? ALL : [name];
   if (!(name in BENCHMARKS) && name !== 'all') throw new MdfanError(ErrorCode.OPTIONS, `unknown benchmark ${JSON.stringify(name)}\n${USAGE}`);
-  const runs = intOption(values.runs, '--runs', 1, 100, 5);
-  const seconds = numOption(values.seconds, '--seconds', 0.05, 600, 2);
-  const rate = intOption(values.rate, '--rate', 1, 10_000_000, 20_000);
+  const runs = intOption(values.runs, '--runs', 1, 100, BENCH_DEFAULTS.runs);
+  const seconds = numOption(values.seconds, '--seconds', 0.05, 600, BENCH_DEFAULTS.seconds);
+  const rate = intOption(values.rate, '--rate', 1, 10_000_000, BENCH_DEFAULTS.rate);
   const files = { json: optString(values.json, '--json'), hgrm: optString(values.hgrm, '--hgrm'), html: optString(values.html, '--html') };
   const log = createLogger('mdfan-bench');
   installAbortHandlers((s) => log.info({ event: LogEvent.STOPPING }, s));

@@ -18,12 +18,12 @@ export interface FanoutOptions {
   runs: number;
   seconds: number;
   rate: number;
-  readerCounts: number[];
+  readerCounts: readonly number[];
   wait: WaitStrategy;
   log: (s: string) => void;
 }
 
-export const FANOUT_DEFAULTS = { rate: 20_000, readerCounts: [0, 1, 2, 4, 8], wait: 'spin' as WaitStrategy };
+export const FANOUT_DEFAULTS = Object.freeze({ readerCounts: Object.freeze([0, 1, 2, 4, 8]), wait: 'spin' as WaitStrategy });
 
 export async function fanoutBench(o: FanoutOptions, c2c: C2cResult): Promise<Section> {
   const results: Array<Record<string, unknown>> = [];

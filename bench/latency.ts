@@ -20,13 +20,17 @@ export interface LatencyOptions {
   runs: number;
   seconds: number;
   rate: number;
-  readerCounts: number[];
-  waits: WaitStrategy[];
-  peers: PeerTransport[];
+  readerCounts: readonly number[];
+  waits: readonly WaitStrategy[];
+  peers: readonly PeerTransport[];
   log: (s: string) => void;
 }
 
-export const LATENCY_DEFAULTS = { rate: 20_000, readerCounts: [1, 2, 4], waits: ['spin', 'yield', 'block'] as WaitStrategy[], peers: ['native-c', 'postMessage', 'unix-socket', 'zeromq-ipc'] as PeerTransport[] };
+export const LATENCY_DEFAULTS = Object.freeze({
+  readerCounts: Object.freeze([1, 2, 4]),
+  waits: Object.freeze(['spin', 'yield', 'block'] as WaitStrategy[]),
+  peers: Object.freeze(['native-c', 'postMessage', 'unix-socket', 'zeromq-ipc'] as PeerTransport[]),
+});
 
 export interface LatencyRow {
   transport: string;

@@ -10,9 +10,10 @@ import { median } from './machine.js';
 import { lastJson, logLine, spawnMdfan } from '../bin/lib/child.js';
 import { LogEvent } from '../bin/lib/log.js';
 import { until } from './until.js';
+import { BENCH_DEFAULTS } from './defaults.js';
 
 /** How long a reader process may take to start and attach. */
-const ATTACH_TIMEOUT_MS = 20_000;
+const ATTACH_TIMEOUT_MS = BENCH_DEFAULTS.readyTimeoutMs;
 
 
 export interface ReaderLatencyRow {
@@ -61,7 +62,7 @@ async function once(wait: string, rate: number, seconds: number): Promise<Summar
   return s;
 }
 
-export async function readersBench(runs: number, log: (s: string) => void, rate = 20_000, seconds = 2): Promise<ReaderLatencyRow[]> {
+export async function readersBench(runs: number, log: (s: string) => void, rate: number = BENCH_DEFAULTS.rate, seconds: number = BENCH_DEFAULTS.seconds): Promise<ReaderLatencyRow[]> {
   const rows: ReaderLatencyRow[] = [];
   for (const wait of ['spin', 'yield', 'block']) {
     const res: Summary[] = [];

@@ -18,6 +18,7 @@ import { SegmentWriter } from '../native/segment/writer.js';
 import { paced } from './paced.js';
 import { onAbort } from './abort.js';
 import { until } from './until.js';
+import { BENCH_DEFAULTS } from './defaults.js';
 
 /** SIGKILLs the children still running (their cleanup is the segment's: they see it go). */
 const killAllOf = (children: Child[]): void => {
@@ -95,14 +96,14 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
         children.push(spawnMdfan(`reader ${i}`, args, { env }));
       }
       // Each reader logs "attached" once it has mapped the segment; block readers then go to sleep.
-      await until(() => children.every((c) => c.logs.some((l) => l.event === LogEvent.READER_ATTACHED)), 20_000, () => `readers did not attach: ${children.map((c) => c.describeExit()).join('\n')}`);
+      await until(() => children.every((c) => c.logs.some((l) => l.event === LogEvent.READER_ATTACHED)), BENCH_DEFAULTS.readyTimeoutMs, () => `readers did not attach: ${children.map((c) => c.describeExit()).join('\n')}`);
     } else if (o.readers > 0) {
       const args = ['strategies', '--segment', name, '--workers', String(o.readers), '--strategy', 'imbalance', '--wait', o.wait, '--json', join(tmp, 'pool.json'), ...co];
       children.push(spawnMdfan('pool', args, { env }));
-      await until(() => w.counter('reader_attaches') >= o.readers, 20_000, () => `pool workers did not attach: ${children[0].describeExit()}`);
+      await until(() => w.counter('reader_attaches') >= o.readers, BENCH_DEFAULTS.readyTimeoutMs, () => `pool workers did not attach: ${children[0].describeExit()}`);
     }
     // Block readers measure from asleep on the futex: wait until every one sleeps.
-    if (o.wait === 'block') await until(() => w.registry.sleepers() >= o.readers, 20_000, 'the block readers to sleep on the futex');
+    if (o.wait === 'block') await until(() => w.registry.sleepers() >= o.readers, BENCH_DEFAULTS.readyTimeoutMs, 'the block readers to sleep on the futex');
     if (o.writerCpu !== undefined) native.setAffinity([o.writerCpu]);
     const src = makeBook();
     const publishHistogram = newHistogram();

@@ -196,8 +196,9 @@ typedef struct mdfan_slot_header {
 /* The writer stores heartbeat_ns at least this often: while publishing (checked per commit) and,
  * while idle, from a timer. */
 #define MDFAN_HEARTBEAT_INTERVAL_MS 10u
-/* A reader takes a writer whose heartbeat is older than this (and whose lock is free or whose pid
- * is gone) for dead. 100 intervals: a writer descheduled on a loaded machine is not declared dead. */
+/* A reader takes the writer for dead when its lock is free (the process is gone), or when its
+ * heartbeat is older than this (a live process that stopped beating: stuck, or stopped by a
+ * signal). 100 intervals: a writer descheduled on a loaded machine is not declared dead. */
 #define MDFAN_HEARTBEAT_TIMEOUT_MS 1000u
 /* One odd seq that lasts longer than this is a writer stuck or dead inside the slot: the reader
  * reports MDFAN_ERR_STALE instead of spinning on. */
