@@ -1,13 +1,15 @@
 /**
  * `mdfan bench feed`: messages/s through the feed handler on the GOOG day (157,217 ITCH
  * messages, in memory), at --speed max, in stages so the table says what bounds it:
- * framing + decode; + order books and top-N change detection; + publication into a segment.
+ * framing + decode; + order books and top-N change detection; + publication into a segment;
+ * + the event ring (every event of the input appended).
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Frame, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, loadFeed, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
+import * as abi from '../native/segment/abi.js';
 import { median } from './machine.js';
 
 export const GOOG_FILE = join(fileURLToPath(new URL('../../', import.meta.url)), 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
@@ -46,6 +48,19 @@ export function feedBench(runs: number, log: (s: string) => void, file = GOOG_FI
       () => {
         const name = `mdfan-bench-feed-${process.pid}`;
         const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels });
+        try {
+          const venue = new ItchVenue(new Publisher(w), 10);
+          return drive((o, l, i) => venue.process(buf, o, l, i));
+        } finally {
+          w.close({ unlink: true });
+        }
+      },
+    ],
+    [
+      '+ event ring (every trade, trading action and order event appended)',
+      () => {
+        const name = `mdfan-bench-feed-ring-${process.pid}`;
+        const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels, ringEvents: abi.EVENTS_DEFAULT_CAPACITY });
         try {
           const venue = new ItchVenue(new Publisher(w), 10);
           return drive((o, l, i) => venue.process(buf, o, l, i));

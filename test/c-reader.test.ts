@@ -244,7 +244,7 @@ const refusals: Array<{ what: string; image: Buffer; code: string; says?: RegExp
       },
     }),
     code: 'MDFAN_ERR_ABI_VERSION',
-    says: /has ABI 2\.3; this reader speaks ABI 1\.0/,
+    says: new RegExp(`has ABI 2\\.3; this reader speaks ABI ${abi.ABI_MAJOR}\\.${abi.ABI_MINOR}`),
   },
   { what: 'a short segment (half a header)', image: rawImage().subarray(0, 512), code: 'MDFAN_ERR_SEGMENT_SIZE', says: /512 bytes, shorter than the 1024-byte header/ },
   {

@@ -9,4 +9,6 @@ export type { Strategy, StrategyContext } from './pool/strategy.js';
 export { runPool, POOL_DEFAULTS } from './pool/pool.js';
 export { READER_DEFAULTS } from './sdk/defaults.js';
 export { newLatencyHistogram } from './sdk/histogram.js';
+export { EventReader } from './sdk/event-reader.js';
+export type { EventReaderOptions } from './sdk/event-reader.js';
 export type { PoolOptions, PoolReport, WorkerReport } from './pool/pool.js';

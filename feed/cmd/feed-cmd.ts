@@ -22,7 +22,8 @@ import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
-  [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]`;
+  [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
+  [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]`;
 
 /** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
 function progressBar(unit: string, total: number): cliProgress.SingleBar | null {
@@ -61,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       'keep-segment': { type: 'boolean' },
       'max-gap': { type: 'string' },
       group: { type: 'string' },
+      'ring-events': { type: 'string' },
     },
     USAGE,
   );
@@ -75,12 +77,15 @@ export async function run(argv: string[]): Promise<number> {
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s !== '')) : null;
   const dumpFile = optString(values['dump-books'], '--dump-books');
+  const ringEvents = intOption(values['ring-events'], '--ring-events', 0, abi.EVENTS_MAX_CAPACITY, abi.EVENTS_DEFAULT_CAPACITY);
+  if (ringEvents !== 0 && (ringEvents < abi.EVENTS_MIN_CAPACITY || (ringEvents & (ringEvents - 1)) !== 0))
+    throw new MdfanError(ErrorCode.OPTIONS, `--ring-events must be 0 or a power of two ${abi.EVENTS_MIN_CAPACITY}..${abi.EVENTS_MAX_CAPACITY} (got ${ringEvents})`, { flag: '--ring-events', found: ringEvents });
   const groupText = optString(values.group, '--group');
   const gid = groupText === undefined ? undefined : resolveGroup(groupText);
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
   const source = openSource(sourceText, { levels });
   const log = createLogger('mdfan-feed');
-  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid });
+  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
   const pub = new Publisher(writer, { symbols, dump });
   const stop = { requested: false };
@@ -116,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
     `mdfan feed: ${c.messages} messages in ${secs.toFixed(2)} s (${Math.round(c.messages / secs)} msg/s), ${writer.publishes} publishes, ` +
       `${writer.instruments} instruments, unknown types ${c.unknownTypes}, unknown order refs ${c.unknownOrderRefs}` +
       (dump ? `, ${dump.lines} lines to ${dump.file}` : '') +
+      (writer.ring ? `, ${writer.ring.appended} events` : '') +
       source.summary(),
   );
   return code;

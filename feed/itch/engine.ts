@@ -11,6 +11,8 @@ import { TopOfBook } from '../publish/top.js';
 export interface ReplayHooks {
   /** A stock directory message named an instrument. */
   onDirectory?(book: InstrumentBook, msg: ItchMessage): void;
+  /** A decoded message other than a directory, before it is applied to the books (events see the orders it touches). */
+  beforeApply?(msg: ItchMessage, msgIndex: number): void;
   /** Message `msgIndex` changed `book`'s top N, now in `top` (valid only during the call). */
   onTopChange(msgIndex: number, book: InstrumentBook, top: TopOfBook, exchangeTsNs: number): void;
 }
@@ -56,6 +58,7 @@ export class ItchReplay {
       this.hooks.onDirectory?.(b, this.msg);
       return;
     }
+    this.hooks.beforeApply?.(this.msg, msgIndex);
     const locate = this.books.apply(this.msg);
     // touchedRank counts only changes by value (itch-books.ts): inside the top N, it changed.
     if (locate < 0 || this.books.touchedRank >= this.levels) return;

@@ -6,9 +6,14 @@
 import { NOT_PUBLISHED, type BookSink, type SourceCounters, newCounters } from '../sources/source.js';
 import type { InstrumentBook } from '../book/itch-books.js';
 import { ItchReplay } from './engine.js';
+import { itchEvent } from './events.js';
+import type { ItchMessage } from './message.js';
+import { abi, type EventFields, newEventFields } from '../../native/segment/index.js';
 
 /** ITCH prices are integers in units of 1/10000 of a dollar. */
 export const ITCH_PRICE_SCALE = 10000;
+/** From ITCH units to the event ring's (1/MDFAN_EVENT_PRICE_SCALE): exact, both are powers of ten. */
+const PRICE_TO_RING = abi.EVENT_PRICE_SCALE / ITCH_PRICE_SCALE;
 /** Stock locates are 16-bit. */
 const LOCATES = 65536;
 /** slotByLocate: the locate has no slot yet (the sink has not been asked). */
@@ -18,6 +23,9 @@ export class ItchVenue {
   readonly engine: ItchReplay;
   readonly counters: SourceCounters = newCounters();
   private readonly slotByLocate = new Int32Array(LOCATES).fill(UNASKED);
+  /** The events of the message being processed (filled before the books change, appended after). */
+  private readonly events = [newEventFields(), newEventFields()];
+  private pending = 0;
 
   constructor(
     private readonly sink: BookSink,
@@ -30,7 +38,30 @@ export class ItchVenue {
         if (slot === UNASKED) slot = this.ask(book); // a book with no directory message gets a slot on first change
         if (slot !== NOT_PUBLISHED) this.sink.book(slot, top, msgIndex, ts);
       },
+      beforeApply: sink.wantsEvents ? (msg, msgIndex) => this.collectEvents(msg, msgIndex) : undefined,
     });
+  }
+
+  private collectEvents(msg: ItchMessage, msgIndex: number): void {
+    const [first, second] = this.events as [EventFields, EventFields];
+    const n = itchEvent(msg, this.engine.books, first, second);
+    if (n === 0) return;
+    let slot = abi.EVENT_NO_INSTRUMENT;
+    if (first.kind !== abi.EVENT_KIND_SYSTEM) {
+      const have = this.slotByLocate[msg.locate];
+      const s = have === UNASKED ? this.ask(this.engine.books.book(msg.locate)) : have;
+      if (s === NOT_PUBLISHED) return; // not among --symbols
+      slot = s;
+    }
+    for (let k = 0; k < n; k++) {
+      const e = this.events[k]!;
+      e.instrumentIndex = slot;
+      e.msgIndex = msgIndex;
+      e.exchangeTsNs = msg.timestampNs;
+      e.flags = k === n - 1 ? abi.EVENT_FLAG_LAST : 0;
+      if (!Number.isNaN(e.price)) e.price *= PRICE_TO_RING;
+    }
+    this.pending = n;
   }
 
   /** A directory message (or a first change) names the book: ask the sink once for a slot. */
@@ -45,6 +76,9 @@ export class ItchVenue {
   /** One framed message (payload at buf[offset, offset+length)). */
   process(buf: Uint8Array, offset: number, length: number, msgIndex: number): void {
     this.engine.process(buf, offset, length, msgIndex);
+    // Events after the book they changed is committed: a reader that sees a trade finds the book after it.
+    for (let k = 0; k < this.pending; k++) this.sink.event(this.events[k]!);
+    this.pending = 0;
     this.sink.tick();
   }
 

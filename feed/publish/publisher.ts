@@ -5,6 +5,7 @@
  * segment's.
  */
 import * as abi from '../../native/segment/abi.js';
+import type { EventFields } from '../../native/segment/events.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
 import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sources/source.js';
@@ -45,6 +46,18 @@ export class Publisher implements BookSink {
     this.writer.publish(slot, top, msgIndex, exchangeTsNs, this.flags[slot]);
     this.writer.wakeIfSleepers(); // one load when no reader sleeps on the futex
     this.dump?.write(msgIndex, this.symbolBySlot[slot], top);
+  }
+
+  get wantsEvents(): boolean {
+    return this.writer.ring !== null;
+  }
+
+  event(e: EventFields): void {
+    const slot = e.instrumentIndex;
+    // A book a gap made doubtful: its events say so too.
+    if (slot !== abi.EVENT_NO_INSTRUMENT && this.flags[slot] & abi.SLOT_STALE) e.flags |= abi.EVENT_FLAG_BAD_BOOK;
+    this.writer.appendEvent(e);
+    this.writer.wakeIfSleepers(); // one load when no reader sleeps
   }
 
   /**

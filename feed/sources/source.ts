@@ -6,6 +6,7 @@
  * feed/sources/registry.ts.
  */
 import type { Logger } from '../../bin/lib/log.js';
+import type { EventFields } from '../../native/segment/events.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { Pacer } from '../pacing/pacer.js';
 
@@ -19,6 +20,13 @@ export interface BookSink {
   instrument(symbol: string, feedId: number, priceScale: number): number;
   /** Input message msgIndex changed the top N of the instrument in `slot` to `top`. */
   book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number): void;
+  /** True if events are wanted (the writer keeps an event ring): a venue makes none otherwise. */
+  readonly wantsEvents: boolean;
+  /**
+   * One event of an input message, in the ring's units (price in 1/MDFAN_EVENT_PRICE_SCALE),
+   * instrumentIndex a slot the sink gave (or MDFAN_EVENT_NO_INSTRUMENT). Reused by the venue.
+   */
+  event(e: EventFields): void;
   /** Input before msgIndex was lost and not recovered: every published book may be wrong. */
   gap(msgIndex: number, lostMessages: number): void;
   /** Once per input message: heartbeat and counters when due (one increment otherwise). */

@@ -32,7 +32,7 @@
 /* "MDFANSHM" as bytes at offset 0; read as a little-endian uint64. */
 #define MDFAN_MAGIC 0x4D48534E4146444DULL
 #define MDFAN_ABI_MAJOR 1u /* readers refuse any other major */
-#define MDFAN_ABI_MINOR 0u /* minor bumps only add fields in reserved space */
+#define MDFAN_ABI_MINOR 1u /* minor bumps only add fields in reserved space (1.1: the event ring) */
 
 #define MDFAN_LINE_BYTES 128u /* false-sharing unit: two 64-byte lines (adjacent-line prefetch) */
 #define MDFAN_HEADER_BYTES 1024u
@@ -115,7 +115,8 @@ typedef struct mdfan_header {
   uint64_t messages;             /* 512 input messages processed */
   uint64_t publishes;            /* 520 slot commits */
   uint64_t input_bytes;          /* 528 */
-  uint8_t line4_reserved[104];   /* 536 */
+  uint64_t events;               /* 536 (1.1) records appended to the event ring; 0 in 1.0 */
+  uint8_t line4_reserved[96];    /* 544 */
 
   /* line 5 [640,768): cold counters (relaxed; stat only). */
   uint64_t unknown_message_types; /* 640 */
@@ -257,6 +258,80 @@ typedef struct mdfan_reader_line {
 #define MDFAN_REGISTRY_BYTES(capacity) \
   ((uint64_t)sizeof(mdfan_registry_header_t) + (uint64_t)(capacity) * sizeof(mdfan_reader_line_t))
 
+/* ---- event ring (1.1): the segment "/NAME.events" beside "/NAME" --------------------------------
+ * Every event (trade, trading action, order event) in order, for readers that need each one, not
+ * only the latest book. Its own object, so the data segment's layout (and every 1.0 reader of it)
+ * is unchanged. One writer (the data segment's), any number of read-only readers.
+ *
+ *   ring header   two lines: identity (line 0) and the head (line 1, alone)
+ *   records       capacity records of MDFAN_EVENT_BYTES (one cache line each)
+ *
+ * Record r (1-based ring sequence) lives at index (r - 1) & (capacity - 1).
+ * Writer, per record:  rec.seq = 0 (relaxed) ; release fence ; body (plain) ;
+ *                      rec.seq = r (seq_cst) ; head = r (seq_cst)
+ * Reader expecting r (r <= head, acquire):
+ *   s1 = rec.seq (acquire) ; copy ; acquire fence ; s2 = rec.seq ;
+ *   s1 == r && s2 == r: the copy is record r.
+ *   otherwise the slot was overwritten (lapped): the records still whole are
+ *   [head - capacity + 2, head] (the slot after head may be mid-write); resume at the first of
+ *   them and count the ones skipped: exactly the events lost.
+ * A new writer generation re-creates the object: a reader that sees the data segment's
+ * generation move re-opens it and starts again at 1 (the books are in the slots). */
+#define MDFAN_EVENTS_MAGIC 0x5645444Du    /* "MDEV" as bytes at offset 0 (little-endian u32) */
+#define MDFAN_EVENTS_HEADER_BYTES 256u
+#define MDFAN_EVENT_BYTES 64u
+#define MDFAN_EVENTS_MIN_CAPACITY 16u     /* records; a power of two */
+#define MDFAN_EVENTS_MAX_CAPACITY 67108864u /* 2^26 records: 4 GiB */
+/* Default capacity: 2^19 records (32 MiB), so a reader stalled for 100 ms at the feed handler's
+ * top rate (about 3 M messages/s, at most one event each) is not lapped. */
+#define MDFAN_EVENTS_DEFAULT_CAPACITY 524288u
+
+typedef struct mdfan_events_header {
+  /* line 0: identity, written by the writer before it stores magic (release), never again. */
+  uint32_t magic;                /* 0   MDFAN_EVENTS_MAGIC; store-release after the other fields */
+  uint16_t abi_major;            /* 4   as the data segment */
+  uint16_t abi_minor;            /* 6 */
+  uint32_t capacity;             /* 8   records; a power of two */
+  uint32_t record_bytes;         /* 12  MDFAN_EVENT_BYTES */
+  uint32_t generation;           /* 16  the data segment's generation this ring belongs to */
+  uint32_t header_bytes;         /* 20  MDFAN_EVENTS_HEADER_BYTES */
+  uint64_t total_bytes;          /* 24  header_bytes + capacity * record_bytes */
+  uint8_t line0_reserved[96];    /* 32 */
+  /* line 1: the head alone: the writer stores it after every record, readers poll it. */
+  uint64_t head;                 /* 128 ring sequence of the newest whole record (0: none); seq_cst */
+  uint8_t line1_reserved[120];   /* 136 */
+} mdfan_events_header_t;
+
+typedef struct mdfan_event {
+  uint64_t seq;                  /* 0  ring sequence of this record (1-based); 0 while being written */
+  uint8_t kind;                  /* 8  MDFAN_EVENT_KIND_* (an ASCII letter) */
+  uint8_t action;                /* 9  the venue's letter: trade E C P Q; trading state H P Q T; ... */
+  uint8_t side;                  /* 10 'B', 'S', or 0 */
+  uint8_t flags;                 /* 11 MDFAN_EVENT_FLAG_* */
+  uint32_t instrument_index;     /* 12 directory entry (== slot); MDFAN_EVENT_NO_INSTRUMENT if none */
+  uint64_t msg_index;            /* 16 0-based index of the input message that produced it */
+  uint64_t exchange_ts_ns;       /* 24 exchange timestamp (ITCH: ns since midnight) */
+  uint64_t publish_ts_ns;        /* 32 CLOCK_MONOTONIC read once per input message: when the writer
+                                  *    began publishing what it produced (book commit, then events) */
+  int64_t price;                 /* 40 units of 1 / MDFAN_EVENT_PRICE_SCALE; MDFAN_EVENT_PRICE_NONE if none */
+  uint64_t order_ref;            /* 48 the venue's order reference, 0 if none */
+  uint32_t shares;               /* 56 */
+  uint32_t aux;                  /* 60 kind-specific (see docs/ABI.md), 0 if unused */
+} mdfan_event_t;
+
+#define MDFAN_EVENT_PRICE_SCALE 1000000000ull /* prices in 1e-9 of the currency unit */
+#define MDFAN_EVENT_PRICE_NONE 0x7FFFFFFFFFFFFFFFull /* INT64_MAX: no price */
+#define MDFAN_EVENT_NO_INSTRUMENT 0xFFFFFFFFu
+#define MDFAN_EVENT_KIND_TRADE 0x54u     /* 'T' */
+#define MDFAN_EVENT_KIND_STATUS 0x48u    /* 'H' a trading action */
+#define MDFAN_EVENT_KIND_SYSTEM 0x53u    /* 'S' */
+#define MDFAN_EVENT_KIND_ORDER 0x4Fu     /* 'O' an order event; action: A add, X cancel, D delete, U replace */
+#define MDFAN_EVENT_FLAG_LAST 1u         /* the last record of its input message */
+#define MDFAN_EVENT_FLAG_BAD_BOOK 2u     /* input was lost and not recovered: books may be wrong */
+
+#define MDFAN_EVENTS_BYTES(capacity) \
+  ((uint64_t)MDFAN_EVENTS_HEADER_BYTES + (uint64_t)(capacity) * MDFAN_EVENT_BYTES)
+
 /* ---- the layout, asserted ----------------------------------------------------------------- */
 MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, state) == 1 * MDFAN_LINE_BYTES, "state opens line 1");
@@ -279,5 +354,11 @@ MDFAN_STATIC_ASSERT(sizeof(mdfan_registry_header_t) == 2 * MDFAN_REGISTRY_LINE_B
 MDFAN_STATIC_ASSERT(offsetof(mdfan_registry_header_t, sleepers) == MDFAN_REGISTRY_LINE_BYTES, "sleepers own line 1");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_reader_line_t) == MDFAN_REGISTRY_LINE_BYTES, "one line per reader");
 MDFAN_STATIC_ASSERT((MDFAN_STALE_CHECK_SPINS & (MDFAN_STALE_CHECK_SPINS - 1u)) == 0, "stale check interval is a power of two");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_events_header_t) == MDFAN_EVENTS_HEADER_BYTES, "event ring header is two lines");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_events_header_t, head) == MDFAN_LINE_BYTES, "the ring head owns line 1");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_event_t) == MDFAN_EVENT_BYTES, "an event is one 64-byte cache line");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_event_t, price) % 8 == 0, "u64 aligned");
+MDFAN_STATIC_ASSERT((MDFAN_EVENTS_DEFAULT_CAPACITY & (MDFAN_EVENTS_DEFAULT_CAPACITY - 1u)) == 0, "capacity is a power of two");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, events) == 536, "1.1 adds the events counter in line 4's reserved space");
 
 #endif /* MDFAN_ABI_H */

@@ -165,6 +165,7 @@ export const COUNTER_FIELDS = [
   'messages',
   'publishes',
   'input_bytes',
+  'events',
   'unknown_message_types',
   'unknown_order_refs',
   'feed_gaps',

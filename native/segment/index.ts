@@ -6,6 +6,8 @@ export { ErrorCode, MdfanError, isMdfanError } from './errors.js';
 export { SegmentWriter } from './writer.js';
 export type { WriterOptions, OpenOutcome } from './writer.js';
 export { SegmentReader } from './reader.js';
+export { EventBatch, EventRecord, EventRingReader, EventRingWriter, eventsName, newEventFields } from './events.js';
+export type { EventFields, StartAt } from './events.js';
 export type { AttachOptions, OpenOptions, WriterStatus } from './reader.js';
 export { BookSnapshot, SlotWriter, readSlotJs, NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 export type { LevelSource } from './seqlock.js';

@@ -19,6 +19,7 @@ import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
 import { ControlServer, controlPath, writeControlPath } from './control.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
+import { EventRingWriter, type EventFields } from './events.js';
 
 export interface WriterOptions {
   /** Segment name: the POSIX object /NAME. */
@@ -33,6 +34,8 @@ export interface WriterOptions {
   gid?: number;
   /** Benchmark only: pack slots without 128-byte padding. */
   packed?: boolean;
+  /** Records in the event ring `/NAME.events` (a power of two); 0 or absent: no ring. */
+  ringEvents?: number;
 }
 
 export type OpenOutcome = 'created' | 'takeover' | 'recreated';
@@ -52,7 +55,9 @@ const validated = (o: WriterOptions): Required<Omit<WriterOptions, 'gid'>> & { g
   const mode = o.mode ?? SEGMENT_DEFAULTS.mode;
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) bad('options.mode must be permission bits 0..0o777', mode);
   if (o.gid !== undefined && (!Number.isInteger(o.gid) || o.gid < 0)) bad('options.gid must be a non-negative integer', o.gid);
-  return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false };
+  const ringEvents = o.ringEvents ?? 0;
+  if (!Number.isInteger(ringEvents) || ringEvents < 0) bad('options.ringEvents must be 0 (no ring) or a power of two', ringEvents);
+  return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false, ringEvents };
 };
 
 /** /proc/self/stat field 22: the process start time in clock ticks since boot (pid-reuse guard). */
@@ -89,8 +94,10 @@ export class SegmentWriter {
   messages = 0;
   publishes = 0;
   inputBytes = 0;
+  /** The event ring `/NAME.events`, null if this writer keeps none. */
+  readonly ring: EventRingWriter | null;
 
-  private constructor(name: string, map: Mapping, outcome: OpenOutcome, mode: number, gid?: number) {
+  private constructor(name: string, map: Mapping, outcome: OpenOutcome, mode: number, gid: number | undefined, ringEvents: number) {
     this.name = name;
     this.map = map;
     this.layout = layoutOf(map);
@@ -99,6 +106,8 @@ export class SegmentWriter {
     this.mode = mode;
     this.gid = gid;
     this.registry = RegistryOwner.create(name, mode, gid);
+    // A new ring for every generation, before READY: a reader that attaches finds it.
+    this.ring = ringEvents > 0 ? EventRingWriter.create(name, ringEvents, Atomics.load(map.u32, abi.W.hdrGeneration), mode, gid) : null;
     writeControlPath(map, null); // a dead writer's path is stale until ours listens
   }
 
@@ -235,7 +244,7 @@ export class SegmentWriter {
     // Magic last among identity fields, in one 64-bit store: a reader sees all of it or none,
     // and one that sees it sees a sized, laid-out header.
     Atomics.store(m.u64, 0, abi.MAGIC_U64);
-    const w = new SegmentWriter(o.name, m, outcome, o.mode, o.gid);
+    const w = new SegmentWriter(o.name, m, outcome, o.mode, o.gid, o.ringEvents);
     w.claim();
     w.ready();
     return w;
@@ -248,7 +257,7 @@ export class SegmentWriter {
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
     Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
     Atomics.add(m.u32, abi.W.hdrGeneration, 1);
-    const w = new SegmentWriter(o.name, m, 'takeover', o.mode, o.gid);
+    const w = new SegmentWriter(o.name, m, 'takeover', o.mode, o.gid, o.ringEvents);
     w.claim();
     // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
     // writer killed between W1 and W2 left odd is committed from its odd seq (seqlock.ts), so
@@ -303,6 +312,8 @@ export class SegmentWriter {
    */
   publish(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags = 0): void {
     const now = native.monotonicNs();
+    this.clockNs = now;
+    this.clockMsgIndex = msgIndex;
     this.slots.commit(index, src, msgIndex, exchangeTsNs, now, flags);
     this.publishes++;
     if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
@@ -368,6 +379,23 @@ export class SegmentWriter {
     this.publishes++;
   }
 
+  /** The clock as read for the input message being published (one read per message, not per record). */
+  private clockNs = 0;
+  private clockMsgIndex = -1;
+
+  /**
+   * Appends one event to the ring. Its publish time is the clock read once for its input message
+   * (by that message's book commit, or by its first event): the moment the writer began
+   * publishing what the message produced. Allocates nothing. The writer must keep a ring.
+   */
+  appendEvent(e: EventFields): void {
+    if (e.msgIndex !== this.clockMsgIndex) {
+      this.clockNs = native.monotonicNs();
+      this.clockMsgIndex = e.msgIndex;
+    }
+    this.ring!.append(e, this.clockNs);
+  }
+
   /** Stores the heartbeat (CLOCK_MONOTONIC), one 64-bit atomic store. */
   heartbeat(nowNs = native.monotonicNs()): void {
     this.lastBeatNs = nowNs;
@@ -379,6 +407,7 @@ export class SegmentWriter {
     storeU64(this.map, abi.HDR.messages.offset, this.messages);
     storeU64(this.map, abi.HDR.publishes.offset, this.publishes);
     storeU64(this.map, abi.HDR.input_bytes.offset, this.inputBytes);
+    if (this.ring) storeU64(this.map, abi.HDR.events.offset, this.ring.appended);
   }
 
   /** A counter as the segment holds it (hot counters as of the last flush); relaxed. */
@@ -387,7 +416,7 @@ export class SegmentWriter {
   }
 
   /** Adds to a cold counter (e.g. unknown_order_refs); relaxed, for stat. */
-  addCounter(field: Exclude<CounterName, 'messages' | 'publishes' | 'input_bytes'>, n = 1): void {
+  addCounter(field: Exclude<CounterName, 'messages' | 'publishes' | 'input_bytes' | 'events'>, n = 1): void {
     const i = abi.HDR[field].offset >>> 3;
     Atomics.store(this.map.u64, i, Atomics.load(this.map.u64, i) + BigInt(n));
   }
@@ -422,6 +451,7 @@ export class SegmentWriter {
     writeControlPath(this.map, null);
     if (opts.unlink) unlinkSegment(this.name);
     this.registry.close(opts.unlink ?? false);
+    this.ring?.close(opts.unlink ?? false);
     this.map.close();
   }
 }

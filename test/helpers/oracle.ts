@@ -5,6 +5,8 @@ import { gunzipSync } from 'node:zlib';
 import { repoRoot } from './paths.js';
 
 export const GOOG_ITCH = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
+/** Every trade and trading action of GOOG_ITCH, from an independent decoder (mdfan read --record-events format). */
+export const GOOG_EVENTS = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.events.csv.gz');
 export const GOOG_ORACLE = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.expected.csv.gz');
 
 export interface OracleRow {

@@ -18,9 +18,9 @@ export function segName(tag = 'seg'): string {
 /** Unlinks every segment this process named (ignores ones already gone). */
 export function cleanupSegments(): void {
   for (const n of live) {
-    for (const obj of [n, `${n}.readers`]) {
+    for (const obj of [n, `${n}.readers`, `${n}.events`]) {
       try {
-        unlinkSegment(obj); // the segment and its reader registry
+        unlinkSegment(obj); // the segment, its reader registry and its event ring
       } catch {
         /* already gone or never created */
       }

@@ -20,14 +20,18 @@ import { formatBookLine } from '../../bin/lib/book-line.js';
 import { cpuOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { native } from '../../native/segment/binding.js';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
-import { isMdfanError } from '../../native/segment/errors.js';
+import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
+import { EventRecorder, parseFrom, parseKinds } from './event-recorder.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
-  [${WAIT_HELP}]`;
+  [${WAIT_HELP}]
+  [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]`;
 export const EXIT_WRITER_DEATH = 3;
+/** How long the loop waits for a book change when it also follows events, ms: events need no book change. */
+const EVENTS_POLL_MS = 5;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -43,6 +47,10 @@ export async function run(argv: string[]): Promise<number> {
       cpu: { type: 'string' },
       'expected-interval-ns': { type: 'string' },
       histogram: { type: 'boolean' },
+      events: { type: 'boolean' },
+      kinds: { type: 'string' },
+      'record-events': { type: 'string' },
+      from: { type: 'string' },
     },
     USAGE,
   );
@@ -55,12 +63,18 @@ export async function run(argv: string[]): Promise<number> {
   const recordFile = optString(values.record, '--record');
   const pinCpu = values.cpu === undefined ? null : cpuOption(values.cpu, '--cpu');
   const intervalNs = numOption(values['expected-interval-ns'], '--expected-interval-ns', 1, 1e12, 0);
+  const kinds = parseKinds(optString(values.kinds, '--kinds'));
+  const from = parseFrom(optString(values.from, '--from'));
+  const eventsFile = optString(values['record-events'], '--record-events');
+  if (!values.events && (kinds || eventsFile || values.from !== undefined))
+    throw new MdfanError(ErrorCode.OPTIONS, '--kinds, --record-events and --from go with --events', { flag: '--events' });
   if (pinCpu !== null) native.setAffinity([pinCpu]);
   const log = createLogger('mdfan-read');
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
   const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait });
-  log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation }, 'attached');
+  const events = values.events ? new EventRecorder(name, { from, kinds, file: eventsFile }) : null;
+  log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
   const record = recordFile ? openSync(recordFile, 'w') : -1;
   let pending: string[] = [];
   const flush = (): void => {
@@ -73,15 +87,24 @@ export async function run(argv: string[]): Promise<number> {
   // Which slots to read: all, or the --symbols ones (resolved as the directory announces them).
   let wanted = new Uint8Array(reader.seg.layout.maxInstruments);
   const symbolOf: string[] = [];
+  const scaleOf: number[] = [];
   let resolved = 0;
   const resolve = (): void => {
     resolved = reader.instruments.length;
     for (const inst of reader.instruments) {
       symbolOf[inst.slotIndex] = inst.symbol;
+      scaleOf[inst.slotIndex] = inst.priceScale;
       wanted[inst.slotIndex] = symbols === null || symbols.has(inst.symbol) ? 1 : 0;
     }
   };
   resolve();
+  /** Names of instruments announced since the reader's last directory check (events may come first). */
+  const refreshNames = (): void => {
+    for (const inst of reader.seg.instruments()) {
+      symbolOf[inst.slotIndex] = inst.symbol;
+      scaleOf[inst.slotIndex] = inst.priceScale;
+    }
+  };
   let updates = 0;
   // A slot left mid-commit past the stale timeout (writer stopped or descheduled while committing):
   // reported and counted, never fatal. The slot counts as changed again once its seq moves, and a
@@ -98,9 +121,11 @@ export async function run(argv: string[]): Promise<number> {
     while (!stop) {
       const left = end - performance.now();
       if (left <= 0) break;
-      const r = await reader.next(Math.min(left, 250));
+      events?.drain(symbolOf, scaleOf, refreshNames);
+      const r = await reader.next(Math.min(left, events ? EVENTS_POLL_MS : 250));
       if (r === WaitResult.CLOSED) {
         drain();
+        events?.drain(symbolOf, scaleOf, refreshNames);
         log.info({ event: LogEvent.WRITER_CLOSED, segment: name }, 'writer closed the segment');
         break;
       }
@@ -114,6 +139,9 @@ export async function run(argv: string[]): Promise<number> {
         continue;
       }
       if (r === WaitResult.NEW_WRITER) {
+        // The old ring's events first, with the old directory's names; then the new ring.
+        events?.drain(symbolOf, scaleOf, refreshNames);
+        events?.reopen();
         wanted = new Uint8Array(reader.seg.layout.maxInstruments);
         resolve();
         log.info({ event: LogEvent.NEW_WRITER, generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
@@ -123,6 +151,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     flush();
     if (record >= 0) closeSync(record);
+    events?.close();
     offSignals();
   }
 
@@ -165,6 +194,7 @@ export async function run(argv: string[]): Promise<number> {
     cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     wall_ms: Math.round(performance.now() - startedMs),
     cpu: pinCpu,
+    ...(events ? { events: events.summary } : {}),
     ...(values.histogram ? { hist: hdr.encodeIntoCompressedBase64(hist) } : {}),
   };
   reader.close();

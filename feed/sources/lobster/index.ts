@@ -5,6 +5,7 @@
  * timestamps.
  */
 import { LogEvent } from '../../../bin/lib/log.js';
+import { abi, type EventFields, newEventFields } from '../../../native/segment/index.js';
 import { LobsterBook } from '../../lobster/lobster-book.js';
 import { type LobsterPair, loadLobster, parseRow } from '../../lobster/lobster-files.js';
 import { BATCH_MESSAGES, DONE, drive } from '../../pacing/drive.js';
@@ -15,6 +16,46 @@ import { type BookSink, type FeedSource, NOT_PUBLISHED, type RunContext, type So
 const LOBSTER_PRICE_SCALE = 10000;
 /** Columns of a LOBSTER message row: time, type, order id, size, price, direction. */
 const MESSAGE_COLUMNS = 6;
+/** From LOBSTER's units (x10000) to the event ring's (1/MDFAN_EVENT_PRICE_SCALE). */
+const PRICE_TO_RING = abi.EVENT_PRICE_SCALE / LOBSTER_PRICE_SCALE;
+
+/**
+ * The event of a LOBSTER message (type 1 add, 2 cancel, 3 delete, 4 visible execution, 5 hidden
+ * execution, 6 cross, 7 trading halt), in the ring's terms; false for none. Executions are
+ * reported with the letters of the ITCH messages they correspond to (E, P, Q).
+ */
+function lobsterEvent(msg: Float64Array, e: EventFields): boolean {
+  const type = msg[1]!;
+  const side = msg[5] === 1 ? 0x42 : msg[5] === -1 ? 0x53 : 0;
+  e.orderRef = msg[2]!;
+  e.side = side;
+  e.shares = msg[3]!;
+  e.price = msg[4]! * PRICE_TO_RING;
+  e.aux = 0;
+  switch (type) {
+    case 1:
+    case 2:
+    case 3:
+      e.kind = abi.EVENT_KIND_ORDER;
+      e.action = type === 1 ? 0x41 : type === 2 ? 0x58 : 0x44; // A X D
+      return true;
+    case 4:
+    case 5:
+    case 6:
+      e.kind = abi.EVENT_KIND_TRADE;
+      e.action = type === 4 ? 0x45 : type === 5 ? 0x50 : 0x51; // E P Q
+      return true;
+    case 7: // price -1: halted, 0: quoting, 1: trading resumes
+      e.kind = abi.EVENT_KIND_STATUS;
+      e.action = msg[4] === -1 ? 0x48 : msg[4] === 0 ? 0x51 : 0x54; // H Q T
+      e.price = Number.NaN;
+      e.orderRef = 0;
+      e.shares = 0;
+      return true;
+    default:
+      return false;
+  }
+}
 
 class LobsterSource implements FeedSource {
   readonly total: { unit: string; count: number };
@@ -48,6 +89,8 @@ class LobsterSource implements FeedSource {
       out.asks.set(asksHead);
       sink.book(slot, out, i, tsNs);
     };
+    const events = sink.wantsEvents;
+    const ev = newEventFields();
     const n = pair.messages.length;
     let i = 0;
     await drive(() => {
@@ -62,7 +105,16 @@ class LobsterSource implements FeedSource {
         parseRow(pair.orderbook[i], row, pair.orderbookFile, i);
         if (i === 0) book.seed(row);
         else book.apply(i, msg[1], msg[3], msg[4], msg[5], row);
-        if (slot !== NOT_PUBLISHED) publish(i, tsNs);
+        if (slot !== NOT_PUBLISHED) {
+          publish(i, tsNs);
+          if (events && lobsterEvent(msg, ev)) {
+            ev.instrumentIndex = slot;
+            ev.msgIndex = i;
+            ev.exchangeTsNs = tsNs;
+            ev.flags = abi.EVENT_FLAG_LAST;
+            sink.event(ev);
+          }
+        }
         counters.messages++;
         sink.tick();
       }

@@ -1,0 +1,50 @@
+/**
+ * The one text form of an event, for `mdfan read --record-events` (a contract: the event oracle
+ * of the recorded GOOG day is in this format). One line per event, in ring order:
+ *   trade            msgIndex,SYMBOL,T,price,shares,KIND     KIND: E C P Q (C only when printable)
+ *   trading action   msgIndex,SYMBOL,H,STATE                 STATE: H P Q T
+ *   system event     msgIndex,,S,CODE                        CODE: ITCH's event code (O S Q M E C)
+ *   order event      msgIndex,SYMBOL,O,ACTION,SIDE,price,shares,ref   ACTION: A X D U N (N: the
+ *                    order that replaced the U just before it)
+ *   lost             LAPPED,N                                N events lost where the line stands
+ * Prices in the feed's units (ITCH x10000), empty when the event has none.
+ */
+import { abi, type EventRecord } from '../../native/segment/index.js';
+
+/** --kinds names, and the record kind each selects. */
+export const EVENT_KIND_NAMES: Readonly<Record<string, number>> = Object.freeze({
+  trade: abi.EVENT_KIND_TRADE,
+  status: abi.EVENT_KIND_STATUS,
+  order: abi.EVENT_KIND_ORDER,
+  system: abi.EVENT_KIND_SYSTEM,
+});
+
+const EXEC_WITH_PRICE = 0x43; // 'C'
+const NOT_PRINTABLE = 0x4e; // 'N'
+const letter = (c: number): string => (c === 0 ? '' : String.fromCharCode(c));
+
+/** The record's price in the feed's units (priceScale: the instrument's, from the directory); '' if none. */
+function feedPrice(rec: EventRecord, priceScale: number): string {
+  if (!rec.hasPrice) return '';
+  return String(Math.round((rec.price * priceScale) / abi.EVENT_PRICE_SCALE));
+}
+
+/** The line of one event, or null for one the format leaves out (a non-printable C execution). */
+export function formatEventLine(rec: EventRecord, symbol: string, priceScale: number): string | null {
+  const head = `${rec.msgIndex},${symbol}`;
+  switch (rec.kind) {
+    case abi.EVENT_KIND_TRADE:
+      if (rec.action === EXEC_WITH_PRICE && rec.aux === NOT_PRINTABLE) return null;
+      return `${head},T,${feedPrice(rec, priceScale)},${rec.shares},${letter(rec.action)}`;
+    case abi.EVENT_KIND_STATUS:
+      return `${head},H,${letter(rec.action)}`;
+    case abi.EVENT_KIND_SYSTEM:
+      return `${rec.msgIndex},,S,${letter(rec.action)}`;
+    case abi.EVENT_KIND_ORDER:
+      return `${head},O,${letter(rec.action)},${letter(rec.side)},${feedPrice(rec, priceScale)},${rec.shares},${rec.orderRef}`;
+    default:
+      return `${head},${letter(rec.kind)},${letter(rec.action)}`;
+  }
+}
+
+export const lappedLine = (lost: number): string => `LAPPED,${lost}`;

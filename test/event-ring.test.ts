@@ -1,0 +1,230 @@
+/**
+ * The event ring (/NAME.events): records round-trip, a lapped reader learns exactly how many
+ * events it lost and resumes at the oldest whole record, a half-written record is never returned
+ * (in process and with the writer SIGKILLed mid-append), a new generation starts a new ring.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EventBatch, EventRingReader, SegmentWriter, abi, isMdfanError, newEventFields, type MdfanError } from '../native/segment/index.js';
+import { checkEvent, fillEvent } from './helpers/ring-payload.js';
+import { startNode, killAll } from './helpers/procs.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+import { waitUntil } from './helpers/wait.js';
+
+const proc = new URL('./helpers/ring-proc.js', import.meta.url);
+
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+
+function writer(tag: string, ringEvents: number): SegmentWriter {
+  return SegmentWriter.open({ name: segName(tag), maxInstruments: 1, levels: 1, ringEvents });
+}
+
+function append(w: SegmentWriter, from: number, to: number): void {
+  const e = newEventFields();
+  for (let r = from; r <= to; r++) {
+    fillEvent(e, r);
+    w.appendEvent(e);
+  }
+}
+
+test('records round-trip: every field, a negative price, no price, a 2^40 order reference', () => {
+  const w = writer('ring-rt', 16);
+  try {
+    append(w, 1, 10);
+    const e = newEventFields();
+    e.kind = abi.EVENT_KIND_STATUS;
+    e.action = 0x48; // 'H'
+    w.appendEvent(e); // no price (NaN), no instrument
+    const r = EventRingReader.open(w.name, 'oldest');
+    const b = new EventBatch(32);
+    assert.is(r.poll(b), 11);
+    assert.is(b.lost, 0);
+    for (let i = 0; i < 10; i++) assert.is(checkEvent(b.records[i]!, i + 1), '');
+    const last = b.records[10]!;
+    assert.is(last.kind, abi.EVENT_KIND_STATUS);
+    assert.is(last.hasPrice, false);
+    assert.ok(Number.isNaN(last.price));
+    assert.is(last.instrumentIndex, abi.EVENT_NO_INSTRUMENT);
+    assert.ok(last.publishTsNs > 0);
+    assert.is(r.poll(b), 0, 'nothing new');
+    w.flushCounters();
+    assert.is(w.counter('events'), 11, 'the segment counts the events');
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a lapped reader learns exactly how many events it lost and resumes at the oldest whole record', () => {
+  const cap = 16;
+  const w = writer('ring-lap', cap);
+  try {
+    const r = EventRingReader.open(w.name, 'oldest');
+    const b = new EventBatch(3);
+    append(w, 1, 5);
+    assert.is(r.poll(b), 3); // 1..3 read; the reader then stalls
+    append(w, 6, 103);
+    const n = r.poll(b);
+    // Whole records: [head - cap + 2, head] = [89, 103] (the slot after the head may be mid-write).
+    assert.is(b.lost, 89 - 4, 'lost: 4..88');
+    assert.is(n, 3);
+    for (let i = 0; i < n; i++) assert.is(checkEvent(b.records[i]!, 89 + i), '');
+    const all = new EventBatch(64);
+    assert.is(r.poll(all), 103 - 92 + 1);
+    assert.is(all.lost, 0);
+    assert.is(checkEvent(all.records[all.count - 1]!, 103), '');
+    assert.is(r.read + r.lost, 103, 'every event is read or counted lost, none twice');
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a loss after some records of a batch is reported at the start of the next poll, where it happened', () => {
+  const w = writer('ring-lap2', 16);
+  try {
+    const r = EventRingReader.open(w.name, 'oldest');
+    append(w, 1, 40);
+    const b = new EventBatch(64);
+    assert.is(r.poll(b), 15);
+    assert.is(b.lost, 25); // 1..25 lost, 26..40 whole
+    assert.is(checkEvent(b.records[0]!, 26), '');
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a record being written (its writer killed mid-append) is never returned: skipped and counted lost', () => {
+  const cap = 16;
+  const w = writer('ring-mid', cap);
+  try {
+    const r = EventRingReader.open(w.name, 'oldest'); // at record 1
+    append(w, 1, cap); // the ring is full: record 1 is the oldest
+    w.ring!.beginOnlyForTest(); // record 17 begins in record 1's slot, and stops there
+    const b = new EventBatch(64);
+    assert.is(r.poll(b), cap - 1);
+    assert.is(b.lost, 1, 'record 1 was being overwritten');
+    for (let i = 0; i < b.count; i++) assert.is(checkEvent(b.records[i]!, 2 + i), '');
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--from newest starts after the newest record; oldest at the oldest whole one', () => {
+  const w = writer('ring-from', 16);
+  try {
+    append(w, 1, 30);
+    const newest = EventRingReader.open(w.name, 'newest');
+    const oldest = EventRingReader.open(w.name, 'oldest');
+    const b = new EventBatch(64);
+    assert.is(newest.poll(b), 0);
+    append(w, 31, 31);
+    assert.is(newest.poll(b), 1);
+    assert.is(b.records[0]!.seq, 31);
+    assert.is(oldest.poll(b), 16);
+    assert.is(b.records[0]!.seq, 16, 'head 31 - capacity 16 + 1: the slot after the head is never promised');
+    newest.close();
+    oldest.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a segment without a ring, and a capacity that is not a power of two, are refused clearly', () => {
+  const w = writer('ring-none', 0);
+  try {
+    assert.is(w.ring, null);
+    EventRingReader.open(w.name);
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(isMdfanError(e, 'MDFAN_ERR_NO_SEGMENT'), String(e));
+    assert.match((e as MdfanError).message, 'has no event ring');
+  } finally {
+    w.close({ unlink: true });
+  }
+  for (const bad of [1000, 8, abi.EVENTS_MAX_CAPACITY * 2]) {
+    try {
+      writer(`ring-bad-${bad}`, bad).close({ unlink: true });
+      assert.unreachable(String(bad));
+    } catch (e) {
+      assert.ok(isMdfanError(e, 'MDFAN_ERR_OPTIONS'), String(e));
+      assert.match((e as MdfanError).message, 'power of two');
+    }
+  }
+});
+
+test('a new generation starts a new ring: a takeover re-creates the object, and its readers start again at 1', async () => {
+  const name = segName('ring-gen');
+  const p = startNode(proc, ['write', name, '64']);
+  await p.line(/^ready/);
+  const old = EventRingReader.open(name, 'oldest');
+  await waitUntil(() => old.head() > 1000, 10_000, { what: 'the first writer appending' });
+  p.child.kill('SIGKILL');
+  await p.exited;
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 64 });
+  try {
+    assert.is(w.outcome, 'takeover');
+    const fresh = EventRingReader.open(name, 'oldest');
+    assert.is(fresh.generation, old.generation + 1);
+    assert.is(fresh.head(), 0);
+    append(w, 1, 3);
+    const b = new EventBatch(8);
+    assert.is(fresh.poll(b), 3);
+    assert.is(checkEvent(b.records[0]!, 1), '');
+    assert.ok(old.head() > 1000, 'the old mapping stays readable; its head stopped');
+    old.close();
+    fresh.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('torture: a reader process follows a small ring at full speed; every record it returns is whole and in order, and read + lost accounts for every event', async () => {
+  const total = 400_000;
+  const w = writer('ring-torture', 1024);
+  try {
+    const r = startNode(proc, ['read', w.name, String(total)]);
+    await r.line(/^attached/);
+    const e = newEventFields();
+    for (let k = 1; k <= total; k++) {
+      fillEvent(e, k);
+      w.appendEvent(e);
+      if ((k & 65535) === 0) await new Promise((res) => setImmediate(res)); // let the heartbeat timer and pipes in
+    }
+    const res = JSON.parse(await r.line(/^\{/, 60_000)) as { read: number; lost: number; bad: number; first: string };
+    assert.is(res.bad, 0, res.first);
+    assert.is(res.read + res.lost, total);
+    assert.ok(res.read > 0);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('kill -9 in the middle of appends, five times: no reader ever returns a half-written record', async () => {
+  for (let round = 0; round < 5; round++) {
+    const name = segName(`ring-kill-${round}`);
+    const p = startNode(proc, ['write', name, '256']);
+    await p.line(/^ready/);
+    const r = EventRingReader.open(name, 'oldest');
+    // Killed while appending, at a point that depends on the round.
+    await waitUntil(() => r.head() > 50_000 * (round + 1), 20_000, { what: 'the writer appending' });
+    p.child.kill('SIGKILL');
+    await p.exited;
+    const b = new EventBatch(512);
+    let expect = r.position;
+    let bad = '';
+    for (let n = r.poll(b); n > 0 || b.lost > 0; n = r.poll(b)) {
+      expect += b.lost;
+      for (let i = 0; i < n; i++) bad ||= checkEvent(b.records[i]!, expect++);
+    }
+    assert.is(bad, '', `round ${round}`);
+    r.close();
+  }
+});
+
+test.run();
