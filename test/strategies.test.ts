@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { statSegment } from '../native/segment/stat.js';
-import { GOOG_ITCH } from './helpers/oracle.js';
+import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';
+import { gunzipSync } from 'node:zlib';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll, addonLoaded } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
@@ -49,6 +50,29 @@ test('a pool of 2 spread monitors over the GOOG replay: merged histograms, per-w
   assert.is(r.merged.updates, r.workers[0].updates + r.workers[1].updates);
   assert.is(r.merged.latency_ns.count, r.merged.updates);
   assert.ok(r.merged.latency_ns.p50 <= r.merged.latency_ns.p99 && r.merged.latency_ns.p99 <= r.merged.latency_ns.max);
+});
+
+test('strategies that take events: every worker sees every trade of the GOOG day (onTrade) and every event (onEvent), none lost', async () => {
+  const name = segName('pool-events');
+  const json = join(dir, 'events.json');
+  const strategy = fileURLToPath(new URL('./helpers/trade-strategy.js', import.meta.url));
+  const pool = startNode(binPath, ['strategies', '--segment', name, '--workers', '2', '--strategy', strategy, '--wait', 'yield', '--json', json, '--timeout', '30']);
+  await waitUntil(() => addonLoaded(pool.child.pid), 20_000, { what: 'the pool process to load' });
+  const feed = startNode(binPath, ['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name]);
+  assert.is((await feed.exited).code, 0, feed.stderr());
+  const published = Number(/, (\d+) events/.exec(feed.run.stdout.join('\n'))?.[1]);
+  assert.ok(published > 150_000, `${published} events published`);
+  assert.is((await pool.exited).code, 0, pool.stderr());
+  // The oracle's trades: every trade of the file, from an independent decoder.
+  const oracleTrades = gunzipSync(readFileSync(GOOG_EVENTS)).toString('latin1').trim().split('\n').filter((l) => l.split(',')[2] === 'T');
+  const oracleShares = oracleTrades.reduce((a, l) => a + Number(l.split(',')[4]), 0);
+  const r = JSON.parse(readFileSync(json, 'utf8'));
+  for (const w of r.workers) {
+    assert.is(w.status, 'ok', JSON.stringify(w));
+    // A worker may attach after the first events; it starts at the oldest one, still in the ring.
+    assert.equal(w.events, { delivered: published, lost: 0 }, `worker ${w.worker}`);
+    assert.equal({ trades: w.summary.trades, shares: w.summary.shares, events: w.summary.events, lost: w.summary.lost }, { trades: oracleTrades.length, shares: oracleShares, events: published, lost: 0 });
+  }
 });
 
 test('a strategy that throws and one that hangs are reported; the other worker and the writer go on', async () => {

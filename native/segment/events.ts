@@ -21,7 +21,7 @@
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
-import { Mapping, shmPath, unlinkSegment } from './mapping.js';
+import { Mapping, shmPath, sizeAndMap, unlinkSegment } from './mapping.js';
 import { NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 
 export const eventsName = (segment: string): string => `${segment}.events`;
@@ -125,14 +125,7 @@ export class EventRingWriter {
       if (errnoName(e) !== 'ENOENT') throw inSegment(e, name);
     }
     const fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, mode);
-    try {
-      if (gid !== undefined) native.fchown(fd, -1, gid);
-      native.ftruncate(fd, bytes);
-    } catch (e) {
-      native.close(fd);
-      throw inSegment(e, name);
-    }
-    const m = Mapping.map(name, fd, bytes, true);
+    const m = sizeAndMap(name, fd, bytes, gid);
     const dv = m.dv;
     dv.setUint16(EH.abi_major.offset, abi.ABI_MAJOR, true);
     dv.setUint16(EH.abi_minor.offset, abi.ABI_MINOR, true);

@@ -91,3 +91,18 @@ export function unlinkSegment(name: string): boolean {
     throw e;
   }
 }
+
+/**
+ * A writer's new or reused object beside the segment (registry, event ring): chowned to `gid`
+ * (if given), sized to `bytes`, mapped read-write. Closes `fd` on failure.
+ */
+export function sizeAndMap(name: string, fd: number, bytes: number, gid: number | undefined): Mapping {
+  try {
+    if (gid !== undefined) native.fchown(fd, -1, gid);
+    native.ftruncate(fd, bytes);
+  } catch (e) {
+    native.close(fd);
+    throw inSegment(e, name);
+  }
+  return Mapping.map(name, fd, bytes, true);
+}

@@ -18,8 +18,8 @@
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { errnoName, inSegment } from './errors.js';
-import { Mapping, shmPath, unlinkSegment } from './mapping.js';
+import { errnoName } from './errors.js';
+import { Mapping, shmPath, sizeAndMap, unlinkSegment } from './mapping.js';
 
 export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING } = abi;
 /** Word indexes (u32), from the header's mdfan_registry_header_t and mdfan_reader_line_t. */
@@ -54,14 +54,7 @@ export class RegistryOwner {
       if (errnoName(e) !== 'EEXIST') throw e;
       fd = native.shmOpen(path, native.OPEN_READ_WRITE, 0);
     }
-    try {
-      if (gid !== undefined) native.fchown(fd, -1, gid);
-      native.ftruncate(fd, BYTES);
-    } catch (e) {
-      native.close(fd);
-      throw inSegment(e, name);
-    }
-    const m = Mapping.map(name, fd, BYTES, true);
+    const m = sizeAndMap(name, fd, BYTES, gid);
     Atomics.store(m.u32, W_CAPACITY, REGISTRY_CAPACITY);
     Atomics.store(m.u32, W_MAGIC, REGISTRY_MAGIC);
     return new RegistryOwner(name, m);

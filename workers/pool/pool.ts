@@ -57,6 +57,8 @@ export interface WorkerReport {
   error_code?: string;
   error_details?: ErrorDetails;
   writer_deaths: number;
+  /** Events delivered to onTrade/onEvent and lost to lapping, for a strategy that takes events. */
+  events?: { delivered: number; lost: number };
   stale_reads: number;
   cpu: number | null;
   summary: Record<string, unknown> | null;
@@ -150,6 +152,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
       latency_ns: pct(h),
       ...(r.error ? { error: r.error.message.split('\n')[0], ...(r.error.code ? { error_code: r.error.code, error_details: r.error.details } : {}) } : {}),
       writer_deaths: r.writerDeaths,
+      ...(r.events ? { events: r.events } : {}),
       stale_reads: r.staleReads,
       cpu: r.cpu,
       summary: r.summary,

@@ -10,7 +10,19 @@ import { newLatencyHistogram } from '../sdk/histogram.js';
 import { native } from '../../native/segment/binding.js';
 import { BookReader, WaitResult, type WaitStrategy } from '../sdk/book-reader.js';
 import { isMdfanError, serializeError, type SerializedError } from '../../native/segment/errors.js';
-import { loadStrategy, type StrategyContext } from './strategy.js';
+import { loadStrategy, type Strategy, type StrategyContext } from './strategy.js';
+import { abi, EventBatch } from '../../native/segment/index.js';
+import { EventReader } from '../sdk/event-reader.js';
+
+/** How long a worker that follows events waits for a book change before it looks at the ring again, ms. */
+const EVENTS_POLL_MS = 5;
+
+/** The event ring, if the strategy takes events: trades only for onTrade alone, every kind for onEvent. */
+function openEvents(segment: string, s: Strategy): { reader: EventReader; batch: EventBatch } | null {
+  if (!s.onTrade && !s.onEvent) return null;
+  const kinds = s.onEvent ? undefined : [abi.EVENT_KIND_TRADE];
+  return { reader: EventReader.open(segment, { from: 'oldest', kinds }), batch: new EventBatch(256) };
+}
 
 export interface WorkerTask {
   workerIndex: number;
@@ -35,6 +47,8 @@ export interface WorkerResult {
   retriesPerRead: string;
   error: SerializedError | null;
   writerDeaths: number;
+  /** Events delivered to onTrade/onEvent and lost to lapping (null: the strategy takes none). */
+  events: { delivered: number; lost: number } | null;
   /** Reads refused with MDFAN_ERR_STALE (a slot left mid-commit past the stale timeout). */
   staleReads: number;
   summary: Record<string, unknown> | null;
@@ -51,7 +65,7 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
     return await runTask(task);
   } catch (e) {
     const empty = hdr.encodeIntoCompressedBase64(newLatencyHistogram());
-    return { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: empty, retriesPerRead: empty, error: serializeError(e), writerDeaths: 0, staleReads: 0, summary: null, cpu: task.cpu };
+    return { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: empty, retriesPerRead: empty, error: serializeError(e), writerDeaths: 0, events: null, staleReads: 0, summary: null, cpu: task.cpu };
   }
 }
 
@@ -59,7 +73,7 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   if (task.cpu !== null) native.setAffinity([task.cpu]); // pins this worker thread only
   const latency = newLatencyHistogram();
   const retriesHist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 1e9, numberOfSignificantValueDigits: 2 });
-  const result: WorkerResult = { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: '', retriesPerRead: '', error: null, writerDeaths: 0, staleReads: 0, summary: null, cpu: task.cpu };
+  const result: WorkerResult = { workerIndex: task.workerIndex, updates: 0, reads: 0, retries: 0, latency: '', retriesPerRead: '', error: null, writerDeaths: 0, events: null, staleReads: 0, summary: null, cpu: task.cpu };
   const reader = await BookReader.attach(task.segment, { wait: task.wait, timeoutMs: task.timeoutMs });
   const strategy = await loadStrategy(task.strategyUrl);
   const symbols: string[] = [];
@@ -72,6 +86,21 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   };
   learn();
   const ctx: StrategyContext = { workerIndex: task.workerIndex, segment: task.segment, symbolOf: (s) => symbols[s] ?? '', priceScaleOf: (s) => scales[s] ?? 1 };
+  const events = openEvents(task.segment, strategy);
+  const onEvents = (): void => {
+    if (events === null) return;
+    for (;;) {
+      const n = events.reader.poll(events.batch);
+      if (events.batch.lost > 0) strategy.onEventsLost?.(events.batch.lost, ctx);
+      if (n === 0 && events.batch.lost === 0) return;
+      if (reader.instruments.length > symbols.length) learn();
+      for (let i = 0; i < n; i++) {
+        const ev = events.batch.records[i]!;
+        if (ev.kind === abi.EVENT_KIND_TRADE) strategy.onTrade?.(ev, ctx);
+        strategy.onEvent?.(ev, ctx);
+      }
+    }
+  };
   const snap = reader.newSnapshot();
   const changed = new Int32Array(reader.seg.layout.maxInstruments);
   const progressIndex = 1 + task.workerIndex;
@@ -83,14 +112,22 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
       if (Atomics.load(task.control, 0) !== 0) break;
       const left = end - performance.now();
       if (left <= 0) break;
-      const r = await reader.next(Math.min(left, 100));
-      if (r === WaitResult.CLOSED) break;
+      onEvents();
+      const r = await reader.next(Math.min(left, events ? EVENTS_POLL_MS : 100));
+      if (r === WaitResult.CLOSED) {
+        onEvents(); // the last ones
+        break;
+      }
       if (r === WaitResult.WRITER_DEAD) {
         result.writerDeaths++;
         strategy.onStale?.(reader.lastDeath?.message ?? 'writer dead', ctx);
         continue;
       }
-      if (r === WaitResult.NEW_WRITER) learn();
+      if (r === WaitResult.NEW_WRITER) {
+        onEvents(); // the old generation's ring to its end, then the new one
+        events?.reader.reopen();
+        learn();
+      }
       if (r !== WaitResult.UPDATED && r !== WaitResult.NEW_WRITER) continue;
       if (reader.instruments.length > symbols.length) learn();
       const n = reader.changed(changed);
@@ -117,10 +154,12 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
         Atomics.add(task.control, progressIndex, 1);
       }
     }
+    if (events) result.events = { delivered: events.reader.delivered, lost: events.reader.lost };
     result.summary = strategy.onClose?.(ctx) ?? null;
   } catch (e) {
     result.error = serializeError(e);
   } finally {
+    events?.reader.close();
     result.reads = reader.seg.reads;
     result.retries = reader.retries;
     reader.close();

@@ -6,6 +6,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import type { EventRecord } from '../../native/segment/events.js';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
 
 export interface StrategyContext {
@@ -21,6 +22,15 @@ export interface StrategyContext {
 export interface Strategy {
   /** A book changed; `snapshot.instrumentIndex` is its slot (ctx.symbolOf gives the symbol). */
   onBook(snapshot: BookSnapshot, ctx: StrategyContext): void;
+  /**
+   * A trade (an event of kind MDFAN_EVENT_KIND_TRADE: ITCH E C P Q). Implementing it (or onEvent)
+   * makes the worker follow the segment's event ring; `event` is reused: copy what you keep.
+   */
+  onTrade?(event: EventRecord, ctx: StrategyContext): void;
+  /** Every event of the ring (trades too), in order. */
+  onEvent?(event: EventRecord, ctx: StrategyContext): void;
+  /** The worker fell more than the ring's capacity behind: `lost` events were lost, exactly. */
+  onEventsLost?(lost: number, ctx: StrategyContext): void;
   /** The writer died or the book is flagged stale. */
   onStale?(reason: string, ctx: StrategyContext): void;
   /** The run ends; the returned object is reported as this worker's strategy summary. */
