@@ -12,6 +12,7 @@ import { latencyBench, LATENCY_DEFAULTS } from './latency.js';
 import { fanoutBench, FANOUT_DEFAULTS } from './fanout.js';
 import { falseSharingBench } from './false-sharing.js';
 import { numaBench } from './numa.js';
+import { eventsBench } from './events.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
 
@@ -88,6 +89,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
   latency: (x) => latencyBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, readerCounts: LATENCY_DEFAULTS.readerCounts, waits: LATENCY_DEFAULTS.waits, peers: LATENCY_DEFAULTS.peers, log: x.log }, x.c2c),
   fanout: (x) => fanoutBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, readerCounts: FANOUT_DEFAULTS.readerCounts, wait: FANOUT_DEFAULTS.wait, log: x.log }, x.c2c),
   'false-sharing': (x) => falseSharingBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
+  events: (x) => eventsBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   numa: (x) => numaBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   stall: async (x) => {
     const rows = await stallBench(x.runs, x.log);
@@ -107,4 +109,4 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
 };
 
 /** What `all` runs ('readers' is left out: `latency` covers it with more readers and hosts). */
-export const ALL = ['c2c', 'seqlock', 'feed', 'latency', 'fanout', 'false-sharing', 'numa', 'stall'];
+export const ALL = ['c2c', 'seqlock', 'feed', 'latency', 'events', 'fanout', 'false-sharing', 'numa', 'stall'];

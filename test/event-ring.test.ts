@@ -227,4 +227,24 @@ test('kill -9 in the middle of appends, five times: no reader ever returns a hal
   }
 });
 
+for (const wait of ['spin', 'yield', 'block'] as const) {
+  test(`the SDK's waitForEvents (${wait}) in another process returns with the next event (a block reader sleeps counted in the registry, in 100 ms steps that the writer's wake cuts short)`, async () => {
+    const w = writer(`ring-wait-${wait}`, 64);
+    try {
+      append(w, 1, 5); // the reader starts after these ('newest')
+      const r = startNode(proc, ['wait', w.name, wait]);
+      await r.line(/^waiting/);
+      // A block reader must be asleep, counted in the registry, before the event: that is the case under test.
+      if (wait === 'block') await waitUntil(() => w.registry.sleepers() === 1, 10_000, { what: 'the reader asleep on the futex' });
+      append(w, 6, 6);
+      w.wakeIfSleepers(); // as the publisher does after each input message's events
+      assert.is(await r.line(/^woke/, 10_000), 'woke true 6');
+      assert.is((await r.exited).code, 0, r.stderr());
+      assert.is(w.registry.sleepers(), 0, 'the sleeper left the count');
+    } finally {
+      w.close({ unlink: true });
+    }
+  });
+}
+
 test.run();

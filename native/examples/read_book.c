@@ -4,6 +4,8 @@
  *
  *   read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block]
  *             [--sleep-ms Z]
+ *   read_book NAME --events N [--from oldest|newest] [--symbol SYM] [--timeout-ms T] [--wait spin|block]
+ *             [--sleep-ms Z]
  *
  *   NAME            the POSIX shared-memory object /NAME (/dev/shm/NAME on Linux)
  *   --symbol SYM    only this instrument (default: every instrument in the directory)
@@ -20,6 +22,12 @@
  *                   line on stderr says so and the reader spins)
  *   --sleep-ms Z    with --wait block, the longest sleep before the reader looks again, so a dead
  *                   writer (which wakes nobody) is noticed (default MDFAN_HEARTBEAT_TIMEOUT_MS, 1000)
+ *   --events N      instead of books, follow the event ring /NAME.events (ABI 1.1: mdfan_events.h)
+ *                   and print N event lines, or fewer if the segment goes CLOSED and the ring is
+ *                   drained (then exit 0). With --symbol, only that instrument's events and the
+ *                   system events (which have none). --wait and --sleep-ms apply as to --follow.
+ *   --from F        with --events, where to start: oldest (default: the oldest record still in the
+ *                   ring) or newest (only events appended after the reader opened the ring)
  *
  * Output (stdout), one line per book, the format of `mdfan feed --dump-books`:
  *   msgIndex,SYMBOL,ask1px,ask1size,bid1px,bid1size,...   for all `levels` levels of the segment,
@@ -30,15 +38,28 @@
  * intermediate commits may be skipped: a seqlock keeps only the latest book).
  * At the end, on stderr: retries=<n> reads=<n> (seqlock retries, validated slot copies).
  *
+ * With --events, one line per event in the format of `mdfan read --record-events`
+ * (bin/lib/event-line.ts), symbol and price_scale from the directory, prices in the feed's units:
+ *   msgIndex,SYMBOL,T,price,shares,KIND  msgIndex,SYMBOL,H,STATE  msgIndex,,S,CODE
+ *   msgIndex,SYMBOL,O,ACTION,SIDE,price,shares,ref  (price empty when the record has none)
+ * and `LAPPED,<n>` where the writer overwrote <n> events before the reader got to them (not
+ * counted in N). C executions that are not printable are left out, as in that format. A new writer
+ * generation (takeover) is followed: the old ring is finished, the new one read from its oldest
+ * record. At the end, on stderr, a second line: events read=<n> lost=<n> (whole records read,
+ * filtered ones included; events lost to lapping).
+ *
  * Exit codes: 0 done; 2 refused or failed to attach (MDFAN_ERR_NO_SEGMENT, _BAD_MAGIC,
  * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _LAYOUT, unknown symbol or bad
- * arguments: MDFAN_ERR_OPTIONS); 3 failed while reading (MDFAN_ERR_STALE: a seq stayed odd;
+ * arguments: MDFAN_ERR_OPTIONS; with --events, a segment whose writer keeps no event ring:
+ * MDFAN_ERR_NO_SEGMENT "segment NAME has no event ring", and the same refusals of the ring
+ * itself); 3 failed while reading (MDFAN_ERR_STALE: a seq stayed odd;
  * MDFAN_ERR_WRITER_DEAD: the writer lock stayed free for --timeout-ms while the segment was not
- * CLOSED; MDFAN_ERR_SYSCALL: fcntl or futex failed). Errors are one line `MDFAN_ERR_...: message`
- * on stderr.
+ * CLOSED; MDFAN_ERR_SYSCALL: fcntl or futex failed; with --events, a new writer that keeps no
+ * ring or a ring it refuses). Errors are one line `MDFAN_ERR_...: message` on stderr.
  *
  * Build: cc -std=c11 -O2 -Wall -Wextra -Werror -I native/include native/examples/read_book.c
- * (the seqlock read is mdfan_seqlock.h's; the blocking wait is in mdfan_wait.h, beside this file)
+ * (the seqlock read is mdfan_seqlock.h's; the blocking wait is in mdfan_wait.h and the event ring
+ * in mdfan_events.h, beside this file)
  * Platforms: Linux on x86-64 or arm64 (32- and 64-bit atomic loads there are plain loads, which
  * a PROT_READ mapping allows; see docs/ABI.md "Atomics on a read-only mapping").
  */
@@ -58,6 +79,7 @@
 #include <unistd.h>
 
 #include "mdfan_abi.h"
+#include "mdfan_events.h"
 #include "mdfan_seqlock.h"
 #include "mdfan_wait.h"
 
@@ -70,6 +92,7 @@
 #define LIVENESS_EVERY_NS 100000000ull /* follow mode: look at the writer lock every 100 ms */
 
 static uint64_t g_retries, g_reads;
+static const mdfan_events_t *g_ring; /* --events: its counts go on the last line */
 
 static void sleep_ns(uint64_t ns) {
   struct timespec ts = {(time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull)};
@@ -79,6 +102,7 @@ static void sleep_ns(uint64_t ns) {
 
 static void print_counts(void) {
   fprintf(stderr, "retries=%" PRIu64 " reads=%" PRIu64 "\n", g_retries, g_reads);
+  if (g_ring) fprintf(stderr, "events read=%" PRIu64 " lost=%" PRIu64 "\n", g_ring->read, g_ring->lost);
 }
 
 /* Prints `CODE: message` and the counts line, then exits. */
@@ -405,18 +429,42 @@ static void print_book(const segment_t *s, const char *symbol, const snapshot_t 
   putchar('\n');
 }
 
-/* ---- main ----------------------------------------------------------------------------------- */
-
-static void usage(const char *msg) {
-  die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS",
-      "%s\nusage: read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
-      "  --stale-ms defaults to MDFAN_STALE_AFTER_MS (%u), --sleep-ms to MDFAN_HEARTBEAT_TIMEOUT_MS (%u); --wait defaults to spin",
-      msg, MDFAN_STALE_AFTER_MS, MDFAN_HEARTBEAT_TIMEOUT_MS);
-}
+/* ---- following: --follow and --events ----------------------------------------------------- */
 
 /* --wait block: this reader's registry line (released at exit, however main ends). */
 static mdfan_wait_t g_wait;
 static void release_line(void) { mdfan_wait_close(&g_wait); }
+
+/* --wait block: claims a registry line (released at exit). Returns 0 when there is none: then the
+ * reader spins, since an uncounted sleeper could miss its wake-up. */
+static int start_blocking(const char *name, const segment_t *s) {
+  char why[512];
+  if (mdfan_wait_open(&g_wait, name, s->h, why, sizeof why) == 0) {
+    atexit(release_line);
+    return 1;
+  }
+  fprintf(stderr, "read_book: --wait block: %s; spinning instead\n", why);
+  return 0;
+}
+
+/* The following modes look at the writer lock every LIVENESS_EVERY_NS. */
+typedef struct {
+  uint64_t next, lock_free_since;
+} liveness_t;
+
+/* Exits with MDFAN_ERR_WRITER_DEAD once the writer lock has been free for timeout_ms (callers stop
+ * at CLOSED before they ask). */
+static void check_writer(const segment_t *s, liveness_t *l, uint64_t timeout_ms) {
+  uint64_t t = mdfan_monotonic_ns();
+  if (t < l->next) return;
+  l->next = t + LIVENESS_EVERY_NS;
+  if (writer_lock_held(s)) l->lock_free_since = 0;
+  else if (l->lock_free_since == 0) l->lock_free_since = t;
+  else if (t - l->lock_free_since >= timeout_ms * 1000000ull)
+    die(EXIT_READ_FAILED, "MDFAN_ERR_WRITER_DEAD", "segment %s: writer pid %u is gone (its lock has been free for %" PRIu64 " ms) and the segment is %s",
+        s->name, load32(&s->h->writer_pid, memory_order_relaxed), (t - l->lock_free_since) / 1000000ull,
+        state_name(load32(&s->h->state, memory_order_acquire)));
+}
 
 /* Whether the follow loop has anything to do since the pass that saw `state`: the state,
  * generation or instrument count moved, or a followed slot's seq differs from the last printed.
@@ -432,6 +480,86 @@ static int anything_new(const segment_t *s, uint32_t state, uint32_t generation,
   return 0;
 }
 
+/* ---- the event ring (--events) -------------------------------------------------------------- */
+
+/* Opens the ring of the data segment's current writer (mdfan_events.h), carrying the counts of a
+ * previous ring on. Returns 0 when it is not there yet (a new writer coming up), with the reason
+ * in g_code/g_msg; exits with `status` when the writer keeps no ring or the ring is refused. */
+static int open_ring(const segment_t *s, mdfan_events_t *ring, int from_newest, int status) {
+  char why[512];
+  const char *code;
+  uint64_t read = ring->read, lost = ring->lost;
+  int r = mdfan_events_open(ring, s->name, s->h, from_newest, &code, why, sizeof why);
+  ring->read = read, ring->lost = lost;
+  if (r == MDFAN_EVENTS_OK) return 1;
+  if (r == MDFAN_EVENTS_NOT_YET) return attach_err(0, code, "%s", why);
+  die(status, code, "%s", why);
+  return 0;
+}
+
+/* Prints up to `max` event lines (and LAPPED,<n> where events were lost); returns then, or at
+ * CLOSED once the ring is drained. A new writer's ring is read from its oldest record once the
+ * old one is drained (a takeover needs the old writer dead: its head stopped). */
+static void follow_events(const segment_t *s, mdfan_events_t *ring, const char *symbol, uint64_t max, int block, uint64_t timeout_ms,
+                          uint64_t sleep_ms) {
+  liveness_t live = {mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
+  uint64_t printed = 0;
+  uint32_t passes = 0;
+  char line[256];
+  for (;;) {
+    /* acquire, state then generation: CLOSED is stored after the writer's last append, and a
+     * takeover bumps the generation after the old writer died, so the drain below (its head loads
+     * come after these) reads every event the ring in hand will ever have. */
+    uint32_t state = load32(&s->h->state, memory_order_acquire);
+    uint32_t generation = load32(&s->h->generation, memory_order_acquire);
+    while (ring->base && printed < max) {
+      mdfan_event_t e;
+      uint64_t lost;
+      int got = mdfan_events_poll(ring, &e, &lost);
+      if (lost > 0) printf("LAPPED,%" PRIu64 "\n", lost);
+      if (!got) break;
+      const mdfan_events_name_t *n = mdfan_events_instrument(ring, e.instrument_index);
+      /* --symbol: its instrument's events, and those of none (system events) */
+      if (symbol && e.instrument_index != MDFAN_EVENT_NO_INSTRUMENT && (!n || strcmp(n->symbol, symbol) != 0)) continue;
+      if (!mdfan_event_format(&e, n ? n->symbol : "", n ? n->price_scale : 1, line, sizeof line)) continue;
+      puts(line);
+      printed++;
+    }
+    if (printed >= max) return;
+    if (!ring->base || ring->generation != generation) {
+      mdfan_events_close(ring);
+      if (open_ring(s, ring, 0, EXIT_READ_FAILED)) continue;
+    } else if (state == MDFAN_STATE_CLOSED) {
+      return;
+    }
+    fflush(stdout); /* nothing more to read for now: show what was printed */
+    if (block || (++passes & 1023u) == 0) check_writer(s, &live, timeout_ms);
+    if (!ring->base) { /* a new writer coming up wakes nobody until it publishes */
+      sleep_ns(POLL_NS);
+    } else if (!block) {
+      mdfan_cpu_relax();
+    } else { /* the wake protocol, as in main's follow loop; seq_cst loads for the last look */
+      uint32_t v = mdfan_wait_begin(&g_wait);
+      if (load32(&s->h->state, memory_order_seq_cst) == state && load32(&s->h->generation, memory_order_seq_cst) == generation &&
+          !mdfan_events_pending(ring)) {
+        int e = mdfan_wait_sleep(&g_wait, v, sleep_ms * 1000000ull);
+        if (e < 0) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "segment %s: futex(FUTEX_WAIT): %s", s->name, strerror(-e));
+      }
+      mdfan_wait_end(&g_wait);
+    }
+  }
+}
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+static void usage(const char *msg) {
+  die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS",
+      "%s\nusage: read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
+      "       read_book NAME --events N [--from oldest|newest] [--symbol SYM] [--timeout-ms T] [--wait spin|block] [--sleep-ms Z]\n"
+      "  --stale-ms defaults to MDFAN_STALE_AFTER_MS (%u), --sleep-ms to MDFAN_HEARTBEAT_TIMEOUT_MS (%u); --wait defaults to spin",
+      msg, MDFAN_STALE_AFTER_MS, MDFAN_HEARTBEAT_TIMEOUT_MS);
+}
+
 static uint64_t parse_uint(const char *opt, const char *v, uint64_t min) {
   char *end;
   if (!v || !*v || *v == '-') usage(opt);
@@ -443,8 +571,8 @@ static uint64_t parse_uint(const char *opt, const char *v, uint64_t min) {
 
 int main(int argc, char **argv) {
   const char *name = NULL, *symbol = NULL;
-  uint64_t follow = 0, timeout_ms = 5000, sleep_ms = MDFAN_HEARTBEAT_TIMEOUT_MS;
-  int block = 0;
+  uint64_t follow = 0, timeout_ms = 5000, sleep_ms = MDFAN_HEARTBEAT_TIMEOUT_MS, events = 0;
+  int block = 0, from_newest = -1; /* -1: no --from */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -462,6 +590,11 @@ int main(int argc, char **argv) {
       block = strcmp(v, "block") == 0, i++;
     } else if (strcmp(a, "--sleep-ms") == 0) {
       sleep_ms = parse_uint("--sleep-ms needs a number of ms >= 1", v, 1), i++;
+    } else if (strcmp(a, "--events") == 0) {
+      events = parse_uint("--events needs a count >= 1", v, 1), i++;
+    } else if (strcmp(a, "--from") == 0) {
+      if (!v || (strcmp(v, "oldest") != 0 && strcmp(v, "newest") != 0)) usage("--from needs oldest or newest");
+      from_newest = strcmp(v, "newest") == 0, i++;
     } else if (a[0] == '-' || name) {
       usage("unexpected argument");
     } else {
@@ -469,6 +602,8 @@ int main(int argc, char **argv) {
     }
   }
   if (!name) usage("missing segment NAME");
+  if (events && follow) usage("--events and --follow exclude each other");
+  if (from_newest >= 0 && !events) usage("--from goes with --events");
 
   uint64_t start = mdfan_monotonic_ns();
   segment_t seg;
@@ -497,6 +632,23 @@ int main(int argc, char **argv) {
   }
   uint32_t n = (uint32_t)got;
 
+  if (events) {
+    mdfan_events_t ring;
+    memset(&ring, 0, sizeof ring);
+    while (!open_ring(&seg, &ring, from_newest == 1, EXIT_REFUSED)) {
+      if (mdfan_monotonic_ns() - start >= timeout_ms * 1000000ull)
+        die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s: no event ring of its writer within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_code, g_msg);
+      sleep_ns(POLL_NS);
+    }
+    g_ring = &ring;
+    follow_events(&seg, &ring, symbol, events, block && start_blocking(name, &seg), timeout_ms, sleep_ms);
+    fflush(stdout);
+    print_counts(); /* while ring, which g_ring points to, is in scope */
+    g_ring = NULL;
+    mdfan_events_close(&ring);
+    goto cleanup;
+  }
+
   if (follow == 0) {
     for (uint32_t i = 0; i < n; i++) {
       read_slot(&seg, targets[i].slot, snap);
@@ -509,18 +661,10 @@ int main(int argc, char **argv) {
    * the seqlock only when its seq moved. Generation changes (a takeover rebuilt the directory)
    * and new instruments re-read the directory. With --wait block, a pass that printed nothing
    * ends asleep on the futex word instead of spinning on. */
-  if (block) {
-    char why[512];
-    if (mdfan_wait_open(&g_wait, name, seg.h, why, sizeof why) == 0) {
-      atexit(release_line);
-    } else {
-      fprintf(stderr, "read_book: --wait block: %s; spinning instead\n", why); /* an uncounted sleeper could miss its wake-up */
-      block = 0;
-    }
-  }
+  if (block) block = start_blocking(name, &seg);
   uint64_t printed = 0;
   uint32_t known_count = load32(&seg.h->instrument_count, memory_order_acquire);
-  uint64_t next_liveness = mdfan_monotonic_ns() + LIVENESS_EVERY_NS, lock_free_since = 0;
+  liveness_t live = {mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
   uint32_t passes = 0;
   for (;;) {
     uint32_t state = load32(&seg.h->state, memory_order_acquire);
@@ -553,18 +697,7 @@ int main(int argc, char **argv) {
     /* CLOSED is stored after the writer's last commit: the pass above (made after loading
      * CLOSED with acquire) saw every commit, so stopping here loses nothing. */
     if (printed >= follow || closed) break;
-    if (block || (++passes & 1023u) == 0) { /* a blocking pass is rare enough to look each time */
-      uint64_t t = mdfan_monotonic_ns();
-      if (t >= next_liveness) {
-        next_liveness = t + LIVENESS_EVERY_NS;
-        if (writer_lock_held(&seg)) lock_free_since = 0;
-        else if (lock_free_since == 0) lock_free_since = t;
-        else if (t - lock_free_since >= timeout_ms * 1000000ull)
-          die(EXIT_READ_FAILED, "MDFAN_ERR_WRITER_DEAD", "segment %s: writer pid %u is gone (its lock has been free for %" PRIu64 " ms) and the segment is %s",
-              name, load32(&seg.h->writer_pid, memory_order_relaxed), (t - lock_free_since) / 1000000ull,
-              state_name(load32(&seg.h->state, memory_order_acquire)));
-      }
-    }
+    if (block || (++passes & 1023u) == 0) check_writer(&seg, &live, timeout_ms); /* a blocking pass is rare enough to look each time */
     if (!block || printed != printed_before) {
       mdfan_cpu_relax();
       continue;
@@ -581,6 +714,7 @@ int main(int argc, char **argv) {
 done:
   fflush(stdout);
   print_counts();
+cleanup:
   free(targets);
   free(last_seq);
   free(snap);

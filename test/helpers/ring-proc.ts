@@ -2,6 +2,8 @@
  * A process on either side of an event ring, for the tests:
  *   write NAME CAPACITY   opens the segment with a ring, prints "ready", appends self-checking
  *                         records as fast as it can until killed (heartbeats as it goes)
+ *   wait NAME WAIT        an SDK EventReader (wait spin|yield|block) prints "waiting", waits up to
+ *                         30 s for an event, prints "woke true|false" and the event's sequence
  *   read NAME TOTAL       follows the ring from its first record until it has accounted for TOTAL
  *                         records (read or lost), checking each one and their order; prints {"read","lost","bad","first"} as JSON
  */
@@ -18,6 +20,15 @@ if (mode === 'write') {
     w.appendEvent(e);
     if ((r & 4095) === 0) w.heartbeat();
   }
+} else if (mode === 'wait') {
+  const { EventReader } = await import('../../workers/index.js');
+  const reader = EventReader.open(name!, { from: 'newest', wait: arg as 'spin' | 'yield' | 'block' });
+  console.log('waiting');
+  const woke = await reader.waitForEvents(30_000);
+  const batch = new EventBatch(4);
+  const n = reader.poll(batch);
+  console.log(`woke ${woke} ${n > 0 ? batch.records[0]!.seq : 0}`);
+  reader.close();
 } else if (mode === 'read') {
   const total = Number(arg);
   const reader = EventRingReader.open(name!, 'oldest');

@@ -4,7 +4,11 @@
  * synchronous and fills a preallocated batch (nothing allocated per event); a new writer
  * generation is followed with reopen() (a BookReader on the same segment says when: NEW_WRITER).
  */
-import { abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
+import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, MdfanError, SegmentReader, abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
+import { RegistryLine } from '../../native/segment/registry.js';
+import { WAIT_STRATEGIES, type WaitStrategy } from './book-reader.js';
+import { READER_DEFAULTS } from './defaults.js';
 
 export interface EventReaderOptions {
   /** Where a new reader starts: the oldest event still in the ring (default) or after the newest. */
@@ -13,7 +17,13 @@ export interface EventReaderOptions {
   kinds?: readonly number[];
   /** Instruments (slots) to deliver; all when absent. Events without an instrument always pass. */
   instruments?: readonly number[];
+  /** How wait() waits (READER_DEFAULTS.wait when absent): as the BookReader's waits. */
+  wait?: WaitStrategy;
 }
+
+/** Ring checks between two looks at the clock or the event loop, for the spin and yield waits. */
+const SPIN_CHECKS = 4096;
+const YIELD_CHECKS = 256;
 
 export class EventReader {
   private ring: EventRingReader;
@@ -23,12 +33,18 @@ export class EventReader {
   /** Events delivered, and lost to lapping, since open (across reopens). */
   delivered = 0;
   lost = 0;
+  readonly wait: WaitStrategy;
+  /** For the block wait: the data segment (its futex word) and a line in the reader registry. */
+  private seg: SegmentReader | null = null;
+  private line: RegistryLine | null = null;
 
   private constructor(
     readonly segment: string,
     opts: EventReaderOptions,
   ) {
     this.ring = EventRingReader.open(segment, opts.from ?? 'oldest');
+    this.wait = opts.wait ?? READER_DEFAULTS.wait;
+    if (!WAIT_STRATEGIES.includes(this.wait)) throw new MdfanError(ErrorCode.OPTIONS, `wait must be one of ${WAIT_STRATEGIES.join(', ')} (got ${JSON.stringify(this.wait)})`);
     if (opts.kinds) for (const k of opts.kinds) this.kindMask[k] = 1;
     else this.kindMask.fill(1);
     const slots = opts.instruments;
@@ -66,13 +82,57 @@ export class EventReader {
     return n;
   }
 
+  /**
+   * Waits until an event is there to poll (true) or timeoutMs passed (false), as `wait` says:
+   * spin polls the ring's head, yield gives the event loop back in growing steps, block sleeps on
+   * the segment's futex word, counted in the reader registry so that the writer wakes it (the
+   * writer bumps the word after the events of each input message when someone sleeps).
+   */
+  async waitForEvents(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<boolean> {
+    const end = performance.now() + timeoutMs;
+    for (let round = 0; ; round++) {
+      if (this.ring.backlog() > 0) return true;
+      const now = performance.now();
+      if (now >= end) return false;
+      if (this.wait === 'spin') {
+        for (let i = 0; i < SPIN_CHECKS; i++) if (this.ring.backlog() > 0) return true;
+        if ((round & 63) === 63) await yieldNow(); // let timers and signals in, rarely
+      } else if (this.wait === 'yield') {
+        for (let i = 0; i < YIELD_CHECKS; i++) if (this.ring.backlog() > 0) return true;
+        if (round < 16) await yieldNow();
+        else await sleep(Math.min(1 + (round >> 4), 10, end - now));
+      } else {
+        this.block(Math.min(end - now, 100));
+        await yieldNow(); // the futex wait blocked this thread: let the event loop turn
+      }
+    }
+  }
+
+  private block(ms: number): void {
+    this.seg ??= SegmentReader.openSync(this.segment, { anyState: true });
+    this.line ??= RegistryLine.claim(this.segment);
+    if (this.line === null) {
+      // No registry line (full, or the writer keeps none): poll slowly instead of sleeping unheard.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(ms, 1));
+      return;
+    }
+    this.line.beginSleep(); // counted first: pairs with the writer's wakeIfSleepers after it appends
+    const v = this.seg.notifySeq();
+    if (this.ring.backlog() === 0) this.seg.waitForNotify(v, Math.max(0, ms) * 1e6);
+    this.line.endSleep();
+  }
+
   /** Follows a new writer generation: the old ring stopped; the new one is read from its start. */
   reopen(): void {
     this.ring.close();
+    this.seg?.close(); // the block wait maps the new generation's segment when it next sleeps
+    this.seg = null;
     this.ring = EventRingReader.open(this.segment, 'oldest');
   }
 
   close(): void {
     this.ring.close();
+    this.line?.release();
+    this.seg?.close();
   }
 }

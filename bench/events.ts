@@ -1,0 +1,137 @@
+/**
+ * `mdfan bench events`: the event ring on its own. Throughput: events appended per second at the
+ * writer's top rate with 0, 1, 2 and 4 spinning reader processes, the writer's cost per event,
+ * and what the readers lost to lapping. Latency: publish -> observe per event at a steady rate
+ * (coordinated-omission corrected), against the same-run core-to-core handoff.
+ */
+import { fileURLToPath } from 'node:url';
+import * as hdr from 'hdr-histogram-js';
+import { type Child, lastJson, logLine, spawnChild } from '../bin/lib/child.js';
+import { LogEvent } from '../bin/lib/log.js';
+import { SegmentWriter, native, newEventFields } from '../native/segment/index.js';
+import { onAbort } from './abort.js';
+import { BENCH_DEFAULTS } from './defaults.js';
+import { median } from './machine.js';
+import { paced } from './paced.js';
+import type { C2cResult } from './c2c.js';
+import type { Curve, Section } from './report/types.js';
+import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { newHistogram } from './shm-session.js';
+
+const READER = fileURLToPath(new URL('./event-reader-proc.js', import.meta.url));
+/** A ring large enough that a paced reader is never lapped, small enough to stay in cache levels that matter. */
+const RING_EVENTS = 65536;
+export const EVENTS_DEFAULTS = Object.freeze({ readerCounts: Object.freeze([0, 1, 2, 4]) });
+
+let counter = 0;
+
+interface Once {
+  events_per_s: number;
+  writer_ns_per_event: number;
+  lost: number;
+  read: number;
+  hist: hdr.Histogram;
+}
+
+/** One session: `readers` spinning reader processes; the writer appends for `seconds`, paced at `rate` or flat out. */
+async function once(readers: number, seconds: number, rate: number | 'max'): Promise<Once> {
+  const name = `mdfan-bench-events-${process.pid}-${++counter}`;
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: RING_EVENTS });
+  const children: Child[] = [];
+  let closed = false;
+  const off = onAbort(() => {
+    for (const c of children) c.signal('SIGKILL');
+    if (!closed) w.close({ unlink: true });
+  });
+  try {
+    w.addInstrument('BENCH', 1, 10000);
+    for (let i = 0; i < readers; i++) children.push(spawnChild(`event reader ${i}`, READER, [name]));
+    await Promise.all(children.map((c) => logLine(c, (l) => l.event === LogEvent.READER_ATTACHED, BENCH_DEFAULTS.readyTimeoutMs)));
+    const e = newEventFields();
+    e.kind = 0x54; // 'T'
+    e.action = 0x45;
+    e.instrumentIndex = 0;
+    e.price = 579_400_000_000;
+    e.shares = 100;
+    const t0 = native.monotonicNs();
+    let appended = 0;
+    if (rate === 'max') {
+      const end = t0 + seconds * 1e9;
+      for (let k = 1; ; k++) {
+        e.msgIndex = k;
+        w.appendEvent(e);
+        appended++;
+        if ((k & 1023) === 0 && native.monotonicNs() >= end) break;
+      }
+    } else {
+      appended = paced(rate, seconds, (k) => {
+        e.msgIndex = k;
+        w.appendEvent(e);
+      }).sent;
+    }
+    const wallNs = native.monotonicNs() - t0;
+    w.close({ unlink: true });
+    closed = true;
+    const hist = newHistogram();
+    let lost = 0;
+    let read = 0;
+    for (const c of children) {
+      const ex = await c.exited;
+      const s = lastJson<{ read: number; lost: number; hist: string }>(c);
+      if (ex.code !== 0 || !s) throw new Error(`bench events: ${c.describeExit()}`);
+      hist.add(hdr.decodeFromCompressedBase64(s.hist));
+      lost += s.lost;
+      read += s.read;
+    }
+    return { events_per_s: appended / (wallNs / 1e9), writer_ns_per_event: wallNs / appended, lost, read, hist };
+  } finally {
+    off();
+    for (const c of children) c.signal('SIGKILL');
+    if (!closed) w.close({ unlink: true });
+  }
+}
+
+export async function eventsBench(o: { runs: number; seconds: number; rate: number; log: (s: string) => void }, c2c: C2cResult): Promise<Section> {
+  const results: Array<Record<string, unknown>> = [];
+  const curves: Curve[] = [];
+  for (const n of EVENTS_DEFAULTS.readerCounts) {
+    const runs: Once[] = [];
+    for (let r = 0; r < o.runs; r++) runs.push(await once(n, o.seconds, 'max'));
+    const row = {
+      mode: 'max rate',
+      readers: n,
+      events_per_s: median(runs.map((x) => x.events_per_s)),
+      writer_ns_per_event: median(runs.map((x) => x.writer_ns_per_event)),
+      lost_pct: n === 0 ? 0 : median(runs.map((x) => (100 * x.lost) / Math.max(1, x.lost + x.read))),
+    };
+    results.push(row);
+    o.log(`  max rate, ${n} reader(s): ${(row.events_per_s / 1e6).toFixed(2)} M events/s, writer ${row.writer_ns_per_event.toFixed(0)} ns/event, ${row.lost_pct.toFixed(1)} % lost to lapping`);
+  }
+  for (const n of EVENTS_DEFAULTS.readerCounts.filter((k) => k > 0)) {
+    const runs: Once[] = [];
+    for (let r = 0; r < o.runs; r++) runs.push(await once(n, o.seconds, o.rate));
+    const merged = newHistogram();
+    for (const x of runs) merged.add(x.hist);
+    const lat: LatencyPercentiles = medianPercentiles(runs.map((x) => percentilesOf(x.hist)));
+    results.push({ mode: `${o.rate}/s`, readers: n, latency_ns: lat, ratio_to_c2c_p50: lat.p50 / c2c.p50, lost: runs.reduce((a, x) => a + x.lost, 0) });
+    curves.push({ label: `events, ${n} reader(s) at ${o.rate}/s`, histogram: merged });
+    o.log(`  ${o.rate}/s, ${n} reader(s): p50 ${lat.p50} ns (${(lat.p50 / c2c.p50).toFixed(1)}x handoff), p99 ${lat.p99} ns`);
+  }
+  return {
+    benchmark: 'events',
+    title: `The event ring: throughput and publish->observe latency with spinning reader processes (median of ${o.runs} runs)`,
+    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 } },
+    results,
+    columns: [
+      { key: 'mode', label: 'writer' },
+      { key: 'readers', label: 'readers' },
+      { key: 'events_per_s', label: 'events/s', digits: 0 },
+      { key: 'writer_ns_per_event', label: 'writer ns/event', digits: 0 },
+      { key: 'lost_pct', label: 'lost %', digits: 1 },
+      ...LATENCY_COLUMNS,
+      { key: 'ratio_to_c2c_p50', label: '× c2c p50', digits: 1 },
+    ],
+    note: `Ring of ${RING_EVENTS} records. At the writer's top rate a reader that is slower than the writer is lapped: "lost %" is its share of events lost, each one counted. Latency rows are paced; every event is recorded (not conflated, so no coordinated-omission correction); publish time is read once per input message (here once per event). More spinning readers than cores share CPUs with the writer, and their latency then includes scheduler time slices.`,
+    curves,
+  };
+}
