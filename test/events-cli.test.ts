@@ -11,7 +11,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { EventRingReader } from '../native/segment/index.js';
+import { createConnection } from 'node:net';
+import { LogEvent } from '../bin/lib/log.js';
+import { EventRingReader, SegmentWriter, abi, newEventFields } from '../native/segment/index.js';
+import { listReaders } from '../native/segment/control.js';
 import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { addonLoaded, killAll, procState, startNode, type Proc } from './helpers/procs.js';
@@ -132,6 +135,46 @@ test('bad event options are refused with MDFAN_ERR_OPTIONS, and a segment withou
   assert.match(reader.stderr(), 'MDFAN_ERR_NO_SEGMENT');
   assert.match(reader.stderr(), 'has no event ring');
   await feed.exited;
+});
+
+test('event readers report their counts through the control plane; mdfan stat shows them; a peer\'s bogus counts are ignored', async () => {
+  const w = SegmentWriter.open({ name: segName('ev-stat'), maxInstruments: 1, levels: 1, ringEvents: 256 }); // room for all 100: none lost
+  w.startIdleHeartbeat();
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 10000);
+    const reader = mdfan(['read', '--segment', w.name, '--events']);
+    await reader.event(LogEvent.READER_ATTACHED);
+    const e = newEventFields();
+    for (let k = 1; k <= 100; k++) {
+      e.kind = abi.EVENT_KIND_TRADE;
+      e.msgIndex = k;
+      e.instrumentIndex = 0;
+      w.appendEvent(e);
+    }
+    w.wakeIfSleepers();
+    const path = w.control!.path;
+    const counted = await waitUntil(async () => (await listReaders(path))?.find((r) => r.events_read === 100), 10_000, { what: 'the reader to report 100 events read' });
+    assert.is(counted.events_lost, 0);
+    assert.is(counted.pid, reader.child.pid);
+    // A peer that claims nonsense changes nothing.
+    const bogus = createConnection(path);
+    await new Promise((r) => bogus.once('connect', r));
+    bogus.write(`${JSON.stringify({ type: 'attach', pid: 1, wait: 'spin' })}\n${JSON.stringify({ type: 'events', read: -5, lost: 'many' })}\n`);
+    const listed = await waitUntil(async () => (await listReaders(path))?.find((r) => r.pid === 1), 10_000, { what: 'the peer listed' });
+    assert.is(listed.events_read, undefined);
+    bogus.destroy();
+    // Not spawnSync: the writer's control plane answers from this process's event loop.
+    const st = mdfan(['stat', '--segment', w.name]);
+    assert.is(await exitOf(st), 0, st.stderr());
+    const text = st.run.stdout.join('\n');
+    assert.match(text, `pid ${reader.child.pid} (yield, since `);
+    assert.match(text, 'events read 100 lost 0');
+    reader.child.kill('SIGTERM');
+    assert.is(await exitOf(reader), 0, reader.stderr());
+  } finally {
+    w.close({ unlink: true });
+  }
 });
 
 test.run();

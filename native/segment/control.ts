@@ -4,7 +4,8 @@
  *   reader -> writer  {"type":"attach","pid":P,"wait":"spin"}   (detach = closing the connection)
  *   writer -> reader  {"type":"hello","generation":G,"pid":P}, {"type":"generation","generation":G},
  *                     {"type":"shutdown","state":"CLOSED"}
- *   any    -> writer  {"type":"list"}  ->  {"type":"readers","readers":[{pid, wait, since}]}
+ *   reader -> writer  {"type":"events","read":R,"lost":L}     (an event reader's counts, now and then)
+ *   any    -> writer  {"type":"list"}  ->  {"type":"readers","readers":[{pid, wait, since, events_read?, events_lost?}]}
  * Everything here is best effort: the data plane (the segment) never depends on it, so a lost
  * socket, a full buffer or a confused peer only costs the announcements.
  */
@@ -18,7 +19,12 @@ export interface ReaderInfo {
   pid: number;
   wait: string;
   since: string;
+  /** Events this reader has read from the ring, and lost to lapping, as it last reported them. */
+  events_read?: number;
+  events_lost?: number;
 }
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /** The socket path for a segment, or null if it would not fit sockaddr_un (then no control plane). */
 export function controlPath(segment: string): string | null {
@@ -81,7 +87,7 @@ export class ControlServer {
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        let msg: { type?: string; pid?: number; wait?: string };
+        let msg: { type?: string; pid?: number; wait?: string; read?: unknown; lost?: unknown };
         try {
           msg = JSON.parse(line);
         } catch {
@@ -90,6 +96,13 @@ export class ControlServer {
         if (msg.type === 'attach' && this.clients.get(sock) === null && !this.closed) {
           this.clients.set(sock, { pid: Number(msg.pid) || 0, wait: String(msg.wait ?? ''), since: new Date().toISOString() });
           this.onAttach(true);
+        } else if (msg.type === 'events') {
+          // A peer's claim, shown by `mdfan stat` only: kept when it is two counts, else ignored.
+          const r = this.clients.get(sock);
+          if (r && isCount(msg.read) && isCount(msg.lost)) {
+            r.events_read = msg.read;
+            r.events_lost = msg.lost;
+          }
         } else if (msg.type === 'list') send(sock, { type: 'readers', readers: this.readers() });
       }
     });

@@ -30,8 +30,6 @@ export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--record
   [${WAIT_HELP}]
   [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]`;
 export const EXIT_WRITER_DEATH = 3;
-/** How long the loop waits for a book change when it also follows events, ms: events need no book change. */
-const EVENTS_POLL_MS = 5;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -113,6 +111,7 @@ export async function run(argv: string[]): Promise<number> {
   let code = 0;
   const end = startedMs + durationS * 1000;
   let stop = false;
+  let nextReportMs = 0;
   const onSignal = (): void => {
     stop = true;
   };
@@ -121,8 +120,14 @@ export async function run(argv: string[]): Promise<number> {
     while (!stop) {
       const left = end - performance.now();
       if (left <= 0) break;
-      events?.drain(symbolOf, scaleOf, refreshNames);
-      const r = await reader.next(Math.min(left, events ? EVENTS_POLL_MS : 250));
+      if (events) {
+        events.drain(symbolOf, scaleOf, refreshNames);
+        if (performance.now() >= nextReportMs) {
+          nextReportMs = performance.now() + READER_DEFAULTS.eventsReportMs;
+          reader.reportEvents(events.summary.delivered, events.summary.lost);
+        }
+      }
+      const r = await reader.next(Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 250));
       if (r === WaitResult.CLOSED) {
         drain();
         events?.drain(symbolOf, scaleOf, refreshNames);

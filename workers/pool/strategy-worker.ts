@@ -13,9 +13,8 @@ import { isMdfanError, serializeError, type SerializedError } from '../../native
 import { loadStrategy, type Strategy, type StrategyContext } from './strategy.js';
 import { abi, EventBatch } from '../../native/segment/index.js';
 import { EventReader } from '../sdk/event-reader.js';
+import { READER_DEFAULTS } from '../sdk/defaults.js';
 
-/** How long a worker that follows events waits for a book change before it looks at the ring again, ms. */
-const EVENTS_POLL_MS = 5;
 
 /** The event ring, if the strategy takes events: trades only for onTrade alone, every kind for onEvent. */
 function openEvents(segment: string, s: Strategy): { reader: EventReader; batch: EventBatch } | null {
@@ -87,8 +86,13 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   learn();
   const ctx: StrategyContext = { workerIndex: task.workerIndex, segment: task.segment, symbolOf: (s) => symbols[s] ?? '', priceScaleOf: (s) => scales[s] ?? 1 };
   const events = openEvents(task.segment, strategy);
+  let nextReportMs = 0;
   const onEvents = (): void => {
     if (events === null) return;
+    if (performance.now() >= nextReportMs) {
+      nextReportMs = performance.now() + READER_DEFAULTS.eventsReportMs; // the counts for `mdfan stat`
+      reader.reportEvents(events.reader.delivered, events.reader.lost);
+    }
     for (;;) {
       const n = events.reader.poll(events.batch);
       if (events.batch.lost > 0) strategy.onEventsLost?.(events.batch.lost, ctx);
@@ -113,7 +117,7 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
       const left = end - performance.now();
       if (left <= 0) break;
       onEvents();
-      const r = await reader.next(Math.min(left, events ? EVENTS_POLL_MS : 100));
+      const r = await reader.next(Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 100));
       if (r === WaitResult.CLOSED) {
         onEvents(); // the last ones
         break;

@@ -79,6 +79,15 @@ export class BookReader {
 
   private control: Socket | null = null;
 
+  /**
+   * Tells the writer's control plane how many events this reader has read and lost (shown by
+   * `mdfan stat`). Best effort, like every control-plane message.
+   */
+  reportEvents(read: number, lost: number): void {
+    const c = this.control;
+    if (c && !c.destroyed && c.writable && !c.connecting) c.write(`${JSON.stringify({ type: 'events', read, lost })}\n`);
+  }
+
   /** Tells the writer's control plane we are here (best effort; the data plane does not need it). */
   private announce(): void {
     this.control?.destroy();

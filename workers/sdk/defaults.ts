@@ -19,6 +19,10 @@ export const READER_DEFAULTS = Object.freeze({
   staleAfterMs: SEGMENT_DEFAULTS.staleAfterMs,
   /** next()'s own timeout when called without one. */
   nextTimeoutMs: 1000,
+  /** How long a reader that also follows events waits for a book change before it polls the ring again. */
+  eventsPollMs: 5,
+  /** How often an event reader tells the writer's control plane its counts (for `mdfan stat`). */
+  eventsReportMs: 250,
 });
 
 /** The --wait line of --help, with the default and why. */
