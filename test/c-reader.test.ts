@@ -732,7 +732,7 @@ test('--events follows a takeover: the dead writer\'s ring to its end, then the 
   let w: SegmentWriter | undefined;
   try {
     await writer.line(/^ready$/, 20_000);
-    const run = runReader([name, '--events', '5', '--timeout-ms', '30000'], { onLine: (l) => lines.push(l) });
+    const run = runReader([name, '--events', '6', '--timeout-ms', '30000'], { onLine: (l) => lines.push(l) });
     await waitUntil(() => lines.length === 3, 10_000, { what: 'the first writer\'s events' });
     await writer.kill(); // SIGKILL: its lock is dropped, the segment stays READY
     children.delete(writer);
@@ -742,8 +742,9 @@ test('--events follows a takeover: the dead writer\'s ring to its end, then the 
     for (const m of [10, 11]) appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('P'), instrumentIndex: k, msgIndex: m, price: m * 1e7, shares: m });
     const r = await run;
     assert.is(r.code, 0, r.stderr);
-    assert.equal(r.lines, ['1,OLD,T,1,1,E', '2,OLD,T,2,2,E', '3,OLD,T,3,3,E', '10,NEW,T,10,10,P', '11,NEW,T,11,11,P']);
-    assert.match(r.stderr, /^events read=5 lost=0$/m);
+    // The new ring opens with the clear event of the new generation.
+    assert.equal(r.lines, ['1,OLD,T,1,1,E', '2,OLD,T,2,2,E', '3,OLD,T,3,3,E', '0,,R,G', '10,NEW,T,10,10,P', '11,NEW,T,11,11,P']);
+    assert.match(r.stderr, /^events read=6 lost=0$/m);
   } finally {
     await writer.kill();
     w?.close({ unlink: true });

@@ -171,11 +171,13 @@ test('a new generation starts a new ring: a takeover re-creates the object, and 
     assert.is(w.outcome, 'takeover');
     const fresh = EventRingReader.open(name, 'oldest');
     assert.is(fresh.generation, old.generation + 1);
-    assert.is(fresh.head(), 0);
-    append(w, 1, 3);
+    assert.is(fresh.head(), 1, 'the new ring opens with a clear event');
+    append(w, 2, 4);
     const b = new EventBatch(8);
-    assert.is(fresh.poll(b), 3);
-    assert.is(checkEvent(b.records[0]!, 1), '');
+    assert.is(fresh.poll(b), 4);
+    const clear = b.records[0]!;
+    assert.equal([clear.seq, clear.kind, clear.action, clear.aux, clear.instrumentIndex], [1, abi.EVENT_KIND_CLEAR, 0x47, fresh.generation, abi.EVENT_NO_INSTRUMENT]);
+    assert.is(checkEvent(b.records[1]!, 2), '');
     assert.ok(old.head() > 1000, 'the old mapping stays readable; its head stopped');
     old.close();
     fresh.close();

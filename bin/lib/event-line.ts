@@ -6,6 +6,8 @@
  *   system event     msgIndex,,S,CODE                        CODE: ITCH's event code (O S Q M E C)
  *   order event      msgIndex,SYMBOL,O,ACTION,SIDE,price,shares,ref   ACTION: A X D U N (N: the
  *                    order that replaced the U just before it)
+ *   new generation   0,,R,G                                  the first record after a takeover: drop
+ *                                                           what earlier events built
  *   lost             LAPPED,N                                N events lost where the line stands
  * Prices in the feed's units (ITCH x10000), empty when the event has none.
  */

@@ -326,6 +326,8 @@ typedef struct mdfan_event {
 #define MDFAN_EVENT_KIND_STATUS 0x48u    /* 'H' a trading action */
 #define MDFAN_EVENT_KIND_SYSTEM 0x53u    /* 'S' */
 #define MDFAN_EVENT_KIND_ORDER 0x4Fu     /* 'O' an order event; action: A add, X cancel, D delete, U replace */
+#define MDFAN_EVENT_KIND_CLEAR 0x52u     /* 'R' the first record of a ring a takeover started: action 'G',
+                                          * aux the new generation; drop what earlier events built */
 #define MDFAN_EVENT_FLAG_LAST 1u         /* the last record of its input message */
 #define MDFAN_EVENT_FLAG_BAD_BOOK 2u     /* input was lost and not recovered: books may be wrong */
 

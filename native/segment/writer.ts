@@ -19,7 +19,7 @@ import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
 import { ControlServer, controlPath, writeControlPath } from './control.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
-import { EventRingWriter, type EventFields } from './events.js';
+import { EventRingWriter, type EventFields, newEventFields } from './events.js';
 
 export interface WriterOptions {
   /** Segment name: the POSIX object /NAME. */
@@ -107,7 +107,17 @@ export class SegmentWriter {
     this.gid = gid;
     this.registry = RegistryOwner.create(name, mode, gid);
     // A new ring for every generation, before READY: a reader that attaches finds it.
-    this.ring = ringEvents > 0 ? EventRingWriter.create(name, ringEvents, Atomics.load(map.u32, abi.W.hdrGeneration), mode, gid) : null;
+    const generation = Atomics.load(map.u32, abi.W.hdrGeneration);
+    this.ring = ringEvents > 0 ? EventRingWriter.create(name, ringEvents, generation, mode, gid) : null;
+    // A takeover or re-creation starts a new generation: its ring opens with a clear event, so a
+    // reader that kept state from the old writer's events knows to drop it.
+    if (this.ring && outcome !== 'created') {
+      const clear = newEventFields();
+      clear.kind = abi.EVENT_KIND_CLEAR;
+      clear.action = 0x47; // 'G': a new generation
+      clear.aux = generation;
+      this.ring.append(clear, native.monotonicNs());
+    }
     writeControlPath(map, null); // a dead writer's path is stale until ours listens
   }
 
