@@ -12,4 +12,5 @@ export type { AttachOptions, OpenOptions, WriterStatus } from './reader.js';
 export { BookSnapshot, SlotWriter, readSlotJs, NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 export type { LevelSource } from './seqlock.js';
 export { unlinkSegment, shmPath } from './mapping.js';
+export { segmentObjects, unlinkSegmentObjects } from './objects.js';
 export type { Instrument } from './directory.js';

@@ -6,7 +6,7 @@
  */
 import { closeSync, existsSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import * as abi from '../../native/segment/abi.js';
-import { unlinkSegment } from '../../native/segment/mapping.js';
+import { unlinkSegmentObjects } from '../../native/segment/objects.js';
 import { statSegment, type StatReport } from '../../native/segment/stat.js';
 
 export const shmFile = (name: string): string => `/dev/shm/${name}`;
@@ -21,15 +21,9 @@ export function tryStat(name: string): StatReport | null {
   }
 }
 
-/** Removes the segment, its reader registry and its control socket (each if present). */
+/** Removes the segment, the objects beside it (registry, event ring) and its control socket (each if present). */
 export function removeSegment(name: string): void {
-  for (const obj of [name, `${name}.readers`]) {
-    try {
-      unlinkSegment(obj);
-    } catch {
-      /* not there */
-    }
-  }
+  unlinkSegmentObjects(name);
   rmSync(shmFile(`${name}.ctl`), { force: true });
 }
 

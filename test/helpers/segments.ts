@@ -3,7 +3,7 @@
  * (uvu's after hooks, plus a process 'exit' hook for a test that throws past them).
  */
 import { readdirSync, rmSync } from 'node:fs';
-import { unlinkSegment } from '../../native/segment/index.js';
+import { unlinkSegmentObjects } from '../../native/segment/index.js';
 
 let counter = 0;
 const live = new Set<string>();
@@ -18,13 +18,7 @@ export function segName(tag = 'seg'): string {
 /** Unlinks every segment this process named (ignores ones already gone). */
 export function cleanupSegments(): void {
   for (const n of live) {
-    for (const obj of [n, `${n}.readers`, `${n}.events`]) {
-      try {
-        unlinkSegment(obj); // the segment, its reader registry and its event ring
-      } catch {
-        /* already gone or never created */
-      }
-    }
+    unlinkSegmentObjects(n); // the segment, its reader registry and its event ring
     rmSync(`/dev/shm/${n}.ctl`, { force: true }); // the control socket a killed writer leaves behind
   }
   live.clear();
