@@ -8,7 +8,6 @@
  * MDFAN_ERR_WRITER_ALIVE; the winner finds the object empty (it may not be the creator) and
  * initialises it, or finds a dead writer's segment and takes it over.
  */
-import { readFileSync } from 'node:fs';
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
@@ -18,58 +17,17 @@ import { type LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
 import { ControlServer, controlPath, writeControlPath } from './control.js';
-import { SEGMENT_DEFAULTS } from './defaults.js';
 import { EventRingWriter, type EventFields, newEventFields } from './events.js';
+import { type ValidOptions, type WriterOptions, validated } from './writer-options.js';
+import { peekWriterPid, processStartTicks } from './writer-identity.js';
 
-export interface WriterOptions {
-  /** Segment name: the POSIX object /NAME. */
-  name: string;
-  /** Instruments (directory entries and slots); fixed for the segment's life. */
-  maxInstruments: number;
-  /** Price levels per side, 1..50. */
-  levels: number;
-  /** Permission bits, default 0o600 (owner only). */
-  mode?: number;
-  /** Group id to chown the segment to (readers under another user share it via the group). */
-  gid?: number;
-  /** Benchmark only: pack slots without 128-byte padding. */
-  packed?: boolean;
-  /** Records in the event ring `/NAME.events` (a power of two); 0 or absent: no ring. */
-  ringEvents?: number;
-}
+export type { WriterOptions } from './writer-options.js';
+export { processStartTicks } from './writer-identity.js';
 
 export type OpenOutcome = 'created' | 'takeover' | 'recreated';
 
 /** How often a publishing writer stores its heartbeat (readers' default timeout is 1 s). */
 export const HEARTBEAT_EVERY_NS = abi.HEARTBEAT_INTERVAL_MS * 1e6;
-
-const validated = (o: WriterOptions): Required<Omit<WriterOptions, 'gid'>> & { gid?: number } => {
-  const bad = (msg: string, found: unknown): never => {
-    throw new MdfanError(ErrorCode.OPTIONS, msg, { found: String(found) });
-  };
-  shmPath(o.name);
-  if (!Number.isInteger(o.maxInstruments) || o.maxInstruments < 1 || o.maxInstruments > 1_000_000)
-    bad('options.maxInstruments must be an integer 1..1000000', o.maxInstruments);
-  if (!Number.isInteger(o.levels) || o.levels < 1 || o.levels > abi.MAX_LEVELS)
-    bad(`options.levels must be an integer 1..${abi.MAX_LEVELS}`, o.levels);
-  const mode = o.mode ?? SEGMENT_DEFAULTS.mode;
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) bad('options.mode must be permission bits 0..0o777', mode);
-  if (o.gid !== undefined && (!Number.isInteger(o.gid) || o.gid < 0)) bad('options.gid must be a non-negative integer', o.gid);
-  const ringEvents = o.ringEvents ?? 0;
-  if (!Number.isInteger(ringEvents) || ringEvents < 0) bad('options.ringEvents must be 0 (no ring) or a power of two', ringEvents);
-  return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false, ringEvents };
-};
-
-/** /proc/self/stat field 22: the process start time in clock ticks since boot (pid-reuse guard). */
-export function processStartTicks(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]); // field 22 overall; fields after ")" start at field 3
-  } catch {
-    return 0;
-  }
-}
 
 export class SegmentWriter {
   readonly name: string;
@@ -220,7 +178,7 @@ export class SegmentWriter {
   }
 
   private static initialise(
-    o: ReturnType<typeof validated>,
+    o: ValidOptions,
     fd: number,
     layout: abi.Layout,
     generation: number,
@@ -260,7 +218,7 @@ export class SegmentWriter {
     return w;
   }
 
-  private static takeOver(o: ReturnType<typeof validated>, m: Mapping): SegmentWriter {
+  private static takeOver(o: ValidOptions, m: Mapping): SegmentWriter {
     // Order matters to readers of the directory (directory.ts): leave READY, empty the directory,
     // and only then bump the generation, so an entry rewritten later is always caught by a
     // reader's generation bracket.
@@ -463,19 +421,5 @@ export class SegmentWriter {
     this.registry.close(opts.unlink ?? false);
     this.ring?.close(opts.unlink ?? false);
     this.map.close();
-  }
-}
-
-/** Reads writer_pid from an fd whose header may be incomplete (0 if unknown). */
-function peekWriterPid(fd: number): number {
-  try {
-    const size = native.fstat(fd).size;
-    if (size < abi.HEADER_BYTES) return 0;
-    const buf = native.mmap(fd, abi.HEADER_BYTES, false, false);
-    const pid = new Uint32Array(buf)[abi.HDR.writer_pid.offset >>> 2];
-    native.unmap(buf);
-    return pid;
-  } catch {
-    return 0;
   }
 }
