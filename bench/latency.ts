@@ -3,7 +3,9 @@
  * book at a steady rate, for 1, 2 and 4 readers and each wait strategy, readers in separate
  * processes and in the piscina pool; then the peers on the same payload in the same run
  * (worker postMessage, a Unix socket, ZeroMQ PUB/SUB over ipc://, and the C reader spinning on
- * the segment). Each row is the per-percentile median of K runs. Its ratio to the core-to-core
+ * the segment). `shm-seqlock-top` rows follow the one-line top of book instead of the whole book
+ * (one reader); `floor` rows are both layouts written and read by C threads (bench/peers/c_floor.c)
+ * in the same run: what the layout allows on this machine. Each row is the per-percentile median of K runs. Its ratio to the core-to-core
  * handoff is the median of per-run ratios, each to a handoff measured just before that run:
  * this machine's handoff switches between ~45 and ~200 ns as the hypervisor moves its vCPUs, and
  * one baseline for a whole run would mix the two.
@@ -15,6 +17,7 @@ import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentile
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
 import { c2cBaseline, type C2cResult as C2c } from './c2c.js';
+import { measureFloor } from './peers/floor.js';
 
 export interface LatencyOptions {
   runs: number;
@@ -50,6 +53,8 @@ interface Measured {
   pct: LatencyPercentiles;
   count: number;
   hist: ReturnType<typeof newHistogram>;
+  /** Reader CPU use, % of one core (readers' CPU time over their wall time), when known. */
+  cpu?: number | null;
 }
 
 interface Repeated {
@@ -58,6 +63,7 @@ interface Repeated {
   merged: ReturnType<typeof newHistogram>;
   ratio: number;
   c2cP50: number;
+  cpu: number | null;
 }
 
 /** K runs of one configuration, each after its own handoff baseline: median percentiles, count and ratio; all runs merged for the curve. */
@@ -70,16 +76,32 @@ async function repeat(runs: number, once: () => Promise<Measured>): Promise<Repe
   }
   const merged = newHistogram();
   for (const m of res) merged.add(m.hist);
-  return { pct: medianPercentiles(res.map((m) => m.pct)), count: median(res.map((m) => m.count)), merged, ratio: median(res.map((m, i) => m.pct.p50 / c2c[i])), c2cP50: median(c2c) };
+  const cpus = res.flatMap((m) => (m.cpu === undefined || m.cpu === null ? [] : [m.cpu]));
+  return {
+    pct: medianPercentiles(res.map((m) => m.pct)),
+    count: median(res.map((m) => m.count)),
+    merged,
+    ratio: median(res.map((m, i) => m.pct.p50 / c2c[i])),
+    c2cP50: median(c2c),
+    cpu: cpus.length > 0 ? Math.round(median(cpus)) : null,
+  };
 }
 
 export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section> {
   const results: LatencyRow[] = [];
   const curves: Curve[] = [];
-  const add = (transport: string, host: string, readers: number, wait: string, m: Repeated, receiver = `mdfan ${host === 'pool' ? 'pool worker' : 'read'} (${wait})`): void => {
-    const row: LatencyRow = { transport, host, readers, wait, receiver, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.ratio, c2c_p50_ns: m.c2cP50, runs: o.runs };
+  const add = (
+    transport: string,
+    host: string,
+    readers: number,
+    wait: string,
+    m: Repeated,
+    receiver = `mdfan ${host === 'pool' ? 'pool worker' : 'read'} (${wait})`,
+    layout: 'top' | 'book' = transport === 'shm-seqlock-top' ? 'top' : 'book',
+  ): void => {
+    const row: LatencyRow = { transport, host, readers, wait, receiver, layout, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.ratio, c2c_p50_ns: m.c2cP50, reader_cpu_pct: m.cpu, runs: o.runs };
     results.push(row);
-    curves.push({ label: `${transport} ${host} ${readers}r ${wait}`, histogram: m.merged, plot: readers === 1 });
+    curves.push({ label: `${transport}${transport === 'floor' ? ` ${layout}` : ''} ${host} ${readers}r ${wait}`, histogram: m.merged, plot: readers === 1 });
     o.log(`  ${transport} ${host} readers=${readers} wait=${wait}: p50 ${m.pct.p50} ns, p99 ${m.pct.p99} ns (${m.ratio.toFixed(1)}x c2c), ${m.count} observed`);
   };
   for (const host of ['process', 'pool'] as const) {
@@ -87,11 +109,26 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
       for (const wait of o.waits) {
         const m = await repeat(o.runs, async () => {
           const s = await shmSession({ readers, wait, host, rate: o.rate, seconds: o.seconds });
-          return { pct: percentilesOf(s.histogram), count: s.observed, hist: s.histogram };
+          return { pct: percentilesOf(s.histogram), count: s.observed, hist: s.histogram, cpu: s.readerCpuPct };
         });
         add('shm-seqlock', host, readers, wait, m);
       }
     }
+    for (const wait of o.waits) {
+      const m = await repeat(o.runs, async () => {
+        const s = await shmSession({ readers: 1, wait, host, rate: o.rate, seconds: o.seconds, top: true });
+        return { pct: percentilesOf(s.histogram), count: s.observed, hist: s.histogram, cpu: s.readerCpuPct };
+      });
+      add('shm-seqlock-top', host, 1, wait, m);
+    }
+  }
+  for (const layout of ['top', 'book'] as const) {
+    const m = await repeat(o.runs, async () => {
+      const f = await measureFloor(o.rate, o.seconds);
+      const h = layout === 'top' ? f.top : f.book;
+      return { pct: percentilesOf(h), count: h.totalCount, hist: h };
+    });
+    add('floor', 'thread', 1, 'spin', m, `C writer + C reader, ${layout === 'top' ? 'top line' : '10-level book'} (c_floor)`, layout);
   }
   for (const transport of o.peers) {
     const m = await repeat(o.runs, async () => {
@@ -103,7 +140,7 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
     const isC = transport === 'native-c';
     add(transport, transport === 'postMessage' ? 'thread' : 'process', 1, isC ? 'spin' : 'block', m, isC ? 'C, spinning on the seq' : 'Node event loop');
   }
-  const best = results.filter((r) => r.transport !== 'shm-seqlock' && r.transport !== 'native-c').reduce((a, r) => Math.min(a, r.latency_ns.p50), Infinity);
+  const best = results.filter((r) => !r.transport.startsWith('shm-seqlock') && r.transport !== 'native-c' && r.transport !== 'floor').reduce((a, r) => Math.min(a, r.latency_ns.p50), Infinity);
   const shm1 = results.find((r) => r.transport === 'shm-seqlock' && r.host === 'process' && r.readers === 1 && r.wait === 'spin');
   return {
     benchmark: 'latency',
@@ -116,9 +153,11 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
       { key: 'readers', label: 'readers' },
       { key: 'wait', label: 'wait' },
       { key: 'receiver', label: 'receiver' },
+      { key: 'layout', label: 'layout' },
       ...LATENCY_COLUMNS,
       { key: 'ratio_to_c2c_p50', label: '× c2c p50', digits: 1 },
       { key: 'c2c_p50_ns', label: 'c2c p50 ns', digits: 0 },
+      { key: 'reader_cpu_pct', label: 'reader CPU %', digits: 0 },
       { key: 'count', label: 'observed' },
     ],
     note: 'Ratios: the median over runs of p50 / the core-to-core handoff measured just before that run. Readers record with coordinated-omission correction at the publish interval. A seqlock reader sees the latest book: updates that arrive faster than it looks are conflated, so "observed" may be below published × readers. More spinning readers than cores share CPUs with the writer, and their latency then includes scheduler time slices.',

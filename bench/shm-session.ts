@@ -42,6 +42,8 @@ export interface SessionOptions {
   /** CPU per reader (index i), for the NUMA/L3 placement runs. */
   readerCpus?: number[];
   packed?: boolean;
+  /** Readers follow the top-of-book lines (`--top`) instead of whole books. */
+  top?: boolean;
   /** Hook on the writer before publishing starts (e.g. bind its memory to a NUMA node). */
   prepare?: (w: SegmentWriter) => void;
 }
@@ -59,6 +61,8 @@ export interface SessionResult {
   /** Steady rate only: each publish() timed on its own (two clock reads around it; empty at 'max'). */
   publishHistogram: hdr.Histogram;
   retries: number;
+  /** Readers' CPU time over their wall time, % of one core (median over the readers; null for the pool). */
+  readerCpuPct: number | null;
 }
 
 function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array } {
@@ -92,18 +96,18 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     if (o.host === 'process') {
       for (let i = 0; i < o.readers; i++) {
         const cpu = o.readerCpus?.[i];
-        const args = ['read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
+        const args = ['read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(o.top ? ['--top'] : []), ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
         children.push(spawnMdfan(`reader ${i}`, args, { env }));
       }
       // Each reader logs "attached" once it has mapped the segment; block readers then go to sleep.
       await until(() => children.every((c) => c.logs.some((l) => l.event === LogEvent.READER_ATTACHED)), BENCH_DEFAULTS.readyTimeoutMs, () => `readers did not attach: ${children.map((c) => c.describeExit()).join('\n')}`);
     } else if (o.readers > 0) {
-      const args = ['strategies', '--segment', name, '--workers', String(o.readers), '--strategy', 'imbalance', '--wait', o.wait, '--json', join(tmp, 'pool.json'), ...co];
+      const args = ['strategies', '--segment', name, '--workers', String(o.readers), '--strategy', o.top ? 'microprice' : 'imbalance', '--wait', o.wait, '--json', join(tmp, 'pool.json'), ...co];
       children.push(spawnMdfan('pool', args, { env }));
       await until(() => w.counter('reader_attaches') >= o.readers, BENCH_DEFAULTS.readyTimeoutMs, () => `pool workers did not attach: ${children[0].describeExit()}`);
     }
     // Block readers measure from asleep on the futex: wait until every one sleeps.
-    if (o.wait === 'block') await until(() => w.registry.sleepers() >= o.readers, BENCH_DEFAULTS.readyTimeoutMs, 'the block readers to sleep on the futex');
+    if (o.wait === 'block') await until(() => w.registry.sleepers() + w.registry.topSleepers() >= o.readers, BENCH_DEFAULTS.readyTimeoutMs, 'the block readers to sleep on the futex');
     if (o.writerCpu !== undefined) native.setAffinity([o.writerCpu]);
     const src = makeBook();
     const publishHistogram = newHistogram();
@@ -140,9 +144,11 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     const histogram = newHistogram();
     let observed = 0;
     let retries = 0;
+    const cpuPcts: number[] = [];
     children.forEach((c, i) => {
       if (codes[i] !== 0) throw new Error(`bench: ${c.describeExit()}`);
-      const s = o.host === 'pool' ? JSON.parse(readFileSync(join(tmp, 'pool.json'), 'utf8')).merged : lastJson<{ hist: string; updates: number; retries: number }>(c)!;
+      const s = o.host === 'pool' ? JSON.parse(readFileSync(join(tmp, 'pool.json'), 'utf8')).merged : lastJson<{ hist: string; updates: number; retries: number; cpu_ms: number; wall_ms: number }>(c)!;
+      if (o.host === 'process' && s.wall_ms > 0) cpuPcts.push((100 * s.cpu_ms) / s.wall_ms);
       histogram.add(hdr.decodeFromCompressedBase64(s.hist));
       observed += s.updates;
       retries += s.retries;
@@ -156,6 +162,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
       publish_cpu_ns: ((cpu.user + cpu.system) * 1000) / Math.max(1, published),
       publishHistogram,
       retries,
+      readerCpuPct: cpuPcts.length > 0 ? cpuPcts.sort((a, b) => a - b)[cpuPcts.length >> 1]! : null,
     };
   } finally {
     off();

@@ -8,7 +8,8 @@
         "src/sync.cc",
         "src/seqlock_read.cc",
         "src/abi_export.cc",
-        "src/c2c.cc"
+        "src/c2c.cc",
+        "src/commit.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -27,6 +28,15 @@
       "include_dirs": ["include"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
+    },
+    {
+      "target_name": "c_floor",
+      "type": "executable",
+      "sources": ["../bench/peers/c_floor.c"],
+      "include_dirs": ["include"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"],
+      "cflags_c": ["-std=gnu11"],
+      "ldflags": ["-pthread"]
     }
   ]
 }

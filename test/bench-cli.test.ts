@@ -127,7 +127,7 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
   assert.equal(j.results.map((s: { benchmark: string }) => s.benchmark), ALL);
   const lat = j.results.find((s: { benchmark: string }) => s.benchmark === 'latency');
   const transports = new Set(lat.results.map((r: { transport: string }) => r.transport));
-  assert.equal([...transports].sort(), ['native-c', 'postMessage', 'shm-seqlock', 'unix-socket', 'zeromq-ipc']);
+  assert.equal([...transports].sort(), ['floor', 'native-c', 'postMessage', 'shm-seqlock', 'shm-seqlock-top', 'unix-socket', 'zeromq-ipc']);
   for (const r of lat.results) {
     assert.ok(['spin', 'yield', 'block'].includes(r.wait), `the issue's wait values only: ${r.wait}`);
     assert.ok(r.count > 0, `${r.transport} ${r.host} ${r.readers} ${r.wait} observed something`);
@@ -137,6 +137,10 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
   }
   const shm = lat.results.filter((r: { transport: string }) => r.transport === 'shm-seqlock');
   assert.is(shm.length, 18, '1/2/4 readers x 3 waits x (processes, pool)');
+  const tops = lat.results.filter((r: { transport: string }) => r.transport === 'shm-seqlock-top');
+  assert.equal(tops.map((r: { host: string; wait: string; layout: string }) => `${r.host} ${r.wait} ${r.layout}`), ['process spin top', 'process yield top', 'process block top', 'pool spin top', 'pool yield top', 'pool block top']);
+  const floor = lat.results.filter((r: { transport: string }) => r.transport === 'floor');
+  assert.equal(floor.map((r: { layout: string }) => r.layout), ['top', 'book'], 'the C floor of both layouts, in the same run');
   const fan = j.results.find((s: { benchmark: string }) => s.benchmark === 'fanout');
   assert.equal(fan.results.map((r: { readers: number }) => r.readers), [0, 1, 2, 4, 8]);
   const fs = j.results.find((s: { benchmark: string }) => s.benchmark === 'false-sharing');

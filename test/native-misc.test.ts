@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, SegmentWriter, SegmentReader, SlotWriter, isMdfanError, type MdfanError } from '../native/segment/index.js';
+import { native, SegmentWriter, SegmentReader, TopSnapshot, isMdfanError, type MdfanError } from '../native/segment/index.js';
 import { parseCpuList, topology } from '../bin/lib/topology.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
@@ -102,30 +102,45 @@ test('cpulists and topology from a synthetic /sys tree', () => {
   assert.ok(real.cpus.length >= 1 && real.numaNodes.length >= 1 && real.l3Groups.length >= 1);
 });
 
-test('the native commit begin (used where the CPU is not TSO) writes the same slot as the JS one', () => {
-  const name = segName('nativebegin');
+test('a commit stores every slot field; its top line carries level 0, the counts and the update count, and a commit that leaves the top alone does not touch the line', () => {
+  const name = segName('commitfields');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 3 });
   try {
     const src = { bidCount: 2, askCount: 3, bids: new Uint32Array([9, 8, 7, 6, 5, 4, 0, 0, 0]), asks: new Uint32Array([10, 1, 1, 11, 2, 2, 12, 3, 3]) };
-    const js = new SlotWriter(w.map.buffer, w.layout, false);
-    const nat = new SlotWriter(w.map.buffer, w.layout, true);
-    js.commit(0, src, 5, 6, 7, 0);
-    nat.commit(1, src, 5, 6, 7, 0);
-    nat.commit(1, src, 5, 6, 7, 0);
-    js.commit(0, src, 5, 6, 7, 0);
+    const t0 = native.monotonicNs();
+    const ts = w.slots.commit(1, src, 5, 6, 0);
+    assert.ok(ts >= t0 && ts <= native.monotonicNs(), 'the publish time is read as the commit begins');
     const r = SegmentReader.openSync(name);
-    const a = r.newSnapshot();
     const b = r.newSnapshot();
-    r.read(0, a);
     r.read(1, b);
-    assert.is(a.seq, 4);
-    assert.is(b.seq, 4);
-    assert.equal([...a.words.subarray(1)].map((x, i) => (i + 1 === 12 ? 0 : x)), [...b.words.subarray(1)].map((x, i) => (i + 1 === 12 ? 0 : x))); // word 12: instrument_index differs
-    assert.is(b.instrumentIndex, 1);
+    assert.equal([b.seq, b.flags, b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.bidCount, b.askCount, b.updateCount, b.instrumentIndex], [2, 0, 5, 6, ts, 2, 3, 1, 1]);
+    assert.equal([...b.bids], [9, 8, 7, 6, 5, 4, 0, 0, 0], 'levels beyond the count are zeroed');
+    assert.equal([...b.asks], [10, 1, 1, 11, 2, 2, 12, 3, 3]);
+    const top = new TopSnapshot();
+    r.readTop(1, top);
+    assert.equal([top.seq, top.msgIndex, top.exchangeTsNs, top.publishTsNs, top.bidPrice, top.bidSize, top.bidOrders, top.askPrice, top.askSize, top.askOrders, top.updateCount, top.bidCount, top.askCount], [2, 5, 6, ts, 9, 8, 7, 10, 1, 1, 1, 2, 3]);
+    const before = w.slots.topCommits;
+    src.bids[3] = 99; // level 1 only: the top is unchanged
+    w.slots.commit(1, src, 7, 8, 0);
+    r.readTop(1, top);
+    assert.is(top.seq, 2, 'a commit below the top leaves the top line alone');
+    assert.is(w.slots.topCommits, before);
+    src.bids[1] = 1; // level 0's size
+    w.slots.commit(1, src, 9, 10, 0);
+    r.readTop(1, top);
+    r.read(1, b);
+    assert.equal([top.seq, top.msgIndex, top.bidSize, top.updateCount], [4, 9, 1, 3]);
+    assert.is(b.updateCount, 3, 'the top names the book commit that followed it');
+    assert.is(w.slots.topCommits, before + 1);
+    r.read(0, b);
+    r.readTop(0, top);
+    assert.is(b.seq, 0);
+    assert.is(top.seq, 0, 'a slot never committed has a top line never committed');
     r.close();
   } finally {
-    w.close();
+    w.close({ unlink: true });
   }
+  assert.throws(() => w.slots.commit(0, { bidCount: 0, askCount: 0, bids: new Uint32Array(0), asks: new Uint32Array(0) }, 1, 1, 0), /MDFAN_ERR_CLOSED/);
 });
 
 test('a commit into a slot left odd (a dead writer\'s half commit) completes from the odd seq, never exposing it even first', () => {
@@ -133,12 +148,12 @@ test('a commit into a slot left odd (a dead writer\'s half commit) completes fro
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
     const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([5, 6, 7]), asks: new Uint32Array([8, 9, 1]) };
-    w.slots.commit(0, src, 1, 1, 1, 0); // seq 2
+    w.slots.commit(0, src, 1, 1, 0); // seq 2
     w.slots.beginOnlyForTest(0); // seq 3: "killed" between W1 and W2
     const r = SegmentReader.openSync(name, { staleAfterMs: 5 });
     const s = r.newSnapshot();
     assert.throws(() => r.read(0, s), /MDFAN_ERR_STALE/);
-    w.slots.commit(0, { ...src, bids: new Uint32Array([50, 60, 70]) }, 2, 2, 2, 0);
+    w.slots.commit(0, { ...src, bids: new Uint32Array([50, 60, 70]) }, 2, 2, 0);
     r.read(0, s);
     assert.is(s.seq, 4); // 3 -> 4: one W2, no intermediate even value
     assert.is(s.bidPrice(0), 50);

@@ -3,7 +3,7 @@
  * for writers and tools (native/segment/).
  */
 export * from '../native/segment/index.js';
-export { BookReader, WaitResult, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
+export { BookReader, PollStatus, WaitResult, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
 export type { BookReaderOptions, WaitStrategy } from './sdk/book-reader.js';
 export type { Strategy, StrategyContext } from './pool/strategy.js';
 export { runPool, POOL_DEFAULTS } from './pool/pool.js';

@@ -28,11 +28,13 @@ export class ItchReplay {
   messages = 0;
   readonly top: TopOfBook;
 
+  /** `scratch`: arrays to fill the top N into (a sink's, see BookSink.scratch). */
   constructor(
     readonly levels: number,
     private readonly hooks: ReplayHooks,
+    scratch?: { bids: Uint32Array; asks: Uint32Array },
   ) {
-    this.top = new TopOfBook(levels);
+    this.top = new TopOfBook(levels, scratch);
   }
 
   /**

@@ -39,7 +39,7 @@ export class ItchVenue {
         if (slot !== NOT_PUBLISHED) this.sink.book(slot, top, msgIndex, ts);
       },
       beforeApply: sink.wantsEvents ? (msg, msgIndex) => this.collectEvents(msg, msgIndex) : undefined,
-    });
+    }, sink.scratch);
   }
 
   private collectEvents(msg: ItchMessage, msgIndex: number): void {

@@ -42,9 +42,17 @@ export class Publisher implements BookSink {
     return slot;
   }
 
+  /** Something was published since the last tick(): sleepers may need waking. */
+  private published = false;
+
+  /** The writer's stage: a venue that fills its top N there is committed without a copy. */
+  get scratch(): LevelSource {
+    return this.writer.slots.stage;
+  }
+
   book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number): void {
     this.writer.publish(slot, top, msgIndex, exchangeTsNs, this.flags[slot]);
-    this.writer.wakeIfSleepers(); // one load when no reader sleeps on the futex
+    this.published = true;
     this.dump?.write(msgIndex, this.symbolBySlot[slot], top);
   }
 
@@ -57,7 +65,7 @@ export class Publisher implements BookSink {
     // A book a gap made doubtful: its events say so too.
     if (slot !== abi.EVENT_NO_INSTRUMENT && this.flags[slot] & abi.SLOT_STALE) e.flags |= abi.EVENT_FLAG_BAD_BOOK;
     this.writer.appendEvent(e);
-    this.writer.wakeIfSleepers(); // one load when no reader sleeps
+    this.published = true;
   }
 
   /**
@@ -78,6 +86,12 @@ export class Publisher implements BookSink {
   }
 
   tick(): void {
+    // Once per message that published, after all it published: one fence and a load or two when
+    // no reader sleeps (no syscall).
+    if (this.published) {
+      this.published = false;
+      this.writer.wakeIfSleepers();
+    }
     this.writer.tick();
   }
 

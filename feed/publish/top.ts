@@ -7,9 +7,14 @@ export class TopOfBook implements LevelSource {
   askCount = 0;
   readonly bids: Uint32Array;
   readonly asks: Uint32Array;
-  constructor(readonly levels: number) {
-    this.bids = new Uint32Array(levels * 3);
-    this.asks = new Uint32Array(levels * 3);
+  /** `over`: fill these arrays (a writer's stage, committed without a copy) if they have this depth. */
+  constructor(
+    readonly levels: number,
+    over?: { bids: Uint32Array; asks: Uint32Array },
+  ) {
+    const fits = over !== undefined && over.bids.length === levels * 3 && over.asks.length === levels * 3;
+    this.bids = fits ? over.bids : new Uint32Array(levels * 3);
+    this.asks = fits ? over.asks : new Uint32Array(levels * 3);
   }
 
   /**

@@ -20,6 +20,11 @@ export interface BookSink {
   instrument(symbol: string, feedId: number, priceScale: number): number;
   /** Input message msgIndex changed the top N of the instrument in `slot` to `top`. */
   book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number): void;
+  /**
+   * Level arrays a venue may fill its top N into (the writer's stage): a book() whose levels are
+   * these is committed without a copy. Optional; any LevelSource works.
+   */
+  readonly scratch?: { bids: Uint32Array; asks: Uint32Array };
   /** True if events are wanted (the writer keeps an event ring): a venue makes none otherwise. */
   readonly wantsEvents: boolean;
   /**
@@ -29,7 +34,10 @@ export interface BookSink {
   event(e: EventFields): void;
   /** Input before msgIndex was lost and not recovered: every published book may be wrong. */
   gap(msgIndex: number, lostMessages: number): void;
-  /** Once per input message: heartbeat and counters when due (one increment otherwise). */
+  /**
+   * Once per input message, after its books and events: wakes sleeping readers if it published
+   * anything; heartbeat and counters when due (one increment otherwise).
+   */
   tick(): void;
   /** The venue's counters changed (once per batch, and at the end). */
   flush(counters: SourceCounters): void;

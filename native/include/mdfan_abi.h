@@ -32,7 +32,8 @@
 /* "MDFANSHM" as bytes at offset 0; read as a little-endian uint64. */
 #define MDFAN_MAGIC 0x4D48534E4146444DULL
 #define MDFAN_ABI_MAJOR 1u /* readers refuse any other major */
-#define MDFAN_ABI_MINOR 1u /* minor bumps only add fields in reserved space (1.1: the event ring) */
+#define MDFAN_ABI_MINOR 2u /* minor bumps only add fields in reserved space or objects beside the
+                           * segment (1.1: the event ring; 1.2: the top-of-book lines) */
 
 #define MDFAN_LINE_BYTES 128u /* false-sharing unit: two 64-byte lines (adjacent-line prefetch) */
 #define MDFAN_HEADER_BYTES 1024u
@@ -222,8 +223,10 @@ typedef struct mdfan_slot_header {
  *   reader: line.state = SLEEPING; sleepers += 1 (seq_cst RMW); v = notify_seq (seq_cst);
  *           look at the slots once more; nothing new -> futex_wait(&notify_seq, v, timeout);
  *           then sleepers -= 1 (CAS the line SLEEPING -> ATTACHED first) and read.
- *   writer: commit (its last seq store is seq_cst); if sleepers > 0 (seq_cst load):
- *           notify_seq += 1 (seq_cst RMW); futex_wake(&notify_seq, all).
+ *   writer: the input message's commits; a seq_cst fence (StoreLoad: the commits' stores are only
+ *           release); if sleepers > 0 (load): notify_seq += 1 (seq_cst RMW); futex_wake(&notify_seq,
+ *           all). (1.2) Readers of top changes alike: line.state = SLEEPING_TOP, top_sleepers,
+ *           and the tops' notify_seq, bumped only after a message that changed a top.
  * Either the writer sees the sleeper and bumps notify_seq (the wait returns at once or is woken),
  * or the reader sees the commit before it sleeps. A reader that cannot claim a line (registry
  * missing or full) must not block on the futex: it spins, yields, or waits with a short timeout.
@@ -234,6 +237,7 @@ typedef struct mdfan_slot_header {
 #define MDFAN_READER_FREE 0u             /* line.state: claim it with a CAS FREE -> ATTACHED */
 #define MDFAN_READER_ATTACHED 1u
 #define MDFAN_READER_SLEEPING 2u         /* counted in sleepers */
+#define MDFAN_READER_SLEEPING_TOP 3u     /* (1.2) counted in top_sleepers: asleep on the top futex word */
 
 typedef struct mdfan_registry_header {
   /* line 0: identity, written by the writer before the data segment becomes READY. */
@@ -243,7 +247,9 @@ typedef struct mdfan_registry_header {
   /* line 1: the sleeper count alone (every sleeping reader and the writer touch it). */
   uint32_t sleepers;             /* 128 readers asleep on notify_seq; seq_cst RMW by readers,
                                   *     seq_cst load by the writer after each commit */
-  uint8_t line1_reserved[124];   /* 132 */
+  uint32_t top_sleepers;         /* 132 (1.2) readers asleep on the tops' notify_seq (top changes
+                                  *     only); same protocol as sleepers; 0 in 1.1 */
+  uint8_t line1_reserved[120];   /* 136 */
 } mdfan_registry_header_t;
 
 typedef struct mdfan_reader_line {
@@ -334,6 +340,66 @@ typedef struct mdfan_event {
 #define MDFAN_EVENTS_BYTES(capacity) \
   ((uint64_t)MDFAN_EVENTS_HEADER_BYTES + (uint64_t)(capacity) * MDFAN_EVENT_BYTES)
 
+/* ---- top-of-book lines (1.2): the segment "/NAME.tops" beside "/NAME" ----------------------------
+ * The best bid and ask of every book, one 64-byte line per slot under its own seqlock, so that a
+ * reader of the top alone waits for one line transfer, not for the whole book. In every commit that
+ * changes a book's top (level 0 of either side, the counts' emptiness, or the flags), the writer
+ * commits the top line first, then the slot: both carry the same msg_index and publish_ts_ns, and
+ * the top's update_count is the low 32 bits of the slot update_count the book commit then stores.
+ * A commit that leaves the top as it was does not touch the line.
+ * Its own object, so the data segment's layout (and every 1.0/1.1 reader of it) is unchanged; a
+ * data segment of minor >= 2 has one, created before the data segment becomes READY, and a new
+ * writer generation re-creates it (a reader re-opens it when the generation moves).
+ *
+ *   tops header   two lines: identity (line 0), the top futex word alone (line 1)
+ *   top lines     max_instruments lines, MDFAN_TOP_STRIDE_BYTES apart (a line pair each: the
+ *                 adjacent-line prefetcher pulls pairs, as for the slots)
+ *
+ * Commit and read are the slot's seqlock (mdfan_seqlock.h) over MDFAN_TOP_BYTES: line i is slot i's. */
+#define MDFAN_TOPS_MAGIC 0x504F544Du      /* "MTOP" as bytes at offset 0 (little-endian u32) */
+#define MDFAN_TOPS_HEADER_BYTES 256u
+#define MDFAN_TOP_BYTES 64u
+#define MDFAN_TOP_STRIDE_BYTES 128u
+
+typedef struct mdfan_tops_header {
+  /* line 0: identity, written before magic (store-release), never again. */
+  uint32_t magic;                /* 0   MDFAN_TOPS_MAGIC; store-release after the other fields */
+  uint16_t abi_major;            /* 4   as the data segment */
+  uint16_t abi_minor;            /* 6 */
+  uint32_t max_instruments;      /* 8   top lines, as the data segment's slots */
+  uint32_t top_stride_bytes;     /* 12  MDFAN_TOP_STRIDE_BYTES */
+  uint32_t generation;           /* 16  the data segment's generation these lines belong to */
+  uint32_t header_bytes;         /* 20  MDFAN_TOPS_HEADER_BYTES */
+  uint64_t total_bytes;          /* 24  header_bytes + max_instruments * top_stride_bytes */
+  uint8_t line0_reserved[96];    /* 32 */
+  /* line 1: the top futex word alone. After an input message whose commits changed a top, if the
+   * registry's top_sleepers > 0 (seq_cst load), the writer bumps it (+1, seq_cst RMW) and
+   * FUTEX_WAKEs; also once at close. The wake protocol is notify_seq's, with top_sleepers. */
+  uint32_t notify_seq;           /* 128 */
+  uint8_t line1_reserved[124];   /* 132 */
+} mdfan_tops_header_t;
+
+typedef struct mdfan_top {
+  uint32_t seq;                  /* 0  seqlock, as the slot's */
+  uint32_t flags;                /* 4  the book commit's MDFAN_SLOT_* */
+  uint64_t msg_index;            /* 8  as the book commit's */
+  uint64_t exchange_ts_ns;       /* 16 as the book commit's */
+  uint64_t publish_ts_ns;        /* 24 as the book commit's: when the writer began this publication */
+  uint32_t bid_price;            /* 32 level 0 of the bids; all three 0 when bid_count is 0 */
+  uint32_t bid_size;             /* 36 */
+  uint32_t bid_orders;           /* 40 */
+  uint32_t ask_price;            /* 44 level 0 of the asks; all three 0 when ask_count is 0 */
+  uint32_t ask_size;             /* 48 */
+  uint32_t ask_orders;           /* 52 */
+  uint32_t update_count;         /* 56 low 32 bits of the slot's update_count for the book commit
+                                  *    that follows this top commit */
+  uint16_t bid_count;            /* 60 the book's levels in use (its bid_count, at most 65535) */
+  uint16_t ask_count;            /* 62 */
+} mdfan_top_t;
+
+#define MDFAN_TOPS_BYTES(max_instruments) \
+  ((uint64_t)MDFAN_TOPS_HEADER_BYTES + (uint64_t)(max_instruments) * MDFAN_TOP_STRIDE_BYTES)
+
 /* ---- the layout, asserted ----------------------------------------------------------------- */
 MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, state) == 1 * MDFAN_LINE_BYTES, "state opens line 1");
@@ -362,5 +428,14 @@ MDFAN_STATIC_ASSERT(sizeof(mdfan_event_t) == MDFAN_EVENT_BYTES, "an event is one
 MDFAN_STATIC_ASSERT(offsetof(mdfan_event_t, price) % 8 == 0, "u64 aligned");
 MDFAN_STATIC_ASSERT((MDFAN_EVENTS_DEFAULT_CAPACITY & (MDFAN_EVENTS_DEFAULT_CAPACITY - 1u)) == 0, "capacity is a power of two");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, events) == 536, "1.1 adds the events counter in line 4's reserved space");
+
+MDFAN_STATIC_ASSERT(offsetof(mdfan_registry_header_t, top_sleepers) == 132, "1.2 adds top_sleepers in line 1's reserved space");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_tops_header_t) == MDFAN_TOPS_HEADER_BYTES, "tops header is two lines");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_tops_header_t, notify_seq) == MDFAN_LINE_BYTES, "the top futex word owns line 1");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_top_t) == MDFAN_TOP_BYTES, "a top is one 64-byte cache line");
+MDFAN_STATIC_ASSERT(MDFAN_TOP_STRIDE_BYTES % MDFAN_LINE_BYTES == 0, "top lines do not share a line pair");
+MDFAN_STATIC_ASSERT(MDFAN_TOPS_HEADER_BYTES % MDFAN_LINE_BYTES == 0, "top lines start on a line pair");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, seq) == 0, "seq first, as the slot's");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, publish_ts_ns) % 8 == 0, "u64 aligned");
 
 #endif /* MDFAN_ABI_H */

@@ -98,13 +98,15 @@ static inline int64_t mdfan_seqlock_read(const void *slot, void *dst, size_t byt
 }
 
 /*
- * The writer (one process holds the writer lock, so one writer per slot), as SlotWriter.commit in
- * native/segment/seqlock.ts does it: read its own seq s; if s is even, W1 (begin); write the
- * payload with plain stores; W2 (end). A slot found odd — a dead writer's half commit, met at
- * takeover — is already "inside": skip W1 and end it from that odd value once the payload is
- * rewritten (making it even first would publish the dead writer's torn payload).
- * On x86-64 the TypeScript writer's W1 is an Atomics.store (seq_cst, an XCHG: a full fence); where
- * the CPU is not TSO it calls the addon's writeBegin, which is mdfan_seqlock_write_begin.
+ * The writer (one process holds the writer lock, so one writer per slot): read its own seq s; if s
+ * is even, W1 (begin); write the payload with plain stores; W2 (end). A slot found odd — a dead
+ * writer's half commit, met at takeover — is already "inside": skip W1 and end it from that odd
+ * value once the payload is rewritten (making it even first would publish the dead writer's torn
+ * payload). mdfan's writer commits through mdfan_commit_book below (the addon's commitBook), so
+ * there is one commit for every writer; no store of it is a full fence: on x86-64 each is a plain
+ * MOV, so the stores to the top line and to the slot's lines drain from the store buffer in order
+ * and their line transfers overlap. The wake protocol's StoreLoad fence comes once per input
+ * message, after all its commits (mdfan_abi.h, reader registry).
  */
 
 /* W1 + F1: opens a commit on a slot whose seq is even. Returns the new, odd, seq. */
@@ -119,12 +121,92 @@ static inline uint32_t mdfan_seqlock_write_begin(uint32_t *seqp) {
   return s;
 }
 
+/* W1 + F1 on an even seq; on an odd one (a dead writer's half commit) nothing: already inside. */
+static inline uint32_t mdfan_seqlock_write_open(uint32_t *seqp) {
+  uint32_t s = __atomic_load_n(seqp, __ATOMIC_RELAXED); /* our own last store (or the dead writer's) */
+  return (s & 1u) ? s : mdfan_seqlock_write_begin(seqp);
+}
+
 /* W2: closes the commit opened at odd seq `odd`. */
 static inline void mdfan_seqlock_write_end(uint32_t *seqp, uint32_t odd) {
-  /* W2, seq_cst store (implies release): the payload is visible before the even seq; pairs with
-   * R1's acquire. seq_cst, not only release: the wake protocol (mdfan_abi.h) needs it ordered
-   * before the writer's seq_cst load of the registry's sleepers that follows the commit. */
-  __atomic_store_n(seqp, odd + 1u, __ATOMIC_SEQ_CST);
+  /* W2, release store: the payload is visible before the even seq; pairs with R1's acquire. Not
+   * seq_cst: a seq_cst store is a full fence on x86-64 (XCHG) that would hold the writer until
+   * every line of the commit had been transferred. The wake protocol's seq_cst fence comes once
+   * per input message, before the writer loads the sleeper counts (mdfan_abi.h). */
+  __atomic_store_n(seqp, odd + 1u, __ATOMIC_RELEASE);
+}
+
+/*
+ * One book commit, as mdfan's writer makes it: the top line first when the top changed, then the
+ * slot. `slot` is the slot's first byte, `top` its top line (NULL: a 1.1 segment, no tops object);
+ * bids and asks are `levels` * 3 u32 each ([price, size, orders], best first), of which
+ * bid_count / ask_count are in use (at most `levels`): the rest of the slot's levels are zeroed,
+ * so a reader never sees an old book's tail. Returns 1 if the top line was committed, else 0.
+ *
+ * Each header line is composed on the stack and copied after W1 in a few wide stores: a reader
+ * spinning on the line takes it back between any two of the writer's stores, so every store after
+ * W1 may cost a line transfer (one store per field measured 4x slower than this on a spinning
+ * reader's line: docs/BENCHMARKS.md).
+ */
+static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const uint32_t *bids,
+                                    uint32_t bid_count, const uint32_t *asks, uint32_t ask_count, uint64_t msg_index,
+                                    uint64_t exchange_ts_ns, uint64_t publish_ts_ns, uint32_t flags,
+                                    uint32_t instrument_index) {
+  mdfan_slot_header_t h;
+  memcpy(&h, slot, sizeof h); /* our own last stores: a plain read is exact (update_count) */
+  if (bid_count > levels) bid_count = levels;
+  if (ask_count > levels) ask_count = levels;
+  static const uint32_t none[3] = {0, 0, 0};
+  const uint32_t *b0 = bid_count ? bids : none, *a0 = ask_count ? asks : none;
+  h.flags = flags;
+  h.msg_index = msg_index;
+  h.exchange_ts_ns = exchange_ts_ns;
+  h.publish_ts_ns = publish_ts_ns;
+  h.bid_count = bid_count;
+  h.ask_count = ask_count;
+  h.update_count += 1;
+  h.instrument_index = instrument_index;
+  int top_changed = 0;
+  if (top) {
+    mdfan_top_t t;
+    memcpy(&t, top, sizeof t); /* our own last stores, as for the slot */
+    uint16_t bc = (uint16_t)bid_count, ac = (uint16_t)ask_count;
+    /* A top that did not change is not rewritten: its readers are not disturbed (nor woken). seq 0:
+     * never committed. */
+    top_changed = t.seq == 0 || t.flags != flags || t.bid_count != bc || t.ask_count != ac || t.bid_price != b0[0] ||
+                  t.bid_size != b0[1] || t.bid_orders != b0[2] || t.ask_price != a0[0] || t.ask_size != a0[1] ||
+                  t.ask_orders != a0[2];
+    if (top_changed) {
+      t.flags = flags;
+      t.msg_index = msg_index;
+      t.exchange_ts_ns = exchange_ts_ns;
+      t.publish_ts_ns = publish_ts_ns;
+      t.bid_price = b0[0];
+      t.bid_size = b0[1];
+      t.bid_orders = b0[2];
+      t.ask_price = a0[0];
+      t.ask_size = a0[1];
+      t.ask_orders = a0[2];
+      t.update_count = (uint32_t)h.update_count;
+      t.bid_count = bc;
+      t.ask_count = ac;
+      uint32_t odd = mdfan_seqlock_write_open(&top->seq);
+      memcpy((uint8_t *)top + sizeof t.seq, (const uint8_t *)&t + sizeof t.seq, sizeof t - sizeof t.seq);
+      mdfan_seqlock_write_end(&top->seq, odd);
+    }
+  }
+  uint32_t *seqp = (uint32_t *)slot;
+  uint32_t odd = mdfan_seqlock_write_open(seqp);
+  memcpy(slot + sizeof h.seq, (const uint8_t *)&h + sizeof h.seq, sizeof h - sizeof h.seq);
+  uint8_t *bid_levels = slot + MDFAN_BIDS_OFFSET, *ask_levels = slot + MDFAN_ASKS_OFFSET(levels);
+  size_t side_bytes = (size_t)levels * MDFAN_LEVEL_BYTES;
+  size_t bid_bytes = (size_t)bid_count * MDFAN_LEVEL_BYTES, ask_bytes = (size_t)ask_count * MDFAN_LEVEL_BYTES;
+  if (bid_levels != (const uint8_t *)bids) memcpy(bid_levels, bids, bid_bytes); /* bids may be the slot's own */
+  memset(bid_levels + bid_bytes, 0, side_bytes - bid_bytes);
+  if (ask_levels != (const uint8_t *)asks) memcpy(ask_levels, asks, ask_bytes);
+  memset(ask_levels + ask_bytes, 0, side_bytes - ask_bytes);
+  mdfan_seqlock_write_end(seqp, odd);
+  return top_changed;
 }
 
 #endif /* MDFAN_SEQLOCK_H */

@@ -65,7 +65,11 @@ export interface Addon {
   getAffinity(): number[];
   currentCpu(): number;
   readSlot(buffer: ArrayBuffer, slotOffset: number, bytes: number, dst: Uint32Array, staleNs: number): number;
-  writeBegin(buffer: ArrayBuffer, slotOffset: number): number;
+  /** Registers a writer's mapping, its tops mapping (or null) and its staging buffer; returns a handle. */
+  commitBind(map: ArrayBuffer, slotsOffset: number, slotStride: number, levels: number, maxInstruments: number, tops: ArrayBuffer | null, stage: ArrayBuffer): number;
+  commitUnbind(handle: number): void;
+  /** One book commit (top line, then slot) from the stage (levels and fields); returns publish_ts_ns, or -1 for an unbound handle or index. */
+  commitBook(handle: number, index: number): number;
   benchReadSlot(
     buffer: ArrayBuffer,
     slotOffset: number,

@@ -11,6 +11,7 @@ export type { EventFields, StartAt } from './events.js';
 export type { AttachOptions, OpenOptions, WriterStatus } from './reader.js';
 export { BookSnapshot, SlotWriter, readSlotJs, NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 export type { LevelSource } from './seqlock.js';
+export { TopSnapshot, topsName } from './tops.js';
 export { unlinkSegment, shmPath } from './mapping.js';
 export { segmentObjects, unlinkSegmentObjects } from './objects.js';
 export type { Instrument } from './directory.js';

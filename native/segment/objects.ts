@@ -2,9 +2,10 @@
 import { eventsName } from './events.js';
 import { unlinkSegment } from './mapping.js';
 import { registryName } from './registry.js';
+import { topsName } from './tops.js';
 
-/** /NAME, its reader registry /NAME.readers and its event ring /NAME.events. */
-export const segmentObjects = (name: string): string[] => [name, registryName(name), eventsName(name)];
+/** /NAME, its reader registry /NAME.readers, its event ring /NAME.events and its top lines /NAME.tops. */
+export const segmentObjects = (name: string): string[] => [name, registryName(name), eventsName(name), topsName(name)];
 
 /** Unlinks every object of segment `name` that exists; returns how many were removed. */
 export function unlinkSegmentObjects(name: string): number {

@@ -12,6 +12,7 @@ import { Mapping, loadU64, shmPath } from './mapping.js';
 import { readDirectory, type Instrument } from './directory.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 import { AUTO_FALLBACK_RETRIES, BookSnapshot, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
+import { TOP_WORDS, type TopSnapshot, W_TOP_NOTIFY, openTops, topWord } from './tops.js';
 
 export interface OpenOptions {
   /** Accept any state (stat) instead of requiring READY. */
@@ -228,6 +229,80 @@ export class SegmentReader {
     return r;
   }
 
+  /** The top-of-book lines, opened on first use and again after a takeover (refreshTops). */
+  private topsMap: Mapping | null = null;
+  private topViews: Array<Uint32Array | undefined> = [];
+
+  /**
+   * The tops mapping of the current generation. Throws MDFAN_ERR_NO_SEGMENT for a writer of ABI
+   * 1.0 or 1.1 (no top lines), MDFAN_ERR_NOT_READY while a new writer is re-creating them.
+   */
+  tops(): Mapping {
+    if (this.topsMap !== null) return this.topsMap;
+    if (this.map.isClosed) throw new MdfanError(ErrorCode.CLOSED, `reader for ${this.name} is closed`);
+    const minor = this.map.dv.getUint16(abi.HDR.abi_minor.offset, true);
+    if (minor < 2)
+      throw new MdfanError(ErrorCode.NO_SEGMENT, `segment ${this.name} has ABI ${abi.ABI_MAJOR}.${minor}: no top-of-book lines before 1.2 (read the book's level 0)`, {
+        segment: this.name,
+        found: `${abi.ABI_MAJOR}.${minor}`,
+      });
+    this.topsMap = openTops(this.name, this.layout.maxInstruments, this.currentGeneration);
+    return this.topsMap;
+  }
+
+  /** Forgets the tops mapping: a new writer generation has new top lines (opened on next use). */
+  refreshTops(): void {
+    this.topsMap?.close();
+    this.topsMap = null;
+    this.topViews = [];
+  }
+
+  /** Word index of top line `index` in tops().u32. */
+  topWord(index: number): number {
+    return topWord(index);
+  }
+
+  /**
+   * Copies top line `index` into `top` through its seqlock; returns the retries it took. Throws
+   * MDFAN_ERR_STALE as read() does; see tops() for a segment without top lines.
+   */
+  readTop(index: number, top: TopSnapshot): number {
+    if (index >>> 0 !== index || index >= this.layout.maxInstruments)
+      throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.layout.maxInstruments - 1}`);
+    const m = this.tops();
+    let v = this.topViews[index];
+    if (v === undefined) {
+      const w = topWord(index);
+      v = m.u32.subarray(w, w + TOP_WORDS);
+      this.topViews[index] = v;
+    }
+    let r = this.useNative ? GAVE_UP : readSlotJs(v, top.words, this.staleNs, this.jsMaxRetries);
+    if (r === GAVE_UP) {
+      const n = native.readSlot(m.buffer, topWord(index) << 2, abi.TOP_BYTES, top.words, this.staleNs);
+      r = n < 0 ? n : n + (this.useNative ? 0 : this.jsMaxRetries);
+    }
+    this.reads++;
+    if (r < 0) {
+      throw new MdfanError(ErrorCode.STALE, `segment ${this.name}: top line ${index} stayed mid-update (odd seq) for over ${this.staleNs / 1e6} ms; its writer is stuck or dead`, {
+        segment: this.name,
+        slot: index,
+        seq: Atomics.load(m.u32, topWord(index)),
+      });
+    }
+    top.retries = r;
+    this.retries += r;
+    return r;
+  }
+
+  /** The top futex word (bumped after a message that changed a top, if top readers sleep). */
+  topNotifySeq(): number {
+    return Atomics.load(this.tops().u32, W_TOP_NOTIFY);
+  }
+
+  waitForTopNotify(expected: number, timeoutNs: number): number {
+    return native.futexWait(this.tops().buffer, W_TOP_NOTIFY << 2, expected, timeoutNs);
+  }
+
   /** Lock, pid and heartbeat age: the facts for liveness (cold path). */
   writerStatus(): WriterStatus {
     const hb = loadU64(this.map, abi.HDR.heartbeat_ns.offset);
@@ -264,6 +339,7 @@ export class SegmentReader {
   }
 
   close(): void {
+    this.refreshTops();
     this.map.close();
   }
 }

@@ -8,7 +8,8 @@
  *
  * Lost wake-ups cannot happen (both sides seq_cst, a Dekker pattern):
  *   reader: sleepers += 1 ; v = notify_seq ; look for new commits ; none -> futex_wait(notify_seq, v)
- *   writer: commit (W2 is a seq_cst store) ; if sleepers > 0 -> notify_seq += 1 ; futex_wake
+ *   writer: commits ; seq_cst fence ; if sleepers > 0 -> notify_seq += 1 ; futex_wake
+ * (top sleepers alike, on the tops' futex word, after a message that changed a top)
  * Either the writer sees the sleeper (and bumps notify_seq, so the wait returns at once or is
  * woken), or the reader sees the commit before it sleeps.
  *
@@ -21,11 +22,14 @@ import { native } from './binding.js';
 import { errnoName } from './errors.js';
 import { Mapping, shmPath, sizeAndMap, unlinkSegment } from './mapping.js';
 
-export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING } = abi;
+export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING, READER_SLEEPING_TOP } = abi;
 /** Word indexes (u32), from the header's mdfan_registry_header_t and mdfan_reader_line_t. */
 const W_MAGIC = abi.REGISTRY.magic.offset >>> 2;
 const W_CAPACITY = abi.REGISTRY.capacity.offset >>> 2;
 const W_SLEEPERS = abi.REGISTRY.sleepers.offset >>> 2;
+const W_TOP_SLEEPERS = abi.REGISTRY.top_sleepers.offset >>> 2;
+/** The count a sleeping line is counted in. */
+const countOf = (state: number): number => (state === READER_SLEEPING_TOP ? W_TOP_SLEEPERS : W_SLEEPERS);
 const W_PID = abi.READER_LINE.pid.offset >>> 2;
 const W_STATE = abi.READER_LINE.state.offset >>> 2;
 /** First word of reader line i. */
@@ -65,13 +69,18 @@ export class RegistryOwner {
     return Atomics.load(this.map.u32, W_SLEEPERS);
   }
 
+  /** Readers asleep on the top futex (seq_cst load: pairs with the reader's increment). */
+  topSleepers(): number {
+    return Atomics.load(this.map.u32, W_TOP_SLEEPERS);
+  }
+
   /** Attached readers (live lines). */
   readers(): Array<{ pid: number; sleeping: boolean }> {
     const out: Array<{ pid: number; sleeping: boolean }> = [];
     for (let i = 0; i < REGISTRY_CAPACITY; i++) {
       const w = lineWord(i);
       const state = Atomics.load(this.map.u32, w + W_STATE);
-      if (state !== READER_FREE) out.push({ pid: Atomics.load(this.map.u32, w + W_PID), sleeping: state === READER_SLEEPING });
+      if (state !== READER_FREE) out.push({ pid: Atomics.load(this.map.u32, w + W_PID), sleeping: state === READER_SLEEPING || state === READER_SLEEPING_TOP });
     }
     return out;
   }
@@ -91,7 +100,7 @@ export class RegistryOwner {
       // guards against a reader that reused the line meanwhile.
       if (Atomics.compareExchange(u32, w + W_PID, pid, 0) !== pid) continue;
       if (Atomics.compareExchange(u32, w + W_STATE, state, READER_FREE) === state) {
-        if (state === READER_SLEEPING) Atomics.sub(u32, W_SLEEPERS, 1);
+        if (state === READER_SLEEPING || state === READER_SLEEPING_TOP) Atomics.sub(u32, countOf(state), 1);
         freed++;
       }
     }
@@ -154,16 +163,22 @@ export class RegistryLine {
     return null;
   }
 
-  /** Before sleeping: counted first (seq_cst), so a writer committing after this wakes us. */
-  beginSleep(): void {
-    Atomics.store(this.map.u32, this.word + W_STATE, READER_SLEEPING);
-    Atomics.add(this.map.u32, W_SLEEPERS, 1);
+  /**
+   * Before sleeping: counted first (seq_cst), so a writer committing after this wakes us. `top`:
+   * asleep on the top futex word (woken by top changes only), counted in top_sleepers.
+   */
+  beginSleep(top = false): void {
+    const state = top ? READER_SLEEPING_TOP : READER_SLEEPING;
+    Atomics.store(this.map.u32, this.word + W_STATE, state);
+    Atomics.add(this.map.u32, countOf(state), 1);
   }
 
   endSleep(): void {
     // CAS: the writer's sweep never touches a live reader, but be exact about the count.
-    if (Atomics.compareExchange(this.map.u32, this.word + W_STATE, READER_SLEEPING, READER_ATTACHED) === READER_SLEEPING)
-      Atomics.sub(this.map.u32, W_SLEEPERS, 1);
+    const u32 = this.map.u32;
+    const state = Atomics.load(u32, this.word + W_STATE);
+    if ((state === READER_SLEEPING || state === READER_SLEEPING_TOP) && Atomics.compareExchange(u32, this.word + W_STATE, state, READER_ATTACHED) === state)
+      Atomics.sub(u32, countOf(state), 1);
   }
 
   release(): void {

@@ -1,33 +1,29 @@
 /**
- * The seqlock over one book slot: the writer's commit and the JavaScript read path.
+ * The seqlock over one book slot (and over one top line: the same protocol on 64 bytes): the
+ * JavaScript read path, and the writer's face over the addon's commit.
  *
- * Protocol (docs/ABI.md). Slot word 0 is `seq`.
- *   writer:  s = seq (its own value: single writer)
- *            seq <- s+1   Atomics.store, seq_cst          [W1]
- *            payload      plain typed-array stores
- *            seq <- s+2   Atomics.store, seq_cst          [W2]
+ * Protocol (docs/ABI.md). Word 0 is `seq`.
+ *   writer:  mdfan_commit_book (native/include/mdfan_seqlock.h), one addon call per book:
+ *            W1 seq <- s+1, release fence, payload, W2 seq <- s+2 (release). No full fence: on
+ *            x86-64 every store is a MOV, so the lines drain to readers in order and overlap.
  *   reader:  s1 <- seq    Atomics.load, seq_cst           [R1] pairs with W2 of the previous commit
  *            if s1 odd: retry (the writer is inside)
  *            copy payload plain typed-array loads
  *            s2 <- seq    Atomics.load, seq_cst           [R2] pairs with W1 of a concurrent commit
  *            if s1 != s2: retry (torn), else the copy is the commit that wrote s1
  *
- * Why this is correct on x86-64 (TSO), which is where the JavaScript paths are used:
- *  - The CPU never reorders a load with an older load, nor a store with an older store. So the
- *    payload loads are performed after R1 and before R2, and the payload stores become visible
- *    after W1 and before W2.
+ * Why the JavaScript read is correct on x86-64 (TSO), which is where it is used:
+ *  - The CPU never reorders a load with an older load. So the payload loads are performed after
+ *    R1 and before R2, and the writer's stores become visible in program order.
  *  - V8 keeps plain typed-array accesses in program order relative to Atomics operations: Atomics
  *    are on TurboFan's effect chain as full barriers, so the JIT neither hoists the copy above R1
- *    nor sinks it below R2, nor moves payload stores out of [W1, W2]. Atomics.store on x64 is an
- *    XCHG (a full fence); Atomics.load is a plain MOV, which TSO makes an acquire load.
+ *    nor sinks it below R2. Atomics.load is a plain MOV, which TSO makes an acquire load.
  *  - Hence if R2 sees s1 (even), no store of a later commit was visible to the copy: any such
  *    store is preceded in visibility order by W1 = s1+1, which R2 would have seen.
  * On arm64 the hardware may perform a plain load after a later Atomics.load (LDAR orders only
- * what follows it), and a plain store before an earlier Atomics.store (STLR orders only what
- * precedes it). There the reader must use the native path (native/src/seqlock_read.cc, with an
- * acquire fence before R2) and the writer the native `writeBegin` (a release fence after W1);
- * `NATIVE_ORDERING_REQUIRED` selects that automatically. The torture test checks all of it under
- * load on the machine it runs on.
+ * what follows it). There the reader must use the native path (native/src/seqlock_read.cc, with
+ * an acquire fence before R2); `NATIVE_ORDERING_REQUIRED` selects it automatically. The torture
+ * test checks all of it under load on the machine it runs on.
  *
  * `seq` is 32 bits so the JavaScript read needs no BigInt; it wraps after 2^31 commits to one
  * slot. A reader would be fooled only if it were paused for exactly a multiple of 2^31 commits
@@ -187,30 +183,46 @@ export interface LevelSource {
 }
 
 /**
- * Writes slots of one mapping. Single writer: only the process holding the writer lock may use
- * it. Allocates nothing per commit.
+ * Writes slots of one mapping (and their top lines, if the segment has them) through the addon's
+ * commit (mdfan_commit_book in native/include/mdfan_seqlock.h: the one commit, for every writer).
+ * Single writer: only the process holding the writer lock may use it. The levels go through
+ * `stage`, a buffer the addon reads: a source filled in place there is not copied again. Allocates
+ * nothing per commit.
  */
 export class SlotWriter {
   private readonly u32: Uint32Array;
-  private readonly buffer: ArrayBuffer;
   private readonly slotsWord: number;
   private readonly strideWords: number;
   private readonly levels: number;
   private readonly asksWord: number;
   private readonly maxInstruments: number;
-  private readonly nativeBegin: boolean;
+  private handle: number;
+  /** The stage the addon reads (native/src/commit.cc): header words, then bids and asks levels*3 each. */
+  private readonly stageWords: Uint32Array;
+  private readonly stageF64: Float64Array;
+  /** The staging levels: fill `stage.bids`/`stage.asks` in place and commit(index, stage, ...). */
+  readonly stage: LevelSource;
 
-  constructor(buffer: ArrayBuffer, layout: abi.Layout, nativeBegin = NATIVE_ORDERING_REQUIRED) {
-    if (layout.slotStride % 4 !== 0 || layout.slotsOffset % 4 !== 0)
-      throw new MdfanError(ErrorCode.LAYOUT, 'slot stride and offset must be multiples of 4', { stride: layout.slotStride });
-    this.buffer = buffer;
+  constructor(buffer: ArrayBuffer, layout: abi.Layout, tops: ArrayBuffer | null) {
+    if (layout.slotStride % 8 !== 0 || layout.slotsOffset % 8 !== 0)
+      throw new MdfanError(ErrorCode.LAYOUT, 'slot stride and offset must be multiples of 8', { stride: layout.slotStride });
     this.u32 = new Uint32Array(buffer);
     this.slotsWord = layout.slotsOffset >>> 2;
     this.strideWords = layout.slotStride >>> 2;
     this.levels = layout.levels;
     this.asksWord = abi.asksOffset(layout.levels) >>> 2;
     this.maxInstruments = layout.maxInstruments;
-    this.nativeBegin = nativeBegin;
+    const side = layout.levels * 3;
+    const stage = new ArrayBuffer((STAGE_HEADER_WORDS + 2 * side) * 4);
+    this.stageWords = new Uint32Array(stage);
+    this.stageF64 = new Float64Array(stage, 0, 2);
+    this.stage = {
+      bidCount: 0,
+      askCount: 0,
+      bids: this.stageWords.subarray(STAGE_HEADER_WORDS, STAGE_HEADER_WORDS + side),
+      asks: this.stageWords.subarray(STAGE_HEADER_WORDS + side, STAGE_HEADER_WORDS + 2 * side),
+    };
+    this.handle = native.commitBind(buffer, layout.slotsOffset, layout.slotStride, layout.levels, layout.maxInstruments, tops, stage);
   }
 
   /** Word index of slot `index`. */
@@ -218,94 +230,52 @@ export class SlotWriter {
     return this.slotsWord + index * this.strideWords;
   }
 
+  /** Top lines committed so far (a top line is committed only when its book's top changed). */
+  get topCommits(): number {
+    return this.stageWords[STAGE_TOP_COMMITS];
+  }
+
   /**
-   * Commits one book to slot `index`. msgIndex/exchangeTsNs/publishTsNs are non-negative integers
-   * below 2^53; levels beyond the depth are dropped.
+   * Commits one book to slot `index` (its top line first, if the top changed) and returns the
+   * publish time it stamped (CLOCK_MONOTONIC ns, read as the commit began). msgIndex and
+   * exchangeTsNs are non-negative integers below 2^53; levels beyond the depth are dropped.
    */
-  commit(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, publishTsNs: number, flags: number): void {
+  commit(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags: number): number {
     if (index >>> 0 !== index || index >= this.maxInstruments)
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
-    const u32 = this.u32;
-    const base = this.slotWord(index);
-    // Our own last store, so a plain read is exact for the single writer. An odd value is a dead
-    // writer's half commit found by a takeover: the slot is already "inside" (readers wait), so
-    // this commit skips W1 and its W2 makes it even. Making it even first would hand readers the
-    // dead writer's torn payload.
-    let s = u32[base];
-    if ((s & 1) === 0) {
-      if (this.nativeBegin) native.writeBegin(this.buffer, base << 2); // W1 + release fence
-      else Atomics.store(u32, base, (s + 1) >>> 0); // W1
-    } else s = (s - 1) >>> 0;
-    u32[base + abi.W.slotFlags] = flags;
-    u32[base + abi.W.slotMsgIndexLo] = msgIndex % 4294967296;
-    u32[base + abi.W.slotMsgIndexLo + 1] = Math.floor(msgIndex / 4294967296);
-    u32[base + abi.W.slotExchangeTsLo] = exchangeTsNs % 4294967296;
-    u32[base + abi.W.slotExchangeTsLo + 1] = Math.floor(exchangeTsNs / 4294967296);
-    u32[base + abi.W.slotPublishTsLo] = publishTsNs % 4294967296;
-    u32[base + abi.W.slotPublishTsLo + 1] = Math.floor(publishTsNs / 4294967296);
     const levels = this.levels;
     const bidCount = src.bidCount < levels ? src.bidCount : levels;
     const askCount = src.askCount < levels ? src.askCount : levels;
-    u32[base + abi.W.slotBidCount] = bidCount;
-    u32[base + abi.W.slotAskCount] = askCount;
-    const upd = u32[base + abi.W.slotUpdateCountLo] + 1;
-    if (upd > 0xffffffff) {
-      u32[base + abi.W.slotUpdateCountLo] = 0;
-      u32[base + abi.W.slotUpdateCountLo + 1]++;
-    } else u32[base + abi.W.slotUpdateCountLo] = upd;
-    u32[base + abi.W.slotInstrumentIndex] = index;
-    // Levels in use are copied; the rest are zeroed so a reader never sees an old book's tail.
-    // A source laid out exactly like the slot side goes in one memmove per side (TypedArray.set
-    // into a view made once per slot), the rest in one memset; other sources word by word.
-    const all = levels * 3;
-    const bw = bidCount * 3;
-    const aw = askCount * 3;
-    const sides = this.sideViews(index);
-    this.copySide(sides[0], src.bids, bw, all);
-    this.copySide(sides[1], src.asks, aw, all);
-    Atomics.store(u32, base, (s + 2) >>> 0); // W2
+    const stage = this.stage;
+    if (src.bids !== stage.bids) copyLevels(stage.bids, src.bids, bidCount * 3);
+    if (src.asks !== stage.asks) copyLevels(stage.asks, src.asks, askCount * 3);
+    const w = this.stageWords;
+    this.stageF64[0] = msgIndex;
+    this.stageF64[1] = exchangeTsNs;
+    w[STAGE_FLAGS] = flags;
+    w[STAGE_BID_COUNT] = bidCount;
+    w[STAGE_ASK_COUNT] = askCount;
+    const ts = native.commitBook(this.handle, index);
+    if (ts < 0) throw new MdfanError(ErrorCode.CLOSED, 'the segment was closed: no more commits', { index });
+    return ts;
   }
 
   /**
-   * Re-commits slot `index` with new flags, keeping its book: a commit of the slot's own levels
-   * (read back by the single writer, which wrote them), stamped with msgIndex, a zero exchange
-   * time and the publish time. For a feed gap: the book stays readable, marked MDFAN_SLOT_STALE.
-   * Cold path (once per book per gap): the hot commit() stays one straight-line function (split
-   * into helpers, it measured ~4% slower in `mdfan bench feed`).
+   * Re-commits slot `index` with new flags, keeping its book (read back by the single writer,
+   * which wrote it), stamped with msgIndex and a zero exchange time. For a feed gap: the book
+   * stays readable, marked MDFAN_SLOT_STALE. Cold path (once per book per gap).
    */
-  commitFlags(index: number, flags: number, msgIndex: number, publishTsNs: number): void {
+  commitFlags(index: number, flags: number, msgIndex: number): number {
     if (index >>> 0 !== index || index >= this.maxInstruments)
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
     const base = this.slotWord(index);
-    const [bids, asks] = this.sideViews(index);
-    const own: LevelSource = { bidCount: this.u32[base + abi.W.slotBidCount], askCount: this.u32[base + abi.W.slotAskCount], bids, asks };
-    this.commit(index, own, msgIndex, 0, publishTsNs, flags);
-  }
-
-  private readonly views: Array<[Uint32Array, Uint32Array] | undefined> = [];
-
-  /** Views over slot `index`'s bid and ask levels, made on first use (no allocation per commit). */
-  private sideViews(index: number): [Uint32Array, Uint32Array] {
-    let v = this.views[index];
-    if (v === undefined) {
-      const base = this.slotWord(index);
-      const all = this.levels * 3;
-      const b0 = base + abi.W.slotLevels;
-      const a0 = base + this.asksWord;
-      v = [this.u32.subarray(b0, b0 + all), this.u32.subarray(a0, a0 + all)];
-      this.views[index] = v;
-    }
-    return v;
-  }
-
-  private copySide(dst: Uint32Array, src: Uint32Array, used: number, all: number): void {
-    if (src.length === all) {
-      dst.set(src);
-      if (used < all) dst.fill(0, used);
-    } else {
-      for (let i = 0; i < used; i++) dst[i] = src[i];
-      if (used < all) dst.fill(0, used);
-    }
+    const side = this.levels * 3;
+    const stage = this.stage;
+    stage.bids.set(this.u32.subarray(base + abi.W.slotLevels, base + abi.W.slotLevels + side));
+    stage.asks.set(this.u32.subarray(base + this.asksWord, base + this.asksWord + side));
+    stage.bidCount = this.u32[base + abi.W.slotBidCount];
+    stage.askCount = this.u32[base + abi.W.slotAskCount];
+    return this.commit(index, stage, msgIndex, 0, flags);
   }
 
   /**
@@ -317,7 +287,22 @@ export class SlotWriter {
     Atomics.store(this.u32, base, (this.u32[base] | 1) >>> 0);
   }
 
-  get mapping(): ArrayBuffer {
-    return this.buffer;
+  /** Forgets the addon's binding (before the mapping goes): a later commit throws MDFAN_ERR_CLOSED. */
+  unbind(): void {
+    if (this.handle >= 0) native.commitUnbind(this.handle);
+    this.handle = -1;
   }
+}
+
+/** The stage's header words, as native/src/commit.cc reads them: f64 msgIndex, f64 exchangeTsNs, flags, counts, top commits. */
+const STAGE_FLAGS = 4;
+const STAGE_BID_COUNT = 5;
+const STAGE_ASK_COUNT = 6;
+const STAGE_TOP_COMMITS = 7;
+const STAGE_HEADER_WORDS = 8;
+
+/** Copies the words in use (the addon zeroes the rest of the slot's side). */
+function copyLevels(dst: Uint32Array, src: Uint32Array, used: number): void {
+  if (src.length === dst.length) dst.set(src);
+  else for (let i = 0; i < used; i++) dst[i] = src[i];
 }

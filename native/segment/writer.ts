@@ -18,6 +18,7 @@ import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
 import { ControlServer, controlPath, writeControlPath } from './control.js';
 import { EventRingWriter, type EventFields, newEventFields } from './events.js';
+import { TopsOwner } from './tops.js';
 import { type ValidOptions, type WriterOptions, validated } from './writer-options.js';
 import { peekWriterPid, processStartTicks } from './writer-identity.js';
 
@@ -54,18 +55,25 @@ export class SegmentWriter {
   inputBytes = 0;
   /** The event ring `/NAME.events`, null if this writer keeps none. */
   readonly ring: EventRingWriter | null;
+  /** The top-of-book lines `/NAME.tops` (a new object per generation). */
+  readonly tops: TopsOwner;
+  /** Top commits as of the last wake check: a message that changed no top wakes no top sleeper. */
+  private wakeTopCommits = 0;
+  /** A private word: an Atomics.store to it is the writer's StoreLoad fence (XCHG on x86-64). */
+  private readonly fence = new Int32Array(new SharedArrayBuffer(4));
 
   private constructor(name: string, map: Mapping, outcome: OpenOutcome, mode: number, gid: number | undefined, ringEvents: number) {
     this.name = name;
     this.map = map;
     this.layout = layoutOf(map);
-    this.slots = new SlotWriter(map.buffer, this.layout);
     this.outcome = outcome;
     this.mode = mode;
     this.gid = gid;
     this.registry = RegistryOwner.create(name, mode, gid);
-    // A new ring for every generation, before READY: a reader that attaches finds it.
+    // A new ring and new top lines for every generation, before READY: a reader that attaches finds them.
     const generation = Atomics.load(map.u32, abi.W.hdrGeneration);
+    this.tops = TopsOwner.create(name, this.layout.maxInstruments, generation, mode, gid);
+    this.slots = new SlotWriter(map.buffer, this.layout, this.tops.map.buffer);
     this.ring = ringEvents > 0 ? EventRingWriter.create(name, ringEvents, generation, mode, gid) : null;
     // A takeover or re-creation starts a new generation: its ring opens with a clear event, so a
     // reader that kept state from the old writer's events knows to drop it.
@@ -279,10 +287,9 @@ export class SegmentWriter {
    * stores the heartbeat and flushes the counters, reusing the clock read the commit needs.
    */
   publish(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags = 0): void {
-    const now = native.monotonicNs();
+    const now = this.slots.commit(index, src, msgIndex, exchangeTsNs, flags);
     this.clockNs = now;
     this.clockMsgIndex = msgIndex;
-    this.slots.commit(index, src, msgIndex, exchangeTsNs, now, flags);
     this.publishes++;
     if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
   }
@@ -305,13 +312,25 @@ export class SegmentWriter {
   }
 
   /**
-   * After an input message's commits: wakes readers sleeping on the futex, if any. One seq_cst
-   * load when nobody sleeps (no syscall); pairs with RegistryLine.beginSleep (registry.ts).
+   * After an input message's commits: wakes readers sleeping on the futex, if any, and readers
+   * asleep on the top futex if a top changed. One fence and one or two loads when nobody sleeps
+   * (no syscall); pairs with RegistryLine.beginSleep (registry.ts).
    */
   wakeIfSleepers(): void {
+    // StoreLoad: the commits' stores (release, not fences) before the sleeper loads; the reader's
+    // side is its seq_cst increment before its last look at the slots (mdfan_abi.h, the registry).
+    Atomics.store(this.fence, 0, 0);
     if (this.registry.sleepers() > 0) {
       this.wakeups++;
       this.notifyReaders();
+    }
+    const topCommits = this.slots.topCommits;
+    if (topCommits !== this.wakeTopCommits) {
+      this.wakeTopCommits = topCommits;
+      if (this.registry.topSleepers() > 0) {
+        this.wakeups++;
+        this.tops.notify();
+      }
     }
   }
 
@@ -335,7 +354,7 @@ export class SegmentWriter {
 
   /** Publishes an empty book flagged STALE (the writer no longer vouches for it). */
   markStale(index: number, msgIndex = 0): void {
-    this.slots.commit(index, SegmentWriter.emptyLevels, msgIndex, 0, native.monotonicNs(), abi.SLOT_STALE);
+    this.slots.commit(index, SegmentWriter.emptyLevels, msgIndex, 0, abi.SLOT_STALE);
   }
 
   /**
@@ -343,7 +362,7 @@ export class SegmentWriter {
    * the book readable; counts a publish.
    */
   flagSlot(index: number, flags: number, msgIndex: number): void {
-    this.slots.commitFlags(index, flags, msgIndex, native.monotonicNs());
+    this.slots.commitFlags(index, flags, msgIndex);
     this.publishes++;
   }
 
@@ -415,11 +434,14 @@ export class SegmentWriter {
     this.heartbeat();
     Atomics.store(this.map.u32, abi.W.hdrState, opts.state ?? abi.STATE_CLOSED);
     this.notifyReaders();
+    this.tops.notify();
+    this.slots.unbind(); // before the mapping goes: a commit after close throws, never touches it
     this.control?.close(); // announces the shutdown, removes the socket
     writeControlPath(this.map, null);
     if (opts.unlink) unlinkSegment(this.name);
     this.registry.close(opts.unlink ?? false);
     this.ring?.close(opts.unlink ?? false);
+    this.tops.close(opts.unlink ?? false);
     this.map.close();
   }
 }

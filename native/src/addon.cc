@@ -1,5 +1,5 @@
-// The mdfan addon: a small numeric surface over shm_open/mmap, locks, futexes, clocks and the
-// native seqlock read path. Policy (what to create, when to wait, which error code) lives in the
+// The mdfan addon: a small numeric surface over shm_open/mmap, locks, futexes, clocks, the
+// native seqlock read path and the writer's commit. Policy (what to create, when to wait, which error code) lives in the
 // TypeScript face (native/segment/); this layer only makes syscalls and reports errno.
 #include "util.h"
 
@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdfan::InitSeqlockRead(env, exports);
   mdfan::InitAbi(env, exports);
   mdfan::InitC2c(env, exports);
+  mdfan::InitCommit(env, exports);
   return exports;
 }
 }  // namespace

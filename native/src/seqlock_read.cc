@@ -1,6 +1,6 @@
 // The native seqlock read path, with real fences: correct on arm64 as well as x86-64.
 //
-// The read loop, the stale bound and the writer's W1 are mdfan_seqlock.h's, shared with the C
+// The read loop and the stale bound are mdfan_seqlock.h's, shared with the C
 // readers; its comments name each access and the one it pairs with on the other side. What lives
 // here is the JavaScript face: argument checks and the conversion of JavaScript numbers.
 #include <cmath>
@@ -85,27 +85,10 @@ Napi::Value BenchReadSlot(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// writeBegin(buffer, slotOffset) -> new (odd) seq. The writer's W1 for platforms without TSO:
-// the release fence after the odd store (mdfan_seqlock_write_begin) keeps the payload stores that
-// follow (plain JavaScript stores, after this opaque call) from becoming visible before it.
-Napi::Value WriteBegin(const Napi::CallbackInfo& info) {
-  uint8_t* base;
-  size_t len;
-  uint64_t off;
-  if (!ArgBuffer(info, 0, &base, &len) || !ArgUint(info, 1, "slotOffset", &off)) return info.Env().Undefined();
-  if (off % 8 != 0 || off + 4 > len) {
-    ThrowType(info.Env(), "slot range outside the segment");
-    return info.Env().Undefined();
-  }
-  uint32_t s = mdfan_seqlock_write_begin(reinterpret_cast<uint32_t*>(base + off));
-  return Napi::Number::New(info.Env(), s);
-}
-
 }  // namespace
 
 void InitSeqlockRead(Napi::Env env, Napi::Object exports) {
   exports.Set("readSlot", Napi::Function::New(env, ReadSlotJs, "readSlot"));
-  exports.Set("writeBegin", Napi::Function::New(env, WriteBegin, "writeBegin"));
   exports.Set("benchReadSlot", Napi::Function::New(env, BenchReadSlot, "benchReadSlot"));
 }
 

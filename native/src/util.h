@@ -89,5 +89,6 @@ void InitSync(Napi::Env env, Napi::Object exports);
 void InitSeqlockRead(Napi::Env env, Napi::Object exports);
 void InitAbi(Napi::Env env, Napi::Object exports);
 void InitC2c(Napi::Env env, Napi::Object exports);
+void InitCommit(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdfan

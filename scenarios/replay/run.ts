@@ -67,6 +67,7 @@ export async function runOnce(o: RunOptions): Promise<{ report: RunReport; hists
         const record = stalled.size > 0 || kill ? join(tmp, `reader-${index}.txt`) : null;
         const args = ['read', '--segment', seg, '--wait', g.wait, '--histogram', '--timeout', '60'];
         if (g.symbols) args.push('--symbols', g.symbols.join(','));
+        if (g.top) args.push('--top');
         if (record) args.push('--record', record);
         ctx.readers.push({ index, group, wait: g.wait, child: spawnMdfan(`reader ${index}`, args), record, stalled: false });
       }

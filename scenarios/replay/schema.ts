@@ -21,6 +21,8 @@ export interface ReaderGroupSpec {
   count: number;
   wait: Wait;
   symbols?: string[];
+  /** Follow the top-of-book lines (`mdfan read --top`) instead of whole books. */
+  top?: boolean;
 }
 export interface PoolSpec {
   workers: number;

@@ -2,7 +2,7 @@
  * A self-checking slot payload for seqlock torture: every field of commit k is a function of k,
  * so a copy that mixes two commits (a torn read) cannot pass check().
  */
-import type { BookSnapshot, LevelSource } from '../../native/segment/index.js';
+import type { BookSnapshot, LevelSource, TopSnapshot } from '../../native/segment/index.js';
 
 export const TORTURE_LEVELS = 10;
 
@@ -37,4 +37,24 @@ export function checkPayload(s: BookSnapshot): string | null {
       return `ask level ${l} not from commit ${k}`;
   }
   return null;
+}
+
+/**
+ * null if the top line is exactly level 0 of commit k = msgIndex (any writer generation): the same
+ * commit's level 0 and counts, never a mix of two commits.
+ */
+export function checkTopPayload(t: TopSnapshot): string | null {
+  const k = t.msgIndex;
+  if (t.seq & 1) return `odd top seq ${t.seq}`;
+  if (t.exchangeTsNs !== 3 * k) return `top exchange_ts ${t.exchangeTsNs} != 3*${k}`;
+  if (t.bidCount !== TORTURE_LEVELS || t.askCount !== TORTURE_LEVELS) return `top counts ${t.bidCount}/${t.askCount}`;
+  if (t.bidPrice !== bidWord(k, 0) || t.bidSize !== bidWord(k, 1) || t.bidOrders !== bidWord(k, 2)) return `top bid not level 0 of commit ${k}`;
+  if (t.askPrice !== askWord(k, 0) || t.askSize !== askWord(k, 1) || t.askOrders !== askWord(k, 2)) return `top ask not level 0 of commit ${k}`;
+  return null;
+}
+
+/** checkTopPayload, and for the one writer that started the slot: the top names its book commit (update_count k). */
+export function checkTop(t: TopSnapshot): string | null {
+  if (t.seq !== 0 && t.updateCount !== t.msgIndex % 4294967296) return `top update_count ${t.updateCount} != msgIndex ${t.msgIndex}`;
+  return checkTopPayload(t);
 }

@@ -3,8 +3,8 @@
  * or as a process (argv: name reads path), reporting { reads, retries, torn, firstError, backwards }.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { SegmentReader } from '../../native/segment/index.js';
-import { check } from './torture-payload.js';
+import { SegmentReader, TopSnapshot } from '../../native/segment/index.js';
+import { check, checkTop } from './torture-payload.js';
 
 interface Job {
   name: string;
@@ -15,6 +15,8 @@ const job: Job = isMainThread ? { name: process.argv[2], reads: Number(process.a
 
 const r = SegmentReader.openSync(job.name, { readPath: job.path, staleAfterMs: 2000 });
 const snap = r.newSnapshot();
+const top = new TopSnapshot();
+let lastTop = 0;
 let torn = 0;
 let backwards = 0;
 let firstError: string | null = null;
@@ -31,6 +33,16 @@ for (let i = 0; i < job.reads || (distinct < MIN_DISTINCT && ((i & 4095) !== 0 |
     torn++;
     firstError ??= err;
   }
+  // The top line too: never torn, always level 0 of the book committed with it, never older than
+  // the book read just before it (the writer commits the top first).
+  r.readTop(0, top);
+  const terr = top.seq === 0 ? null : checkTop(top);
+  if (terr !== null) {
+    torn++;
+    firstError ??= terr;
+  }
+  if (top.msgIndex < lastTop || top.msgIndex < snap.msgIndex) backwards++;
+  lastTop = top.msgIndex;
   const k = snap.msgIndex;
   if (k < last) backwards++;
   if (k !== last) distinct++;

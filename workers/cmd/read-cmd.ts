@@ -1,10 +1,11 @@
 /**
- * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--record FILE]
+ * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--top] [--record FILE]
  *   [--duration S] [--exit-on-writer-death]`
  *
  * A standalone reader process, the stand-in for a strategy process. Waits for the segment, then
- * reads every book that changes until the writer closes it (exit 0) or the duration ends (exit
- * 0). A dead writer is logged with MDFAN_ERR_WRITER_DEAD within the heartbeat timeout; the reader
+ * reads every book that changes (with --top: every top-of-book line that changes) until the writer
+ * closes it (exit 0) or the duration ends (exit 0). --wait spin runs the SDK's synchronous loop
+ * (poll(), no Promise per update); yield and block wait with next(). A dead writer is logged with MDFAN_ERR_WRITER_DEAD within the heartbeat timeout; the reader
  * then waits for a new writer, or exits 3 with --exit-on-writer-death.
  *
  * The summary (one JSON line on stdout at the end) has the publish->observe percentiles; with
@@ -19,16 +20,20 @@ import { LogEvent, createLogger } from '../../bin/lib/log.js';
 import { formatBookLine } from '../../bin/lib/book-line.js';
 import { cpuOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { native } from '../../native/segment/binding.js';
+import { setImmediate as yieldNow } from 'node:timers/promises';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
+import { TopSnapshot } from '../../native/segment/tops.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { EventRecorder, parseFrom, parseKinds } from './event-recorder.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../bin/lib/signals.js';
 
-export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--record FILE] [--duration S] [--exit-on-writer-death]
+export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
   [${WAIT_HELP}]
-  [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]`;
+  [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]
+  --top reads the top-of-book lines (best bid and ask, one 64-byte line each) instead of whole books;
+  its --record lines are book lines of one level.`;
 export const EXIT_WRITER_DEATH = 3;
 
 export async function run(argv: string[]): Promise<number> {
@@ -45,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
       cpu: { type: 'string' },
       'expected-interval-ns': { type: 'string' },
       histogram: { type: 'boolean' },
+      top: { type: 'boolean' },
       events: { type: 'boolean' },
       kinds: { type: 'string' },
       'record-events': { type: 'string' },
@@ -81,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
   };
   const hist = newLatencyHistogram();
   const snap = reader.newSnapshot();
+  const top = values.top ? new TopSnapshot() : null;
+  if (top) reader.seg.tops(); // a writer without top lines (ABI 1.0, 1.1) is refused now, by name
   const changed = new Int32Array(reader.seg.layout.maxInstruments);
   // Which slots to read: all, or the --symbols ones (resolved as the directory announces them).
   let wanted = new Uint8Array(reader.seg.layout.maxInstruments);
@@ -116,8 +124,48 @@ export async function run(argv: string[]): Promise<number> {
     stop = true;
   };
   const offSignals = onStopSignals(onSignal);
+  /** What the loop does after a wait or poll result other than UPDATED: false ends the loop. */
+  const onStatus = (r: WaitResult): boolean => {
+    if (r === WaitResult.CLOSED) {
+      drain();
+      events?.drain(symbolOf, scaleOf, refreshNames);
+      log.info({ event: LogEvent.WRITER_CLOSED, segment: name }, 'writer closed the segment');
+      return false;
+    }
+    if (r === WaitResult.WRITER_DEAD) {
+      const e = reader.lastDeath!;
+      log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
+      if (values['exit-on-writer-death']) {
+        code = EXIT_WRITER_DEATH;
+        return false;
+      }
+      return true;
+    }
+    if (r === WaitResult.NEW_WRITER) {
+      // The old ring's events first, with the old directory's names; then the new ring.
+      events?.drain(symbolOf, scaleOf, refreshNames);
+      events?.reopen();
+      wanted = new Uint8Array(reader.seg.layout.maxInstruments);
+      resolve();
+      log.info({ event: LogEvent.NEW_WRITER, generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
+      drain();
+    }
+    return true;
+  };
   try {
-    while (!stop) {
+    // spin: the synchronous loop. An event-loop turn every 2^16 polls lets signals and timers in.
+    if (wait === 'spin' && !events) {
+      for (let polls = 1; !stop; polls++) {
+        const n = top ? reader.pollTops(changed) : reader.poll(changed);
+        if (n > 0) readChanged(n);
+        else if (n < 0 && !onStatus(-n as WaitResult)) break;
+        if ((polls & 0xffff) === 0) {
+          if (performance.now() >= end) break;
+          await yieldNow();
+        }
+      }
+    }
+    while (!stop && !(wait === 'spin' && !events)) {
       const left = end - performance.now();
       if (left <= 0) break;
       if (events) {
@@ -127,31 +175,10 @@ export async function run(argv: string[]): Promise<number> {
           reader.reportEvents(events.summary.delivered, events.summary.lost);
         }
       }
-      const r = await reader.next(Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 250));
-      if (r === WaitResult.CLOSED) {
-        drain();
-        events?.drain(symbolOf, scaleOf, refreshNames);
-        log.info({ event: LogEvent.WRITER_CLOSED, segment: name }, 'writer closed the segment');
-        break;
-      }
-      if (r === WaitResult.WRITER_DEAD) {
-        const e = reader.lastDeath!;
-        log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
-        if (values['exit-on-writer-death']) {
-          code = EXIT_WRITER_DEATH;
-          break;
-        }
-        continue;
-      }
-      if (r === WaitResult.NEW_WRITER) {
-        // The old ring's events first, with the old directory's names; then the new ring.
-        events?.drain(symbolOf, scaleOf, refreshNames);
-        events?.reopen();
-        wanted = new Uint8Array(reader.seg.layout.maxInstruments);
-        resolve();
-        log.info({ event: LogEvent.NEW_WRITER, generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
-      }
-      if (r === WaitResult.UPDATED || r === WaitResult.NEW_WRITER) drain();
+      const wait = Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 250);
+      const r = await (top ? reader.nextTop(wait) : reader.next(wait));
+      if (r === WaitResult.UPDATED) drain();
+      else if (!onStatus(r)) break;
     }
   } finally {
     flush();
@@ -160,27 +187,33 @@ export async function run(argv: string[]): Promise<number> {
     offSignals();
   }
 
-  /** Reads every changed, wanted book once. */
+  /** Reads every changed, wanted book (or top line) once. */
   function drain(): void {
-    const n = reader.changed(changed);
+    readChanged(top ? reader.changedTops(changed) : reader.changed(changed));
+  }
+
+  /** Reads the first n slots of `changed`. */
+  function readChanged(n: number): void {
     if (reader.instruments.length !== resolved) resolve(); // instruments announced since
     for (let k = 0; k < n; k++) {
       const i = changed[k];
       if (!wanted[i]) continue;
+      const got = top ?? snap;
       try {
-        reader.read(i, snap);
+        if (top) reader.readTop(i, top);
+        else reader.read(i, snap);
       } catch (e) {
         if (!isMdfanError(e, 'MDFAN_ERR_STALE')) throw e;
         if (stale++ === 0 || stale % 1000 === 0) log.warn({ event: LogEvent.STALE, code: e.code, ...e.details, count: stale }, e.message);
         continue;
       }
-      if (snap.seq === 0) continue; // announced, never published
-      const ns = Math.max(1, Math.round(latencyNs(snap)));
+      if (got.seq === 0) continue; // announced, never published
+      const ns = Math.max(1, Math.round(latencyNs(got)));
       if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
       else hist.recordValue(ns);
       updates++;
       if (record >= 0) {
-        pending.push(formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));
+        pending.push(top ? formatBookLine(top.msgIndex, symbolOf[i], top, 1) : formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));
         if (pending.length >= 4096) flush();
       }
     }

@@ -1,5 +1,5 @@
 /**
- * `mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor
+ * `mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice
  *   [--wait spin|yield|block] [--duration S] [--json FILE] [--pin] [--hang-ms MS] [--expected-interval-ns NS]`
  * Runs the piscina pool, prints merged latency percentiles and per-worker reads, retries and
  * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
@@ -13,7 +13,7 @@ import { POOL_DEFAULTS, type PoolReport, runPool } from '../pool/pool.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../bin/lib/signals.js';
 
-export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor [--duration S] [--json FILE] [--pin]
+export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
   [${WAIT_HELP}]`;
 

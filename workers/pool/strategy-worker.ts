@@ -14,6 +14,8 @@ import { loadStrategy, type Strategy, type StrategyContext } from './strategy.js
 import { abi, EventBatch } from '../../native/segment/index.js';
 import { EventReader } from '../sdk/event-reader.js';
 import { READER_DEFAULTS } from '../sdk/defaults.js';
+import { TopSnapshot } from '../../native/segment/tops.js';
+import { setImmediate as yieldNow } from 'node:timers/promises';
 
 
 /** The event ring, if the strategy takes events: trades only for onTrade alone, every kind for onEvent. */
@@ -110,14 +112,36 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   const progressIndex = 1 + task.workerIndex;
   const intervalNs = task.expectedIntervalNs ?? 0;
   const end = performance.now() + task.durationMs;
+  // onTop: the worker follows the top lines. spin (without events): the synchronous poll loop,
+  // with an event-loop turn, the stop flag and the clock every 2^16 empty polls.
+  const top = typeof strategy.onTop === 'function' ? new TopSnapshot() : null;
+  if (top) reader.seg.tops(); // refused now, by name, if the writer has no top lines
+  const spinSync = task.wait === 'spin' && events === null;
+  let polls = 0;
   try {
     for (;;) {
-      Atomics.add(task.control, progressIndex, 1); // alive, outside the strategy
-      if (Atomics.load(task.control, 0) !== 0) break;
-      const left = end - performance.now();
-      if (left <= 0) break;
-      onEvents();
-      const r = await reader.next(Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 100));
+      let n = -1;
+      let r: WaitResult;
+      if (spinSync) {
+        n = top ? reader.pollTops(changed) : reader.poll(changed);
+        if (n === 0) {
+          if ((++polls & 0xffff) === 0) {
+            Atomics.add(task.control, progressIndex, 1);
+            if (Atomics.load(task.control, 0) !== 0 || performance.now() >= end) break;
+            await yieldNow();
+          }
+          continue;
+        }
+        r = n < 0 ? (-n as WaitResult) : WaitResult.UPDATED;
+      } else {
+        Atomics.add(task.control, progressIndex, 1); // alive, outside the strategy
+        if (Atomics.load(task.control, 0) !== 0) break;
+        const left = end - performance.now();
+        if (left <= 0) break;
+        onEvents();
+        const wait = Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 100);
+        r = await (top ? reader.nextTop(wait) : reader.next(wait));
+      }
       if (r === WaitResult.CLOSED) {
         onEvents(); // the last ones
         break;
@@ -134,12 +158,13 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
       }
       if (r !== WaitResult.UPDATED && r !== WaitResult.NEW_WRITER) continue;
       if (reader.instruments.length > symbols.length) learn();
-      const n = reader.changed(changed);
+      if (n <= 0) n = top ? reader.changedTops(changed) : reader.changed(changed);
       for (let k = 0; k < n; k++) {
         const slot = changed[k];
         let retries: number;
+        const got = top ?? snap;
         try {
-          retries = reader.read(slot, snap);
+          retries = top ? reader.readTop(slot, top) : reader.read(slot, snap);
         } catch (e) {
           // Mid-commit past the stale timeout: the strategy hears it; the slot is re-read once its
           // seq moves (a dead writer is reported by next() as WRITER_DEAD).
@@ -148,13 +173,14 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
           strategy.onStale?.(e.message, ctx);
           continue;
         }
-        if (snap.seq === 0) continue;
-        const ns = Math.max(1, Math.round(native.monotonicNs() - snap.publishTsNs));
+        if (got.seq === 0) continue;
+        const ns = Math.max(1, Math.round(native.monotonicNs() - got.publishTsNs));
         if (intervalNs > 0) latency.recordValueWithExpectedInterval(ns, intervalNs);
         else latency.recordValue(ns);
         retriesHist.recordValue(retries + 1); // +1: HDR needs values >= 1
         result.updates++;
-        strategy.onBook(snap, ctx);
+        if (top) strategy.onTop!(top, slot, ctx);
+        else strategy.onBook!(snap, ctx);
         Atomics.add(task.control, progressIndex, 1);
       }
     }

@@ -8,6 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import type { EventRecord } from '../../native/segment/events.js';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
+import type { TopSnapshot } from '../../native/segment/tops.js';
 
 export interface StrategyContext {
   /** This worker's index in the pool, 0..N-1. */
@@ -19,9 +20,16 @@ export interface StrategyContext {
   priceScaleOf(slot: number): number;
 }
 
+/**
+ * Implement onBook (every change of a whole book) or onTop (every change of a best bid or ask,
+ * read from the one-line top of book: the lowest latency). A strategy with onTop follows the top
+ * lines only, and its onBook is not called.
+ */
 export interface Strategy {
   /** A book changed; `snapshot.instrumentIndex` is its slot (ctx.symbolOf gives the symbol). */
-  onBook(snapshot: BookSnapshot, ctx: StrategyContext): void;
+  onBook?(snapshot: BookSnapshot, ctx: StrategyContext): void;
+  /** The top of book of `slot` changed (best bid or ask: price, size or order count); `top` is reused. */
+  onTop?(top: TopSnapshot, slot: number, ctx: StrategyContext): void;
   /**
    * A trade (an event of kind MDFAN_EVENT_KIND_TRADE: ITCH E C P Q). Implementing it (or onEvent)
    * makes the worker follow the segment's event ring; `event` is reused: copy what you keep.
@@ -41,6 +49,7 @@ export interface Strategy {
 const BUILT_IN: Record<string, string> = {
   imbalance: '../strategies/imbalance.js',
   'spread-monitor': '../strategies/spread-monitor.js',
+  microprice: '../strategies/microprice.js',
 };
 
 export function resolveStrategy(spec: string): string {
@@ -56,7 +65,7 @@ export async function loadStrategy(url: string): Promise<Strategy> {
   const mod = (await import(url)) as { default?: unknown; strategy?: unknown };
   let s = (mod.strategy ?? mod.default) as Strategy | (new () => Strategy) | undefined;
   if (typeof s === 'function') s = new (s as new () => Strategy)();
-  if (!s || typeof (s as Strategy).onBook !== 'function')
-    throw new MdfanError(ErrorCode.OPTIONS, `strategy ${fileURLToPath(url)} exports no onBook(snapshot, ctx)`);
+  if (!s || (typeof (s as Strategy).onBook !== 'function' && typeof (s as Strategy).onTop !== 'function'))
+    throw new MdfanError(ErrorCode.OPTIONS, `strategy ${fileURLToPath(url)} exports neither onBook(snapshot, ctx) nor onTop(top, slot, ctx)`);
   return s as Strategy;
 }

@@ -4,12 +4,21 @@
  * wait for updates in the way that suits the caller, and hear at once when the writer dies,
  * is replaced, or closes. Built on SegmentReader (native/segment/reader.ts), which does the seqlock.
  *
- * Wait strategies (docs/READERS.md):
- *  spin   poll the slots' seq words without pause: the lowest latency, one core per reader
- *  yield  spin a while, then give the event loop and the CPU back in growing steps
- *  block  sleep on the futex word; the writer wakes sleepers only (registry.ts)
+ * Two ways to wait (docs/READERS.md):
+ *  poll() / pollTops()      synchronous, no Promise: a spinning strategy's hot loop. Each call is
+ *                           one load per slot (and two header loads); close, takeover and writer
+ *                           death come back as negative PollStatus values.
+ *  next() / nextTop()       async, with a wait strategy:
+ *    spin   poll the seq words without pause: the lowest latency, one core per reader
+ *    yield  spin a while, then yield to the event loop, then park for growing, capped periods
+ *           (an idle strategy after Agrona's BackoffIdleStrategy): near spin under a steady feed
+ *    block  sleep on the futex word; the writer wakes sleepers only (registry.ts)
+ *  waitSync() / waitTopSync()  block, for a dedicated strategy thread: the thread sleeps in the
+ *                           futex itself and returns without an event-loop turn.
+ * The Top variants watch the top-of-book lines (1.2): they see only changes of a best price, size
+ * or order count, and readTop() copies one 64-byte line.
  */
-import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldNow } from 'node:timers/promises';
 import * as abi from '../../native/segment/abi.js';
 import { native } from '../../native/segment/binding.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
@@ -19,6 +28,8 @@ import { RegistryLine } from '../../native/segment/registry.js';
 import { announceAttach } from '../../native/segment/control.js';
 import type { Socket } from 'node:net';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
+import type { TopSnapshot } from '../../native/segment/tops.js';
+import { topWord } from '../../native/segment/tops.js';
 import { READER_DEFAULTS } from './defaults.js';
 
 export type WaitStrategy = 'spin' | 'yield' | 'block';
@@ -50,11 +61,26 @@ export const WaitResult = {
 } as const;
 export type WaitResult = (typeof WaitResult)[keyof typeof WaitResult];
 
+/**
+ * poll()'s answers other than a count of changed slots: the WaitResult, negated (so a loop tests
+ * `n < 0` once).
+ */
+export const PollStatus = {
+  CLOSED: -WaitResult.CLOSED,
+  WRITER_DEAD: -WaitResult.WRITER_DEAD,
+  NEW_WRITER: -WaitResult.NEW_WRITER,
+} as const;
+
+/** poll() looks at writer liveness (lock, heartbeat: a syscall and a clock read) once per this many calls, a power of two. */
+const POLLS_PER_HEALTH_CHECK = 256;
+
 export class BookReader {
   seg: SegmentReader;
   readonly wait: WaitStrategy;
   private readonly opts: BookReaderOptions;
   private lastSeq: Uint32Array;
+  private lastTopSeq: Uint32Array;
+  private polls = 0;
   private generation: number;
   private writerDead = false;
   private line: RegistryLine | null = null;
@@ -70,6 +96,7 @@ export class BookReader {
     if (!WAIT_STRATEGIES.includes(this.wait))
       throw new MdfanError(ErrorCode.OPTIONS, `wait must be one of ${WAIT_STRATEGIES.join(', ')} (got ${JSON.stringify(this.wait)})`);
     this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
+    this.lastTopSeq = new Uint32Array(seg.layout.maxInstruments);
     this.generation = seg.currentGeneration;
     this.instruments = seg.instruments();
     this.knownCount = this.instruments.length;
@@ -130,27 +157,91 @@ export class BookReader {
   }
 
   /**
+   * Copies top line `index` (best bid and ask, 64 bytes) into `top` through its seqlock, and
+   * remembers its seq (as read() does for books). Throws MDFAN_ERR_NO_SEGMENT for a writer of
+   * ABI 1.0 or 1.1, which has no top lines.
+   */
+  readTop(index: number, top: TopSnapshot): number {
+    const r = this.seg.readTop(index, top);
+    if (index < this.lastTopSeq.length) this.lastTopSeq[index] = top.seq;
+    return r;
+  }
+
+  /**
    * Fills `out` with the slots whose seq moved since the last call (one Atomics.load per slot, no
    * allocation) and returns how many. A slot mid-commit counts as changed: read() waits it out.
    */
   changed(out: Int32Array): number {
+    return this.collect(out, false);
+  }
+
+  /** changed() for the top lines: the slots whose best bid or ask changed. */
+  changedTops(out: Int32Array): number {
+    return this.collect(out, true);
+  }
+
+  /**
+   * The synchronous hot loop's call: changed() (or changedTops()) plus a cheap look at the writer's
+   * story. Returns the number of changed slots in `out` (0: nothing new), or a negative PollStatus
+   * (CLOSED, WRITER_DEAD once per death, NEW_WRITER). State and generation are two loads of a
+   * line the writer rarely stores; liveness (lock and heartbeat) is checked every
+   * POLLS_PER_HEALTH_CHECK calls and at most every 5 ms. Allocates nothing.
+   */
+  poll(out: Int32Array): number {
+    const h = this.pollHealth();
+    return h === WaitResult.UPDATED ? this.collect(out, false) : -h;
+  }
+
+  /** poll() over the top lines: wakes on top changes only. */
+  pollTops(out: Int32Array): number {
+    const h = this.pollHealth();
+    return h === WaitResult.UPDATED ? this.collect(out, true) : -h;
+  }
+
+  private pollHealth(): WaitResult {
     const u32 = this.seg.map.u32;
-    const n = Math.min(Atomics.load(u32, abi.W.hdrInstrumentCount), this.lastSeq.length);
+    if (
+      (++this.polls & (POLLS_PER_HEALTH_CHECK - 1)) !== 0 &&
+      Atomics.load(u32, abi.W.hdrState) === abi.STATE_READY &&
+      Atomics.load(u32, abi.W.hdrGeneration) === this.generation
+    )
+      return WaitResult.UPDATED;
+    return this.health();
+  }
+
+  /** The seq words watched: the slots', or the top lines' (null while a new writer makes them). */
+  private watched(tops: boolean): Uint32Array | null {
+    if (!tops) return this.seg.map.u32;
+    try {
+      return this.seg.tops().u32;
+    } catch (e) {
+      if (isMdfanError(e, ErrorCode.NOT_READY)) return null; // a new generation's lines are not made yet
+      throw e;
+    }
+  }
+
+  private collect(out: Int32Array, tops: boolean): number {
+    const u32 = this.watched(tops);
+    if (u32 === null) return 0;
+    const last = tops ? this.lastTopSeq : this.lastSeq;
+    const n = Math.min(Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount), last.length);
     let k = 0;
     for (let i = 0; i < n && k < out.length; i++) {
-      const s = Atomics.load(u32, this.seg.slotWord(i));
-      if (s !== this.lastSeq[i]) {
-        this.lastSeq[i] = s;
+      const s = Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i));
+      if (s !== last[i]) {
+        last[i] = s;
         out[k++] = i;
       }
     }
     return k;
   }
 
-  private anyChanged(): boolean {
-    const u32 = this.seg.map.u32;
-    const n = Math.min(Atomics.load(u32, abi.W.hdrInstrumentCount), this.lastSeq.length);
-    for (let i = 0; i < n; i++) if (Atomics.load(u32, this.seg.slotWord(i)) !== this.lastSeq[i]) return true;
+  private anyChanged(tops: boolean): boolean {
+    const u32 = this.watched(tops);
+    if (u32 === null) return false;
+    const last = tops ? this.lastTopSeq : this.lastSeq;
+    const n = Math.min(Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount), last.length);
+    for (let i = 0; i < n; i++) if (Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i)) !== last[i]) return true;
     return false;
   }
 
@@ -167,39 +258,91 @@ export class BookReader {
    * changed (CLOSED, WRITER_DEAD once per death, NEW_WRITER). Never hangs on a dead writer.
    */
   async next(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
+    return this.waitFor(timeoutMs, false);
+  }
+
+  /** next() over the top lines: returns UPDATED only when a best bid or ask changed. */
+  async nextTop(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
+    return this.waitFor(timeoutMs, true);
+  }
+
+  private async waitFor(timeoutMs: number, tops: boolean): Promise<WaitResult> {
     const end = performance.now() + timeoutMs;
+    let parkUs = 0;
     for (let round = 0; ; round++) {
       const health = this.health();
       if (health !== WaitResult.UPDATED) return health;
-      if (this.anyChanged()) return WaitResult.UPDATED;
+      if (this.anyChanged(tops)) return WaitResult.UPDATED;
       const now = performance.now();
       if (now >= end) return WaitResult.TIMEOUT;
       if (this.wait === 'spin') {
-        for (let i = 0; i < 4096; i++) if (this.anyChanged()) return WaitResult.UPDATED;
+        for (let i = 0; i < 4096; i++) if (this.anyChanged(tops)) return WaitResult.UPDATED;
         if ((round & 63) === 63) await yieldNow(); // let timers and signals in, rarely
       } else if (this.wait === 'yield') {
-        for (let i = 0; i < 256; i++) if (this.anyChanged()) return WaitResult.UPDATED;
-        if (round < 16) await yieldNow();
-        else await sleep(Math.min(1 + (round >> 4), 10));
+        // Spin for yieldSpinUs, then one event-loop turn per round for yieldTurns rounds, then park
+        // the thread for a period that doubles from yieldParkMinUs up to yieldParkMaxUs, with an
+        // event-loop turn after each park (timers, signals, the control plane).
+        const spinEnd = round === 0 ? now + READER_DEFAULTS.yieldSpinUs / 1000 : 0;
+        while (performance.now() < spinEnd) for (let i = 0; i < 64; i++) if (this.anyChanged(tops)) return WaitResult.UPDATED;
+        if (round >= READER_DEFAULTS.yieldTurns) {
+          parkUs = parkUs === 0 ? READER_DEFAULTS.yieldParkMinUs : Math.min(parkUs * 2, READER_DEFAULTS.yieldParkMaxUs);
+          park(Math.min(parkUs / 1000, end - now));
+        }
+        await yieldNow();
       } else {
-        this.block(Math.min(end - now, 100));
+        this.block(Math.min(end - now, 100), tops);
         await yieldNow(); // the futex wait blocks this thread: let the event loop turn (control plane, signals)
       }
     }
   }
 
-  /** Sleeps on the futex word until the writer bumps it (a commit with sleepers) or ms pass. */
-  private block(ms: number): void {
+  /**
+   * Blocks this thread on the futex until a book changed (UPDATED), timeoutMs passed (TIMEOUT), or
+   * the writer's story changed (as next()). No Promise and no event-loop turn: for a dedicated
+   * strategy thread (a worker whose loop is only this), whatever its wait strategy.
+   */
+  waitSync(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): WaitResult {
+    return this.waitSyncFor(timeoutMs, false);
+  }
+
+  /** waitSync() over the top lines: sleeps on the top futex, woken by top changes only. */
+  waitTopSync(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): WaitResult {
+    return this.waitSyncFor(timeoutMs, true);
+  }
+
+  private waitSyncFor(timeoutMs: number, tops: boolean): WaitResult {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const health = this.health();
+      if (health !== WaitResult.UPDATED) return health;
+      if (this.anyChanged(tops)) return WaitResult.UPDATED;
+      const now = performance.now();
+      if (now >= end) return WaitResult.TIMEOUT;
+      this.block(Math.min(end - now, 100), tops); // wakes at least every 100 ms for the health check
+    }
+  }
+
+  /** Sleeps on the futex word (the tops' for `tops`) until the writer bumps it or ms pass. */
+  private block(ms: number, tops: boolean): void {
     if (this.line === null) this.line = RegistryLine.claim(this.seg.name);
     if (this.line === null) {
       // No registry (an old writer) or full: fall back to polling, slowly.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(ms, 1));
+      park(Math.min(ms, 1));
       return;
     }
-    this.line.beginSleep(); // counted first: pairs with the writer's wakeIfSleepers
-    const v = this.seg.notifySeq();
-    if (!this.anyChanged() && this.health() === WaitResult.UPDATED) this.seg.waitForNotify(v, Math.max(0, ms) * 1e6);
+    this.line.beginSleep(tops); // counted first: pairs with the writer's wakeIfSleepers
+    const v = tops ? this.topNotifySeq() : this.seg.notifySeq();
+    if (v >= 0 && !this.anyChanged(tops) && this.health() === WaitResult.UPDATED) {
+      const ns = Math.max(0, ms) * 1e6;
+      if (tops) this.seg.waitForTopNotify(v, ns);
+      else this.seg.waitForNotify(v, ns);
+    }
     this.line.endSleep();
+  }
+
+  /** The top futex word, or -1 while a new writer makes its top lines. */
+  private topNotifySeq(): number {
+    return this.watched(true) === null ? -1 : this.seg.topNotifySeq();
   }
 
   /**
@@ -264,7 +407,12 @@ export class BookReader {
       this.seg.close();
       this.seg = seg;
       this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
-    } else this.lastSeq.fill(0);
+      this.lastTopSeq = new Uint32Array(seg.layout.maxInstruments);
+    } else {
+      this.lastSeq.fill(0);
+      this.lastTopSeq.fill(0);
+      seg.refreshTops(); // the new writer made new top lines
+    }
     this.generation = seg.currentGeneration;
     this.writerDead = false;
     this.instruments = seg.instruments();
@@ -282,5 +430,12 @@ export class BookReader {
   }
 }
 
-/** Publish -> observe latency of a snapshot just read, ns (same host, CLOCK_MONOTONIC). */
-export const latencyNs = (snap: BookSnapshot): number => native.monotonicNs() - snap.publishTsNs;
+/** A private word to park on: Atomics.wait with a timeout is a futex sleep of that length. */
+const parkWord = new Int32Array(new SharedArrayBuffer(4));
+/** Sleeps this thread for ms (fractional: the kernel's timer slack rounds it up). */
+const park = (ms: number): void => {
+  if (ms > 0) Atomics.wait(parkWord, 0, 0, ms);
+};
+
+/** Publish -> observe latency of a snapshot (book or top) just read, ns (same host, CLOCK_MONOTONIC). */
+export const latencyNs = (snap: BookSnapshot | TopSnapshot): number => native.monotonicNs() - snap.publishTsNs;

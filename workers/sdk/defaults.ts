@@ -17,6 +17,16 @@ export const READER_DEFAULTS = Object.freeze({
   attachTimeoutMs: SEGMENT_DEFAULTS.attachTimeoutMs,
   heartbeatTimeoutMs: SEGMENT_DEFAULTS.heartbeatTimeoutMs,
   staleAfterMs: SEGMENT_DEFAULTS.staleAfterMs,
+  /**
+   * yield's back-off (an idle strategy after Agrona's BackoffIdleStrategy): spin this long after
+   * the last update, then this many event-loop turns, then park the thread for a period that
+   * doubles from the minimum to the cap. The cap bounds what an update waits for a parked reader:
+   * under a steady feed the reader rarely gets past the spin.
+   */
+  yieldSpinUs: 50,
+  yieldTurns: 4,
+  yieldParkMinUs: 10,
+  yieldParkMaxUs: 200,
   /** next()'s own timeout when called without one. */
   nextTimeoutMs: 1000,
   /** How long a reader that also follows events waits for a book change before it polls the ring again. */

@@ -76,7 +76,7 @@ class LobsterSource implements FeedSource {
     const row = new Float64Array(pair.levels * 4);
     const top = new TopOfBook(pair.levels);
     const last = new Uint32Array(2 + 6 * pair.levels);
-    const out = new TopOfBook(levels); // the segment's depth may be smaller than the file's
+    const out = new TopOfBook(levels, sink.scratch); // the segment's depth may be smaller than the file's; filled in the writer's stage
     const bidsHead = top.bids.subarray(0, levels * 3); // views made once: nothing allocated per publish
     const asksHead = top.asks.subarray(0, levels * 3);
     const publish = (i: number, tsNs: number): void => {

@@ -1,0 +1,196 @@
+/**
+ * The top-of-book lines: `/NAME.tops` beside the data segment (layout in native/include/mdfan_abi.h,
+ * mdfan_tops_header_t and mdfan_top_t). One 64-byte line per slot with the best bid and ask under
+ * its own seqlock. The writer commits it first, in the same addon call as the book
+ * (mdfan_commit_book), whenever the top changed: a top-of-book reader waits for one line transfer.
+ * Read with the slot's seqlock read (readSlotJs over a 16-word view).
+ */
+import * as abi from './abi.js';
+import { native } from './binding.js';
+import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
+import { Mapping, shmPath, sizeAndMap } from './mapping.js';
+
+export const topsName = (segment: string): string => `${segment}.tops`;
+
+const TH = abi.STRUCTS.tops_header;
+const T = abi.STRUCTS.top;
+const W_MAGIC = TH.magic.offset >>> 2;
+/** Word index of the top futex word. */
+export const W_TOP_NOTIFY = TH.notify_seq.offset >>> 2;
+export const TOP_WORDS = abi.TOP_BYTES >>> 2;
+const STRIDE_WORDS = abi.TOP_STRIDE_BYTES >>> 2;
+const HEADER_WORDS = abi.TOPS_HEADER_BYTES >>> 2;
+
+/** Word index of top line `index` in a tops mapping. */
+export const topWord = (index: number): number => HEADER_WORDS + index * STRIDE_WORDS;
+
+/** Word indexes inside a top line. */
+export const TW = {
+  seq: T.seq.offset >>> 2,
+  flags: T.flags.offset >>> 2,
+  msgIndexLo: T.msg_index.offset >>> 2,
+  exchangeTsLo: T.exchange_ts_ns.offset >>> 2,
+  publishTsLo: T.publish_ts_ns.offset >>> 2,
+  bidPrice: T.bid_price.offset >>> 2,
+  bidSize: T.bid_size.offset >>> 2,
+  bidOrders: T.bid_orders.offset >>> 2,
+  askPrice: T.ask_price.offset >>> 2,
+  askSize: T.ask_size.offset >>> 2,
+  askOrders: T.ask_orders.offset >>> 2,
+  updateCount: T.update_count.offset >>> 2,
+  counts: T.bid_count.offset >>> 2, // bid_count (low half), ask_count (high half)
+} as const;
+
+/** A preallocated copy of one top line; getters decode it without allocating. */
+export class TopSnapshot {
+  readonly words = new Uint32Array(TOP_WORDS);
+  /** Level 0 of each side as [price, size, orders] views: with bidCount/askCount, a one-level LevelSource. */
+  readonly bids = this.words.subarray(TW.bidPrice, TW.bidPrice + 3);
+  readonly asks = this.words.subarray(TW.askPrice, TW.askPrice + 3);
+  /** Retries of the read that filled it. */
+  retries = 0;
+  get seq(): number {
+    return this.words[TW.seq];
+  }
+  get flags(): number {
+    return this.words[TW.flags];
+  }
+  get stale(): boolean {
+    return (this.words[TW.flags] & abi.SLOT_STALE) !== 0;
+  }
+  get msgIndex(): number {
+    return this.words[TW.msgIndexLo + 1] * 4294967296 + this.words[TW.msgIndexLo];
+  }
+  get exchangeTsNs(): number {
+    return this.words[TW.exchangeTsLo + 1] * 4294967296 + this.words[TW.exchangeTsLo];
+  }
+  get publishTsNs(): number {
+    return this.words[TW.publishTsLo + 1] * 4294967296 + this.words[TW.publishTsLo];
+  }
+  get bidPrice(): number {
+    return this.words[TW.bidPrice];
+  }
+  get bidSize(): number {
+    return this.words[TW.bidSize];
+  }
+  get bidOrders(): number {
+    return this.words[TW.bidOrders];
+  }
+  get askPrice(): number {
+    return this.words[TW.askPrice];
+  }
+  get askSize(): number {
+    return this.words[TW.askSize];
+  }
+  get askOrders(): number {
+    return this.words[TW.askOrders];
+  }
+  /** Low 32 bits of the update_count of the book committed with this top. */
+  get updateCount(): number {
+    return this.words[TW.updateCount];
+  }
+  get bidCount(): number {
+    return this.words[TW.counts] & 0xffff;
+  }
+  get askCount(): number {
+    return this.words[TW.counts] >>> 16;
+  }
+}
+
+/** The writer's side: creates the tops object for a generation (a new object each time). */
+export class TopsOwner {
+  private constructor(
+    readonly name: string,
+    readonly map: Mapping,
+  ) {}
+
+  static create(segment: string, maxInstruments: number, generation: number, mode: number, gid?: number): TopsOwner {
+    const name = topsName(segment);
+    const path = shmPath(name);
+    // The data segment's writer lock is ours: a leftover object is a dead writer's. A new object,
+    // not a reset in place, so a reader still mapping the old one never sees two generations mixed.
+    try {
+      native.shmUnlink(path);
+    } catch (e) {
+      if (errnoName(e) !== 'ENOENT') throw inSegment(e, name);
+    }
+    const bytes = abi.TOPS_HEADER_BYTES + maxInstruments * abi.TOP_STRIDE_BYTES;
+    const fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, mode);
+    const m = sizeAndMap(name, fd, bytes, gid);
+    const dv = m.dv;
+    dv.setUint16(TH.abi_major.offset, abi.ABI_MAJOR, true);
+    dv.setUint16(TH.abi_minor.offset, abi.ABI_MINOR, true);
+    dv.setUint32(TH.max_instruments.offset, maxInstruments, true);
+    dv.setUint32(TH.top_stride_bytes.offset, abi.TOP_STRIDE_BYTES, true);
+    dv.setUint32(TH.generation.offset, generation, true);
+    dv.setUint32(TH.header_bytes.offset, abi.TOPS_HEADER_BYTES, true);
+    dv.setBigUint64(TH.total_bytes.offset, BigInt(bytes), true);
+    Atomics.store(m.u32, W_MAGIC, abi.TOPS_MAGIC); // release: the identity above is visible first
+    return new TopsOwner(name, m);
+  }
+
+  /** Wakes readers asleep on the top futex word (bumps it first, so a late sleeper does not sleep). */
+  notify(): number {
+    Atomics.add(this.map.u32, W_TOP_NOTIFY, 1);
+    return native.futexWake(this.map.buffer, TH.notify_seq.offset, 0x7fffffff);
+  }
+
+  close(unlink: boolean): void {
+    this.map.close();
+    if (unlink) {
+      try {
+        native.shmUnlink(shmPath(this.name));
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+/**
+ * Opens the tops object of `segment` read-only and checks it belongs to the data segment as the
+ * reader sees it (maxInstruments, generation). MDFAN_ERR_NO_SEGMENT if there is none (a writer of
+ * ABI 1.0 or 1.1).
+ */
+export function openTops(segment: string, maxInstruments: number, generation: number): Mapping {
+  const name = topsName(segment);
+  let fd: number;
+  try {
+    fd = native.shmOpen(shmPath(name), 0, 0);
+  } catch (e) {
+    if (errnoName(e) === 'ENOENT')
+      throw new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no top-of-book lines (${name}): its writer speaks ABI 1.0 or 1.1`, { segment: name });
+    throw inSegment(e, name);
+  }
+  let size: number;
+  try {
+    size = native.fstat(fd).size;
+  } catch (e) {
+    native.close(fd);
+    throw inSegment(e, name);
+  }
+  const want = abi.TOPS_HEADER_BYTES + maxInstruments * abi.TOP_STRIDE_BYTES;
+  if (size !== want) {
+    native.close(fd);
+    throw new MdfanError(ErrorCode.SEGMENT_SIZE, `${name} is ${size} bytes; ${maxInstruments} top lines need ${want}`, { segment: name, expected: want, found: size });
+  }
+  const m = Mapping.map(name, fd, size, false);
+  const dv = m.dv;
+  const fail = (code: ErrorCode, msg: string, facts: Record<string, number | string>): never => {
+    m.close();
+    throw new MdfanError(code, `${name}: ${msg}`, { segment: name, ...facts });
+  };
+  if (Atomics.load(m.u32, W_MAGIC) !== abi.TOPS_MAGIC) fail(ErrorCode.BAD_MAGIC, 'not mdfan top-of-book lines (bad magic)', { found: m.u32[W_MAGIC] });
+  const major = dv.getUint16(TH.abi_major.offset, true);
+  if (major !== abi.ABI_MAJOR) fail(ErrorCode.ABI_VERSION, `ABI ${major}.x; this reader speaks ${abi.ABI_MAJOR}.${abi.ABI_MINOR}`, { found: major });
+  const fields: Array<[string, number, number]> = [
+    ['max_instruments', dv.getUint32(TH.max_instruments.offset, true), maxInstruments],
+    ['top_stride_bytes', dv.getUint32(TH.top_stride_bytes.offset, true), abi.TOP_STRIDE_BYTES],
+    ['header_bytes', dv.getUint32(TH.header_bytes.offset, true), abi.TOPS_HEADER_BYTES],
+  ];
+  for (const [field, found, expected] of fields) if (found !== expected) fail(ErrorCode.LAYOUT, `${field} is ${found}, expected ${expected}`, { field, expected, found });
+  const gen = dv.getUint32(TH.generation.offset, true);
+  // Another generation's lines (the writer is re-creating them): the caller retries after its next health check.
+  if (gen !== generation) fail(ErrorCode.NOT_READY, `generation ${gen}, the segment is at ${generation}`, { field: 'generation', expected: generation, found: gen });
+  return m;
+}

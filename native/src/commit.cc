@@ -1,0 +1,163 @@
+// The writer's commit as one addon call: stamp, top line, slot (mdfan_commit_book in
+// mdfan_seqlock.h, the one commit every writer uses). One call per book instead of a clock call
+// and two full fences: none of its stores is a fence, so the lines it writes transfer to readers
+// while the writer goes on.
+//
+// The surface is numeric: commitBind registers a mapping, its tops object and a staging buffer
+// once and returns a handle; commitBook(handle, ...) takes numbers only and reads the levels from
+// the staging buffer the TypeScript writer fills. commitUnbind forgets the handle before the
+// mapping is unmapped, so a commit after close finds no writer instead of unmapped memory.
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "mdfan_seqlock.h"
+#include "util.h"
+
+namespace mdfan {
+namespace {
+
+struct BoundWriter {
+  bool used = false;
+  uint8_t* slots = nullptr;  // first slot
+  uint64_t stride = 0;
+  uint32_t levels = 0;
+  uint32_t max_instruments = 0;
+  uint8_t* tops = nullptr;  // first top line, or null (no tops object)
+  uint32_t* stage = nullptr;  // the stage: kStage* words, then bids levels*3, asks levels*3
+  napi_ref refs[3] = {nullptr, nullptr, nullptr};
+};
+
+// Handles index this table; a freed entry is reused.
+std::vector<BoundWriter> bound;
+
+// The stage's header, written by the TypeScript writer before each commitBook (numbers through
+// memory cost less than N-API arguments): msg_index and exchange_ts_ns as doubles (exact below
+// 2^53), then flags, bid_count, ask_count; top_commits is the addon's count of top lines committed.
+constexpr uint32_t kStageMsgIndex = 0;      // f64 at word 0
+constexpr uint32_t kStageExchangeTs = 2;    // f64 at word 2
+constexpr uint32_t kStageFlags = 4;
+constexpr uint32_t kStageBidCount = 5;
+constexpr uint32_t kStageAskCount = 6;
+constexpr uint32_t kStageTopCommits = 7;
+constexpr uint32_t kStageHeaderWords = 8;
+
+bool BufferOf(Napi::Value v, uint8_t** data, size_t* len) {
+  if (!v.IsArrayBuffer()) return false;
+  Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+  *data = static_cast<uint8_t*>(ab.Data());
+  *len = ab.ByteLength();
+  return *data != nullptr && *len > 0;
+}
+
+// commitBind(map, slotsOffset, slotStride, levels, maxInstruments, tops | null, stage) -> handle
+Napi::Value CommitBind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t *map, *tops = nullptr, *stage;
+  size_t map_len, tops_len = 0, stage_len;
+  uint64_t slots_off, stride, levels, max;
+  if (!ArgBuffer(info, 0, &map, &map_len) || !ArgUint(info, 1, "slotsOffset", &slots_off) ||
+      !ArgUint(info, 2, "slotStride", &stride) || !ArgUint(info, 3, "levels", &levels) ||
+      !ArgUint(info, 4, "maxInstruments", &max))
+    return env.Undefined();
+  if (levels < 1 || levels > MDFAN_MAX_LEVELS || max < 1 || max > MDFAN_MAX_INSTRUMENTS ||
+      stride < MDFAN_SLOT_PAYLOAD_BYTES(levels) || stride % 8 != 0 || slots_off % 8 != 0 ||
+      slots_off + max * stride > map_len) {
+    ThrowType(env, "commitBind: the layout does not fit the mapping");
+    return env.Undefined();
+  }
+  if (!info[5].IsNull() && !(BufferOf(info[5], &tops, &tops_len) &&
+                             tops_len >= MDFAN_TOPS_BYTES(max))) {
+    ThrowType(env, "commitBind: tops must be null or a tops mapping for maxInstruments lines");
+    return env.Undefined();
+  }
+  if (!BufferOf(info[6], &stage, &stage_len) || stage_len < (kStageHeaderWords + 6 * levels) * 4 ||
+      reinterpret_cast<uintptr_t>(stage) % 8 != 0) {
+    ThrowType(env, "commitBind: stage must be an ArrayBuffer of (8 + 6 * levels) words");
+    return env.Undefined();
+  }
+  size_t h = 0;
+  while (h < bound.size() && bound[h].used) h++;
+  if (h == bound.size()) bound.emplace_back();
+  BoundWriter& w = bound[h];
+  w.used = true;
+  w.slots = map + slots_off;
+  w.stride = stride;
+  w.levels = static_cast<uint32_t>(levels);
+  w.max_instruments = static_cast<uint32_t>(max);
+  w.tops = tops ? tops + MDFAN_TOPS_HEADER_BYTES : nullptr;
+  w.stage = reinterpret_cast<uint32_t*>(stage);
+  // The buffers stay alive while bound (the mapping is unmapped only after commitUnbind).
+  for (int i = 0; i < 3; i++) {
+    napi_value v = info[i == 0 ? 0 : i == 1 ? 5 : 6];
+    w.refs[i] = nullptr;
+    if (i == 1 && tops == nullptr) continue;
+    napi_create_reference(env, v, 1, &w.refs[i]);
+  }
+  return Napi::Number::New(env, static_cast<double>(h));
+}
+
+// commitUnbind(handle): the handle is forgotten (idempotent).
+Napi::Value CommitUnbind(const Napi::CallbackInfo& info) {
+  uint64_t h;
+  if (!ArgUint(info, 0, "handle", &h)) return info.Env().Undefined();
+  if (h < bound.size() && bound[h].used) {
+    for (napi_ref& r : bound[h].refs)
+      if (r) napi_delete_reference(info.Env(), r), r = nullptr;
+    bound[h] = BoundWriter();
+  }
+  return info.Env().Undefined();
+}
+
+inline uint64_t ToU64(double d) { return d >= 0 && d < 18446744073709551616.0 ? static_cast<uint64_t>(d) : 0; }
+
+// commitBook(handle, index) -> publish_ts_ns, or -1 for a handle or index that is not bound (the
+// TypeScript face checks both first). Everything else comes from the stage. Plain N-API, not
+// node-addon-api: this is the hot path, and two arguments are all it converts.
+napi_value CommitBook(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  double hd = -1, id = -1;
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  if (argc == 2) {
+    if (napi_get_value_double(env, argv[0], &hd) != napi_ok) hd = -1;
+    if (napi_get_value_double(env, argv[1], &id) != napi_ok) id = -1;
+  }
+  double result = -1;
+  if (hd >= 0 && hd < static_cast<double>(bound.size()) && bound[static_cast<size_t>(hd)].used) {
+    BoundWriter& w = bound[static_cast<size_t>(hd)];
+    if (id >= 0 && id < w.max_instruments && id == std::floor(id)) {
+      uint32_t index = static_cast<uint32_t>(id);
+      uint32_t* st = w.stage;
+      double msg_index, exchange_ts;
+      memcpy(&msg_index, st + kStageMsgIndex, sizeof msg_index);
+      memcpy(&exchange_ts, st + kStageExchangeTs, sizeof exchange_ts);
+      // The publish time: when the writer begins this commit (before the top line).
+      uint64_t now = mdfan_monotonic_ns();
+      const uint32_t* bids = st + kStageHeaderWords;
+      const uint32_t* asks = bids + 3 * w.levels;
+      mdfan_top_t* top = w.tops ? reinterpret_cast<mdfan_top_t*>(w.tops + static_cast<uint64_t>(index) * MDFAN_TOP_STRIDE_BYTES) : nullptr;
+      int top_changed = mdfan_commit_book(w.slots + index * w.stride, top, w.levels, bids, st[kStageBidCount], asks,
+                                          st[kStageAskCount], ToU64(msg_index), ToU64(exchange_ts), now, st[kStageFlags], index);
+      st[kStageTopCommits] += static_cast<uint32_t>(top_changed);
+      result = static_cast<double>(now);
+    }
+  }
+  napi_value out;
+  napi_create_double(env, result, &out);
+  return out;
+}
+
+}  // namespace
+
+void InitCommit(Napi::Env env, Napi::Object exports) {
+  exports.Set("commitBind", Napi::Function::New(env, CommitBind, "commitBind"));
+  exports.Set("commitUnbind", Napi::Function::New(env, CommitUnbind, "commitUnbind"));
+  napi_value fn;
+  napi_create_function(env, "commitBook", NAPI_AUTO_LENGTH, CommitBook, nullptr, &fn);
+  exports.Set("commitBook", Napi::Value(env, fn));
+}
+
+}  // namespace mdfan
