@@ -58,8 +58,8 @@
  * ring or a ring it refuses). Errors are one line `MDFAN_ERR_...: message` on stderr.
  *
  * Build: cc -std=c11 -O2 -Wall -Wextra -Werror -I native/include native/examples/read_book.c
- * (the seqlock read is mdfan_seqlock.h's; the blocking wait is in mdfan_wait.h and the event ring
- * in mdfan_events.h, beside this file)
+ * (the seqlock read is mdfan_seqlock.h's; attaching and validating is in mdfan_attach.h, the
+ * blocking wait in mdfan_wait.h and the event ring in mdfan_events.h, beside this file)
  * Platforms: Linux on x86-64 or arm64 (32- and 64-bit atomic loads there are plain loads, which
  * a PROT_READ mapping allows; see docs/ABI.md "Atomics on a read-only mapping").
  */
@@ -79,6 +79,7 @@
 #include <unistd.h>
 
 #include "mdfan_abi.h"
+#include "mdfan_attach.h"
 #include "mdfan_events.h"
 #include "mdfan_seqlock.h"
 #include "mdfan_wait.h"
@@ -87,7 +88,6 @@
 
 #define EXIT_REFUSED 2
 #define EXIT_READ_FAILED 3
-#define MAX_INSTRUMENTS_LIMIT 1000000u /* docs/ABI.md: max_instruments is 1..1000000 */
 #define POLL_NS 10000000ull            /* 10 ms between attach attempts, as the TypeScript reader */
 #define LIVENESS_EVERY_NS 100000000ull /* follow mode: look at the writer lock every 100 ms */
 
@@ -118,224 +118,31 @@ static void die(int status, const char *code, const char *fmt, ...) {
   exit(status);
 }
 
-/* Atomic loads on the read-only mapping. The ABI's atomic fields are naturally aligned 32/64-bit
- * words; _Atomic uint32_t / uint64_t have the same size and alignment on the target platforms. */
-static inline uint32_t load32(const void *p, memory_order mo) {
-  return atomic_load_explicit((const _Atomic uint32_t *)p, mo);
-}
-static inline uint64_t load64(const void *p, memory_order mo) {
-  return atomic_load_explicit((const _Atomic uint64_t *)p, mo);
-}
+/* ---- the segment (mdfan_attach.h) ------------------------------------------------------------ */
 
-static const char *state_name(uint32_t s) {
-  switch (s) {
-    case 0: return "UNINITIALIZED";
-    case MDFAN_STATE_INITIALIZING: return "INITIALIZING";
-    case MDFAN_STATE_READY: return "READY";
-    case MDFAN_STATE_BROKEN: return "BROKEN";
-    case MDFAN_STATE_CLOSED: return "CLOSED";
-    default: return "UNKNOWN";
-  }
-}
+/* Why the last attach or ring opening did not succeed (code and message). */
+static mdfan_attach_why_t g_why;
 
-/* ---- the segment ---------------------------------------------------------------------------- */
-
-typedef struct {
-  const char *name;
-  int fd;
-  const uint8_t *base;
-  size_t size;
-  const mdfan_header_t *h;
-  uint32_t max_instruments;
-  uint32_t levels;
-  uint32_t stride;
-  uint64_t slots_offset;
-  size_t payload; /* bytes of a slot a reader copies: MDFAN_SLOT_PAYLOAD_BYTES(levels) */
-} segment_t;
-
-/* Outcome of one attach attempt. RETRY: may still be coming up (absent, empty, no magic yet, not
- * READY); FAIL: refused for good. The message is kept for the timeout report. */
-enum { ATTACH_OK = 0, ATTACH_RETRY = 1, ATTACH_FAIL = 2 };
-static const char *g_code;
-static char g_msg[512];
-
-static int attach_err(int kind, const char *code, const char *fmt, ...) {
-  va_list ap;
-  g_code = code;
-  va_start(ap, fmt);
-  vsnprintf(g_msg, sizeof g_msg, fmt, ap);
-  va_end(ap);
-  return kind;
-}
-
-static void segment_close(segment_t *s) {
-  if (s->base) munmap((void *)s->base, s->size);
-  if (s->fd >= 0) close(s->fd);
-  s->base = NULL;
-  s->fd = -1;
-}
-
-/* One attempt: open, map, validate in the order of docs/ABI.md "Attaching". */
-static int try_attach(segment_t *s, const char *name) {
-  char path[256];
-  memset(s, 0, sizeof *s);
-  s->name = name;
-  s->fd = -1;
-  if (snprintf(path, sizeof path, "/%s", name) >= (int)sizeof path)
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_OPTIONS", "segment name %s is too long", name);
-
-  /* 1. open read-only */
-  s->fd = shm_open(path, O_RDONLY, 0);
-  if (s->fd < 0) {
-    int e = errno;
-    if (e == ENOENT) return attach_err(ATTACH_RETRY, "MDFAN_ERR_NO_SEGMENT", "no segment %s (%s)", name, strerror(e));
-    if (e == EACCES || e == EPERM)
-      return attach_err(ATTACH_FAIL, "MDFAN_ERR_PERMISSION", "permission denied on segment %s (shm_open: %s)", name, strerror(e));
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: shm_open: %s", name, strerror(e));
-  }
-  /* 2. its size */
-  struct stat st;
-  if (fstat(s->fd, &st) != 0) {
-    int e = errno;
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: fstat: %s", name, strerror(e));
-  }
-  uint64_t file_bytes = (uint64_t)st.st_size;
-  if (file_bytes == 0) {
-    segment_close(s);
-    return attach_err(ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is empty: its creator has not sized it yet", name);
-  }
-  /* 3. map what is there, read-only, pre-faulted */
-  void *p = mmap(NULL, (size_t)file_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, 0);
-  if (p == MAP_FAILED) {
-    int e = errno;
-    segment_close(s);
-    if (e == EACCES || e == EPERM)
-      return attach_err(ATTACH_FAIL, "MDFAN_ERR_PERMISSION", "permission denied on segment %s (mmap: %s)", name, strerror(e));
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: mmap: %s", name, strerror(e));
-  }
-  s->base = (const uint8_t *)p;
-  s->size = (size_t)file_bytes;
-  s->h = (const mdfan_header_t *)p;
-  const mdfan_header_t *h = s->h;
-
-  /* 4. long enough for the header */
-  if (file_bytes < MDFAN_HEADER_BYTES) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s is %" PRIu64 " bytes, shorter than the %u-byte header", name,
-                      file_bytes, MDFAN_HEADER_BYTES);
-  }
-  /* 5. magic: low word first, with acquire (the writer stores the high word, then the low word,
-   * last of all identity fields). Low word 0: not initialised yet. */
-  uint32_t magic_lo = load32(s->base, memory_order_acquire);
-  if (magic_lo == 0) {
-    segment_close(s);
-    return attach_err(ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s has no magic yet: its creator is initialising it", name);
-  }
-  uint32_t magic_hi = load32(s->base + 4, memory_order_relaxed);
-  uint64_t magic = ((uint64_t)magic_hi << 32) | magic_lo;
-  if (magic != MDFAN_MAGIC) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_BAD_MAGIC", "segment %s is not an mdfan segment: magic 0x%016" PRIx64 ", expected 0x%016" PRIx64 " (\"MDFANSHM\")",
-                      name, magic, (uint64_t)MDFAN_MAGIC);
-  }
-  /* 6. ABI major */
-  if (h->abi_major != MDFAN_ABI_MAJOR) {
-    unsigned major = h->abi_major, minor = h->abi_minor;
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_ABI_VERSION", "segment %s has ABI %u.%u; this reader speaks ABI %u.%u (majors must match)", name,
-                      major, minor, MDFAN_ABI_MAJOR, MDFAN_ABI_MINOR);
-  }
-  /* 7. header size */
-  if (h->header_bytes != MDFAN_HEADER_BYTES) {
-    unsigned hb = h->header_bytes;
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s declares a %u-byte header; ABI %u has %u", name, hb, MDFAN_ABI_MAJOR,
-                      MDFAN_HEADER_BYTES);
-  }
-  /* 8. declared size == file size */
-  uint64_t total = h->total_bytes;
-  if (total != file_bytes) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s declares %" PRIu64 " bytes but is %" PRIu64 " bytes long", name, total,
-                      file_bytes);
-  }
-  /* 9. layout arithmetic: every offset recomputed, nothing followed before it matches */
-  uint32_t max = h->max_instruments, levels = h->levels, stride = h->slot_stride_bytes, dir_entry = h->dir_entry_bytes;
-  uint64_t dir_off = h->directory_offset, slots_off = h->slots_offset;
-  int packed = (h->layout_flags & MDFAN_LAYOUT_PACKED) != 0;
-  if (max < 1 || max > MAX_INSTRUMENTS_LIMIT) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field max_instruments is %u, expected 1..%u", name, max,
-                      MAX_INSTRUMENTS_LIMIT);
-  }
-  if (levels < 1 || levels > MDFAN_MAX_LEVELS) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field levels is %u, expected 1..%u", name, levels, MDFAN_MAX_LEVELS);
-  }
-  uint64_t want_stride = packed ? MDFAN_SLOT_PAYLOAD_BYTES(levels) : MDFAN_SLOT_STRIDE(levels);
-  uint64_t want_slots = MDFAN_SLOTS_OFFSET((uint64_t)max);
-  uint64_t want_total = want_slots + (uint64_t)max * want_stride;
-  const char *field = NULL;
-  uint64_t found = 0, expected = 0;
-  if (dir_entry != MDFAN_DIR_ENTRY_BYTES) field = "dir_entry_bytes", found = dir_entry, expected = MDFAN_DIR_ENTRY_BYTES;
-  else if (stride != want_stride) field = "slot_stride_bytes", found = stride, expected = want_stride;
-  else if (dir_off != MDFAN_DIRECTORY_OFFSET) field = "directory_offset", found = dir_off, expected = MDFAN_DIRECTORY_OFFSET;
-  else if (slots_off != want_slots) field = "slots_offset", found = slots_off, expected = want_slots;
-  if (field) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field %s is %" PRIu64 ", expected %" PRIu64, name, field, found, expected);
-  }
-  if (want_total != total) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_SEGMENT_SIZE", "segment %s: layout needs %" PRIu64 " bytes, total_bytes says %" PRIu64, name,
-                      want_total, total);
-  }
-  uint32_t count = load32(&h->instrument_count, memory_order_acquire);
-  if (count > max) {
-    segment_close(s);
-    return attach_err(ATTACH_FAIL, "MDFAN_ERR_LAYOUT", "segment %s: header field instrument_count is %u, expected <= max_instruments (%u)", name,
-                      count, max);
-  }
-  /* 10. state */
-  uint32_t state = load32(&h->state, memory_order_acquire);
-  if (state != MDFAN_STATE_READY) {
-    segment_close(s);
-    return attach_err(ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is %s, not READY", name, state_name(state));
-  }
-  s->max_instruments = max;
-  s->levels = levels;
-  s->stride = stride;
-  s->slots_offset = slots_off;
-  s->payload = MDFAN_SLOT_PAYLOAD_BYTES(levels);
-  return ATTACH_OK;
-}
-
-static void attach(segment_t *s, const char *name, uint64_t timeout_ms) {
+/* Attaches, retrying what may still be coming up until timeout_ms; dies with the reason. */
+static void attach(mdfan_segment_t *s, const char *name, uint64_t timeout_ms) {
   uint64_t deadline = mdfan_monotonic_ns() + timeout_ms * 1000000ull;
   for (;;) {
-    int r = try_attach(s, name);
-    if (r == ATTACH_OK) return;
-    if (r == ATTACH_FAIL) die(EXIT_REFUSED, g_code, "%s", g_msg);
+    int r = mdfan_segment_try_attach(s, name, &g_why);
+    if (r == MDFAN_ATTACH_OK) return;
+    if (r == MDFAN_ATTACH_FAIL) die(EXIT_REFUSED, g_why.code, "%s", g_why.msg);
     if (mdfan_monotonic_ns() >= deadline) {
-      if (strcmp(g_code, "MDFAN_ERR_NO_SEGMENT") == 0)
+      if (strcmp(g_why.code, "MDFAN_ERR_NO_SEGMENT") == 0)
         die(EXIT_REFUSED, "MDFAN_ERR_NO_SEGMENT", "segment %s did not appear within %" PRIu64 " ms", name, timeout_ms);
-      die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s did not become READY within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_code, g_msg);
+      die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s did not become READY within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_why.code, g_why.msg);
     }
     sleep_ns(POLL_NS);
   }
 }
 
-/* The writer lock: an OFD write lock on byte 0. F_OFD_GETLK reports it without taking it. */
-static int writer_lock_held(const segment_t *s) {
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = 0;
-  fl.l_len = 1;
-  if (fcntl(s->fd, F_OFD_GETLK, &fl) != 0) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "segment %s: fcntl(F_OFD_GETLK): %s", s->name, strerror(errno));
-  return fl.l_type != F_UNLCK;
+static int writer_lock_held(const mdfan_segment_t *s) {
+  int held = mdfan_segment_writer_lock_held(s);
+  if (held < 0) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "segment %s: fcntl(F_OFD_GETLK): %s", s->name, strerror(errno));
+  return held;
 }
 
 /* ---- the directory -------------------------------------------------------------------------- */
@@ -350,11 +157,11 @@ typedef struct {
  * a seqlock (docs/ABI.md "Reading the directory"): g1 (acquire), state must be READY (or CLOSED:
  * final), count (acquire), entries, acquire fence, g2; kept only if g1 == g2. Returns how many
  * entries matched, or -1 if the segment is neither or a takeover ran meanwhile (read again). */
-static int64_t read_directory(const segment_t *s, const char *symbol, target_t *out, uint32_t *generation) {
-  uint32_t g1 = load32(&s->h->generation, memory_order_acquire);
-  uint32_t state = load32(&s->h->state, memory_order_acquire);
+static int64_t read_directory(const mdfan_segment_t *s, const char *symbol, target_t *out, uint32_t *generation) {
+  uint32_t g1 = mdfan_load32(&s->h->generation, memory_order_acquire);
+  uint32_t state = mdfan_load32(&s->h->state, memory_order_acquire);
   if (state != MDFAN_STATE_READY && state != MDFAN_STATE_CLOSED) return -1;
-  uint32_t count = load32(&s->h->instrument_count, memory_order_acquire);
+  uint32_t count = mdfan_load32(&s->h->instrument_count, memory_order_acquire);
   if (count > s->max_instruments)
     die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: header field instrument_count is %u, expected <= max_instruments (%u)", s->name, count,
         s->max_instruments);
@@ -372,7 +179,7 @@ static int64_t read_directory(const segment_t *s, const char *symbol, target_t *
     if (symbol) break;
   }
   atomic_thread_fence(memory_order_acquire);
-  if (load32(&s->h->generation, memory_order_relaxed) != g1) return -1;
+  if (mdfan_load32(&s->h->generation, memory_order_relaxed) != g1) return -1;
   for (uint32_t i = 0; i < n; i++) /* range-check only a consistent copy */
     if (out[i].slot >= s->max_instruments)
       die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: directory entry for %s names slot %u, outside 0..%u", s->name, out[i].symbol, out[i].slot,
@@ -396,7 +203,7 @@ static uint64_t g_stale_ns = (uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull;
 /* Copies slot `slot` into `dst` through the seqlock (mdfan_seqlock.h; docs/ABI.md "Reading a
  * slot"). Exits with MDFAN_ERR_STALE if one odd seq outlives the stale bound. Returns the
  * validated seq. */
-static uint32_t read_slot(const segment_t *s, uint32_t slot, snapshot_t *dst) {
+static uint32_t read_slot(const mdfan_segment_t *s, uint32_t slot, snapshot_t *dst) {
   const uint8_t *p = s->base + s->slots_offset + (uint64_t)slot * s->stride;
   uint32_t seq;
   int64_t r = mdfan_seqlock_read(p, dst, s->payload, g_stale_ns, &seq);
@@ -409,11 +216,11 @@ static uint32_t read_slot(const segment_t *s, uint32_t slot, snapshot_t *dst) {
 }
 
 /* A slot's seq word, for polling: a new value means a new commit (or one under way). */
-static uint32_t slot_seq(const segment_t *s, uint32_t slot, memory_order mo) {
-  return load32(s->base + s->slots_offset + (uint64_t)slot * s->stride, mo);
+static uint32_t slot_seq(const mdfan_segment_t *s, uint32_t slot, memory_order mo) {
+  return mdfan_load32(s->base + s->slots_offset + (uint64_t)slot * s->stride, mo);
 }
 
-static void print_book(const segment_t *s, const char *symbol, const snapshot_t *b) {
+static void print_book(const mdfan_segment_t *s, const char *symbol, const snapshot_t *b) {
   uint32_t levels = s->levels;
   uint32_t bids = b->h.bid_count < levels ? b->h.bid_count : levels;
   uint32_t asks = b->h.ask_count < levels ? b->h.ask_count : levels;
@@ -437,7 +244,7 @@ static void release_line(void) { mdfan_wait_close(&g_wait); }
 
 /* --wait block: claims a registry line (released at exit). Returns 0 when there is none: then the
  * reader spins, since an uncounted sleeper could miss its wake-up. */
-static int start_blocking(const char *name, const segment_t *s) {
+static int start_blocking(const char *name, const mdfan_segment_t *s) {
   char why[512];
   if (mdfan_wait_open(&g_wait, name, s->h, why, sizeof why) == 0) {
     atexit(release_line);
@@ -454,7 +261,7 @@ typedef struct {
 
 /* Exits with MDFAN_ERR_WRITER_DEAD once the writer lock has been free for timeout_ms (callers stop
  * at CLOSED before they ask). */
-static void check_writer(const segment_t *s, liveness_t *l, uint64_t timeout_ms) {
+static void check_writer(const mdfan_segment_t *s, liveness_t *l, uint64_t timeout_ms) {
   uint64_t t = mdfan_monotonic_ns();
   if (t < l->next) return;
   l->next = t + LIVENESS_EVERY_NS;
@@ -462,18 +269,18 @@ static void check_writer(const segment_t *s, liveness_t *l, uint64_t timeout_ms)
   else if (l->lock_free_since == 0) l->lock_free_since = t;
   else if (t - l->lock_free_since >= timeout_ms * 1000000ull)
     die(EXIT_READ_FAILED, "MDFAN_ERR_WRITER_DEAD", "segment %s: writer pid %u is gone (its lock has been free for %" PRIu64 " ms) and the segment is %s",
-        s->name, load32(&s->h->writer_pid, memory_order_relaxed), (t - l->lock_free_since) / 1000000ull,
-        state_name(load32(&s->h->state, memory_order_acquire)));
+        s->name, mdfan_load32(&s->h->writer_pid, memory_order_relaxed), (t - l->lock_free_since) / 1000000ull,
+        mdfan_state_name(mdfan_load32(&s->h->state, memory_order_acquire)));
 }
 
 /* Whether the follow loop has anything to do since the pass that saw `state`: the state,
  * generation or instrument count moved, or a followed slot's seq differs from the last printed.
  * This is the wake protocol's "look at the slots once more": seq_cst loads, like every access of
  * that Dekker pattern (mdfan_abi.h), so either this sees the writer's commit or it sees us asleep. */
-static int anything_new(const segment_t *s, uint32_t state, uint32_t generation, uint32_t known_count, const target_t *targets, uint32_t n,
+static int anything_new(const mdfan_segment_t *s, uint32_t state, uint32_t generation, uint32_t known_count, const target_t *targets, uint32_t n,
                         const uint32_t *last_seq) {
-  if (load32(&s->h->state, memory_order_seq_cst) != state || load32(&s->h->generation, memory_order_seq_cst) != generation ||
-      load32(&s->h->instrument_count, memory_order_seq_cst) != known_count)
+  if (mdfan_load32(&s->h->state, memory_order_seq_cst) != state || mdfan_load32(&s->h->generation, memory_order_seq_cst) != generation ||
+      mdfan_load32(&s->h->instrument_count, memory_order_seq_cst) != known_count)
     return 1;
   for (uint32_t i = 0; i < n; i++)
     if (slot_seq(s, targets[i].slot, memory_order_seq_cst) != last_seq[targets[i].slot]) return 1;
@@ -484,15 +291,15 @@ static int anything_new(const segment_t *s, uint32_t state, uint32_t generation,
 
 /* Opens the ring of the data segment's current writer (mdfan_events.h), carrying the counts of a
  * previous ring on. Returns 0 when it is not there yet (a new writer coming up), with the reason
- * in g_code/g_msg; exits with `status` when the writer keeps no ring or the ring is refused. */
-static int open_ring(const segment_t *s, mdfan_events_t *ring, int from_newest, int status) {
+ * in g_why; exits with `status` when the writer keeps no ring or the ring is refused. */
+static int open_ring(const mdfan_segment_t *s, mdfan_events_t *ring, int from_newest, int status) {
   char why[512];
   const char *code;
   uint64_t read = ring->read, lost = ring->lost;
   int r = mdfan_events_open(ring, s->name, s->h, from_newest, &code, why, sizeof why);
   ring->read = read, ring->lost = lost;
   if (r == MDFAN_EVENTS_OK) return 1;
-  if (r == MDFAN_EVENTS_NOT_YET) return attach_err(0, code, "%s", why);
+  if (r == MDFAN_EVENTS_NOT_YET) return mdfan_attach_err(&g_why, 0, code, "%s", why);
   die(status, code, "%s", why);
   return 0;
 }
@@ -500,7 +307,7 @@ static int open_ring(const segment_t *s, mdfan_events_t *ring, int from_newest, 
 /* Prints up to `max` event lines (and LAPPED,<n> where events were lost); returns then, or at
  * CLOSED once the ring is drained. A new writer's ring is read from its oldest record once the
  * old one is drained (a takeover needs the old writer dead: its head stopped). */
-static void follow_events(const segment_t *s, mdfan_events_t *ring, const char *symbol, uint64_t max, int block, uint64_t timeout_ms,
+static void follow_events(const mdfan_segment_t *s, mdfan_events_t *ring, const char *symbol, uint64_t max, int block, uint64_t timeout_ms,
                           uint64_t sleep_ms) {
   liveness_t live = {mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
   uint64_t printed = 0;
@@ -510,8 +317,8 @@ static void follow_events(const segment_t *s, mdfan_events_t *ring, const char *
     /* acquire, state then generation: CLOSED is stored after the writer's last append, and a
      * takeover bumps the generation after the old writer died, so the drain below (its head loads
      * come after these) reads every event the ring in hand will ever have. */
-    uint32_t state = load32(&s->h->state, memory_order_acquire);
-    uint32_t generation = load32(&s->h->generation, memory_order_acquire);
+    uint32_t state = mdfan_load32(&s->h->state, memory_order_acquire);
+    uint32_t generation = mdfan_load32(&s->h->generation, memory_order_acquire);
     while (ring->base && printed < max) {
       mdfan_event_t e;
       uint64_t lost;
@@ -540,7 +347,7 @@ static void follow_events(const segment_t *s, mdfan_events_t *ring, const char *
       mdfan_cpu_relax();
     } else { /* the wake protocol, as in main's follow loop; seq_cst loads for the last look */
       uint32_t v = mdfan_wait_begin(&g_wait);
-      if (load32(&s->h->state, memory_order_seq_cst) == state && load32(&s->h->generation, memory_order_seq_cst) == generation &&
+      if (mdfan_load32(&s->h->state, memory_order_seq_cst) == state && mdfan_load32(&s->h->generation, memory_order_seq_cst) == generation &&
           !mdfan_events_pending(ring)) {
         int e = mdfan_wait_sleep(&g_wait, v, sleep_ms * 1000000ull);
         if (e < 0) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "segment %s: futex(FUTEX_WAIT): %s", s->name, strerror(-e));
@@ -606,7 +413,7 @@ int main(int argc, char **argv) {
   if (from_newest >= 0 && !events) usage("--from goes with --events");
 
   uint64_t start = mdfan_monotonic_ns();
-  segment_t seg;
+  mdfan_segment_t seg;
   attach(&seg, name, timeout_ms);
 
   target_t *targets = calloc(seg.max_instruments, sizeof *targets);
@@ -624,9 +431,9 @@ int main(int argc, char **argv) {
     if (mdfan_monotonic_ns() - start >= timeout_ms * 1000000ull) {
       if (got < 0)
         die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s is %s, not READY (waited %" PRIu64 " ms)", name,
-            state_name(load32(&seg.h->state, memory_order_acquire)), timeout_ms);
+            mdfan_state_name(mdfan_load32(&seg.h->state, memory_order_acquire)), timeout_ms);
       die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS", "symbol %s is not in segment %s's directory (%u instruments)", symbol, name,
-          load32(&seg.h->instrument_count, memory_order_acquire));
+          mdfan_load32(&seg.h->instrument_count, memory_order_acquire));
     }
     sleep_ns(POLL_NS);
   }
@@ -637,7 +444,7 @@ int main(int argc, char **argv) {
     memset(&ring, 0, sizeof ring);
     while (!open_ring(&seg, &ring, from_newest == 1, EXIT_REFUSED)) {
       if (mdfan_monotonic_ns() - start >= timeout_ms * 1000000ull)
-        die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s: no event ring of its writer within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_code, g_msg);
+        die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s: no event ring of its writer within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_why.code, g_why.msg);
       sleep_ns(POLL_NS);
     }
     g_ring = &ring;
@@ -663,16 +470,16 @@ int main(int argc, char **argv) {
    * ends asleep on the futex word instead of spinning on. */
   if (block) block = start_blocking(name, &seg);
   uint64_t printed = 0;
-  uint32_t known_count = load32(&seg.h->instrument_count, memory_order_acquire);
+  uint32_t known_count = mdfan_load32(&seg.h->instrument_count, memory_order_acquire);
   liveness_t live = {mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
   uint32_t passes = 0;
   for (;;) {
-    uint32_t state = load32(&seg.h->state, memory_order_acquire);
+    uint32_t state = mdfan_load32(&seg.h->state, memory_order_acquire);
     int closed = state == MDFAN_STATE_CLOSED;
     uint64_t printed_before = printed;
     if (state == MDFAN_STATE_READY || closed) {
-      uint32_t g = load32(&seg.h->generation, memory_order_acquire);
-      uint32_t c = load32(&seg.h->instrument_count, memory_order_acquire);
+      uint32_t g = mdfan_load32(&seg.h->generation, memory_order_acquire);
+      uint32_t c = mdfan_load32(&seg.h->instrument_count, memory_order_acquire);
       if (g != generation || c != known_count || (symbol && n == 0)) {
         uint32_t before = generation;
         int64_t r = read_directory(&seg, symbol, targets, &generation);
@@ -683,7 +490,7 @@ int main(int argc, char **argv) {
       }
       for (uint32_t i = 0; i < n && printed < follow; i++) {
         const uint8_t *seqp = seg.base + seg.slots_offset + (uint64_t)targets[i].slot * seg.stride;
-        uint32_t sq = load32(seqp, memory_order_acquire);
+        uint32_t sq = mdfan_load32(seqp, memory_order_acquire);
         uint32_t *last = &last_seq[targets[i].slot];
         if (sq == *last) continue;
         uint32_t v = read_slot(&seg, targets[i].slot, snap);
@@ -718,6 +525,6 @@ cleanup:
   free(targets);
   free(last_seq);
   free(snap);
-  segment_close(&seg);
+  mdfan_segment_close(&seg);
   return 0;
 }
