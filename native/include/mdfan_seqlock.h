@@ -145,7 +145,7 @@ static inline void mdfan_seqlock_write_end(uint32_t *seqp, uint32_t odd) {
  *
  * Each header line is composed on the stack and copied after W1 in a few wide stores: a reader
  * spinning on the line takes it back between any two of the writer's stores, so every store after
- * W1 may cost a line transfer (one store per field measured 4x slower than this on a spinning
+ * W1 may cost a line transfer (one store per field measured about 3x slower than this on a spinning
  * reader's line: docs/BENCHMARKS.md).
  */
 static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const uint32_t *bids,

@@ -20,8 +20,8 @@
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
-import { Mapping, shmPath, sizeAndMap, unlinkSegment } from './mapping.js';
+import { ErrorCode, MdfanError } from './errors.js';
+import { Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
 import { NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 
 export const eventsName = (segment: string): string => `${segment}.events`;
@@ -115,17 +115,9 @@ export class EventRingWriter {
     refuseNonTso(name);
     if (!isPowerOfTwo(capacity) || capacity < abi.EVENTS_MIN_CAPACITY || capacity > abi.EVENTS_MAX_CAPACITY)
       throw new MdfanError(ErrorCode.OPTIONS, `the event ring's capacity must be a power of two ${abi.EVENTS_MIN_CAPACITY}..${abi.EVENTS_MAX_CAPACITY} (got ${capacity})`, { found: capacity });
-    const path = shmPath(name);
     const bytes = abi.EVENTS_HEADER_BYTES + capacity * abi.EVENT_BYTES;
-    // The data segment's writer lock is ours: a leftover ring is a dead writer's. A new object
-    // (not a reset in place) so that its readers can never mix two generations' records.
-    try {
-      native.shmUnlink(path);
-    } catch (e) {
-      if (errnoName(e) !== 'ENOENT') throw inSegment(e, name);
-    }
-    const fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, mode);
-    const m = sizeAndMap(name, fd, bytes, gid);
+    // A new object, not a reset in place: its readers can never mix two generations' records.
+    const m = createFresh(name, bytes, mode, gid);
     const dv = m.dv;
     dv.setUint16(EH.abi_major.offset, abi.ABI_MAJOR, true);
     dv.setUint16(EH.abi_minor.offset, abi.ABI_MINOR, true);
@@ -281,21 +273,10 @@ export class EventRingReader {
   static open(segment: string, from: StartAt = 'oldest'): EventRingReader {
     const name = eventsName(segment);
     refuseNonTso(name);
-    let fd: number;
-    try {
-      fd = native.shmOpen(shmPath(name), 0, 0);
-    } catch (e) {
-      if (errnoName(e) === 'ENOENT')
-        throw new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no event ring (${name}): its writer keeps none (ABI 1.0, or started without one)`, { segment: name });
-      throw inSegment(e, name);
-    }
-    let size: number;
-    try {
-      size = native.fstat(fd).size;
-    } catch (e) {
-      native.close(fd);
-      throw inSegment(e, name);
-    }
+    const { fd, size } = openReadOnly(
+      name,
+      () => new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no event ring (${name}): its writer keeps none (ABI 1.0, or started without one)`, { segment: name }),
+    );
     if (size < abi.EVENTS_HEADER_BYTES || size % 8 !== 0) {
       native.close(fd);
       throw new MdfanError(ErrorCode.SEGMENT_SIZE, `${name} is ${size} bytes: not an event ring`, { segment: name, found: size });

@@ -106,3 +106,41 @@ export function sizeAndMap(name: string, fd: number, bytes: number, gid: number 
   }
   return Mapping.map(name, fd, bytes, true);
 }
+
+/**
+ * A writer's new object beside the segment, for one generation (event ring, top lines): a
+ * leftover one (a dead writer's: the data segment's writer lock is ours) is unlinked first, so a
+ * reader still mapping it never sees two generations mixed. Created with `mode`, then sized and
+ * mapped as sizeAndMap does.
+ */
+export function createFresh(name: string, bytes: number, mode: number, gid: number | undefined): Mapping {
+  const path = shmPath(name);
+  try {
+    native.shmUnlink(path);
+  } catch (e) {
+    if (errnoName(e) !== 'ENOENT') throw inSegment(e, name);
+  }
+  const fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, mode);
+  return sizeAndMap(name, fd, bytes, gid);
+}
+
+/**
+ * Opens an object beside the segment read-only and returns its fd and size; `missing` is the
+ * error for one that does not exist (what its absence means). The caller checks the size, then
+ * maps (Mapping.map) or closes the fd.
+ */
+export function openReadOnly(name: string, missing: () => MdfanError): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = native.shmOpen(shmPath(name), 0, 0);
+  } catch (e) {
+    if (errnoName(e) === 'ENOENT') throw missing();
+    throw inSegment(e, name);
+  }
+  try {
+    return { fd, size: native.fstat(fd).size };
+  } catch (e) {
+    native.close(fd);
+    throw inSegment(e, name);
+  }
+}

@@ -257,11 +257,6 @@ export class SegmentReader {
     this.topViews = [];
   }
 
-  /** Word index of top line `index` in tops().u32. */
-  topWord(index: number): number {
-    return topWord(index);
-  }
-
   /**
    * Copies top line `index` into `top` through its seqlock; returns the retries it took. Throws
    * MDFAN_ERR_STALE as read() does; see tops() for a segment without top lines.

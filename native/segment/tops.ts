@@ -7,8 +7,8 @@
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
-import { Mapping, shmPath, sizeAndMap } from './mapping.js';
+import { ErrorCode, MdfanError } from './errors.js';
+import { Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
 
 export const topsName = (segment: string): string => `${segment}.tops`;
 
@@ -106,17 +106,9 @@ export class TopsOwner {
 
   static create(segment: string, maxInstruments: number, generation: number, mode: number, gid?: number): TopsOwner {
     const name = topsName(segment);
-    const path = shmPath(name);
-    // The data segment's writer lock is ours: a leftover object is a dead writer's. A new object,
-    // not a reset in place, so a reader still mapping the old one never sees two generations mixed.
-    try {
-      native.shmUnlink(path);
-    } catch (e) {
-      if (errnoName(e) !== 'ENOENT') throw inSegment(e, name);
-    }
+    // A new object, not a reset in place: a reader still mapping the old one never sees two generations mixed.
     const bytes = abi.TOPS_HEADER_BYTES + maxInstruments * abi.TOP_STRIDE_BYTES;
-    const fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, mode);
-    const m = sizeAndMap(name, fd, bytes, gid);
+    const m = createFresh(name, bytes, mode, gid);
     const dv = m.dv;
     dv.setUint16(TH.abi_major.offset, abi.ABI_MAJOR, true);
     dv.setUint16(TH.abi_minor.offset, abi.ABI_MINOR, true);
@@ -137,13 +129,7 @@ export class TopsOwner {
 
   close(unlink: boolean): void {
     this.map.close();
-    if (unlink) {
-      try {
-        native.shmUnlink(shmPath(this.name));
-      } catch {
-        /* already gone */
-      }
-    }
+    if (unlink) unlinkSegment(this.name);
   }
 }
 
@@ -154,21 +140,10 @@ export class TopsOwner {
  */
 export function openTops(segment: string, maxInstruments: number, generation: number): Mapping {
   const name = topsName(segment);
-  let fd: number;
-  try {
-    fd = native.shmOpen(shmPath(name), 0, 0);
-  } catch (e) {
-    if (errnoName(e) === 'ENOENT')
-      throw new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no top-of-book lines (${name}): its writer speaks ABI 1.0 or 1.1`, { segment: name });
-    throw inSegment(e, name);
-  }
-  let size: number;
-  try {
-    size = native.fstat(fd).size;
-  } catch (e) {
-    native.close(fd);
-    throw inSegment(e, name);
-  }
+  const { fd, size } = openReadOnly(
+    name,
+    () => new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no top-of-book lines (${name}): its writer speaks ABI 1.0 or 1.1`, { segment: name }),
+  );
   const want = abi.TOPS_HEADER_BYTES + maxInstruments * abi.TOP_STRIDE_BYTES;
   if (size !== want) {
     native.close(fd);

@@ -332,7 +332,8 @@ export class BookReader {
     }
     this.line.beginSleep(tops); // counted first: pairs with the writer's wakeIfSleepers
     const v = tops ? this.topNotifySeq() : this.seg.notifySeq();
-    if (v >= 0 && !this.anyChanged(tops) && this.health() === WaitResult.UPDATED) {
+    if (v < 0) park(Math.min(ms, 1)); // a new writer is making its top lines: look again shortly
+    else if (!this.anyChanged(tops) && this.health() === WaitResult.UPDATED) {
       const ns = Math.max(0, ms) * 1e6;
       if (tops) this.seg.waitForTopNotify(v, ns);
       else this.seg.waitForNotify(v, ns);
