@@ -98,10 +98,11 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
     m: Repeated,
     receiver = `mdfan ${host === 'pool' ? 'pool worker' : 'read'} (${wait})`,
     layout: 'top' | 'book' = transport === 'shm-seqlock-top' ? 'top' : 'book',
+    variant = '', // tells a curve (and its .hgrm file) from another row's of the same transport, host and wait
   ): void => {
     const row: LatencyRow = { transport, host, readers, wait, receiver, layout, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.ratio, c2c_p50_ns: m.c2cP50, reader_cpu_pct: m.cpu, runs: o.runs };
     results.push(row);
-    curves.push({ label: `${transport}${transport === 'floor' ? ` ${layout}` : ''} ${host} ${readers}r ${wait}`, histogram: m.merged, plot: readers === 1 });
+    curves.push({ label: `${transport}${transport === 'floor' ? ` ${layout}` : ''} ${host} ${readers}r ${wait}${variant}`, histogram: m.merged, plot: readers === 1 });
     o.log(`  ${transport} ${host} readers=${readers} wait=${wait}: p50 ${m.pct.p50} ns, p99 ${m.pct.p99} ns (${m.ratio.toFixed(1)}x c2c), ${m.count} observed`);
   };
   for (const host of ['process', 'pool'] as const) {
@@ -121,6 +122,24 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
       });
       add('shm-seqlock-top', host, 1, wait, m);
     }
+    if (host === 'process' && o.waits.includes('block')) {
+      // The other block path: the reader's thread sleeps in the futex itself (waitSync), no event-loop turn.
+      for (const top of [false, true]) {
+        const m = await repeat(o.runs, async () => {
+          const s = await shmSession({ readers: 1, wait: 'block', host, rate: o.rate, seconds: o.seconds, top, sync: true });
+          return { pct: percentilesOf(s.histogram), count: s.observed, hist: s.histogram, cpu: s.readerCpuPct };
+        });
+        add(top ? 'shm-seqlock-top' : 'shm-seqlock', host, 1, 'block', m, `mdfan read (block --sync: ${top ? 'waitTopSync' : 'waitSync'})`, undefined, ' sync');
+      }
+    }
+  }
+  // The C reader on the top line, beside the native-c peer on the book.
+  {
+    const m = await repeat(o.runs, async () => {
+      const p = await measurePeer('native-c', { rate: o.rate, seconds: o.seconds, readers: 1, layout: 'top' });
+      return { pct: percentilesOf(p.histogram), count: p.count, hist: p.histogram };
+    });
+    add('shm-seqlock-top', 'process', 1, 'spin', m, 'C, spinning on the top line\'s seq (c_latency_reader top)', 'top', ' C');
   }
   for (const layout of ['top', 'book'] as const) {
     const m = await repeat(o.runs, async () => {

@@ -44,6 +44,8 @@ export interface SessionOptions {
   packed?: boolean;
   /** Readers follow the top-of-book lines (`--top`) instead of whole books. */
   top?: boolean;
+  /** 'process' readers with wait 'block' sleep in the futex on their thread (`--sync`, waitSync). */
+  sync?: boolean;
   /** Hook on the writer before publishing starts (e.g. bind its memory to a NUMA node). */
   prepare?: (w: SegmentWriter) => void;
 }
@@ -96,7 +98,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     if (o.host === 'process') {
       for (let i = 0; i < o.readers; i++) {
         const cpu = o.readerCpus?.[i];
-        const args = ['read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(o.top ? ['--top'] : []), ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
+        const args = ['read', '--segment', name, '--wait', o.wait, '--histogram', ...co, ...(o.top ? ['--top'] : []), ...(o.sync ? ['--sync'] : []), ...(cpu === undefined ? [] : ['--cpu', String(cpu)])];
         children.push(spawnMdfan(`reader ${i}`, args, { env }));
       }
       // Each reader logs "attached" once it has mapped the segment; block readers then go to sleep.

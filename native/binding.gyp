@@ -25,7 +25,7 @@
       "target_name": "c_latency_reader",
       "type": "executable",
       "sources": ["../bench/peers/c_latency_reader.c"],
-      "include_dirs": ["include"],
+      "include_dirs": ["include", "examples"],
       "cflags": ["-O2", "-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"]
     },

@@ -136,9 +136,22 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
     assert.ok(Math.abs(r.ratio_to_c2c_p50 - r.latency_ns.p50 / r.c2c_p50_ns) < 1e-9, 'one run: the ratio is p50 over that run\'s handoff');
   }
   const shm = lat.results.filter((r: { transport: string }) => r.transport === 'shm-seqlock');
-  assert.is(shm.length, 18, '1/2/4 readers x 3 waits x (processes, pool)');
+  assert.is(shm.length, 19, '1/2/4 readers x 3 waits x (processes, pool), and block --sync in a process');
+  assert.equal(shm.filter((r: { receiver: string }) => r.receiver.includes('--sync')).map((r: { host: string; readers: number; wait: string }) => `${r.host} ${r.readers} ${r.wait}`), ['process 1 block']);
   const tops = lat.results.filter((r: { transport: string }) => r.transport === 'shm-seqlock-top');
-  assert.equal(tops.map((r: { host: string; wait: string; layout: string }) => `${r.host} ${r.wait} ${r.layout}`), ['process spin top', 'process yield top', 'process block top', 'pool spin top', 'pool yield top', 'pool block top']);
+  assert.equal(
+    tops.map((r: { host: string; wait: string; layout: string; receiver: string }) => `${r.host} ${r.wait} ${r.layout} ${r.receiver}`),
+    [
+      'process spin top mdfan read (spin)',
+      'process yield top mdfan read (yield)',
+      'process block top mdfan read (block)',
+      'process block top mdfan read (block --sync: waitTopSync)',
+      'pool spin top mdfan pool worker (spin)',
+      'pool yield top mdfan pool worker (yield)',
+      'pool block top mdfan pool worker (block)',
+      "process spin top C, spinning on the top line's seq (c_latency_reader top)",
+    ],
+  );
   const floor = lat.results.filter((r: { transport: string }) => r.transport === 'floor');
   assert.equal(floor.map((r: { layout: string }) => r.layout), ['top', 'book'], 'the C floor of both layouts, in the same run');
   const fan = j.results.find((s: { benchmark: string }) => s.benchmark === 'fanout');

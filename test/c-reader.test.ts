@@ -19,6 +19,7 @@ import {
   SegmentWriter,
   abi,
   newEventFields,
+  topsName,
   unlinkSegment,
   type EventFields,
   type EventRecord,
@@ -411,6 +412,123 @@ test('--follow reports MDFAN_ERR_WRITER_DEAD when the writer dies without closin
   assert.is(r.code, 3, r.stderr);
   assert.equal(r.lines, ['9,AAPL,9999999999,0,100,1']); // what was published stays readable
   assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_WRITER_DEAD: segment ${name}: writer pid ${writer.pid} is gone`));
+});
+
+// ---- --top: the top-of-book lines (mdfan_tops.h) ------------------------------------------------
+
+test('--top prints level 0 of every book from the top lines (both sides, one side, never published), and --symbol', async () => {
+  const name = segName('ctop');
+  const levels = 5;
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels });
+  try {
+    const books: Array<{ symbol: string; msgIndex: number; bids: Side; asks: Side }> = [
+      { symbol: 'AAPL', msgIndex: 2 ** 40 + 7, bids: [[4294967295, 4294967295, 1], [5, 5, 5]], asks: [[4294967294, 10, 2], [4294967295, 11, 1]] },
+      { symbol: 'GOOG', msgIndex: 3, bids: [[5794000, 496, 4], [5787000, 400, 2]], asks: [] },
+      { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] },
+    ];
+    const index = new Map<string, number>();
+    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, 10000));
+    w.addInstrument('NEVER', 9, 10000);
+    w.publish(index.get('AAPL')!, levelSource(levels, [[1, 1, 1]], [[2, 2, 2]]), 1, 0); // replaced below
+    for (const b of books) w.publish(index.get(b.symbol)!, levelSource(levels, b.bids, b.asks), b.msgIndex, 5);
+    const expected = [...books.map((b) => dumpLine(b.msgIndex, b.symbol, 1, b.bids, b.asks)), dumpLine(0, 'NEVER', 1, [], [])];
+    const all = await runReader([name, '--top']);
+    assert.is(all.code, 0, all.stderr);
+    assert.equal(all.lines, expected);
+    assert.match(all.stderr, /^retries=0 reads=4$/m);
+    const one = await runReader([name, '--top', '--symbol', 'IBM']);
+    assert.is(one.code, 0, one.stderr);
+    assert.equal(one.lines, [expected[2]]);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--top --follow --wait block: asleep on the tops futex word (SLEEPING_TOP), a change below the top prints nothing, a top change wakes it; exits at CLOSED', async () => {
+  const name = segName('ctopblock');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
+  let child: ChildProcess | undefined;
+  const lines: string[] = [];
+  try {
+    const k = w.addInstrument('AAPL', 1, 10000);
+    w.publish(k, levelSource(2, [[100, 1, 1], [99, 1, 1]], [[101, 2, 1]]), 1, 0);
+    w.wakeIfSleepers(); // as the feed after each message: this top change is accounted for
+    // A sleep of up to 60 s: only the top wake-up can bring the next line before CLOSED.
+    const run = runReader([name, '--top', '--follow', '5', '--wait', 'block', '--sleep-ms', '60000'], {
+      onLine: (line) => lines.push(line),
+      onSpawn: (c) => (child = c),
+    });
+    await waitUntil(() => lines.length === 1, 10_000, { what: 'the first top' });
+    const pid = child!.pid!;
+    await waitUntil(() => w.registry.topSleepers() === 1 && w.registry.sleepers() === 0 && asleep(pid), 10_000, {
+      what: 'the reader asleep on the top word (registry top_sleepers 1, process state S)',
+    });
+    w.publish(k, levelSource(2, [[100, 1, 1], [98, 7, 1]], [[101, 2, 1]]), 2, 0); // below the top only
+    w.wakeIfSleepers();
+    assert.is(w.wakeups, 0); // no top changed: the top sleeper is left asleep
+    w.publish(k, levelSource(2, [[100, 5, 2], [98, 7, 1]], [[101, 2, 1]]), 3, 0); // the top's size
+    w.wakeIfSleepers();
+    assert.is(w.wakeups, 1);
+    await waitUntil(() => lines.length === 2, 10_000, { what: 'the changed top, after the wake-up' });
+    await waitUntil(() => w.registry.topSleepers() === 1 && asleep(pid), 10_000, { what: 'the reader asleep again' });
+    w.close(); // CLOSED wakes every sleeper
+    const r = await run;
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, ['1,AAPL,101,2,100,1', '3,AAPL,101,2,100,5']);
+  } finally {
+    child?.kill('SIGKILL');
+    w.close({ unlink: true });
+  }
+});
+
+test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "has no top-of-book lines", exit 2', async () => {
+  const name = segName('ctopnone');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    w.addInstrument('AAPL', 1, 10000);
+    unlinkSegment(topsName(name)); // as a 1.1 writer would leave it
+    const r = await runReader([name, '--top', '--timeout-ms', '0']);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} has no top-of-book lines \\(${name}\\.tops\\)`));
+    assert.equal(r.lines, []);
+    const both = await runReader([name, '--top', '--events', '1']);
+    assert.is(both.code, 2, both.stderr);
+    assert.match(errorLine(both), /^MDFAN_ERR_OPTIONS: --top and --events exclude each other$/);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--top --follow follows a takeover: the dead writer\'s top, then the new writer\'s lines', async () => {
+  const name = segName('ctoptake');
+  const script = `
+    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 2, levels: 1 });
+    const k = w.addInstrument('OLD', 1, 10000);
+    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 9, 0);
+    console.log('ready');
+    setInterval(() => w.heartbeat(), 10);`;
+  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
+  children.add(writer);
+  const lines: string[] = [];
+  let w: SegmentWriter | undefined;
+  try {
+    await writer.line(/^ready$/, 20_000);
+    const run = runReader([name, '--top', '--follow', '2', '--timeout-ms', '30000'], { onLine: (l) => lines.push(l) });
+    await waitUntil(() => lines.length === 1, 10_000, { what: 'the first writer\'s top' });
+    await writer.kill(); // SIGKILL: its lock is dropped, the segment stays READY
+    children.delete(writer);
+    w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
+    assert.is(w.outcome, 'takeover');
+    const k = w.addInstrument('NEW', 2, 100);
+    w.publish(k, levelSource(1, [], [[7, 3, 1]]), 10, 0);
+    const r = await run;
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, ['9,OLD,9999999999,0,100,1', '10,NEW,7,3,-9999999999,0']);
+  } finally {
+    await writer.kill();
+    w?.close({ unlink: true });
+  }
 });
 
 // ---- --wait block: the reader registry and the futex word ------------------------------------
@@ -987,14 +1105,14 @@ function writerThread(d: { name: string; stop: SharedArrayBuffer }): void {
  * Why `line` is not one whole commit of fillBook(), or null. `last` holds each symbol's previous
  * msgIndex (a seqlock never goes back in time); `published` bounds the msgIndex.
  */
-function followLineProblem(line: string, published: number, last: Map<string, number>): string | null {
+function followLineProblem(line: string, published: number, last: Map<string, number>, levels = FOLLOW_LEVELS): string | null {
   const comma1 = line.indexOf(',');
   const mi = Number(line.slice(0, comma1));
   const sym = line.slice(comma1 + 1, line.indexOf(',', comma1 + 1));
   if (!Number.isInteger(mi) || mi < 0 || mi >= published) return `msgIndex ${mi} never published`;
   if (sym !== SYMBOLS[mi % 2]) return `commit ${mi} belongs to ${SYMBOLS[mi % 2]}, not ${sym}`;
   const { bids, asks } = bookOf(mi);
-  if (line !== dumpLine(mi, sym, FOLLOW_LEVELS, bids, asks)) return `levels are not those of commit ${mi}`;
+  if (line !== dumpLine(mi, sym, levels, bids, asks)) return `levels are not those of commit ${mi}`;
   const prev = last.get(sym) ?? -1;
   last.set(sym, mi);
   if (mi <= prev) return `commit ${mi} after ${prev}`;
@@ -1012,9 +1130,11 @@ test('the follow check rejects a line that mixes two commits, a wrong symbol or 
   assert.match(followLineProblem(dumpLine(40, 'ODD', FOLLOW_LEVELS, a.bids, a.asks), 100, new Map()) ?? '', /belongs to EVEN/);
   assert.match(followLineProblem(good, 100, new Map([['EVEN', 40]])) ?? '', /after 40/);
   assert.match(followLineProblem(good, 40, new Map()) ?? '', /never published/);
+  assert.match(followLineProblem(dumpLine(40, 'EVEN', 1, b.bids, b.asks), 100, new Map(), 1) ?? '', /levels are not those/); // a top of another commit
+  assert.is(followLineProblem(dumpLine(40, 'EVEN', 1, a.bids, a.asks), 100, new Map(), 1), null);
 });
 
-test('--follow 2000 while TypeScript publishes flat out in another thread: every line is one whole commit', async () => {
+test('--follow 2000 (books, and --top) while TypeScript publishes flat out in another thread: every line is one whole commit', async () => {
   const name = segName('cfollow');
   const stop = new SharedArrayBuffer(4);
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'c-reader-writer', name, stop } });
@@ -1035,22 +1155,26 @@ test('--follow 2000 while TypeScript publishes flat out in another thread: every
   let published = 0;
   try {
     await next('ready');
-    const r = await runReader([name, '--follow', '2000']);
+    // Every commit changes its book's top (fillBook never leaves both sides empty), so the top
+    // reader also sees a top line per commit it catches.
+    const [book, top] = await Promise.all([runReader([name, '--follow', '2000']), runReader([name, '--top', '--follow', '2000'])]);
     Atomics.store(new Int32Array(stop), 0, 1);
     published = (await next('done')).done!;
-    assert.is(r.code, 0, r.stderr);
-    assert.is(r.lines.length, 2000);
-    const last = new Map<string, number>();
-    const problems: string[] = [];
-    for (const line of r.lines) {
-      const why = followLineProblem(line, published, last);
-      if (why !== null) problems.push(`${why}: ${line}`);
+    for (const [r, levels, what] of [[book, FOLLOW_LEVELS, 'books'], [top, 1, 'tops']] as const) {
+      assert.is(r.code, 0, r.stderr);
+      assert.is(r.lines.length, 2000);
+      const last = new Map<string, number>();
+      const problems: string[] = [];
+      for (const line of r.lines) {
+        const why = followLineProblem(line, published, last, levels);
+        if (why !== null) problems.push(`${why}: ${line}`);
+      }
+      assert.is(problems.length, 0, `${what}: ${problems.length} torn, foreign or out-of-order lines; first: ${problems[0]}`);
+      const counts = /^retries=(\d+) reads=(\d+)$/m.exec(r.stderr);
+      assert.ok(counts, r.stderr);
+      assert.ok(Number(counts[2]) >= 2000, r.stderr);
+      console.log(`  C reader (${what}) under load: ${published} commits published, 2000 printed, ${counts[1]} retries, ${counts[2]} reads`);
     }
-    assert.is(problems.length, 0, `${problems.length} torn, foreign or out-of-order lines; first: ${problems[0]}`);
-    const counts = /^retries=(\d+) reads=(\d+)$/m.exec(r.stderr);
-    assert.ok(counts, r.stderr);
-    assert.ok(Number(counts[2]) >= 2000, r.stderr);
-    console.log(`  C reader under load: ${published} commits published, 2000 printed, ${counts[1]} retries, ${counts[2]} reads`);
   } finally {
     Atomics.store(new Int32Array(stop), 0, 1);
     await worker.terminate();

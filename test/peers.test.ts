@@ -47,10 +47,10 @@ for (const transport of ['postMessage', 'unix-socket', 'zeromq-ipc'] as const) {
   }
 }
 
-for (const readers of [1, 2]) {
-  test(`native-c, ${readers} reader(s): reads the live segment intact (may conflate), segment removed`, async () => {
+for (const [readers, layout] of [[1, 'book'], [2, 'book'], [1, 'top']] as const) {
+  test(`native-c, ${readers} reader(s) of the ${layout}: reads the live segment intact (may conflate), segment removed`, async () => {
     const segment = segName('peer-c');
-    const r = await measurePeer('native-c', { rate: RATE, seconds: SECONDS, readers, segment });
+    const r = await measurePeer('native-c', { rate: RATE, seconds: SECONDS, readers, segment, layout });
     checkCommon(r, 'native-c', readers);
     assert.is(r.wait, 'spin');
     assert.ok(r.count >= 1, 'observed at least one commit');

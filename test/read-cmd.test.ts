@@ -64,11 +64,11 @@ test('fidelity under load: two readers during a full-speed GOOG replay; every sn
   }
 });
 
-for (const wait of ['spin', 'yield', 'block']) {
-  test(`--wait ${wait} delivers updates and the writer's last book; exits 0 when the writer closes`, async () => {
-    const name = segName(`wait-${wait}`);
-    const rec = join(dir, `tick-${wait}.txt`);
-    const r = mdfan(['read', '--segment', name, '--wait', wait, '--record', rec]);
+for (const [wait, ...extra] of [['spin'], ['yield'], ['block'], ['block', '--sync']]) {
+  test(`--wait ${[wait, ...extra].join(' ')} delivers updates and the writer's last book; exits 0 when the writer closes`, async () => {
+    const name = segName(`wait-${wait}${extra.length}`);
+    const rec = join(dir, `tick-${wait}${extra.length}.txt`);
+    const r = mdfan(['read', '--segment', name, '--wait', wait, ...extra, '--record', rec]);
     const w = startNode(writerProc, ['ticker', name, '2', '1']);
     await w.line(/^closed/);
     const s = await summaryOf(r);
@@ -203,6 +203,11 @@ test('bad options: exit 2 with MDFAN_ERR_OPTIONS; no segment in time: exit 1 wit
   const a = mdfan(['read', '--segment', 'x', '--wait', 'sleepy']);
   assert.is(await exitOf(a), 2);
   assert.match(a.stderr(), "--wait must be spin, yield or block");
+  for (const args of [['--wait', 'spin', '--sync'], ['--wait', 'block', '--sync', '--events']]) {
+    const s = mdfan(['read', '--segment', 'x', ...args]);
+    assert.is(await exitOf(s), 2);
+    assert.match(s.stderr(), 'MDFAN_ERR_OPTIONS: --sync goes with --wait block, without --events');
+  }
   const b = mdfan(['read', '--segment', segName('never'), '--timeout', '0.2']);
   assert.is(await exitOf(b), 1);
   assert.match(b.stderr(), 'MDFAN_ERR_NO_SEGMENT');  // A CPU this process may not run on is the user's mistake, named before anything is attached

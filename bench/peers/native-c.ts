@@ -1,7 +1,8 @@
 /**
  * native-c peer: the best a reader can do. This process is the mdfan writer (SegmentWriter,
  * publishing the 10-level book to slot 0 at the paced rate); R c_latency_reader processes spin
- * on slot 0's seq and measure CLOCK_MONOTONIC - publish_ts_ns. A seqlock reader sees the latest
+ * on slot 0's seq (or, with layout 'top', on its top-of-book line's) and measure
+ * CLOCK_MONOTONIC - publish_ts_ns. A seqlock reader sees the latest
  * book, so a reader that looks less often than the writer commits conflates (count <= sent).
  */
 import { existsSync } from 'node:fs';
@@ -26,10 +27,10 @@ let segments = 0;
  * Starts one C reader on `segment` and resolves once it has attached ("ready"); rejects with its
  * error (e.g. MDFAN_ERR_NO_SEGMENT) if it cannot, after making sure it is gone.
  */
-export async function startCReader(segment: string, capacity: number, label = 'native-c reader'): Promise<Child> {
+export async function startCReader(segment: string, capacity: number, label = 'native-c reader', layout: 'book' | 'top' = 'book'): Promise<Child> {
   if (!existsSync(C_READER_PATH))
     throw new Error(`${C_READER_PATH} is missing: build it with \`npx node-gyp rebuild --directory native\` (binding.gyp target c_latency_reader)`);
-  const c = spawnChild(label, C_READER_PATH, [segment, String(Math.max(1, Math.ceil(capacity)))]);
+  const c = spawnChild(label, C_READER_PATH, [segment, String(Math.max(1, Math.ceil(capacity))), layout]);
   try {
     await c.line(/^ready$/, READY_TIMEOUT_MS);
     return c;
@@ -68,7 +69,7 @@ export async function measureNativeC(o: PeerOptions): Promise<PeerResult> {
   try {
     w.addInstrument('PEER', 1, 10000);
     const capacity = Math.ceil(o.rate * o.seconds) + 16; // at most one value per commit
-    const started = await Promise.allSettled(Array.from({ length: o.readers }, (_, i) => startCReader(name, capacity, `native-c reader ${i}`)));
+    const started = await Promise.allSettled(Array.from({ length: o.readers }, (_, i) => startCReader(name, capacity, `native-c reader ${i}`, o.layout)));
     for (const s of started) if (s.status === 'fulfilled') children.push(s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;

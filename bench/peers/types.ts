@@ -17,6 +17,8 @@ export interface PeerOptions {
   readers: number;
   /** native-c only: the segment's name (default mdfan-bench-peer-<pid>-<n>); tests pass their own. */
   segment?: string;
+  /** native-c only: what the C reader follows, slot 0's book (default) or its top-of-book line. */
+  layout?: 'book' | 'top';
 }
 
 export interface PeerResult {

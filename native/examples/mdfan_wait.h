@@ -11,6 +11,9 @@
  *     if nothing new (look once more, seq_cst loads): mdfan_wait_sleep(&w, v, timeout_ns);
  *     mdfan_wait_end(&w);              no longer counted; go and read
  *   mdfan_wait_close(&w);              at exit: the line is free again
+ * A reader of the top-of-book lines alone (ABI 1.2) sleeps on the tops' futex word instead, which
+ * the writer bumps only after a message that changed a top: mdfan_wait_on_tops(&w, tops_header)
+ * after opening (and again when a new writer's lines replace them).
  *
  * A reader killed meanwhile leaves its line (and maybe one sleeper too many: needless wake-ups,
  * never a lost one) until the writer's heartbeat sweep frees the lines of dead pids.
@@ -37,7 +40,9 @@ typedef struct {
   mdfan_registry_header_t *reg; /* the registry, mapped read-write; NULL: no line */
   size_t size;
   mdfan_reader_line_t *line;   /* the line this reader claimed */
-  const uint32_t *notify_seq;  /* the futex word, in the read-only data mapping */
+  const uint32_t *notify_seq;  /* the futex word, in the read-only data (or tops) mapping */
+  uint32_t sleeping;           /* the line's state while asleep: SLEEPING, or SLEEPING_TOP */
+  uint32_t *count;             /* the registry's counter of those sleepers */
 } mdfan_wait_t;
 
 /* Opens the registry of data segment NAME (header `h`, already attached) and claims a line.
@@ -86,6 +91,8 @@ static inline int mdfan_wait_open(mdfan_wait_t *w, const char *name, const mdfan
       w->size = (size_t)st.st_size;
       w->line = &lines[i];
       w->notify_seq = &h->notify_seq;
+      w->sleeping = MDFAN_READER_SLEEPING;
+      w->count = &reg->sleepers;
       return 0;
     }
   }
@@ -94,14 +101,22 @@ static inline int mdfan_wait_open(mdfan_wait_t *w, const char *name, const mdfan
   return -1;
 }
 
-/* Protocol steps 1-3: SLEEPING, counted, then the value to sleep on. */
+/* From now on, sleep until a top changes: the tops' futex word (`tops` mapped read-only), the
+ * line state SLEEPING_TOP and the registry's top_sleepers. Call between sleeps, not inside one. */
+static inline void mdfan_wait_on_tops(mdfan_wait_t *w, const mdfan_tops_header_t *tops) {
+  w->notify_seq = &tops->notify_seq;
+  w->sleeping = MDFAN_READER_SLEEPING_TOP;
+  w->count = &w->reg->top_sleepers;
+}
+
+/* Protocol steps 1-3: SLEEPING (or SLEEPING_TOP), counted, then the value to sleep on. */
 static inline uint32_t mdfan_wait_begin(mdfan_wait_t *w) {
-  /* seq_cst store: the line says SLEEPING (the sweep takes a dead sleeper off the count) */
-  __atomic_store_n(&w->line->state, MDFAN_READER_SLEEPING, __ATOMIC_SEQ_CST);
-  /* seq_cst RMW, sleepers += 1: pairs with the writer's seq_cst load of sleepers after its seq_cst
-   * commit (a Dekker pattern): either the writer sees us and bumps notify_seq, or our look at the
-   * slots after this sees its commit. */
-  __atomic_fetch_add(&w->reg->sleepers, 1u, __ATOMIC_SEQ_CST);
+  /* seq_cst store: the line says which sleeper it is (the sweep takes a dead one off its count) */
+  __atomic_store_n(&w->line->state, w->sleeping, __ATOMIC_SEQ_CST);
+  /* seq_cst RMW, sleepers (or top_sleepers) += 1: pairs with the writer's seq_cst load of it after
+   * its commits (a Dekker pattern): either the writer sees us and bumps the futex word, or our look
+   * at the lines after this sees its commit. */
+  __atomic_fetch_add(w->count, 1u, __ATOMIC_SEQ_CST);
   /* seq_cst load: the writer bumps notify_seq (seq_cst RMW) only after seeing a sleeper, so a bump
    * after this load makes the FUTEX_WAIT below return at once. */
   return __atomic_load_n(w->notify_seq, __ATOMIC_SEQ_CST);
@@ -121,11 +136,11 @@ static inline int mdfan_wait_sleep(const mdfan_wait_t *w, uint32_t v, uint64_t t
 
 /* Step 6: undoes mdfan_wait_begin. */
 static inline void mdfan_wait_end(mdfan_wait_t *w) {
-  uint32_t expected = MDFAN_READER_SLEEPING;
-  /* seq_cst CAS SLEEPING -> ATTACHED, then sleepers -= 1 (seq_cst RMW): whoever moves the line out
-   * of SLEEPING (we, or a sweep) takes the sleep off the count, exactly once. */
+  uint32_t expected = w->sleeping;
+  /* seq_cst CAS SLEEPING(_TOP) -> ATTACHED, then the count -= 1 (seq_cst RMW): whoever moves the
+   * line out of it (we, or a sweep) takes the sleep off the count, exactly once. */
   if (__atomic_compare_exchange_n(&w->line->state, &expected, MDFAN_READER_ATTACHED, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-    __atomic_fetch_sub(&w->reg->sleepers, 1u, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(w->count, 1u, __ATOMIC_SEQ_CST);
 }
 
 /* Releases the line (no-op without one). */

@@ -2,12 +2,16 @@
  * read_book.c: an mdfan reader in C11, written from native/include/mdfan_abi.h and docs/ABI.md
  * alone (no addon, no TypeScript). It is the proof that the ABI is language-neutral.
  *
- *   read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block]
- *             [--sleep-ms Z]
+ *   read_book NAME [--top] [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S]
+ *             [--wait spin|block] [--sleep-ms Z]
  *   read_book NAME --events N [--from oldest|newest] [--symbol SYM] [--timeout-ms T] [--wait spin|block]
  *             [--sleep-ms Z]
  *
  *   NAME            the POSIX shared-memory object /NAME (/dev/shm/NAME on Linux)
+ *   --top           read the top-of-book lines (ABI 1.2, /NAME.tops: mdfan_tops.h) instead of
+ *                   the books: one line of level 0 per book, which the writer commits before the
+ *                   book and only when the top changed; --follow then follows top changes alone,
+ *                   and --wait block sleeps on the tops' futex word (woken by top changes only)
  *   --symbol SYM    only this instrument (default: every instrument in the directory)
  *   --follow N      keep polling; print a line each time a slot's seq moves to a new even value,
  *                   until N lines were printed or the segment is CLOSED (then exit 0)
@@ -35,7 +39,8 @@
  * Without --follow every instrument selected is printed once (a slot never committed reads as an
  * empty book with msgIndex 0). With --follow, a slot is printed the first time it is seen
  * committed (seq != 0) and then on every new even seq the poll observes (a fast writer's
- * intermediate commits may be skipped: a seqlock keeps only the latest book).
+ * intermediate commits may be skipped: a seqlock keeps only the latest book). With --top, the same
+ * line for one level (`mdfan read --top --record`'s), from the top line.
  * At the end, on stderr: retries=<n> reads=<n> (seqlock retries, validated slot copies).
  *
  * With --events, one line per event in the format of `mdfan read --record-events`
@@ -50,7 +55,8 @@
  *
  * Exit codes: 0 done; 2 refused or failed to attach (MDFAN_ERR_NO_SEGMENT, _BAD_MAGIC,
  * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _LAYOUT, unknown symbol or bad
- * arguments: MDFAN_ERR_OPTIONS; with --events, a segment whose writer keeps no event ring:
+ * arguments: MDFAN_ERR_OPTIONS; with --top, a writer that keeps no top lines: MDFAN_ERR_NO_SEGMENT
+ * "segment NAME has no top-of-book lines", and the same refusals of the lines; with --events, a segment whose writer keeps no event ring:
  * MDFAN_ERR_NO_SEGMENT "segment NAME has no event ring", and the same refusals of the ring
  * itself); 3 failed while reading (MDFAN_ERR_STALE: a seq stayed odd;
  * MDFAN_ERR_WRITER_DEAD: the writer lock stayed free for --timeout-ms while the segment was not
@@ -59,7 +65,8 @@
  *
  * Build: cc -std=c11 -O2 -Wall -Wextra -Werror -I native/include native/examples/read_book.c
  * (the seqlock read is mdfan_seqlock.h's; attaching and validating is in mdfan_attach.h, the
- * blocking wait in mdfan_wait.h and the event ring in mdfan_events.h, beside this file)
+ * blocking wait in mdfan_wait.h, the top lines in mdfan_tops.h and the event ring in
+ * mdfan_events.h, beside this file)
  * Platforms: Linux on x86-64 or arm64 (32- and 64-bit atomic loads there are plain loads, which
  * a PROT_READ mapping allows; see docs/ABI.md "Atomics on a read-only mapping").
  */
@@ -82,6 +89,7 @@
 #include "mdfan_attach.h"
 #include "mdfan_events.h"
 #include "mdfan_seqlock.h"
+#include "mdfan_tops.h"
 #include "mdfan_wait.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -220,6 +228,60 @@ static uint32_t slot_seq(const mdfan_segment_t *s, uint32_t slot, memory_order m
   return mdfan_load32(s->base + s->slots_offset + (uint64_t)slot * s->stride, mo);
 }
 
+static void print_book(const mdfan_segment_t *s, const char *symbol, const snapshot_t *b);
+
+/* ---- the top lines (--top) ------------------------------------------------------------------ */
+
+static mdfan_tops_t g_tops; /* --top: the lines of the current writer; base NULL while closed */
+static int g_top;
+
+/* Opens the current writer's top lines. Returns 0 when they are not there yet (a new writer coming
+ * up), with the reason in g_why; exits with `status` when the writer keeps none or they are refused. */
+static int open_tops(const mdfan_segment_t *s, int status) {
+  char why[512];
+  const char *code;
+  int r = mdfan_tops_open(&g_tops, s->name, s->h, &code, why, sizeof why);
+  if (r == MDFAN_TOPS_OK) return 1;
+  if (r == MDFAN_TOPS_NOT_YET) return mdfan_attach_err(&g_why, 0, code, "%s", why);
+  die(status, code, "%s", why);
+  return 0;
+}
+
+/* Copies slot `slot`'s top line through the seqlock, as read_slot. Returns the validated seq. */
+static uint32_t read_top(const mdfan_segment_t *s, uint32_t slot, mdfan_top_t *dst) {
+  uint32_t seq;
+  int64_t r = mdfan_seqlock_read(mdfan_top_line(&g_tops, slot), dst, MDFAN_TOP_BYTES, g_stale_ns, &seq);
+  if (r == MDFAN_SEQLOCK_STALE)
+    die(EXIT_READ_FAILED, "MDFAN_ERR_STALE", "segment %s: top line %u stayed mid-update (odd seq %u) for over %" PRIu64 " ms; its writer is stuck or dead",
+        s->name, slot, seq, g_stale_ns / 1000000ull);
+  g_retries += (uint64_t)r;
+  g_reads++;
+  return seq;
+}
+
+/* The seq word the follow loop polls: the top line's with --top, else the slot's. */
+static uint32_t followed_seq(const mdfan_segment_t *s, uint32_t slot, memory_order mo) {
+  return g_top ? mdfan_top_seq(&g_tops, slot, mo) : slot_seq(s, slot, mo);
+}
+
+static void print_top(const char *symbol, const mdfan_top_t *t) {
+  printf("%" PRIu64 ",%s", t->msg_index, symbol);
+  if (t->ask_count > 0) printf(",%" PRIu32 ",%" PRIu32, t->ask_price, t->ask_size);
+  else fputs(",9999999999,0", stdout);
+  if (t->bid_count > 0) printf(",%" PRIu32 ",%" PRIu32 "\n", t->bid_price, t->bid_size);
+  else fputs(",-9999999999,0\n", stdout);
+}
+
+/* Reads and prints target `t`'s book (or top line). Returns the validated seq. */
+static uint32_t read_print(const mdfan_segment_t *s, const target_t *t, snapshot_t *snap, int print_if_new, uint32_t last) {
+  mdfan_top_t top;
+  uint32_t v = g_top ? read_top(s, t->slot, &top) : read_slot(s, t->slot, snap);
+  if (print_if_new && (v == last || v == 0)) return v;
+  if (g_top) print_top(t->symbol, &top);
+  else print_book(s, t->symbol, snap);
+  return v;
+}
+
 static void print_book(const mdfan_segment_t *s, const char *symbol, const snapshot_t *b) {
   uint32_t levels = s->levels;
   uint32_t bids = b->h.bid_count < levels ? b->h.bid_count : levels;
@@ -283,7 +345,7 @@ static int anything_new(const mdfan_segment_t *s, uint32_t state, uint32_t gener
       mdfan_load32(&s->h->instrument_count, memory_order_seq_cst) != known_count)
     return 1;
   for (uint32_t i = 0; i < n; i++)
-    if (slot_seq(s, targets[i].slot, memory_order_seq_cst) != last_seq[targets[i].slot]) return 1;
+    if (followed_seq(s, targets[i].slot, memory_order_seq_cst) != last_seq[targets[i].slot]) return 1;
   return 0;
 }
 
@@ -361,7 +423,7 @@ static void follow_events(const mdfan_segment_t *s, mdfan_events_t *ring, const 
 
 static void usage(const char *msg) {
   die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS",
-      "%s\nusage: read_book NAME [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
+      "%s\nusage: read_book NAME [--top] [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
       "       read_book NAME --events N [--from oldest|newest] [--symbol SYM] [--timeout-ms T] [--wait spin|block] [--sleep-ms Z]\n"
       "  --stale-ms defaults to MDFAN_STALE_AFTER_MS (%u), --sleep-ms to MDFAN_HEARTBEAT_TIMEOUT_MS (%u); --wait defaults to spin",
       msg, MDFAN_STALE_AFTER_MS, MDFAN_HEARTBEAT_TIMEOUT_MS);
@@ -386,6 +448,8 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--symbol") == 0) {
       if (!v || !*v || strlen(v) > MDFAN_SYMBOL_BYTES) usage("--symbol needs 1..16 characters");
       symbol = v, i++;
+    } else if (strcmp(a, "--top") == 0) {
+      g_top = 1;
     } else if (strcmp(a, "--follow") == 0) {
       follow = parse_uint("--follow needs a count >= 1", v, 1), i++;
     } else if (strcmp(a, "--timeout-ms") == 0) {
@@ -411,6 +475,7 @@ int main(int argc, char **argv) {
   if (!name) usage("missing segment NAME");
   if (events && follow) usage("--events and --follow exclude each other");
   if (from_newest >= 0 && !events) usage("--from goes with --events");
+  if (g_top && events) usage("--top and --events exclude each other");
 
   uint64_t start = mdfan_monotonic_ns();
   mdfan_segment_t seg;
@@ -456,11 +521,16 @@ int main(int argc, char **argv) {
     goto cleanup;
   }
 
-  if (follow == 0) {
-    for (uint32_t i = 0; i < n; i++) {
-      read_slot(&seg, targets[i].slot, snap);
-      print_book(&seg, targets[i].symbol, snap);
+  if (g_top) {
+    while (!open_tops(&seg, EXIT_REFUSED)) {
+      if (mdfan_monotonic_ns() - start >= timeout_ms * 1000000ull)
+        die(EXIT_REFUSED, "MDFAN_ERR_NOT_READY", "segment %s: no top lines of its writer within %" PRIu64 " ms (%s: %s)", name, timeout_ms, g_why.code, g_why.msg);
+      sleep_ns(POLL_NS);
     }
+  }
+
+  if (follow == 0) {
+    for (uint32_t i = 0; i < n; i++) read_print(&seg, &targets[i], snap, 0, 0);
     goto done;
   }
 
@@ -469,6 +539,7 @@ int main(int argc, char **argv) {
    * and new instruments re-read the directory. With --wait block, a pass that printed nothing
    * ends asleep on the futex word instead of spinning on. */
   if (block) block = start_blocking(name, &seg);
+  if (block && g_top) mdfan_wait_on_tops(&g_wait, g_tops.h);
   uint64_t printed = 0;
   uint32_t known_count = mdfan_load32(&seg.h->instrument_count, memory_order_acquire);
   liveness_t live = {mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
@@ -488,15 +559,21 @@ int main(int argc, char **argv) {
         /* A new generation rewrote every slot: print each book anew. */
         if (r >= 0 && generation != before) memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
       }
+      /* --top: a new writer makes new lines; until they are there, nothing to read */
+      if (g_top && n > 0 && (!g_tops.base || g_tops.generation != generation)) {
+        mdfan_tops_close(&g_tops);
+        if (open_tops(&seg, EXIT_READ_FAILED)) {
+          if (block) mdfan_wait_on_tops(&g_wait, g_tops.h);
+        } else {
+          n = 0, known_count = UINT32_MAX; /* look again next pass */
+        }
+      }
       for (uint32_t i = 0; i < n && printed < follow; i++) {
-        const uint8_t *seqp = seg.base + seg.slots_offset + (uint64_t)targets[i].slot * seg.stride;
-        uint32_t sq = mdfan_load32(seqp, memory_order_acquire);
         uint32_t *last = &last_seq[targets[i].slot];
-        if (sq == *last) continue;
-        uint32_t v = read_slot(&seg, targets[i].slot, snap);
+        if (followed_seq(&seg, targets[i].slot, memory_order_acquire) == *last) continue;
+        uint32_t v = read_print(&seg, &targets[i], snap, 1, *last);
         if (v == *last || v == 0) continue;
         *last = v;
-        print_book(&seg, targets[i].symbol, snap);
         fflush(stdout);
         printed++;
       }
@@ -505,6 +582,10 @@ int main(int argc, char **argv) {
      * CLOSED with acquire) saw every commit, so stopping here loses nothing. */
     if (printed >= follow || closed) break;
     if (block || (++passes & 1023u) == 0) check_writer(&seg, &live, timeout_ms); /* a blocking pass is rare enough to look each time */
+    if (g_top && !g_tops.base) { /* a new writer coming up wakes nobody until it publishes */
+      sleep_ns(POLL_NS);
+      continue;
+    }
     if (!block || printed != printed_before) {
       mdfan_cpu_relax();
       continue;
@@ -525,6 +606,7 @@ cleanup:
   free(targets);
   free(last_seq);
   free(snap);
+  mdfan_tops_close(&g_tops);
   mdfan_segment_close(&seg);
   return 0;
 }

@@ -1,11 +1,12 @@
 /**
- * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block] [--top] [--record FILE]
+ * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block [--sync]] [--top] [--record FILE]
  *   [--duration S] [--exit-on-writer-death]`
  *
  * A standalone reader process, the stand-in for a strategy process. Waits for the segment, then
  * reads every book that changes (with --top: every top-of-book line that changes) until the writer
  * closes it (exit 0) or the duration ends (exit 0). --wait spin runs the SDK's synchronous loop
- * (poll(), no Promise per update); yield and block wait with next(). A dead writer is logged with MDFAN_ERR_WRITER_DEAD within the heartbeat timeout; the reader
+ * (poll(), no Promise per update); yield and block wait with next(), or block with --sync with
+ * waitSync() (the thread sleeps in the futex and reads on waking, no event-loop turn). A dead writer is logged with MDFAN_ERR_WRITER_DEAD within the heartbeat timeout; the reader
  * then waits for a new writer, or exits 3 with --exit-on-writer-death.
  *
  * The summary (one JSON line on stdout at the end) has the publish->observe percentiles; with
@@ -30,11 +31,13 @@ import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
-  [${WAIT_HELP}]
+  [${WAIT_HELP}] [--sync (with --wait block: sleep in the futex on this thread, no event-loop turn per update)]
   [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]
   --top reads the top-of-book lines (best bid and ask, one 64-byte line each) instead of whole books;
   its --record lines are book lines of one level.`;
 export const EXIT_WRITER_DEATH = 3;
+/** --sync: the longest the loop stays off the event loop (signals, timers). */
+const SYNC_TURN_MS = 50;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -51,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       'expected-interval-ns': { type: 'string' },
       histogram: { type: 'boolean' },
       top: { type: 'boolean' },
+      sync: { type: 'boolean' },
       events: { type: 'boolean' },
       kinds: { type: 'string' },
       'record-events': { type: 'string' },
@@ -72,6 +76,9 @@ export async function run(argv: string[]): Promise<number> {
   const eventsFile = optString(values['record-events'], '--record-events');
   if (!values.events && (kinds || eventsFile || values.from !== undefined))
     throw new MdfanError(ErrorCode.OPTIONS, '--kinds, --record-events and --from go with --events', { flag: '--events' });
+  const sync = values.sync === true;
+  if (sync && (wait !== 'block' || values.events))
+    throw new MdfanError(ErrorCode.OPTIONS, '--sync goes with --wait block, without --events', { flag: '--sync' });
   if (pinCpu !== null) native.setAffinity([pinCpu]);
   const log = createLogger('mdfan-read');
   const startedMs = performance.now();
@@ -165,7 +172,23 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
     }
-    while (!stop && !(wait === 'spin' && !events)) {
+    // block --sync: the thread sleeps in the futex (waitSync) and reads as it wakes; an event-loop
+    // turn every SYNC_TURN_MS lets signals and timers in.
+    if (sync) {
+      let turnAt = performance.now() + SYNC_TURN_MS;
+      while (!stop) {
+        const left = end - performance.now();
+        if (left <= 0) break;
+        const r = top ? reader.waitTopSync(Math.min(left, SYNC_TURN_MS)) : reader.waitSync(Math.min(left, SYNC_TURN_MS));
+        if (r === WaitResult.UPDATED) drain();
+        else if (r !== WaitResult.TIMEOUT && !onStatus(r)) break;
+        if (performance.now() >= turnAt) {
+          turnAt = performance.now() + SYNC_TURN_MS;
+          await yieldNow();
+        }
+      }
+    }
+    while (!stop && !sync && !(wait === 'spin' && !events)) {
       const left = end - performance.now();
       if (left <= 0) break;
       if (events) {
