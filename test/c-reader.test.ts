@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { type Child, spawnChild } from '../bin/lib/child.js';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -332,6 +332,32 @@ test('another user than the owner of a 0600 segment gets MDFAN_ERR_PERMISSION', 
     const r = await runReader([name, '--timeout-ms', '0'], { uid: 65534, gid: 65534 });
     assert.is(r.code, 2, r.stderr);
     assert.match(errorLine(r), /^MDFAN_ERR_PERMISSION: permission denied on segment/);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a segment anyone may write, or one of an owner not named, is refused with MDFAN_ERR_UNSAFE_OBJECT; --writer-uid names the writer', async () => {
+  const name = segName('cunsafe');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    w.addInstrument('AAPL', 1, 10000);
+    chmodSync(`/dev/shm/${name}`, 0o606);
+    const open = await runReader([name, '--timeout-ms', '0']);
+    assert.is(open.code, 2, open.stderr);
+    assert.match(errorLine(open), new RegExp(`^MDFAN_ERR_UNSAFE_OBJECT: segment ${name} has mode 0606: anyone may write it`));
+    chmodSync(`/dev/shm/${name}`, 0o600);
+    if (process.getuid?.() !== 0) {
+      console.log('  (skipped the owner case: needs root to give the segment away)');
+      return;
+    }
+    chownSync(`/dev/shm/${name}`, 65534, 65534);
+    const foreign = await runReader([name, '--timeout-ms', '0']);
+    assert.is(foreign.code, 2, foreign.stderr);
+    assert.match(errorLine(foreign), new RegExp(`^MDFAN_ERR_UNSAFE_OBJECT: segment ${name} belongs to uid 65534`));
+    const named = await runReader([name, '--timeout-ms', '0', '--writer-uid', '65534']);
+    assert.is(named.code, 0, named.stderr);
+    assert.equal(named.lines, ['0,AAPL,9999999999,0,-9999999999,0']);
   } finally {
     w.close({ unlink: true });
   }

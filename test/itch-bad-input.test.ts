@@ -16,7 +16,7 @@ import { MdfanError } from '../native/segment/index.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
-import { add, exec } from './helpers/itch-encode.js';
+import { add, directory, exec } from './helpers/itch-encode.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-bad-'));
 test.after.each(cleanupSegments);
@@ -185,7 +185,7 @@ test('CLI: a missing file and bad options exit with a clear message and leave no
 test('CLI: unknown message types and unknown order references are counted in the segment, not fatal', () => {
   const file = join(dir, 'unknowns.itch');
   const unknownType = Buffer.from([0x7a, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]); // 'z': not an ITCH 5.0 type
-  writeFileSync(file, frameMessages([add(1, 'B', 10, 100), unknownType, exec(99, 1), exec(98, 1), unknownType, add(2, 'S', 5, 101)]));
+  writeFileSync(file, frameMessages([directory(1, 'TEST'), add(1, 'B', 10, 100), unknownType, exec(99, 1), exec(98, 1), unknownType, add(2, 'S', 5, 101)]));
   const name = segName('unknowns');
   const r = feedCli(file, name);
   assert.is(r.status, 0, r.stderr);
@@ -193,8 +193,9 @@ test('CLI: unknown message types and unknown order references are counted in the
   assert.is(st.state, 'CLOSED');
   assert.is(st.counters.unknown_message_types, 2);
   assert.is(st.counters.unknown_order_refs, 2);
-  assert.is(st.messages, 6);
-  assert.is(st.instruments[0].msg_index, 5); // the last add was still published
+  assert.is(st.counters.unannounced_messages, 0);
+  assert.is(st.messages, 7);
+  assert.is(st.instruments[0].msg_index, 6); // the last add was still published
 });
 
 test.run();

@@ -112,38 +112,6 @@ test('MoldUDP64 over loopback (mdfan send -> mdfan feed) produces the same books
   assert.ok(readFileSync(udpDump).equals(readFileSync(fileDump)), 'the live path must produce the file path\'s books, line for line');
 });
 
-test('MoldUDP64: a dropped packet is detected, counted, and the books are marked STALE in the segment', async () => {
-  const name = segName('udp-gap');
-  const port = 20000 + ((process.pid + 7919) % 20000);
-  const feed = await startLiveFeed(port, ['--segment', name, '--keep-segment']);
-  try {
-    const { sendMessages } = await import('../feed/moldudp64/sender.js');
-    const f = loadFeed(GOOG_ITCH);
-    const msgs: Array<{ buf: Uint8Array; offset: number; length: number; exchangeTsNs: number }> = [];
-    const fr = { offset: 0, length: 0 };
-    for (let pos = 0, i = 0; pos < f.bytes.length && i < 20_000; i++) {
-      pos = nextFrame(f.bytes, f.bytes.length, pos, i, f.file, fr);
-      msgs.push({ buf: f.bytes, offset: fr.offset, length: fr.length, exchangeTsNs: 0 });
-    }
-    const res = await sendMessages(msgs, { host: '127.0.0.1', port, speed: 'max', maxPps: 20_000, dropPackets: new Set([100]) });
-    assert.is(res.dropped, 1);
-    assert.is((await feed.exited).code, 0, feed.stderr());
-  } finally {
-    await feed.kill();
-  }
-  const gap = feed.logs.find((l) => l.event === LogEvent.FEED_GAP);
-  assert.ok(gap, feed.stderr());
-  assert.is(gap!.code, 'MDFAN_ERR_FEED_GAP');
-  assert.ok((gap!.fromSeq as number) > 1 && (gap!.count as number) >= 1, `the gap names the lost messages: ${JSON.stringify(gap)}`);
-  const st = JSON.parse(spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' }).stdout);
-  assert.is(st.counters.feed_gaps, 1);
-  assert.ok(st.counters.stale_marks >= 1);
-  assert.is(st.instruments[0].stale, true, 'GOOG was published before the gap: its book is marked stale');
-  const r = SegmentReader.openSync(name, { anyState: true });
-  const snap = r.newSnapshot();
-  r.read(0, snap);
-  assert.ok(snap.stale && snap.msgIndex > 100, 'later commits keep the STALE flag');
-  r.close();
-});
+// A dropped packet, recovered or lost for good: test/feed-hostile.test.ts.
 
 test.run();

@@ -1,8 +1,8 @@
-/** MoldUDP64: packet codec, sequence tracking (gaps, duplicates, malformed, foreign), loopback. */
+/** MoldUDP64: packet codec, sequence tracking (gaps, duplicates, malformed, foreign), loopback with re-requests. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PacketBuilder, readHeader, END_OF_SESSION, HEADER_BYTES } from '../feed/moldudp64/packet.js';
-import { MoldReceiver, parseHostPort } from '../feed/moldudp64/receiver.js';
+import { MOLD_DEFAULTS, MoldReceiver, parseHostPort } from '../feed/moldudp64/receiver.js';
 import { sendMessages, type OutMessage } from '../feed/moldudp64/sender.js';
 
 /** Message k: length 1 + (k*7 % 60) bytes, every byte derived from k. */
@@ -69,10 +69,11 @@ test('packets round-trip: header fields, sizes, every message in order', () => {
   assert.is(r.counters.gaps, 0);
 });
 
-test('a lost packet is a gap with the exact missing range; a duplicate is dropped and counted', () => {
+test('a lost packet nobody re-sends is a gap with the exact missing range, lost after the recovery timeout; a duplicate is dropped and counted', () => {
   const pk = packets(100);
   const c = collect();
-  const r = new MoldReceiver('127.0.0.1', 1, c.handlers);
+  let now = 0;
+  const r = new MoldReceiver('127.0.0.1', 1, c.handlers, { now: () => now });
   const h = { session: '', seq: 0, count: 0 };
   readHeader(pk[3], h);
   const lostFrom = h.seq;
@@ -82,24 +83,32 @@ test('a lost packet is a gap with the exact missing range; a duplicate is droppe
   for (const [i, p] of pk.entries()) if (i !== 3) r.onPacket(p);
   assert.equal(c.gaps, [[lostFrom, lost]]);
   assert.is(r.counters.gapMessages, lost);
+  assert.is(c.got.length, lostFrom - 1, 'later messages are held while the gap is open');
+  now += MOLD_DEFAULTS.recoveryTimeoutMs;
+  r.poll();
+  assert.is(r.counters.unrecovered, lost);
   assert.is(c.got.length, 100 - lost);
   r.onPacket(pk[5]); // a duplicate
   assert.is(r.counters.duplicates, dup);
   assert.is(c.got.length, 100 - lost);
 });
 
-test('heartbeats and end of session carry the next seq: a tail loss is still detected', () => {
+test('heartbeats and end of session carry the next seq: a tail loss is still detected, and the session ends once it is given up', () => {
   const b = new PacketBuilder('S', 1);
   for (let k = 1; k <= 5; k++) b.add(msg(k), 0, msg(k).length);
   const first = b.take();
   for (let k = 6; k <= 9; k++) b.add(msg(k), 0, msg(k).length);
   b.take(); // lost
   const c = collect();
-  const r = new MoldReceiver('127.0.0.1', 1, c.handlers);
+  let now = 0;
+  const r = new MoldReceiver('127.0.0.1', 1, c.handlers, { now: () => now });
   r.onPacket(first);
   r.onPacket(b.control(0));
   assert.equal(c.gaps, [[6, 4]]);
   r.onPacket(b.control(END_OF_SESSION));
+  assert.is(c.ended, 0, 'not while the tail may still come back');
+  now += MOLD_DEFAULTS.recoveryTimeoutMs;
+  r.poll();
   assert.is(c.ended, 1);
   r.onPacket(first); // nothing after the end
   assert.is(c.got.length, 5);
@@ -158,12 +167,15 @@ test('over loopback UDP: every message arrives once, in order, byte for byte', a
   assert.is(r.counters.gaps, 0);
 });
 
-test('over loopback UDP: a dropped packet is detected and reported', async () => {
+test('over loopback UDP: a dropped packet is detected, asked for again from its sender, and every message arrives in order', async () => {
   const { c, r, res } = await loopback(2000, new Set([4]));
   assert.is(res.dropped, 1);
   assert.is(r.counters.gaps, 1);
   assert.is(c.gaps.length, 1);
-  assert.is(c.got.length + c.gaps[0][1], 2000);
+  assert.ok(res.requests >= 1, 'the sender answered');
+  assert.is(r.counters.recovered, c.gaps[0][1]);
+  assert.is(c.got.length, 2000);
+  assert.ok(c.got.every((g, i) => g.seq === i + 1 && g.bytes.equals(msg(i + 1))));
 });
 
 test.run();

@@ -17,8 +17,16 @@ export const LogEvent = Object.freeze({
   NO_CONTROL_PLANE: 'no_control_plane',
   /** The input is bad: the writer set the segment BROKEN (fields: code, file, offset, msgIndex). */
   FEED_ERROR: 'feed_error',
-  /** Input was lost; books are marked stale (fields: fromSeq, count). */
+  /** Input is missing; books are marked stale while it is asked for again (fields: fromSeq, count). */
   FEED_GAP: 'feed_gap',
+  /** The missing input came back by re-request; the books are exact again (fields: fromSeq, count). */
+  FEED_RECOVERED: 'feed_recovered',
+  /** Missing input was given up: books stay stale for the session (fields: fromSeq, count). */
+  FEED_LOST: 'feed_lost',
+  /** Input dropped as malformed on a live source, at most one line a second (fields: msgIndex, field, found, count). */
+  FEED_MALFORMED: 'feed_malformed',
+  /** An instrument got no slot: the directory is full (fields: symbol, maxInstruments, count). */
+  INSTRUMENT_REFUSED: 'instrument_refused',
   /** A live source listens (fields: host, port). */
   FEED_LISTENING: 'feed_listening',
   /** A live source's session ended (fields: its counters). */
@@ -49,6 +57,20 @@ export function hasEvent(text: string, event: LogEvent): boolean {
     }
   }
   return false;
+}
+
+/**
+ * A log line for an event that may repeat at any rate (hostile input): true at most once per
+ * `everyMs`, so a flood costs a counter, not a line per message.
+ */
+export function rateLimit(everyMs: number): () => boolean {
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    if (now - last < everyMs) return false;
+    last = now;
+    return true;
+  };
 }
 
 /** The logger of a command or component, e.g. createLogger('mdfan-feed'). Level: MDFAN_LOG_LEVEL (default info). */

@@ -1,6 +1,6 @@
 /**
- * `mdfan feed --source itch:FILE | lobster:MESSAGES.csv,ORDERBOOK.csv | moldudp64:HOST:PORT --segment NAME [--levels N] [--speed max|1|N]
- *   [--symbols A,B] [--dump-books FILE] [--max-instruments N] [--mode OCTAL] [--keep-segment]`
+ * `mdfan feed --source itch:FILE | lobster:MESSAGES.csv,ORDERBOOK.csv | moldudp64:HOST:PORT [--rerequest HOST:PORT] --segment NAME
+ *   [--levels N] [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N] [--mode OCTAL] [--keep-segment]`
  *
  * The single writer. At the end of a file it sets the segment CLOSED and exits 0; a fatal input
  * error sets it BROKEN (what was published stays readable) and exits 1 with the code, byte offset
@@ -18,11 +18,13 @@ import { BookDump } from '../publish/dump.js';
 import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
+import { parseHostPort } from '../moldudp64/receiver.js';
 import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
+  [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the packets' source address)]
   [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]`;
 
 /** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
@@ -63,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       'max-gap': { type: 'string' },
       group: { type: 'string' },
       'ring-events': { type: 'string' },
+      rerequest: { type: 'string' },
     },
     USAGE,
   );
@@ -82,12 +85,16 @@ export async function run(argv: string[]): Promise<number> {
     throw new MdfanError(ErrorCode.OPTIONS, `--ring-events must be 0 or a power of two ${abi.EVENTS_MIN_CAPACITY}..${abi.EVENTS_MAX_CAPACITY} (got ${ringEvents})`, { flag: '--ring-events', found: ringEvents });
   const groupText = optString(values.group, '--group');
   const gid = groupText === undefined ? undefined : resolveGroup(groupText);
+  const rerequestText = optString(values.rerequest, '--rerequest');
+  if (rerequestText !== undefined && !sourceText.startsWith('moldudp64:'))
+    throw new MdfanError(ErrorCode.OPTIONS, '--rerequest goes with --source moldudp64:HOST:PORT', { flag: '--rerequest' });
+  const rerequest = rerequestText === undefined ? null : parseHostPort(rerequestText, '--rerequest');
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
-  const source = openSource(sourceText, { levels });
+  const source = openSource(sourceText, { levels, rerequest });
   const log = createLogger('mdfan-feed');
   const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
-  const pub = new Publisher(writer, { symbols, dump });
+  const pub = new Publisher(writer, { symbols, dump, log });
   const stop = { requested: false };
   const onSignal = (sig: string): void => {
     log.info({ event: LogEvent.STOPPING, signal: sig }, 'stopping');

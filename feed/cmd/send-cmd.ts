@@ -1,20 +1,43 @@
-/** `mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N]` */
-import { intOption, optString, parse, required } from '../../bin/lib/args.js';
+/**
+ * `mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N] [--drop FRACTION [--seed N]]
+ *   [--rerequest-listen HOST:PORT]`: the session's MoldUDP64 publisher and its re-request server.
+ */
+import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { type Frame, loadFeed, nextFrame } from '../itch/framing.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
-import { type OutMessage, sendMessages } from '../moldudp64/sender.js';
+import { type OutMessage, SEND_DEFAULTS, sendMessages } from '../moldudp64/sender.js';
 import { parseSpeed } from '../pacing/pacer.js';
 
-export const USAGE = 'usage: mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N (default 50000)]';
+export const USAGE = `usage: mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N (default ${SEND_DEFAULTS.maxPps})]
+  [--drop FRACTION (0..1: drop that share of packets on their first transmission) [--seed N (default 1)]]
+  [--rerequest-listen HOST:PORT (answer re-requests there; default: on the sending socket, the packets' source address)]
+  After the end of session it answers re-requests until none came for ${SEND_DEFAULTS.lingerMs} ms.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { source: { type: 'string' }, to: { type: 'string' }, speed: { type: 'string' }, 'max-pps': { type: 'string' } }, USAGE);
+  const { values } = parse(
+    argv,
+    {
+      source: { type: 'string' },
+      to: { type: 'string' },
+      speed: { type: 'string' },
+      'max-pps': { type: 'string' },
+      drop: { type: 'string' },
+      seed: { type: 'string' },
+      'rerequest-listen': { type: 'string' },
+    },
+    USAGE,
+  );
   const src = required(values.source, '--source', USAGE);
   if (!src.startsWith('itch:')) throw new MdfanError(ErrorCode.OPTIONS, `--source must be itch:FILE (got ${JSON.stringify(src)})`);
   const { host, port } = parseHostPort(required(values.to, '--to', USAGE), '--to');
   const speed = parseSpeed(optString(values.speed, '--speed'));
-  const maxPps = intOption(values['max-pps'], '--max-pps', 1, 10_000_000, 50_000);
+  const maxPps = intOption(values['max-pps'], '--max-pps', 1, 10_000_000, SEND_DEFAULTS.maxPps);
+  const dropFraction = numOption(values.drop, '--drop', 0, 1, 0);
+  if (values.seed !== undefined && values.drop === undefined) throw new MdfanError(ErrorCode.OPTIONS, '--seed goes with --drop', { flag: '--seed' });
+  const seed = intOption(values.seed, '--seed', 0, 0xffffffff, 1);
+  const listenText = optString(values['rerequest-listen'], '--rerequest-listen');
+  const rerequestListen = listenText === undefined ? null : parseHostPort(listenText, '--rerequest-listen');
   const feed = loadFeed(src.slice(5));
   if (feed.gzipProblem) throw feed.gzipProblem;
   // One reused message object: the packet builder copies the bytes at once.
@@ -31,7 +54,10 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const t0 = performance.now();
-  const r = await sendMessages(messages(), { host, port, speed, maxPps });
-  console.log(`mdfan send: ${r.messages} messages in ${r.packets} packets to ${host}:${port} in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  const r = await sendMessages(messages(), { host, port, speed, maxPps, dropFraction, seed, rerequestListen });
+  console.log(
+    `mdfan send: ${r.messages} messages in ${r.packets} packets to ${host}:${port} in ${((performance.now() - t0) / 1000).toFixed(2)} s` +
+      `, ${r.dropped} dropped on first transmission, ${r.requests} re-requests answered (${r.resent} messages sent again), ${r.badRequests} requests ignored`,
+  );
   return 0;
 }

@@ -7,10 +7,19 @@ import { ItchBooks, type InstrumentBook } from '../book/itch-books.js';
 import { LENGTH, T } from './layout.js';
 import { decode, ItchMessage } from './message.js';
 import { TopOfBook } from '../publish/top.js';
+import { isValidSymbol } from '../../native/segment/directory.js';
+
+/** A field's text as a quoted string whose every byte is visible (DEL and above escaped). */
+const shown = (text: string): string => JSON.stringify(text).replace(/[\x7f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export interface ReplayHooks {
   /** A stock directory message named an instrument. */
   onDirectory?(book: InstrumentBook, msg: ItchMessage): void;
+  /**
+   * Message `msgIndex` is malformed in `field` (found: what it held): it was dropped. A file
+   * replay throws from here; the live path counts and goes on.
+   */
+  onMalformed?(msgIndex: number, field: string, found: string): void;
   /** A decoded message other than a directory, before it is applied to the books (events see the orders it touches). */
   beforeApply?(msg: ItchMessage, msgIndex: number): void;
   /** Message `msgIndex` changed `book`'s top N, now in `top` (valid only during the call). */
@@ -25,6 +34,8 @@ export class ItchReplay {
   unknownTypes = 0;
   /** Known types whose length disagreed with the type (only possible on the live path). */
   badLengths = 0;
+  /** Messages dropped as malformed (a directory symbol that cannot name an instrument). */
+  malformed = 0;
   messages = 0;
   readonly top: TopOfBook;
 
@@ -56,7 +67,13 @@ export class ItchReplay {
     }
     decode(this.msg, buf, offset, length);
     if (t === T.STOCK_DIRECTORY) {
-      const b = this.books.name(this.msg.locate, this.msg.stock());
+      const symbol = this.msg.stock();
+      if (!isValidSymbol(symbol)) {
+        this.malformed++;
+        this.hooks.onMalformed?.(msgIndex, 'stock', shown(symbol));
+        return;
+      }
+      const b = this.books.name(this.msg.locate, symbol);
       this.hooks.onDirectory?.(b, this.msg);
       return;
     }

@@ -3,7 +3,7 @@
  * (detected by the 1f 8b magic). Every length is range-checked before use; a bad one is a coded
  * error naming the file, the byte offset (in the decompressed stream) and the message index.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../input-file.js';
 import { constants as zc, gunzipSync } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { LENGTH, typeName } from './layout.js';
@@ -21,12 +21,7 @@ export interface LoadedFeed {
  * one throws MDFAN_ERR_FEED_CORRUPT.
  */
 export function loadFeed(file: string): LoadedFeed {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(file);
-  } catch (e) {
-    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
-  }
+  const raw = readInputFile(file);
   if (raw.length < 2 || raw[0] !== 0x1f || raw[1] !== 0x8b) return { file, bytes: raw, gzipProblem: null };
   try {
     return { file, bytes: gunzipSync(raw), gzipProblem: null };

@@ -16,7 +16,7 @@ export const ITCH_PRICE_SCALE = 10000;
 const PRICE_TO_RING = abi.EVENT_PRICE_SCALE / ITCH_PRICE_SCALE;
 /** Stock locates are 16-bit. */
 const LOCATES = 65536;
-/** slotByLocate: the locate has no slot yet (the sink has not been asked). */
+/** slotByLocate: the locate has no slot yet (no directory message named it). */
 const UNASKED = -2;
 
 export class ItchVenue {
@@ -26,17 +26,24 @@ export class ItchVenue {
   /** The events of the message being processed (filled before the books change, appended after). */
   private readonly events = [newEventFields(), newEventFields()];
   private pending = 0;
+  /** Order messages for locates no directory message named: kept in the books, not published. */
+  unannounced = 0;
 
+  /** `onMalformed`: what to do with a malformed message (default: drop it, counted). */
   constructor(
     private readonly sink: BookSink,
     levels: number,
+    onMalformed?: (msgIndex: number, field: string, found: string) => void,
   ) {
     this.engine = new ItchReplay(levels, {
       onDirectory: (book) => this.ask(book),
+      onMalformed,
       onTopChange: (msgIndex, book, top, ts) => {
-        let slot = this.slotByLocate[book.locate];
-        if (slot === UNASKED) slot = this.ask(book); // a book with no directory message gets a slot on first change
-        if (slot !== NOT_PUBLISHED) this.sink.book(slot, top, msgIndex, ts);
+        const slot = this.slotByLocate[book.locate];
+        // Only instruments a directory message named get a slot: orders for any other locate
+        // (a corrupt or hostile input) must not fill the directory.
+        if (slot === UNASKED) this.unannounced++;
+        else if (slot !== NOT_PUBLISHED) this.sink.book(slot, top, msgIndex, ts);
       },
       beforeApply: sink.wantsEvents ? (msg, msgIndex) => this.collectEvents(msg, msgIndex) : undefined,
     }, sink.scratch);
@@ -48,9 +55,8 @@ export class ItchVenue {
     if (n === 0) return;
     let slot = abi.EVENT_NO_INSTRUMENT;
     if (first.kind !== abi.EVENT_KIND_SYSTEM) {
-      const have = this.slotByLocate[msg.locate];
-      const s = have === UNASKED ? this.ask(this.engine.books.book(msg.locate)) : have;
-      if (s === NOT_PUBLISHED) return; // not among --symbols
+      const s = this.slotByLocate[msg.locate];
+      if (s === NOT_PUBLISHED || s === UNASKED) return; // not among --symbols, or never announced
       slot = s;
     }
     for (let k = 0; k < n; k++) {
@@ -89,6 +95,8 @@ export class ItchVenue {
     c.messages = e.messages;
     c.unknownTypes = e.unknownTypes + e.badLengths;
     c.unknownOrderRefs = e.books.counters.unknownOrderRefs;
+    c.malformed = e.malformed;
+    c.unannounced = this.unannounced;
     return c;
   }
 }

@@ -1,5 +1,5 @@
 /** Reading a LOBSTER pair: CSV lines (plain or gzip'd) parsed into numbers, row by row. */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../input-file.js';
 import { basename } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
@@ -14,12 +14,7 @@ export interface LobsterPair {
 }
 
 function lines(file: string): string[] {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(file);
-  } catch (e) {
-    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
-  }
+  let raw = readInputFile(file);
   if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
     try {
       raw = gunzipSync(raw);

@@ -1,8 +1,10 @@
 /**
- * MoldUDP64 downstream packets (Nasdaq MoldUDP64 v1.00):
+ * MoldUDP64 packets (Nasdaq MoldUDP64 v1.00). Downstream:
  *   header 20 bytes: session (10 ASCII), sequence number of the first message (u64 BE),
  *                    message count (u16 BE; 0 = heartbeat, 0xFFFF = end of session)
  *   then `count` message blocks: length (u16 BE) + that many bytes.
+ * Request (to the re-request server): the same 20 bytes alone, session, first sequence number
+ * wanted, and how many messages; the server answers with downstream packets.
  * Decoding reads in place (no copies, no allocation per packet): the caller gets the payload's
  * offset and length inside the datagram buffer.
  */
@@ -93,4 +95,14 @@ export class PacketBuilder {
     writeHeader(b, this.session, this.nextSeq, count);
     return b;
   }
+}
+
+/** The most messages one request may ask for (0xFFFF means end of session downstream). */
+export const MAX_REQUEST_COUNT = 0xfffe;
+
+/** A request packet for messages [seq, seq + count). */
+export function requestPacket(session: string, seq: number, count: number): Buffer {
+  const b = Buffer.alloc(HEADER_BYTES);
+  writeHeader(b, session, seq, Math.min(count, MAX_REQUEST_COUNT));
+  return b;
 }

@@ -1,33 +1,73 @@
 /**
- * A MoldUDP64 listener: joins a multicast group (or listens on a unicast address), delivers
- * messages in sequence order, and detects what the network did to them: gaps (messages never
- * received: counted and reported, so the feed handler marks books stale), duplicates (dropped),
- * foreign sessions and malformed packets (counted, dropped). No retransmission requests: see
- * docs/FEED.md.
+ * A MoldUDP64 listener: joins a multicast group (or listens on a unicast address) and delivers
+ * messages in sequence order, whatever the network or a hostile sender does:
+ * - a gap (messages missing) is asked for again from the re-request server (the packets' source,
+ *   or the address given), later messages are held until it is filled, and the handlers hear when
+ *   it opens, when it is filled (recovered) and when it is given up (lost, after a bounded time
+ *   without progress or when too much is held);
+ * - sequence numbers far ahead of the window are believed only when a following packet continues
+ *   them (one forged packet cannot make every later message a duplicate);
+ * - an end of session counts only in sequence: after every message before it;
+ * - the session is pinned by the first packet; duplicates, foreign sessions and malformed packets
+ *   are counted live and dropped.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { END_OF_SESSION, HEADER_BYTES, type PacketHeader, readHeader } from './packet.js';
+import { END_OF_SESSION, HEADER_BYTES, MAX_REQUEST_COUNT, type PacketHeader, readHeader, requestPacket } from './packet.js';
+
+/** The receiver's limits, defined once. */
+export const MOLD_DEFAULTS = Object.freeze({
+  /** A sequence number more than this many messages ahead is not believed until the next packet continues it. */
+  windowMessages: 1 << 20,
+  /** An unanswered request is sent again after this long. */
+  requestRetryMs: 50,
+  /** A gap that makes no progress for this long is given up: its messages are lost. */
+  recoveryTimeoutMs: 2000,
+  /** Messages held behind an open gap at most; past this the gap is given up. */
+  maxHeldMessages: 1 << 20,
+});
 
 export interface MoldCounters {
   packets: number;
   messages: number;
   heartbeats: number;
+  /** Gaps opened, and the messages missing when each was seen. */
   gaps: number;
   gapMessages: number;
   duplicates: number;
   malformed: number;
   foreignSessions: number;
+  /** Packets whose sequence number lay beyond the window and that nothing continued (dropped). */
+  outOfWindow: number;
+  /** End-of-session packets that named a sequence number before messages already received (ignored). */
+  staleEnds: number;
+  requests: number;
+  recovered: number;
+  unrecovered: number;
 }
 
 export interface MoldHandlers {
   /** One message, in order: payload at buf[offset, offset+length), its sequence number (1-based). */
   onMessage(buf: Buffer, offset: number, length: number, seq: number): void;
-  /** Messages [fromSeq, fromSeq+count) were lost. */
+  /** Messages from fromSeq on are missing (count: as far as known now); later ones are held. */
   onGap(fromSeq: number, count: number): void;
-  /** End of session seen: no more messages. */
+  /** Every missing message since the gap opened at fromSeq came back (count of them). */
+  onRecovered?(fromSeq: number, count: number): void;
+  /** Messages [fromSeq, fromSeq+count) are lost for good; delivery goes on after them. */
+  onLost?(fromSeq: number, count: number): void;
+  /** End of session, with every message before it delivered or lost: no more messages. */
   onEnd(): void;
+}
+
+export interface MoldReceiverOptions {
+  /** Where requests go (default: the source address of the session's packets). */
+  rerequest?: { host: string; port: number } | null;
+  /** Test hook: how a request leaves (default: the receiving socket). */
+  send?: (pkt: Buffer, host: string, port: number) => void;
+  /** Test hook: the clock, ms. */
+  now?: () => number;
+  limits?: Partial<typeof MOLD_DEFAULTS>;
 }
 
 /** Parses HOST:PORT (IPv4 host or name, port 1..65535). */
@@ -40,28 +80,64 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
   return { host, port };
 }
 
-const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split('.')[0]) >= 224 && Number(host.split('.')[0]) <= 239;
+export const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split('.')[0]) >= 224 && Number(host.split('.')[0]) <= 239;
 
 export class MoldReceiver {
-  readonly counters: MoldCounters = { packets: 0, messages: 0, heartbeats: 0, gaps: 0, gapMessages: 0, duplicates: 0, malformed: 0, foreignSessions: 0 };
+  readonly counters: MoldCounters = {
+    packets: 0,
+    messages: 0,
+    heartbeats: 0,
+    gaps: 0,
+    gapMessages: 0,
+    duplicates: 0,
+    malformed: 0,
+    foreignSessions: 0,
+    outOfWindow: 0,
+    staleEnds: 0,
+    requests: 0,
+    recovered: 0,
+    unrecovered: 0,
+  };
   /** Sequence number expected next (1 before anything arrived). */
   expectedSeq = 1;
   session: string | null = null;
   private socket: Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
   private readonly header: PacketHeader = { session: '', seq: 0, count: 0 };
+  private readonly limits: typeof MOLD_DEFAULTS;
+  private readonly now: () => number;
   private ended = false;
+  /** The sequence number after the last message known to exist (packets, heartbeats, end of session). */
+  private knownNext = 1;
+  /** Messages received ahead of a gap, by sequence number (copies: the datagram buffer is reused). */
+  private readonly held = new Map<number, Buffer>();
+  private gapOpen = false;
+  private gapFrom = 0;
+  private gapRecovered = 0;
+  private lastProgressMs = 0;
+  private lastRequestMs = 0;
+  /** End of session seen: its sequence number (the one after the last message). */
+  private endSeq = -1;
+  /** Where the session's packets come from: the default re-request server. */
+  private source: { host: string; port: number } | null = null;
+  /** The sequence number that would continue the last out-of-window packet (-1: none). */
+  private jumpNext = -1;
 
   constructor(
     private readonly host: string,
     private readonly port: number,
     private readonly handlers: MoldHandlers,
-  ) {}
+    private readonly opts: MoldReceiverOptions = {},
+  ) {
+    this.limits = Object.freeze({ ...MOLD_DEFAULTS, ...opts.limits });
+    this.now = opts.now ?? (() => performance.now());
+  }
 
   /** Binds (and joins the group if HOST is multicast). Resolves when listening. */
   start(): Promise<void> {
     const s = createSocket({ type: 'udp4', reuseAddr: true });
     this.socket = s;
-    s.on('message', (buf) => this.onPacket(buf));
+    s.on('message', (buf, rinfo) => this.onPacket(buf, rinfo));
     return new Promise((resolve, reject) => {
       s.once('error', (e) => reject(new MdfanError(ErrorCode.FEED_IO, `cannot listen on ${this.host}:${this.port}: ${e.message}`, { host: this.host, port: this.port })));
       const multicast = isMulticast(this.host);
@@ -73,6 +149,11 @@ export class MoldReceiver {
           reject(new MdfanError(ErrorCode.FEED_IO, `cannot join ${this.host}: ${(e as Error).message}`));
           return;
         }
+        // A send error (no route to the re-request server) must not kill the feed: the gap times out.
+        s.removeAllListeners('error');
+        s.on('error', () => undefined);
+        this.timer = setInterval(() => this.poll(), this.limits.requestRetryMs);
+        this.timer.unref();
         resolve();
       });
     });
@@ -82,8 +163,13 @@ export class MoldReceiver {
     return this.socket!.address();
   }
 
+  /** Whether a gap is open (messages missing, later ones held). */
+  get recovering(): boolean {
+    return this.gapOpen;
+  }
+
   /** Handles one datagram; exposed for tests that feed packets directly. */
-  onPacket(buf: Buffer): void {
+  onPacket(buf: Buffer, from?: RemoteInfo): void {
     if (this.ended) return;
     const h = this.header;
     if (!readHeader(buf, h)) {
@@ -95,51 +181,185 @@ export class MoldReceiver {
       this.counters.foreignSessions++;
       return;
     }
-    this.counters.packets++;
-    if (h.count === 0 || h.count === END_OF_SESSION) {
-      this.counters.heartbeats++;
-      // A heartbeat or end-of-session carries the next sequence number: messages before it that
-      // we never saw are lost.
-      if (h.seq > this.expectedSeq) this.gap(h.seq);
-      if (h.count === END_OF_SESSION) {
-        this.ended = true;
-        this.handlers.onEnd();
-      }
-      return;
-    }
+    const control = h.count === 0 || h.count === END_OF_SESSION;
     // Validate every block before delivering any: a malformed packet is dropped whole.
-    let off = HEADER_BYTES;
-    for (let i = 0; i < h.count; i++) {
-      if (off + 2 > buf.length || off + 2 + buf.readUInt16BE(off) > buf.length) {
-        this.counters.malformed++;
+    if (!control) {
+      let off = HEADER_BYTES;
+      for (let i = 0; i < h.count; i++) {
+        if (off + 2 > buf.length || off + 2 + buf.readUInt16BE(off) > buf.length) {
+          this.counters.malformed++;
+          return;
+        }
+        off += 2 + buf.readUInt16BE(off);
+      }
+    }
+    const next = h.seq + (control ? 0 : h.count);
+    if (h.seq > this.expectedSeq + this.limits.windowMessages) {
+      // Far ahead: one packet is not believed (a forged 2^62 would end the session's delivery);
+      // a packet that continues it exactly is a real jump, lost for good (too far to re-request).
+      if (h.seq !== this.jumpNext) {
+        this.jumpNext = next;
+        this.counters.outOfWindow++;
         return;
       }
-      off += 2 + buf.readUInt16BE(off);
+      this.jump(h.seq);
     }
-    if (h.seq > this.expectedSeq) this.gap(h.seq);
-    off = HEADER_BYTES;
+    this.jumpNext = -1;
+    this.counters.packets++;
+    if (from) this.source = { host: from.address, port: from.port };
+    if (control) {
+      this.counters.heartbeats++;
+      if (h.count === END_OF_SESSION) {
+        if (h.seq < this.expectedSeq) {
+          this.counters.staleEnds++; // names an end before messages already received: not this session's end
+          return;
+        }
+        this.endSeq = h.seq;
+      }
+      // A heartbeat or end of session carries the next sequence number: messages before it that
+      // we never saw are missing.
+      if (h.seq > this.expectedSeq) this.missing(h.seq);
+      this.maybeEnd();
+      return;
+    }
+    const before = this.expectedSeq;
+    let off = HEADER_BYTES;
     for (let i = 0; i < h.count; i++) {
       const len = buf.readUInt16BE(off);
       const seq = h.seq + i;
-      if (seq < this.expectedSeq) this.counters.duplicates++;
+      if (seq < this.expectedSeq || (this.endSeq >= 0 && seq >= this.endSeq)) this.counters.duplicates++;
+      else if (seq === this.expectedSeq) {
+        if (this.gapOpen) {
+          this.counters.recovered++;
+          this.gapRecovered++;
+        }
+        this.deliver(buf, off + 2, len, seq);
+        this.drainHeld();
+      } else if (this.held.has(seq)) this.counters.duplicates++;
       else {
-        this.expectedSeq = seq + 1;
-        this.counters.messages++;
-        this.handlers.onMessage(buf, off + 2, len, seq);
+        if (this.held.size >= this.limits.maxHeldMessages) this.giveUp();
+        if (seq < this.expectedSeq) this.counters.duplicates++; // giving up moved past it
+        else if (seq === this.expectedSeq) {
+          this.deliver(buf, off + 2, len, seq);
+          this.drainHeld();
+        } else {
+          this.held.set(seq, Buffer.from(buf.subarray(off + 2, off + 2 + len)));
+          this.missing(seq + 1);
+        }
       }
       off += 2 + len;
     }
+    if (this.gapOpen && this.expectedSeq > before) {
+      this.lastProgressMs = this.now();
+      if (this.expectedSeq >= this.knownNext) this.closeGap();
+      else this.request(); // a part came back: ask for what is still missing at once
+    }
+    this.maybeEnd();
   }
 
-  private gap(nextSeq: number): void {
-    const lost = nextSeq - this.expectedSeq;
+  /** Re-sends an unanswered request, and gives a gap up after the recovery timeout. Called on a timer. */
+  poll(): void {
+    if (!this.gapOpen || this.ended) return;
+    const now = this.now();
+    if (now - this.lastProgressMs >= this.limits.recoveryTimeoutMs) {
+      this.giveUp();
+      this.maybeEnd();
+    } else if (now - this.lastRequestMs >= this.limits.requestRetryMs) this.request();
+  }
+
+  private deliver(buf: Buffer, offset: number, length: number, seq: number): void {
+    this.expectedSeq = seq + 1;
+    if (this.knownNext < this.expectedSeq) this.knownNext = this.expectedSeq;
+    this.counters.messages++;
+    this.handlers.onMessage(buf, offset, length, seq);
+  }
+
+  /** Delivers the held messages that now follow in order. */
+  private drainHeld(): void {
+    for (let b = this.held.get(this.expectedSeq); b !== undefined; b = this.held.get(this.expectedSeq)) {
+      this.held.delete(this.expectedSeq);
+      this.deliver(b, 0, b.length, this.expectedSeq);
+    }
+  }
+
+  /** Messages before `nextKnown` exist; those not received are missing. */
+  private missing(nextKnown: number): void {
+    if (nextKnown > this.knownNext) this.knownNext = nextKnown;
+    if (this.gapOpen || this.expectedSeq >= this.knownNext) return;
+    this.gapOpen = true;
+    this.gapFrom = this.expectedSeq;
+    this.gapRecovered = 0;
+    this.lastProgressMs = this.now();
+    const count = this.firstHeldOr(this.knownNext) - this.expectedSeq;
+    this.counters.gaps++;
+    this.counters.gapMessages += count;
+    this.handlers.onGap(this.expectedSeq, count);
+    this.request();
+  }
+
+  /** The lowest held sequence number, or `dflt` when nothing is held. Cold path (a gap). */
+  private firstHeldOr(dflt: number): number {
+    let first = dflt;
+    for (const seq of this.held.keys()) if (seq < first) first = seq;
+    return first;
+  }
+
+  /** Asks for the missing messages before the first held one. */
+  private request(): void {
+    const to = this.opts.rerequest ?? this.source;
+    this.lastRequestMs = this.now();
+    if (to === null || this.session === null) return; // nobody to ask: the gap times out
+    const count = Math.min(this.firstHeldOr(this.knownNext) - this.expectedSeq, MAX_REQUEST_COUNT);
+    if (count <= 0) return;
+    const pkt = requestPacket(this.session, this.expectedSeq, count);
+    this.counters.requests++;
+    if (this.opts.send) this.opts.send(pkt, to.host, to.port);
+    else this.socket?.send(pkt, to.port, to.host);
+  }
+
+  /** The missing messages before the first held one are lost: deliver on from there. */
+  private giveUp(): void {
+    const resume = this.firstHeldOr(this.knownNext);
+    const lost = resume - this.expectedSeq;
+    if (lost > 0) {
+      this.counters.unrecovered += lost;
+      this.handlers.onLost?.(this.expectedSeq, lost);
+      this.expectedSeq = resume;
+    }
+    this.drainHeld();
+    this.lastProgressMs = this.now();
+    if (this.expectedSeq >= this.knownNext) this.gapOpen = false; // nothing more missing: no recovery to report
+    else this.request();
+  }
+
+  /** A real jump far ahead: everything before `seq` is lost at once. */
+  private jump(seq: number): void {
+    const lost = seq - this.expectedSeq;
     this.counters.gaps++;
     this.counters.gapMessages += lost;
+    this.counters.unrecovered += lost;
     this.handlers.onGap(this.expectedSeq, lost);
-    this.expectedSeq = nextSeq;
+    this.handlers.onLost?.(this.expectedSeq, lost);
+    this.held.clear();
+    this.gapOpen = false;
+    this.expectedSeq = seq;
+    if (this.knownNext < seq) this.knownNext = seq;
+  }
+
+  private closeGap(): void {
+    this.gapOpen = false;
+    this.handlers.onRecovered?.(this.gapFrom, this.gapRecovered);
+  }
+
+  private maybeEnd(): void {
+    if (this.endSeq < 0 || this.gapOpen || this.expectedSeq < this.endSeq) return;
+    this.ended = true;
+    this.handlers.onEnd();
   }
 
   close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.socket?.close();
     this.socket = null;
   }

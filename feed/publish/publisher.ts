@@ -8,6 +8,8 @@ import * as abi from '../../native/segment/abi.js';
 import type { EventFields } from '../../native/segment/events.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
+import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
+import { LogEvent, type Logger, rateLimit } from '../../bin/lib/log.js';
 import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sources/source.js';
 import type { BookDump } from './dump.js';
 
@@ -15,6 +17,8 @@ export interface PublisherOptions {
   /** Only these symbols get slots (null: all). */
   symbols?: ReadonlySet<string> | null;
   dump?: BookDump | null;
+  /** Where a refused instrument (directory full) is said, at most once a second. */
+  log?: Logger | null;
 }
 
 export class Publisher implements BookSink {
@@ -25,6 +29,11 @@ export class Publisher implements BookSink {
   private readonly dump: BookDump | null;
   /** The venue's counters as last flushed: the cold counters are added as deltas. */
   private readonly reported: SourceCounters = newCounters();
+  private readonly log: Logger | null;
+  private readonly refusedLogDue = rateLimit(1000);
+  private refused = 0;
+  /** Input was lost for good this session: stale marks stay (a recovery cannot clear them). */
+  private lostForGood = false;
 
   constructor(
     readonly writer: SegmentWriter,
@@ -33,11 +42,23 @@ export class Publisher implements BookSink {
     this.flags = new Uint32Array(writer.layout.maxInstruments);
     this.symbols = opts.symbols ?? null;
     this.dump = opts.dump ?? null;
+    this.log = opts.log ?? null;
   }
 
   instrument(symbol: string, feedId: number, priceScale: number): number {
     if (this.symbols !== null && !this.symbols.has(symbol)) return NOT_PUBLISHED;
-    const slot = this.writer.addInstrument(symbol, feedId, priceScale);
+    let slot: number;
+    try {
+      slot = this.writer.addInstrument(symbol, feedId, priceScale);
+    } catch (e) {
+      // A full directory is the operator's sizing, not a reason to stop publishing the others.
+      if (!isMdfanError(e, ErrorCode.FULL)) throw e;
+      this.refused++;
+      this.writer.addCounter('instruments_refused');
+      if (this.refusedLogDue())
+        this.log?.error({ event: LogEvent.INSTRUMENT_REFUSED, code: e.code, symbol, maxInstruments: this.writer.layout.maxInstruments, count: this.refused }, e.message);
+      return NOT_PUBLISHED;
+    }
     this.symbolBySlot[slot] = symbol;
     return slot;
   }
@@ -75,6 +96,31 @@ export class Publisher implements BookSink {
    */
   gap(msgIndex: number): void {
     this.writer.addCounter('feed_gaps');
+    this.markStale(msgIndex);
+  }
+
+  /**
+   * The missing input came back: every book is exact again, so the stale marks go (each slot
+   * re-committed without the flag), unless input was ever lost for good this session.
+   */
+  recovered(msgIndex: number): void {
+    if (this.lostForGood) return;
+    const n = this.writer.instruments;
+    for (let slot = 0; slot < n; slot++) {
+      if (!(this.flags[slot] & abi.SLOT_STALE)) continue;
+      this.flags[slot] &= ~abi.SLOT_STALE;
+      this.writer.flagSlot(slot, this.flags[slot], msgIndex);
+    }
+    this.writer.wakeIfSleepers();
+  }
+
+  /** Input lost for good: the books stay stale for the rest of the session. */
+  lost(msgIndex: number): void {
+    this.lostForGood = true;
+    this.markStale(msgIndex);
+  }
+
+  private markStale(msgIndex: number): void {
     const n = this.writer.instruments;
     for (let slot = 0; slot < n; slot++) {
       if (this.flags[slot] & abi.SLOT_STALE) continue;
@@ -106,6 +152,10 @@ export class Publisher implements BookSink {
     if (c.unknownOrderRefs > r.unknownOrderRefs) w.addCounter('unknown_order_refs', c.unknownOrderRefs - r.unknownOrderRefs);
     if (c.reveals > r.reveals) w.addCounter('reveals', c.reveals - r.reveals);
     if (c.duplicates > r.duplicates) w.addCounter('feed_duplicates', c.duplicates - r.duplicates);
+    if (c.malformed > r.malformed) w.addCounter('malformed_messages', c.malformed - r.malformed);
+    if (c.unannounced > r.unannounced) w.addCounter('unannounced_messages', c.unannounced - r.unannounced);
+    if (c.recovered > r.recovered) w.addCounter('feed_recovered', c.recovered - r.recovered);
+    if (c.unrecovered > r.unrecovered) w.addCounter('feed_unrecovered', c.unrecovered - r.unrecovered);
     Object.assign(r, c);
   }
 }

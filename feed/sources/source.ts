@@ -32,8 +32,15 @@ export interface BookSink {
    * instrumentIndex a slot the sink gave (or MDFAN_EVENT_NO_INSTRUMENT). Reused by the venue.
    */
   event(e: EventFields): void;
-  /** Input before msgIndex was lost and not recovered: every published book may be wrong. */
+  /**
+   * Input before msgIndex is missing: every published book may be wrong until recovered() (the
+   * messages came back) or for good once lost() says they will not.
+   */
   gap(msgIndex: number, lostMessages: number): void;
+  /** The open gaps were filled: the books are exact again (unless lost() was ever called). */
+  recovered(msgIndex: number): void;
+  /** Messages were lost for good: the books stay doubtful for the rest of the session. */
+  lost(msgIndex: number, lostMessages: number): void;
   /**
    * Once per input message, after its books and events: wakes sleeping readers if it published
    * anything; heartbeat and counters when due (one increment otherwise).
@@ -54,9 +61,27 @@ export interface SourceCounters {
   unknownOrderRefs: number;
   reveals: number;
   duplicates: number;
+  /** Messages and packets dropped as malformed (the live path; a file stops at the first). */
+  malformed: number;
+  /** Order messages for stock locates no directory message named (not published). */
+  unannounced: number;
+  /** Messages a gap lost that a re-request brought back, and those lost for good. */
+  recovered: number;
+  unrecovered: number;
 }
 
-export const newCounters = (): SourceCounters => ({ messages: 0, inputBytes: 0, unknownTypes: 0, unknownOrderRefs: 0, reveals: 0, duplicates: 0 });
+export const newCounters = (): SourceCounters => ({
+  messages: 0,
+  inputBytes: 0,
+  unknownTypes: 0,
+  unknownOrderRefs: 0,
+  reveals: 0,
+  duplicates: 0,
+  malformed: 0,
+  unannounced: 0,
+  recovered: 0,
+  unrecovered: 0,
+});
 
 export interface StopFlag {
   requested: boolean;
@@ -87,6 +112,8 @@ export interface FeedSource {
 export interface SourceOptions {
   /** Price levels per side the segment keeps. */
   levels: number;
+  /** Live MoldUDP64: where lost packets are asked for (default: the packets' source address). */
+  rerequest?: { host: string; port: number } | null;
 }
 
 /** A venue: how `--source SCHEME:REST` is spelled and opened. */

@@ -79,8 +79,10 @@ static inline void mdfan_segment_close(mdfan_segment_t *s) {
   s->fd = -1;
 }
 
-/* One attempt: open, map, validate in the order of docs/ABI.md "Attaching". */
-static inline int mdfan_segment_try_attach(mdfan_segment_t *s, const char *name, mdfan_attach_why_t *why) {
+/* One attempt: open, map, validate in the order of docs/ABI.md "Attaching". The segment must
+ * belong to this user, to root, or to `writer_uid` (pass (uid_t)-1 for none), and be writable by
+ * nobody else: its owner could forge books or shrink it under the reader. */
+static inline int mdfan_segment_try_attach_as(mdfan_segment_t *s, const char *name, uid_t writer_uid, mdfan_attach_why_t *why) {
   char path[256];
   memset(s, 0, sizeof *s);
   s->name = name;
@@ -104,13 +106,28 @@ static inline int mdfan_segment_try_attach(mdfan_segment_t *s, const char *name,
     mdfan_segment_close(s);
     return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: fstat: %s", name, strerror(e));
   }
+  uid_t me = geteuid();
+  if (st.st_uid != me && st.st_uid != 0 && st.st_uid != writer_uid) {
+    unsigned owner = (unsigned)st.st_uid;
+    mdfan_segment_close(s);
+    return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_UNSAFE_OBJECT", "segment %s belongs to uid %u, not to this user (uid %u), root or the writer named: refusing it",
+                            name, owner, (unsigned)me);
+  }
+  if (st.st_mode & S_IWOTH) {
+    unsigned mode = (unsigned)(st.st_mode & 07777);
+    mdfan_segment_close(s);
+    return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_UNSAFE_OBJECT", "segment %s has mode 0%o: anyone may write it; refusing it", name, mode);
+  }
   uint64_t file_bytes = (uint64_t)st.st_size;
   if (file_bytes == 0) {
     mdfan_segment_close(s);
     return mdfan_attach_err(why, MDFAN_ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is empty: its creator has not sized it yet", name);
   }
-  /* 3. map what is there, read-only, pre-faulted */
-  void *p = mmap(NULL, (size_t)file_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, 0);
+  /* 3. map the header alone, read-only, not pre-faulted: the object's size is trusted (and the
+   * whole mapped and faulted in) only once its header agrees with it (step 11), so a hostile sparse
+   * object of gigabytes costs nothing */
+  size_t header_map = file_bytes < MDFAN_HEADER_BYTES ? (size_t)file_bytes : MDFAN_HEADER_BYTES;
+  void *p = mmap(NULL, header_map, PROT_READ, MAP_SHARED, s->fd, 0);
   if (p == MAP_FAILED) {
     int e = errno;
     mdfan_segment_close(s);
@@ -119,7 +136,7 @@ static inline int mdfan_segment_try_attach(mdfan_segment_t *s, const char *name,
     return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: mmap: %s", name, strerror(e));
   }
   s->base = (const uint8_t *)p;
-  s->size = (size_t)file_bytes;
+  s->size = header_map;
   s->h = (const mdfan_header_t *)p;
   const mdfan_header_t *h = s->h;
 
@@ -207,12 +224,29 @@ static inline int mdfan_segment_try_attach(mdfan_segment_t *s, const char *name,
     mdfan_segment_close(s);
     return mdfan_attach_err(why, MDFAN_ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is %s, not READY", name, mdfan_state_name(state));
   }
+  /* 11. the whole object, now that its header vouches for its size: read-only, pre-faulted */
+  munmap((void *)s->base, s->size);
+  s->base = NULL;
+  p = mmap(NULL, (size_t)file_bytes, PROT_READ, MAP_SHARED | MAP_POPULATE, s->fd, 0);
+  if (p == MAP_FAILED) {
+    int e = errno;
+    mdfan_segment_close(s);
+    return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: mmap: %s", name, strerror(e));
+  }
+  s->base = (const uint8_t *)p;
+  s->size = (size_t)file_bytes;
+  s->h = (const mdfan_header_t *)p;
   s->max_instruments = max;
   s->levels = levels;
   s->stride = stride;
   s->slots_offset = slots_off;
   s->payload = MDFAN_SLOT_PAYLOAD_BYTES(levels);
   return MDFAN_ATTACH_OK;
+}
+
+/* mdfan_segment_try_attach_as for a writer that is this user or root. */
+static inline int mdfan_segment_try_attach(mdfan_segment_t *s, const char *name, mdfan_attach_why_t *why) {
+  return mdfan_segment_try_attach_as(s, name, (uid_t)-1, why);
 }
 
 /* The writer lock: an OFD write lock on byte 0. F_OFD_GETLK reports it without taking it.

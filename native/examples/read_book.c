@@ -13,6 +13,9 @@
  *                   book and only when the top changed; --follow then follows top changes alone,
  *                   and --wait block sleeps on the tops' futex word (woken by top changes only)
  *   --symbol SYM    only this instrument (default: every instrument in the directory)
+ *   --writer-uid U  the writer runs as user U: accept a segment U owns (default: only this user's
+ *                   or root's; any other owner, or a segment anyone may write, is refused with
+ *                   MDFAN_ERR_UNSAFE_OBJECT: its owner could forge books or shrink it)
  *   --follow N      keep polling; print a line each time a slot's seq moves to a new even value,
  *                   until N lines were printed or the segment is CLOSED (then exit 0)
  *   --timeout-ms T  how long to wait for the segment to exist and become READY, and for SYM to
@@ -54,7 +57,7 @@
  * filtered ones included; events lost to lapping).
  *
  * Exit codes: 0 done; 2 refused or failed to attach (MDFAN_ERR_NO_SEGMENT, _BAD_MAGIC,
- * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _LAYOUT, unknown symbol or bad
+ * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _UNSAFE_OBJECT, _LAYOUT, unknown symbol or bad
  * arguments: MDFAN_ERR_OPTIONS; with --top, a writer that keeps no top lines: MDFAN_ERR_NO_SEGMENT
  * "segment NAME has no top-of-book lines", and the same refusals of the lines; with --events, a segment whose writer keeps no event ring:
  * MDFAN_ERR_NO_SEGMENT "segment NAME has no event ring", and the same refusals of the ring
@@ -132,10 +135,12 @@ static void die(int status, const char *code, const char *fmt, ...) {
 static mdfan_attach_why_t g_why;
 
 /* Attaches, retrying what may still be coming up until timeout_ms; dies with the reason. */
+static uid_t g_writer_uid = (uid_t)-1;
+
 static void attach(mdfan_segment_t *s, const char *name, uint64_t timeout_ms) {
   uint64_t deadline = mdfan_monotonic_ns() + timeout_ms * 1000000ull;
   for (;;) {
-    int r = mdfan_segment_try_attach(s, name, &g_why);
+    int r = mdfan_segment_try_attach_as(s, name, g_writer_uid, &g_why);
     if (r == MDFAN_ATTACH_OK) return;
     if (r == MDFAN_ATTACH_FAIL) die(EXIT_REFUSED, g_why.code, "%s", g_why.msg);
     if (mdfan_monotonic_ns() >= deadline) {
@@ -423,7 +428,7 @@ static void follow_events(const mdfan_segment_t *s, mdfan_events_t *ring, const 
 
 static void usage(const char *msg) {
   die(EXIT_REFUSED, "MDFAN_ERR_OPTIONS",
-      "%s\nusage: read_book NAME [--top] [--symbol SYM] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
+      "%s\nusage: read_book NAME [--top] [--symbol SYM] [--writer-uid U] [--follow N] [--timeout-ms T] [--stale-ms S] [--wait spin|block] [--sleep-ms Z]\n"
       "       read_book NAME --events N [--from oldest|newest] [--symbol SYM] [--timeout-ms T] [--wait spin|block] [--sleep-ms Z]\n"
       "  --stale-ms defaults to MDFAN_STALE_AFTER_MS (%u), --sleep-ms to MDFAN_HEARTBEAT_TIMEOUT_MS (%u); --wait defaults to spin",
       msg, MDFAN_STALE_AFTER_MS, MDFAN_HEARTBEAT_TIMEOUT_MS);
@@ -448,6 +453,8 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--symbol") == 0) {
       if (!v || !*v || strlen(v) > MDFAN_SYMBOL_BYTES) usage("--symbol needs 1..16 characters");
       symbol = v, i++;
+    } else if (strcmp(a, "--writer-uid") == 0) {
+      g_writer_uid = (uid_t)parse_uint("--writer-uid needs a uid", v, 0), i++;
     } else if (strcmp(a, "--top") == 0) {
       g_top = 1;
     } else if (strcmp(a, "--follow") == 0) {

@@ -32,8 +32,9 @@
 /* "MDFANSHM" as bytes at offset 0; read as a little-endian uint64. */
 #define MDFAN_MAGIC 0x4D48534E4146444DULL
 #define MDFAN_ABI_MAJOR 1u /* readers refuse any other major */
-#define MDFAN_ABI_MINOR 2u /* minor bumps only add fields in reserved space or objects beside the
-                           * segment (1.1: the event ring; 1.2: the top-of-book lines) */
+#define MDFAN_ABI_MINOR 3u /* minor bumps only add fields in reserved space or objects beside the
+                           * segment (1.1: the event ring; 1.2: the top-of-book lines; 1.3: the
+                           * input-fault counters of line 5) */
 
 #define MDFAN_LINE_BYTES 128u /* false-sharing unit: two 64-byte lines (adjacent-line prefetch) */
 #define MDFAN_HEADER_BYTES 1024u
@@ -130,7 +131,15 @@ typedef struct mdfan_header {
   uint64_t takeovers;            /* 696 */
   uint64_t stale_marks;          /* 704 */
   uint64_t reveals;              /* 712 LOBSTER levels entering from below the window */
-  uint8_t line5_reserved[48];    /* 720 */
+  uint64_t malformed_messages;   /* 720 (1.3) input messages and packets dropped as malformed (a
+                                  *     directory symbol that is not printable, a packet whose blocks
+                                  *     run past its end, a sequence number far outside the window) */
+  uint64_t unannounced_messages; /* 728 (1.3) order messages for stock locates no directory message
+                                  *     named: kept in the books, not published */
+  uint64_t feed_recovered;       /* 736 (1.3) messages a gap lost and a re-request brought back */
+  uint64_t feed_unrecovered;     /* 744 (1.3) messages a gap lost for good (recovery timed out) */
+  uint64_t instruments_refused;  /* 752 (1.3) instruments given no slot: the directory was full */
+  uint8_t line5_reserved[8];     /* 760 */
 
   /* lines 6-7 [768,1024): control plane and reserved space for minor versions. */
   char control_socket_path[MDFAN_SOCKET_PATH_BYTES]; /* 768 NUL-terminated, "" if none */

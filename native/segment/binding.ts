@@ -45,6 +45,8 @@ export interface Addon {
   shmOpen(name: string, flags: number, mode: number): number;
   shmUnlink(name: string): void;
   ftruncate(fd: number, size: number): void;
+  /** Reserves `size` bytes of the object (posix_fallocate): ENOSPC now, not SIGBUS later. */
+  fallocate(fd: number, size: number): void;
   fchown(fd: number, uid: number, gid: number): void;
   fstat(fd: number): FileStat;
   close(fd: number): void;
@@ -92,7 +94,7 @@ const require = createRequire(import.meta.url);
 const raw = require(addonPath) as Addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
-const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'mbind', 'memNode', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
+const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'mbind', 'memNode', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
 
 /** A guarded call: a failed syscall becomes an MdfanError with a stable code and the errno facts. */
 function guard<K extends (typeof GUARDED)[number]>(name: K): Addon[K] {

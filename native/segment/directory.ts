@@ -19,8 +19,11 @@ export interface Instrument {
 
 const SYMBOL_RE = /^[\x21-\x7e]{1,16}$/;
 
+/** Whether `symbol` may name an instrument: 1..16 printable ASCII characters, no spaces. */
+export const isValidSymbol = (symbol: string): boolean => SYMBOL_RE.test(symbol);
+
 export function writeDirEntry(m: Mapping, layout: abi.Layout, index: number, symbol: string, feedId: number, priceScale: number): void {
-  if (!SYMBOL_RE.test(symbol))
+  if (!isValidSymbol(symbol))
     throw new MdfanError(ErrorCode.OPTIONS, `symbol must be 1..16 printable ASCII characters without spaces (got ${JSON.stringify(symbol)})`, { symbol });
   if (!Number.isInteger(feedId) || feedId < 0 || feedId > 0xffffffff) throw new MdfanError(ErrorCode.OPTIONS, 'feedId must be a uint32', { feedId });
   if (!Number.isInteger(priceScale) || priceScale < 1 || priceScale > 0xffffffff)

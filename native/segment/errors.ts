@@ -21,6 +21,8 @@ export const ErrorCode = {
   FEED_CORRUPT: 'MDFAN_ERR_FEED_CORRUPT',
   FEED_IO: 'MDFAN_ERR_FEED_IO',
   FULL: 'MDFAN_ERR_FULL',
+  NO_SPACE: 'MDFAN_ERR_NO_SPACE',
+  UNSAFE_OBJECT: 'MDFAN_ERR_UNSAFE_OBJECT',
   SCENARIO: 'MDFAN_ERR_SCENARIO',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -21,10 +21,10 @@
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError } from './errors.js';
-import { Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
 import { NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 
-export const eventsName = (segment: string): string => `${segment}.events`;
+export const eventsName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.events}`;
 
 const EH = abi.STRUCTS.events_header;
 const EV = abi.STRUCTS.event;

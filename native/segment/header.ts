@@ -4,8 +4,9 @@
  * the layout, each range-checked against the mapping before any offset is followed.
  */
 import * as abi from './abi.js';
-import { MdfanError, ErrorCode } from './errors.js';
-import { type Mapping, loadU64, readU64 } from './mapping.js';
+import { native } from './binding.js';
+import { MdfanError, ErrorCode, inSegment } from './errors.js';
+import { Mapping, loadU64, readU64 } from './mapping.js';
 
 export interface HeaderInfo {
   abiMajor: number;
@@ -124,6 +125,48 @@ function checkLayout(m: Mapping, total: number): LayoutProblem | null {
 }
 
 /** The layout a validated header declares. */
+/**
+ * Runs `use` on a mapping of the object's header alone (not pre-faulted): an object's declared
+ * layout is checked before its size is trusted, so a hostile sparse object of gigabytes is never
+ * faulted in. The header mapping is gone when `use` returns; `fd` stays open.
+ */
+export function withHeader<T>(name: string, fd: number, fileBytes: number, writable: boolean, use: (header: Mapping) => T): T {
+  let buffer: ArrayBuffer;
+  try {
+    buffer = native.mmap(fd, Math.max(1, Math.min(fileBytes, abi.HEADER_BYTES)), writable, false);
+  } catch (e) {
+    throw inSegment(e, name);
+  }
+  try {
+    return use(new Mapping(name, fd, buffer, writable));
+  } finally {
+    native.unmap(buffer);
+  }
+}
+
+/**
+ * Owner and mode of an existing object a writer would adopt or a reader would trust: it must
+ * belong to `uids` (this user, root, or a named writer) and be writable by nobody else. Another
+ * user's object could be shrunk (SIGBUS) or forged under the writer and its readers.
+ */
+export function checkOwner(name: string, fd: number, uids: readonly number[], what: string): MdfanError | null {
+  const st = native.fstat(fd);
+  if (!uids.includes(st.uid))
+    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} belongs to uid ${st.uid}, not to uid ${uids.join(' or ')}: refusing to use it (remove /dev/shm/${name} if it is not yours to share)`, {
+      segment: name,
+      expected: uids.join(','),
+      found: st.uid,
+      field: 'uid',
+    });
+  if (st.mode & 0o002)
+    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} has mode 0${st.mode.toString(8)}: anyone may write it, so anyone could forge or shrink it; refusing to use it`, {
+      segment: name,
+      found: `0${st.mode.toString(8)}`,
+      field: 'mode',
+    });
+  return null;
+}
+
 export function layoutOf(m: Mapping): abi.Layout {
   const dv = m.dv;
   return abi.computeLayout(
@@ -176,6 +219,11 @@ export const COUNTER_FIELDS = [
   'takeovers',
   'stale_marks',
   'reveals',
+  'malformed_messages',
+  'unannounced_messages',
+  'feed_recovered',
+  'feed_unrecovered',
+  'instruments_refused',
 ] as const;
 export type CounterName = (typeof COUNTER_FIELDS)[number];
 

@@ -2,20 +2,59 @@
  * A mapped segment: one fd, one mapping, and the typed views over it. Every thread maps for
  * itself (see native/src/segment.cc for why), so a Mapping never crosses threads.
  */
+import { statfsSync } from 'node:fs';
 import { native } from './binding.js';
 import { errnoName, inSegment, MdfanError, ErrorCode } from './errors.js';
 
-const NAME_RE = /^[A-Za-z0-9._-]{1,200}$/;
+/** The longest name of any POSIX object mdfan makes (a segment's or one beside it). */
+const OBJECT_NAME_MAX = 200;
+/** The objects beside a segment NAME are NAME + one of these (reader registry, event ring, top lines). */
+export const COMPANION_SUFFIXES = Object.freeze({ registry: '.readers', events: '.events', tops: '.tops' });
+/** A segment's name leaves room for its longest companion suffix. */
+export const SEGMENT_NAME_MAX = OBJECT_NAME_MAX - Math.max(...Object.values(COMPANION_SUFFIXES).map((s) => s.length));
+const OBJECT_NAME_RE = /^[A-Za-z0-9._-]+$/;
+/** Where POSIX shared memory lives on Linux (for the free space an ENOSPC names). */
+const SHM_DIR = '/dev/shm';
 
-/** Validates a segment NAME (the POSIX object /NAME, /dev/shm/NAME on Linux). */
-export function shmPath(name: string): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name) || name === '.' || name === '..')
-    throw new MdfanError(
-      ErrorCode.OPTIONS,
-      `segment name must be 1..200 characters of A-Z a-z 0-9 . _ - (got ${JSON.stringify(name)})`,
-      { segment: String(name) },
-    );
+function checkName(name: string, max: number, what: string): string {
+  if (typeof name !== 'string' || name.length < 1 || name.length > max || !OBJECT_NAME_RE.test(name) || name === '.' || name === '..')
+    throw new MdfanError(ErrorCode.OPTIONS, `${what} must be 1..${max} characters of A-Z a-z 0-9 . _ - (got ${JSON.stringify(name)})`, {
+      segment: String(name),
+      expected: max,
+      found: typeof name === 'string' ? name.length : 0,
+    });
   return `/${name}`;
+}
+
+/** Validates a segment NAME (the POSIX object /NAME, /dev/shm/NAME on Linux), with room for its companions' suffixes. */
+export const segmentPath = (name: string): string => checkName(name, SEGMENT_NAME_MAX, 'segment name');
+
+/** Validates the name of any object (a segment or one beside it) and gives its POSIX path. */
+export const shmPath = (name: string): string => checkName(name, OBJECT_NAME_MAX, 'object name');
+
+/**
+ * Sizes a new object and reserves its pages: a full /dev/shm is MDFAN_ERR_NO_SPACE naming the
+ * bytes needed and free, never a SIGBUS at a later store. Does not close `fd`.
+ */
+export function reserve(name: string, fd: number, bytes: number): void {
+  native.ftruncate(fd, bytes);
+  try {
+    native.fallocate(fd, bytes);
+  } catch (e) {
+    if (errnoName(e) !== 'ENOSPC') throw e;
+    let free = -1;
+    try {
+      const s = statfsSync(SHM_DIR);
+      free = s.bavail * s.bsize;
+    } catch {
+      /* no statfs: the size alone */
+    }
+    throw new MdfanError(
+      ErrorCode.NO_SPACE,
+      `no space for ${name} in ${SHM_DIR}: it needs ${bytes} bytes${free >= 0 ? `, ${free} are free` : ''} (enlarge ${SHM_DIR}, e.g. docker run --shm-size, or ask for fewer instruments or events)`,
+      { segment: name, expected: bytes, found: free, errname: 'ENOSPC' },
+    );
+  }
 }
 
 export class Mapping {
@@ -99,7 +138,7 @@ export function unlinkSegment(name: string): boolean {
 export function sizeAndMap(name: string, fd: number, bytes: number, gid: number | undefined): Mapping {
   try {
     if (gid !== undefined) native.fchown(fd, -1, gid);
-    native.ftruncate(fd, bytes);
+    reserve(name, fd, bytes);
   } catch (e) {
     native.close(fd);
     throw inSegment(e, name);

@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, inSegment } from './errors.js';
-import { checkHeader, layoutOf, readHeader, type HeaderInfo } from './header.js';
-import { Mapping, loadU64, shmPath } from './mapping.js';
+import { checkHeader, checkOwner, layoutOf, readHeader, withHeader, type HeaderInfo } from './header.js';
+import { Mapping, loadU64, segmentPath } from './mapping.js';
 import { readDirectory, type Instrument } from './directory.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 import { AUTO_FALLBACK_RETRIES, BookSnapshot, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
@@ -24,6 +24,12 @@ export interface OpenOptions {
   readPath?: 'auto' | 'js' | 'native';
   /** How long an odd seq may last before MDFAN_ERR_STALE, ms. */
   staleAfterMs?: number;
+  /**
+   * The uid the segment's writer runs as, when it is another user (default: a segment must belong
+   * to this user or to root). A segment of any other owner, or writable by everyone, is refused
+   * with MDFAN_ERR_UNSAFE_OBJECT: its owner could forge books or shrink it under the reader.
+   */
+  writerUid?: number;
 }
 
 export interface AttachOptions extends OpenOptions {
@@ -107,7 +113,7 @@ export class SegmentReader {
   }
 
   private static tryOpen(name: string, opts: OpenOptions): SegmentReader | { retry: boolean; error: MdfanError } {
-    const path = shmPath(name);
+    const path = segmentPath(name);
     let fd: number;
     try {
       fd = native.shmOpen(path, 0, 0);
@@ -131,12 +137,20 @@ export class SegmentReader {
       native.close(fd);
       return { retry: false, error: new MdfanError(ErrorCode.SEGMENT_SIZE, `segment ${name} is ${size} bytes, not a multiple of 8: not an mdfan segment`, { segment: name, found: size }) };
     }
-    const m = Mapping.map(name, fd, size, false);
-    const check = checkHeader(m, size);
+    const euid = process.geteuid?.() ?? 0;
+    const unsafe = checkOwner(name, fd, opts.writerUid === undefined ? [euid, 0] : [euid, 0, opts.writerUid], 'segment');
+    if (unsafe) {
+      native.close(fd);
+      return { retry: false, error: unsafe };
+    }
+    // The header alone first: a foreign object's size is trusted (and faulted in) only once its
+    // header agrees with it.
+    const check = withHeader(name, fd, size, false, (h) => checkHeader(h, size));
     if (!check.ok) {
-      m.close();
+      native.close(fd);
       return check;
     }
+    const m = Mapping.map(name, fd, size, false);
     const state = Atomics.load(m.u32, abi.W.hdrState); // acquire: pairs with the writer's READY store
     if (state !== abi.STATE_READY && !opts.anyState) {
       m.close();

@@ -19,8 +19,7 @@
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { errnoName } from './errors.js';
-import { Mapping, shmPath, sizeAndMap, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, Mapping, createFresh, shmPath, unlinkSegment } from './mapping.js';
 
 export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING, READER_SLEEPING_TOP } = abi;
 /** Word indexes (u32), from the header's mdfan_registry_header_t and mdfan_reader_line_t. */
@@ -34,7 +33,7 @@ const W_PID = abi.READER_LINE.pid.offset >>> 2;
 const W_STATE = abi.READER_LINE.state.offset >>> 2;
 /** First word of reader line i. */
 const lineWord = (i: number): number => (abi.SIZEOF.registry_header + i * abi.SIZEOF.reader_line) >>> 2;
-export const registryName = (segment: string): string => `${segment}.readers`;
+export const registryName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.registry}`;
 const BYTES = abi.registryBytes();
 
 /** Read-write bits for whoever may read the data segment (readers must write here). */
@@ -48,17 +47,10 @@ export class RegistryOwner {
   ) {}
 
   static create(segment: string, dataMode: number, gid?: number): RegistryOwner {
+    // A new registry per writer: a leftover one (a dead writer's, or planted by someone else)
+    // is unlinked, never adopted. Readers claim a line in the new one after a takeover.
     const name = registryName(segment);
-    const path = shmPath(name);
-    let fd: number;
-    try {
-      // The data segment's writer lock is already ours: a leftover registry is a dead writer's.
-      fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, registryMode(dataMode));
-    } catch (e) {
-      if (errnoName(e) !== 'EEXIST') throw e;
-      fd = native.shmOpen(path, native.OPEN_READ_WRITE, 0);
-    }
-    const m = sizeAndMap(name, fd, BYTES, gid);
+    const m = createFresh(name, BYTES, registryMode(dataMode), gid);
     Atomics.store(m.u32, W_CAPACITY, REGISTRY_CAPACITY);
     Atomics.store(m.u32, W_MAGIC, REGISTRY_MAGIC);
     return new RegistryOwner(name, m);

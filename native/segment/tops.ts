@@ -8,9 +8,9 @@
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError } from './errors.js';
-import { Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
 
-export const topsName = (segment: string): string => `${segment}.tops`;
+export const topsName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.tops}`;
 
 const TH = abi.STRUCTS.tops_header;
 const T = abi.STRUCTS.top;

@@ -2,7 +2,7 @@
 import * as abi from './abi.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 import { ErrorCode, MdfanError } from './errors.js';
-import { shmPath } from './mapping.js';
+import { segmentPath } from './mapping.js';
 
 export interface WriterOptions {
   /** Segment name: the POSIX object /NAME. */
@@ -28,7 +28,7 @@ export const validated = (o: WriterOptions): ValidOptions => {
   const bad = (msg: string, found: unknown): never => {
     throw new MdfanError(ErrorCode.OPTIONS, msg, { found: String(found) });
   };
-  shmPath(o.name);
+  segmentPath(o.name);
   if (!Number.isInteger(o.maxInstruments) || o.maxInstruments < 1 || o.maxInstruments > 1_000_000)
     bad('options.maxInstruments must be an integer 1..1000000', o.maxInstruments);
   if (!Number.isInteger(o.levels) || o.levels < 1 || o.levels > abi.MAX_LEVELS)

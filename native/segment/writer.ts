@@ -11,8 +11,9 @@
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
-import { type CounterName, checkHeader, layoutOf, loadMagic } from './header.js';
-import { Mapping, shmPath, storeU64, unlinkSegment } from './mapping.js';
+import { type CounterName, checkHeader, layoutOf, loadMagic, withHeader } from './header.js';
+import { Mapping, reserve, segmentPath, storeU64, unlinkSegment } from './mapping.js';
+import { segmentObjects } from './objects.js';
 import { type LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
@@ -115,7 +116,7 @@ export class SegmentWriter {
    */
   static open(options: WriterOptions): SegmentWriter {
     const o = validated(options);
-    const path = shmPath(o.name);
+    const path = segmentPath(o.name);
     const want = abi.computeLayout(o.maxInstruments, o.levels, o.packed);
     let nextGeneration = 1;
     let replaced = false;
@@ -146,38 +147,54 @@ export class SegmentWriter {
         );
       }
       // We hold the lock: nobody else writes this object until we close the fd or die.
+      const st = native.fstat(fd);
+      const euid = process.geteuid?.() ?? st.uid;
+      if (!created && st.uid !== euid) {
+        // Someone else's object under our name: adopting it would let its owner forge books or
+        // shrink it under us (SIGBUS). Never used, never removed.
+        native.close(fd);
+        throw new MdfanError(
+          ErrorCode.UNSAFE_OBJECT,
+          `segment ${o.name} exists and belongs to uid ${st.uid}, not to this user (uid ${euid}); refusing to use it (remove /dev/shm/${o.name} if it is not in use)`,
+          { segment: o.name, field: 'uid', expected: euid, found: st.uid },
+        );
+      }
       if (o.gid !== undefined && created) native.fchown(fd, -1, o.gid);
-      const size = native.fstat(fd).size;
+      const size = st.size;
       if (size === 0) {
         // New (ours, or a creator that lost the lock race or died before sizing it).
         return SegmentWriter.initialise(o, fd, want, nextGeneration, replaced ? 'recreated' : 'created');
       }
-      // A dead writer's segment. Same layout and ABI: take over in place; otherwise replace.
-      const old = Mapping.map(o.name, fd, size, true);
-      const check = checkHeader(old, size);
-      const magic = loadMagic(old);
-      if (magic !== abi.MAGIC_U64 && !(magic === 0n && old.u8.every((b) => b === 0))) {
-        // Not ours: never destroy another program's shared memory.
-        old.close();
+      // A dead writer's segment, ours. Its header is read through a mapping of the header alone:
+      // its size is trusted only once the header agrees. Same layout, ABI and no wider mode than
+      // asked: take over in place; otherwise replace it.
+      const wider = (st.mode & 0o777 & ~o.mode) !== 0;
+      const seen = withHeader(o.name, fd, size, true, (h) => {
+        const check = checkHeader(h, size);
+        const magic = loadMagic(h);
+        const blank = magic === 0n && h.u8.every((b) => b === 0);
+        const generation = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(h.u32, abi.W.hdrGeneration) : 0;
+        const have = check.ok ? layoutOf(h) : null;
+        const same = have !== null && have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed;
+        // Replaced: readers still mapping the old object see it CLOSED.
+        if (check.ok && (!same || wider)) Atomics.store(h.u32, abi.W.hdrState, abi.STATE_CLOSED);
+        return { ours: magic === abi.MAGIC_U64 || blank, generation, takeOver: same && !wider, magic };
+      });
+      if (!seen.ours) {
+        // Not an mdfan segment: never destroy another program's shared memory.
+        native.close(fd);
         throw new MdfanError(
           ErrorCode.BAD_MAGIC,
           `segment ${o.name} exists and is not an mdfan segment; refusing to replace it (remove /dev/shm/${o.name} if it is yours)`,
-          { segment: o.name, found: size >= 8 ? `0x${magic.toString(16)}` : `${size} bytes` },
+          { segment: o.name, found: size >= 8 ? `0x${seen.magic.toString(16)}` : `${size} bytes` },
         );
       }
-      const oldGeneration = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(old.u32, abi.W.hdrGeneration) : 0;
-      if (check.ok) {
-        const have = layoutOf(old);
-        if (have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed) {
-          return SegmentWriter.takeOver(o, old);
-        }
-      }
-      // Another layout (or an unreadable one): mark the old object CLOSED for readers still
-      // mapping it, unlink it, and create a new object under the same name.
-      if (check.ok) Atomics.store(old.u32, abi.W.hdrState, abi.STATE_CLOSED);
-      nextGeneration = Math.max(nextGeneration, (oldGeneration >>> 0) + 1);
+      if (seen.takeOver) return SegmentWriter.takeOver(o, Mapping.map(o.name, fd, size, true));
+      // Another layout, an unreadable one, or a mode wider than asked: create a new object
+      // under the same name.
+      nextGeneration = Math.max(nextGeneration, (seen.generation >>> 0) + 1);
       unlinkSegment(o.name);
-      old.close();
+      native.close(fd);
       replaced = true;
     }
     throw new MdfanError(ErrorCode.WRITER_ALIVE, `segment ${o.name}: could not create or take it over after 5 attempts (another writer is racing)`, {
@@ -193,8 +210,10 @@ export class SegmentWriter {
     outcome: OpenOutcome,
   ): SegmentWriter {
     try {
-      native.ftruncate(fd, layout.totalBytes);
+      reserve(o.name, fd, layout.totalBytes);
     } catch (e) {
+      // Nothing left behind: the object is ours (we hold its lock) and holds nothing yet.
+      unlinkSegment(o.name);
       native.close(fd);
       throw inSegment(e, o.name);
     }
@@ -220,10 +239,34 @@ export class SegmentWriter {
     // Magic last among identity fields, in one 64-bit store: a reader sees all of it or none,
     // and one that sees it sees a sized, laid-out header.
     Atomics.store(m.u64, 0, abi.MAGIC_U64);
-    const w = new SegmentWriter(o.name, m, outcome, o.mode, o.gid, o.ringEvents);
+    const w = SegmentWriter.construct(o, m, outcome);
     w.claim();
     w.ready();
     return w;
+  }
+
+  /**
+   * The writer over a mapped, initialised segment, with its objects beside it. If one cannot be
+   * made (no space, a planted file, a name too long), every object of this name that this call
+   * made is removed, and the segment itself too when it was new: a failed start leaves nothing.
+   */
+  private static construct(o: ValidOptions, m: Mapping, outcome: OpenOutcome): SegmentWriter {
+    try {
+      return new SegmentWriter(o.name, m, outcome, o.mode, o.gid, o.ringEvents);
+    } catch (e) {
+      const [, ...beside] = segmentObjects(o.name);
+      for (const n of beside) {
+        try {
+          unlinkSegment(n);
+        } catch {
+          /* not ours to remove (a planted object we could not replace): the error says why */
+        }
+      }
+      if (outcome === 'takeover') Atomics.store(m.u32, abi.W.hdrState, abi.STATE_BROKEN); // readers stop waiting for it
+      else unlinkSegment(o.name);
+      m.close();
+      throw e;
+    }
   }
 
   private static takeOver(o: ValidOptions, m: Mapping): SegmentWriter {
@@ -233,7 +276,7 @@ export class SegmentWriter {
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
     Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
     Atomics.add(m.u32, abi.W.hdrGeneration, 1);
-    const w = new SegmentWriter(o.name, m, 'takeover', o.mode, o.gid, o.ringEvents);
+    const w = SegmentWriter.construct(o, m, 'takeover');
     w.claim();
     // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
     // writer killed between W1 and W2 left odd is committed from its odd seq (seqlock.ts), so

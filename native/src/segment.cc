@@ -87,6 +87,16 @@ Napi::Value Fchown(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// fallocate(fd, size): reserves the object's pages now (posix_fallocate), so a full /dev/shm is
+// an ENOSPC here instead of a SIGBUS at the first store into a page that cannot be backed.
+Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+  uint64_t fd, size;
+  if (!ArgUint(info, 0, "fd", &fd) || !ArgUint(info, 1, "size", &size)) return info.Env().Undefined();
+  int err = posix_fallocate(static_cast<int>(fd), 0, static_cast<off_t>(size));  // returns the error, not errno
+  if (err != 0) ThrowErrno(info.Env(), "posix_fallocate", err);
+  return info.Env().Undefined();
+}
+
 Napi::Value Fstat(const Napi::CallbackInfo& info) {
   uint64_t fd;
   if (!ArgUint(info, 0, "fd", &fd)) return info.Env().Undefined();
@@ -263,6 +273,7 @@ void InitSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("ftruncate", Napi::Function::New(env, Ftruncate, "ftruncate"));
   exports.Set("fchown", Napi::Function::New(env, Fchown, "fchown"));
   exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
+  exports.Set("fallocate", Napi::Function::New(env, Fallocate, "fallocate"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));

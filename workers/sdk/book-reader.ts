@@ -402,9 +402,10 @@ export class BookReader {
   }
 
   private newWriter(seg: SegmentReader): WaitResult {
+    // Every writer makes its own registry: a line in the old one would never be seen asleep.
+    this.line?.release();
+    this.line = null;
     if (seg !== this.seg) {
-      this.line?.release();
-      this.line = null;
       this.seg.close();
       this.seg = seg;
       this.lastSeq = new Uint32Array(seg.layout.maxInstruments);

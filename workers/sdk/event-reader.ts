@@ -124,6 +124,8 @@ export class EventReader {
 
   /** Follows a new writer generation: the old ring stopped; the new one is read from its start. */
   reopen(): void {
+    this.line?.release(); // the new writer made its own registry
+    this.line = null;
     this.ring.close();
     this.seg?.close(); // the block wait maps the new generation's segment when it next sleeps
     this.seg = null;

@@ -31,9 +31,19 @@ class ItchFileSource implements FeedSource {
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    const venue = new ItchVenue(sink, this.levels);
-    this.venue = venue;
     const { feed } = this;
+    let framePos = 0;
+    // A file is evidence: a malformed message stops the replay with where it is (what was
+    // published stays, the segment goes BROKEN).
+    const venue = new ItchVenue(sink, this.levels, (msgIndex, field, found) => {
+      throw new MdfanError(ErrorCode.FEED_CORRUPT, `${feed.file}: message ${msgIndex} at byte offset ${framePos}: field ${field} is ${found}, not a symbol (1..8 printable ASCII characters)`, {
+        file: feed.file,
+        offset: framePos,
+        msgIndex,
+        field,
+      });
+    });
+    this.venue = venue;
     const buf = feed.bytes;
     const end = buf.length;
     const frame: Frame = { offset: 0, length: 0 };
@@ -49,6 +59,7 @@ class ItchFileSource implements FeedSource {
           waitNs = pacer.delayNs(timestampAt(buf, pos + 2));
           if (waitNs > 0) break;
         }
+        framePos = pos;
         pos = nextFrame(buf, end, pos, i, feed.file, frame);
         venue.process(buf, frame.offset, frame.length, i);
         i++;

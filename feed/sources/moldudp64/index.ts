@@ -1,16 +1,21 @@
 /**
  * `--source moldudp64:HOST:PORT`: the live path, a MoldUDP64 stream (multicast group or unicast)
  * of ITCH messages through the ITCH venue. Messages are numbered by their MoldUDP64 sequence
- * number (msgIndex = seq - 1, so a replay of a file keeps the file's message indexes). A gap
- * marks every book stale; the end of session ends the run.
+ * number (msgIndex = seq - 1, so a replay of a file keeps the file's message indexes). A gap marks
+ * every book stale while the missing packets are asked for again (--rerequest, default the
+ * packets' source); filled, the marks go; given up, they stay for the session. Malformed input is
+ * counted, logged at most once a second and dropped: nothing on the wire stops the writer. The
+ * end of session (in sequence) ends the run.
  */
-import { LogEvent } from '../../../bin/lib/log.js';
+import { LogEvent, rateLimit } from '../../../bin/lib/log.js';
 import { MoldReceiver } from '../../moldudp64/receiver.js';
 import { ItchVenue } from '../../itch/venue.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../source.js';
 
 /** How often the live path flushes counters and checks for a stop request, ms. */
 const POLL_MS = 50;
+/** At most one log line per this many ms for malformed input. */
+const MALFORMED_LOG_MS = 1000;
 
 class MoldUdpSource implements FeedSource {
   readonly total = null;
@@ -21,27 +26,54 @@ class MoldUdpSource implements FeedSource {
     private readonly host: string,
     private readonly port: number,
     private readonly levels: number,
+    private readonly rerequest: { host: string; port: number } | null,
   ) {}
 
   get counters(): SourceCounters {
     const c = this.venue?.syncCounters() ?? newCounters();
-    if (this.rx) c.duplicates = this.rx.counters.duplicates;
+    const rx = this.rx?.counters;
+    if (rx) {
+      c.duplicates = rx.duplicates;
+      // Everything dropped on the wire that was not the session's to take.
+      c.malformed += rx.malformed + rx.foreignSessions + rx.outOfWindow + rx.staleEnds;
+      c.recovered = rx.recovered;
+      c.unrecovered = rx.unrecovered;
+    }
     return c;
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    const venue = new ItchVenue(sink, this.levels);
+    const malformedDue = rateLimit(MALFORMED_LOG_MS);
+    let malformed = 0;
+    const venue = new ItchVenue(sink, this.levels, (msgIndex, field, found) => {
+      malformed++;
+      if (malformedDue())
+        ctx.log.warn({ event: LogEvent.FEED_MALFORMED, code: 'MDFAN_ERR_FEED_CORRUPT', msgIndex, field, found, count: malformed }, `message ${msgIndex}: ${field} ${found} is malformed; dropped`);
+    });
     this.venue = venue;
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
-    const rx = new MoldReceiver(this.host, this.port, {
-      onMessage: (buf, off, len, seq) => venue.process(buf, off, len, seq - 1),
-      onGap: (fromSeq, count) => {
-        ctx.log.warn({ event: LogEvent.FEED_GAP, fromSeq, count, code: 'MDFAN_ERR_FEED_GAP' }, 'MoldUDP64 gap: books marked stale');
-        sink.gap(fromSeq + count - 1, count);
+    const rx = new MoldReceiver(
+      this.host,
+      this.port,
+      {
+        onMessage: (buf, off, len, seq) => venue.process(buf, off, len, seq - 1),
+        onGap: (fromSeq, count) => {
+          ctx.log.warn({ event: LogEvent.FEED_GAP, fromSeq, count, code: 'MDFAN_ERR_FEED_GAP' }, 'MoldUDP64 gap: books marked stale while it is asked for again');
+          sink.gap(fromSeq + count - 1, count);
+        },
+        onRecovered: (fromSeq, count) => {
+          ctx.log.info({ event: LogEvent.FEED_RECOVERED, fromSeq, count }, 'MoldUDP64 gap filled by re-request: books exact again');
+          sink.recovered(rx.expectedSeq - 2);
+        },
+        onLost: (fromSeq, count) => {
+          ctx.log.error({ event: LogEvent.FEED_LOST, fromSeq, count, code: 'MDFAN_ERR_FEED_GAP' }, 'MoldUDP64 messages lost for good: books stay stale for the session');
+          sink.lost(fromSeq + count - 1, count);
+        },
+        onEnd: () => done(),
       },
-      onEnd: () => done(),
-    });
+      { rerequest: this.rerequest },
+    );
     this.rx = rx;
     await rx.start();
     ctx.log.info({ event: LogEvent.FEED_LISTENING, host: this.host, port: this.port }, 'listening for MoldUDP64');
@@ -60,7 +92,8 @@ class MoldUdpSource implements FeedSource {
   }
 
   summary(): string {
-    return '';
+    const c = this.rx?.counters;
+    return c ? `, gaps ${c.gaps}, recovered ${c.recovered}, unrecovered ${c.unrecovered}, duplicates ${c.duplicates}, requests ${c.requests}` : '';
   }
 }
 
@@ -71,6 +104,6 @@ export const moldudp64: SourceKind = {
     const j = rest.lastIndexOf(':');
     const port = Number(rest.slice(j + 1));
     if (j <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) return null;
-    return new MoldUdpSource(rest.slice(0, j), port, opts.levels);
+    return new MoldUdpSource(rest.slice(0, j), port, opts.levels, opts.rerequest ?? null);
   },
 };

@@ -1,0 +1,201 @@
+/**
+ * A hostile local user against the segment's files: names too long for their companions, planted
+ * objects, another user's object under the writer's name, a mode wider than asked, a segment
+ * anyone may write, a sparse object of gigabytes, a full /dev/shm, and inputs that are not files.
+ * Every refusal has a stable code and leaves nothing the writer made. Cases that need root say so
+ * in the output when they cannot run.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SEGMENT_NAME_MAX } from '../native/segment/mapping.js';
+import { SegmentReader, SegmentWriter, native, segmentObjects, topsName } from '../native/segment/index.js';
+import { registryName } from '../native/segment/registry.js';
+import { binPath } from './helpers/paths.js';
+import { cleanupSegments, codeOf, segName, shmExists } from './helpers/segments.js';
+
+const isRoot = process.geteuid?.() === 0;
+const NOBODY = 65534;
+const shm = (name: string): string => `/dev/shm/${name}`;
+const left = (name: string): string[] => segmentObjects(name).filter(shmExists);
+
+test.after.each(cleanupSegments);
+
+/** Runs a case that needs root, or says it was skipped (never a silent pass). */
+function asRoot(what: string, fn: () => void | Promise<void>): void {
+  test(what, async () => {
+    if (!isRoot) {
+      console.log(`  (skipped, needs root: ${what})`);
+      return;
+    }
+    await fn();
+  });
+}
+
+test('a name leaves room for every companion: one character too many is refused before anything exists; the longest works with all its objects', () => {
+  const base = `mdfan-test-${process.pid}-long-`;
+  const tooLong = base.padEnd(SEGMENT_NAME_MAX + 1, 'x');
+  assert.is(codeOf(() => SegmentWriter.open({ name: tooLong, maxInstruments: 1, levels: 1 })), 'MDFAN_ERR_OPTIONS');
+  assert.equal(left(tooLong.slice(0, 200)), []);
+  const longest = base.padEnd(SEGMENT_NAME_MAX, 'y');
+  const w = SegmentWriter.open({ name: longest, maxInstruments: 1, levels: 1, ringEvents: 1024 });
+  try {
+    assert.equal(left(longest), segmentObjects(longest), 'the segment, its registry, its ring and its top lines all exist');
+    const r = SegmentReader.openSync(longest);
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+  assert.equal(left(longest), []);
+});
+
+test('a planted directory where the registry goes: a coded error, and nothing the writer made is left', () => {
+  const name = segName('planted-dir');
+  mkdirSync(shm(registryName(name)));
+  try {
+    let err: unknown;
+    try {
+      SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+    } catch (e) {
+      err = e;
+    }
+    assert.match(String((err as { code?: string })?.code), /^MDFAN_ERR_/, String(err));
+    assert.not.ok(shmExists(name), 'the data segment it created is gone');
+    assert.not.ok(shmExists(topsName(name)));
+    assert.ok(statSync(shm(registryName(name))).isDirectory(), 'the planted directory is not the writer\'s to remove');
+  } finally {
+    rmSync(shm(registryName(name)), { recursive: true, force: true });
+  }
+});
+
+test('a planted symlink where the registry goes is replaced, never followed', () => {
+  const name = segName('planted-link');
+  const target = join(tmpdir(), `mdfan-target-${process.pid}`);
+  writeFileSync(target, 'precious');
+  symlinkSync(target, shm(registryName(name)));
+  try {
+    const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+    w.close({ unlink: true });
+    assert.is(readFileSync(target, 'utf8'), 'precious', 'the link\'s target was not written');
+  } finally {
+    rmSync(target, { force: true });
+  }
+});
+
+asRoot('another user\'s object under the writer\'s name (mode 0666) is refused with MDFAN_ERR_UNSAFE_OBJECT and left untouched', () => {
+  const name = segName('foreign');
+  writeFileSync(shm(name), Buffer.alloc(4096, 7));
+  chownSync(shm(name), NOBODY, NOBODY);
+  chmodSync(shm(name), 0o666);
+  let err: { code?: string; details?: Record<string, unknown> } | undefined;
+  try {
+    SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  } catch (e) {
+    err = e as typeof err;
+  }
+  assert.is(err?.code, 'MDFAN_ERR_UNSAFE_OBJECT');
+  assert.equal([err?.details?.field, err?.details?.found], ['uid', NOBODY]);
+  assert.ok(readFileSync(shm(name)).equals(Buffer.alloc(4096, 7)), 'not a byte changed');
+  assert.not.ok(shmExists(registryName(name)));
+});
+
+test('a dead writer\'s segment of this user with a mode wider than asked is replaced, not adopted: the new object has the mode asked', () => {
+  const name = segName('wide');
+  const old = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, mode: 0o644 });
+  old.close(); // kept: CLOSED
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, mode: 0o600 });
+  try {
+    assert.is(w.outcome, 'recreated');
+    assert.is(statSync(shm(name)).mode & 0o777, 0o600);
+    assert.is(w.generation, 2);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a reader refuses a segment anyone may write (MDFAN_ERR_UNSAFE_OBJECT)', () => {
+  const name = segName('world-writable');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    chmodSync(shm(name), 0o666);
+    assert.is(codeOf(() => SegmentReader.openSync(name)), 'MDFAN_ERR_UNSAFE_OBJECT');
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+asRoot('a reader refuses a segment of another owner unless that owner is named as the writer (writerUid)', () => {
+  const name = segName('other-owner');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    chownSync(shm(name), NOBODY, NOBODY);
+    assert.is(codeOf(() => SegmentReader.openSync(name)), 'MDFAN_ERR_UNSAFE_OBJECT');
+    const r = SegmentReader.openSync(name, { writerUid: NOBODY });
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a sparse foreign object of 2 GiB is never faulted in: reader, stat and writer refuse it after reading its header alone', () => {
+  const name = segName('sparse');
+  const fd = openSync(shm(name), 'w', 0o600);
+  writeSync(fd, Buffer.from('NOTMDFAN'), 0, 8, 0);
+  closeSync(fd);
+  const fd2 = native.shmOpen(`/${name}`, native.OPEN_READ_WRITE, 0);
+  native.ftruncate(fd2, 2 ** 31);
+  native.close(fd2);
+  const allocated = (): number => statSync(shm(name)).blocks * 512;
+  assert.ok(allocated() <= 64 * 1024, `sparse at the start: ${allocated()} bytes allocated`);
+  assert.is(codeOf(() => SegmentReader.openSync(name)), 'MDFAN_ERR_BAD_MAGIC');
+  assert.is(codeOf(() => SegmentReader.openSync(name, { anyState: true })), 'MDFAN_ERR_BAD_MAGIC');
+  const st = spawnSync(process.execPath, [binPath, 'stat', '--segment', name], { encoding: 'utf8' });
+  assert.match(st.stderr, 'MDFAN_ERR_BAD_MAGIC');
+  assert.is(codeOf(() => SegmentWriter.open({ name, maxInstruments: 1, levels: 1 })), 'MDFAN_ERR_BAD_MAGIC');
+  assert.ok(allocated() <= 64 * 1024, `still sparse: ${allocated()} bytes allocated`);
+});
+
+asRoot('a full /dev/shm is MDFAN_ERR_NO_SPACE naming the bytes needed and free, and the writer leaves nothing behind', () => {
+  // A private /dev/shm of 256 KiB (a mount namespace), as small as a container's can be.
+  const empty = join(tmpdir(), `mdfan-empty-${process.pid}.itch`);
+  writeFileSync(empty, '');
+  const script = `mount -t tmpfs -o size=256k tmpfs /dev/shm || exit 99
+    "${process.execPath}" "${binPath}" feed --source itch:${empty} --segment full-shm --max-instruments 16384; echo "exit=$?"
+    echo "left=$(ls /dev/shm | wc -l)"`;
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { encoding: 'utf8' });
+  rmSync(empty, { force: true });
+  if (r.status === 99 || r.error) {
+    console.log(`  (skipped, no mount namespace here: ${r.error?.message ?? r.stderr.trim()})`);
+    return;
+  }
+  assert.match(r.stderr, /MDFAN_ERR_NO_SPACE: no space for full-shm in \/dev\/shm: it needs \d+ bytes, \d+ are free/);
+  assert.match(r.stdout, /exit=1\b/);
+  assert.match(r.stdout, /left=0\b/, 'nothing left in /dev/shm');
+  assert.not.match(r.stderr, 'internal error');
+});
+
+test('inputs must be regular files: a FIFO and a device are refused by name, before any segment exists', () => {
+  const fifo = join(tmpdir(), `mdfan-fifo-${process.pid}`);
+  spawnSync('mkfifo', [fifo]);
+  try {
+    for (const [file, kind] of [
+      [fifo, 'a FIFO'],
+      ['/dev/zero', 'a device'],
+      [tmpdir(), 'a directory'],
+    ] as const) {
+      const name = segName('not-a-file');
+      const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', name], { encoding: 'utf8', timeout: 30_000 });
+      assert.is(r.status, 1, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, `MDFAN_ERR_FEED_IO: ${file} is ${kind}: an input must be a regular file`);
+      assert.not.ok(shmExists(name));
+    }
+  } finally {
+    rmSync(fifo, { force: true });
+  }
+  assert.not.ok(existsSync(fifo));
+});
+
+test.run();
