@@ -16,6 +16,7 @@ const commands: Record<string, Command> = {
   strategies: { summary: 'run a piscina pool of strategy workers over a segment', load: () => import('../workers/cmd/strategies-cmd.js') },
   bench: { summary: 'benchmarks: latency, feed, fanout, false-sharing, numa, all (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
   replay: { summary: 'run a replay scenario (scenarios/*.json): feed, readers, pool, faults; report', load: () => import('../scenarios/replay/replay-cmd.js') },
+  soak: { summary: 'hours of torture, kill -9 rounds and fuzzing, with the reliability figures', load: () => import('../scenarios/soak/soak-cmd.js') },
   demo: { summary: 'a synthetic writer and a reader over a segment, with latency', load: () => import('../scenarios/demo/demo-cmd.js') },
 };
 

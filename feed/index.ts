@@ -16,3 +16,6 @@ export { ItchReplay } from './itch/engine.js';
 export { ItchMessage, decode } from './itch/message.js';
 export { loadFeed, nextFrame } from './itch/framing.js';
 export type { Frame, LoadedFeed } from './itch/framing.js';
+export { PacketBuilder, requestPacket } from './moldudp64/packet.js';
+export { MoldReceiver, MOLD_DEFAULTS } from './moldudp64/receiver.js';
+export type { MoldHandlers, MoldReceiverOptions } from './moldudp64/receiver.js';

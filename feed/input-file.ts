@@ -9,14 +9,24 @@ import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 const kindOf = (st: Stats): string =>
   st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
 
+/** The size of `file`, which must be a regular file (MDFAN_ERR_FEED_IO otherwise, naming what it is). */
+export function statInputFile(file: string): number {
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
+  }
+  if (!st.isFile()) throw new MdfanError(ErrorCode.FEED_IO, `${file} is ${kindOf(st)}: an input must be a regular file`, { file });
+  return st.size;
+}
+
 /** The whole of `file`, which must be a regular file (MDFAN_ERR_FEED_IO otherwise, naming what it is). */
 export function readInputFile(file: string): Buffer {
+  statInputFile(file);
   try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new MdfanError(ErrorCode.FEED_IO, `${file} is ${kindOf(st)}: an input must be a regular file`, { file });
     return readFileSync(file);
   } catch (e) {
-    if (e instanceof MdfanError) throw e;
     throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
   }
 }

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentWriter } from '../native/segment/index.js';
+import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
+import { LogEvent } from '../bin/lib/log.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
@@ -55,6 +57,59 @@ test('readers announce attach and detach; mdfan stat lists them and counts them'
     w.close();
   }
   assert.is(existsSync(`/dev/shm/${name}.ctl`), false, 'the socket is removed at close');
+});
+
+test('a reader attached before the control socket listens is registered once it does', async () => {
+  const name = segName('ctl-late');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  w.startIdleHeartbeat();
+  try {
+    w.addInstrument('AAA', 1, 1);
+    const r = startNode(binPath, ['read', '--segment', name, '--wait', 'yield']);
+    await r.event(LogEvent.READER_ATTACHED);
+    assert.ok(await w.startControl());
+    await waitUntil(() => w.control!.readers().some((x) => x.pid === r.child.pid), 20_000, { what: 'the early reader announced on the late socket' });
+    const st = await statJson(name);
+    assert.equal(st.readers.map((x: { pid: number }) => x.pid), [r.child.pid]);
+  } finally {
+    w.close();
+  }
+});
+
+test('a flood of connections cannot exhaust the writer: at most the cap stay open, and a real reader still gets in and is listed', async () => {
+  const name = segName('ctl-flood');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  w.startIdleHeartbeat();
+  const flood: Array<ReturnType<typeof createConnection>> = [];
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 1);
+    const cap = SEGMENT_DEFAULTS.controlMaxConnections;
+    let open = 0;
+    for (let i = 0; i < cap + 100; i++) {
+      const c = createConnection(`/dev/shm/${name}.ctl`);
+      c.on('error', () => undefined);
+      c.resume(); // read (and drop) what the writer says, so its hang-up is seen
+      c.on('connect', () => open++);
+      c.on('close', () => open--);
+      flood.push(c);
+    }
+    await waitUntil(() => flood.every((c) => c.destroyed || c.readyState === 'open'), 20_000, { what: 'the flood to connect' });
+    await waitUntil(() => open <= cap, 20_000, { what: `the writer to keep at most ${cap} connections (open: ${open})` });
+    // One too long line is hung up on, not buffered.
+    const big = createConnection(`/dev/shm/${name}.ctl`);
+    big.on('error', () => undefined);
+    big.resume();
+    big.on('connect', () => big.write('x'.repeat(SEGMENT_DEFAULTS.controlMaxLineBytes * 4)));
+    await waitUntil(() => big.destroyed || big.readyState === 'closed', 20_000, { what: 'the writer to hang up on an endless line' });
+    const r = startNode(binPath, ['read', '--segment', name, '--wait', 'block']);
+    await waitUntil(() => w.control!.readers().some((x) => x.pid === r.child.pid), 20_000, { what: 'a real reader registered despite the flood' });
+    const st = await statJson(name);
+    assert.ok(st.readers.some((x: { pid: number }) => x.pid === r.child.pid), JSON.stringify(st.readers));
+  } finally {
+    for (const c of flood) c.destroy();
+    w.close();
+  }
 });
 
 test('the writer says hello with its generation, and shutdown when it closes', async () => {

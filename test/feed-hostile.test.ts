@@ -12,12 +12,14 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { END_OF_SESSION, PacketBuilder } from '../feed/moldudp64/packet.js';
+import { frameMessages } from '../feed/itch/framing.js';
 import { type Child, logLine, spawnMdfan } from '../bin/lib/child.js';
 import { LogEvent } from '../bin/lib/log.js';
 import { unlinkSegment } from '../native/segment/index.js';
 import { add, directory } from './helpers/itch-encode.js';
-import { GOOG_ITCH } from './helpers/oracle.js';
+import { GOOG_ITCH, checkDumpAgainstOracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
@@ -102,13 +104,12 @@ test('the live writer survives one packet with an unprintable directory symbol, 
 });
 
 test('a file with an unprintable directory symbol stops with MDFAN_ERR_FEED_CORRUPT naming its byte offset and message index', () => {
-  const frame = (m: Buffer): Buffer => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
   const bad = directory(2, 'BAD');
   bad[12] = 0x7f;
   const msgs = [directory(1, 'GOOG'), add(1, 'B', 100, 5_000_000, 1), bad, add(2, 'B', 100, 5_000_000, 1)];
   const file = join(dir, 'bad-symbol.itch');
-  writeFileSync(file, Buffer.concat(msgs.map(frame)));
-  const offset = frame(msgs[0]!).length + frame(msgs[1]!).length;
+  writeFileSync(file, frameMessages(msgs));
+  const offset = frameMessages(msgs.slice(0, 2)).length;
   const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', segName('hostile-file')], { encoding: 'utf8' });
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr, `${file}: message 2 at byte offset ${offset}: field stock is "B\\u007fD", not a symbol`);
@@ -118,12 +119,11 @@ test('a file with an unprintable directory symbol stops with MDFAN_ERR_FEED_CORR
 
 test('orders for locates no directory named never fill the directory; a full directory refuses the rest, counted, and publishing goes on', () => {
   const name = segName('hostile-dir');
-  const frame = (m: Buffer): Buffer => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
   const msgs = [directory(1, 'AAA'), directory(2, 'BBB'), add(1, 'B', 100, 5_000_000, 1), add(2, 'B', 100, 5_000_000, 2)];
   for (let locate = 3; locate < 103; locate++) msgs.push(add(locate, 'S', 10, 6_000_000, locate));
   msgs.push(add(103, 'B', 100, 5_010_000, 1)); // AAA again, after all that
   const file = join(dir, 'unannounced.itch');
-  writeFileSync(file, Buffer.concat(msgs.map(frame)));
+  writeFileSync(file, frameMessages(msgs));
   const dump = join(dir, 'unannounced.dump');
   const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', name, '--max-instruments', '1', '--keep-segment', '--dump-books', dump], {
     encoding: 'utf8',
@@ -213,6 +213,53 @@ test('a gap nobody answers: books stale while it is asked for, then lost for goo
   } finally {
     unlinkSegment(name);
   }
+});
+
+test('a file larger than a read chunk, plain and gzip\'d, streams with frames cut at chunk boundaries: both replay the same books', () => {
+  const plain = join(dir, 'goog.itch');
+  writeFileSync(plain, gunzipSync(readFileSync(GOOG_ITCH)));
+  assert.ok(readFileSync(plain).length > 4 << 20, 'several chunks');
+  const dumps = [plain, GOOG_ITCH].map((file, k) => {
+    const dump = join(dir, `stream-${k}.dump`);
+    const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', segName(`stream${k}`), '--dump-books', dump], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, '157217 messages');
+    return readFileSync(dump);
+  });
+  assert.ok(dumps[0]!.equals(dumps[1]!), 'the same books, line for line');
+  const { checked, bad } = checkDumpAgainstOracle(dumps[0]!.toString('latin1'));
+  assert.is(checked, 147_916);
+  assert.equal(bad, []);
+});
+
+test('out-of-range options are refused by name: a gid past 2^32-2, a pace of 1e-300, a broadcast address to send to', () => {
+  const file = join(dir, 'tiny.itch');
+  writeFileSync(file, frameMessages([directory(1, 'GOOG')]));
+  const cases: Array<[string[], string]> = [
+    [['feed', '--source', `itch:${file}`, '--segment', segName('big-gid'), '--mode', '640', '--group', '4294967296'], 'MDFAN_ERR_OPTIONS: --group must be a group name or a gid 0..4294967294 (got 4294967296)'],
+    [['feed', '--source', `itch:${file}`, '--segment', segName('slow'), '--speed', '1e-300'], 'MDFAN_ERR_OPTIONS: --speed must be max or a number > 0, 0.001..1000000000 (got "1e-300")'],
+    [['send', '--source', `itch:${file}`, '--to', '255.255.255.255:9', '--speed', 'max'], 'MDFAN_ERR_FEED_IO: cannot send to 255.255.255.255:9'],
+  ];
+  for (const [args, says] of cases) {
+    const r = spawnSync(process.execPath, [binPath, ...args], { encoding: 'utf8', timeout: 30_000 });
+    assert.is(r.status, args[0] === 'send' ? 1 : 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, says);
+    assert.not.match(r.stderr, 'internal error');
+  }
+});
+
+test('after an input error the summary counts the messages processed, and the error names its code once', () => {
+  const whole = gzipSync(frameMessages([directory(1, 'GOOG'), add(1, 'B', 100, 5_000_000, 1), add(2, 'S', 100, 5_010_000, 1)]));
+  const file = join(dir, 'cut.itch.gz');
+  writeFileSync(file, whole.subarray(0, whole.length - 12)); // the gzip trailer and a little more gone
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', segName('cut')], { encoding: 'utf8' });
+  assert.is(r.status, 1, r.stderr);
+  const line = r.stderr.split('\n').find((l) => l.startsWith('mdfan feed: MDFAN_ERR_FEED_TRUNCATED'));
+  assert.ok(line, r.stderr);
+  assert.is(line!.split('MDFAN_ERR_').length - 1, 1, `the code once: ${line}`);
+  const m = /mdfan feed: (\d+) messages/.exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.ok(Number(m![1]) >= 1, `the messages before the cut are counted: ${r.stdout}`);
 });
 
 test.run();

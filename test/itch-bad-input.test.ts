@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FrameSplitter, frameMessages, loadFeed, nextFrame } from '../feed/itch/framing.js';
+import { FrameCursor, frameMessages, loadFeed, nextFrame } from '../feed/itch/framing.js';
 import { ItchReplay } from '../feed/itch/engine.js';
 import { MdfanError } from '../native/segment/index.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
@@ -105,7 +105,7 @@ test('random bytes and mutated real data: only coded feed errors, never a crash 
   assert.ok((codes.get('clean') ?? 0) > 0, JSON.stringify([...codes])); // mutations inside payloads decode and are absorbed
 });
 
-test('the streaming splitter yields the same messages for any chunking, and names stream offsets', () => {
+test('the frame cursor yields the same messages for any chunking, and names stream offsets', () => {
   const slice = raw.subarray(0, starts[399]);
   const whole: string[] = [];
   const fr = { offset: 0, length: 0 };
@@ -115,15 +115,26 @@ test('the streaming splitter yields the same messages for any chunking, and name
   }
   for (const chunk of [1, 2, 3, 37, 1000]) {
     const got: string[] = [];
-    const s = new FrameSplitter('x', (b, o, l) => got.push(Buffer.from(b.subarray(o, o + l)).toString('hex')));
-    for (let p = 0; p < slice.length; p += chunk) s.push(slice.subarray(p, p + chunk));
-    s.end();
+    const c = new FrameCursor('x');
+    const take = (): void => {
+      while (c.ready()) {
+        c.next(got.length, fr);
+        got.push(c.bytes.subarray(fr.offset, fr.offset + fr.length).toString('hex'));
+      }
+    };
+    for (let p = 0; p < slice.length; p += chunk) {
+      c.append(slice.subarray(p, p + chunk));
+      take();
+    }
+    c.end(got.length);
     assert.equal(got, whole, `chunk ${chunk}`);
   }
-  const cut = new FrameSplitter('x', () => {});
-  cut.push(slice.subarray(0, starts[3] + 5));
+  const cut = new FrameCursor('x');
+  cut.append(slice.subarray(0, 7));
+  cut.append(slice.subarray(7, starts[3] + 5));
+  for (let i = 0; cut.ready(); i++) cut.next(i, fr);
   try {
-    cut.end();
+    cut.end(3);
     assert.unreachable();
   } catch (e) {
     assert.is((e as MdfanError).code, 'MDFAN_ERR_FEED_TRUNCATED');

@@ -12,7 +12,7 @@ import { READER_DEFAULTS } from '../workers/index.js';
 import { LogEvent } from '../bin/lib/log.js';
 import { GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
-import { startNode, killAll, type Proc, addonLoaded } from './helpers/procs.js';
+import { startNode, killAll, type Proc, addonLoaded, procState } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -138,6 +138,64 @@ test('writer killed, then a new writer takes over: the reader reports, carries o
   const lines = readFileSync(rec, 'latin1').trim().split('\n');
   assert.ok(lines[0].startsWith('1,AAA,1001,20,1000,10'), lines[0]); // the first writer's book
   assert.ok(lines[lines.length - 1].startsWith('50,AAA,1001,20,1050,10'), lines[lines.length - 1]); // the second's last
+});
+
+test('a writer restarted with another layout (20 levels after 10): mdfan read and the pool carry on with the new books', async () => {
+  const name = segName('relayout');
+  const rec = join(dir, 'relayout.txt');
+  const pool = join(dir, 'relayout-pool.json');
+  const w1 = startNode(writerProc, ['serve', name, '10', '2']);
+  await w1.line(/^ready 1/);
+  const r = mdfan(['read', '--segment', name, '--record', rec, '--wait', 'yield']);
+  const p = mdfan(['strategies', '--segment', name, '--workers', '1', '--strategy', 'imbalance', '--wait', 'spin', '--json', pool]);
+  await r.event(LogEvent.READER_ATTACHED);
+  await waitUntil(() => addonLoaded(p.child.pid), 20_000, { what: 'the pool to load' });
+  w1.child.kill('SIGKILL');
+  await w1.exited;
+  await r.event(LogEvent.WRITER_DEAD);
+  const w2 = startNode(writerProc, ['ticker', name, '20', '2']);
+  assert.match(await w2.line(/^ready/), 'ready 2 recreated');
+  await w2.line(/^closed/);
+  assert.is(await exitOf(r), 0, r.stderr());
+  assert.not.match(r.stderr(), 'MDFAN_ERR_LAYOUT');
+  const last = readFileSync(rec, 'latin1').trim().split('\n').pop()!;
+  assert.is(last.split(',').length, 2 + 20 * 4, `a 20-level line: ${last}`);
+  assert.ok(last.startsWith('50,AAA,1001,20,1050,10'), last);
+  assert.is(await exitOf(p), 0, p.stderr());
+  const j = JSON.parse(readFileSync(pool, 'utf8'));
+  assert.equal(j.workers.map((x: { status: string }) => x.status), ['ok'], 'the worker re-allocated and carried on');
+  assert.ok(j.workers[0].updates >= 2, 'it read books of both writers');
+});
+
+test('a reader of a dead writer\'s segment takes no latency sample from its books, and a spinning one sleeps while the writer is dead, then says when a silent writer is back', async () => {
+  const name = segName('dead-attach');
+  const w = startNode(writerProc, ['serve', name]);
+  await w.line(/^ready/);
+  w.child.kill('SIGKILL');
+  await w.exited;
+  const r = mdfan(['read', '--segment', name, '--wait', 'spin', '--duration', '3']);
+  await r.event(LogEvent.WRITER_DEAD);
+  await waitUntil(() => procState(r.child.pid) === 'S', 10_000, { what: 'the spinning reader asleep while its writer is dead' });
+  const s = await summaryOf(r);
+  assert.is(await exitOf(r), 0, r.stderr());
+  assert.is(s.updates, 1, 'the dead writer\'s book was read');
+  assert.is(s.latency_ns.p50, 0, 'but it is no latency sample');
+  assert.is(s.latency_ns.max, 0);
+});
+
+test('a writer that stops beating and comes back is logged as back', async () => {
+  const name = segName('silent');
+  const w = startNode(writerProc, ['serve', name]);
+  await w.line(/^ready/);
+  const r = mdfan(['read', '--segment', name, '--wait', 'spin', '--duration', '30']);
+  await r.event(LogEvent.READER_ATTACHED);
+  w.child.kill('SIGSTOP'); // alive, lock held, no heartbeat
+  await r.event(LogEvent.WRITER_DEAD);
+  w.child.kill('SIGCONT');
+  await r.event(LogEvent.WRITER_BACK);
+  r.child.kill('SIGTERM');
+  assert.is(await exitOf(r), 0, r.stderr());
+  assert.ok(r.stderr().indexOf(LogEvent.WRITER_DEAD) < r.stderr().indexOf(LogEvent.WRITER_BACK));
 });
 
 test('a writer stopped mid-commit past the stale timeout: the reader reports MDFAN_ERR_STALE and carries on, then reads the finished book', async () => {

@@ -62,6 +62,13 @@ test('schema errors: all at once, each naming the file and the JSON path', () =>
   assert.is(lines.length, want.length, lines.join('\n'));
 });
 
+test('times and paces out of range are refused, not turned into a timer that fires at once or a replay that never ends', () => {
+  const a = problems({ ...ok, durationS: 1e308, feed: { ...ok.feed, speed: 1e-300 }, stalls: [{ reader: 0, atS: 1e308, forS: 1 }] });
+  assert.ok(a.lines.some((l) => l.startsWith(`${a.file}: /durationS must be <= 86400`)), a.lines.join('\n'));
+  assert.ok(a.lines.some((l) => l.startsWith(`${a.file}: /feed/speed must be "max" or a number > 0`)), a.lines.join('\n'));
+  assert.ok(a.lines.some((l) => l.startsWith(`${a.file}: /stalls/0/atS must be <= 86400`)), a.lines.join('\n'));
+});
+
 test('a missing feed file, a bad strategy, a stall of a reader that does not exist, bad JSON', () => {
   const a = problems({ ...ok, feed: { source: 'itch:no/such/file.itch', speed: 1 }, pool: { workers: 1, strategy: 'nope.js' }, stalls: [{ reader: 3, atS: 1, forS: 1 }] });
   assert.ok(a.lines.some((l) => l.startsWith(`${a.file}: /feed/source`) && l.includes('no such file') && l.includes(join(tmp, 'no/such/file.itch'))), a.lines.join('\n'));

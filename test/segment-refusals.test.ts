@@ -199,12 +199,11 @@ test('two writers started together: exactly one wins, every round', async () => 
 
 test('another user: a reader running as nobody gets MDFAN_ERR_PERMISSION (mode 0600)', async () => {
   if (process.getuid?.() !== 0) {
-    console.log('  (not root: cannot drop to nobody; checking mode bits only)');
+    console.log('  (skipped the nobody case, not root: checking mode bits only)');
   }
   const name = segName('perm');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    assert.is(readFileSync('/proc/self/status', 'utf8').length > 0, true);
     const { statSync } = await import('node:fs');
     assert.is(statSync(shm(name)).mode & 0o777, 0o600);
     if (process.getuid?.() === 0) {
@@ -218,7 +217,7 @@ test('another user: a reader running as nobody gets MDFAN_ERR_PERMISSION (mode 0
 });
 
 test('another user in the segment\'s group may read it: mode 0640 with gid, chowned by the writer', async () => {
-  if (process.getuid?.() !== 0) return; // needs root to drop to nobody and to chown
+  if (process.getuid?.() !== 0) return void console.log('  (skipped, needs root: to drop to nobody and to chown)');
   const name = segName('group');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, mode: 0o640, gid: 65534 });
   try {
@@ -235,7 +234,7 @@ test('another user in the segment\'s group may read it: mode 0640 with gid, chow
 });
 
 test('mdfan feed --mode 640 --group nogroup: the segment and its registry carry the group; nobody in it may read', async () => {
-  if (process.getuid?.() !== 0) return;
+  if (process.getuid?.() !== 0) return void console.log('  (skipped, needs root: to chown to a group)');
   const { spawnSync } = await import('node:child_process');
   const { statSync } = await import('node:fs');
   const { binPath, repoRoot } = await import('./helpers/paths.js');

@@ -39,6 +39,8 @@ export const LogEvent = Object.freeze({
   WRITER_CLOSED: 'writer_closed',
   /** The writer died (field: code MDFAN_ERR_WRITER_DEAD). */
   WRITER_DEAD: 'writer_dead',
+  /** A writer reported dead because it stopped beating beats again (fields: segment, pid). */
+  WRITER_BACK: 'writer_back',
   /** A new writer took the segment over (field: generation). */
   NEW_WRITER: 'new_writer',
   /** A slot stayed mid-commit past the stale bound (fields: code MDFAN_ERR_STALE, count). */

@@ -37,7 +37,12 @@ function progressBar(unit: string, total: number): cliProgress.SingleBar | null 
 
 /** A group name (from /etc/group) or a numeric gid. */
 export function resolveGroup(text: string): number {
-  if (/^\d+$/.test(text)) return Number(text);
+  if (/^\d+$/.test(text)) {
+    // (gid_t)-1 means "no change" to fchown: the largest real gid is one below it.
+    const gid = Number(text);
+    if (gid > 0xfffffffe) throw new MdfanError(ErrorCode.OPTIONS, `--group must be a group name or a gid 0..4294967294 (got ${text})`, { flag: '--group', found: text });
+    return gid;
+  }
   try {
     for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
       const [name, , gid] = line.split(':');

@@ -95,58 +95,65 @@ export function nextFrame(buf: Uint8Array, end: number, pos: number, msgIndex: n
 }
 
 /**
- * Splits a stream of chunks into framed messages, carrying a message cut by a chunk boundary over
- * to the next chunk (copied once into a carry buffer). For live or larger-than-memory files.
+ * Framed messages over a stream of chunks: append() a chunk, then take whole messages with next()
+ * while ready() says one is there; a message cut by a chunk boundary is carried to the next chunk
+ * (copied once). Errors name offsets in the stream, not in the chunk. For live or
+ * larger-than-memory inputs: memory is one chunk and one carried message.
  */
-export class FrameSplitter {
-  private carry = Buffer.alloc(0);
-  private readonly frame: Frame = { offset: 0, length: 0 };
-  /** Messages delivered so far (the next message's index). */
-  msgIndex = 0;
-  /** Bytes consumed from the stream so far (the next message's stream offset). */
-  streamOffset = 0;
+export class FrameCursor {
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Bytes of the stream before buf[0]. */
+  private base = 0;
 
-  constructor(
-    private readonly file: string,
-    private readonly onMessage: (buf: Uint8Array, offset: number, length: number, msgIndex: number) => void,
-  ) {}
+  constructor(private readonly file: string) {}
 
-  push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.carry.length > 0) buf = Buffer.concat([this.carry, chunk]);
-    let pos = 0;
-    const end = buf.length;
-    for (;;) {
-      if (pos + 2 > end) break;
-      const len = (buf[pos] << 8) | buf[pos + 1];
-      if (len > 0 && pos + 2 + len > end) break; // wait for the rest of this message
-      try {
-        pos = nextFrame(buf, end, pos, this.msgIndex, this.file, this.frame);
-      } catch (e) {
-        throw this.rebase(e, pos);
-      }
-      this.onMessage(buf, this.frame.offset, this.frame.length, this.msgIndex);
-      this.msgIndex++;
-    }
-    this.streamOffset += pos;
-    this.carry = pos < end ? Buffer.from(buf.subarray(pos)) : Buffer.alloc(0);
+  /** Stream offset of the next message. */
+  get offset(): number {
+    return this.base + this.pos;
   }
 
-  /** End of stream: anything left over is a truncated message. */
-  end(): void {
-    if (this.carry.length === 0) return;
+  /** The buffer the next message's bytes are in, and where its payload's first byte will be (for a peek at its header). */
+  get bytes(): Buffer {
+    return this.buf;
+  }
+  get payloadAt(): number {
+    return this.pos + 2;
+  }
+
+  append(chunk: Buffer): void {
+    this.base += this.pos;
+    this.buf = this.pos < this.buf.length ? Buffer.concat([this.buf.subarray(this.pos), chunk]) : chunk;
+    this.pos = 0;
+  }
+
+  /** Whether a whole message (or a zero length, which next() reports as CORRUPT) is buffered. */
+  ready(): boolean {
+    const { buf, pos } = this;
+    if (pos + 2 > buf.length) return false;
+    const len = (buf[pos]! << 8) | buf[pos + 1]!;
+    return len === 0 || pos + 2 + len <= buf.length;
+  }
+
+  /** Checks and takes the next message (ready() must be true) into `out`: its payload is in `bytes`. */
+  next(msgIndex: number, out: Frame): void {
+    this.pos = this.rebased(() => nextFrame(this.buf, this.buf.length, this.pos, msgIndex, this.file, out));
+  }
+
+  /** End of stream: anything left over is a truncated message (MDFAN_ERR_FEED_TRUNCATED). */
+  end(msgIndex: number): void {
+    if (this.pos < this.buf.length) this.rebased(() => nextFrame(this.buf, this.buf.length, this.pos, msgIndex, this.file, { offset: 0, length: 0 }));
+  }
+
+  /** Errors name stream offsets, not offsets in the buffer. */
+  private rebased<T>(step: () => T): T {
     try {
-      nextFrame(this.carry, this.carry.length, 0, this.msgIndex, this.file, this.frame);
+      return step();
     } catch (e) {
-      throw this.rebase(e, 0);
+      if (!(e instanceof MdfanError) || this.base === 0) throw e;
+      const offset = (e.details.offset as number) + this.base;
+      throw new MdfanError(e.code, e.reason.replace(/byte offset \d+/, `byte offset ${offset}`), { ...e.details, offset });
     }
-  }
-
-  /** Errors name stream offsets, not offsets in the chunk being split. */
-  private rebase(e: unknown, pos: number): unknown {
-    if (!(e instanceof MdfanError)) return e;
-    const offset = this.streamOffset + pos;
-    return new MdfanError(e.code, e.message.replace(/byte offset \d+/, `byte offset ${offset}`).replace(/^MDFAN_ERR_\w+: /, ''), { ...e.details, offset });
   }
 }
 

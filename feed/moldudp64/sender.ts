@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { native } from '../../native/segment/binding.js';
 import { Pacer, type Speed } from '../pacing/pacer.js';
+import { seededRandom } from '../../bin/lib/random.js';
 import { END_OF_SESSION, HEADER_BYTES, type PacketHeader, PacketBuilder, readHeader, sessionName } from './packet.js';
 
 /** The sender's defaults, defined once. */
@@ -60,18 +61,6 @@ export interface OutMessage {
   offset: number;
   length: number;
   exchangeTsNs: number;
-}
-
-/** mulberry32: a small seeded PRNG, so a --drop run can be replayed exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -9,10 +9,18 @@ import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 export type Speed = 'max' | number;
 
 /** Parses `--speed max|1|N` (N > 0, e.g. 100 or 0.5). */
+/** The slowest and fastest pace a replay may ask for (times the recorded pace). */
+export const SPEED_RANGE = Object.freeze({ min: 0.001, max: 1e9 });
+
 export function parseSpeed(text: string | undefined): Speed {
   if (text === undefined || text === 'max') return 'max';
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > 1e9) throw new MdfanError(ErrorCode.OPTIONS, `--speed must be max or a number > 0 (got ${JSON.stringify(text)})`);
+  if (!Number.isFinite(n) || n < SPEED_RANGE.min || n > SPEED_RANGE.max)
+    throw new MdfanError(ErrorCode.OPTIONS, `--speed must be max or a number > 0, ${SPEED_RANGE.min}..${SPEED_RANGE.max} (got ${JSON.stringify(text)})`, {
+      flag: '--speed',
+      expected: `${SPEED_RANGE.min}..${SPEED_RANGE.max}`,
+      found: String(text),
+    });
   return n;
 }
 

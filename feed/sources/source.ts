@@ -95,7 +95,7 @@ export interface RunContext {
   progress?(msgIndex: number, done: number, total: number): void;
 }
 
-/** One opened input. Inputs are read when opened, before any segment exists. */
+/** One opened input. Inputs are checked (or, for small ones, read) when opened, before any segment exists. */
 export interface FeedSource {
   /** Its bounded size for a progress bar, in `unit`s; null for an unbounded stream. */
   readonly total: { unit: string; count: number } | null;

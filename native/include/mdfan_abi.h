@@ -57,6 +57,10 @@
                                  * layout may take the object over); inspecting tools may. */
 
 /* header.layout_flags */
+/* (1.3) header.flags: a new writer replaced this object by a new one under the same name (another
+ * layout, or a mode wider than asked). Stored before state CLOSED: a reader that sees CLOSED with
+ * this flag re-opens the name and carries on, where a plain CLOSED is the writer's graceful end. */
+#define MDFAN_HEADER_REPLACED 1u
 #define MDFAN_LAYOUT_PACKED 1u /* benchmark-only: slots not padded to 128 bytes (false sharing) */
 
 /* slot.flags (written inside the seqlock) */
@@ -99,7 +103,7 @@ typedef struct mdfan_header {
   uint64_t writer_start_realtime_ns; /* 144 CLOCK_REALTIME when the writer took the segment */
   uint64_t writer_start_ticks;   /* 152 /proc/<pid>/stat field 22, to tell a reused pid apart */
   uint32_t last_error_code;      /* 160 MDFAN_ERRNUM_* of the last error the writer met, 0 none */
-  uint32_t flags;                /* 164 reserved for lifecycle flags */
+  uint32_t flags;                /* 164 lifecycle flags: MDFAN_HEADER_REPLACED (1.3) */
   uint8_t line1_reserved[88];    /* 168 */
 
   /* line 2 [256,384): heartbeat alone; the writer stores it every ~10 ms. */

@@ -78,12 +78,25 @@ export class ControlServer {
   private accept(sock: Socket, info: () => { generation: number }): void {
     sock.unref();
     sock.setEncoding('utf8');
+    if (this.clients.size >= SEGMENT_DEFAULTS.controlMaxConnections) {
+      // Full (a flood?): the oldest connection that never announced a reader makes room (Map
+      // order is arrival order); with every one a reader, the newcomer goes.
+      let idle: Socket | null = null;
+      for (const [s, r] of this.clients)
+        if (r === null) {
+          idle = s;
+          break;
+        }
+      if (idle === null) return void sock.destroy();
+      this.clients.delete(idle);
+      idle.destroy();
+    }
     this.clients.set(sock, null);
     send(sock, { type: 'hello', generation: info().generation, pid: process.pid });
     let buf = '';
     sock.on('data', (d: string) => {
       buf += d;
-      if (buf.length > 65536) return void sock.destroy(); // a confused peer
+      if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes) return void sock.destroy(); // a confused or hostile peer
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
@@ -160,6 +173,7 @@ export function announceAttach(path: string, wait: string, onMessage?: (msg: { t
         /* ignore */
       }
     }
+    if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes) sock.destroy(); // a confused or hostile peer
   });
   return sock;
 }
@@ -180,6 +194,7 @@ export function listReaders(path: string, timeoutMs: number = SEGMENT_DEFAULTS.c
     sock.on('connect', () => sock.write('{"type":"list"}\n'));
     sock.on('data', (d: string) => {
       buf += d;
+      if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes * 64) return finish(null); // a list is never this long
       for (const line of buf.split('\n').slice(0, -1)) {
         try {
           const m = JSON.parse(line);

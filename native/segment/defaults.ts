@@ -23,4 +23,12 @@ export const SEGMENT_DEFAULTS = Object.freeze({
   directoryWaitMs: 1000,
   /** How long `listReaders` waits for the control plane's answer. */
   controlAnswerMs: 300,
+  /**
+   * The control plane's connections at most (a flood of fake attaches cannot exhaust the
+   * writer's descriptors): past it, the oldest connection that never announced a reader makes
+   * room, else the new one is closed.
+   */
+  controlMaxConnections: 512,
+  /** Bytes of one unfinished line either side buffers from the control socket before it hangs up. */
+  controlMaxLineBytes: 4096,
 });

@@ -39,6 +39,11 @@ export class MdfanError extends Error {
     this.code = code;
     this.details = details;
   }
+
+  /** The message without its leading code: for a message that wraps this one (no code twice). */
+  get reason(): string {
+    return this.message.slice(this.code.length + 2);
+  }
 }
 
 export const isMdfanError = (e: unknown, code?: ErrorCode): e is MdfanError =>

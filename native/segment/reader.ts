@@ -170,6 +170,11 @@ export class SegmentReader {
     }
   }
 
+  /** The writer that came after this object's writer replaced it by a new object under the name. */
+  get replaced(): boolean {
+    return (Atomics.load(this.map.u32, abi.W.hdrFlags) & abi.HEADER_REPLACED) !== 0;
+  }
+
   get state(): number {
     return Atomics.load(this.map.u32, abi.W.hdrState);
   }

@@ -176,8 +176,12 @@ export class SegmentWriter {
         const generation = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(h.u32, abi.W.hdrGeneration) : 0;
         const have = check.ok ? layoutOf(h) : null;
         const same = have !== null && have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed;
-        // Replaced: readers still mapping the old object see it CLOSED.
-        if (check.ok && (!same || wider)) Atomics.store(h.u32, abi.W.hdrState, abi.STATE_CLOSED);
+        // Replaced: readers still mapping the old object see it CLOSED, flagged REPLACED first so
+        // they re-open the name instead of ending.
+        if (check.ok && (!same || wider)) {
+          Atomics.or(h.u32, abi.W.hdrFlags, abi.HEADER_REPLACED);
+          Atomics.store(h.u32, abi.W.hdrState, abi.STATE_CLOSED);
+        }
         return { ours: magic === abi.MAGIC_U64 || blank, generation, takeOver: same && !wider, magic };
       });
       if (!seen.ours) {

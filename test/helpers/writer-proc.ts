@@ -12,13 +12,10 @@
  *  gated-ticker  like ticker, but with its control plane listening (readers announce themselves:
  *                counter reader_attaches), heartbeating, and publishing only once sent SIGUSR2
  *                (so a test can have its readers attached before the first book)
- *  hammer        open (create or take over), print "ready <gen> <outcome>", then commit
- *                self-checking payloads to slot 0 as fast as it can, forever
  */
 import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/segment/index.js';
 import { closeOnSignals } from '../../bin/lib/signals.js';
 import * as abi from '../../native/segment/abi.js';
-import { TORTURE_LEVELS, fill } from './torture-payload.js';
 
 const [mode, name, levelsArg, maxArg] = process.argv.slice(2);
 const levels = Number(levelsArg ?? 10);
@@ -120,16 +117,6 @@ switch (mode) {
     });
     out(`ready ${w.generation} ${w.outcome}`);
     break;
-  }
-  case 'hammer': {
-    const w = SegmentWriter.open({ name, levels: TORTURE_LEVELS, maxInstruments: 1 });
-    w.addInstrument('TORT', 1, 1);
-    const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Uint32Array(TORTURE_LEVELS * 3), asks: new Uint32Array(TORTURE_LEVELS * 3) };
-    out(`ready ${w.generation} ${w.outcome}`);
-    for (let k = 1; ; k++) {
-      fill(src, k);
-      w.publish(0, src, k, 3 * k);
-    }
   }
   default:
     out(`unknown mode ${mode}`);

@@ -19,9 +19,9 @@ import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
 import { LogEvent, createLogger } from '../../bin/lib/log.js';
 import { formatBookLine } from '../../bin/lib/book-line.js';
-import { cpuOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { cpuOption, intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { native } from '../../native/segment/binding.js';
-import { setImmediate as yieldNow } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldNow } from 'node:timers/promises';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
 import { TopSnapshot } from '../../native/segment/tops.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
@@ -31,6 +31,7 @@ import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
+  [--writer-uid UID (the writer runs as this user: accept its segment; default only this user's or root's)]
   [${WAIT_HELP}] [--sync (with --wait block: sleep in the futex on this thread, no event-loop turn per update)]
   [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]
   --top reads the top-of-book lines (best bid and ask, one 64-byte line each) instead of whole books;
@@ -55,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
       histogram: { type: 'boolean' },
       top: { type: 'boolean' },
       sync: { type: 'boolean' },
+      'writer-uid': { type: 'string' },
       events: { type: 'boolean' },
       kinds: { type: 'string' },
       'record-events': { type: 'string' },
@@ -83,7 +85,8 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger('mdfan-read');
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
-  const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait });
+  const writerUid = values['writer-uid'] === undefined ? undefined : intOption(values['writer-uid'], '--writer-uid', 0, 0xfffffffe, 0);
+  const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid });
   const events = values.events ? new EventRecorder(name, { from, kinds, file: eventsFile }) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
   const record = recordFile ? openSync(recordFile, 'w') : -1;
@@ -93,10 +96,13 @@ export async function run(argv: string[]): Promise<number> {
     pending = [];
   };
   const hist = newLatencyHistogram();
-  const snap = reader.newSnapshot();
+  let snap = reader.newSnapshot();
+  // Latency samples come only from books published after this moment: a book already there at
+  // attach (or left by a dead writer) says nothing about delivery.
+  const attachedNs = native.monotonicNs();
   const top = values.top ? new TopSnapshot() : null;
   if (top) reader.seg.tops(); // a writer without top lines (ABI 1.0, 1.1) is refused now, by name
-  const changed = new Int32Array(reader.seg.layout.maxInstruments);
+  let changed = new Int32Array(reader.seg.layout.maxInstruments);
   // Which slots to read: all, or the --symbols ones (resolved as the directory announces them).
   let wanted = new Uint8Array(reader.seg.layout.maxInstruments);
   const symbolOf: string[] = [];
@@ -131,6 +137,13 @@ export async function run(argv: string[]): Promise<number> {
     stop = true;
   };
   const offSignals = onStopSignals(onSignal);
+  /** A death was logged and no new writer came: a writer that beats again is logged as back. */
+  let deadLogged = false;
+  const noteBack = (): void => {
+    if (!deadLogged || reader.isWriterDead) return;
+    deadLogged = false;
+    log.info({ event: LogEvent.WRITER_BACK, segment: name, pid: reader.seg.writerStatus().pid }, 'the writer is alive again (it had stopped beating)');
+  };
   /** What the loop does after a wait or poll result other than UPDATED: false ends the loop. */
   const onStatus = (r: WaitResult): boolean => {
     if (r === WaitResult.CLOSED) {
@@ -142,6 +155,7 @@ export async function run(argv: string[]): Promise<number> {
     if (r === WaitResult.WRITER_DEAD) {
       const e = reader.lastDeath!;
       log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
+      deadLogged = true;
       if (values['exit-on-writer-death']) {
         code = EXIT_WRITER_DEATH;
         return false;
@@ -149,6 +163,10 @@ export async function run(argv: string[]): Promise<number> {
       return true;
     }
     if (r === WaitResult.NEW_WRITER) {
+      deadLogged = false;
+      // A new writer may use another layout: the buffers follow it.
+      if (snap.levels !== reader.levels) snap = reader.newSnapshot();
+      if (changed.length !== reader.seg.layout.maxInstruments) changed = new Int32Array(reader.seg.layout.maxInstruments);
       // The old ring's events first, with the old directory's names; then the new ring.
       events?.drain(symbolOf, scaleOf, refreshNames);
       events?.reopen();
@@ -166,6 +184,11 @@ export async function run(argv: string[]): Promise<number> {
         const n = top ? reader.pollTops(changed) : reader.poll(changed);
         if (n > 0) readChanged(n);
         else if (n < 0 && !onStatus(-n as WaitResult)) break;
+        else if (n === 0 && reader.isWriterDead) {
+          // Nothing will come until a new writer: no core burnt on a dead one.
+          if (performance.now() >= end) break;
+          await sleep(READER_DEFAULTS.deadBackoffMs);
+        } else if (deadLogged) noteBack();
         if ((polls & 0xffff) === 0) {
           if (performance.now() >= end) break;
           await yieldNow();
@@ -182,6 +205,7 @@ export async function run(argv: string[]): Promise<number> {
         const r = top ? reader.waitTopSync(Math.min(left, SYNC_TURN_MS)) : reader.waitSync(Math.min(left, SYNC_TURN_MS));
         if (r === WaitResult.UPDATED) drain();
         else if (r !== WaitResult.TIMEOUT && !onStatus(r)) break;
+        noteBack();
         if (performance.now() >= turnAt) {
           turnAt = performance.now() + SYNC_TURN_MS;
           await yieldNow();
@@ -202,6 +226,7 @@ export async function run(argv: string[]): Promise<number> {
       const r = await (top ? reader.nextTop(wait) : reader.next(wait));
       if (r === WaitResult.UPDATED) drain();
       else if (!onStatus(r)) break;
+      noteBack();
     }
   } finally {
     flush();
@@ -231,9 +256,11 @@ export async function run(argv: string[]): Promise<number> {
         continue;
       }
       if (got.seq === 0) continue; // announced, never published
-      const ns = Math.max(1, Math.round(latencyNs(got)));
-      if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
-      else hist.recordValue(ns);
+      if (got.publishTsNs >= attachedNs) {
+        const ns = Math.max(1, Math.round(latencyNs(got)));
+        if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
+        else hist.recordValue(ns);
+      }
       updates++;
       if (record >= 0) {
         pending.push(top ? formatBookLine(top.msgIndex, symbolOf[i], top, 1) : formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));

@@ -15,7 +15,7 @@ import { abi, EventBatch } from '../../native/segment/index.js';
 import { EventReader } from '../sdk/event-reader.js';
 import { READER_DEFAULTS } from '../sdk/defaults.js';
 import { TopSnapshot } from '../../native/segment/tops.js';
-import { setImmediate as yieldNow } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldNow } from 'node:timers/promises';
 
 
 /** The event ring, if the strategy takes events: trades only for onTrade alone, every kind for onEvent. */
@@ -107,8 +107,10 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
       }
     }
   };
-  const snap = reader.newSnapshot();
-  const changed = new Int32Array(reader.seg.layout.maxInstruments);
+  let snap = reader.newSnapshot();
+  let changed = new Int32Array(reader.seg.layout.maxInstruments);
+  // Latency samples only from books published after attach (not those already there, or a dead writer's).
+  const attachedNs = native.monotonicNs();
   const progressIndex = 1 + task.workerIndex;
   const intervalNs = task.expectedIntervalNs ?? 0;
   const end = performance.now() + task.durationMs;
@@ -125,6 +127,13 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
       if (spinSync) {
         n = top ? reader.pollTops(changed) : reader.poll(changed);
         if (n === 0) {
+          if (reader.isWriterDead) {
+            // Nothing will come until a new writer: no core burnt on a dead one.
+            if (Atomics.load(task.control, 0) !== 0 || performance.now() >= end) break;
+            Atomics.add(task.control, progressIndex, 1);
+            await sleep(READER_DEFAULTS.deadBackoffMs);
+            continue;
+          }
           if ((++polls & 0xffff) === 0) {
             Atomics.add(task.control, progressIndex, 1);
             if (Atomics.load(task.control, 0) !== 0 || performance.now() >= end) break;
@@ -152,6 +161,9 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
         continue;
       }
       if (r === WaitResult.NEW_WRITER) {
+        // A new writer may use another layout: the buffers follow it.
+        if (snap.levels !== reader.levels) snap = reader.newSnapshot();
+        if (changed.length !== reader.seg.layout.maxInstruments) changed = new Int32Array(reader.seg.layout.maxInstruments);
         onEvents(); // the old generation's ring to its end, then the new one
         events?.reader.reopen();
         learn();
@@ -174,9 +186,11 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
           continue;
         }
         if (got.seq === 0) continue;
-        const ns = Math.max(1, Math.round(native.monotonicNs() - got.publishTsNs));
-        if (intervalNs > 0) latency.recordValueWithExpectedInterval(ns, intervalNs);
-        else latency.recordValue(ns);
+        if (got.publishTsNs >= attachedNs) {
+          const ns = Math.max(1, Math.round(native.monotonicNs() - got.publishTsNs));
+          if (intervalNs > 0) latency.recordValueWithExpectedInterval(ns, intervalNs);
+          else latency.recordValue(ns);
+        }
         retriesHist.recordValue(retries + 1); // +1: HDR needs values >= 1
         result.updates++;
         if (top) strategy.onTop!(top, slot, ctx);

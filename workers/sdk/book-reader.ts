@@ -83,6 +83,11 @@ export class BookReader {
   private polls = 0;
   private generation: number;
   private writerDead = false;
+
+  /** True from a WRITER_DEAD result until a new writer (or close): a spinning loop backs off meanwhile. */
+  get isWriterDead(): boolean {
+    return this.writerDead;
+  }
   private line: RegistryLine | null = null;
   private nextHealthMs = 0;
   /** Instruments, refreshed on a new generation or a new announcement. */
@@ -364,6 +369,8 @@ export class BookReader {
     if (state === abi.STATE_CLOSED || state === abi.STATE_BROKEN) {
       const fresh = this.tryReopen();
       if (fresh) return this.newWriter(fresh);
+      // Replaced by a new writer that is still making its object: not an end, wait for it.
+      if (seg.replaced) return WaitResult.UPDATED;
       if (!this.writerDead || state === abi.STATE_CLOSED) return WaitResult.CLOSED;
     }
     try {
@@ -380,8 +387,11 @@ export class BookReader {
       }
     }
     this.refreshDirectory();
+    // Attached before the writer's control socket listened: announce once it does.
+    if (this.control === null && (++this.announceChecks & 15) === 0) this.announce();
     return WaitResult.UPDATED;
   }
+  private announceChecks = 0;
 
   /** The error that reported the last writer death (code MDFAN_ERR_WRITER_DEAD, pid, heartbeat). */
   lastDeath: MdfanError | null = null;

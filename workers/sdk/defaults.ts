@@ -29,6 +29,8 @@ export const READER_DEFAULTS = Object.freeze({
   yieldParkMaxUs: 200,
   /** next()'s own timeout when called without one. */
   nextTimeoutMs: 1000,
+  /** A spinning reader whose writer is dead sleeps this long between polls until a new writer comes. */
+  deadBackoffMs: 10,
   /** How long a reader that also follows events waits for a book change before it polls the ring again. */
   eventsPollMs: 5,
   /** How often an event reader tells the writer's control plane its counts (for `mdfan stat`). */

@@ -1,7 +1,7 @@
 /** Torture writer thread: commits self-checking payloads to slot 0 as fast as it can until told to stop. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SegmentWriter } from '../../native/segment/index.js';
-import { TORTURE_LEVELS, fill } from './torture-payload.js';
+import { TORTURE_LEVELS, fill } from './payload.js';
 
 const { name, stop } = workerData as { name: string; stop: Int32Array };
 const w = SegmentWriter.open({ name, maxInstruments: 1, levels: TORTURE_LEVELS });

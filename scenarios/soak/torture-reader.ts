@@ -4,7 +4,7 @@
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SegmentReader, TopSnapshot } from '../../native/segment/index.js';
-import { check, checkTop } from './torture-payload.js';
+import { check, checkTop } from './payload.js';
 
 interface Job {
   name: string;

@@ -1,0 +1,109 @@
+/**
+ * kill -9 rounds under load: a writer process (hammer.ts) commits to a slot as fast as it can,
+ * this thread reads it (and its top-of-book line) as fast as it can, and the writer is SIGKILLed
+ * at a moment drawn from a seeded generator, possibly mid-commit. Every read must be whole or
+ * MDFAN_ERR_STALE, never torn; the reader must see the writer dead; the next round's writer takes
+ * the segment over with generation + 1.
+ */
+import { fileURLToPath } from 'node:url';
+import { spawnChild } from '../../bin/lib/child.js';
+import { type MdfanError, SegmentReader, TopSnapshot } from '../../native/segment/index.js';
+import { checkPayload, checkTopPayload } from './payload.js';
+
+export interface KillResult {
+  rounds: number;
+  takeovers: number;
+  /** Reads that returned a whole book or top line, STALE refusals, reads before a first commit. */
+  whole: number;
+  topsWhole: number;
+  stale: number;
+  empty: number;
+  torn: number;
+  firstTorn: string;
+  /** Rounds whose writer the reader did not see dead after the kill (must be 0). */
+  deathsMissed: number;
+  /** Rounds whose writer did not open with the expected generation and outcome (must be 0). */
+  badStarts: number;
+  firstProblem: string;
+}
+
+const HAMMER = fileURLToPath(new URL('./hammer.js', import.meta.url));
+const READY_TIMEOUT_MS = 20_000;
+
+/**
+ * `rounds` kill rounds on segment `name` (created by the first round, taken over by the next; the
+ * caller removes it). `random` draws each round's time before the kill (10–160 ms of reading).
+ */
+export async function killRounds(name: string, rounds: number, random: () => number, firstGeneration = 1): Promise<KillResult> {
+  const r: KillResult = { rounds: 0, takeovers: 0, whole: 0, topsWhole: 0, stale: 0, empty: 0, torn: 0, firstTorn: '', deathsMissed: 0, badStarts: 0, firstProblem: '' };
+  let reader: SegmentReader | null = null;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const generation = firstGeneration + round;
+      const p = spawnChild('hammer', HAMMER, [name]);
+      try {
+        const ready = await p.line(/^ready/, READY_TIMEOUT_MS);
+        const want = generation === 1 ? 'ready 1 created' : `ready ${generation} takeover`;
+        if (ready !== want) {
+          r.badStarts++;
+          r.firstProblem ||= `round ${round}: "${ready}", expected "${want}"`;
+        } else if (generation > 1) r.takeovers++;
+        reader ??= SegmentReader.openSync(name, { staleAfterMs: 20 });
+        reader.refreshTops(); // the new writer made new top lines
+        readFor(reader, 10 + random() * 150, r, round);
+      } finally {
+        await p.kill(); // SIGKILL, possibly mid-commit
+      }
+      readFor(reader!, 30, r, round); // after the death: whole books or STALE, never torn
+      try {
+        reader!.checkWriter();
+        r.deathsMissed++;
+        r.firstProblem ||= `round ${round}: the reader did not see the writer dead`;
+      } catch (e) {
+        if ((e as MdfanError).code !== 'MDFAN_ERR_WRITER_DEAD') throw e;
+      }
+      r.rounds++;
+    }
+  } finally {
+    reader?.close();
+  }
+  return r;
+}
+
+function readFor(reader: SegmentReader, ms: number, r: KillResult, round: number): void {
+  const snap = reader.newSnapshot();
+  const top = new TopSnapshot();
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    try {
+      reader.read(0, snap);
+    } catch (e) {
+      if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
+      r.stale++;
+      continue;
+    }
+    try {
+      reader.readTop(0, top);
+      if (top.seq !== 0 && !top.stale) {
+        const why = checkTopPayload(top);
+        if (why !== null) {
+          r.torn++;
+          r.firstTorn ||= `round ${round}: top: ${why} (seq ${top.seq}, msgIndex ${top.msgIndex})`;
+        } else r.topsWhole++;
+      }
+    } catch (e) {
+      if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
+      r.stale++;
+    }
+    if (snap.stale) continue; // the takeover's empty placeholder until the first commit
+    if (snap.seq === 0) {
+      r.empty++; // never committed yet (the writer printed "ready" before its first commit)
+      continue;
+    }
+    const why = checkPayload(snap);
+    if (why !== null) {
+      r.torn++;
+      r.firstTorn ||= `round ${round}: ${why} (seq ${snap.seq}, flags ${snap.flags}, msgIndex ${snap.msgIndex}, gen ${reader.currentGeneration})`;
+    } else r.whole++;
+  }
+}
