@@ -557,6 +557,82 @@ test('--top --follow follows a takeover: the dead writer\'s top, then the new wr
   }
 });
 
+test('--follow --wait block across a takeover: the reader claims a line in the new writer\'s registry and is woken by it', async () => {
+  const name = segName('cblocktake');
+  const script = `
+    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
+    const k = w.addInstrument('AAA', 1, 10000);
+    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
+    console.log('ready');
+    setInterval(() => w.heartbeat(), 10);`;
+  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
+  children.add(writer);
+  const lines: string[] = [];
+  let child: ChildProcess | undefined;
+  let w: SegmentWriter | undefined;
+  try {
+    await writer.line(/^ready$/, 20_000);
+    // A futex sleep of up to 60 s: only the new writer's wake-up brings the second line in time.
+    const run = runReader([name, '--follow', '5', '--wait', 'block', '--sleep-ms', '60000', '--timeout-ms', '60000'], { onLine: (l) => lines.push(l), onSpawn: (c) => (child = c) });
+    await waitUntil(() => lines.length === 1, 10_000, { what: 'the first writer\'s book' });
+    await writer.kill();
+    children.delete(writer);
+    w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+    assert.is(w.outcome, 'takeover');
+    const k = w.addInstrument('AAA', 1, 10000);
+    w.wakeIfSleepers(); // the takeover's own commits
+    const pid = child!.pid!;
+    await waitUntil(() => w!.registry.sleepers() === 1 && asleep(pid), 20_000, { what: 'the reader asleep in the new writer\'s registry' });
+    w.publish(k, levelSource(1, [[200, 2, 1]], []), 7, 0);
+    w.wakeIfSleepers();
+    await waitUntil(() => lines.includes('7,AAA,9999999999,0,200,2'), 10_000, { what: 'the new writer\'s book, after its wake-up' });
+    w.close(); // CLOSED ends the reader
+    const r = await run;
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.lines[0], '1,AAA,9999999999,0,100,1');
+    assert.is(r.lines[r.lines.length - 1], '7,AAA,9999999999,0,200,2');
+    // Between them at most the takeover's empty placeholder book.
+    for (const l of r.lines.slice(1, -1)) assert.match(l, /^\d+,AAA,9999999999,0,-9999999999,0$/);
+  } finally {
+    child?.kill('SIGKILL');
+    await writer.kill();
+    w?.close({ unlink: true });
+  }
+});
+
+test('--follow follows the name when a new writer replaced the object by one of another layout (MDFAN_HEADER_REPLACED)', async () => {
+  const name = segName('creplaced');
+  const script = `
+    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
+    const k = w.addInstrument('AAA', 1, 10000);
+    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
+    console.log('ready');
+    setInterval(() => w.heartbeat(), 10);`;
+  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
+  children.add(writer);
+  const lines: string[] = [];
+  let w: SegmentWriter | undefined;
+  try {
+    await writer.line(/^ready$/, 20_000);
+    const run = runReader([name, '--follow', '2', '--timeout-ms', '30000'], { onLine: (l) => lines.push(l) });
+    await waitUntil(() => lines.length === 1, 10_000, { what: 'the first writer\'s book' });
+    await writer.kill();
+    children.delete(writer);
+    w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 }); // another layout: a new object
+    assert.is(w.outcome, 'recreated');
+    const k = w.addInstrument('BBB', 2, 10000);
+    w.publish(k, levelSource(2, [[300, 3, 1], [299, 4, 1]], [[301, 5, 1]]), 9, 0);
+    const r = await run;
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, ['1,AAA,9999999999,0,100,1', dumpLine(9, 'BBB', 2, [[300, 3, 1], [299, 4, 1]], [[301, 5, 1]])]);
+  } finally {
+    await writer.kill();
+    w?.close({ unlink: true });
+  }
+});
+
 // ---- --wait block: the reader registry and the futex word ------------------------------------
 
 /** Whether process `pid` is asleep in the kernel (state S in /proc/PID/stat): a spinner never is. */

@@ -4,7 +4,7 @@
  */
 import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { type Frame, loadFeed, nextFrame } from '../itch/framing.js';
+import { itchMessages, probeInputFile } from '../input-stream.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { type OutMessage, SEND_DEFAULTS, sendMessages } from '../moldudp64/sender.js';
 import { parseSpeed } from '../pacing/pacer.js';
@@ -38,18 +38,17 @@ export async function run(argv: string[]): Promise<number> {
   const seed = intOption(values.seed, '--seed', 0, 0xffffffff, 1);
   const listenText = optString(values['rerequest-listen'], '--rerequest-listen');
   const rerequestListen = listenText === undefined ? null : parseHostPort(listenText, '--rerequest-listen');
-  const feed = loadFeed(src.slice(5));
-  if (feed.gzipProblem) throw feed.gzipProblem;
-  // One reused message object: the packet builder copies the bytes at once.
-  function* messages(): Generator<OutMessage> {
-    const f: Frame = { offset: 0, length: 0 };
-    const m: OutMessage = { buf: feed.bytes, offset: 0, length: 0, exchangeTsNs: 0 };
-    const b = feed.bytes;
-    for (let pos = 0, i = 0; pos < b.length; i++) {
-      pos = nextFrame(b, b.length, pos, i, feed.file, f);
-      m.offset = f.offset;
-      m.length = f.length;
-      m.exchangeTsNs = ((b[f.offset + 5] << 8) | b[f.offset + 6]) * 4294967296 + b.readUInt32BE(f.offset + 7);
+  const input = probeInputFile(src.slice(5));
+  // Streamed: one reused message object (the packet builder copies the bytes at once).
+  async function* messages(): AsyncGenerator<OutMessage> {
+    const m: OutMessage = { buf: Buffer.alloc(0), offset: 0, length: 0, exchangeTsNs: 0 };
+    for await (const s of itchMessages(input)) {
+      const b = s.buf;
+      const o = s.frame.offset;
+      m.buf = b;
+      m.offset = o;
+      m.length = s.frame.length;
+      m.exchangeTsNs = s.frame.length >= 11 ? ((b[o + 5]! << 8) | b[o + 6]!) * 4294967296 + b.readUInt32BE(o + 7) : 0;
       yield m;
     }
   }

@@ -1,46 +1,120 @@
-/** Reading a LOBSTER pair: CSV lines (plain or gzip'd) parsed into numbers, row by row. */
-import { readInputFile } from '../input-file.js';
+/**
+ * Reading a LOBSTER pair: CSV lines (plain or gzip'd), streamed row by row (memory stays bounded
+ * whatever the files' size), parsed into numbers.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants as zc, gunzipSync } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import { type InputFile, type InputStream, openInputStream, probeInputFile } from '../input-stream.js';
 
 export interface LobsterPair {
   symbol: string;
-  messages: string[];
-  orderbook: string[];
+  messages: InputFile;
+  orderbook: InputFile;
   messageFile: string;
   orderbookFile: string;
   levels: number;
 }
 
-function lines(file: string): string[] {
-  let raw = readInputFile(file);
-  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+/** Bytes read to find the first orderbook row (its column count gives the levels). */
+const FIRST_ROW_BYTES = 64 * 1024;
+
+/** The first line of `f` (decompressed from its first bytes when gzip'd). */
+function firstLine(f: InputFile): string {
+  const head = Buffer.alloc(FIRST_ROW_BYTES);
+  let got = 0;
+  try {
+    const fd = openSync(f.file, 'r');
     try {
-      raw = gunzipSync(raw);
+      got = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${f.file}: ${(e as Error).message}`, { file: f.file });
+  }
+  let bytes = head.subarray(0, got);
+  if (f.gzip) {
+    try {
+      bytes = gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH }); // a prefix of the stream: what it holds
     } catch (e) {
-      throw new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt gzip stream (${(e as Error).message})`, { file });
+      throw new MdfanError(ErrorCode.FEED_CORRUPT, `${f.file}: corrupt gzip stream (${(e as Error).message})`, { file: f.file });
     }
   }
-  const text = raw.toString('latin1');
-  const out = text.split('\n');
-  if (out.length > 0 && out[out.length - 1] === '') out.pop();
-  return out;
+  const text = bytes.toString('latin1');
+  const nl = text.indexOf('\n');
+  return nl < 0 ? text : text.slice(0, nl);
 }
 
-/** Loads both files; the symbol is the file name's prefix (GOOG_2012-06-21_... -> GOOG). */
-export function loadLobster(messageFile: string, orderbookFile: string): LobsterPair {
-  const messages = lines(messageFile);
-  const orderbook = lines(orderbookFile);
-  if (messages.length !== orderbook.length)
-    throw new MdfanError(ErrorCode.FEED_TRUNCATED, `${messageFile} has ${messages.length} rows but ${orderbookFile} has ${orderbook.length}: the pair must have one orderbook row per message`, {
-      file: messages.length < orderbook.length ? messageFile : orderbookFile,
-      msgIndex: Math.min(messages.length, orderbook.length),
-    });
-  const cols = orderbook.length > 0 ? orderbook[0].split(',').length : 0;
+/**
+ * Checks both files (readable regular files) and reads the orderbook's first row for the depth,
+ * before any segment exists; the symbol is the file name's prefix (GOOG_2012-06-21_... -> GOOG).
+ */
+export function probeLobster(messageFile: string, orderbookFile: string): LobsterPair {
+  const messages = probeInputFile(messageFile);
+  const orderbook = probeInputFile(orderbookFile);
+  const row0 = firstLine(orderbook);
+  const cols = row0 === '' ? 0 : row0.split(',').length;
   if (cols === 0 || cols % 4 !== 0)
     throw new MdfanError(ErrorCode.FEED_CORRUPT, `${orderbookFile}: row 0 has ${cols} columns, expected 4 per level`, { file: orderbookFile, msgIndex: 0 });
   return { symbol: basename(messageFile).split('_')[0] || 'LOBSTER', messages, orderbook, messageFile, orderbookFile, levels: cols / 4 };
+}
+
+/** The rows of one file, as they stream in: ready() / peek() / skip(), and fill() for more. */
+export class RowStream {
+  private text = '';
+  private pos = 0;
+  /** Characters (bytes, latin1) of the stream before text[0]. */
+  private base = 0;
+  private ended = false;
+  private readonly stream: InputStream;
+
+  constructor(readonly input: InputFile) {
+    this.stream = openInputStream(input);
+  }
+
+  /** A whole row is buffered (or the last one, without a newline, at the end). */
+  ready(): boolean {
+    return this.text.indexOf('\n', this.pos) >= 0 || (this.ended && this.pos < this.text.length);
+  }
+
+  /** The next row (ready() must be true), not taken. */
+  peek(): string {
+    const nl = this.text.indexOf('\n', this.pos);
+    return nl < 0 ? this.text.slice(this.pos) : this.text.slice(this.pos, nl);
+  }
+
+  /** Takes the row peek() gave. */
+  skip(): void {
+    const nl = this.text.indexOf('\n', this.pos);
+    this.pos = nl < 0 ? this.text.length : nl + 1;
+  }
+
+  /** No row left. */
+  get exhausted(): boolean {
+    return this.ended && this.pos >= this.text.length;
+  }
+
+  get bytesRead(): number {
+    return this.stream.bytesRead;
+  }
+
+  /** Reads the next chunk (row `row` is the next to come, for an error's facts). */
+  async fill(row: number): Promise<void> {
+    if (this.ended) return;
+    const chunk = await this.stream.next(this.base + this.pos, row);
+    if (chunk === null) this.ended = true;
+    else {
+      this.base += this.pos;
+      this.text = this.text.slice(this.pos) + chunk.toString('latin1');
+      this.pos = 0;
+    }
+  }
+
+  close(): void {
+    this.stream.close();
+  }
 }
 
 /** Parses `line` (row `index` of `file`) into `out` (exactly out.length numeric columns). */

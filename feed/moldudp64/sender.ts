@@ -144,7 +144,7 @@ export class Retransmitter {
   }
 }
 
-export async function sendMessages(messages: Iterable<OutMessage>, o: SendOptions): Promise<SendResult> {
+export async function sendMessages(messages: Iterable<OutMessage> | AsyncIterable<OutMessage>, o: SendOptions): Promise<SendResult> {
   const session = sessionName(o.session ?? SEND_DEFAULTS.session);
   const maxPacketBytes = o.maxPacketBytes;
   const builder = new PacketBuilder(session, 1, maxPacketBytes);
@@ -210,7 +210,7 @@ export async function sendMessages(messages: Iterable<OutMessage>, o: SendOption
     packets++;
   };
   try {
-    for (const m of messages) {
+    for await (const m of messages) {
       const wait = pacer.delayNs(m.exchangeTsNs);
       if (wait > 0) {
         if (builder.pending > 0) await send(); // flush before idling

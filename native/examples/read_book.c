@@ -17,7 +17,10 @@
  *                   or root's; any other owner, or a segment anyone may write, is refused with
  *                   MDFAN_ERR_UNSAFE_OBJECT: its owner could forge books or shrink it)
  *   --follow N      keep polling; print a line each time a slot's seq moves to a new even value,
- *                   until N lines were printed or the segment is CLOSED (then exit 0)
+ *                   until N lines were printed or the segment is CLOSED (then exit 0). A new
+ *                   writer's takeover is followed (a new generation: every book printed anew, a
+ *                   line claimed in its registry); so is a new object of another layout under the
+ *                   name (CLOSED with MDFAN_HEADER_REPLACED: the name is attached anew)
  *   --timeout-ms T  how long to wait for the segment to exist and become READY, and for SYM to
  *                   appear in the directory (default 5000)
  *   --stale-ms S    how long one odd seq may last before MDFAN_ERR_STALE (default
@@ -563,8 +566,16 @@ int main(int argc, char **argv) {
         int64_t r = read_directory(&seg, symbol, targets, &generation);
         n = r < 0 ? 0 : (uint32_t)r;
         known_count = r < 0 ? UINT32_MAX : c; /* not READY, or torn by a takeover: again */
-        /* A new generation rewrote every slot: print each book anew. */
-        if (r >= 0 && generation != before) memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
+        /* A new generation rewrote every slot: print each book anew. Its writer made a new
+         * reader registry: a line in the old one would never be seen asleep. */
+        if (r >= 0 && generation != before) {
+          memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
+          if (block) {
+            mdfan_wait_close(&g_wait);
+            block = start_blocking(name, &seg);
+            if (block && g_top && g_tops.base) mdfan_wait_on_tops(&g_wait, g_tops.h);
+          }
+        }
       }
       /* --top: a new writer makes new lines; until they are there, nothing to read */
       if (g_top && n > 0 && (!g_tops.base || g_tops.generation != generation)) {
@@ -586,8 +597,30 @@ int main(int argc, char **argv) {
       }
     }
     /* CLOSED is stored after the writer's last commit: the pass above (made after loading
-     * CLOSED with acquire) saw every commit, so stopping here loses nothing. */
-    if (printed >= follow || closed) break;
+     * CLOSED with acquire) saw every commit, so stopping here loses nothing. Unless a new writer
+     * replaced the object (MDFAN_HEADER_REPLACED, 1.3): then follow the name to its new object. */
+    if (printed >= follow) break;
+    if (closed) {
+      if (!(mdfan_load32(&seg.h->flags, memory_order_acquire) & MDFAN_HEADER_REPLACED)) break;
+      if (block) mdfan_wait_close(&g_wait);
+      mdfan_tops_close(&g_tops);
+      uint32_t old_max = seg.max_instruments;
+      mdfan_segment_close(&seg);
+      attach(&seg, name, timeout_ms); /* waits for the new object to be READY, or dies saying why */
+      if (seg.max_instruments != old_max) {
+        free(targets);
+        free(last_seq);
+        targets = calloc(seg.max_instruments, sizeof *targets);
+        last_seq = calloc(seg.max_instruments, sizeof *last_seq);
+        if (!targets || !last_seq) die(EXIT_READ_FAILED, "MDFAN_ERR_SYSCALL", "out of memory");
+      } else {
+        memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
+      }
+      generation = 0, n = 0, known_count = UINT32_MAX; /* the directory is read anew next pass */
+      if (block) block = start_blocking(name, &seg);
+      live = (liveness_t){mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
+      continue;
+    }
     if (block || (++passes & 1023u) == 0) check_writer(&seg, &live, timeout_ms); /* a blocking pass is rare enough to look each time */
     if (g_top && !g_tops.base) { /* a new writer coming up wakes nobody until it publishes */
       sleep_ns(POLL_NS);

@@ -98,6 +98,30 @@ export class TopSnapshot {
 }
 
 /** The writer's side: creates the tops object for a generation (a new object each time). */
+/**
+ * Wakes the readers asleep on a dead writer's top lines (before they are unlinked): nobody else
+ * ever will, and they must see the new generation. Best effort: a leftover that is not top lines
+ * (or not there) is left to createFresh.
+ */
+function wakeLeftover(name: string): void {
+  let fd = -1;
+  try {
+    fd = native.shmOpen(`/${name}`, native.OPEN_READ_WRITE, 0);
+    if (native.fstat(fd).size < abi.TOPS_HEADER_BYTES) return;
+    const buf = native.mmap(fd, abi.TOPS_HEADER_BYTES, true, false);
+    const u32 = new Uint32Array(buf);
+    if (Atomics.load(u32, W_MAGIC) === abi.TOPS_MAGIC) {
+      Atomics.add(u32, W_TOP_NOTIFY, 1);
+      native.futexWake(buf, TH.notify_seq.offset, 0x7fffffff);
+    }
+    native.unmap(buf);
+  } catch {
+    /* none, or not ours to touch */
+  } finally {
+    if (fd >= 0) native.close(fd);
+  }
+}
+
 export class TopsOwner {
   private constructor(
     readonly name: string,
@@ -106,6 +130,7 @@ export class TopsOwner {
 
   static create(segment: string, maxInstruments: number, generation: number, mode: number, gid?: number): TopsOwner {
     const name = topsName(segment);
+    wakeLeftover(name);
     // A new object, not a reset in place: a reader still mapping the old one never sees two generations mixed.
     const bytes = abi.TOPS_HEADER_BYTES + maxInstruments * abi.TOP_STRIDE_BYTES;
     const m = createFresh(name, bytes, mode, gid);

@@ -288,6 +288,9 @@ export class SegmentWriter {
     for (let i = 0; i < w.layout.maxInstruments; i++) w.markStale(i);
     w.addCounter('takeovers');
     w.ready();
+    // Readers asleep on the futex since the dead writer's time were counted in its registry, which
+    // is gone: wake them once, so they see the new generation and claim a line in the new one.
+    w.notifyReaders();
     return w;
   }
 

@@ -4,14 +4,11 @@
  * bounded whatever its size, so a whole Nasdaq day of 8–12 GB replays, and a gzip bomb costs
  * time, not memory. Frames are checked as they come; pacing reads the exchange timestamps.
  */
-import { createReadStream, openSync, closeSync, readSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
-import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { type Frame, FrameCursor } from '../../itch/framing.js';
 import { ItchVenue } from '../../itch/venue.js';
-import { BATCH_MESSAGES } from '../../pacing/drive.js';
-import { statInputFile } from '../../input-file.js';
+import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
+import { type InputFile, openInputStream, probeInputFile } from '../../input-stream.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../source.js';
 
 /** Exchange timestamp (ns since midnight) of the framed message whose payload starts at `p`. */
@@ -20,23 +17,16 @@ const timestampAt = (b: Uint8Array, p: number): number =>
 
 /** A frame's 2-byte length, then the payload's type, locate, tracking number and 6-byte timestamp. */
 const FRAME_HEAD_BYTES = 13;
-/** Bytes read from the file at a time. */
-const CHUNK_BYTES = 1 << 20;
-/** Waits shorter than this yield instead of sleeping; sleeps are cut to the maximum (a stop is seen promptly). */
-const SLEEP_MIN_NS = 2e6;
-const SLEEP_MAX_NS = 250e6;
 
 class ItchFileSource implements FeedSource {
   readonly total: { unit: string; count: number };
   private venue: ItchVenue | null = null;
 
   constructor(
-    private readonly file: string,
-    private readonly gzip: boolean,
-    size: number,
+    private readonly input: InputFile,
     private readonly levels: number,
   ) {
-    this.total = { unit: gzip ? 'compressed bytes' : 'bytes', count: size };
+    this.total = { unit: input.gzip ? 'compressed bytes' : 'bytes', count: input.size };
   }
 
   get counters(): SourceCounters {
@@ -44,7 +34,7 @@ class ItchFileSource implements FeedSource {
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    const { file } = this;
+    const { file } = this.input;
     let framePos = 0;
     // A file is evidence: a malformed message stops the replay with where it is (what was
     // published stays, the segment goes BROKEN).
@@ -57,10 +47,7 @@ class ItchFileSource implements FeedSource {
       });
     });
     this.venue = venue;
-    const raw = createReadStream(file, { highWaterMark: CHUNK_BYTES });
-    const input = this.gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : raw;
-    raw.on('error', (e) => input.destroy(e)); // a read error ends the iteration below
-    const chunks = input[Symbol.asyncIterator]();
+    const stream = openInputStream(this.input);
     const frame: Frame = { offset: 0, length: 0 };
     const cursor = new FrameCursor(file);
     const pacer = ctx.pacer;
@@ -69,7 +56,7 @@ class ItchFileSource implements FeedSource {
       const c = venue.syncCounters();
       c.inputBytes = cursor.offset;
       sink.flush(c);
-      ctx.progress?.(i, raw.bytesRead, this.total.count);
+      ctx.progress?.(i, stream.bytesRead, this.total.count);
     };
     try {
       while (!ctx.stop.requested) {
@@ -88,31 +75,20 @@ class ItchFileSource implements FeedSource {
           i++;
         }
         report();
-        if (waitNs > 0) {
-          if (waitNs > SLEEP_MIN_NS) await sleep(Math.min(waitNs, SLEEP_MAX_NS) / 1e6);
-          else await yieldNow();
+        if (waitNs > 0 || i === batchEnd) {
+          await pause(waitNs); // pacing, or a turn for signals, timers and the idle heartbeat
           continue;
         }
-        if (i === batchEnd) {
-          await yieldNow(); // signals, timers, the idle heartbeat
-          continue;
-        }
-        let next: IteratorResult<Buffer>;
-        try {
-          next = (await chunks.next()) as IteratorResult<Buffer>;
-        } catch (e) {
-          throw streamError(e, file, cursor.offset, i);
-        }
-        if (next.done) {
+        const chunk = await stream.next(cursor.offset, i);
+        if (chunk === null) {
           cursor.end(i); // whatever is left is a message cut off by the end of the file
           return;
         }
-        cursor.append(next.value);
+        cursor.append(chunk);
       }
     } finally {
       report();
-      input.destroy();
-      raw.destroy();
+      stream.close();
     }
   }
 
@@ -121,35 +97,8 @@ class ItchFileSource implements FeedSource {
   }
 }
 
-/** A read or gunzip error as the feed's code: a stream that stops early is truncated, the rest corrupt. */
-function streamError(e: unknown, file: string, offset: number, msgIndex: number): MdfanError {
-  const err = e as NodeJS.ErrnoException;
-  if (err.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(err.message))
-    return new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: gzip stream ends early (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex });
-  if (err.code?.startsWith('Z_')) return new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt gzip stream (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex, zlib: err.code });
-  return new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${err.message}`, { file, offset, msgIndex });
-}
-
-/** Checks the file (a readable regular file) and whether it is gzip'd, before any segment exists. */
-function openItchFile(file: string, levels: number): ItchFileSource {
-  const size = statInputFile(file);
-  const head = Buffer.alloc(2);
-  let got = 0;
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      got = readSync(fd, head, 0, 2, 0);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (e) {
-    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
-  }
-  return new ItchFileSource(file, got === 2 && head[0] === 0x1f && head[1] === 0x8b, size, levels);
-}
-
 export const itchFile: SourceKind = {
   scheme: 'itch',
   syntax: 'itch:FILE',
-  open: (rest, opts) => (rest ? openItchFile(rest, opts.levels) : null),
+  open: (rest, opts) => (rest ? new ItchFileSource(probeInputFile(rest), opts.levels) : null),
 };

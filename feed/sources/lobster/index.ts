@@ -7,8 +7,9 @@
 import { LogEvent } from '../../../bin/lib/log.js';
 import { abi, type EventFields, newEventFields } from '../../../native/segment/index.js';
 import { LobsterBook } from '../../lobster/lobster-book.js';
-import { type LobsterPair, loadLobster, parseRow } from '../../lobster/lobster-files.js';
-import { BATCH_MESSAGES, DONE, drive } from '../../pacing/drive.js';
+import { type LobsterPair, RowStream, parseRow, probeLobster } from '../../lobster/lobster-files.js';
+import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
+import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { TopOfBook } from '../../publish/top.js';
 import { type BookSink, type FeedSource, NOT_PUBLISHED, type RunContext, type SourceKind, newCounters } from '../source.js';
 
@@ -65,7 +66,7 @@ class LobsterSource implements FeedSource {
     private readonly pair: LobsterPair,
     private readonly levels: number,
   ) {
-    this.total = { unit: 'rows', count: pair.messages.length };
+    this.total = { unit: pair.messages.gzip ? 'compressed bytes' : 'bytes', count: pair.messages.size };
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
@@ -91,38 +92,57 @@ class LobsterSource implements FeedSource {
     };
     const events = sink.wantsEvents;
     const ev = newEventFields();
-    const n = pair.messages.length;
+    // Both files stream row by row, in step: row i of the orderbook follows message i.
+    const messages = new RowStream(pair.messages);
+    const rows = new RowStream(pair.orderbook);
     let i = 0;
-    await drive(() => {
-      if (i >= n) return DONE;
-      const batchEnd = i + BATCH_MESSAGES;
-      let waitNs = 0;
-      for (; i < n && i < batchEnd; i++) {
-        parseRow(pair.messages[i], msg, pair.messageFile, i);
-        const tsNs = Math.round(msg[0] * 1e9);
-        waitNs = ctx.pacer.delayNs(tsNs);
-        if (waitNs > 0) break;
-        parseRow(pair.orderbook[i], row, pair.orderbookFile, i);
-        if (i === 0) book.seed(row);
-        else book.apply(i, msg[1], msg[3], msg[4], msg[5], row);
-        if (slot !== NOT_PUBLISHED) {
-          publish(i, tsNs);
-          if (events && lobsterEvent(msg, ev)) {
-            ev.instrumentIndex = slot;
-            ev.msgIndex = i;
-            ev.exchangeTsNs = tsNs;
-            ev.flags = abi.EVENT_FLAG_LAST;
-            sink.event(ev);
+    try {
+      while (!ctx.stop.requested) {
+        const batchEnd = i + BATCH_MESSAGES;
+        let waitNs = 0;
+        for (; i < batchEnd && messages.ready() && rows.ready(); i++) {
+          parseRow(messages.peek(), msg, pair.messageFile, i);
+          const tsNs = Math.round(msg[0] * 1e9);
+          waitNs = ctx.pacer.delayNs(tsNs);
+          if (waitNs > 0) break;
+          messages.skip();
+          parseRow(rows.peek(), row, pair.orderbookFile, i);
+          rows.skip();
+          if (i === 0) book.seed(row);
+          else book.apply(i, msg[1], msg[3], msg[4], msg[5], row);
+          if (slot !== NOT_PUBLISHED) {
+            publish(i, tsNs);
+            if (events && lobsterEvent(msg, ev)) {
+              ev.instrumentIndex = slot;
+              ev.msgIndex = i;
+              ev.exchangeTsNs = tsNs;
+              ev.flags = abi.EVENT_FLAG_LAST;
+              sink.event(ev);
+            }
           }
+          counters.messages++;
+          sink.tick();
         }
-        counters.messages++;
-        sink.tick();
+        counters.reveals = book.reveals;
+        sink.flush(counters);
+        ctx.progress?.(i, messages.bytesRead, this.total.count);
+        if (waitNs > 0 || i === batchEnd) {
+          await pause(waitNs);
+          continue;
+        }
+        if (!messages.ready()) await messages.fill(i);
+        if (!rows.ready()) await rows.fill(i);
+        if (messages.exhausted && rows.exhausted) break;
+        if (messages.exhausted || rows.exhausted) {
+          const [short, long] = messages.exhausted ? [pair.messageFile, pair.orderbookFile] : [pair.orderbookFile, pair.messageFile];
+          throw new MdfanError(ErrorCode.FEED_TRUNCATED, `${short} ends after ${i} rows but ${long} goes on: the pair must have one orderbook row per message`, { file: short, msgIndex: i });
+        }
       }
-      counters.reveals = book.reveals;
-      sink.flush(counters);
-      ctx.progress?.(i, i, n);
-      return waitNs;
-    }, ctx.stop);
+    } finally {
+      messages.close();
+      rows.close();
+    }
+    if (ctx.stop.requested) return;
     ctx.log.info({ event: LogEvent.FEED_VERIFIED, reveals: book.reveals }, 'LOBSTER replay verified against its orderbook file');
   }
 
@@ -137,6 +157,6 @@ export const lobster: SourceKind = {
   open: (rest, opts) => {
     const files = rest.split(',');
     if (files.length !== 2 || !files[0] || !files[1]) return null;
-    return new LobsterSource(loadLobster(files[0], files[1]), opts.levels);
+    return new LobsterSource(probeLobster(files[0], files[1]), opts.levels);
   },
 };
