@@ -2,6 +2,7 @@
  * The command table. Each command is a module exporting `USAGE` and `run(argv): Promise<number>` (the exit
  * code), loaded only when named so `mdfan stat` never loads the feed handler.
  */
+import { readFileSync } from 'node:fs';
 import { isMdfanError } from '../native/segment/errors.js';
 
 /** A command module: its usage text (printed for --help, here and nowhere else) and its run. */
@@ -17,16 +18,29 @@ const commands: Record<string, Command> = {
   bench: { summary: 'benchmarks: latency, feed, fanout, false-sharing, numa, all (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
   replay: { summary: 'run a replay scenario (scenarios/*.json): feed, readers, pool, faults; report', load: () => import('../scenarios/replay/replay-cmd.js') },
   soak: { summary: 'hours of torture, kill -9 rounds and fuzzing, with the reliability figures', load: () => import('../scenarios/soak/soak-cmd.js') },
+  ls: { summary: 'every mdfan segment on this host: state, writer, heartbeat, instruments, readers, size', load: () => import('../workers/cmd/ls-cmd.js') },
+  rm: { summary: "remove a dead writer's segment and the objects beside it", load: () => import('../workers/cmd/rm-cmd.js') },
+  gc: { summary: 'remove every segment whose writer is gone', load: () => import('../workers/cmd/gc-cmd.js') },
   demo: { summary: 'a synthetic writer and a reader over a segment, with latency', load: () => import('../scenarios/demo/demo-cmd.js') },
 };
 
+/** The package's version, from its package.json (one source). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function usage(): string {
   const rows = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(12)} ${c.summary}`);
-  return `usage: mdfan <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nmdfan <command> --help for a command's options`;
+  return `usage: mdfan <command> [options] | mdfan --version\n\ncommands:\n${rows.join('\n')}\n\nmdfan <command> --help for a command's options; MDFAN_LOG_LEVEL sets the log level (default info)`;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    console.log(`mdfan ${version()}`);
+    process.exitCode = 0;
+    return;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
     process.exitCode = name === undefined ? 2 : 0;

@@ -11,9 +11,10 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** Parsed flags: strings for string options, booleans for boolean ones, undefined if absent. */
 export type Flags = Record<string, string | boolean | undefined>;
 
-export function parse(argv: string[], options: OptionSpec, usage: string): { values: Flags; positionals: string[] } {
+/** `positionals`: the command takes operands (e.g. `mdfan rm NAME`). */
+export function parse(argv: string[], options: OptionSpec, usage: string, positionals = false): { values: Flags; positionals: string[] } {
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: positionals });
     return { values: r.values as Flags, positionals: r.positionals };
   } catch (e) {
     throw new MdfanError(ErrorCode.OPTIONS, `${(e as Error).message}\n${usage}`);

@@ -1,0 +1,114 @@
+/**
+ * Every mdfan segment on this host, and removing a dead writer's: what `mdfan ls`, `mdfan rm`
+ * and `mdfan gc` do. Looking never disturbs a writer (stat's read-only mapping and lock query);
+ * removing refuses a segment whose writer lock is held, and never touches an object that is not
+ * an mdfan segment.
+ */
+import { readdirSync, rmSync } from 'node:fs';
+import { ErrorCode, MdfanError, isMdfanError } from './errors.js';
+import { COMPANION_SUFFIXES, unlinkSegment } from './mapping.js';
+import { segmentObjects } from './objects.js';
+import { statWithReaders, statSegment } from './stat.js';
+
+const SHM_DIR = '/dev/shm';
+/** The control socket beside a segment. */
+const CONTROL_SUFFIX = '.ctl';
+const BESIDE = [...Object.values(COMPANION_SUFFIXES), CONTROL_SUFFIX];
+
+export interface SegmentEntry {
+  name: string;
+  /** READY, CLOSED, BROKEN, INITIALIZING; UNSAFE (another user's, or writable by all); UNREADABLE (a coded refusal). */
+  state: string;
+  generation: number | null;
+  writer_pid: number | null;
+  writer_alive: boolean;
+  writer_lock_held: boolean;
+  heartbeat_age_ms: number | null;
+  instruments: number | null;
+  /** Readers attached through the control plane (null: it did not answer). */
+  readers: number | null;
+  size_bytes: number | null;
+  /** Why the segment could not be read (its error code), when it could not. */
+  problem: string | null;
+}
+
+/** Names in /dev/shm that could be segments: not an object beside a segment. */
+function candidates(): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(SHM_DIR);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => !BESIDE.some((s) => n.endsWith(s))).sort();
+}
+
+/** Every mdfan segment here (objects that are not mdfan segments are left out). */
+export async function listSegments(): Promise<SegmentEntry[]> {
+  const out: SegmentEntry[] = [];
+  for (const name of candidates()) {
+    try {
+      const s = await statWithReaders(name);
+      out.push({
+        name,
+        state: s.state,
+        generation: s.generation,
+        writer_pid: s.writer_pid,
+        writer_alive: s.writer_alive,
+        writer_lock_held: s.writer_lock_held,
+        heartbeat_age_ms: s.heartbeat_age_ms,
+        instruments: s.instrument_count,
+        readers: s.readers === null ? null : s.readers.length,
+        size_bytes: s.total_bytes,
+        problem: null,
+      });
+    } catch (e) {
+      if (!isMdfanError(e)) throw e;
+      // Another program's shared memory, or gone meanwhile: not ours to list.
+      if (e.code === ErrorCode.BAD_MAGIC || e.code === ErrorCode.NO_SEGMENT || e.code === ErrorCode.OPTIONS) continue;
+      out.push({
+        name,
+        state: e.code === ErrorCode.UNSAFE_OBJECT ? 'UNSAFE' : 'UNREADABLE',
+        generation: null,
+        writer_pid: null,
+        writer_alive: false,
+        writer_lock_held: false,
+        heartbeat_age_ms: null,
+        instruments: null,
+        readers: null,
+        size_bytes: null,
+        problem: e.code,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes segment `name` and the objects beside it (registry, event ring, top lines, control
+ * socket). Refuses a segment whose writer lock is held (MDFAN_ERR_WRITER_ALIVE, with its pid) and
+ * an object that is not an mdfan segment; with no segment left, removes the leftovers beside it.
+ * Returns what it removed; MDFAN_ERR_NO_SEGMENT when there was nothing.
+ */
+export function removeSegment(name: string): string[] {
+  let exists = true;
+  try {
+    const s = statSegment(name);
+    if (s.writer_lock_held)
+      throw new MdfanError(ErrorCode.WRITER_ALIVE, `segment ${name} has a live writer, pid ${s.writer_pid}: stop it first (it removes its segment when it exits)`, { segment: name, pid: s.writer_pid });
+  } catch (e) {
+    if (!isMdfanError(e, ErrorCode.NO_SEGMENT)) throw e;
+    exists = false;
+  }
+  const removed: string[] = [];
+  for (const obj of exists ? segmentObjects(name) : segmentObjects(name).slice(1)) if (unlinkSegment(obj)) removed.push(obj);
+  const ctl = `${SHM_DIR}/${name}${CONTROL_SUFFIX}`;
+  try {
+    rmSync(ctl);
+    removed.push(`${name}${CONTROL_SUFFIX}`);
+  } catch {
+    /* none */
+  }
+  if (removed.length === 0) throw new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${name} (nothing in ${SHM_DIR} by that name)`, { segment: name });
+  return removed;
+}

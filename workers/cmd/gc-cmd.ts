@@ -1,0 +1,31 @@
+/** `mdfan gc`: removes every segment whose writer is gone. */
+import { parse } from '../../bin/lib/args.js';
+import { isMdfanError } from '../../native/segment/errors.js';
+import { listSegments, removeSegment } from '../../native/segment/inventory.js';
+
+export const USAGE = `usage: mdfan gc [--json]
+  Removes every mdfan segment whose writer lock is free (a writer that died, or closed it with
+  --keep-segment), with the objects beside it. Live writers' segments stay.
+  Exit codes: 0 (also when there was nothing to remove).
+  Example: mdfan gc`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { json: { type: 'boolean' } }, USAGE);
+  const removed: string[] = [];
+  const kept: string[] = [];
+  for (const s of await listSegments()) {
+    if (s.writer_lock_held || s.state === 'UNSAFE') {
+      kept.push(s.name);
+      continue;
+    }
+    try {
+      removeSegment(s.name);
+      removed.push(s.name);
+    } catch (e) {
+      if (!isMdfanError(e)) throw e;
+      kept.push(s.name); // a writer came back meanwhile, or not ours to remove
+    }
+  }
+  console.log(values.json ? JSON.stringify({ removed, kept }) : `mdfan gc: removed ${removed.length} (${removed.join(', ') || 'none'}), kept ${kept.length} with a live writer or not ours`);
+  return 0;
+}
