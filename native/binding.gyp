@@ -9,7 +9,8 @@
         "src/seqlock_read.cc",
         "src/abi_export.cc",
         "src/c2c.cc",
-        "src/commit.cc"
+        "src/commit.cc",
+        "src/fdpass.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

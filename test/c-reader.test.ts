@@ -25,7 +25,6 @@ import {
   type EventRecord,
   type LevelSource,
 } from '../native/segment/index.js';
-import { registryName } from '../native/segment/registry.js';
 import { formatEventLine, lappedLine } from '../bin/lib/event-line.js';
 import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';
 import { binPath, repoRoot } from './helpers/paths.js';
@@ -473,6 +472,7 @@ test('--top prints level 0 of every book from the top lines (both sides, one sid
 test('--top --follow --wait block: asleep on the tops futex word (SLEEPING_TOP), a change below the top prints nothing, a top change wakes it; exits at CLOSED', async () => {
   const name = segName('ctopblock');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
+  assert.ok(await w.startControl()); // readers get the registry's descriptor over it
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   try {
@@ -562,6 +562,7 @@ test('--follow --wait block across a takeover: the reader claims a line in the n
   const script = `
     import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
+    await w.startControl();
     const k = w.addInstrument('AAA', 1, 10000);
     w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
     console.log('ready');
@@ -580,6 +581,7 @@ test('--follow --wait block across a takeover: the reader claims a line in the n
     children.delete(writer);
     w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
     assert.is(w.outcome, 'takeover');
+    assert.ok(await w.startControl());
     const k = w.addInstrument('AAA', 1, 10000);
     w.wakeIfSleepers(); // the takeover's own commits
     const pid = child!.pid!;
@@ -652,6 +654,7 @@ test('--wait needs spin or block; the usage names the header constants behind th
 test('--wait block: asleep on the futex, counted in the registry, woken by the next publish; its line is freed at exit', async () => {
   const name = segName('cblock');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
+  assert.ok(await w.startControl()); // readers get the registry's descriptor over it
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   try {
@@ -687,6 +690,7 @@ test('--wait block: asleep on the futex, counted in the registry, woken by the n
 test('--wait block: a reader asleep wakes at CLOSED and exits 0', async () => {
   const name = segName('cblockclose');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  assert.ok(await w.startControl()); // readers get the registry's descriptor over it
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   try {
@@ -715,9 +719,9 @@ test('--wait block without a reader registry says so on stderr, spins instead, a
   const name = segName('cnoreg');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
+    // No control plane (as a writer whose socket path is too long, or an ABI 1.0 writer): the
+    // registry's descriptor cannot be had.
     const k = w.addInstrument('AAPL', 1, 10000);
-    unlinkSegment(registryName(name)); // an old writer's segment, or a registry removed by hand
-    assert.not.ok(shmExists(registryName(name)));
     w.publish(k, levelSource(1, [[100, 1, 1]], []), 1, 0);
     const r = await runReader([name, '--follow', '2', '--wait', 'block'], {
       onLine: (line) => {
@@ -729,7 +733,7 @@ test('--wait block without a reader registry says so on stderr, spins instead, a
     });
     assert.is(r.code, 0, r.stderr);
     assert.equal(r.lines, ['1,AAPL,9999999999,0,100,1', '2,AAPL,101,1,-9999999999,0']);
-    assert.match(r.stderr, new RegExp(`^read_book: --wait block: no reader registry /${name}\\.readers \\(shm_open: .*\\); spinning instead$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^read_book: --wait block: no reader registry for segment ${name}: its writer's control socket is not listening; spinning instead$`, 'm'));
     assert.is(w.wakeups, 0);
   } finally {
     w.close({ unlink: true });
@@ -911,6 +915,7 @@ test('--events lapped by the writer prints LAPPED,N with exactly the events lost
 test('--events --from newest --wait block: asleep on the futex after opening the ring, then only the events appended since', async () => {
   const name = segName('cevnew');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });
+  assert.ok(await w.startControl()); // readers get the registry's descriptor over it
   let child: ChildProcess | undefined;
   let ts: EventRingReader | undefined;
   try {
@@ -1277,6 +1282,40 @@ test('--follow 2000 (books, and --top) while TypeScript publishes flat out in an
       assert.ok(Number(counts[2]) >= 2000, r.stderr);
       console.log(`  C reader (${what}) under load: ${published} commits published, 2000 printed, ${counts[1]} retries, ${counts[2]} reads`);
     }
+  } finally {
+    Atomics.store(new Int32Array(stop), 0, 1);
+    await worker.terminate();
+  }
+});
+
+test('every first copy raced by a commit (a pause in mid-copy, test build): each is caught and read again, no torn line', async () => {
+  // read_book built with a 2 ms pause between the two halves of each read's first copy: the writer
+  // commits thousands of times meanwhile, so every first copy is torn. A reader without its second
+  // seq check would print every one of them; this one must retry each.
+  const paused = join(workDir, 'read_book_midcopy');
+  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-DMDFAN_SEQLOCK_TEST_MIDCOPY(r)=((void)((r) == 0 && usleep(2000)))', '-I', join(repoRoot, 'native', 'include'), '-o', paused, source], { stdio: 'pipe' });
+  const name = segName('cmidcopy');
+  const stop = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'c-reader-writer', name, stop } });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+  try {
+    await ready;
+    const c = spawnChild('read_book (mid-copy pause)', paused, [name, '--follow', '200'], { maxStdoutLines: Infinity });
+    children.add(c);
+    const e = await c.exited;
+    children.delete(c);
+    assert.is(e.code, 0, c.stderr());
+    const lines = c.stdout.filter((l) => l.length > 0);
+    assert.is(lines.length, 200);
+    const last = new Map<string, number>();
+    const problems = lines.map((l) => followLineProblem(l, Number.MAX_SAFE_INTEGER, last)).filter((p) => p !== null);
+    assert.equal(problems, [], 'no torn, foreign or out-of-order line');
+    const counts = /^retries=(\d+) reads=(\d+)$/m.exec(c.stderr());
+    assert.ok(counts, c.stderr());
+    assert.ok(Number(counts[1]) >= Number(counts[2]), `every read's first copy was torn and caught: ${counts[0]}`);
   } finally {
     Atomics.store(new Int32Array(stop), 0, 1);
     await worker.terminate();

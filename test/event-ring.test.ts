@@ -233,6 +233,7 @@ for (const wait of ['spin', 'yield', 'block'] as const) {
   test(`the SDK's waitForEvents (${wait}) in another process returns with the next event (a block reader sleeps counted in the registry, in 100 ms steps that the writer's wake cuts short)`, async () => {
     const w = writer(`ring-wait-${wait}`, 64);
     try {
+      assert.ok(await w.startControl()); // block readers get the registry's descriptor over it
       append(w, 1, 5); // the reader starts after these ('newest')
       const r = startNode(proc, ['wait', w.name, wait]);
       await r.line(/^waiting/);

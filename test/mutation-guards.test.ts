@@ -71,7 +71,7 @@ test('mdfan feed\'s defaults: the segment and every object beside it, the contro
   try {
     await logLine(feed, (l) => l.event === LogEvent.FEED_LISTENING, 20_000);
     await waitUntil(() => shmExists(`${name}.ctl`), 10_000, { what: 'the control socket' });
-    for (const obj of [name, `${name}.readers`, `${name}.tops`, `${name}.events`, `${name}.ctl`])
+    for (const obj of [name, `${name}.tops`, `${name}.events`, `${name}.ctl`])
       assert.is((statSync(`/dev/shm/${obj}`).mode & 0o777).toString(8), '600', obj);
     const sock = createSocket('udp4');
     await new Promise<void>((res, rej) => sock.send(new PacketBuilder('MODES', 1).control(END_OF_SESSION), port, '127.0.0.1', (e) => (e ? rej(e) : res())));

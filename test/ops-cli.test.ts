@@ -71,7 +71,7 @@ test('mdfan ls lists live and dead segments with their writer, and leaves other 
 
 test('mdfan rm removes a dead writer\'s segment and everything beside it; refuses a live one, a foreign object, and nothing', async () => {
   const dead = await deadSegment('rm-dead');
-  assert.ok(shmExists(dead) && shmExists(`${dead}.readers`) && shmExists(`${dead}.tops`));
+  assert.ok(shmExists(dead) && shmExists(`${dead}.tops`) && shmExists(`${dead}.ctl`));
   const r = mdfan('rm', dead);
   assert.is(r.status, 0, r.stderr);
   for (const obj of [dead, `${dead}.readers`, `${dead}.tops`, `${dead}.events`, `${dead}.ctl`]) assert.not.ok(shmExists(obj), obj);
@@ -109,7 +109,7 @@ test('mdfan gc removes every dead segment and keeps the live ones', async () => 
     const j = JSON.parse(r.stdout) as { removed: string[]; kept: string[] };
     assert.ok(j.removed.includes(dead1) && j.removed.includes(dead2), r.stdout);
     assert.ok(j.kept.includes(live), r.stdout);
-    assert.not.ok(shmExists(dead1) || shmExists(dead2) || shmExists(`${dead1}.readers`));
+    assert.not.ok(shmExists(dead1) || shmExists(dead2) || shmExists(`${dead1}.tops`));
     assert.ok(shmExists(live));
   } finally {
     w.close({ unlink: true });

@@ -82,6 +82,7 @@ for (const [wait, ...extra] of [['spin'], ['yield'], ['block'], ['block', '--syn
 test('block uses (almost) no CPU while idle, unlike spin; a writer with no sleepers makes no wake-up syscall', async () => {
   const name = segName('idle');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  assert.ok(await w.startControl()); // block readers get the registry's descriptor over it
   w.startIdleHeartbeat();
   try {
     w.addInstrument('AAA', 1, 1);

@@ -27,6 +27,7 @@ for (const wait of ['spin', 'block']) {
     const name = segName(`stall-${wait}`);
     const rec = join(dir, `${wait}.txt`);
     const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
+    assert.ok(await w.startControl()); // block readers get the registry's descriptor over it
     w.startIdleHeartbeat();
     try {
       w.addInstrument('AAA', 1, 1);

@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEGMENT_NAME_MAX } from '../native/segment/mapping.js';
 import { SegmentReader, SegmentWriter, native, segmentObjects, topsName } from '../native/segment/index.js';
-import { registryName } from '../native/segment/registry.js';
-import { binPath } from './helpers/paths.js';
+import { binPath, repoRoot } from './helpers/paths.js';
 import { cleanupSegments, codeOf, segName, shmExists } from './helpers/segments.js';
 
 const isRoot = process.geteuid?.() === 0;
@@ -43,7 +42,7 @@ test('a name leaves room for every companion: one character too many is refused 
   const longest = base.padEnd(SEGMENT_NAME_MAX, 'y');
   const w = SegmentWriter.open({ name: longest, maxInstruments: 1, levels: 1, ringEvents: 1024 });
   try {
-    assert.equal(left(longest), segmentObjects(longest), 'the segment, its registry, its ring and its top lines all exist');
+    assert.equal(left(longest), [longest, `${longest}.events`, `${longest}.tops`], 'the segment, its ring and its top lines all exist (the registry is a memfd)');
     const r = SegmentReader.openSync(longest);
     r.close();
   } finally {
@@ -52,9 +51,9 @@ test('a name leaves room for every companion: one character too many is refused 
   assert.equal(left(longest), []);
 });
 
-test('a planted directory where the registry goes: a coded error, and nothing the writer made is left', () => {
+test('a planted directory where the top lines go: a coded error, and nothing the writer made is left', () => {
   const name = segName('planted-dir');
-  mkdirSync(shm(registryName(name)));
+  mkdirSync(shm(topsName(name)));
   try {
     let err: unknown;
     try {
@@ -64,18 +63,17 @@ test('a planted directory where the registry goes: a coded error, and nothing th
     }
     assert.match(String((err as { code?: string })?.code), /^MDFAN_ERR_/, String(err));
     assert.not.ok(shmExists(name), 'the data segment it created is gone');
-    assert.not.ok(shmExists(topsName(name)));
-    assert.ok(statSync(shm(registryName(name))).isDirectory(), 'the planted directory is not the writer\'s to remove');
+    assert.ok(statSync(shm(topsName(name))).isDirectory(), 'the planted directory is not the writer\'s to remove');
   } finally {
-    rmSync(shm(registryName(name)), { recursive: true, force: true });
+    rmSync(shm(topsName(name)), { recursive: true, force: true });
   }
 });
 
-test('a planted symlink where the registry goes is replaced, never followed', () => {
+test('a planted symlink where the top lines go is replaced, never followed', () => {
   const name = segName('planted-link');
   const target = join(tmpdir(), `mdfan-target-${process.pid}`);
   writeFileSync(target, 'precious');
-  symlinkSync(target, shm(registryName(name)));
+  symlinkSync(target, shm(topsName(name)));
   try {
     const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
     w.close({ unlink: true });
@@ -99,7 +97,37 @@ asRoot('another user\'s object under the writer\'s name (mode 0666) is refused w
   assert.is(err?.code, 'MDFAN_ERR_UNSAFE_OBJECT');
   assert.equal([err?.details?.field, err?.details?.found], ['uid', NOBODY]);
   assert.ok(readFileSync(shm(name)).equals(Buffer.alloc(4096, 7)), 'not a byte changed');
-  assert.not.ok(shmExists(registryName(name)));
+  assert.not.ok(shmExists(topsName(name)));
+});
+
+test('a reader cannot shrink the reader registry (a sealed memfd handed over the control socket): the writer goes on', async () => {
+  const name = segName('sealed');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 1);
+    assert.not.ok(shmExists(`${name}.readers`), 'no registry by name in /dev/shm to truncate');
+    // A hostile reader, in its own process: gets the descriptor as every reader does, then tries
+    // to shrink and to grow the object the writer maps.
+    const script = `
+      import { native } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'binding.js'))};
+      const fd = native.recvFd(${JSON.stringify(`/dev/shm/${name}.ctl`)}, '{"type":"registry"}\\n', 5000);
+      const tryIt = (size) => { try { native.ftruncate(fd, size); return 'done'; } catch (e) { return e.details?.errname ?? String(e); } };
+      console.log(JSON.stringify({ size: native.fstat(fd).size, shrink: tryIt(0), grow: tryIt(1 << 20) }));`;
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 }, (e, stdout, stderr) => (e ? reject(new Error(`${e.message}\n${stderr}`)) : resolve(stdout))),
+    );
+    const r = JSON.parse(out) as { size: number; shrink: string; grow: string };
+    assert.ok(r.size > 0);
+    assert.equal([r.shrink, r.grow], ['EPERM', 'EPERM'], 'sealed against shrinking and growing');
+    // The writer's sleeper checks read the registry as before: no SIGBUS.
+    w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([1, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
+    w.wakeIfSleepers();
+    assert.is(w.registry.sleepers(), 0);
+  } finally {
+    w.close({ unlink: true });
+  }
 });
 
 test('a dead writer\'s segment of this user with a mode wider than asked is replaced, not adopted: the new object has the mode asked', () => {

@@ -48,7 +48,9 @@ test('a pool of 2 spread monitors over the GOOG replay: merged histograms, per-w
     for (const k of ['p50', 'p90', 'p99', 'p999', 'max']) assert.ok(w.latency_ns[k] > 0, k);
   }
   assert.is(r.merged.updates, r.workers[0].updates + r.workers[1].updates);
-  assert.is(r.merged.latency_ns.count, r.merged.updates);
+  // Every book published after a worker attached is a latency sample; books already there when
+  // it attached are read but are no sample.
+  assert.ok(r.merged.latency_ns.count <= r.merged.updates && r.merged.latency_ns.count > 1000, `${r.merged.latency_ns.count} samples of ${r.merged.updates} updates`);
   assert.ok(r.merged.latency_ns.p50 <= r.merged.latency_ns.p99 && r.merged.latency_ns.p99 <= r.merged.latency_ns.max);
 });
 

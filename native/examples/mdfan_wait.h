@@ -1,7 +1,8 @@
 /*
  * mdfan_wait.h: how a C reader sleeps until the writer publishes instead of spinning. Part of the
- * read_book.c example, written from native/include/mdfan_abi.h alone: the reader registry
- * (/NAME.readers, read-write for readers) and the wake protocol declared there, step by step.
+ * read_book.c example, written from native/include/mdfan_abi.h alone: the reader registry (a
+ * sealed memfd, read-write for readers, whose descriptor the writer hands over its control socket)
+ * and the wake protocol declared there, step by step.
  *
  *   mdfan_wait_t w;
  *   if (mdfan_wait_open(&w, NAME, header, why, sizeof why) != 0)  no line: spin instead (never
@@ -29,8 +30,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,23 +48,68 @@ typedef struct {
   uint32_t *count;             /* the registry's counter of those sleepers */
 } mdfan_wait_t;
 
-/* Opens the registry of data segment NAME (header `h`, already attached) and claims a line.
- * Returns 0, or -1 with the reason in `why` (registry missing, not initialised, too short, full). */
+/* The registry's descriptor from the writer's control socket `path`: connect, ask with the line
+ * {"type":"registry"}, and read until a message carries a descriptor (SCM_RIGHTS; the greeting
+ * line before it is skipped). Returns the fd, or -1 with errno (ETIMEDOUT after timeout_ms). */
+static inline int mdfan_wait_fetch_registry(const char *path, unsigned timeout_ms) {
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof addr.sun_path) return errno = ENAMETOOLONG, -1;
+  memcpy(addr.sun_path, path, strlen(path));
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return -1;
+  struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)((timeout_ms % 1000) * 1000)};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  static const char request[] = "{\"type\":\"registry\"}\n";
+  int fd = -1, err = 0;
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) != 0 || write(s, request, sizeof request - 1) != (ssize_t)(sizeof request - 1)) err = errno;
+  for (int round = 0; !err && fd < 0 && round < 64; round++) {
+    char buf[512];
+    struct iovec iov = {buf, sizeof buf};
+    union {
+      struct cmsghdr align;
+      char bytes[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.bytes;
+    msg.msg_controllen = sizeof ctl.bytes;
+    ssize_t n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) err = (errno == EAGAIN || errno == EWOULDBLOCK) ? ETIMEDOUT : errno;
+    else if (n == 0) err = ECONNRESET;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c && !err; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  }
+  close(s);
+  if (fd < 0) errno = err ? err : EPROTO;
+  return fd;
+}
+
+/* Gets the registry of the data segment with header `h` (already attached) from its writer's
+ * control socket, and claims a line. Returns 0, or -1 with the reason in `why` (no control socket,
+ * no answer, not a registry, full). `name` only names the segment in messages. */
 static inline int mdfan_wait_open(mdfan_wait_t *w, const char *name, const mdfan_header_t *h, char *why, size_t why_len) {
-  char path[256];
+  char path[MDFAN_SOCKET_PATH_BYTES + 1];
   struct stat st;
   memset(w, 0, sizeof *w);
-  if (snprintf(path, sizeof path, "/%s.readers", name) >= (int)sizeof path) {
-    snprintf(why, why_len, "the registry name of segment %s is too long", name);
+  memcpy(path, h->control_socket_path, MDFAN_SOCKET_PATH_BYTES);
+  path[MDFAN_SOCKET_PATH_BYTES] = '\0';
+  if (path[0] == '\0') {
+    snprintf(why, why_len, "no reader registry for segment %s: its writer's control socket is not listening", name);
     return -1;
   }
-  int fd = shm_open(path, O_RDWR, 0);
+  int fd = mdfan_wait_fetch_registry(path, 500);
   if (fd < 0) {
-    snprintf(why, why_len, "no reader registry %s (shm_open: %s)", path, strerror(errno));
+    snprintf(why, why_len, "no reader registry for segment %s from %s (%s)", name, path, strerror(errno));
     return -1;
   }
   if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < MDFAN_REGISTRY_BYTES(1)) {
-    snprintf(why, why_len, "reader registry %s is too short for one line", path);
+    snprintf(why, why_len, "the reader registry of segment %s is too short for one line", name);
     close(fd);
     return -1;
   }
@@ -96,7 +144,7 @@ static inline int mdfan_wait_open(mdfan_wait_t *w, const char *name, const mdfan
       return 0;
     }
   }
-  snprintf(why, why_len, "reader registry %s %s", path, bad ? bad : "is full");
+  snprintf(why, why_len, "the reader registry of segment %s %s", name, bad ? bad : "is full");
   munmap(p, (size_t)st.st_size);
   return -1;
 }

@@ -26,10 +26,11 @@
  *   --stale-ms S    how long one odd seq may last before MDFAN_ERR_STALE (default
  *                   MDFAN_STALE_AFTER_MS from mdfan_abi.h, 100, as every mdfan reader)
  *   --wait W        how --follow waits for the next commit: spin (default: poll the seq words,
- *                   one core busy) or block (claim a line of the reader registry /NAME.readers,
- *                   mapped read-write, until exit, and sleep on the futex word notify_seq whenever
- *                   there is nothing to read: mdfan_wait.h; if the registry is missing or full, a
- *                   line on stderr says so and the reader spins)
+ *                   one core busy) or block (claim a line of the reader registry, a sealed memfd
+ *                   the writer hands over its control socket, mapped read-write, until exit, and
+ *                   sleep on the futex word notify_seq whenever there is nothing to read:
+ *                   mdfan_wait.h; without a control socket, or with a full registry, a line on
+ *                   stderr says so and the reader spins)
  *   --sleep-ms Z    with --wait block, the longest sleep before the reader looks again, so a dead
  *                   writer (which wakes nobody) is noticed (default MDFAN_HEARTBEAT_TIMEOUT_MS, 1000)
  *   --events N      instead of books, follow the event ring /NAME.events (ABI 1.1: mdfan_events.h)

@@ -83,7 +83,16 @@ static inline int64_t mdfan_seqlock_read(const void *slot, void *dst, size_t byt
       mdfan_cpu_relax();
       continue;
     }
+#ifdef MDFAN_SEQLOCK_TEST_MIDCOPY
+    /* Test builds only: a hook between the two halves of the copy, so a test can make a copy race
+     * a commit every time (a reader that skipped R2 would then return it torn, every time). */
+    size_t half = (bytes / 2u) & ~(size_t)3u;
+    memcpy(dst, slot, half);
+    MDFAN_SEQLOCK_TEST_MIDCOPY(retries);
+    memcpy((char *)dst + half, (const char *)slot + half, bytes - half);
+#else
     memcpy(dst, slot, bytes); /* plain loads, racing the writer: kept only if R2 validates them */
+#endif
     /* F2, acquire fence: every load of the copy happens before R2; pairs with the writer's F1. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     /* R2, relaxed: ordered after the copy by F2; it sees W1 of any commit the copy overlapped. */

@@ -47,6 +47,12 @@ export interface Addon {
   ftruncate(fd: number, size: number): void;
   /** Reserves `size` bytes of the object (posix_fallocate): ENOSPC now, not SIGBUS later. */
   fallocate(fd: number, size: number): void;
+  /** A memfd of `bytes`, reserved and sealed against shrinking, growing and further seals. */
+  memfdCreate(bytes: number): number;
+  /** Sends one byte with `fd` attached (SCM_RIGHTS) on the connected Unix socket `socketFd`. */
+  sendFd(socketFd: number, fd: number): void;
+  /** Connects to the Unix socket `path`, writes `request`, returns the first descriptor received. */
+  recvFd(path: string, request: string, timeoutMs: number): number;
   fchown(fd: number, uid: number, gid: number): void;
   fstat(fd: number): FileStat;
   close(fd: number): void;
@@ -94,7 +100,7 @@ const require = createRequire(import.meta.url);
 const raw = require(addonPath) as Addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
-const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'mbind', 'memNode', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
+const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'mbind', 'memNode', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
 
 /** A guarded call: a failed syscall becomes an MdfanError with a stable code and the errno facts. */
 function guard<K extends (typeof GUARDED)[number]>(name: K): Addon[K] {

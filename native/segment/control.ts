@@ -13,6 +13,7 @@ import { chmodSync, chownSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import * as abi from './abi.js';
 import type { Mapping } from './mapping.js';
+import { native } from './binding.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 
 export interface ReaderInfo {
@@ -50,7 +51,15 @@ export class ControlServer {
   ) {}
 
   /** Listens on `path` (replacing a dead writer's socket file). Resolves null on failure. */
-  static async start(path: string, mode: number, gid: number | undefined, info: () => { generation: number }, onAttach: (attached: boolean) => void): Promise<ControlServer | null> {
+  /** `registryFd`: the reader registry's memfd, handed to a reader that asks (SCM_RIGHTS). */
+  static async start(
+    path: string,
+    mode: number,
+    gid: number | undefined,
+    info: () => { generation: number },
+    registryFd: number,
+    onAttach: (attached: boolean) => void,
+  ): Promise<ControlServer | null> {
     try {
       unlinkSync(path); // a dead writer's: we hold the segment's writer lock
     } catch {
@@ -70,12 +79,12 @@ export class ControlServer {
     }
     server.unref(); // never keeps the writer alive
     const cs = new ControlServer(path, server, onAttach);
-    server.on('connection', (sock) => cs.accept(sock, info));
+    server.on('connection', (sock) => cs.accept(sock, info, registryFd));
     server.on('error', () => undefined);
     return cs;
   }
 
-  private accept(sock: Socket, info: () => { generation: number }): void {
+  private accept(sock: Socket, info: () => { generation: number }, registryFd: number): void {
     sock.unref();
     sock.setEncoding('utf8');
     if (this.clients.size >= SEGMENT_DEFAULTS.controlMaxConnections) {
@@ -117,6 +126,15 @@ export class ControlServer {
             r.events_lost = msg.lost;
           }
         } else if (msg.type === 'list') send(sock, { type: 'readers', readers: this.readers() });
+        else if (msg.type === 'registry' && !this.closed) {
+          // The registry's descriptor, on this connection's own socket (libuv's stream handle).
+          const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+          try {
+            if (typeof fd === 'number' && fd >= 0) native.sendFd(fd, registryFd);
+          } catch {
+            /* the reader went: it polls instead of sleeping */
+          }
+        }
       }
     });
     const gone = (): void => {

@@ -1,10 +1,17 @@
 /**
- * The reader registry: a small segment `/NAME.readers` beside the data segment, read-write for
- * readers (the data segment is read-only for them). Its layout and wake protocol are declared in
- * native/include/mdfan_abi.h (mdfan_registry_header_t, mdfan_reader_line_t). It holds what readers must
- * write: one 128-byte line per attached reader (pid, state) and, on its own line, the count of
- * readers sleeping on the futex, so the writer wakes them only when someone sleeps: a writer with
- * no sleepers makes no syscall, just one load per input message.
+ * The reader registry: a small shared object, read-write for readers (the data segment is
+ * read-only for them). Its layout and wake protocol are declared in native/include/mdfan_abi.h
+ * (mdfan_registry_header_t, mdfan_reader_line_t). It holds what readers must write: one 128-byte
+ * line per attached reader (pid, state) and, on its own line, the count of readers sleeping on the
+ * futex, so the writer wakes them only when someone sleeps: a writer with no sleepers makes no
+ * syscall, just one load per input message.
+ *
+ * Readers write into it and the writer maps it, so no reader may be able to shrink it (the writer
+ * would die of SIGBUS at its next sleeper check): it is a memfd sealed against shrinking and
+ * growing, with no name in /dev/shm. A reader gets its descriptor from the writer's control socket
+ * (a `{"type":"registry"}` line, answered with SCM_RIGHTS), so exactly those who may connect to
+ * the socket (its mode: the data segment's readers) may join. Without a control plane a reader
+ * has no line and polls instead of sleeping.
  *
  * Lost wake-ups cannot happen (both sides seq_cst, a Dekker pattern):
  *   reader: sleepers += 1 ; v = notify_seq ; look for new commits ; none -> futex_wait(notify_seq, v)
@@ -19,7 +26,7 @@
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
-import { COMPANION_SUFFIXES, Mapping, createFresh, shmPath, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, Mapping } from './mapping.js';
 
 export const { REGISTRY_MAGIC, REGISTRY_LINE_BYTES, REGISTRY_CAPACITY, READER_FREE, READER_ATTACHED, READER_SLEEPING, READER_SLEEPING_TOP } = abi;
 /** Word indexes (u32), from the header's mdfan_registry_header_t and mdfan_reader_line_t. */
@@ -33,11 +40,13 @@ const W_PID = abi.READER_LINE.pid.offset >>> 2;
 const W_STATE = abi.READER_LINE.state.offset >>> 2;
 /** First word of reader line i. */
 const lineWord = (i: number): number => (abi.SIZEOF.registry_header + i * abi.SIZEOF.reader_line) >>> 2;
+/** The name an ABI 1.0–1.2 writer gave its registry in /dev/shm (a leftover is removed with the segment). */
 export const registryName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.registry}`;
 const BYTES = abi.registryBytes();
-
-/** Read-write bits for whoever may read the data segment (readers must write here). */
-const registryMode = (dataMode: number): number => dataMode | ((dataMode & 0o044) >>> 1);
+/** The control-socket line that asks for the registry's descriptor. */
+export const REGISTRY_REQUEST = '{"type":"registry"}\n';
+/** How long a reader waits for the descriptor (a writer's event loop answers within a turn). */
+const REGISTRY_ANSWER_MS = 500;
 
 /** The writer's side: creates (or resets) the registry, reads the sleeper count, sweeps the dead. */
 export class RegistryOwner {
@@ -46,14 +55,18 @@ export class RegistryOwner {
     readonly map: Mapping,
   ) {}
 
-  static create(segment: string, dataMode: number, gid?: number): RegistryOwner {
-    // A new registry per writer: a leftover one (a dead writer's, or planted by someone else)
-    // is unlinked, never adopted. Readers claim a line in the new one after a takeover.
-    const name = registryName(segment);
-    const m = createFresh(name, BYTES, registryMode(dataMode), gid);
+  /** A new registry for this writer: a sealed memfd (its descriptor goes to readers over the control socket). */
+  static create(segment: string): RegistryOwner {
+    const name = `${registryName(segment)} (memfd)`;
+    const m = Mapping.map(name, native.memfdCreate(BYTES), BYTES, true);
     Atomics.store(m.u32, W_CAPACITY, REGISTRY_CAPACITY);
     Atomics.store(m.u32, W_MAGIC, REGISTRY_MAGIC);
     return new RegistryOwner(name, m);
+  }
+
+  /** The memfd, for the control plane to hand to readers. */
+  get fd(): number {
+    return this.map.fd;
   }
 
   /** Readers asleep on the futex (seq_cst load: pairs with the reader's increment). */
@@ -99,9 +112,9 @@ export class RegistryOwner {
     return freed;
   }
 
-  close(unlink: boolean): void {
+  /** Unmaps and closes the memfd (readers' mappings keep it alive until they go). */
+  close(): void {
     this.map.close();
-    if (unlink) unlinkSegment(this.name);
   }
 }
 
@@ -121,22 +134,31 @@ export class RegistryLine {
     private readonly word: number,
   ) {}
 
-  /** Claims a free line; null if the registry is absent or full (the reader then cannot block). */
-  static claim(segment: string): RegistryLine | null {
-    const name = registryName(segment);
+  /**
+   * Claims a free line in the registry of the writer whose control socket is `controlPath`; null
+   * if there is none (no control plane, an old writer), it does not answer, or it is full (the
+   * reader then cannot block, and polls).
+   */
+  static claim(controlPath: string): RegistryLine | null {
+    if (!controlPath) return null;
     let fd: number;
     try {
-      fd = native.shmOpen(shmPath(name), native.OPEN_READ_WRITE, 0);
+      fd = native.recvFd(controlPath, REGISTRY_REQUEST, REGISTRY_ANSWER_MS);
     } catch {
       return null;
     }
+    return RegistryLine.attach(fd);
+  }
+
+  /** Claims a free line in the registry whose descriptor is `fd` (taken over: closed with the line); null if it is not one, or full. */
+  static attach(fd: number): RegistryLine | null {
     let m: Mapping;
     try {
       if (native.fstat(fd).size < BYTES) {
         native.close(fd);
         return null;
       }
-      m = Mapping.map(name, fd, BYTES, true);
+      m = Mapping.map('registry', fd, BYTES, true);
     } catch {
       return null;
     }

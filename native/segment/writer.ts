@@ -70,7 +70,7 @@ export class SegmentWriter {
     this.outcome = outcome;
     this.mode = mode;
     this.gid = gid;
-    this.registry = RegistryOwner.create(name, mode, gid);
+    this.registry = RegistryOwner.create(name);
     // A new ring and new top lines for every generation, before READY: a reader that attaches finds them.
     const generation = Atomics.load(map.u32, abi.W.hdrGeneration);
     this.tops = TopsOwner.create(name, this.layout.maxInstruments, generation, mode, gid);
@@ -100,6 +100,7 @@ export class SegmentWriter {
       this.mode,
       this.gid,
       () => ({ generation: this.closedState ? 0 : this.generation }),
+      this.registry.fd,
       (attached) => {
         if (!this.closedState) this.addCounter(attached ? 'reader_attaches' : 'reader_detaches'); // the mapping is gone after close
       },
@@ -489,7 +490,7 @@ export class SegmentWriter {
     this.control?.close(); // announces the shutdown, removes the socket
     writeControlPath(this.map, null);
     if (opts.unlink) unlinkSegment(this.name);
-    this.registry.close(opts.unlink ?? false);
+    this.registry.close();
     this.ring?.close(opts.unlink ?? false);
     this.tops.close(opts.unlink ?? false);
     this.map.close();

@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdfan::InitAbi(env, exports);
   mdfan::InitC2c(env, exports);
   mdfan::InitCommit(env, exports);
+  mdfan::InitFdPass(env, exports);
   return exports;
 }
 }  // namespace

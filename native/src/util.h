@@ -90,5 +90,6 @@ void InitSeqlockRead(Napi::Env env, Napi::Object exports);
 void InitAbi(Napi::Env env, Napi::Object exports);
 void InitC2c(Napi::Env env, Napi::Object exports);
 void InitCommit(Napi::Env env, Napi::Object exports);
+void InitFdPass(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdfan

@@ -1,6 +1,6 @@
 /**
  * A child process for lifecycle tests: `node writer-proc.js MODE NAME [levels] [maxInstruments]`.
- *  serve         open a writer, publish one book, print "ready <gen> <outcome>", heartbeat until
+ *  serve         open a writer (with its control plane), publish one book, print "ready <gen> <outcome>", heartbeat until
  *                SIGTERM/SIGINT (which close the segment gracefully) or SIGKILL
  *  half-commit   like serve, then leave slot 0 mid-update (odd seq) and keep heartbeating
  *  try-open      try to open as writer; print one JSON line {ok, code, pid} and exit (holds 300 ms)
@@ -54,6 +54,7 @@ switch (mode) {
   case 'half-commit': {
     const w = SegmentWriter.open({ name, levels, maxInstruments });
     closeOnSignals(w);
+    await w.startControl(); // as mdfan feed: readers announce themselves and get the registry
     w.addInstrument('AAA', 1, 10000);
     w.publish(0, book(1), 1, 1000);
     if (mode === 'half-commit') w.slots.beginOnlyForTest(0);

@@ -19,6 +19,7 @@
  * or order count, and readTop() copies one 64-byte line.
  */
 import { setImmediate as yieldNow } from 'node:timers/promises';
+import { isMainThread } from 'node:worker_threads';
 import * as abi from '../../native/segment/abi.js';
 import { native } from '../../native/segment/binding.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
@@ -105,7 +106,7 @@ export class BookReader {
     this.generation = seg.currentGeneration;
     this.instruments = seg.instruments();
     this.knownCount = this.instruments.length;
-    if (this.wait === 'block') this.line = RegistryLine.claim(seg.name);
+    if (this.wait === 'block') this.line = this.claimLine();
     this.announce();
   }
 
@@ -327,9 +328,30 @@ export class BookReader {
     }
   }
 
+  private nextClaimMs = 0;
+
+  /**
+   * A line in the writer's registry (its descriptor comes over the control socket); tried again
+   * at most once a second while there is none (no control plane yet, or the registry is full).
+   */
+  private claimLine(): RegistryLine | null {
+    const now = performance.now();
+    if (now < this.nextClaimMs) return null;
+    const h = this.seg.header();
+    // The writer's own event loop answers the request: from its thread it never can.
+    if (h.writerPid === process.pid && isMainThread) return null;
+    if (!h.controlSocketPath) {
+      this.nextClaimMs = now + 10; // not listening yet (a writer starting): look again soon, it costs a header read
+      return null;
+    }
+    const line = RegistryLine.claim(h.controlSocketPath);
+    if (line === null) this.nextClaimMs = now + 1000; // no answer, or full: a claim may have waited 500 ms
+    return line;
+  }
+
   /** Sleeps on the futex word (the tops' for `tops`) until the writer bumps it or ms pass. */
   private block(ms: number, tops: boolean): void {
-    if (this.line === null) this.line = RegistryLine.claim(this.seg.name);
+    if (this.line === null) this.line = this.claimLine();
     if (this.line === null) {
       // No registry (an old writer) or full: fall back to polling, slowly.
       park(Math.min(ms, 1));

@@ -4,6 +4,7 @@
  * synchronous and fills a preallocated batch (nothing allocated per event); a new writer
  * generation is followed with reopen() (a BookReader on the same segment says when: NEW_WRITER).
  */
+import { isMainThread } from 'node:worker_threads';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError, SegmentReader, abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
 import { RegistryLine } from '../../native/segment/registry.js';
@@ -37,6 +38,7 @@ export class EventReader {
   /** For the block wait: the data segment (its futex word) and a line in the reader registry. */
   private seg: SegmentReader | null = null;
   private line: RegistryLine | null = null;
+  private nextClaimMs = 0;
 
   private constructor(
     readonly segment: string,
@@ -110,7 +112,14 @@ export class EventReader {
 
   private block(ms: number): void {
     this.seg ??= SegmentReader.openSync(this.segment, { anyState: true });
-    this.line ??= RegistryLine.claim(this.segment);
+    const h = this.seg.header();
+    // The registry's descriptor comes over the writer's control socket (tried again once a second),
+    // answered by the writer's event loop: from the writer's own thread it never can be.
+    if (this.line === null && performance.now() >= this.nextClaimMs && !(h.writerPid === process.pid && isMainThread)) {
+      this.line = RegistryLine.claim(h.controlSocketPath);
+      // Not listening yet: look again soon; no answer or full: a claim may have waited 500 ms.
+      if (this.line === null) this.nextClaimMs = performance.now() + (h.controlSocketPath ? 1000 : 10);
+    }
     if (this.line === null) {
       // No registry line (full, or the writer keeps none): poll slowly instead of sleeping unheard.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(ms, 1));
