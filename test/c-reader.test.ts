@@ -77,6 +77,25 @@ function runReader(
   });
 }
 
+/**
+ * A writer in its own process (so the test can SIGKILL it: the kernel drops its lock, state stays
+ * READY): one instrument of one level, one book (bid 100 x 1) at `msgIndex`, "ready" on stdout,
+ * heartbeating; with `control`, its control plane listens (block readers get the registry).
+ */
+function childWriter(name: string, o: { maxInstruments: number; symbol: string; msgIndex: number; control?: boolean }): Child {
+  const script = `
+    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: ${o.maxInstruments}, levels: 1 });
+    ${o.control ? 'await w.startControl();' : ''}
+    const k = w.addInstrument(${JSON.stringify(o.symbol)}, 1, 10000);
+    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, ${o.msgIndex}, 0);
+    console.log('ready');
+    setInterval(() => w.heartbeat(), 10);`;
+  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
+  children.add(writer);
+  return writer;
+}
+
 /** The first stderr line, which names the error code. */
 const errorLine = (r: Run): string => r.stderr.split('\n')[0] ?? '';
 
@@ -420,15 +439,7 @@ test('--follow stops at CLOSED after printing every commit made before it', asyn
 test('--follow reports MDFAN_ERR_WRITER_DEAD when the writer dies without closing', async () => {
   const name = segName('cdead');
   // A writer in its own process, killed with SIGKILL: the kernel drops its lock, state stays READY.
-  const script = `
-    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
-    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
-    const k = w.addInstrument('AAPL', 1, 10000);
-    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 9, 0);
-    console.log('ready');
-    setInterval(() => w.heartbeat(), 10);`;
-  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
-  children.add(writer);
+  const writer = childWriter(name, { maxInstruments: 1, symbol: 'AAPL', msgIndex: 9 });
   await writer.line(/^ready$/, 20_000);
   await writer.kill();
   children.delete(writer);
@@ -527,15 +538,7 @@ test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "has no 
 
 test('--top --follow follows a takeover: the dead writer\'s top, then the new writer\'s lines', async () => {
   const name = segName('ctoptake');
-  const script = `
-    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
-    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 2, levels: 1 });
-    const k = w.addInstrument('OLD', 1, 10000);
-    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 9, 0);
-    console.log('ready');
-    setInterval(() => w.heartbeat(), 10);`;
-  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
-  children.add(writer);
+  const writer = childWriter(name, { maxInstruments: 2, symbol: 'OLD', msgIndex: 9 });
   const lines: string[] = [];
   let w: SegmentWriter | undefined;
   try {
@@ -559,16 +562,7 @@ test('--top --follow follows a takeover: the dead writer\'s top, then the new wr
 
 test('--follow --wait block across a takeover: the reader claims a line in the new writer\'s registry and is woken by it', async () => {
   const name = segName('cblocktake');
-  const script = `
-    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
-    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
-    await w.startControl();
-    const k = w.addInstrument('AAA', 1, 10000);
-    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
-    console.log('ready');
-    setInterval(() => w.heartbeat(), 10);`;
-  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
-  children.add(writer);
+  const writer = childWriter(name, { maxInstruments: 1, symbol: 'AAA', msgIndex: 1, control: true });
   const lines: string[] = [];
   let child: ChildProcess | undefined;
   let w: SegmentWriter | undefined;
@@ -605,15 +599,7 @@ test('--follow --wait block across a takeover: the reader claims a line in the n
 
 test('--follow follows the name when a new writer replaced the object by one of another layout (MDFAN_HEADER_REPLACED)', async () => {
   const name = segName('creplaced');
-  const script = `
-    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
-    const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 1, levels: 1 });
-    const k = w.addInstrument('AAA', 1, 10000);
-    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
-    console.log('ready');
-    setInterval(() => w.heartbeat(), 10);`;
-  const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
-  children.add(writer);
+  const writer = childWriter(name, { maxInstruments: 1, symbol: 'AAA', msgIndex: 1 });
   const lines: string[] = [];
   let w: SegmentWriter | undefined;
   try {
