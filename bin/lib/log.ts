@@ -35,6 +35,10 @@ export const LogEvent = Object.freeze({
   FEED_VERIFIED: 'feed_verified',
   /** A reader is attached and about to read (fields: segment, wait, generation). */
   READER_ATTACHED: 'attached',
+  /** A reader waits for a segment that is not there or not READY yet (fields: segment, timeoutS, code). */
+  READER_WAITING: 'waiting',
+  /** Symbols asked for that the segment never listed (fields: segment, symbols). */
+  SYMBOLS_UNKNOWN: 'symbols_unknown',
   /** The writer closed the segment. */
   WRITER_CLOSED: 'writer_closed',
   /** The writer died (field: code MDFAN_ERR_WRITER_DEAD). */

@@ -24,6 +24,7 @@ import { native } from '../../native/segment/binding.js';
 import { setTimeout as sleep, setImmediate as yieldNow } from 'node:timers/promises';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
 import { TopSnapshot } from '../../native/segment/tops.js';
+import { SegmentReader } from '../../native/segment/reader.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { EventRecorder, parseFrom, parseKinds } from './event-recorder.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
@@ -86,6 +87,13 @@ export async function run(argv: string[]): Promise<number> {
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
   const writerUid = values['writer-uid'] === undefined ? undefined : intOption(values['writer-uid'], '--writer-uid', 0, 0xfffffffe, 0);
+  // Say at once what is awaited, and for how long, when the segment is not there yet.
+  try {
+    SegmentReader.openSync(name, { writerUid }).close();
+  } catch (e) {
+    if (isMdfanError(e, ErrorCode.NO_SEGMENT) || isMdfanError(e, ErrorCode.NOT_READY))
+      log.info({ event: LogEvent.READER_WAITING, segment: name, timeoutS, code: e.code }, `waiting up to ${timeoutS} s for segment ${name} (${e.code})`);
+  }
   const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid });
   const events = values.events ? new EventRecorder(name, { from, kinds, file: eventsFile }) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
@@ -271,6 +279,10 @@ export async function run(argv: string[]): Promise<number> {
 
   const cpu = process.cpuUsage(cpu0);
   const pct = (p: number): number => hist.getValueAtPercentile(p);
+  if (symbols !== null) {
+    const never = [...symbols].filter((s) => reader.find(s) < 0);
+    if (never.length > 0) log.warn({ event: LogEvent.SYMBOLS_UNKNOWN, segment: name, symbols: never }, `segment ${name} never listed ${never.join(', ')}`);
+  }
   const summary = {
     segment: name,
     wait,

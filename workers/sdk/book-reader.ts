@@ -18,7 +18,7 @@
  * The Top variants watch the top-of-book lines (1.2): they see only changes of a best price, size
  * or order count, and readTop() copies one 64-byte line.
  */
-import { setImmediate as yieldNow } from 'node:timers/promises';
+import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
 import * as abi from '../../native/segment/abi.js';
 import { native } from '../../native/segment/binding.js';
@@ -92,8 +92,8 @@ export class BookReader {
   private line: RegistryLine | null = null;
   private nextHealthMs = 0;
   /** Instruments, refreshed on a new generation or a new announcement. */
-  instruments: Instrument[];
-  private knownCount: number;
+  instruments: Instrument[] = [];
+  private knownCount = 0;
 
   private constructor(seg: SegmentReader, opts: BookReaderOptions) {
     this.seg = seg;
@@ -104,8 +104,7 @@ export class BookReader {
     this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
     this.lastTopSeq = new Uint32Array(seg.layout.maxInstruments);
     this.generation = seg.currentGeneration;
-    this.instruments = seg.instruments();
-    this.knownCount = this.instruments.length;
+    this.setInstruments(seg.instruments());
     if (this.wait === 'block') this.line = this.claimLine();
     this.announce();
   }
@@ -231,6 +230,8 @@ export class BookReader {
     if (u32 === null) return 0;
     const last = tops ? this.lastTopSeq : this.lastSeq;
     const n = Math.min(Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount), last.length);
+    // An instrument announced since: the directory first, so every slot reported is in it (cold).
+    if (n > this.knownCount) this.refreshDirectory();
     let k = 0;
     for (let i = 0; i < n && k < out.length; i++) {
       const s = Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i));
@@ -253,9 +254,50 @@ export class BookReader {
 
   private refreshDirectory(): void {
     const n = Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount);
-    if (n !== this.knownCount) {
-      this.instruments = this.seg.instruments();
-      this.knownCount = this.instruments.length;
+    if (n !== this.knownCount) this.setInstruments(this.seg.instruments());
+  }
+
+  /** The directory as read, and its by-slot index for symbolOf()/priceScaleOf(). */
+  private setInstruments(list: Instrument[]): void {
+    this.instruments = list;
+    this.knownCount = list.length;
+    this.bySlot = [];
+    for (const inst of list) this.bySlot[inst.slotIndex] = inst;
+  }
+  private bySlot: Array<Instrument | undefined> = [];
+
+  /** The symbol of the instrument in `slot`; undefined if the directory has none there. A slot that changed()/poll() reported is always known. */
+  symbolOf(slot: number): string | undefined {
+    return (this.bySlot[slot] ?? (this.refreshDirectory(), this.bySlot[slot]))?.symbol;
+  }
+
+  /** The price scale of `slot`: a book's prices are integers, price / scale is currency units (ITCH: 10000). */
+  priceScaleOf(slot: number): number | undefined {
+    return (this.bySlot[slot] ?? (this.refreshDirectory(), this.bySlot[slot]))?.priceScale;
+  }
+
+  /** `price` (one of slot's book or top prices, the feed's integer) in currency units, e.g. 5853300 -> 585.33 for ITCH. */
+  priceOf(slot: number, price: number): number {
+    const scale = this.priceScaleOf(slot);
+    return scale === undefined ? Number.NaN : price / scale;
+  }
+
+  /**
+   * The slot of `symbol`, once the writer has announced it (polling the directory every 10 ms).
+   * Rejects with MDFAN_ERR_NOT_READY naming the symbol after `timeoutMs`.
+   */
+  async waitFor(symbol: string, timeoutMs: number = READER_DEFAULTS.attachTimeoutMs): Promise<number> {
+    const end = performance.now() + timeoutMs;
+    for (;;) {
+      const slot = this.find(symbol);
+      if (slot >= 0) return slot;
+      if (performance.now() >= end)
+        throw new MdfanError(ErrorCode.NOT_READY, `symbol ${symbol} did not appear in segment ${this.seg.name} within ${timeoutMs} ms (${this.instruments.length} instruments)`, {
+          segment: this.seg.name,
+          symbol,
+          timeoutMs,
+        });
+      await sleep(Math.min(10, Math.max(0, end - performance.now())));
     }
   }
 
@@ -264,15 +306,15 @@ export class BookReader {
    * changed (CLOSED, WRITER_DEAD once per death, NEW_WRITER). Never hangs on a dead writer.
    */
   async next(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
-    return this.waitFor(timeoutMs, false);
+    return this.waitNext(timeoutMs, false);
   }
 
   /** next() over the top lines: returns UPDATED only when a best bid or ask changed. */
   async nextTop(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
-    return this.waitFor(timeoutMs, true);
+    return this.waitNext(timeoutMs, true);
   }
 
-  private async waitFor(timeoutMs: number, tops: boolean): Promise<WaitResult> {
+  private async waitNext(timeoutMs: number, tops: boolean): Promise<WaitResult> {
     const end = performance.now() + timeoutMs;
     let parkUs = 0;
     for (let round = 0; ; round++) {
@@ -449,8 +491,7 @@ export class BookReader {
     }
     this.generation = seg.currentGeneration;
     this.writerDead = false;
-    this.instruments = seg.instruments();
-    this.knownCount = this.instruments.length;
+    this.setInstruments(seg.instruments());
     this.announce(); // to the new writer's control plane
     return WaitResult.NEW_WRITER;
   }

@@ -1,0 +1,96 @@
+/**
+ * The SDK as a strategy author meets it: the symbol and price scale of a changed slot without
+ * searching (never stale: a slot poll() reports is in the directory), prices in currency units,
+ * waiting for a symbol to appear; `mdfan read` says at once what it waits for, and names the
+ * symbols a segment never listed.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SegmentWriter } from '../native/segment/index.js';
+import { BookReader } from '../workers/index.js';
+import { LogEvent } from '../bin/lib/log.js';
+import { binPath } from './helpers/paths.js';
+import { killAll, startNode } from './helpers/procs.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+
+test.after.each(() => {
+  killAll();
+  cleanupSegments();
+});
+
+const book = (bid: number) => ({ bidCount: 1, askCount: 0, bids: new Uint32Array([bid, 1, 1]), asks: new Uint32Array(3) });
+
+test('symbolOf / priceScaleOf / priceOf for a slot poll() reports, even one announced after the reader attached', async () => {
+  const name = segName('ergo');
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 1 });
+  try {
+    w.addInstrument('GOOG', 1, 10000);
+    const r = await BookReader.attach(name, { wait: 'spin' });
+    try {
+      assert.is(r.symbolOf(0), 'GOOG');
+      assert.is(r.symbolOf(3), undefined);
+      // Announced and published between two polls: the directory is read before the slot is reported.
+      const k = w.addInstrument('BRK.B', 2, 100);
+      w.publish(k, book(41_250), 1, 0);
+      const out = new Int32Array(4);
+      const n = r.poll(out);
+      assert.equal([...out.subarray(0, n)], [k]);
+      assert.is(r.symbolOf(k), 'BRK.B');
+      assert.is(r.priceScaleOf(k), 100);
+      assert.is(r.priceOf(k, 41_250), 412.5);
+      assert.is(r.priceOf(0, 5_853_300), 585.33);
+      assert.ok(Number.isNaN(r.priceOf(3, 1)), 'no instrument there');
+    } finally {
+      r.close();
+    }
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('waitFor(symbol) resolves with its slot once announced, and rejects naming the symbol after the timeout', async () => {
+  const name = segName('waitfor');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
+  try {
+    const r = await BookReader.attach(name, { wait: 'yield' });
+    try {
+      const pending = r.waitFor('LATE', 10_000);
+      setTimeout(() => w.addInstrument('LATE', 7, 10000), 20); // announced while the reader waits
+      assert.is(await pending, 0);
+      let err: unknown;
+      try {
+        await r.waitFor('NEVER', 30);
+      } catch (e) {
+        err = e;
+      }
+      assert.is((err as { code?: string })?.code, 'MDFAN_ERR_NOT_READY');
+      assert.match(String((err as Error).message), 'symbol NEVER did not appear');
+    } finally {
+      r.close();
+    }
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('mdfan read says at once that it waits for a segment and for how long; at the end it names the symbols never listed', async () => {
+  const name = segName('waitmsg');
+  const r = startNode(binPath, ['read', '--segment', name, '--timeout', '20', '--symbols', 'AAA,ZZZ', '--duration', '30']);
+  const waiting = await r.event(LogEvent.READER_WAITING, 20_000);
+  assert.is(waiting.segment, name);
+  assert.is(waiting.timeoutS, 20);
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
+  try {
+    w.addInstrument('AAA', 1, 10000);
+    await r.event(LogEvent.READER_ATTACHED, 20_000);
+    w.publish(0, book(100), 1, 0);
+    w.close(); // CLOSED: the reader ends
+    const unknown = await r.event(LogEvent.SYMBOLS_UNKNOWN, 20_000);
+    assert.equal(unknown.symbols, ['ZZZ']);
+    assert.is((await r.exited).code, 0, r.stderr());
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test.run();
