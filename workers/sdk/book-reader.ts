@@ -268,12 +268,18 @@ export class BookReader {
 
   /** The symbol of the instrument in `slot`; undefined if the directory has none there. A slot that changed()/poll() reported is always known. */
   symbolOf(slot: number): string | undefined {
-    return (this.bySlot[slot] ?? (this.refreshDirectory(), this.bySlot[slot]))?.symbol;
+    return this.instrumentAt(slot)?.symbol;
+  }
+
+  /** The directory entry of `slot`, reading the directory again if it is not known yet. */
+  private instrumentAt(slot: number): Instrument | undefined {
+    if (this.bySlot[slot] === undefined) this.refreshDirectory();
+    return this.bySlot[slot];
   }
 
   /** The price scale of `slot`: a book's prices are integers, price / scale is currency units (ITCH: 10000). */
   priceScaleOf(slot: number): number | undefined {
-    return (this.bySlot[slot] ?? (this.refreshDirectory(), this.bySlot[slot]))?.priceScale;
+    return this.instrumentAt(slot)?.priceScale;
   }
 
   /** `price` (one of slot's book or top prices, the feed's integer) in currency units, e.g. 5853300 -> 585.33 for ITCH. */
