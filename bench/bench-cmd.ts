@@ -21,6 +21,7 @@ import { BENCH_DEFAULTS } from './defaults.js';
 
 const NAMES = [...Object.keys(BENCHMARKS), 'all'];
 export const USAGE = `usage: mdfan bench <${NAMES.join('|')}> [--json FILE] [--hgrm DIR] [--html FILE] [--runs K (default ${BENCH_DEFAULTS.runs})] [--seconds S per session (default ${BENCH_DEFAULTS.seconds})] [--rate PUBLISHES_PER_S (default ${BENCH_DEFAULTS.rate})]`;
+export const EXAMPLE = 'mdfan bench latency --runs 3 --json latency.json --html report.html';
 
 export async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

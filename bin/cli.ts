@@ -6,7 +6,17 @@ import { readFileSync } from 'node:fs';
 import { isMdfanError } from '../native/segment/errors.js';
 
 /** A command module: its usage text (printed for --help, here and nowhere else) and its run. */
-type CommandModule = { USAGE: string; run(argv: string[]): Promise<number> };
+type CommandModule = { USAGE: string; EXAMPLE?: string; EXIT_CODES?: string; run(argv: string[]): Promise<number> };
+
+/** The exit codes every command shares unless it says otherwise. */
+const EXIT_CODES = '0 done; 1 a failure (one line on stderr: mdfan <command>: MDFAN_ERR_<CODE>: message); 2 bad usage (MDFAN_ERR_OPTIONS)';
+const LOG_LEVEL = 'MDFAN_LOG_LEVEL (trace|debug|info|warn|error|fatal|silent; default info) sets the level of the JSON log lines on stderr';
+
+/** A command's --help: its usage, an example, its exit codes and the log level setting. */
+function help(mod: CommandModule): string {
+  const extra = [mod.EXAMPLE ? `example: ${mod.EXAMPLE}` : '', mod.USAGE.includes('Exit codes') ? '' : `exit codes: ${mod.EXIT_CODES ?? EXIT_CODES}`, LOG_LEVEL];
+  return [mod.USAGE, ...extra.filter((l) => l !== '')].join('\n');
+}
 type Command = { summary: string; load: () => Promise<CommandModule> };
 
 const commands: Record<string, Command> = {
@@ -55,7 +65,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const mod = await cmd.load();
     if (rest.includes('--help') || rest.includes('-h')) {
-      console.log(mod.USAGE);
+      console.log(help(mod));
       process.exitCode = 0;
       return;
     }

@@ -37,6 +37,20 @@ test('mdfan --version prints the package version', () => {
   assert.match(mdfan('--help').stdout, 'MDFAN_LOG_LEVEL');
 });
 
+test('every command\'s --help gives its options, an example, its exit codes and MDFAN_LOG_LEVEL', () => {
+  const list = mdfan('--help').stdout;
+  const names = [...list.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1]!);
+  assert.ok(names.length >= 12 && names.includes('feed') && names.includes('gc'), names.join(' '));
+  for (const name of names) {
+    const h = mdfan(name, '--help');
+    assert.is(h.status, 0, `${name}: ${h.stderr}`);
+    assert.match(h.stdout, `usage: mdfan ${name}`, name);
+    assert.match(h.stdout, /(^|\n) *[Ee]xample: mdfan /, `${name}: an example`);
+    assert.match(h.stdout, /[Ee]xit codes: 0 /, `${name}: exit codes`);
+    assert.match(h.stdout, 'MDFAN_LOG_LEVEL', `${name}: the log level`);
+  }
+});
+
 test('mdfan ls lists live and dead segments with their writer, and leaves other programs\' objects out', async () => {
   const live = segName('ls-live');
   const w = SegmentWriter.open({ name: live, maxInstruments: 2, levels: 1 });

@@ -26,6 +26,8 @@ export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAM
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the packets' source address)]
   [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]`;
+export const EXAMPLE = 'mdfan feed --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --segment books --speed 1';
+export const EXIT_CODES = '0 end of input (CLOSED) or stopped by SIGINT/SIGTERM; 1 bad input (MDFAN_ERR_FEED_*: the segment goes BROKEN) or another failure; 2 bad usage';
 
 /** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
 function progressBar(unit: string, total: number): cliProgress.SingleBar | null {

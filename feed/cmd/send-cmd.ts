@@ -13,6 +13,7 @@ export const USAGE = `usage: mdfan send --source itch:FILE --to HOST:PORT [--spe
   [--drop FRACTION (0..1: drop that share of packets on their first transmission) [--seed N (default 1)]]
   [--rerequest-listen HOST:PORT (answer re-requests there; default: on the sending socket, the packets' source address)]
   After the end of session it answers re-requests until none came for ${SEND_DEFAULTS.lingerMs} ms.`;
+export const EXAMPLE = 'mdfan send --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --to 127.0.0.1:31337 --drop 0.02 --seed 7';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(

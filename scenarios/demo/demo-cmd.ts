@@ -17,6 +17,7 @@ import { SegmentWriter } from '../../native/segment/writer.js';
 import { LogEvent, createLogger } from '../../bin/lib/log.js';
 
 export const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
+export const EXAMPLE = 'mdfan demo --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --speed 500';
 const SYMBOLS = ['AAPL', 'GOOG', 'MSFT', 'AMZN'];
 const LEVELS = 10;
 

@@ -22,6 +22,8 @@ import { LogEvent, createLogger } from '../../bin/lib/log.js';
 import { onStopSignals } from '../../bin/lib/signals.js';
 
 export const USAGE = 'usage: mdfan replay SCENARIO.json [--json FILE] [--html FILE] [--segment NAME (default mdfan-replay-<pid>)] [--quiet (no progress on stderr)]';
+export const EXAMPLE = 'mdfan replay scenarios/default.json --html report.html';
+export const EXIT_CODES = '0 every check met; 1 a check failed, or another failure; 2 bad usage or a bad scenario';
 const DEFAULT_PERCENTILES = [50, 90, 99, 99.9];
 
 function parse(argv: string[]) {

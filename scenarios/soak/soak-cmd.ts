@@ -31,6 +31,8 @@ export const SOAK_DEFAULTS = Object.freeze({
 export const USAGE = `usage: mdfan soak [--minutes M (default ${SOAK_DEFAULTS.minutes})] [--json FILE] [--seed N (default: random, printed)]
   Torture, kill -9 rounds and fuzzing in turns until the time is up; exit 1 if a torn read was
   returned, a fuzz case crashed, a kill was missed, or a segment or descriptor was left behind.`;
+export const EXAMPLE = 'mdfan soak --minutes 10 --json soak.json';
+export const EXIT_CODES = '0 clean; 1 a torn read, a crash, a missed kill, or something left behind; 2 bad usage';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA = join(repoRoot, 'scenarios', 'data', 'itch');

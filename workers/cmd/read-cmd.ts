@@ -37,6 +37,8 @@ export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [
   [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]
   --top reads the top-of-book lines (best bid and ask, one 64-byte line each) instead of whole books;
   its --record lines are book lines of one level.`;
+export const EXAMPLE = 'mdfan read --segment books --symbols GOOG --wait spin --top --record goog.txt';
+export const EXIT_CODES = '0 the writer closed the segment, or --duration ended; 1 a failure (its code on stderr); 2 bad usage; 3 the writer died, with --exit-on-writer-death';
 export const EXIT_WRITER_DEATH = 3;
 /** --sync: the longest the loop stays off the event loop (signals, timers). */
 const SYNC_TURN_MS = 50;

@@ -3,6 +3,7 @@ import { parse, required } from '../../bin/lib/args.js';
 import { type StatReport, statWithReaders } from '../../native/segment/stat.js';
 
 export const USAGE = 'usage: mdfan stat --segment NAME [--json]';
+export const EXAMPLE = 'mdfan stat --segment books --json';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { segment: { type: 'string' }, json: { type: 'boolean' } }, USAGE);

@@ -16,6 +16,8 @@ import { onStopSignals } from '../../bin/lib/signals.js';
 export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
   [${WAIT_HELP}]`;
+export const EXAMPLE = 'mdfan strategies --segment books --workers 2 --strategy microprice --wait spin --json pool.json';
+export const EXIT_CODES = '0 every worker ok; 1 a strategy threw or hung, or another failure; 2 bad usage';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
