@@ -60,3 +60,13 @@ export function cpuOption(value: unknown, flag: string): number {
     throw new MdfanError(ErrorCode.OPTIONS, `${flag} ${cpu}: this process may run on CPUs ${allowed.join(',')} only`, { flag, found: cpu, allowed: allowed.join(',') });
   return cpu;
 }
+
+/** Parses HOST:PORT (IPv4 host or name, port 1..65535). */
+export function parseHostPort(text: string, flag: string): { host: string; port: number } {
+  const i = text.lastIndexOf(':');
+  const host = i > 0 ? text.slice(0, i) : '';
+  const port = Number(text.slice(i + 1));
+  if (!host || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new MdfanError(ErrorCode.OPTIONS, `${flag} must be HOST:PORT with a port 1..65535 (got ${JSON.stringify(text)})`);
+  return { host, port };
+}

@@ -70,15 +70,7 @@ export interface MoldReceiverOptions {
   limits?: Partial<typeof MOLD_DEFAULTS>;
 }
 
-/** Parses HOST:PORT (IPv4 host or name, port 1..65535). */
-export function parseHostPort(text: string, flag: string): { host: string; port: number } {
-  const i = text.lastIndexOf(':');
-  const host = i > 0 ? text.slice(0, i) : '';
-  const port = Number(text.slice(i + 1));
-  if (!host || !Number.isInteger(port) || port < 1 || port > 65535)
-    throw new MdfanError(ErrorCode.OPTIONS, `${flag} must be HOST:PORT with a port 1..65535 (got ${JSON.stringify(text)})`);
-  return { host, port };
-}
+export { parseHostPort } from '../../bin/lib/args.js';
 
 export const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split('.')[0]) >= 224 && Number(host.split('.')[0]) <= 239;
 

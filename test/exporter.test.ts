@@ -1,0 +1,74 @@
+/**
+ * `mdfan exporter`: Prometheus metrics read from segment headers, scraped over HTTP and parsed
+ * from the exposition format: up, state, generation, writer alive, counters, instruments,
+ * updates per instrument; a missing segment is up 0.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer } from 'node:net';
+import { SegmentWriter } from '../native/segment/index.js';
+import { spawnMdfan } from '../bin/lib/child.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+
+test.after.each(cleanupSegments);
+
+async function freeTcpPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The exposition's samples: `name{labels}` -> value. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+test('a scrape gives each segment\'s state, writer, counters and per-instrument updates; a missing segment is up 0', async () => {
+  const name = segName('exp');
+  const missing = segName('exp-missing');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
+  const port = await freeTcpPort();
+  const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--segment', missing, '--listen', `127.0.0.1:${port}`]);
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 10000);
+    for (let k = 1; k <= 3; k++) w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([100 + k, 1, 1]), asks: new Uint32Array(3) }, k, 0);
+    w.messages = 3;
+    w.flushCounters();
+    await exp.line(/^mdfan exporter: http/, 20_000);
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assert.is(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', 'text/plain');
+    const m = samples(await res.text());
+    const at = (k: string): number | undefined => m.get(k);
+    assert.is(at(`mdfan_segment_up{segment="${name}"}`), 1);
+    assert.is(at(`mdfan_segment_up{segment="${missing}"}`), 0);
+    assert.is(at(`mdfan_segment_state{segment="${name}",state="READY"}`), 1);
+    assert.is(at(`mdfan_segment_state{segment="${name}",state="CLOSED"}`), 0);
+    assert.is(at(`mdfan_segment_generation{segment="${name}"}`), 1);
+    assert.is(at(`mdfan_writer_alive{segment="${name}"}`), 1);
+    assert.is(at(`mdfan_segment_instruments{segment="${name}"}`), 1);
+    assert.is(at(`mdfan_messages{segment="${name}"}`), 3);
+    assert.is(at(`mdfan_publishes{segment="${name}"}`), 3);
+    assert.is(at(`mdfan_feed_gaps{segment="${name}"}`), 0);
+    assert.is(at(`mdfan_instrument_updates{segment="${name}",symbol="AAA"}`), 3);
+    assert.is(at(`mdfan_readers{segment="${name}"}`), 0);
+    assert.ok((at(`mdfan_writer_heartbeat_age_seconds{segment="${name}"}`) ?? -1) >= 0);
+    assert.is((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+    exp.signal('SIGTERM');
+    assert.is((await exp.exited).code, 0, exp.stderr());
+  } finally {
+    await exp.kill();
+    w.close({ unlink: true });
+  }
+});
+
+test.run();
