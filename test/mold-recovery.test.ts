@@ -117,6 +117,19 @@ test('a forged sequence number far past the window (2^62) is not believed: every
   assert.equal(h.bad, []);
 });
 
+test('the session is pinned by the first packet taken: a forged out-of-window or malformed first packet of another session cannot claim it', () => {
+  const h = harness();
+  const forged = new PacketBuilder('FORGED', 2 ** 40, 200);
+  forged.add(msg(1), 0, msg(1).length);
+  h.r.onPacket(forged.take()); // another session, far outside the window: dropped, pins nothing
+  const cut = packets(3, 200)[0]!.subarray(0, 25); // a malformed first packet: pins nothing either
+  h.r.onPacket(cut);
+  for (const p of packets(30)) h.r.onPacket(p);
+  assert.ok(inOrder(h.got, 30), `delivered ${h.got.length}`);
+  assert.is(h.r.session, 'TESTSESS  ');
+  assert.is(h.r.counters.foreignSessions, 0);
+});
+
 test('a jump past the window that the next packet continues is real: what lies before it is lost at once, delivery goes on', () => {
   const h = harness();
   h.r.onPacket(packets(5)[0]!);

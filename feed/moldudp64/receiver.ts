@@ -168,8 +168,7 @@ export class MoldReceiver {
       this.counters.malformed++;
       return;
     }
-    if (this.session === null) this.session = h.session;
-    else if (h.session !== this.session) {
+    if (this.session !== null && h.session !== this.session) {
       this.counters.foreignSessions++;
       return;
     }
@@ -197,6 +196,8 @@ export class MoldReceiver {
       this.jump(h.seq);
     }
     this.jumpNext = -1;
+    // Pinned by the first packet taken: a malformed or out-of-window one cannot claim the session.
+    if (this.session === null) this.session = h.session;
     this.counters.packets++;
     if (from) this.source = { host: from.address, port: from.port };
     if (control) {
