@@ -54,8 +54,8 @@ test('waitFor(symbol) resolves with its slot once announced, and rejects naming 
   try {
     const r = await BookReader.attach(name, { wait: 'yield' });
     try {
-      const pending = r.waitFor('LATE', 10_000);
-      setTimeout(() => w.addInstrument('LATE', 7, 10000), 20); // announced while the reader waits
+      const pending = r.waitFor('LATE', 10_000); // looks once now, finds nothing, then polls
+      w.addInstrument('LATE', 7, 10000); // announced while the reader waits
       assert.is(await pending, 0);
       let err: unknown;
       try {

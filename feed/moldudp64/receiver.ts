@@ -72,7 +72,7 @@ export interface MoldReceiverOptions {
 
 export { parseHostPort } from '../../bin/lib/args.js';
 
-export const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split('.')[0]) >= 224 && Number(host.split('.')[0]) <= 239;
+const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split('.')[0]) >= 224 && Number(host.split('.')[0]) <= 239;
 
 export class MoldReceiver {
   readonly counters: MoldCounters = {

@@ -107,9 +107,6 @@ export async function run(argv: string[]): Promise<number> {
   };
   const hist = newLatencyHistogram();
   let snap = reader.newSnapshot();
-  // Latency samples come only from books published after this moment: a book already there at
-  // attach (or left by a dead writer) says nothing about delivery.
-  const attachedNs = native.monotonicNs();
   const top = values.top ? new TopSnapshot() : null;
   if (top) reader.seg.tops(); // a writer without top lines (ABI 1.0, 1.1) is refused now, by name
   let changed = new Int32Array(reader.seg.layout.maxInstruments);
@@ -266,7 +263,7 @@ export async function run(argv: string[]): Promise<number> {
         continue;
       }
       if (got.seq === 0) continue; // announced, never published
-      if (got.publishTsNs >= attachedNs) {
+      if (reader.isSample(got)) {
         const ns = Math.max(1, Math.round(latencyNs(got)));
         if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
         else hist.recordValue(ns);

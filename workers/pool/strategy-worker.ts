@@ -109,8 +109,6 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
   };
   let snap = reader.newSnapshot();
   let changed = new Int32Array(reader.seg.layout.maxInstruments);
-  // Latency samples only from books published after attach (not those already there, or a dead writer's).
-  const attachedNs = native.monotonicNs();
   const progressIndex = 1 + task.workerIndex;
   const intervalNs = task.expectedIntervalNs ?? 0;
   const end = performance.now() + task.durationMs;
@@ -186,7 +184,7 @@ async function runTask(task: WorkerTask): Promise<WorkerResult> {
           continue;
         }
         if (got.seq === 0) continue;
-        if (got.publishTsNs >= attachedNs) {
+        if (reader.isSample(got)) {
           const ns = Math.max(1, Math.round(native.monotonicNs() - got.publishTsNs));
           if (intervalNs > 0) latency.recordValueWithExpectedInterval(ns, intervalNs);
           else latency.recordValue(ns);

@@ -95,6 +95,17 @@ export class BookReader {
   instruments: Instrument[] = [];
   private knownCount = 0;
 
+  /** CLOCK_MONOTONIC when this reader attached. */
+  readonly attachedNs = native.monotonicNs();
+
+  /**
+   * Whether `snap` (just read) is a latency sample: published after this reader attached. A book
+   * already there at attach, or left by a dead writer, says nothing about delivery.
+   */
+  isSample(snap: BookSnapshot | TopSnapshot): boolean {
+    return snap.publishTsNs >= this.attachedNs;
+  }
+
   private constructor(seg: SegmentReader, opts: BookReaderOptions) {
     this.seg = seg;
     this.opts = opts;

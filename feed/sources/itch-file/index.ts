@@ -1,7 +1,7 @@
 /**
  * `--source itch:FILE`: a Nasdaq ITCH 5.0 file (length-framed, plain or gzip'd), replayed through
  * the ITCH venue. The file is streamed (read, and gunzipped, 1 MiB at a time): memory stays
- * bounded whatever its size, so a whole Nasdaq day of 8–12 GB replays, and a gzip bomb costs
+ * bounded whatever its size (no 2 GiB limit of a whole-file read), and a gzip bomb costs
  * time, not memory. Frames are checked as they come; pacing reads the exchange timestamps.
  */
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
