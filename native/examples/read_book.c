@@ -30,7 +30,7 @@
  *                   the writer hands over its control socket, mapped read-write, until exit, and
  *                   sleep on the futex word notify_seq whenever there is nothing to read:
  *                   mdfan_wait.h; without a control socket, or with a full registry, a line on
- *                   stderr says so and the reader spins)
+ *                   stderr says so and the reader spins, trying again every 100 ms)
  *   --sleep-ms Z    with --wait block, the longest sleep before the reader looks again, so a dead
  *                   writer (which wakes nobody) is noticed (default MDFAN_HEARTBEAT_TIMEOUT_MS, 1000)
  *   --events N      instead of books, follow the event ring /NAME.events (ABI 1.1: mdfan_events.h)
@@ -316,13 +316,23 @@ static void release_line(void) { mdfan_wait_close(&g_wait); }
 /* --wait block: claims a registry line (released at exit). Returns 0 when there is none: then the
  * reader spins, since an uncounted sleeper could miss its wake-up. */
 static int start_blocking(const char *name, const mdfan_segment_t *s) {
+  static int registered, said;
   char why[512];
   if (mdfan_wait_open(&g_wait, name, s->h, why, sizeof why) == 0) {
-    atexit(release_line);
+    if (!registered) atexit(release_line), registered = 1;
     return 1;
   }
-  fprintf(stderr, "read_book: --wait block: %s; spinning instead\n", why);
+  if (!said) fprintf(stderr, "read_book: --wait block: %s; spinning instead\n", why), said = 1; /* said once; tried again later */
   return 0;
+}
+
+/* --wait block without a line (a new writer not listening yet): try again, at most every 100 ms.
+ * Returns whether a line is held now. */
+static int retry_blocking(const mdfan_segment_t *s, uint64_t *next_try) {
+  uint64_t t = mdfan_monotonic_ns();
+  if (t < *next_try) return 0;
+  *next_try = t + 100000000ull;
+  return start_blocking(s->name, s);
 }
 
 /* The following modes look at the writer lock every LIVENESS_EVERY_NS. */
@@ -380,6 +390,10 @@ static int open_ring(const mdfan_segment_t *s, mdfan_events_t *ring, int from_ne
  * old one is drained (a takeover needs the old writer dead: its head stopped). */
 static void follow_events(const mdfan_segment_t *s, mdfan_events_t *ring, const char *symbol, uint64_t max, int block, uint64_t timeout_ms,
                           uint64_t sleep_ms) {
+  /* the generation whose registry holds this reader's line (--wait block) */
+  uint32_t line_generation = mdfan_load32(&s->h->generation, memory_order_acquire);
+  const int want_block = block; /* without a line (a new writer not listening yet): spin, and try again every 100 ms */
+  uint64_t next_block_try = 0;
   liveness_t live = {mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
   uint64_t printed = 0;
   uint32_t passes = 0;
@@ -406,12 +420,18 @@ static void follow_events(const mdfan_segment_t *s, mdfan_events_t *ring, const 
     if (printed >= max) return;
     if (!ring->base || ring->generation != generation) {
       mdfan_events_close(ring);
+      if (want_block && line_generation != generation) { /* a new writer, a new registry: a line in the old one is never woken */
+        mdfan_wait_close(&g_wait);
+        block = start_blocking(s->name, s);
+        line_generation = generation;
+      }
       if (open_ring(s, ring, 0, EXIT_READ_FAILED)) continue;
     } else if (state == MDFAN_STATE_CLOSED) {
       return;
     }
     fflush(stdout); /* nothing more to read for now: show what was printed */
     if (block || (++passes & 1023u) == 0) check_writer(s, &live, timeout_ms);
+    if (want_block && !block && (passes & 1023u) == 0) block = retry_blocking(s, &next_block_try);
     if (!ring->base) { /* a new writer coming up wakes nobody until it publishes */
       sleep_ns(POLL_NS);
     } else if (!block) {
@@ -549,6 +569,10 @@ int main(int argc, char **argv) {
    * the seqlock only when its seq moved. Generation changes (a takeover rebuilt the directory)
    * and new instruments re-read the directory. With --wait block, a pass that printed nothing
    * ends asleep on the futex word instead of spinning on. */
+  /* want_block: --wait block was asked for; block: a registry line is held. Without one (no control
+   * socket yet, e.g. a new writer starting) the reader spins and tries again every 100 ms. */
+  const int want_block = block;
+  uint64_t next_block_try = 0;
   if (block) block = start_blocking(name, &seg);
   if (block && g_top) mdfan_wait_on_tops(&g_wait, g_tops.h);
   uint64_t printed = 0;
@@ -571,7 +595,7 @@ int main(int argc, char **argv) {
          * reader registry: a line in the old one would never be seen asleep. */
         if (r >= 0 && generation != before) {
           memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
-          if (block) {
+          if (want_block) {
             mdfan_wait_close(&g_wait);
             block = start_blocking(name, &seg);
             if (block && g_top && g_tops.base) mdfan_wait_on_tops(&g_wait, g_tops.h);
@@ -618,11 +642,13 @@ int main(int argc, char **argv) {
         memset(last_seq, 0, seg.max_instruments * sizeof *last_seq);
       }
       generation = 0, n = 0, known_count = UINT32_MAX; /* the directory is read anew next pass */
-      if (block) block = start_blocking(name, &seg);
+      if (want_block) block = start_blocking(name, &seg);
       live = (liveness_t){mdfan_monotonic_ns() + LIVENESS_EVERY_NS, 0};
       continue;
     }
     if (block || (++passes & 1023u) == 0) check_writer(&seg, &live, timeout_ms); /* a blocking pass is rare enough to look each time */
+    if (want_block && !block && (passes & 1023u) == 0 && (block = retry_blocking(&seg, &next_block_try)) && g_top && g_tops.base)
+      mdfan_wait_on_tops(&g_wait, g_tops.h);
     if (g_top && !g_tops.base) { /* a new writer coming up wakes nobody until it publishes */
       sleep_ns(POLL_NS);
       continue;
