@@ -8,7 +8,8 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import { LogEvent, createLogger } from '../bin/lib/log.js';
-import { EventBatch, EventRingReader, SegmentReader, abi, native } from '../native/segment/index.js';
+import { EventBatch, EventRingReader, SegmentReader, abi } from '../native/segment/index.js';
+import { native } from '../native/segment/binding.js';
 import { newLatencyHistogram } from '../workers/index.js';
 
 const [name, cpuText] = process.argv.slice(2);

@@ -18,6 +18,8 @@ import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
 import { c2cBaseline, type C2cResult as C2c } from './c2c.js';
 import { measureFloor } from './peers/floor.js';
+import { loadZeromq } from './peers/zeromq-ipc.js';
+import { ErrorCode, isMdfanError } from '../native/segment/errors.js';
 
 export interface LatencyOptions {
   runs: number;
@@ -150,6 +152,15 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
     add('floor', 'thread', 1, 'spin', m, `C writer + C reader, ${layout === 'top' ? 'top line' : '10-level book'} (c_floor)`, layout);
   }
   for (const transport of o.peers) {
+    if (transport === 'zeromq-ipc') {
+      try {
+        await loadZeromq();
+      } catch (e) {
+        if (!isMdfanError(e) || e.code !== ErrorCode.MISSING_DEPENDENCY) throw e;
+        o.log(`  zeromq-ipc: skipped (${e.message})`);
+        continue;
+      }
+    }
     const m = await repeat(o.runs, async () => {
       const p = await measurePeer(transport, { rate: o.rate, seconds: o.seconds, readers: 1 });
       return { pct: percentilesOf(p.histogram), count: p.count, hist: p.histogram, wait: p.wait };

@@ -21,23 +21,6 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-pthread"],
       "ldflags": ["-pthread"]
-    },
-    {
-      "target_name": "c_latency_reader",
-      "type": "executable",
-      "sources": ["../bench/peers/c_latency_reader.c"],
-      "include_dirs": ["include", "examples"],
-      "cflags": ["-O2", "-Wall", "-Wextra"],
-      "cflags_c": ["-std=gnu11"]
-    },
-    {
-      "target_name": "c_floor",
-      "type": "executable",
-      "sources": ["../bench/peers/c_floor.c"],
-      "include_dirs": ["include"],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"],
-      "cflags_c": ["-std=gnu11"],
-      "ldflags": ["-pthread"]
     }
   ]
 }

@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, abiMismatches, abi } from '../native/segment/index.js';
+import { abi } from '../native/segment/index.js';
+import { native, abiMismatches } from '../native/segment/binding.js';
 import type { AbiDump, FieldInfo } from '../native/segment/binding.js';
 import { repoRoot } from './helpers/paths.js';
 

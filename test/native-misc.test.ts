@@ -4,7 +4,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { native, SegmentWriter, SegmentReader, TopSnapshot, isMdfanError, type MdfanError } from '../native/segment/index.js';
+import { SegmentWriter, SegmentReader, TopSnapshot, isMdfanError, type MdfanError } from '../native/segment/index.js';
+import { native } from '../native/segment/binding.js';
 import { parseCpuList, topology } from '../bin/lib/topology.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 

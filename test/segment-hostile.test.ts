@@ -12,7 +12,8 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEGMENT_NAME_MAX } from '../native/segment/mapping.js';
-import { SegmentReader, SegmentWriter, native, segmentObjects, topsName } from '../native/segment/index.js';
+import { SegmentReader, SegmentWriter, segmentObjects, topsName } from '../native/segment/index.js';
+import { native } from '../native/segment/binding.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { cleanupSegments, codeOf, segName, shmExists } from './helpers/segments.js';
 

@@ -4,14 +4,12 @@
  * to two CPUs, at the benchmark's rate. What the layouts allow on this machine, in the same run as
  * the readers it is set beside.
  */
-import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
 import type * as hdr from 'hdr-histogram-js';
 import { native } from '../../native/segment/binding.js';
 import { newLatencyHistogram } from '../../workers/index.js';
 import { spawnChild } from './child.js';
+import { cProgram } from './c-program.js';
 
-export const C_FLOOR_PATH = fileURLToPath(new URL('../../../native/build/Release/c_floor', import.meta.url));
 const TIMEOUT_MS = 120_000;
 
 export interface Floor {
@@ -21,10 +19,9 @@ export interface Floor {
 }
 
 export async function measureFloor(rate: number, seconds: number): Promise<Floor> {
-  if (!existsSync(C_FLOOR_PATH)) throw new Error(`${C_FLOOR_PATH} is missing: build it with \`npm run install\` (binding.gyp target c_floor)`);
   const cpus = native.getAffinity();
   if (cpus.length < 2) throw new Error('the floor needs two CPUs');
-  const c = spawnChild('c_floor', C_FLOOR_PATH, [String(rate), String(seconds), String(cpus[0]), String(cpus[1])]);
+  const c = spawnChild('c_floor', cProgram('c_floor'), [String(rate), String(seconds), String(cpus[0]), String(cpus[1])]);
   try {
     await c.line(/^done /, TIMEOUT_MS);
     const out: Floor = { c2c: newLatencyHistogram(), top: newLatencyHistogram(), book: newLatencyHistogram() };

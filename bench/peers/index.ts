@@ -10,7 +10,8 @@ import { checkOptions, isPeerTransport, PEER_TRANSPORTS, type PeerOptions, type 
 
 export { PEER_TRANSPORTS, newHistogram } from './types.js';
 export type { PeerOptions, PeerResult, PeerTransport } from './types.js';
-export { startCReader, C_READER_PATH } from './native-c.js';
+export { startCReader } from './native-c.js';
+export { cProgram } from './c-program.js';
 
 const MEASURE: Record<PeerTransport, (o: PeerOptions) => Promise<PeerResult>> = {
   postMessage: measurePostMessage,

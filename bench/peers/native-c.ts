@@ -5,16 +5,14 @@
  * CLOCK_MONOTONIC - publish_ts_ns. A seqlock reader sees the latest
  * book, so a reader that looks less often than the writer commits conflates (count <= sent).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SegmentWriter } from '../../native/segment/writer.js';
 import { paced } from '../paced.js';
 import { killAll, spawnChild, type Child } from './child.js';
 import { LatencyRecorder, payloadWord } from './payload.js';
 import { mergeReports, type PeerOptions, type PeerResult, type ReceiverReport } from './types.js';
 import { onAbort } from '../abort.js';
+import { cProgram } from './c-program.js';
 
-export const C_READER_PATH = fileURLToPath(new URL('../../../native/build/Release/c_latency_reader', import.meta.url));
 const READY_TIMEOUT_MS = 15_000;
 const REPORT_TIMEOUT_MS = 30_000;
 const LEVELS = 10;
@@ -28,9 +26,7 @@ let segments = 0;
  * error (e.g. MDFAN_ERR_NO_SEGMENT) if it cannot, after making sure it is gone.
  */
 export async function startCReader(segment: string, capacity: number, label = 'native-c reader', layout: 'book' | 'top' = 'book'): Promise<Child> {
-  if (!existsSync(C_READER_PATH))
-    throw new Error(`${C_READER_PATH} is missing: build it with \`npx node-gyp rebuild --directory native\` (binding.gyp target c_latency_reader)`);
-  const c = spawnChild(label, C_READER_PATH, [segment, String(Math.max(1, Math.ceil(capacity))), layout]);
+  const c = spawnChild(label, cProgram('c_latency_reader'), [segment, String(Math.max(1, Math.ceil(capacity))), layout]);
   try {
     await c.line(/^ready$/, READY_TIMEOUT_MS);
     return c;

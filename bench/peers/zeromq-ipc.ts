@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as zmq from 'zeromq';
+import type * as Zmq from 'zeromq';
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { pacedAsync } from '../paced.js';
 import { exitWatch, killAll, spawnChild, type Child } from './child.js';
 import { fillPayload, KIND_DATA, KIND_END, KIND_WARMUP, PAYLOAD_WORDS, stampPayload } from './payload.js';
@@ -36,7 +37,7 @@ class SerialSender {
   private inflight = 0;
   private tail: Promise<void> = Promise.resolve();
   private failure: unknown = null;
-  constructor(private readonly pub: zmq.Publisher) {}
+  constructor(private readonly pub: Zmq.Publisher) {}
 
   send(words: Uint32Array): void {
     const go = (): Promise<void> => {
@@ -59,7 +60,21 @@ class SerialSender {
   }
 }
 
+/**
+ * zeromq is a benchmark-only, optional package (a native library of ~34 MB): loaded here, on first
+ * use, so that installing mdfan does not pull it in.
+ */
+export async function loadZeromq(): Promise<typeof Zmq> {
+  try {
+    return await import('zeromq');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new MdfanError(ErrorCode.MISSING_DEPENDENCY, 'the zeromq-ipc peer needs the optional package zeromq, which is not installed: `npm install zeromq`', { package: 'zeromq' });
+  }
+}
+
 export async function measureZeromqIpc(o: PeerOptions): Promise<PeerResult> {
+  const zmq = await loadZeromq();
   const intervalNs = 1e9 / o.rate;
   const dir = mkdtempSync(join(tmpdir(), 'mdfan-peer-zmq-')); // unique; removed with the ipc file in it
   const endpoint = `ipc://${join(dir, 'feed.ipc')}`;

@@ -1,5 +1,6 @@
 /**
- * Loads the native addon (native/build/Release/mdfan.node) and checks, once per thread, that the
+ * Loads the native addon (a build from source in native/build/Release, else the prebuild in
+ * native/prebuilds/<platform>-<arch>, as node-gyp-build finds them) and checks, once per thread, that the
  * header it was compiled from agrees with the generated TypeScript tables: a stale build or an
  * edited header fails loudly here instead of corrupting books.
  */
@@ -94,9 +95,32 @@ export const FUTEX_TIMED_OUT = 1;
 export const FUTEX_VALUE_CHANGED = 2;
 export const FUTEX_INTERRUPTED = 3;
 
-export const addonPath = fileURLToPath(new URL('../../../native/build/Release/mdfan.node', import.meta.url));
-
 const require = createRequire(import.meta.url);
+
+/** The folder node-gyp-build searches: build/Release (a build from source) first, then prebuilds/<platform>-<arch>. */
+const nativeDir = fileURLToPath(new URL('../../../native', import.meta.url));
+
+/**
+ * Where the addon is: a build from source when there is one, else the package's prebuild for this
+ * platform. Neither is MDFAN_ERR_NO_ADDON with what to do (npm skips dependencies' install scripts
+ * unless they are approved, so a platform without a prebuild has no build until the user asks).
+ */
+function resolveAddon(): string {
+  const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  try {
+    return gypBuild.resolve(nativeDir);
+  } catch (e) {
+    const platform = `${process.platform}-${process.arch}`;
+    throw new MdfanError(
+      ErrorCode.NO_ADDON,
+      `no native addon for ${platform} (Node ${process.version}) in ${nativeDir}: the package ships a prebuilt one for linux-x64 only. ` +
+        'Build it from source (needs a C++ compiler, make and python3): `npm install-scripts approve mdfan && npm rebuild mdfan`',
+      { platform, dir: nativeDir, reason: (e as Error).message },
+    );
+  }
+}
+
+export const addonPath = resolveAddon();
 const raw = require(addonPath) as Addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */

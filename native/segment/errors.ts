@@ -24,6 +24,12 @@ export const ErrorCode = {
   NO_SPACE: 'MDFAN_ERR_NO_SPACE',
   UNSAFE_OBJECT: 'MDFAN_ERR_UNSAFE_OBJECT',
   SCENARIO: 'MDFAN_ERR_SCENARIO',
+  /** No addon fits this platform (no prebuild, no build from source): how to build one is in the message. */
+  NO_ADDON: 'MDFAN_ERR_NO_ADDON',
+  /** A benchmark's C program did not compile (the compiler's message is in the error). */
+  BUILD: 'MDFAN_ERR_BUILD',
+  /** An optional package a command needs is not installed (which one, and how, in the message). */
+  MISSING_DEPENDENCY: 'MDFAN_ERR_MISSING_DEPENDENCY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,7 +1,9 @@
-/** mdfan's segment API: the TypeScript face of native/. */
+/**
+ * mdfan's segment API: the TypeScript face of native/. The addon itself (binding.ts) is not part of
+ * it: everything here validates its input and owns its errors.
+ */
 export * as abi from './abi.js';
 export { SEGMENT_DEFAULTS } from './defaults.js';
-export { native, abiMismatches } from './binding.js';
 export { ErrorCode, MdfanError, isMdfanError } from './errors.js';
 export { SegmentWriter } from './writer.js';
 export type { WriterOptions, OpenOutcome } from './writer.js';

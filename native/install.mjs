@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The package's install step. A prebuilt addon that loads on this machine is used as it is (no
+// compiler needed); otherwise, or with `npm install --build-from-source`, the addon is built from
+// source with node-gyp. A clone of the repository has no prebuild, so it always builds; it also
+// generates the ABI tables first (a packed package ships them).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const nativeDir = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const fromSource = process.env.npm_config_build_from_source === 'true';
+
+if (!fromSource && existsSync(join(nativeDir, 'prebuilds'))) {
+  try {
+    const path = require('node-gyp-build').resolve(nativeDir);
+    require(path); // loads: the right platform, and a libc and kernel it links against
+    process.exit(0);
+  } catch (e) {
+    console.error(`mdfan: the prebuilt addon does not load here (${e.message.split('\n')[0]}); building from source`);
+  }
+}
+
+if (!existsSync(join(nativeDir, 'src', 'abi_fields.generated.h'))) {
+  execFileSync(process.execPath, [join(nativeDir, 'abi', 'gen-abi.mjs')], { stdio: 'inherit' });
+}
+// npm gives lifecycle scripts its own node-gyp; run by hand, the one npm bundles beside node, else PATH's.
+const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const gyp = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : null);
+const [cmd, args] = gyp ? [process.execPath, [gyp]] : ['node-gyp', []];
+const r = spawnSync(cmd, [...args, 'rebuild', '--directory', nativeDir], { stdio: 'inherit' });
+if (r.status !== 0) {
+  console.error(
+    `mdfan: building the addon from source failed (${r.error ? r.error.message : `node-gyp exit ${r.status}`}): it needs a C++ compiler, make and python3`,
+  );
+  process.exit(1);
+}

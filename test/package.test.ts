@@ -1,0 +1,200 @@
+/**
+ * The package as a user meets it: `npm pack` of a copy of this tree (so that packing, which builds
+ * dist/ and the prebuild, never touches the dist/ these tests run from), the tarball's contents,
+ * publint and @arethetypeswrong/cli, an install into a fresh project on a machine whose compiler
+ * and make fail, the README's example type-checked with strict and noUncheckedIndexedAccess and run
+ * against a live feed (a book printed and checked against the feed's own dump, the writer killed,
+ * a new writer), and the build from source when asked for. Dependencies come from npm's cache or
+ * the registry CI reaches anyway; nothing is fetched from elsewhere.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { type Child, spawnChild } from '../bin/lib/child.js';
+import { repoRoot } from './helpers/paths.js';
+import { GOOG_ITCH } from './helpers/oracle.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+
+const work = mkdtempSync(join(tmpdir(), 'mdfan-package-test-'));
+const children: Child[] = [];
+const INSTALL_TIMEOUT_MS = 300_000;
+
+test.after.each(async () => {
+  await Promise.all(children.splice(0).map((c) => c.kill()));
+  cleanupSegments();
+});
+test.after(() => rmSync(work, { recursive: true, force: true }));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+
+/** What is never copied for packing: build outputs, dependencies, recordings, results. */
+const NOT_COPIED = ['node_modules', 'dist', '.git', 'tmp', 'native/build', 'native/prebuilds', 'scenarios/data', 'docs/bench'];
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}: ${(r.stderr + r.stdout).slice(-4000)}`);
+  return r.stdout;
+}
+
+let tarball = '';
+/** Packs a copy of this tree once (prepack builds the prebuild, prepare compiles dist/). */
+function pack(): string {
+  if (tarball) return tarball;
+  const src = join(work, 'src');
+  cpSync(repoRoot, src, { recursive: true, filter: (f) => !NOT_COPIED.includes(relative(repoRoot, f)) });
+  symlinkSync(join(repoRoot, 'node_modules'), join(src, 'node_modules'));
+  const out = run('npm', ['pack', '--pack-destination', work, '--json'], src);
+  const [info] = JSON.parse(out.slice(out.indexOf('[\n'))) as Array<{ filename: string }>;
+  tarball = join(work, info!.filename);
+  return tarball;
+}
+
+/** The version of a development dependency this tree uses, so the fresh project gets the same. */
+const devVersion = (name: string): string => (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * A folder whose cc, c++, gcc, g++ and make fail loudly, first on PATH (and as CC/CXX): a build
+ * attempted during the install fails it.
+ */
+function noCompilerEnv(): NodeJS.ProcessEnv {
+  const shims = join(work, 'no-compiler');
+  mkdirSync(shims, { recursive: true });
+  for (const tool of ['cc', 'c++', 'gcc', 'g++', 'make']) {
+    writeFileSync(join(shims, tool), `#!/bin/sh\necho "${tool} called: this machine has no compiler" >&2\nexit 127\n`);
+    chmodSync(join(shims, tool), 0o755);
+  }
+  return { ...process.env, PATH: `${shims}:${process.env.PATH}`, CC: join(shims, 'cc'), CXX: join(shims, 'c++') };
+}
+
+/**
+ * A fresh project with `installArgs` installed. npm runs a dependency's install script only when
+ * the project approves it (allowScripts): approved here, so that mdfan's own install step runs.
+ */
+function freshProject(name: string, installArgs: string[], env: NodeJS.ProcessEnv, allowScripts = true): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module', ...(allowScripts ? { allowScripts: { mdfan: true } } : {}) }, null, 2));
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...installArgs], dir, env);
+  return dir;
+}
+
+/** The README's example: the ```ts block after the `<!-- example: strategy.ts -->` marker. */
+function readmeExample(): string {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const m = /<!-- example: strategy\.ts -->\n```ts\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m, 'README.md has the example block after <!-- example: strategy.ts -->');
+  return m![1]!;
+}
+
+test('the tarball holds the library, its types, the CLI, the addon sources, the prebuild and the C example, and nothing else', () => {
+  const files = execFileSync('tar', ['tzf', pack()], { encoding: 'utf8' }).trim().split('\n');
+  for (const f of [
+    'package/package.json',
+    'package/README.md',
+    'package/bin/mdfan.js',
+    'package/dist/workers/index.js',
+    'package/dist/workers/index.d.ts',
+    'package/dist/bin/cli.js',
+    'package/native/prebuilds/linux-x64/node.node',
+    'package/native/binding.gyp',
+    'package/native/install.mjs',
+    'package/native/src/segment.cc',
+    'package/native/src/abi_fields.generated.h',
+    'package/native/include/mdfan_abi.h',
+    'package/native/examples/read_book.c',
+    'package/docs/ABI.md',
+    'package/bench/peers/c_latency_reader.c',
+  ])
+    assert.ok(files.includes(f), `${f} is in the tarball`);
+  const unwanted = files.filter(
+    (f) => /^package\/(test|dist\/test|scenarios\/data|docs\/bench|node_modules|native\/build)\//.test(f) || f.endsWith('.map') || /\.ts$/.test(f.replace(/\.d\.ts$/, '')) || f.endsWith('.gz'),
+  );
+  assert.equal(unwanted, [], 'no tests, recordings, results, build trees, maps or TypeScript sources');
+  const pkg = JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as {
+    dependencies: Record<string, string>;
+    scripts: Record<string, string>;
+  };
+  assert.not.ok('zeromq' in pkg.dependencies, 'zeromq is not a runtime dependency');
+  assert.ok('node-gyp-build' in pkg.dependencies);
+  assert.not.ok(pkg.scripts.postinstall, 'nothing compiles TypeScript at install');
+});
+
+test('publint and @arethetypeswrong/cli pass on the tarball', () => {
+  const bin = (p: string): string => join(repoRoot, 'node_modules', p);
+  run(process.execPath, [bin('publint/src/cli.js'), 'run', pack(), '--strict'], work);
+  // ESM only: a CommonJS require() of it needs a dynamic import, which is what this profile allows.
+  run(process.execPath, [bin('@arethetypeswrong/cli/dist/index.js'), pack(), '--profile', 'esm-only', '--format', 'ascii'], work);
+});
+
+test('installs into a fresh project on a machine with no compiler: the prebuild loads, zeromq stays out, the raw addon is not exported', () => {
+  const env = noCompilerEnv();
+  const dir = freshProject('consumer', [pack(), `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`], env);
+  const installed = join(dir, 'node_modules', 'mdfan');
+  assert.not.ok(existsSync(join(installed, 'native', 'build')), 'no build tree: nothing was compiled');
+  assert.not.ok(existsSync(join(dir, 'node_modules', 'zeromq')), 'zeromq is not installed');
+  const probe = `
+    const m = await import('mdfan');
+    const deep = await import('mdfan/dist/native/segment/binding.js').then(() => 'importable', (e) => e.code);
+    console.log(JSON.stringify({ BookReader: typeof m.BookReader, SegmentWriter: typeof m.SegmentWriter, native: 'native' in m, deep }));`;
+  const out = JSON.parse(run(process.execPath, ['--input-type=module', '-e', probe], dir, env)) as Record<string, unknown>;
+  assert.equal(out, { BookReader: 'function', SegmentWriter: 'function', native: false, deep: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  assert.match(run(join(dir, 'node_modules', '.bin', 'mdfan'), ['--version'], dir, env), /^mdfan 0\.\d+\.\d+\n$/);
+});
+
+test("the README's example type-checks with strict and noUncheckedIndexedAccess, prints a book of a live feed, and rides out the writer's death", async () => {
+  const dir = join(work, 'consumer');
+  if (!existsSync(dir)) freshProject('consumer', [pack(), `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`], noCompilerEnv());
+  writeFileSync(join(dir, 'strategy.ts'), readmeExample());
+  const tsconfig = {
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noUncheckedIndexedAccess: true, types: ['node'], outDir: 'out' },
+    files: ['strategy.ts'],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+  run(process.execPath, [join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], dir);
+
+  // The books the feed publishes, dumped by a run at full speed: the reference for what the example prints.
+  const mdfan = join(dir, 'node_modules', 'mdfan', 'bin', 'mdfan.js');
+  const dump = join(work, 'books.txt');
+  run(process.execPath, [mdfan, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', segName('pkg-ref'), '--speed', 'max', '--dump-books', dump], dir);
+  const dumped = new Map(readFileSync(dump, 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf(',')), l.split(',')] as const));
+
+  const name = segName('pkg');
+  const feedArgs = ['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--speed', '100', '--max-gap', '0.05'];
+  const feed = spawnChild('feed', mdfan, feedArgs);
+  children.push(feed);
+  const strategy = spawnChild('strategy', join(dir, 'out', 'strategy.js'), [name, 'GOOG']);
+  children.push(strategy);
+
+  const line = await strategy.line(/^GOOG #\d+ bid /, 60_000);
+  const m = /^GOOG #(\d+) bid (none|(\d+) @ ([\d.]+)) ask (none|(\d+) @ ([\d.]+))/.exec(line);
+  assert.ok(m, `a book line: ${line}`);
+  const ref = dumped.get(m![1]!);
+  assert.ok(ref, `message ${m![1]} changed a book in the feed's own dump`);
+  // Dump columns: msgIndex, SYMBOL, ask1 price, ask1 size, bid1 price, bid1 size, ...
+  const expectSide = (price: string, size: string): string => (Number(size) > 0 ? `${size} @ ${(Number(price) / 10000).toFixed(2)}` : 'none');
+  assert.is(m![2], expectSide(ref![4]!, ref![5]!), 'best bid as the feed published it');
+  assert.is(m![5], expectSide(ref![2]!, ref![3]!), 'best ask as the feed published it');
+
+  await feed.kill(); // SIGKILL: the writer dies mid-session
+  await strategy.line(/^GOOG: writer died, books frozen/, 20_000);
+  const second = spawnChild('feed again', mdfan, feedArgs);
+  children.push(second);
+  await strategy.line(/^GOOG: new writer$/, 30_000);
+  await strategy.line(/^GOOG #\d+ bid /, 60_000);
+  assert.is(strategy.exit, null, 'the strategy is still running');
+});
+
+test("a build from source, the README's way (approve mdfan's install script, rebuild), replaces the prebuild", () => {
+  const dir = freshProject('from-source', [pack()], process.env, false);
+  const installed = join(dir, 'node_modules', 'mdfan');
+  run('npm', ['install-scripts', 'approve', 'mdfan'], dir);
+  run('npm', ['rebuild', 'mdfan'], dir, { ...process.env, npm_config_build_from_source: 'true' });
+  assert.ok(existsSync(join(installed, 'native', 'build', 'Release', 'mdfan.node')), 'the addon was built');
+  const probe = `const m = await import('mdfan'); const w = m.SegmentWriter.open({ name: process.argv[1], maxInstruments: 1, levels: 1 }); console.log(w.name); w.close();`;
+  const name = segName('pkg-src');
+  assert.is(run(process.execPath, ['--input-type=module', '-e', probe, name], dir).trim(), name);
+});
+
+test.run();
