@@ -3,10 +3,11 @@
  * hello and shutdown; losing the socket never stops the data plane.
  */
 import { test } from 'uvu';
+import { readBookLines } from '../bin/lib/book-line.js';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,7 +171,7 @@ test('losing the control socket never stops the data plane', async () => {
     }
     w.close(); // the reader reads what it has not read yet, then sees CLOSED
     assert.is((await r.exited).code, 0, r.stderr());
-    const lines = readFileSync(rec, 'latin1').trim().split('\n');
+    const lines = readBookLines(rec);
     assert.is(lines[lines.length - 1], '5,AAA,9999999999,0,5,1', 'books published after the socket was lost were read');
   } finally {
     if (!w.closed) w.close();

@@ -3,6 +3,7 @@
  * block's idle cost, wake-ups only for sleepers, and writer death, takeover and close.
  */
 import { test } from 'uvu';
+import { readBookLines } from '../bin/lib/book-line.js';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +46,7 @@ test('fidelity under load: two readers during a full-speed GOOG replay; every sn
   for (const [i, r] of readers.entries()) {
     const s = await summaryOf(r);
     assert.is(await exitOf(r), 0, r.stderr());
-    const lines = readFileSync(recs[i], 'latin1').trim().split('\n');
+    const lines = readBookLines(recs[i]);
     let wrong = 0;
     let atCheckpoints = 0;
     let checkpointWrong = 0;
@@ -75,7 +76,7 @@ for (const [wait, ...extra] of [['spin'], ['yield'], ['block'], ['block', '--syn
     const s = await summaryOf(r);
     assert.is(await exitOf(r), 0, r.stderr());
     assert.ok(s.updates >= 5, `${wait}: only ${s.updates} updates`);
-    const lines = readFileSync(rec, 'latin1').trim().split('\n');
+    const lines = readBookLines(rec);
     assert.is(lines[lines.length - 1], '50,AAA,1001,20,1050,10,1002,40,999,20');
   });
 }
@@ -137,7 +138,7 @@ test('writer killed, then a new writer takes over: the reader reports, carries o
   assert.is(await exitOf(r), 0, r.stderr());
   assert.match(r.stderr(), 'MDFAN_ERR_WRITER_DEAD');
   assert.match(r.stderr(), 'a new writer');
-  const lines = readFileSync(rec, 'latin1').trim().split('\n');
+  const lines = readBookLines(rec);
   assert.ok(lines[0].startsWith('1,AAA,1001,20,1000,10'), lines[0]); // the first writer's book
   assert.ok(lines[lines.length - 1].startsWith('50,AAA,1001,20,1050,10'), lines[lines.length - 1]); // the second's last
 });
@@ -160,7 +161,7 @@ test('a writer restarted with another layout (20 levels after 10): mdfan read an
   await w2.line(/^closed/);
   assert.is(await exitOf(r), 0, r.stderr());
   assert.not.match(r.stderr(), 'MDFAN_ERR_LAYOUT');
-  const last = readFileSync(rec, 'latin1').trim().split('\n').pop()!;
+  const last = readBookLines(rec).pop()!;
   assert.is(last.split(',').length, 2 + 20 * 4, `a 20-level line: ${last}`);
   assert.ok(last.startsWith('50,AAA,1001,20,1050,10'), last);
   assert.is(await exitOf(p), 0, p.stderr());
@@ -223,7 +224,7 @@ test('a writer stopped mid-commit past the stale timeout: the reader reports MDF
     assert.is(await exitOf(r), 0, r.stderr());
     assert.match(r.stderr(), 'MDFAN_ERR_STALE');
     assert.ok(summary.stale >= 1, `stale reads counted: ${summary.stale}`);
-    const lines = readFileSync(join(dir, 'midcommit.txt'), 'latin1').trim().split('\n');
+    const lines = readBookLines(join(dir, 'midcommit.txt'));
     assert.match(lines[lines.length - 1], /^2,AAA,201,1,200,1/);
   } finally {
     clearInterval(beat);
@@ -249,7 +250,7 @@ test('a spinning reader that catches commits mid-way reads each commit once: no 
     w.close();
     const summary = await summaryOf(r);
     assert.is(await exitOf(r), 0, r.stderr());
-    const seen = readFileSync(rec, 'latin1').trim().split('\n').map((l) => Number(l.slice(0, l.indexOf(','))));
+    const seen = readBookLines(rec).map((l) => Number(l.slice(0, l.indexOf(','))));
     assert.is(new Set(seen).size, seen.length, `${seen.length - new Set(seen).size} books recorded twice`);
     assert.ok(summary.updates <= published, `${summary.updates} updates for ${published} publishes`);
     assert.is(summary.updates, seen.length);
@@ -284,6 +285,31 @@ test('the default wait is the one READER_DEFAULTS names, for mdfan read and mdfa
     const h = mdfan([cmd, '--help']);
     assert.is(await exitOf(h), 0);
     assert.match(h.run.stdout.join('\n'), `--wait spin|yield|block (default ${READER_DEFAULTS.wait}: `);
+  }
+});
+
+test('--print writes each book for people and --record starts with a header line naming the columns; both agree with the book', async () => {
+  const name = segName('print');
+  const rec = join(dir, 'print.txt');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
+  try {
+    const goog = w.addInstrument('GOOG', 1, 10000);
+    const brk = w.addInstrument('BRK.B', 2, 100);
+    const r = mdfan(['read', '--segment', name, '--print', '--record', rec, '--wait', 'yield']);
+    await r.event(LogEvent.READER_ATTACHED);
+    // 09:30:00.000123 after midnight; two bid levels, one ask level.
+    const ts = (9 * 3600 + 30 * 60) * 1e9 + 123_456;
+    w.publish(goog, { bidCount: 2, askCount: 1, bids: new Uint32Array([5853300, 100, 1, 5853000, 200, 2]), asks: new Uint32Array([5855000, 300, 1, 0, 0, 0]) }, 41, ts);
+    assert.is(await r.line(/^GOOG /), 'GOOG #41 09:30:00.000123 bid 100 @ 585.3300, 200 @ 585.3000 | ask 300 @ 585.5000 | spread 0.1700');
+    w.publish(brk, { bidCount: 0, askCount: 1, bids: new Uint32Array(6), asks: new Uint32Array([41250, 5, 1, 0, 0, 0]) }, 42, ts + 1e9);
+    assert.is(await r.line(/^BRK\.B /), 'BRK.B #42 09:30:01.000123 bid none | ask 5 @ 412.50 | spread -');
+    w.close();
+    assert.is(await exitOf(r), 0, r.stderr());
+    const text = readFileSync(rec, 'latin1').split('\n');
+    assert.is(text[0], 'msg_index,symbol,ask_price_1,ask_size_1,bid_price_1,bid_size_1,ask_price_2,ask_size_2,bid_price_2,bid_size_2');
+    assert.equal(readBookLines(rec), ['41,GOOG,5855000,300,5853300,100,9999999999,0,5853000,200', '42,BRK.B,41250,5,-9999999999,0,9999999999,0,-9999999999,0']);
+  } finally {
+    w.close();
   }
 });
 

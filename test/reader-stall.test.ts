@@ -4,8 +4,9 @@
  * no path that depends on a reader). Resumed, the reader reads the latest books.
  */
 import { test } from 'uvu';
+import { readBookLines } from '../bin/lib/book-line.js';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter } from '../native/segment/index.js';
@@ -50,7 +51,7 @@ for (const wait of ['spin', 'block']) {
       await waitUntil(() => procState(r.child.pid) !== 'T', 10_000, { what: 'the reader to resume' });
       w.close(); // CLOSED: the resumed reader reads what changed (the latest book), finishes and exits 0
       assert.is((await r.exited).code, 0, r.stderr());
-      const lines = readFileSync(rec, 'latin1').trim().split('\n');
+      const lines = readBookLines(rec);
       assert.is(lines[lines.length - 1], `20000,AAA,101,1,${100 + (20_000 % 50)},1`, 'after resuming it read the latest book');
     } finally {
       if (!w.closed) w.close();

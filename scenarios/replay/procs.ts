@@ -6,12 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Child, spawnMdfan as spawn } from '../../bin/lib/child.js';
+import { addonPath } from '../../native/segment/binding.js';
 
 export { exitWithin, killAllChildren, lastJson, mdfanBin, stopChildren } from '../../bin/lib/child.js';
 export type { Child, Exit, LogLine } from '../../bin/lib/child.js';
 
 /**
- * Resolves once the child has loaded the mdfan addon (its /proc/PID/maps lists mdfan.node): its
+ * Resolves once the child has loaded the mdfan addon (its /proc/PID/maps lists the addon this
+ * process loaded: a child of the same package resolves the same file): its
  * modules are loaded and it is about to attach, polling for the segment every 10 ms. False if it
  * exited or the timeout passed first.
  */
@@ -20,7 +22,7 @@ export async function waitLoaded(c: Child, timeoutMs: number): Promise<boolean> 
   while (Date.now() < end) {
     if (c.exit) return false;
     try {
-      if (readFileSync(`/proc/${c.pid}/maps`, 'latin1').includes('mdfan.node')) return true;
+      if (readFileSync(`/proc/${c.pid}/maps`, 'latin1').includes(addonPath)) return true;
     } catch {
       return false; // gone
     }

@@ -1,9 +1,10 @@
 /**
- * Reading a reader's `--record` file (one line per observed book: `msgIndex,SYMBOL,...`, the
- * --dump-books format) for what a stall or a restart needs: the last msgIndex observed per
+ * Reading a reader's `--record` file (a header line, then one line per observed book:
+ * `msgIndex,SYMBOL,...`, the --dump-books format) for what a stall or a restart needs: the last msgIndex observed per
  * instrument, how many lines came after a point, and where a restarted writer began again.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isBookLineHeader } from '../../bin/lib/book-line.js';
 
 export interface RecordScan {
   lines: number;
@@ -25,7 +26,7 @@ export function scanRecord(file: string | null, marks: Map<string, number> | nul
   if (!file || !existsSync(file)) return out;
   const text = readFileSync(file, 'latin1');
   let restarted = false;
-  let pos = 0;
+  let pos = isBookLineHeader(text) ? text.indexOf('\n') + 1 || text.length : 0; // the column names
   while (pos < text.length) {
     let nl = text.indexOf('\n', pos);
     if (nl < 0) nl = text.length;

@@ -1,6 +1,7 @@
 /** Child processes for tests: the program's one runner (bin/lib/child.ts), always killed in teardown. */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { addonPath } from '../../native/segment/binding.js';
 import { type Child, type LogLine, killAllChildren, logLine, spawnChild } from '../../bin/lib/child.js';
 import type { LogEvent } from '../../bin/lib/log.js';
 
@@ -41,14 +42,14 @@ export const killAll = killAllChildren;
 process.on('exit', killAll);
 
 /**
- * The process has loaded the native addon (/proc/PID/maps names mdfan.node): its command's modules
+ * The process has loaded the native addon (/proc/PID/maps names the addon file this process uses): its command's modules
  * are loaded and linked. `mdfan read` polls for its segment a few synchronous steps later (the
  * same test `mdfan replay` makes before it starts the feed: scenarios/replay/procs.ts).
  */
 export function addonLoaded(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
-    return readFileSync(`/proc/${pid}/maps`, 'latin1').includes('mdfan.node');
+    return readFileSync(`/proc/${pid}/maps`, 'latin1').includes(addonPath);
   } catch {
     return false; // gone
   }

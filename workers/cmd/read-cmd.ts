@@ -1,5 +1,5 @@
 /**
- * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block [--sync]] [--top] [--record FILE]
+ * `mdfan read --segment NAME [--symbols A,B] [--wait spin|yield|block [--sync]] [--top] [--print] [--record FILE]
  *   [--duration S] [--exit-on-writer-death]`
  *
  * A standalone reader process, the stand-in for a strategy process. Waits for the segment, then
@@ -18,7 +18,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
 import { LogEvent, createLogger } from '../../bin/lib/log.js';
-import { formatBookLine } from '../../bin/lib/book-line.js';
+import { bookLineHeader, formatBookLine, formatBookText } from '../../bin/lib/book-line.js';
 import { cpuOption, intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
 import { native } from '../../native/segment/binding.js';
 import { setTimeout as sleep, setImmediate as yieldNow } from 'node:timers/promises';
@@ -30,13 +30,17 @@ import { EventRecorder, parseFrom, parseKinds } from './event-recorder.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../bin/lib/signals.js';
 
-export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--record FILE] [--duration S] [--exit-on-writer-death]
+export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--print] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
   [--writer-uid UID (the writer runs as this user: accept its segment; default only this user's or root's)]
   [${WAIT_HELP}] [--sync (with --wait block: sleep in the futex on this thread, no event-loop turn per update)]
   [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]
   --top reads the top-of-book lines (best bid and ask, one 64-byte line each) instead of whole books;
-  its --record lines are book lines of one level.`;
+  its --record lines are book lines of one level.
+  --print writes each book read on stdout for people: \`GOOG #1234 09:30:00.000123 bid 100 @ 585.3300, ... | ask ... | spread 0.0100\`.
+  --record FILE writes one line per book read: a header line naming the columns, then
+  \`msgIndex,SYMBOL,ask1price,ask1size,bid1price,bid1size,...\` (prices as the feed's integers).
+  The summary is the last line on stdout (JSON).`;
 export const EXAMPLE = 'mdfan read --segment books --symbols GOOG --wait spin --top --record goog.txt';
 export const EXIT_CODES = '0 the writer closed the segment, or --duration ended; 1 a failure (its code on stderr); 2 bad usage; 3 the writer died, with --exit-on-writer-death';
 export const EXIT_WRITER_DEATH = 3;
@@ -64,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
       kinds: { type: 'string' },
       'record-events': { type: 'string' },
       from: { type: 'string' },
+      print: { type: 'boolean' },
     },
     USAGE,
   );
@@ -100,6 +105,8 @@ export async function run(argv: string[]): Promise<number> {
   const events = values.events ? new EventRecorder(name, { from, kinds, file: eventsFile }) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
   const record = recordFile ? openSync(recordFile, 'w') : -1;
+  if (record >= 0) writeSync(record, `${bookLineHeader(values.top ? 1 : reader.levels)}\n`);
+  const print = values.print === true;
   let pending: string[] = [];
   const flush = (): void => {
     if (record >= 0 && pending.length > 0) writeSync(record, pending.join('\n') + '\n');
@@ -250,6 +257,7 @@ export async function run(argv: string[]): Promise<number> {
   /** Reads the first n slots of `changed`. */
   function readChanged(n: number): void {
     if (reader.instruments.length !== resolved) resolve(); // instruments announced since
+    let text = '';
     for (let k = 0; k < n; k++) {
       const i = changed[k];
       if (!wanted[i]) continue;
@@ -273,7 +281,9 @@ export async function run(argv: string[]): Promise<number> {
         pending.push(top ? formatBookLine(top.msgIndex, symbolOf[i], top, 1) : formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));
         if (pending.length >= 4096) flush();
       }
+      if (print) text += `${formatBookText(symbolOf[i], got.msgIndex, got.exchangeTsNs, got, top ? 1 : reader.levels, scaleOf[i])}\n`;
     }
+    if (text !== '') process.stdout.write(text); // one write per batch of changed books
   }
 
   const cpu = process.cpuUsage(cpu0);
