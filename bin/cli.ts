@@ -29,6 +29,7 @@ const commands: Record<string, Command> = {
   replay: { summary: 'run a replay scenario (scenarios/*.json): feed, readers, pool, faults; report', load: () => import('../scenarios/replay/replay-cmd.js') },
   soak: { summary: 'hours of torture, kill -9 rounds and fuzzing, with the reliability figures', load: () => import('../scenarios/soak/soak-cmd.js') },
   exporter: { summary: 'Prometheus metrics of segments over HTTP, read from their headers', load: () => import('../workers/cmd/exporter-cmd.js') },
+  top: { summary: 'a live view of a segment: best bid and ask, spread, updates/s, trades/s, last trade, readers', load: () => import('../workers/cmd/top-cmd.js') },
   ls: { summary: 'every mdfan segment on this host: state, writer, heartbeat, instruments, readers, size', load: () => import('../workers/cmd/ls-cmd.js') },
   rm: { summary: "remove a dead writer's segment and the objects beside it", load: () => import('../workers/cmd/rm-cmd.js') },
   gc: { summary: 'remove every segment whose writer is gone', load: () => import('../workers/cmd/gc-cmd.js') },

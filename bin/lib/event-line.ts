@@ -31,12 +31,15 @@ function feedPrice(rec: EventRecord, priceScale: number): string {
   return String(Math.round((rec.price * priceScale) / abi.EVENT_PRICE_SCALE));
 }
 
+/** A trade to show and count: every trade event but a C execution marked non-printable. */
+export const isPrintableTrade = (rec: EventRecord): boolean => rec.kind === abi.EVENT_KIND_TRADE && !(rec.action === EXEC_WITH_PRICE && rec.aux === NOT_PRINTABLE);
+
 /** The line of one event, or null for one the format leaves out (a non-printable C execution). */
 export function formatEventLine(rec: EventRecord, symbol: string, priceScale: number): string | null {
   const head = `${rec.msgIndex},${symbol}`;
   switch (rec.kind) {
     case abi.EVENT_KIND_TRADE:
-      if (rec.action === EXEC_WITH_PRICE && rec.aux === NOT_PRINTABLE) return null;
+      if (!isPrintableTrade(rec)) return null;
       return `${head},T,${feedPrice(rec, priceScale)},${rec.shares},${letter(rec.action)}`;
     case abi.EVENT_KIND_STATUS:
       return `${head},H,${letter(rec.action)}`;

@@ -12,10 +12,15 @@
  *  gated-ticker  like ticker, but with its control plane listening (readers announce themselves:
  *                counter reader_attaches), heartbeating, and publishing only once sent SIGUSR2
  *                (so a test can have its readers attached before the first book)
+ *  market        a writer with an event ring and its control plane: GOOG (bid 100 @ 585.3300, ask
+ *                300 @ 585.5000), BRK.B (ask 5 @ 412.50, no bids, halted), one GOOG trade of 200 @
+ *                585.4000; prints "ready", heartbeats until killed; SIGUSR2 publishes GOOG's bid
+ *                at 585.3500 (prints "moved")
  */
 import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/segment/index.js';
 import { closeOnSignals } from '../../bin/lib/signals.js';
 import * as abi from '../../native/segment/abi.js';
+import { newEventFields } from '../../native/segment/events.js';
 
 const [mode, name, levelsArg, maxArg] = process.argv.slice(2);
 const levels = Number(levelsArg ?? 10);
@@ -60,6 +65,30 @@ switch (mode) {
     if (mode === 'half-commit') w.slots.beginOnlyForTest(0);
     setInterval(() => w.heartbeat(), 5);
     out(`ready ${w.generation} ${w.outcome}`);
+    break;
+  }
+  case 'market': {
+    const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 4, ringEvents: 1024 });
+    closeOnSignals(w);
+    await w.startControl();
+    const goog = w.addInstrument('GOOG', 1, 10000);
+    const brk = w.addInstrument('BRK.B', 2, 100);
+    const googBook = { bidCount: 1, askCount: 1, bids: new Uint32Array([5853300, 100, 1]), asks: new Uint32Array([5855000, 300, 2]) };
+    w.publish(goog, googBook, 1, 1000);
+    w.publish(brk, { bidCount: 0, askCount: 1, bids: new Uint32Array(3), asks: new Uint32Array([41250, 5, 1]) }, 2, 2000);
+    const e = newEventFields();
+    Object.assign(e, { kind: abi.EVENT_KIND_STATUS, action: 'H'.charCodeAt(0), instrumentIndex: brk, msgIndex: 2 });
+    w.appendEvent(e);
+    Object.assign(e, { kind: abi.EVENT_KIND_TRADE, action: 'P'.charCodeAt(0), instrumentIndex: goog, msgIndex: 3, price: 585.4 * abi.EVENT_PRICE_SCALE, shares: 200 });
+    w.appendEvent(e);
+    w.flushCounters();
+    process.on('SIGUSR2', () => {
+      googBook.bids[0] = 5853500;
+      w.publish(goog, googBook, 4, 4000);
+      out('moved');
+    });
+    setInterval(() => w.heartbeat(), 5);
+    out('ready');
     break;
   }
   case 'try-open': {

@@ -1,5 +1,6 @@
 /** `mdfan ls [--json]`: every mdfan segment on this host. */
 import { parse } from '../../bin/lib/args.js';
+import { formatTable } from '../../bin/lib/table.js';
 import { type SegmentEntry, listSegments } from '../../native/segment/inventory.js';
 
 export const USAGE = `usage: mdfan ls [--json]
@@ -28,6 +29,5 @@ function format(list: SegmentEntry[]): string {
     s.size_bytes === null ? '–' : `${s.size_bytes}`,
   ].map(String));
   const head = ['NAME', 'STATE', 'GEN', 'WRITER', 'HEARTBEAT', 'INSTRUMENTS', 'READERS', 'BYTES'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  return [head, ...rows].map((r) => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return formatTable(head, rows).join('\n');
 }
