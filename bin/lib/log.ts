@@ -49,6 +49,26 @@ export const LogEvent = Object.freeze({
   NEW_WRITER: 'new_writer',
   /** A slot stayed mid-commit past the stale bound (fields: code MDFAN_ERR_STALE, count). */
   STALE: 'stale',
+  /** Connected to the NATS server (fields: server). */
+  NATS_CONNECTED: 'nats_connected',
+  /** The NATS connection dropped; the client reconnects (field: server). */
+  NATS_DISCONNECTED: 'nats_disconnected',
+  /** The client dropped messages of a subscription it could not keep up with (field: pending). */
+  NATS_SLOW_CONSUMER: 'nats_slow_consumer',
+  /** The NATS connection is back (field: server). */
+  NATS_RECONNECTED: 'nats_reconnected',
+  /** The bridge follows the segment and publishes (fields: segment, prefix, bucket, session). */
+  BRIDGE_READY: 'bridge_ready',
+  /** The mirror holds its local segment, books loaded from the bucket (fields: segment, books). */
+  MIRROR_READY: 'mirror_ready',
+  /** The mirror marked its books stale (the connection dropped) (field: books). */
+  MIRROR_STALE: 'mirror_stale',
+  /** The mirror reloaded books from the bucket after a reconnect and cleared the stale marks (fields: books, cleared). */
+  MIRROR_RELOADED: 'mirror_reloaded',
+  /** A record from the wire was refused, at most one line a second (fields: subject, reason, count). */
+  WIRE_MALFORMED: 'wire_malformed',
+  /** A subject's sequence numbers jumped: records were lost (fields: subject, expected, found, lost). */
+  WIRE_GAP: 'wire_gap',
 } as const);
 export type LogEvent = (typeof LogEvent)[keyof typeof LogEvent];
 

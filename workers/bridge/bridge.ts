@@ -1,0 +1,355 @@
+/**
+ * The bridge: a reader of a segment (read-only, never on the writer's path) that publishes to NATS,
+ * per instrument:
+ *   PREFIX.SYM.top     every top-of-book change it sees (a seqlock reader sees the latest)
+ *   PREFIX.SYM.book    the full book, at most every bookIntervalMs (conflated), and into the bucket
+ *   PREFIX.SYM.trade   every trade of the event ring
+ *   PREFIX.SYM.status  every trading action
+ * Each record carries its provenance and its subject's sequence number (wire.ts). The bucket gets
+ * the last book per instrument, at most one put in flight per key: a slow server gets the newest
+ * book next, never a queue.
+ */
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { EventBatch, abi, isMdfanError } from '../../native/segment/index.js';
+import { native } from '../../native/segment/binding.js';
+import type { Instrument } from '../../native/segment/directory.js';
+import { TopSnapshot } from '../../native/segment/tops.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
+import { LogEvent, type Logger, rateLimit } from '../../bin/lib/log.js';
+import { isPrintableTrade } from '../../bin/lib/event-line.js';
+import { BookReader, WaitResult } from '../sdk/book-reader.js';
+import { EventReader } from '../sdk/event-reader.js';
+import { BRIDGE_DEFAULTS } from './defaults.js';
+import type { KV, NatsConnection } from './nats.js';
+import { escapeSymbol, subjectOf } from './subjects.js';
+import { type Head, MsgType, type TradeBody, WireFlag, WireWriter } from './wire.js';
+
+export interface BridgeOptions {
+  segment: string;
+  nc: NatsConnection;
+  kv: KV;
+  prefix: string;
+  bookIntervalMs: number;
+  wait: 'spin' | 'block';
+  log: Logger;
+}
+
+export interface BridgeStats {
+  tops: number;
+  books: number;
+  trades: number;
+  statuses: number;
+  bucketPuts: number;
+  bucketErrors: number;
+  eventsLost: number;
+}
+
+const TYPES = 4;
+
+export class Bridge {
+  /** The run's id: its start in seconds since the epoch, so a later run's records are newer (wire.ts). */
+  readonly session = Math.floor(Date.now() / 1000) >>> 0;
+  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0 };
+  private readonly w = new WireWriter();
+  private readonly head: Head = {
+    type: MsgType.TOP,
+    flags: 0,
+    generation: 0,
+    session: this.session,
+    priceScale: 1,
+    seq: 0,
+    msgIndex: 0,
+    exchangeTsNs: 0,
+    publishTsNs: 0,
+    bridgeTsNs: 0,
+    symbol: '',
+  };
+  /** Per slot and type: the last sequence number sent. */
+  private seqs: Float64Array;
+  private changed: Int32Array;
+  private readonly top = new TopSnapshot();
+  private book: BookSnapshot;
+  private readonly batch = new EventBatch(1024);
+  private readonly tradeBody: TradeBody = { price: 0, shares: 0, action: 0, side: 0, aux: 0, orderRef: 0 };
+  /** Subjects per slot and type, made once (a new writer may place symbols elsewhere: cleared then). */
+  private subjects: string[] = [];
+  private events: EventReader | null;
+  private bySlot: Array<Instrument | undefined> = [];
+  /** The bucket: a put in flight per slot, and the newest book waiting behind it. */
+  private readonly putting = new Set<number>();
+  private readonly waiting = new Map<number, Uint8Array>();
+  private nextBookMs = 0;
+  private stopped = false;
+  /** While the connection is down nothing is sent (the client would buffer without bound): sequence numbers still advance, so receivers see the gap. */
+  private connected = true;
+  private republish = false;
+  /** The slot*TYPES+type of the record fillHead last prepared (its subject's index). */
+  private subjectIndex = 0;
+  private readonly bucketErrorLog = rateLimit(1000);
+
+  private constructor(
+    private readonly reader: BookReader,
+    private readonly o: BridgeOptions,
+  ) {
+    const max = reader.seg.layout.maxInstruments;
+    this.seqs = new Float64Array(max * TYPES);
+    this.changed = new Int32Array(max);
+    this.book = reader.newSnapshot();
+    this.events = Bridge.openEvents(o.segment);
+  }
+
+  /** Attaches to the segment (waiting for it) and returns a bridge ready to run. */
+  static async start(o: BridgeOptions, attachTimeoutMs: number): Promise<Bridge> {
+    const reader = await BookReader.attach(o.segment, { wait: o.wait === 'spin' ? 'spin' : 'block', timeoutMs: attachTimeoutMs });
+    const b = new Bridge(reader, o);
+    o.log.info({ event: LogEvent.BRIDGE_READY, segment: o.segment, prefix: o.prefix, session: b.session, generation: reader.seg.generation }, 'bridging');
+    return b;
+  }
+
+  private static openEvents(segment: string): EventReader | null {
+    try {
+      return EventReader.open(segment, { from: 'oldest', kinds: [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS] });
+    } catch (e) {
+      if (isMdfanError(e)) return null; // a writer without an event ring: books only
+      throw e;
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** The connection's state (from the client's status events): back online, every book goes out again. */
+  setConnected(up: boolean): void {
+    if (up && !this.connected) this.republish = true;
+    this.connected = up;
+  }
+
+  /** Publishes until stop() or the writer closes the segment; resolves when the last records are flushed. */
+  async run(): Promise<void> {
+    const spin = this.o.wait === 'spin';
+    while (!this.stopped) {
+      const now = performance.now();
+      const r = spin ? this.pollOnce() : await this.reader.nextTop(Math.max(0, Math.min(BRIDGE_DEFAULTS.eventPollMs, this.nextBookMs - now)));
+      if (r === WaitResult.CLOSED) break;
+      if (r === WaitResult.NEW_WRITER) this.onNewWriter();
+      if (!spin) this.publishTops(this.reader.changedTops(this.changed));
+      this.publishEvents();
+      if (this.republish) {
+        this.republish = false;
+        this.publishAllBooks();
+      }
+      if (performance.now() >= this.nextBookMs) {
+        this.nextBookMs = performance.now() + this.o.bookIntervalMs;
+        this.publishBooks(this.reader.changed(this.changed));
+      }
+      if (spin) await yieldNow(); // the client writes on the event loop
+    }
+    // The last state: every top, event and book the writer left.
+    this.publishTops(this.reader.changedTops(this.changed));
+    this.publishEvents();
+    this.publishBooks(this.reader.changed(this.changed));
+    await this.o.nc.flush();
+    await this.drainBucket();
+    this.reader.close();
+    this.events?.close();
+  }
+
+  /** spin: one synchronous poll of the top lines; publishes what changed. */
+  private pollOnce(): WaitResult {
+    const n = this.reader.pollTops(this.changed);
+    if (n < 0) return -n as WaitResult;
+    this.publishTops(n);
+    return n > 0 ? WaitResult.UPDATED : WaitResult.TIMEOUT;
+  }
+
+  private onNewWriter(): void {
+    const max = this.reader.seg.layout.maxInstruments;
+    if (this.changed.length !== max) {
+      const seqs = new Float64Array(max * TYPES);
+      seqs.set(this.seqs.subarray(0, Math.min(seqs.length, this.seqs.length)));
+      this.seqs = seqs;
+      this.changed = new Int32Array(max);
+    }
+    if (this.book.levels !== this.reader.levels) this.book = this.reader.newSnapshot();
+    this.bySlot = [];
+    this.subjects = [];
+    this.events?.reopen();
+    this.events ??= Bridge.openEvents(this.o.segment);
+  }
+
+  private instrument(slot: number): Instrument | undefined {
+    let inst = this.bySlot[slot];
+    if (inst === undefined) {
+      for (const i of this.reader.instruments) this.bySlot[i.slotIndex] = i;
+      inst = this.bySlot[slot];
+    }
+    return inst;
+  }
+
+  /** Fills the head for a record of `type` about `slot`; false if the slot has no instrument. */
+  private fillHead(type: MsgType, slot: number, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
+    const inst = this.instrument(slot);
+    if (inst === undefined) return undefined;
+    const h = this.head;
+    const k = slot * TYPES + type - 1;
+    this.subjectIndex = k;
+    h.type = type;
+    h.flags = stale ? WireFlag.STALE : 0;
+    h.generation = this.reader.seg.generation;
+    h.priceScale = inst.priceScale;
+    h.seq = ++this.seqs[k]!;
+    h.msgIndex = msgIndex;
+    h.exchangeTsNs = exchangeTsNs;
+    h.publishTsNs = publishTsNs;
+    h.bridgeTsNs = native.monotonicNs();
+    h.symbol = inst.symbol;
+    return inst;
+  }
+
+  /**
+   * Sends the record in the buffer (its head written here); null while disconnected. The client
+   * keeps the bytes it is given until its next flush, so each record is a copy: the one
+   * allocation per record this path makes.
+   */
+  private send(type: MsgType, symbol: string, length: number): Uint8Array | null {
+    if (!this.connected) return null;
+    this.w.head(this.head);
+    const record = this.w.buf.slice(0, length);
+    let subject = this.subjects[this.subjectIndex];
+    if (subject === undefined) {
+      subject = subjectOf(this.o.prefix, symbol, type);
+      this.subjects[this.subjectIndex] = subject;
+    }
+    this.o.nc.publish(subject, record);
+    return record;
+  }
+
+  private publishTops(n: number): void {
+    for (let k = 0; k < n; k++) {
+      const slot = this.changed[k]!;
+      if (!this.readTop(slot) || this.top.seq === 0) continue;
+      const t = this.top;
+      const inst = this.fillHead(MsgType.TOP, slot, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale);
+      if (inst === undefined) continue;
+      if (this.send(MsgType.TOP, inst.symbol, this.w.top({ count: t.bidCount, levels: t.bids }, { count: t.askCount, levels: t.asks }))) this.stats.tops++;
+    }
+  }
+
+  /** The books of the first n slots of `changed`. */
+  private publishBooks(n: number): void {
+    for (let k = 0; k < n; k++) this.publishBook(this.changed[k]!);
+  }
+
+  /** Every instrument's book (after a reconnect: receivers and the bucket may have missed any). */
+  private publishAllBooks(): void {
+    for (const inst of this.reader.instruments) this.publishBook(inst.slotIndex);
+  }
+
+  private publishBook(slot: number): void {
+    const b = this.book;
+    if (!this.readBook(slot) || b.seq === 0) return;
+    const inst = this.fillHead(MsgType.BOOK, slot, b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale);
+    if (inst === undefined) return;
+    const len = this.w.book({
+      levels: this.reader.levels,
+      feedId: inst.feedId,
+      maxInstruments: this.reader.seg.layout.maxInstruments,
+      bids: { count: b.bidCount, levels: b.bids },
+      asks: { count: b.askCount, levels: b.asks },
+    });
+    const record = this.send(MsgType.BOOK, inst.symbol, len);
+    if (record === null) return;
+    this.stats.books++;
+    this.put(slot, inst.symbol, record);
+  }
+
+  /** A read that finds the slot left mid-commit (a stopped writer) is skipped: the next change brings it. */
+  private readTop(slot: number): boolean {
+    try {
+      this.reader.readTop(slot, this.top);
+      return true;
+    } catch (e) {
+      if (isMdfanError(e, 'MDFAN_ERR_STALE')) return false;
+      throw e;
+    }
+  }
+
+  private readBook(slot: number): boolean {
+    try {
+      this.reader.read(slot, this.book);
+      return true;
+    } catch (e) {
+      if (isMdfanError(e, 'MDFAN_ERR_STALE')) return false;
+      throw e;
+    }
+  }
+
+  private publishEvents(): void {
+    const ev = this.events;
+    if (ev === null) return;
+    for (;;) {
+      const n = ev.poll(this.batch);
+      this.stats.eventsLost += this.batch.lost;
+      if (n === 0 && this.batch.lost === 0) return;
+      for (let i = 0; i < n; i++) {
+        const rec = this.batch.records[i]!;
+        const slot = rec.instrumentIndex;
+        if (slot === abi.EVENT_NO_INSTRUMENT) continue;
+        if (rec.kind === abi.EVENT_KIND_STATUS) {
+          const inst = this.fillHead(MsgType.STATUS, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
+          if (inst === undefined) continue;
+          if (this.send(MsgType.STATUS, inst.symbol, this.w.status(rec.action))) this.stats.statuses++;
+        } else if (isPrintableTrade(rec)) {
+          const inst = this.fillHead(MsgType.TRADE, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
+          if (inst === undefined) continue;
+          const t = this.tradeBody;
+          t.price = rec.hasPrice ? rec.price : Number.NaN;
+          t.shares = rec.shares;
+          t.action = rec.action;
+          t.side = rec.side;
+          t.aux = rec.aux;
+          t.orderRef = rec.orderRef;
+          const len = this.w.trade(t);
+          if (this.send(MsgType.TRADE, inst.symbol, len)) this.stats.trades++;
+        }
+      }
+    }
+  }
+
+  /** The bucket: one put in flight per key; a newer book waits behind it and replaces an older waiting one. */
+  private put(slot: number, symbol: string, record: Uint8Array): void {
+    if (this.putting.has(slot)) {
+      this.waiting.set(slot, record);
+      return;
+    }
+    this.putting.add(slot);
+    this.o.kv.put(escapeSymbol(symbol), record).then(
+      () => {
+        this.stats.bucketPuts++;
+        this.afterPut(slot, symbol);
+      },
+      (e: Error) => {
+        this.stats.bucketErrors++;
+        if (this.bucketErrorLog()) this.o.log.warn({ symbol, err: e.message, errors: this.stats.bucketErrors }, `bucket put failed (retried with the next book): ${e.message}`);
+        if (!this.waiting.has(slot)) this.waiting.set(slot, record);
+        setTimeout(() => this.afterPut(slot, symbol), BRIDGE_DEFAULTS.reconnectWaitMs);
+      },
+    );
+  }
+
+  private afterPut(slot: number, symbol: string): void {
+    this.putting.delete(slot);
+    const next = this.waiting.get(slot);
+    if (next) {
+      this.waiting.delete(slot);
+      this.put(slot, symbol, next);
+    }
+  }
+
+  /** Waits until every book has reached the bucket (at the end), or `timeoutMs` (a server gone for good). */
+  private async drainBucket(timeoutMs = 10_000): Promise<void> {
+    const end = performance.now() + timeoutMs;
+    while ((this.putting.size > 0 || this.waiting.size > 0) && performance.now() < end) await new Promise((r) => setTimeout(r, 5));
+  }
+}

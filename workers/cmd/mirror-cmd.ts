@@ -1,0 +1,54 @@
+/**
+ * `mdfan mirror --nats nats://HOST:PORT --segment LOCAL [--prefix md] [--symbols A,B]
+ *   [--ring-events N]`: the single writer of a local segment fed by a bridge over NATS
+ * (workers/bridge/mirror.ts), until a signal; then it closes the segment and prints a JSON summary.
+ */
+import { intOption, optString, parse, required } from '../../bin/lib/args.js';
+import { createLogger } from '../../bin/lib/log.js';
+import { onStopSignals } from '../../bin/lib/signals.js';
+import { BRIDGE_DEFAULTS } from '../bridge/defaults.js';
+import { Mirror } from '../bridge/mirror.js';
+import { booksBucket, connectNats } from '../bridge/nats.js';
+import { bucketOf, checkPrefix } from '../bridge/subjects.js';
+
+export const USAGE = `usage: mdfan mirror --nats nats://HOST:PORT --segment LOCAL [--prefix P (default ${BRIDGE_DEFAULTS.prefix})] [--symbols A,B]
+  [--ring-events N (default ${BRIDGE_DEFAULTS.mirrorRingEvents})]
+  Becomes the writer of the local segment LOCAL with the bridge's layout: every book from the bucket
+  P-books first, then P.SYMBOL.book records as they come, trades and trading actions into its event
+  ring. A dropped connection marks every book stale until the bucket is read again; lost records are
+  counted (mdfan stat: feed_gaps, feed_unrecovered, stale_marks, feed_recovered, malformed_messages).
+  It runs until SIGINT/SIGTERM, then closes the segment and prints a JSON summary.`;
+export const EXAMPLE = 'mdfan mirror --nats nats://feed-host:4222 --segment books';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { nats: { type: 'string' }, segment: { type: 'string' }, prefix: { type: 'string' }, symbols: { type: 'string' }, 'ring-events': { type: 'string' } }, USAGE);
+  const url = required(values.nats, '--nats', USAGE);
+  const segment = required(values.segment, '--segment', USAGE);
+  const prefix = checkPrefix(optString(values.prefix, '--prefix') ?? BRIDGE_DEFAULTS.prefix);
+  const symbolsText = optString(values.symbols, '--symbols');
+  const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s)) : null;
+  const ringEvents = intOption(values['ring-events'], '--ring-events', 1, 2 ** 30, BRIDGE_DEFAULTS.mirrorRingEvents);
+  const log = createLogger('mdfan-mirror');
+  let mirror: Mirror | null = null;
+  const nc = await connectNats(url, `mdfan-mirror ${segment}`, log, {
+    onDisconnect: () => mirror?.markAllStale(),
+    onReconnect: () => void mirror?.reload().catch((e: Error) => log.error({ err: e.message }, `reloading the bucket failed: ${e.message}`)),
+  });
+  try {
+    const bucket = bucketOf(prefix);
+    const kv = await booksBucket(nc, bucket);
+    mirror = await Mirror.start({ nc, kv, bucket, prefix, segment, symbols, ringEvents, log });
+    await new Promise<void>((resolve) => {
+      const off = onStopSignals(() => {
+        off();
+        resolve();
+      });
+    });
+    const m = mirror;
+    m.close();
+    console.log(JSON.stringify({ segment, prefix, bucket, ...m.stats }));
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}
