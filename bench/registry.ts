@@ -13,6 +13,7 @@ import { fanoutBench, FANOUT_DEFAULTS } from './fanout.js';
 import { falseSharingBench } from './false-sharing.js';
 import { numaBench } from './numa.js';
 import { eventsBench } from './events.js';
+import { bridgeBench } from './bridge.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
 
@@ -90,6 +91,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
   fanout: (x) => fanoutBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, readerCounts: FANOUT_DEFAULTS.readerCounts, wait: FANOUT_DEFAULTS.wait, log: x.log }, x.c2c),
   'false-sharing': (x) => falseSharingBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   events: (x) => eventsBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
+  bridge: (x) => bridgeBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   numa: (x) => numaBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   stall: async (x) => {
     const rows = await stallBench(x.runs, x.log);

@@ -7,6 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ import { LogEvent } from '../bin/lib/log.js';
 import { HEAD, HEAD_BYTES, MsgType, WIRE_VERSION, WireWriter, decode, WireError } from '../workers/bridge/wire.js';
 import { escapeSymbol, parseSubject, unescapeSymbol } from '../workers/bridge/subjects.js';
 import { GOOG_EVENTS, GOOG_ITCH, oracle } from './helpers/oracle.js';
-import { binPath } from './helpers/paths.js';
+import { binPath, repoRoot } from './helpers/paths.js';
 import { killAll, type Proc, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { NatsServer, hasNatsServer } from './helpers/nats-server.js';
@@ -113,6 +114,31 @@ test('wire: records round-trip; short, unknown version, bad levels and bad symbo
   assert.is(parseSubject('md', 'other.GOOG.top'), null);
 });
 
+test("docs/BRIDGE.md's Python decoder reads what the bridge writes: every type, every field", () => {
+  const doc = readFileSync(join(repoRoot, 'docs', 'BRIDGE.md'), 'utf8');
+  const py = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+  assert.ok(py, 'the doc has a python block');
+  const w = new WireWriter();
+  const head = { flags: 0, generation: 2, session: 1_796_000_000, priceScale: 10000, seq: 7, msgIndex: 4242, exchangeTsNs: 34_200_000_000_001, publishTsNs: 5e12, bridgeTsNs: 5e12 + 9, symbol: 'BRK.B' };
+  const records: string[] = [];
+  const add = (type: MsgType, body: () => number): void => {
+    w.head({ ...head, type });
+    records.push(Buffer.from(w.buf.subarray(0, body())).toString('hex'));
+  };
+  add(MsgType.TOP, () => w.top({ count: 1, levels: new Uint32Array([100, 5, 1]) }, { count: 0, levels: new Uint32Array(3) }));
+  add(MsgType.BOOK, () => w.book({ levels: 10, feedId: 3, maxInstruments: 8, bids: { count: 1, levels: new Uint32Array([100, 5, 1]) }, asks: { count: 2, levels: new Uint32Array([101, 6, 2, 102, 7, 3]) } }));
+  add(MsgType.TRADE, () => w.trade({ price: 585.33e8, shares: 300, action: 0x50, side: 0x42, aux: 0, orderRef: 99 }));
+  add(MsgType.STATUS, () => w.status(0x48));
+  const script = `${py}\nimport sys, json\nfor h in sys.argv[1:]:\n    head, body = decode(bytes.fromhex(h))\n    print(json.dumps([head, body]))\n`;
+  const out = execFileSync('python3', ['-c', script, ...records], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l) as [Record<string, unknown>, Record<string, unknown>]);
+  const want = { stale: false, generation: 2, session: 1_796_000_000, price_scale: 10000, seq: 7, msg_index: 4242, exchange_ts_ns: 34_200_000_000_001, publish_ts_ns: 5e12, bridge_ts_ns: 5e12 + 9, symbol: 'BRK.B' };
+  for (const [i, type] of [1, 2, 3, 4].entries()) assert.equal(out[i]![0], { type, ...want });
+  assert.equal(out[0]![1], { bid: [100, 5, 1], ask: null });
+  assert.equal(out[1]![1], { levels: 10, bids: [[100, 5, 1]], asks: [[101, 6, 2], [102, 7, 3]] });
+  assert.equal(out[2]![1], { price: 585.33, shares: 300, action: 'P', order_ref: 99 });
+  assert.equal(out[3]![1], { action: 'H' });
+});
+
 test('the GOOG day through feed -> bridge -> NATS -> mirror: recorded books equal the oracle, the last book the feed\'s, trades the event oracle', async () => {
   if (!hasNatsServer) return console.log(SKIP);
   server = await NatsServer.start();
@@ -124,10 +150,13 @@ test('the GOOG day through feed -> bridge -> NATS -> mirror: recorded books equa
   const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local]);
   const bridge = mdfan(['bridge', '--segment', origin, '--nats', server.url, '--book-interval-ms', '1']);
   await bridge.event(LogEvent.NATS_CONNECTED);
-  const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '500', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
+  const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '150', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
   await mirror.event(LogEvent.MIRROR_READY, LONG_MS);
   const books = mdfan(['read', '--segment', local, '--wait', 'yield', '--record', rec]);
   const trades = mdfan(['read', '--segment', local, '--events', '--record-events', events, '--wait', 'yield']);
+  await books.event(LogEvent.READER_ATTACHED, LONG_MS);
+  await trades.event(LogEvent.READER_ATTACHED, LONG_MS);
+  assert.is(feed.run.exit, null, 'both readers of the mirror attached while the replay runs');
   assert.is((await feed.exited).code, 0, feed.stderr());
   assert.is((await bridge.exited).code, 0, bridge.stderr());
   const summary = JSON.parse(bridge.run.stdout.at(-1)!) as { trades: number; books: number; eventsLost: number };
