@@ -7,8 +7,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { connect } from '@nats-io/transport-node';
 import { native } from '../native/segment/binding.js';
-import { newLatencyHistogram } from '../workers/sdk/histogram.js';
-import { HEAD } from '../workers/bridge/wire.js';
+import { newLatencyHistogram, wire } from '../workers/index.js';
 
 const [url, subject, intervalArg] = process.argv.slice(2);
 if (!url || !subject) {
@@ -24,7 +23,7 @@ nc.subscribe(subject, {
     const now = native.monotonicNs();
     const d = msg.data;
     const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
-    const published = dv.getUint32(HEAD.publishTsNs + 4, true) * 4294967296 + dv.getUint32(HEAD.publishTsNs, true);
+    const published = dv.getUint32(wire.HEAD.publishTsNs + 4, true) * 4294967296 + dv.getUint32(wire.HEAD.publishTsNs, true);
     const ns = Math.max(1, Math.round(now - published));
     if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
     else hist.recordValue(ns);

@@ -22,7 +22,7 @@ import type { Curve, Section } from './report/types.js';
 import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import { onAbort } from './abort.js';
-import { TOP_BYTES as TOP_RECORD_BYTES } from '../workers/bridge/wire.js';
+import { wire } from '../workers/index.js';
 
 export interface BridgeBenchOptions {
   runs: number;
@@ -60,6 +60,7 @@ async function bridgeSession(url: string, wait: 'block' | 'spin', rate: number |
   });
   try {
     w.addInstrument('BENCH', 1, 10000);
+    await w.startControl(); // as mdfan feed: a blocking bridge gets its registry line here, then sleeps on the futex
     w.startIdleHeartbeat();
     const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
     for (let l = 0; l < LEVELS; l++) {
@@ -124,7 +125,7 @@ async function natsFloor(url: string, count: number): Promise<hdr.Histogram> {
       wake();
     } });
     await sub.flush();
-    const record = new Uint8Array(TOP_RECORD_BYTES);
+    const record = new Uint8Array(wire.TOP_BYTES);
     for (let i = 0; i < count; i++) {
       const got = new Promise<void>((r) => {
         wake = r;

@@ -25,22 +25,25 @@ export class NatsServer {
   private constructor(
     readonly port: number,
     readonly storeDir: string,
+    readonly jetstream: boolean,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<NatsServer> {
+  /** `jetstream: false` starts a server without JetStream (no bucket possible): for the refusal test. */
+  static async start(jetstream = true): Promise<NatsServer> {
     if (!hasNatsServer) throw new MdfanError(ErrorCode.MISSING_DEPENDENCY, 'nats-server is not installed (Debian: apt-get install nats-server)', { program: 'nats-server' });
-    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'mdfan-nats-')));
+    const s = new NatsServer(await freePort(), mkdtempSync(join(tmpdir(), 'mdfan-nats-')), jetstream);
     await s.restart();
     return s;
   }
 
   /** Starts the server (again, on the same port and store) and resolves once it is ready for clients. */
   async restart(): Promise<void> {
-    const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const js = this.jetstream ? ['-js', '-sd', this.storeDir] : [];
+    const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), ...js], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
     let log = '';
     await new Promise<void>((resolve, reject) => {

@@ -185,7 +185,7 @@ test('the server killed and restarted mid-replay: bridge and mirror reconnect, t
   const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local]);
   const bridge = mdfan(['bridge', '--segment', origin, '--nats', server.url, '--book-interval-ms', '5']);
   await bridge.event(LogEvent.NATS_CONNECTED);
-  const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '60', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
+  const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '30', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
   await mirror.event(LogEvent.MIRROR_READY, LONG_MS);
   const books = mdfan(['read', '--segment', local, '--wait', 'yield', '--record', rec]);
   await waitUntil(() => (statSegment(local).instruments[0]?.updates ?? 0) >= 20, LONG_MS, { what: 'the mirror to publish 20 books' });
@@ -262,6 +262,20 @@ test('a mirror started late has every book from the bucket at READY; hostile rec
   assert.is(mirrorBook(local), lastDumped(dump), 'and its book is untouched');
   mirror.child.kill('SIGTERM');
   assert.is((await mirror.exited).code, 0, mirror.stderr());
+});
+
+test('a server that is not there, or has no JetStream: MDFAN_ERR_NATS at once, naming the URL or the bucket', async () => {
+  if (!hasNatsServer) return console.log(SKIP);
+  server = await NatsServer.start(false);
+  const url = server.url;
+  const noJs = mdfan(['bridge', '--segment', segName('br-nojs'), '--nats', url]);
+  assert.is((await noJs.exited).code, 1);
+  assert.match(noJs.stderr(), /MDFAN_ERR_NATS: the key-value bucket md-books is not available \(is JetStream enabled/);
+  await server.stop();
+  server = null;
+  const gone = mdfan(['mirror', '--segment', segName('br-gone'), '--nats', url]);
+  assert.is((await gone.exited).code, 1);
+  assert.match(gone.stderr(), new RegExp(`MDFAN_ERR_NATS: cannot connect to NATS at ${url.replaceAll('.', '\\.')}`));
 });
 
 test.run();

@@ -12,3 +12,6 @@ export { newLatencyHistogram } from './sdk/histogram.js';
 export { EventReader } from './sdk/event-reader.js';
 export type { EventReaderOptions } from './sdk/event-reader.js';
 export type { PoolOptions, PoolReport, WorkerReport } from './pool/pool.js';
+/** The NATS bridge's record (docs/BRIDGE.md): encode, decode, offsets; and its subjects and keys. */
+export * as wire from './bridge/wire.js';
+export { bucketOf, escapeSymbol, parseSubject, subjectOf, unescapeSymbol } from './bridge/subjects.js';

@@ -16,13 +16,16 @@ export interface StatusHandlers {
   onReconnect?: () => void;
 }
 
-/** Connects to `url` (nats://HOST:PORT); MDFAN_ERR_SYSCALL naming the URL when it cannot. */
+/**
+ * Connects to `url` (nats://HOST:PORT); MDFAN_ERR_NATS naming the URL when it cannot, at once (a
+ * server that was there and went away is reconnected to, forever).
+ */
 export async function connectNats(url: string, name: string, log: Logger, handlers: StatusHandlers = {}): Promise<NatsConnection> {
   let nc: NatsConnection;
   try {
-    nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: BRIDGE_DEFAULTS.reconnectWaitMs, waitOnFirstConnect: true, timeout: 5_000 });
+    nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: BRIDGE_DEFAULTS.reconnectWaitMs, waitOnFirstConnect: false, timeout: 5_000 });
   } catch (e) {
-    throw new MdfanError(ErrorCode.SYSCALL, `cannot connect to NATS at ${url}: ${(e as Error).message}`, { url });
+    throw new MdfanError(ErrorCode.NATS, `cannot connect to NATS at ${url}: ${(e as Error).message}`, { url });
   }
   log.info({ event: LogEvent.NATS_CONNECTED, server: url }, `connected to ${url}`);
   void (async () => {
@@ -46,5 +49,9 @@ export async function connectNats(url: string, name: string, log: Logger, handle
 
 /** The books' bucket: created (history 1: the last book per instrument) or bound if it exists. */
 export async function booksBucket(nc: NatsConnection, bucket: string): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1 });
+  try {
+    return await new Kvm(nc).create(bucket, { history: 1 });
+  } catch (e) {
+    throw new MdfanError(ErrorCode.NATS, `the key-value bucket ${bucket} is not available (is JetStream enabled on the server? nats-server -js): ${(e as Error).message}`, { bucket });
+  }
 }
