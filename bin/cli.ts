@@ -22,6 +22,7 @@ type Command = { summary: string; load: () => Promise<CommandModule> };
 const commands: Record<string, Command> = {
   stat: { summary: 'show a segment: header, layout, state, writer, counters, instruments', load: () => import('../workers/cmd/stat-cmd.js') },
   feed: { summary: 'the feed handler, the single writer: an ITCH file, a LOBSTER pair or a MoldUDP64 stream into a segment', load: () => import('../feed/cmd/feed-cmd.js') },
+  'gen-market': { summary: 'a synthetic multi-instrument ITCH 5.0 file from relabelled copies of real days', load: () => import('../feed/cmd/gen-market-cmd.js') },
   send: { summary: 'replay an ITCH file as MoldUDP64 packets to HOST:PORT', load: () => import('../feed/cmd/send-cmd.js') },
   read: { summary: 'a standalone reader process: read books until the writer closes', load: () => import('../workers/cmd/read-cmd.js') },
   strategies: { summary: 'run a piscina pool of strategy workers over a segment', load: () => import('../workers/cmd/strategies-cmd.js') },

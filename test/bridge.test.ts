@@ -147,7 +147,7 @@ test('the GOOG day through feed -> bridge -> NATS -> mirror: recorded books equa
   const rec = join(dir, 'mirror-books.txt');
   const events = join(dir, 'mirror-events.csv');
   const dump = join(dir, 'feed-dump.txt');
-  const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local]);
+  const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local, '--symbols', 'GOOG']); // a subscription per symbol
   const bridge = mdfan(['bridge', '--segment', origin, '--nats', server.url, '--book-interval-ms', '1']);
   await bridge.event(LogEvent.NATS_CONNECTED);
   const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '150', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
@@ -241,7 +241,8 @@ test('a mirror started late has every book from the bucket at READY; hostile rec
   assert.is(ready.books, 1, 'one book in the bucket');
   assert.is(mirrorBook(local), lastDumped(dump), 'the last book, from the bucket, with no update after it');
 
-  // Hostile records: short, another version, a foreign type token, a record naming another symbol.
+  // Hostile records: short, another version, a foreign type token, a record naming another symbol,
+  // a symbol no segment can list (a space inside).
   const nc = await connect({ servers: server.url });
   try {
     const w = new WireWriter();
@@ -253,11 +254,13 @@ test('a mirror started late has every book from the bucket at READY; hostile rec
     nc.publish('md.GOOG.book', v9);
     nc.publish('md.GOOG.quote', w.buf.slice(0, len));
     nc.publish('md.GOOG.book', w.buf.slice(0, len)); // says AAPL on GOOG's subject
+    w.head({ type: MsgType.BOOK, flags: 0, generation: 1, session: 1, priceScale: 10000, seq: 1, msgIndex: 1, exchangeTsNs: 1, publishTsNs: 1, bridgeTsNs: 1, symbol: 'A B' });
+    nc.publish('md.A=20B.book', w.buf.slice(0, w.book({ levels: 10, feedId: 1, maxInstruments: 16, bids: { count: 0, levels: new Uint32Array(0) }, asks: { count: 0, levels: new Uint32Array(0) } })));
     await nc.flush();
   } finally {
     await nc.close();
   }
-  await waitUntil(() => statSegment(local).counters.malformed_messages === 4, 10_000, { what: 'four malformed records counted' });
+  await waitUntil(() => statSegment(local).counters.malformed_messages === 5, 10_000, { what: 'five malformed records counted' });
   assert.is(mirror.run.exit, null, 'the mirror is still running');
   assert.is(mirrorBook(local), lastDumped(dump), 'and its book is untouched');
   mirror.child.kill('SIGTERM');

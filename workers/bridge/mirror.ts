@@ -226,8 +226,9 @@ export class Mirror {
     try {
       slot = w.addInstrument(h.symbol, feedId, h.priceScale || 1);
     } catch (e) {
-      if (!(e instanceof MdfanError) || e.code !== ErrorCode.FULL) throw e;
-      w.addCounter('instruments_refused');
+      if (!(e instanceof MdfanError)) throw e;
+      if (e.code === ErrorCode.FULL) w.addCounter('instruments_refused');
+      else this.malformed(h.symbol, new WireError('symbol', `not a symbol a segment can list: ${e.message}`)); // e.g. a space inside
       return null;
     }
     s = {

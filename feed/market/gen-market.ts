@@ -1,0 +1,213 @@
+/**
+ * A synthetic whole market from real recorded days: N instruments, each a relabelled copy of a
+ * real instrument's message sequence. Copy k of source instrument s gets its own stock locate
+ * (k + 1), its own symbol, its own order references and match numbers (ref * N + k: unique across
+ * copies, order kept), and its times shifted by a fraction of a millisecond, so the copies
+ * interleave by time as a real market's instruments do. The copies are merged in time order up to
+ * M messages, each copy a prefix of its source's sequence: copy k's book after its j-th message
+ * is the source's book after its j-th message. The first source's system events come first.
+ *
+ * Kept per copy: directory, trading action, Reg SHO, IPO, LULD and operational halt messages
+ * (their stock field relabelled) and every order and trade message. Left out: messages that carry
+ * no book and no instrument state of their own here (market participant position, NOII, RPII,
+ * MWCB levels), said in docs/FEED.md.
+ */
+import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import { type Frame, loadFeed, nextFrame } from '../itch/framing.js';
+import { OFF, T } from '../itch/layout.js';
+
+export interface GenMarketOptions {
+  sources: readonly string[];
+  instruments: number;
+  messages: number;
+}
+
+/** Where each kept type carries its stock symbol (8 bytes), order references and match numbers. */
+const STOCK_AT: Readonly<Record<number, number>> = {
+  [T.STOCK_DIRECTORY]: OFF.stock,
+  [T.TRADING_ACTION]: OFF.stock,
+  [T.REG_SHO]: OFF.stock,
+  [T.IPO_QUOTING_PERIOD]: OFF.stock,
+  [T.LULD_AUCTION_COLLAR]: OFF.stock,
+  [T.OPERATIONAL_HALT]: OFF.stock,
+  [T.ADD_ORDER]: OFF.addStock,
+  [T.ADD_ORDER_MPID]: OFF.addStock,
+  [T.TRADE]: OFF.addStock,
+  [T.CROSS_TRADE]: 19,
+};
+const REFS_AT: Readonly<Record<number, readonly number[]>> = {
+  [T.ADD_ORDER]: [OFF.ref],
+  [T.ADD_ORDER_MPID]: [OFF.ref],
+  [T.ORDER_EXECUTED]: [OFF.ref, OFF.matchNumber],
+  [T.ORDER_EXECUTED_WITH_PRICE]: [OFF.ref, OFF.matchNumber],
+  [T.ORDER_CANCEL]: [OFF.ref],
+  [T.ORDER_DELETE]: [OFF.ref],
+  [T.ORDER_REPLACE]: [OFF.ref, OFF.newRef],
+  [T.TRADE]: [OFF.ref, OFF.tradeMatch],
+  [T.CROSS_TRADE]: [31],
+  [T.BROKEN_TRADE]: [OFF.ref],
+};
+const KEPT = new Set<number>([...Object.keys(STOCK_AT), ...Object.keys(REFS_AT)].map(Number));
+/** The largest shift of a copy's times: copies interleave within a millisecond of each other. */
+const MAX_SHIFT_NS = 1_000_000;
+const DAY_NS = 86_400e9;
+const TWO32 = 4294967296;
+
+/** One source instrument: its symbol and its messages (payloads), in file order. */
+interface SourceInstrument {
+  symbol: string;
+  messages: Uint8Array[];
+}
+
+function readU48(b: Uint8Array, o: number): number {
+  return ((b[o]! << 8) | b[o + 1]!) * TWO32 + (((b[o + 2]! << 24) | (b[o + 3]! << 16) | (b[o + 4]! << 8) | b[o + 5]!) >>> 0);
+}
+function writeU48(b: Uint8Array, o: number, v: number): void {
+  const hi = Math.floor(v / TWO32);
+  const lo = v % TWO32;
+  b[o] = (hi >>> 8) & 0xff;
+  b[o + 1] = hi & 0xff;
+  b[o + 2] = (lo >>> 24) & 0xff;
+  b[o + 3] = (lo >>> 16) & 0xff;
+  b[o + 4] = (lo >>> 8) & 0xff;
+  b[o + 5] = lo & 0xff;
+}
+function readU64(b: Uint8Array, o: number): number {
+  const dv = new DataView(b.buffer, b.byteOffset + o, 8);
+  return dv.getUint32(0) * TWO32 + dv.getUint32(4);
+}
+function writeU64(b: Uint8Array, o: number, v: number): void {
+  const dv = new DataView(b.buffer, b.byteOffset + o, 8);
+  dv.setUint32(0, Math.floor(v / TWO32));
+  dv.setUint32(4, v % TWO32);
+}
+
+/** Every instrument of the sources (by directory message), with its messages; and the first source's system events. */
+export function readSources(files: readonly string[]): { instruments: SourceInstrument[]; system: Uint8Array[] } {
+  const instruments: SourceInstrument[] = [];
+  const system: Uint8Array[] = [];
+  files.forEach((file, fileIndex) => {
+    const feed = loadFeed(file);
+    if (feed.gzipProblem) throw feed.gzipProblem;
+    const byLocate = new Map<number, SourceInstrument>();
+    const f: Frame = { offset: 0, length: 0 };
+    for (let pos = 0, i = 0; pos < feed.bytes.length; i++) {
+      pos = nextFrame(feed.bytes, feed.bytes.length, pos, i, file, f);
+      const msg = feed.bytes.subarray(f.offset, f.offset + f.length);
+      const type = msg[0]!;
+      const locate = (msg[OFF.locate]! << 8) | msg[OFF.locate + 1]!;
+      if (type === T.SYSTEM_EVENT) {
+        if (fileIndex === 0) system.push(msg);
+        continue;
+      }
+      if (type === T.STOCK_DIRECTORY && !byLocate.has(locate)) {
+        const inst = { symbol: Buffer.from(msg.subarray(OFF.stock, OFF.stock + 8)).toString('latin1').trimEnd(), messages: [] };
+        byLocate.set(locate, inst);
+        instruments.push(inst);
+      }
+      if (KEPT.has(type)) byLocate.get(locate)?.messages.push(msg);
+    }
+  });
+  const withOrders = instruments.filter((i) => i.messages.length > 1);
+  if (withOrders.length === 0) throw new MdfanError(ErrorCode.FEED_CORRUPT, `no instrument with messages in ${files.join(', ')}: gen-market needs ITCH 5.0 days with stock directory messages`, { file: files.join(',') });
+  return { instruments: withOrders, system };
+}
+
+/** The symbol of copy k: the source's first letters and k in base 36, at most 8 characters. */
+export function copySymbol(source: string, k: number, n: number): string {
+  const digits = Math.max(1, (n - 1).toString(36).length);
+  return `${source.slice(0, 8 - digits)}${k.toString(36).toUpperCase().padStart(digits, '0')}`;
+}
+
+/** The time shift of copy k (deterministic, below MAX_SHIFT_NS). */
+export const copyShiftNs = (k: number): number => (k * 7919) % MAX_SHIFT_NS;
+
+/** Copy k's version of one source message (a new buffer). */
+function relabel(src: Uint8Array, k: number, n: number, symbol: string, shiftNs: number): Uint8Array {
+  const m = Uint8Array.from(src);
+  const type = m[0]!;
+  m[OFF.locate] = ((k + 1) >>> 8) & 0xff;
+  m[OFF.locate + 1] = (k + 1) & 0xff;
+  const t = readU48(m, OFF.timestamp) + shiftNs;
+  writeU48(m, OFF.timestamp, Math.min(t, DAY_NS - 1));
+  const stockAt = STOCK_AT[type];
+  if (stockAt !== undefined) for (let i = 0; i < 8; i++) m[stockAt + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
+  for (const at of REFS_AT[type] ?? []) {
+    const v = readU64(m, at) * n + k;
+    if (v > Number.MAX_SAFE_INTEGER) throw new MdfanError(ErrorCode.OPTIONS, `order reference ${readU64(m, at)} times ${n} instruments passes 2^53: fewer --instruments`, { instruments: n });
+    writeU64(m, at, v);
+  }
+  return m;
+}
+
+/**
+ * Generates the market: yields framed messages (2-byte length, payload) in time order, at most
+ * `messages` in all (system events included).
+ */
+export function* generateMarket(o: GenMarketOptions): Generator<Uint8Array> {
+  if (!Number.isInteger(o.instruments) || o.instruments < 1 || o.instruments > 65535)
+    throw new MdfanError(ErrorCode.OPTIONS, `--instruments must be 1..65535 (stock locates are 16 bits), got ${o.instruments}`, { flag: '--instruments' });
+  const { instruments, system } = readSources(o.sources);
+  const n = o.instruments;
+  const next = new Int32Array(n); // per copy: its next source message
+  const source = (k: number): SourceInstrument => instruments[k % instruments.length]!;
+  const symbols = Array.from({ length: n }, (_, k) => copySymbol(source(k).symbol, k, n));
+  const timeOf = (k: number): number => readU48(source(k).messages[next[k]!]!, OFF.timestamp) + copyShiftNs(k);
+  // A binary heap of copies by their next message's time (then copy number): the k-way merge.
+  const heap: number[] = [];
+  const less = (a: number, b: number): boolean => {
+    const ta = timeOf(a);
+    const tb = timeOf(b);
+    return ta < tb || (ta === tb && a < b);
+  };
+  const push = (k: number): void => {
+    heap.push(k);
+    for (let i = heap.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (!less(heap[i]!, heap[p]!)) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    return top;
+  };
+  for (let k = 0; k < n; k++) push(k);
+  let emitted = 0;
+  const frame = (payload: Uint8Array): Uint8Array => {
+    const out = new Uint8Array(payload.length + 2);
+    out[0] = payload.length >>> 8;
+    out[1] = payload.length & 0xff;
+    out.set(payload, 2);
+    return out;
+  };
+  for (const s of system) {
+    if (emitted >= o.messages) return;
+    // System events before the first copy's first message keep their time; later ones wait for the merge.
+    if (heap.length > 0 && readU48(s, OFF.timestamp) > timeOf(heap[0]!)) break;
+    yield frame(s);
+    emitted++;
+  }
+  while (heap.length > 0 && emitted < o.messages) {
+    const k = pop();
+    const msgs = source(k).messages;
+    yield frame(relabel(msgs[next[k]!]!, k, n, symbols[k]!, copyShiftNs(k)));
+    emitted++;
+    if (++next[k]! < msgs.length) push(k);
+  }
+}
