@@ -9,19 +9,18 @@
  * (JetStream on) is started for the run and removed after it.
  */
 import * as hdr from 'hdr-histogram-js';
-import { type Child, logLine, spawnChild, spawnMdfan } from '../bin/lib/child.js';
+import { logLine, spawnChild, spawnMdfan } from '../bin/lib/child.js';
 import { LogEvent } from '../bin/lib/log.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
-import { unlinkSegmentObjects } from '../native/segment/objects.js';
 import type { C2cResult } from './c2c.js';
 import { median } from './machine.js';
 import { NatsServer } from './nats-server.js';
 import { paced } from './paced.js';
 import type { Curve, Section } from './report/types.js';
 import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
-import { newHistogram, shmSession } from './shm-session.js';
-import { onAbort } from './abort.js';
+import { makeBook, newHistogram, shmSession } from './shm-session.js';
+import { writerSession } from './writer-session.js';
 import { wire } from '../workers/index.js';
 
 export interface BridgeBenchOptions {
@@ -52,21 +51,13 @@ async function bridgeSession(url: string, wait: 'block' | 'spin', rate: number |
   const prefix = `bench${process.pid}x${sessions}`;
   const intervalNs = rate === 'max' ? 0 : 1e9 / rate;
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
-  const children: Child[] = [];
-  const off = onAbort(() => {
-    for (const c of children) c.signal('SIGKILL');
-    w.close();
-    unlinkSegmentObjects(name);
-  });
+  const session = writerSession(w, name);
+  const children = session.children;
   try {
     w.addInstrument('BENCH', 1, 10000);
     await w.startControl(); // as mdfan feed: a blocking bridge gets its registry line here, then sleeps on the futex
     w.startIdleHeartbeat();
-    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
-    for (let l = 0; l < LEVELS; l++) {
-      src.bids.set([1_000_000 - 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);
-      src.asks.set([1_000_000 + 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);
-    }
+    const src = makeBook();
     w.publish(0, src, 0, 0);
     const sub = spawnChild('bridge subscriber', SUBSCRIBER, [url, `${prefix}.BENCH.top`, String(intervalNs)]);
     children.push(sub);
@@ -101,10 +92,7 @@ async function bridgeSession(url: string, wait: 'block' | 'spin', rate: number |
     const r = JSON.parse(await sub.line(/^\{/, READY_MS)) as { count: number; hist: string };
     return { histogram: hdr.decodeFromCompressedBase64(r.hist), received: r.count, sent, published, seconds: elapsedS };
   } finally {
-    off();
-    for (const c of children) c.signal('SIGKILL');
-    w.close();
-    unlinkSegmentObjects(name); // closed above already, unlinked or not: the name goes now
+    session.end();
   }
 }
 

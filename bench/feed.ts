@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Frame, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, loadFeed, nextFrame } from '../feed/index.js';
+import { type Frame, type LoadedFeed, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, loadFeed, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import * as abi from '../native/segment/abi.js';
@@ -20,55 +20,49 @@ export interface FeedRow {
   runs: number[];
 }
 
+/** Messages/s of one pass over `feed`'s messages through `process` (in memory). */
+function drive(feed: LoadedFeed, process: (off: number, len: number, i: number) => void): number {
+  const buf = feed.bytes;
+  const frame: Frame = { offset: 0, length: 0 };
+  const t0 = performance.now();
+  let i = 0;
+  for (let pos = 0; pos < buf.length; i++) {
+    pos = nextFrame(buf, buf.length, pos, i, feed.file, frame);
+    process(frame.offset, frame.length, i);
+  }
+  return i / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Messages/s of the whole feed handler on `feed` at --speed max: decode, books, top-10 change
+ * detection and a seqlock commit per change into a fresh segment (with the event ring if asked).
+ */
+export function publicationRate(feed: LoadedFeed, ring: boolean): number {
+  const name = `mdfan-bench-feed-${ring ? 'ring-' : ''}${process.pid}`;
+  const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels, ...(ring ? { ringEvents: abi.EVENTS_DEFAULT_CAPACITY } : {}) });
+  try {
+    const venue = new ItchVenue(new Publisher(w), 10);
+    return drive(feed, (o, l, i) => venue.process(feed.bytes, o, l, i));
+  } finally {
+    w.close({ unlink: true });
+  }
+}
+
 export function feedBench(runs: number, log: (s: string) => void, file = GOOG_FILE): FeedRow[] {
   const feed = loadFeed(file);
   const buf = feed.bytes;
-  const frame: Frame = { offset: 0, length: 0 };
-  const drive = (process: (off: number, len: number, i: number) => void): number => {
-    const t0 = performance.now();
-    let i = 0;
-    for (let pos = 0; pos < buf.length; i++) {
-      pos = nextFrame(buf, buf.length, pos, i, feed.file, frame);
-      process(frame.offset, frame.length, i);
-    }
-    return i / ((performance.now() - t0) / 1000);
-  };
   const m = new ItchMessage();
   const stages: Array<[string, () => number]> = [
-    ['framing + decode', () => drive((o, l) => decode(m, buf, o, l))],
+    ['framing + decode', () => drive(feed, (o, l) => decode(m, buf, o, l))],
     [
       '+ order books + top-10 change detection',
       () => {
         const r = new ItchReplay(10, { onTopChange() {} });
-        return drive((o, l, i) => r.process(buf, o, l, i));
+        return drive(feed, (o, l, i) => r.process(buf, o, l, i));
       },
     ],
-    [
-      '+ publication (seqlock commit per change, heartbeat, counters)',
-      () => {
-        const name = `mdfan-bench-feed-${process.pid}`;
-        const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels });
-        try {
-          const venue = new ItchVenue(new Publisher(w), 10);
-          return drive((o, l, i) => venue.process(buf, o, l, i));
-        } finally {
-          w.close({ unlink: true });
-        }
-      },
-    ],
-    [
-      '+ event ring (every trade, trading action and order event appended)',
-      () => {
-        const name = `mdfan-bench-feed-ring-${process.pid}`;
-        const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels, ringEvents: abi.EVENTS_DEFAULT_CAPACITY });
-        try {
-          const venue = new ItchVenue(new Publisher(w), 10);
-          return drive((o, l, i) => venue.process(buf, o, l, i));
-        } finally {
-          w.close({ unlink: true });
-        }
-      },
-    ],
+    ['+ publication (seqlock commit per change, heartbeat, counters)', () => publicationRate(feed, false)],
+    ['+ event ring (every trade, trading action and order event appended)', () => publicationRate(feed, true)],
   ];
   const rows: FeedRow[] = [];
   for (const [stage, f] of stages) {

@@ -14,6 +14,7 @@ import { falseSharingBench } from './false-sharing.js';
 import { numaBench } from './numa.js';
 import { eventsBench } from './events.js';
 import { bridgeBench } from './bridge.js';
+import { scaleBench } from './scale.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
 
@@ -91,6 +92,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
   fanout: (x) => fanoutBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, readerCounts: FANOUT_DEFAULTS.readerCounts, wait: FANOUT_DEFAULTS.wait, log: x.log }, x.c2c),
   'false-sharing': (x) => falseSharingBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   events: (x) => eventsBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
+  scale: (x) => scaleBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   bridge: (x) => bridgeBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   numa: (x) => numaBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   stall: async (x) => {

@@ -67,7 +67,8 @@ export interface SessionResult {
   readerCpuPct: number | null;
 }
 
-function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array } {
+/** The benchmarks' 10-level book (both sides full), a LevelSource to publish. */
+export function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array } {
   const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
   for (let l = 0; l < LEVELS; l++) {
     src.bids.set([1_000_000 - 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);

@@ -19,3 +19,4 @@ export type { Frame, LoadedFeed } from './itch/framing.js';
 export { PacketBuilder, requestPacket } from './moldudp64/packet.js';
 export { MoldReceiver, MOLD_DEFAULTS } from './moldudp64/receiver.js';
 export type { MoldHandlers, MoldReceiverOptions } from './moldudp64/receiver.js';
+export { generateMarket, copySymbol } from './market/gen-market.js';

@@ -48,6 +48,39 @@ test('symbolOf / priceScaleOf / priceOf for a slot poll() reports, even one anno
   }
 });
 
+test('a reader watching symbols: poll(), changed() and next() see their slots only, one announced later included, and watch(null) sees all again', async () => {
+  const name = segName('watch');
+  const w = SegmentWriter.open({ name, maxInstruments: 8, levels: 1 });
+  try {
+    const a = w.addInstrument('AAA', 1, 10000);
+    const b = w.addInstrument('BBB', 2, 10000);
+    const r = await BookReader.attach(name, { wait: 'spin', symbols: ['BBB', 'LATE'] });
+    try {
+      const out = new Int32Array(8);
+      assert.equal([...(r.watchedSymbols ?? [])], ['BBB', 'LATE']);
+      w.publish(a, book(100), 1, 0);
+      assert.is(r.poll(out), 0, 'a change of AAA is not seen');
+      assert.is(await r.next(20), 1, 'next() times out (TIMEOUT) on AAA alone');
+      w.publish(b, book(200), 2, 0);
+      assert.is(r.poll(out), 1);
+      assert.is(out[0], b);
+      const late = w.addInstrument('LATE', 3, 10000);
+      w.publish(late, book(300), 3, 0);
+      w.publish(a, book(101), 4, 0);
+      assert.is(r.changed(out), 1, 'the late symbol is watched once announced; AAA still is not');
+      assert.is(out[0], late);
+      r.watch(null);
+      w.publish(a, book(102), 5, 0);
+      assert.is(r.poll(out), 1, 'watching all again');
+      assert.is(out[0], a);
+    } finally {
+      r.close();
+    }
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
 test('waitFor(symbol) resolves with its slot once announced, and rejects naming the symbol after the timeout', async () => {
   const name = segName('waitfor');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });

@@ -1,8 +1,8 @@
 /**
  * A synthetic whole market from real recorded days: N instruments, each a relabelled copy of a
  * real instrument's message sequence. Copy k of source instrument s gets its own stock locate
- * (k + 1), its own symbol, its own order references and match numbers (ref * N + k: unique across
- * copies, order kept), and its times shifted by a fraction of a millisecond, so the copies
+ * (k + 1), its own symbol, its own order references and match numbers (the source's references
+ * numbered densely, then v * N + k: unique across copies), and its times shifted by a fraction of a millisecond, so the copies
  * interleave by time as a real market's instruments do. The copies are merged in time order up to
  * M messages, each copy a prefix of its source's sequence: copy k's book after its j-th message
  * is the source's book after its j-th message. The first source's system events come first.
@@ -35,19 +35,26 @@ const STOCK_AT: Readonly<Record<number, number>> = {
   [T.TRADE]: OFF.addStock,
   [T.CROSS_TRADE]: 19,
 };
+/** Order reference fields by type. */
 const REFS_AT: Readonly<Record<number, readonly number[]>> = {
   [T.ADD_ORDER]: [OFF.ref],
   [T.ADD_ORDER_MPID]: [OFF.ref],
-  [T.ORDER_EXECUTED]: [OFF.ref, OFF.matchNumber],
-  [T.ORDER_EXECUTED_WITH_PRICE]: [OFF.ref, OFF.matchNumber],
+  [T.ORDER_EXECUTED]: [OFF.ref],
+  [T.ORDER_EXECUTED_WITH_PRICE]: [OFF.ref],
   [T.ORDER_CANCEL]: [OFF.ref],
   [T.ORDER_DELETE]: [OFF.ref],
   [T.ORDER_REPLACE]: [OFF.ref, OFF.newRef],
-  [T.TRADE]: [OFF.ref, OFF.tradeMatch],
-  [T.CROSS_TRADE]: [31],
-  [T.BROKEN_TRADE]: [OFF.ref],
+  [T.TRADE]: [OFF.ref],
 };
-const KEPT = new Set<number>([...Object.keys(STOCK_AT), ...Object.keys(REFS_AT)].map(Number));
+/** Match number fields by type. */
+const MATCHES_AT: Readonly<Record<number, readonly number[]>> = {
+  [T.ORDER_EXECUTED]: [OFF.matchNumber],
+  [T.ORDER_EXECUTED_WITH_PRICE]: [OFF.matchNumber],
+  [T.TRADE]: [OFF.tradeMatch],
+  [T.CROSS_TRADE]: [31],
+  [T.BROKEN_TRADE]: [11],
+};
+const KEPT = new Set<number>([...Object.keys(STOCK_AT), ...Object.keys(REFS_AT), ...Object.keys(MATCHES_AT)].map(Number));
 /** The largest shift of a copy's times: copies interleave within a millisecond of each other. */
 const MAX_SHIFT_NS = 1_000_000;
 const DAY_NS = 86_400e9;
@@ -90,6 +97,7 @@ export function readSources(files: readonly string[]): { instruments: SourceInst
     const feed = loadFeed(file);
     if (feed.gzipProblem) throw feed.gzipProblem;
     const byLocate = new Map<number, SourceInstrument>();
+    const refs = new Map<number, number>(); // per file: references are unique across its instruments
     const f: Frame = { offset: 0, length: 0 };
     for (let pos = 0, i = 0; pos < feed.bytes.length; i++) {
       pos = nextFrame(feed.bytes, feed.bytes.length, pos, i, file, f);
@@ -101,11 +109,26 @@ export function readSources(files: readonly string[]): { instruments: SourceInst
         continue;
       }
       if (type === T.STOCK_DIRECTORY && !byLocate.has(locate)) {
-        const inst = { symbol: Buffer.from(msg.subarray(OFF.stock, OFF.stock + 8)).toString('latin1').trimEnd(), messages: [] };
+        const inst: SourceInstrument = { symbol: Buffer.from(msg.subarray(OFF.stock, OFF.stock + 8)).toString('latin1').trimEnd(), messages: [] };
         byLocate.set(locate, inst);
         instruments.push(inst);
       }
-      if (KEPT.has(type)) byLocate.get(locate)?.messages.push(msg);
+      const inst = byLocate.get(locate);
+      if (inst === undefined || !KEPT.has(type)) continue;
+      // Order references become dense numbers 1, 2, … in first-seen order (recorded days number
+      // from large and scattered bases: the GOOG day's near 2^40), so copies can multiply them.
+      const own = Uint8Array.from(msg);
+      for (const at of REFS_AT[type] ?? []) {
+        const ref = readU64(own, at);
+        if (ref === 0) continue;
+        let dense = refs.get(ref);
+        if (dense === undefined) {
+          dense = refs.size + 1;
+          refs.set(ref, dense);
+        }
+        writeU64(own, at, dense);
+      }
+      inst.messages.push(own);
     }
   });
   const withOrders = instruments.filter((i) => i.messages.length > 1);
@@ -122,6 +145,15 @@ export function copySymbol(source: string, k: number, n: number): string {
 /** The time shift of copy k (deterministic, below MAX_SHIFT_NS). */
 export const copyShiftNs = (k: number): number => (k * 7919) % MAX_SHIFT_NS;
 
+/** A (dense) reference or match number of copy k: v * n + k, unique across copies; 0 stays 0. */
+function renumber(m: Uint8Array, at: number, k: number, n: number): void {
+  const v = readU64(m, at);
+  if (v === 0) return;
+  const out = v * n + k;
+  if (out > Number.MAX_SAFE_INTEGER) throw new MdfanError(ErrorCode.OPTIONS, `reference ${v} of a copy passes 2^53 with ${n} instruments: fewer --instruments`, { instruments: n });
+  writeU64(m, at, out);
+}
+
 /** Copy k's version of one source message (a new buffer). */
 function relabel(src: Uint8Array, k: number, n: number, symbol: string, shiftNs: number): Uint8Array {
   const m = Uint8Array.from(src);
@@ -132,11 +164,8 @@ function relabel(src: Uint8Array, k: number, n: number, symbol: string, shiftNs:
   writeU48(m, OFF.timestamp, Math.min(t, DAY_NS - 1));
   const stockAt = STOCK_AT[type];
   if (stockAt !== undefined) for (let i = 0; i < 8; i++) m[stockAt + i] = i < symbol.length ? symbol.charCodeAt(i) : 0x20;
-  for (const at of REFS_AT[type] ?? []) {
-    const v = readU64(m, at) * n + k;
-    if (v > Number.MAX_SAFE_INTEGER) throw new MdfanError(ErrorCode.OPTIONS, `order reference ${readU64(m, at)} times ${n} instruments passes 2^53: fewer --instruments`, { instruments: n });
-    writeU64(m, at, v);
-  }
+  for (const at of REFS_AT[type] ?? []) renumber(m, at, k, n);
+  for (const at of MATCHES_AT[type] ?? []) renumber(m, at, k, n);
   return m;
 }
 

@@ -101,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     if (isMdfanError(e, ErrorCode.NO_SEGMENT) || isMdfanError(e, ErrorCode.NOT_READY))
       log.info({ event: LogEvent.READER_WAITING, segment: name, timeoutS, code: e.code }, `waiting up to ${timeoutS} s for segment ${name} (${e.code})`);
   }
-  const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid });
+  const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid, ...(symbols ? { symbols: [...symbols] } : {}) });
   const events = values.events ? new EventRecorder(name, { from, kinds, file: eventsFile }) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
   const record = recordFile ? openSync(recordFile, 'w') : -1;

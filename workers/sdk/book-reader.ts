@@ -47,6 +47,11 @@ export interface BookReaderOptions extends AttachOptions {
   wait?: WaitStrategy;
   /** A writer whose heartbeat is older than this is dead (READER_DEFAULTS.heartbeatTimeoutMs). */
   heartbeatTimeoutMs?: number;
+  /**
+   * Watch only these symbols: changed(), poll() and the waits look at their slots alone, so their
+   * cost follows what the reader watches, not the market's size (see watch()).
+   */
+  symbols?: readonly string[];
 }
 
 /** What next() saw. */
@@ -115,6 +120,7 @@ export class BookReader {
     this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
     this.lastTopSeq = new Uint32Array(seg.layout.maxInstruments);
     this.generation = seg.currentGeneration;
+    if (opts.symbols) this.watched_ = new Set(opts.symbols);
     this.setInstruments(seg.instruments());
     if (this.wait === 'block') this.line = this.claimLine();
     this.announce();
@@ -244,6 +250,19 @@ export class BookReader {
     // An instrument announced since: the directory first, so every slot reported is in it (cold).
     if (n > this.knownCount) this.refreshDirectory();
     let k = 0;
+    const list = this.watchSlots;
+    if (list !== null) {
+      // Watching a few symbols: their slots alone (announced ones: the list follows the directory).
+      for (let j = 0; j < this.watchCount && k < out.length; j++) {
+        const i = list[j]!;
+        const s = Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i));
+        if (s !== last[i]) {
+          last[i] = s;
+          out[k++] = i;
+        }
+      }
+      return k;
+    }
     for (let i = 0; i < n && k < out.length; i++) {
       const s = Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i));
       if (s !== last[i]) {
@@ -259,9 +278,38 @@ export class BookReader {
     if (u32 === null) return false;
     const last = tops ? this.lastTopSeq : this.lastSeq;
     const n = Math.min(Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount), last.length);
+    const list = this.watchSlots;
+    if (list !== null) {
+      if (n > this.knownCount) this.refreshDirectory();
+      for (let j = 0; j < this.watchCount; j++) {
+        const i = list[j]!;
+        if (Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i)) !== last[i]) return true;
+      }
+      return false;
+    }
     for (let i = 0; i < n; i++) if (Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i)) !== last[i]) return true;
     return false;
   }
+
+  /**
+   * Watches only `symbols` from now on (null: every instrument again). Symbols not announced yet
+   * are watched from the moment the directory lists them. The cost of changed(), poll() and the
+   * waits is then one load per watched slot, whatever the number of instruments; the directory
+   * count is still looked at (one load) to learn of new announcements.
+   */
+  watch(symbols: readonly string[] | null): void {
+    this.watched_ = symbols === null ? null : new Set(symbols);
+    this.setInstruments(this.seg.instruments());
+  }
+
+  /** The symbols watched, or null for all. */
+  get watchedSymbols(): ReadonlySet<string> | null {
+    return this.watched_;
+  }
+  private watched_: Set<string> | null = null;
+  /** Slots of the watched symbols announced so far (null: all slots), and how many. */
+  private watchSlots: Int32Array | null = null;
+  private watchCount = 0;
 
   private refreshDirectory(): void {
     const n = Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount);
@@ -272,6 +320,12 @@ export class BookReader {
   private setInstruments(list: Instrument[]): void {
     this.instruments = list;
     this.knownCount = list.length;
+    if (this.watched_ === null) this.watchSlots = null;
+    else {
+      const slots = list.filter((i) => this.watched_!.has(i.symbol)).map((i) => i.slotIndex);
+      this.watchSlots = Int32Array.from(slots);
+      this.watchCount = slots.length;
+    }
     this.bySlot = [];
     for (const inst of list) this.bySlot[inst.slotIndex] = inst;
   }
