@@ -153,6 +153,7 @@ test('the GOOG day through feed -> bridge -> NATS -> mirror: recorded books equa
   const books = mdfan(['read', '--segment', local, '--wait', 'yield', '--record', rec, '--timeout', '120']);
   const trades = mdfan(['read', '--segment', local, '--events', '--record-events', events, '--wait', 'yield', '--timeout', '120']);
   const bridge = mdfan(['bridge', '--segment', origin, '--nats', server.url, '--book-interval-ms', '1']);
+  await mirror.event(LogEvent.MIRROR_SUBSCRIBED, LONG_MS); // before the first record is sent
   await bridge.event(LogEvent.NATS_CONNECTED);
   const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '150', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
   await mirror.event(LogEvent.MIRROR_READY, LONG_MS);
@@ -168,6 +169,8 @@ test('the GOOG day through feed -> bridge -> NATS -> mirror: recorded books equa
   assert.is((await mirror.exited).code, 0, mirror.stderr());
   assert.is((await books.exited).code, 0, books.stderr());
   assert.is((await trades.exited).code, 0, trades.stderr());
+  const applied = (JSON.parse(mirror.run.stdout.at(-1)!) as { books: number }).books;
+  assert.ok(applied >= 1000, `the mirror applied ${applied} books (the bridge sent ${summary.books}): it followed the replay`);
   const checked = checkRecord(rec);
   assert.ok(checked >= 100, `${checked} recorded books at oracle checkpoints (at least 100)`);
   const want = gunzipSync(readFileSync(GOOG_EVENTS)).toString('latin1').trim().split('\n');
@@ -185,6 +188,7 @@ test('the server killed and restarted mid-replay: bridge and mirror reconnect, t
   const dump = join(dir, 'kill-dump.txt');
   const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local]);
   const bridge = mdfan(['bridge', '--segment', origin, '--nats', server.url, '--book-interval-ms', '5']);
+  await mirror.event(LogEvent.MIRROR_SUBSCRIBED, LONG_MS);
   await bridge.event(LogEvent.NATS_CONNECTED);
   const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', origin, '--speed', '30', '--max-gap', '0.02', '--ring-events', '65536', '--dump-books', dump]);
   await mirror.event(LogEvent.MIRROR_READY, LONG_MS);

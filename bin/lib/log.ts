@@ -59,6 +59,8 @@ export const LogEvent = Object.freeze({
   NATS_RECONNECTED: 'nats_reconnected',
   /** The bridge follows the segment and publishes (fields: segment, prefix, bucket, session). */
   BRIDGE_READY: 'bridge_ready',
+  /** The mirror's subscriptions are at the server: records from now on reach it (field: subjects). */
+  MIRROR_SUBSCRIBED: 'mirror_subscribed',
   /** The mirror holds its local segment, books loaded from the bucket (fields: segment, books). */
   MIRROR_READY: 'mirror_ready',
   /** The mirror marked its books stale (the connection dropped) (field: books). */

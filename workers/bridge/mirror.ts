@@ -88,14 +88,18 @@ export class Mirror {
     const m = new Mirror(o);
     const subjects = o.symbols === null ? [`${o.prefix}.*.*`] : [...o.symbols].map((s) => `${o.prefix}.${escapeSymbol(s)}.*`);
     for (const subject of subjects) m.subs.push(o.nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : m.onMsg(msg)) }));
+    await o.nc.flush(); // the server has the subscriptions: nothing sent from now on is missed
+    o.log.info({ event: LogEvent.MIRROR_SUBSCRIBED, subjects }, `subscribed to ${subjects.join(', ')}`);
     let loaded = await m.loadBucket();
     const end = performance.now() + BRIDGE_DEFAULTS.mirrorLayoutTimeoutMs;
     let layout = m.layoutOf(loaded);
-    while (layout === null) {
+    // An empty bucket: the first book on the wire gives the layout (looked for every 10 ms); the
+    // bucket is read again now and then, for a bridge that only puts.
+    for (let polls = 1; layout === null; polls++) {
       if (performance.now() > end)
         throw new MdfanError(ErrorCode.NOT_READY, `no book for the mirror's layout in bucket ${o.bucket} or on ${o.prefix}.> within ${BRIDGE_DEFAULTS.mirrorLayoutTimeoutMs} ms`, { prefix: o.prefix });
-      await new Promise((r) => setTimeout(r, 50));
-      loaded = await m.loadBucket();
+      await new Promise((r) => setTimeout(r, 10));
+      if (polls % 100 === 0) loaded = await m.loadBucket();
       layout = m.layoutOf(loaded);
     }
     m.levels = layout.levels;
@@ -134,6 +138,7 @@ export class Mirror {
   /** Every book in the bucket (of the symbols mirrored), decoded; bad entries counted and skipped. */
   private async loadBucket(): Promise<Decoded[]> {
     const out: Decoded[] = [];
+    if ((await this.o.kv.status()).values === 0) return out; // listing an empty bucket waits for a timeout
     const keys: string[] = [];
     for await (const k of await this.o.kv.keys()) keys.push(k);
     const entries = await Promise.all(keys.map((k) => this.o.kv.get(k)));
