@@ -35,11 +35,12 @@ function drive(feed: LoadedFeed, process: (off: number, len: number, i: number) 
 
 /**
  * Messages/s of the whole feed handler on `feed` at --speed max: decode, books, top-10 change
- * detection and a seqlock commit per change into a fresh segment (with the event ring if asked).
+ * detection and a seqlock commit per change into a fresh segment (with the event ring, or 2 MiB
+ * pages, if asked).
  */
-export function publicationRate(feed: LoadedFeed, ring: boolean): number {
+export function publicationRate(feed: LoadedFeed, ring: boolean, hugePages = false): number {
   const name = `mdfan-bench-feed-${ring ? 'ring-' : ''}${process.pid}`;
-  const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels, ...(ring ? { ringEvents: abi.EVENTS_DEFAULT_CAPACITY } : {}) });
+  const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels, hugePages, ...(ring ? { ringEvents: abi.EVENTS_DEFAULT_CAPACITY } : {}) });
   try {
     const venue = new ItchVenue(new Publisher(w), 10);
     return drive(feed, (o, l, i) => venue.process(feed.bytes, o, l, i));

@@ -5,6 +5,8 @@
  *    day (the whole day for N = 1; 2 million messages, interleaved by time, above);
  *  - the writer's memory: the segment's bytes for N instruments, and the peak RSS of `mdfan feed`
  *    replaying that file;
+ *  - at the largest N, all of it again with the segment on 2 MiB pages where /dev/shm allows
+ *    them (mounted huge=advise), against 4 KiB pages;
  *  - two spinning readers in other processes, one at a time (this machine has two cores): one
  *    watching a single symbol (`mdfan read --symbols`), one watching all. The writer (this
  *    process) paces at the steady rate: every tenth publish goes to the watched symbol at every N
@@ -21,6 +23,8 @@ import { copySymbol, generateMarket, loadFeed } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { unlinkSegmentObjects } from '../native/segment/objects.js';
 import { statSegment } from '../native/segment/stat.js';
+import { checkHugePages } from '../native/segment/huge-pages.js';
+import { ErrorCode, isMdfanError } from '../native/segment/errors.js';
 import type { C2cResult } from './c2c.js';
 import { GOOG_FILE, publicationRate } from './feed.js';
 import { median } from './machine.js';
@@ -51,6 +55,8 @@ export interface ScaleOptions {
 
 export interface ScaleRow {
   instruments: number;
+  /** The segment's pages: 4 KiB, or 2 MiB (shared-memory huge pages) where /dev/shm allows them. */
+  pages: '4 KiB' | '2 MiB';
   feed_msgs_per_s: number;
   reader: 'one' | 'all';
   latency_ns: { p50: number; p99: number };
@@ -107,11 +113,11 @@ interface ReaderResult {
 }
 
 /** One reader process (`one`: watching the first symbol) following a paced writer of N instruments. */
-async function readerSession(n: number, reader: 'one' | 'all', rate: number, seconds: number): Promise<ReaderResult> {
+async function readerSession(n: number, reader: 'one' | 'all', rate: number, seconds: number, hugePages: boolean): Promise<ReaderResult> {
   const name = `mdfan-bench-scale-${process.pid}-${++sessions}`;
   const intervalNs = 1e9 / rate;
   const every = SCALE_DEFAULTS.watchedEvery;
-  const w = SegmentWriter.open({ name, maxInstruments: n, levels: LEVELS });
+  const w = SegmentWriter.open({ name, maxInstruments: n, levels: LEVELS, hugePages });
   const session = writerSession(w, name);
   const children = session.children;
   try {
@@ -149,37 +155,51 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
   const dir = mkdtempSync(join(tmpdir(), 'mdfan-bench-scale-'));
   const rows: ScaleRow[] = [];
   try {
-    for (const n of o.instruments ?? SCALE_DEFAULTS.instruments) {
+    const sizes = o.instruments ?? SCALE_DEFAULTS.instruments;
+    const largest = Math.max(...sizes);
+    let huge = true;
+    try {
+      checkHugePages('bench');
+    } catch (e) {
+      if (!isMdfanError(e, ErrorCode.NO_HUGE_PAGES)) throw e;
+      huge = false;
+      o.log(`  2 MiB pages: not measured (${e.message})`);
+    }
+    for (const n of sizes) {
       const file = join(dir, `market-${n}.itch`);
       const messages = writeMarket(n, file, o.messages ?? SCALE_DEFAULTS.messages);
       const feed = loadFeed(file);
-      publicationRate(feed, false); // warm-up: JIT
-      const rates = Array.from({ length: o.runs }, () => publicationRate(feed, false));
-      const feedRate = median(rates);
       const rss = await feedRss(file);
-      o.log(`  ${n} instruments: ${messages} messages, feed ${(feedRate / 1e6).toFixed(2)} M msg/s, feed RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
-      for (const reader of ['one', 'all'] as const) {
-        const results: ReaderResult[] = [];
-        for (let r = 0; r < o.runs; r++) results.push(await readerSession(n, reader, o.rate, o.seconds));
-        const lat = medianPercentiles(results.map((x) => x.latency));
-        const row: ScaleRow = {
-          instruments: n,
-          feed_msgs_per_s: feedRate,
-          reader,
-          latency_ns: { p50: lat.p50, p99: lat.p99 },
-          cpu_ns_per_update: median(results.map((x) => x.cpuNsPerUpdate)),
-          updates: median(results.map((x) => x.updates)),
-          segment_bytes: results[0]!.segmentBytes,
-          writer_rss_bytes: rss,
-        };
-        rows.push(row);
-        o.log(`    reader ${reader}: p50 ${lat.p50} ns, p99 ${lat.p99} ns, ${row.cpu_ns_per_update.toFixed(0)} CPU ns per update (${row.updates} updates)`);
+      // 4 KiB pages at every size; 2 MiB pages as well at the largest, where /dev/shm allows them.
+      for (const pages of n === largest && huge ? (['4 KiB', '2 MiB'] as const) : (['4 KiB'] as const)) {
+        const hugePages = pages === '2 MiB';
+        publicationRate(feed, false, hugePages); // warm-up: JIT
+        const feedRate = median(Array.from({ length: o.runs }, () => publicationRate(feed, false, hugePages)));
+        o.log(`  ${n} instruments, ${pages} pages: ${messages} messages, feed ${(feedRate / 1e6).toFixed(2)} M msg/s, feed RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+        for (const reader of ['one', 'all'] as const) {
+          const results: ReaderResult[] = [];
+          for (let r = 0; r < o.runs; r++) results.push(await readerSession(n, reader, o.rate, o.seconds, hugePages));
+          const lat = medianPercentiles(results.map((x) => x.latency));
+          const row: ScaleRow = {
+            instruments: n,
+            pages,
+            feed_msgs_per_s: feedRate,
+            reader,
+            latency_ns: { p50: lat.p50, p99: lat.p99 },
+            cpu_ns_per_update: median(results.map((x) => x.cpuNsPerUpdate)),
+            updates: median(results.map((x) => x.updates)),
+            segment_bytes: results[0]!.segmentBytes,
+            writer_rss_bytes: rss,
+          };
+          rows.push(row);
+          o.log(`    reader ${reader}: p50 ${lat.p50} ns, p99 ${lat.p99} ns, ${row.cpu_ns_per_update.toFixed(0)} CPU ns per update (${row.updates} updates)`);
+        }
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const at = (n: number, reader: 'one' | 'all'): ScaleRow | undefined => rows.find((r) => r.instruments === n && r.reader === reader);
+  const at = (n: number, reader: 'one' | 'all'): ScaleRow | undefined => rows.find((r) => r.instruments === n && r.reader === reader && r.pages === '4 KiB');
   const one1 = at(1, 'one');
   const one10k = at(10000, 'one');
   return {
@@ -194,6 +214,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
     results: rows.map((r) => ({ ...r, segment_bytes_per_instrument: r.segment_bytes / r.instruments })),
     columns: [
       { key: 'instruments', label: 'instruments' },
+      { key: 'pages', label: 'pages' },
       { key: 'feed_msgs_per_s', label: 'feed msg/s', digits: 0 },
       { key: 'reader', label: 'reader' },
       { key: 'latency_ns.p50', label: 'p50 ns' },

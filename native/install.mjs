@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The package's install step. A prebuilt addon that loads on this machine is used as it is (no
 // compiler needed); otherwise, or with `npm install --build-from-source`, the addon is built from
-// source with node-gyp. A clone of the repository has no prebuild, so it always builds; it also
-// generates the ABI tables first (a packed package ships them).
+// source with node-gyp, after generating the ABI tables from the header. A clone of the
+// repository has no prebuild, so it always builds.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,9 +23,10 @@ if (!fromSource && existsSync(join(nativeDir, 'prebuilds'))) {
   }
 }
 
-if (!existsSync(join(nativeDir, 'src', 'abi_fields.generated.h'))) {
-  execFileSync(process.execPath, [join(nativeDir, 'abi', 'gen-abi.mjs')], { stdio: 'inherit' });
-}
+// The ABI tables are generated from the header before every build from source: a header edited
+// since the last build would otherwise compile against stale tables (the addon's load-time check
+// would then refuse it).
+execFileSync(process.execPath, [join(nativeDir, 'abi', 'gen-abi.mjs')], { stdio: 'inherit' });
 // npm gives lifecycle scripts its own node-gyp; run by hand, the one npm bundles beside node, else PATH's.
 const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 const gyp = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : null);

@@ -25,6 +25,7 @@ export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAM
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the packets' source address)]
+  [--huge-pages (back the segment with 2 MiB pages: /dev/shm mounted huge=advise; MDFAN_ERR_NO_HUGE_PAGES otherwise)]
   [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]`;
 export const EXAMPLE = 'mdfan feed --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --segment books --speed 1';
 export const EXIT_CODES = '0 end of input (CLOSED) or stopped by SIGINT/SIGTERM; 1 bad input (MDFAN_ERR_FEED_*: the segment goes BROKEN) or another failure; 2 bad usage';
@@ -72,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       'max-gap': { type: 'string' },
       group: { type: 'string' },
       'ring-events': { type: 'string' },
+      'huge-pages': { type: 'boolean' },
       rerequest: { type: 'string' },
     },
     USAGE,
@@ -99,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
   const source = openSource(sourceText, { levels, rerequest });
   const log = createLogger('mdfan-feed');
-  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents });
+  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
   const pub = new Publisher(writer, { symbols, dump, log });
   const stop = { requested: false };

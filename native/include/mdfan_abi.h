@@ -62,6 +62,10 @@
  * this flag re-opens the name and carries on, where a plain CLOSED is the writer's graceful end. */
 #define MDFAN_HEADER_REPLACED 1u
 #define MDFAN_LAYOUT_PACKED 1u /* benchmark-only: slots not padded to 128 bytes (false sharing) */
+/* (1.3) the writer backs the segment with 2 MiB pages (shared-memory transparent huge pages):
+ * readers map it 2 MiB-aligned and advise the kernel likewise, so their TLB holds a few entries
+ * instead of one per 4 KiB. Offsets and sizes do not change; a reader that ignores it is correct. */
+#define MDFAN_LAYOUT_HUGE_PAGES 2u
 
 /* slot.flags (written inside the seqlock) */
 #define MDFAN_SLOT_STALE 1u /* the writer knows this book may be wrong (feed gap, takeover) */

@@ -58,12 +58,14 @@ export interface Layout {
   slotsOffset: number;
   totalBytes: number;
   packed: boolean;
+  /** Backed by 2 MiB pages (MDFAN_LAYOUT_HUGE_PAGES): same offsets, another mapping. */
+  hugePages: boolean;
 }
 
 const roundUp = (x: number, a: number): number => Math.ceil(x / a) * a;
 
 /** The C macros MDFAN_SLOT_STRIDE / MDFAN_SLOTS_OFFSET / MDFAN_TOTAL_BYTES, in TypeScript. */
-export function computeLayout(maxInstruments: number, levels: number, packed = false): Layout {
+export function computeLayout(maxInstruments: number, levels: number, packed = false, hugePages = false): Layout {
   const payload = SLOT_HEADER_BYTES + 2 * levels * LEVEL_BYTES;
   // Packed (benchmark only): slots back to back on 4-byte boundaries, so neighbours share lines.
   const slotStride = packed ? payload : roundUp(payload, LINE_BYTES);
@@ -77,6 +79,7 @@ export function computeLayout(maxInstruments: number, levels: number, packed = f
     slotsOffset,
     totalBytes: slotsOffset + maxInstruments * slotStride,
     packed,
+    hugePages,
   };
 }
 

@@ -57,7 +57,8 @@ export interface Addon {
   fchown(fd: number, uid: number, gid: number): void;
   fstat(fd: number): FileStat;
   close(fd: number): void;
-  mmap(fd: number, length: number, writable: boolean, populate: boolean): ArrayBuffer;
+  /** huge: 2 MiB-aligned, advised MADV_HUGEPAGE, then populated (MADV_POPULATE_*), for a segment of 2 MiB pages. */
+  mmap(fd: number, length: number, writable: boolean, populate: boolean, huge?: boolean): ArrayBuffer;
   unmap(buffer: ArrayBuffer): void;
   /** Binds a mapping's pages to one NUMA node (mbind MPOL_BIND, moving pages already placed). */
   mbind(buffer: ArrayBuffer, node: number): void;

@@ -28,6 +28,8 @@ export const ErrorCode = {
   NO_ADDON: 'MDFAN_ERR_NO_ADDON',
   /** A benchmark's C program did not compile (the compiler's message is in the error). */
   BUILD: 'MDFAN_ERR_BUILD',
+  /** 2 MiB pages were asked for and cannot be had here (why, and how to enable them, in the message). */
+  NO_HUGE_PAGES: 'MDFAN_ERR_NO_HUGE_PAGES',
   /** The NATS server could not be reached, or refused what was asked (the URL and its answer in the message). */
   NATS: 'MDFAN_ERR_NATS',
   /** An optional package a command needs is not installed (which one, and how, in the message). */

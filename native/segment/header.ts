@@ -169,11 +169,8 @@ export function checkOwner(name: string, fd: number, uids: readonly number[], wh
 
 export function layoutOf(m: Mapping): abi.Layout {
   const dv = m.dv;
-  return abi.computeLayout(
-    dv.getUint32(abi.HDR.max_instruments.offset, true),
-    dv.getUint32(abi.HDR.levels.offset, true),
-    (dv.getUint32(abi.HDR.layout_flags.offset, true) & abi.LAYOUT_PACKED) !== 0,
-  );
+  const flags = dv.getUint32(abi.HDR.layout_flags.offset, true);
+  return abi.computeLayout(dv.getUint32(abi.HDR.max_instruments.offset, true), dv.getUint32(abi.HDR.levels.offset, true), (flags & abi.LAYOUT_PACKED) !== 0, (flags & abi.LAYOUT_HUGE_PAGES) !== 0);
 }
 
 export function readHeader(m: Mapping): HeaderInfo {

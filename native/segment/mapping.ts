@@ -36,8 +36,11 @@ export const shmPath = (name: string): string => checkName(name, OBJECT_NAME_MAX
  * Sizes a new object and reserves its pages: a full /dev/shm is MDFAN_ERR_NO_SPACE naming the
  * bytes needed and free, never a SIGBUS at a later store. Does not close `fd`.
  */
-export function reserve(name: string, fd: number, bytes: number): void {
+export function reserve(name: string, fd: number, bytes: number, hugePages = false): void {
   native.ftruncate(fd, bytes);
+  // 2 MiB pages: fallocate would put 4 KiB pages in the object before the advised mapping can ask
+  // for huge ones; the huge mapping's populate reserves the pages instead, failing as loudly.
+  if (hugePages) return;
   try {
     native.fallocate(fd, bytes);
   } catch (e) {
@@ -90,10 +93,10 @@ export class Mapping {
     return this.closed;
   }
 
-  /** Maps `length` bytes of an open shm fd; on failure closes the fd. */
-  static map(name: string, fd: number, length: number, writable: boolean): Mapping {
+  /** Maps `length` bytes of an open shm fd (2 MiB-aligned and advised for huge pages if asked); on failure closes the fd. */
+  static map(name: string, fd: number, length: number, writable: boolean, hugePages = false): Mapping {
     try {
-      return new Mapping(name, fd, native.mmap(fd, length, writable, true), writable);
+      return new Mapping(name, fd, native.mmap(fd, length, writable, true, hugePages), writable);
     } catch (e) {
       native.close(fd);
       throw inSegment(e, name);

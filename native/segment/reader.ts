@@ -150,7 +150,8 @@ export class SegmentReader {
       native.close(fd);
       return check;
     }
-    const m = Mapping.map(name, fd, size, false);
+    const huge = withHeader(name, fd, size, false, (h) => (h.dv.getUint32(abi.HDR.layout_flags.offset, true) & abi.LAYOUT_HUGE_PAGES) !== 0);
+    const m = Mapping.map(name, fd, size, false, huge); // a writer's 2 MiB pages: map them 2 MiB-aligned too
     const state = Atomics.load(m.u32, abi.W.hdrState); // acquire: pairs with the writer's READY store
     if (state !== abi.STATE_READY && !opts.anyState) {
       m.close();

@@ -37,7 +37,7 @@ export interface StatReport {
   total_bytes: number;
   mode: string;
   created: string | null;
-  layout: { max_instruments: number; levels: number; slot_stride_bytes: number; directory_offset: number; slots_offset: number; packed: boolean };
+  layout: { max_instruments: number; levels: number; slot_stride_bytes: number; directory_offset: number; slots_offset: number; packed: boolean; huge_pages: boolean };
   instrument_count: number;
   publishes: number;
   messages: number;
@@ -99,6 +99,7 @@ export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_D
         directory_offset: h.layout.directoryOffset,
         slots_offset: h.layout.slotsOffset,
         packed: h.layout.packed,
+        huge_pages: h.layout.hugePages,
       },
       instrument_count: h.instrumentCount,
       publishes: counters.publishes,

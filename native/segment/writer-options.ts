@@ -19,6 +19,8 @@ export interface WriterOptions {
   packed?: boolean;
   /** Records in the event ring `/NAME.events` (a power of two); 0 or absent: no ring. */
   ringEvents?: number;
+  /** Back the segment with 2 MiB pages (shared-memory transparent huge pages); MDFAN_ERR_NO_HUGE_PAGES where there are none. */
+  hugePages?: boolean;
 }
 
 
@@ -38,6 +40,6 @@ export const validated = (o: WriterOptions): ValidOptions => {
   if (o.gid !== undefined && (!Number.isInteger(o.gid) || o.gid < 0)) bad('options.gid must be a non-negative integer', o.gid);
   const ringEvents = o.ringEvents ?? 0;
   if (!Number.isInteger(ringEvents) || ringEvents < 0) bad('options.ringEvents must be 0 (no ring) or a power of two', ringEvents);
-  return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false, ringEvents };
+  return { name: o.name, maxInstruments: o.maxInstruments, levels: o.levels, mode, gid: o.gid, packed: o.packed ?? false, ringEvents, hugePages: o.hugePages ?? false };
 };
 

@@ -12,7 +12,7 @@ import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
 import { type CounterName, checkHeader, layoutOf, loadMagic, withHeader } from './header.js';
-import { Mapping, reserve, segmentPath, storeU64, unlinkSegment } from './mapping.js';
+import { type Mapping, reserve, segmentPath, storeU64, unlinkSegment } from './mapping.js';
 import { segmentObjects } from './objects.js';
 import { type LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
@@ -22,6 +22,10 @@ import { EventRingWriter, type EventFields, newEventFields } from './events.js';
 import { TopsOwner } from './tops.js';
 import { type ValidOptions, type WriterOptions, validated } from './writer-options.js';
 import { peekWriterPid, processStartTicks } from './writer-identity.js';
+import { checkHugePages, mapSegment } from './huge-pages.js';
+
+/** The writer's mapping of its segment, with 2 MiB pages if its options ask. */
+const mapHuge = (o: ValidOptions, fd: number, bytes: number): Mapping => mapSegment(o.name, fd, bytes, true, o.hugePages);
 
 export type { WriterOptions } from './writer-options.js';
 export { processStartTicks } from './writer-identity.js';
@@ -118,7 +122,8 @@ export class SegmentWriter {
   static open(options: WriterOptions): SegmentWriter {
     const o = validated(options);
     const path = segmentPath(o.name);
-    const want = abi.computeLayout(o.maxInstruments, o.levels, o.packed);
+    const want = abi.computeLayout(o.maxInstruments, o.levels, o.packed, o.hugePages);
+    if (o.hugePages) checkHugePages(o.name);
     let nextGeneration = 1;
     let replaced = false;
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -176,7 +181,7 @@ export class SegmentWriter {
         const blank = magic === 0n && h.u8.every((b) => b === 0);
         const generation = check.ok || check.error.code !== ErrorCode.BAD_MAGIC ? Atomics.load(h.u32, abi.W.hdrGeneration) : 0;
         const have = check.ok ? layoutOf(h) : null;
-        const same = have !== null && have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed;
+        const same = have !== null && have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed && have.hugePages === want.hugePages;
         // Replaced: readers still mapping the old object see it CLOSED, flagged REPLACED first so
         // they re-open the name instead of ending.
         if (check.ok && (!same || wider)) {
@@ -194,7 +199,7 @@ export class SegmentWriter {
           { segment: o.name, found: size >= 8 ? `0x${seen.magic.toString(16)}` : `${size} bytes` },
         );
       }
-      if (seen.takeOver) return SegmentWriter.takeOver(o, Mapping.map(o.name, fd, size, true));
+      if (seen.takeOver) return SegmentWriter.takeOver(o, mapHuge(o, fd, size));
       // Another layout, an unreadable one, or a mode wider than asked: create a new object
       // under the same name.
       nextGeneration = Math.max(nextGeneration, (seen.generation >>> 0) + 1);
@@ -215,14 +220,20 @@ export class SegmentWriter {
     outcome: OpenOutcome,
   ): SegmentWriter {
     try {
-      reserve(o.name, fd, layout.totalBytes);
+      reserve(o.name, fd, layout.totalBytes, o.hugePages);
     } catch (e) {
       // Nothing left behind: the object is ours (we hold its lock) and holds nothing yet.
       unlinkSegment(o.name);
       native.close(fd);
       throw inSegment(e, o.name);
     }
-    const m = Mapping.map(o.name, fd, layout.totalBytes, true);
+    let m: Mapping;
+    try {
+      m = mapHuge(o, fd, layout.totalBytes);
+    } catch (e) {
+      unlinkSegment(o.name); // nothing left behind: the object holds nothing yet
+      throw e;
+    }
     const dv = m.dv;
     const H = abi.HDR;
     // Everything before `state`: readers trust these only after they load-acquire READY.
@@ -236,7 +247,7 @@ export class SegmentWriter {
     dv.setUint32(H.dir_entry_bytes.offset, abi.DIR_ENTRY_BYTES, true);
     storeU64(m, H.directory_offset.offset, layout.directoryOffset);
     storeU64(m, H.slots_offset.offset, layout.slotsOffset);
-    dv.setUint32(H.layout_flags.offset, layout.packed ? abi.LAYOUT_PACKED : 0, true);
+    dv.setUint32(H.layout_flags.offset, (layout.packed ? abi.LAYOUT_PACKED : 0) | (layout.hugePages ? abi.LAYOUT_HUGE_PAGES : 0), true);
     dv.setUint32(H.mode.offset, o.mode, true);
     storeU64(m, H.created_realtime_ns.offset, native.realtimeNs());
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);

@@ -134,7 +134,14 @@ void FinalizeMapping(Napi::Env, void* data, Mapping* m) {
   delete m;
 }
 
-// mmap(fd, length, writable, populate) -> ArrayBuffer over MAP_SHARED memory. Readers pass
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+// mmap(fd, length, writable, populate, huge) -> ArrayBuffer over MAP_SHARED memory. Readers pass
 // writable=false and get PROT_READ: a strategy bug faults instead of corrupting a book.
 // populate=true uses MAP_POPULATE so first-touch page faults never land in the latency tail.
 Napi::Value Mmap(const Napi::CallbackInfo& info) {
@@ -146,12 +153,49 @@ Napi::Value Mmap(const Napi::CallbackInfo& info) {
     ThrowType(info.Env(), "length must be > 0");
     return info.Env().Undefined();
   }
+  bool huge = info.Length() > 4 && info[4].ToBoolean().Value();
   int prot = PROT_READ | (writable ? PROT_WRITE : 0);
-  int flags = MAP_SHARED | (populate ? MAP_POPULATE : 0);
-  void* p = mmap(nullptr, len, prot, flags, static_cast<int>(fd), 0);
-  if (p == MAP_FAILED) {
-    ThrowErrno(info.Env(), "mmap", errno);
-    return info.Env().Undefined();
+  void* p;
+  if (!huge) {
+    p = mmap(nullptr, len, prot, MAP_SHARED | (populate ? MAP_POPULATE : 0), static_cast<int>(fd), 0);
+    if (p == MAP_FAILED) {
+      ThrowErrno(info.Env(), "mmap", errno);
+      return info.Env().Undefined();
+    }
+  } else {
+    // 2 MiB pages: the mapping must start on a 2 MiB boundary (file offset 0 then lines up with
+    // the kernel's huge folios), be advised MADV_HUGEPAGE before any page is touched, and only
+    // then be populated: MAP_POPULATE would fault 4 KiB pages in first.
+    const size_t H = size_t{2} << 20;
+    void* res = mmap(nullptr, len + H, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (res == MAP_FAILED) {
+      ThrowErrno(info.Env(), "mmap(reserve)", errno);
+      return info.Env().Undefined();
+    }
+    uintptr_t lo = reinterpret_cast<uintptr_t>(res);
+    uintptr_t at = (lo + H - 1) & ~(uintptr_t{H} - 1);
+    p = mmap(reinterpret_cast<void*>(at), len, prot, MAP_SHARED | MAP_FIXED, static_cast<int>(fd), 0);
+    int err = p == MAP_FAILED ? errno : 0;
+    if (at > lo) munmap(res, at - lo);
+    if (lo + len + H > at + len) munmap(reinterpret_cast<void*>(at + len), lo + len + H - (at + len));
+    if (err != 0) {
+      ThrowErrno(info.Env(), "mmap", err);
+      return info.Env().Undefined();
+    }
+    if (madvise(p, len, MADV_HUGEPAGE) != 0) {
+      err = errno;
+      munmap(p, len);
+      ThrowErrno(info.Env(), "madvise(MADV_HUGEPAGE)", err);
+      return info.Env().Undefined();
+    }
+    // Populate now, as MAP_POPULATE does, but reporting failure (ENOMEM, EFAULT for a full
+    // /dev/shm) instead of leaving a SIGBUS for a later store.
+    if (populate && madvise(p, len, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) != 0) {
+      err = errno;
+      munmap(p, len);
+      ThrowErrno(info.Env(), writable ? "madvise(MADV_POPULATE_WRITE)" : "madvise(MADV_POPULATE_READ)", err);
+      return info.Env().Undefined();
+    }
   }
   auto* m = new Mapping{p, static_cast<size_t>(len)};
   return Napi::ArrayBuffer::New(info.Env(), p, len, FinalizeMapping, m);

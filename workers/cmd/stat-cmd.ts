@@ -22,7 +22,7 @@ export function formatStat(s: StatReport): string {
     `state       ${s.state}, generation ${s.generation}`,
     `writer      ${writer}${s.writer_started ? `, since ${s.writer_started}` : ''}`,
     `abi         ${s.abi}, header ${s.header_bytes} bytes, total ${s.total_bytes} bytes, mode ${s.mode}, created ${s.created ?? '?'}`,
-    `layout      ${s.layout.max_instruments} instruments max, ${s.layout.levels} levels, slot stride ${s.layout.slot_stride_bytes} bytes${s.layout.packed ? ' (PACKED)' : ''}, directory @${s.layout.directory_offset}, slots @${s.layout.slots_offset}`,
+    `layout      ${s.layout.max_instruments} instruments max, ${s.layout.levels} levels, slot stride ${s.layout.slot_stride_bytes} bytes${s.layout.packed ? ' (PACKED)' : ''}${s.layout.huge_pages ? ', 2 MiB pages' : ''}, directory @${s.layout.directory_offset}, slots @${s.layout.slots_offset}`,
     `counters    ${Object.entries(s.counters).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     `readers     ${s.readers === null ? 'unknown (no control plane)' : s.readers.length === 0 ? 'none attached' : s.readers.map((r) => `pid ${r.pid} (${r.wait || '?'}, since ${r.since}${r.events_read === undefined ? '' : `, events read ${r.events_read} lost ${r.events_lost}`})`).join(', ')}`,
     `instruments ${s.instrument_count}`,
