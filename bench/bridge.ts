@@ -19,7 +19,7 @@ import { NatsServer } from './nats-server.js';
 import { paced } from './paced.js';
 import type { Curve, Section } from './report/types.js';
 import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
-import { makeBook, newHistogram, shmSession } from './shm-session.js';
+import { makeBook, newHistogram, publishBackToBack, shmSession } from './shm-session.js';
 import { writerSession } from './writer-session.js';
 import { wire } from '../workers/index.js';
 
@@ -68,14 +68,7 @@ async function bridgeSession(url: string, wait: 'block' | 'spin', rate: number |
     const t0 = native.monotonicNs();
     let published = 0;
     if (rate === 'max') {
-      const end = t0 + seconds * 1e9;
-      for (let k = 1; ; k++) {
-        src.bids[0] = 990_000 + (k & 1023);
-        w.publish(0, src, k, k);
-        w.wakeIfSleepers();
-        published++;
-        if ((k & 1023) === 0 && native.monotonicNs() >= end) break;
-      }
+      published = publishBackToBack(w, src, seconds);
     } else {
       published = paced(rate, seconds, (k) => {
         src.bids[0] = 990_000 + (k & 1023);

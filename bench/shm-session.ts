@@ -67,6 +67,22 @@ export interface SessionResult {
   readerCpuPct: number | null;
 }
 
+/**
+ * The writer cost and throughput sessions' load: slot 0 committed back to back for `seconds`, its
+ * best bid moving every time (a top change on every commit). Returns the commits made.
+ */
+export function publishBackToBack(w: SegmentWriter, src: ReturnType<typeof makeBook>, seconds: number): number {
+  const end = native.monotonicNs() + seconds * 1e9;
+  let k = 1;
+  for (; ; k++) {
+    src.bids[0] = 990_000 + (k & 1023);
+    w.publish(0, src, k, k);
+    w.wakeIfSleepers();
+    if ((k & 1023) === 0 && native.monotonicNs() >= end) break;
+  }
+  return k;
+}
+
 /** The benchmarks' 10-level book (both sides full), a LevelSource to publish. */
 export function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array } {
   const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
@@ -119,14 +135,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     let published = 0;
     let late = 0;
     if (o.rate === 'max') {
-      const end = t0 + o.seconds * 1e9;
-      for (let k = 1; ; k++) {
-        src.bids[0] = 990_000 + (k & 1023);
-        w.publish(0, src, k, k);
-        w.wakeIfSleepers();
-        published++;
-        if ((k & 1023) === 0 && native.monotonicNs() >= end) break;
-      }
+      published = publishBackToBack(w, src, o.seconds);
     } else {
       const r = paced(o.rate, o.seconds, (k) => {
         src.bids[0] = 990_000 + (k & 1023);

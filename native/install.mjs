@@ -4,7 +4,8 @@
 // source with node-gyp, after generating the ABI tables from the header. A clone of the
 // repository has no prebuild, so it always builds.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,14 @@ if (!fromSource && existsSync(join(nativeDir, 'prebuilds'))) {
 // The ABI tables are generated from the header before every build from source: a header edited
 // since the last build would otherwise compile against stale tables (the addon's load-time check
 // would then refuse it).
-execFileSync(process.execPath, [join(nativeDir, 'abi', 'gen-abi.mjs')], { stdio: 'inherit' });
+// An installed package has no TypeScript sources (its compiled tables came from the same header
+// at packing): the TypeScript output then goes to a temporary file, only the C one is kept.
+const scratch = existsSync(join(nativeDir, 'segment')) ? null : mkdtempSync(join(tmpdir(), 'mdfan-abi-'));
+try {
+  execFileSync(process.execPath, [join(nativeDir, 'abi', 'gen-abi.mjs'), ...(scratch ? ['--ts-out', join(scratch, 'abi.generated.ts')] : [])], { stdio: 'inherit' });
+} finally {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+}
 // npm gives lifecycle scripts its own node-gyp; run by hand, the one npm bundles beside node, else PATH's.
 const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
 const gyp = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : null);

@@ -10,7 +10,7 @@
  * book next, never a queue.
  */
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { EventBatch, abi, isMdfanError } from '../../native/segment/index.js';
+import { EventBatch, type EventRecord, abi, isMdfanError } from '../../native/segment/index.js';
 import { native } from '../../native/segment/binding.js';
 import type { Instrument } from '../../native/segment/directory.js';
 import { TopSnapshot } from '../../native/segment/tops.js';
@@ -286,36 +286,28 @@ export class Bridge {
   }
 
   private publishEvents(): void {
-    const ev = this.events;
-    if (ev === null) return;
-    for (;;) {
-      const n = ev.poll(this.batch);
-      this.stats.eventsLost += this.batch.lost;
-      if (n === 0 && this.batch.lost === 0) return;
-      for (let i = 0; i < n; i++) {
-        const rec = this.batch.records[i]!;
-        const slot = rec.instrumentIndex;
-        if (slot === abi.EVENT_NO_INSTRUMENT) continue;
-        if (rec.kind === abi.EVENT_KIND_STATUS) {
-          const inst = this.fillHead(MsgType.STATUS, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
-          if (inst === undefined) continue;
-          if (this.send(MsgType.STATUS, inst.symbol, this.w.status(rec.action))) this.stats.statuses++;
-        } else if (isPrintableTrade(rec)) {
-          const inst = this.fillHead(MsgType.TRADE, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
-          if (inst === undefined) continue;
-          const t = this.tradeBody;
-          t.price = rec.hasPrice ? rec.price : Number.NaN;
-          t.shares = rec.shares;
-          t.action = rec.action;
-          t.side = rec.side;
-          t.aux = rec.aux;
-          t.orderRef = rec.orderRef;
-          const len = this.w.trade(t);
-          if (this.send(MsgType.TRADE, inst.symbol, len)) this.stats.trades++;
-        }
-      }
-    }
+    if (this.events !== null) this.stats.eventsLost += this.events.drainInstrumentEvents(this.batch, this.publishEvent);
   }
+
+  /** One trade or trading action to its subject (made once: no function per event). */
+  private readonly publishEvent = (rec: EventRecord): void => {
+    const slot = rec.instrumentIndex;
+    if (rec.kind === abi.EVENT_KIND_STATUS) {
+      const inst = this.fillHead(MsgType.STATUS, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
+      if (inst !== undefined && this.send(MsgType.STATUS, inst.symbol, this.w.status(rec.action))) this.stats.statuses++;
+    } else if (isPrintableTrade(rec)) {
+      const inst = this.fillHead(MsgType.TRADE, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
+      if (inst === undefined) return;
+      const t = this.tradeBody;
+      t.price = rec.hasPrice ? rec.price : Number.NaN;
+      t.shares = rec.shares;
+      t.action = rec.action;
+      t.side = rec.side;
+      t.aux = rec.aux;
+      t.orderRef = rec.orderRef;
+      if (this.send(MsgType.TRADE, inst.symbol, this.w.trade(t))) this.stats.trades++;
+    }
+  };
 
   /** The bucket: one put in flight per key; a newer book waits behind it and replaces an older waiting one. */
   private put(slot: number, symbol: string, record: Uint8Array): void {

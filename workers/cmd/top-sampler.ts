@@ -7,7 +7,7 @@
  * A reader like any other: read-only, never on the writer's path.
  */
 import { type StatReport, statWithReaders } from '../../native/segment/stat.js';
-import { EventBatch, ErrorCode, SegmentReader, abi, isMdfanError } from '../../native/segment/index.js';
+import { EventBatch, type EventRecord, ErrorCode, SegmentReader, abi, isMdfanError } from '../../native/segment/index.js';
 import type { ReaderInfo } from '../../native/segment/control.js';
 import { EventReader } from '../sdk/event-reader.js';
 import { isPrintableTrade } from '../../bin/lib/event-line.js';
@@ -159,25 +159,17 @@ export class TopSampler {
 
   /** Every trade and trading action since the last sample: counts per slot, the last of each. */
   private drainEvents(): void {
-    if (this.events === null) return;
-    for (;;) {
-      const n = this.events.poll(this.batch);
-      this.eventsLost += this.batch.lost;
-      if (n === 0 && this.batch.lost === 0) return;
-      for (let i = 0; i < n; i++) {
-        const rec = this.batch.records[i]!;
-        const slot = rec.instrumentIndex;
-        if (slot === abi.EVENT_NO_INSTRUMENT) continue;
-        if (rec.kind === abi.EVENT_KIND_STATUS) {
-          this.status[slot] = String.fromCharCode(rec.action);
-          continue;
-        }
-        if (!isPrintableTrade(rec)) continue;
-        this.trades[slot] = (this.trades[slot] ?? 0) + 1;
-        if (rec.hasPrice) this.lastTrades[slot] = { price: rec.price / abi.EVENT_PRICE_SCALE, shares: rec.shares };
-      }
-    }
+    if (this.events !== null) this.eventsLost += this.events.drainInstrumentEvents(this.batch, this.countEvent);
   }
+
+  private readonly countEvent = (rec: EventRecord): void => {
+    const slot = rec.instrumentIndex;
+    if (rec.kind === abi.EVENT_KIND_STATUS) this.status[slot] = String.fromCharCode(rec.action);
+    else if (isPrintableTrade(rec)) {
+      this.trades[slot] = (this.trades[slot] ?? 0) + 1;
+      if (rec.hasPrice) this.lastTrades[slot] = { price: rec.price / abi.EVENT_PRICE_SCALE, shares: rec.shares };
+    }
+  };
 
   private waitingFrame(why: string): TopFrame {
     return {

@@ -85,6 +85,24 @@ export class EventReader {
   }
 
   /**
+   * Reads every event published so far through `batch`, calling `each` with each record that names
+   * an instrument (its slot is `rec.instrumentIndex`); returns the events lost to lapping
+   * meanwhile. `each` is called synchronously; the record is reused after it returns.
+   */
+  drainInstrumentEvents(batch: EventBatch, each: (rec: EventRecord) => void): number {
+    let lost = 0;
+    for (;;) {
+      const n = this.poll(batch);
+      lost += batch.lost;
+      if (n === 0 && batch.lost === 0) return lost;
+      for (let i = 0; i < n; i++) {
+        const rec = batch.records[i]!;
+        if (rec.instrumentIndex !== abi.EVENT_NO_INSTRUMENT) each(rec);
+      }
+    }
+  }
+
+  /**
    * Waits until an event is there to poll (true) or timeoutMs passed (false), as `wait` says:
    * spin polls the ring's head, yield gives the event loop back in growing steps, block sleeps on
    * the segment's futex word, counted in the reader registry so that the writer wakes it (the
