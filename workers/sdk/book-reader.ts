@@ -30,8 +30,8 @@ import { announceAttach } from '../../native/segment/control.js';
 import type { Socket } from 'node:net';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { TopSnapshot } from '../../native/segment/tops.js';
-import { topWord } from '../../native/segment/tops.js';
 import { READER_DEFAULTS } from './defaults.js';
+import { ChangeScan } from './change-scan.js';
 
 export type WaitStrategy = 'spin' | 'yield' | 'block';
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'yield', 'block'];
@@ -84,8 +84,8 @@ export class BookReader {
   seg: SegmentReader;
   readonly wait: WaitStrategy;
   private readonly opts: BookReaderOptions;
-  private lastSeq: Uint32Array;
-  private lastTopSeq: Uint32Array;
+  /** Which books changed since the last look (change-scan.ts). */
+  private readonly scan: ChangeScan;
   private polls = 0;
   private generation: number;
   private writerDead = false;
@@ -117,10 +117,8 @@ export class BookReader {
     this.wait = opts.wait ?? READER_DEFAULTS.wait;
     if (!WAIT_STRATEGIES.includes(this.wait))
       throw new MdfanError(ErrorCode.OPTIONS, `wait must be one of ${WAIT_STRATEGIES.join(', ')} (got ${JSON.stringify(this.wait)})`);
-    this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
-    this.lastTopSeq = new Uint32Array(seg.layout.maxInstruments);
+    this.scan = new ChangeScan(seg.layout.maxInstruments, opts.symbols);
     this.generation = seg.currentGeneration;
-    if (opts.symbols) this.watched_ = new Set(opts.symbols);
     this.setInstruments(seg.instruments());
     if (this.wait === 'block') this.line = this.claimLine();
     this.announce();
@@ -174,7 +172,7 @@ export class BookReader {
    */
   read(index: number, snap: BookSnapshot): number {
     const r = this.seg.read(index, snap);
-    if (index < this.lastSeq.length) this.lastSeq[index] = snap.seq;
+    this.scan.sawBook(index, snap.seq);
     return r;
   }
 
@@ -185,7 +183,7 @@ export class BookReader {
    */
   readTop(index: number, top: TopSnapshot): number {
     const r = this.seg.readTop(index, top);
-    if (index < this.lastTopSeq.length) this.lastTopSeq[index] = top.seq;
+    this.scan.sawTop(index, top.seq);
     return r;
   }
 
@@ -243,52 +241,20 @@ export class BookReader {
   }
 
   private collect(out: Int32Array, tops: boolean): number {
-    const u32 = this.watched(tops);
-    if (u32 === null) return 0;
-    const last = tops ? this.lastTopSeq : this.lastSeq;
-    const n = Math.min(Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount), last.length);
-    // An instrument announced since: the directory first, so every slot reported is in it (cold).
-    if (n > this.knownCount) this.refreshDirectory();
-    let k = 0;
-    const list = this.watchSlots;
-    if (list !== null) {
-      // Watching a few symbols: their slots alone (announced ones: the list follows the directory).
-      for (let j = 0; j < this.watchCount && k < out.length; j++) {
-        const i = list[j]!;
-        const s = Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i));
-        if (s !== last[i]) {
-          last[i] = s;
-          out[k++] = i;
-        }
-      }
-      return k;
-    }
-    for (let i = 0; i < n && k < out.length; i++) {
-      const s = Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i));
-      if (s !== last[i]) {
-        last[i] = s;
-        out[k++] = i;
-      }
-    }
-    return k;
+    const words = this.watched(tops);
+    return words === null ? 0 : this.scan.collect(this.seg, words, this.announced(), tops, out);
   }
 
   private anyChanged(tops: boolean): boolean {
-    const u32 = this.watched(tops);
-    if (u32 === null) return false;
-    const last = tops ? this.lastTopSeq : this.lastSeq;
-    const n = Math.min(Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount), last.length);
-    const list = this.watchSlots;
-    if (list !== null) {
-      if (n > this.knownCount) this.refreshDirectory();
-      for (let j = 0; j < this.watchCount; j++) {
-        const i = list[j]!;
-        if (Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i)) !== last[i]) return true;
-      }
-      return false;
-    }
-    for (let i = 0; i < n; i++) if (Atomics.load(u32, tops ? topWord(i) : this.seg.slotWord(i)) !== last[i]) return true;
-    return false;
+    const words = this.watched(tops);
+    return words !== null && this.scan.any(this.seg, words, this.announced(), tops);
+  }
+
+  /** The directory's count (one load); an instrument announced since is read first, so every slot reported is in it (cold). */
+  private announced(): number {
+    const n = Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount);
+    if (n > this.knownCount) this.refreshDirectory();
+    return n;
   }
 
   /**
@@ -298,18 +264,14 @@ export class BookReader {
    * count is still looked at (one load) to learn of new announcements.
    */
   watch(symbols: readonly string[] | null): void {
-    this.watched_ = symbols === null ? null : new Set(symbols);
+    this.scan.setWatch(symbols);
     this.setInstruments(this.seg.instruments());
   }
 
   /** The symbols watched, or null for all. */
   get watchedSymbols(): ReadonlySet<string> | null {
-    return this.watched_;
+    return this.scan.watched;
   }
-  private watched_: Set<string> | null = null;
-  /** Slots of the watched symbols announced so far (null: all slots), and how many. */
-  private watchSlots: Int32Array | null = null;
-  private watchCount = 0;
 
   private refreshDirectory(): void {
     const n = Atomics.load(this.seg.map.u32, abi.W.hdrInstrumentCount);
@@ -320,12 +282,7 @@ export class BookReader {
   private setInstruments(list: Instrument[]): void {
     this.instruments = list;
     this.knownCount = list.length;
-    if (this.watched_ === null) this.watchSlots = null;
-    else {
-      const slots = list.filter((i) => this.watched_!.has(i.symbol)).map((i) => i.slotIndex);
-      this.watchSlots = Int32Array.from(slots);
-      this.watchCount = slots.length;
-    }
+    this.scan.follow(list);
     this.bySlot = [];
     for (const inst of list) this.bySlot[inst.slotIndex] = inst;
   }
@@ -553,13 +510,8 @@ export class BookReader {
     if (seg !== this.seg) {
       this.seg.close();
       this.seg = seg;
-      this.lastSeq = new Uint32Array(seg.layout.maxInstruments);
-      this.lastTopSeq = new Uint32Array(seg.layout.maxInstruments);
-    } else {
-      this.lastSeq.fill(0);
-      this.lastTopSeq.fill(0);
-      seg.refreshTops(); // the new writer made new top lines
-    }
+    } else seg.refreshTops(); // the new writer made new top lines
+    this.scan.reset(seg.layout.maxInstruments);
     this.generation = seg.currentGeneration;
     this.writerDead = false;
     this.setInstruments(seg.instruments());
