@@ -187,7 +187,7 @@ export class Bridge {
     return inst;
   }
 
-  /** Fills the head for a record of `type` about `slot`; false if the slot has no instrument. */
+  /** Fills the head for a record of `type` about `slot`; returns its instrument, or undefined if the slot has none. */
   private fillHead(type: MsgType, slot: number, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
     const inst = this.instrument(slot);
     if (inst === undefined) return undefined;
