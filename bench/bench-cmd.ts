@@ -7,7 +7,7 @@
  * Every figure is the median of K runs (default 5), compared with a baseline measured in the same
  * run: the core-to-core handoff is measured first, whatever the benchmark.
  */
-import { intOption, numOption, optString, parse } from '../bin/lib/args.js';
+import { intOption, numOption, optString, parse } from '../lib/cli/args.js';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 import { machineInfo } from './machine.js';
 import { c2cBaseline } from './c2c.js';
@@ -16,7 +16,7 @@ import { printSection } from './section.js';
 import { writeOutputs } from './report/output.js';
 import type { FullReport } from './report/types.js';
 import { installAbortHandlers } from './abort.js';
-import { LogEvent, createLogger } from '../bin/lib/log.js';
+import { LogEvent, createLogger } from '../lib/log.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 
 const NAMES = [...Object.keys(BENCHMARKS), 'all'];

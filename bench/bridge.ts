@@ -9,8 +9,8 @@
  * (JetStream on) is started for the run and removed after it.
  */
 import * as hdr from 'hdr-histogram-js';
-import { logLine, spawnChild, spawnMdfan } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { logLine, spawnChild, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import type { C2cResult } from './c2c.js';

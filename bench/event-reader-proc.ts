@@ -7,7 +7,7 @@
  *   node event-reader-proc.js SEGMENT [CPU]
  */
 import * as hdr from 'hdr-histogram-js';
-import { LogEvent, createLogger } from '../bin/lib/log.js';
+import { LogEvent, createLogger } from '../lib/log.js';
 import { EventBatch, EventRingReader, SegmentReader, abi } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
 import { newLatencyHistogram } from '../workers/index.js';

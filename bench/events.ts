@@ -6,8 +6,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
-import { type Child, lastJson, logLine, spawnChild } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { type Child, lastJson, logLine, spawnChild } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 import { SegmentWriter, newEventFields } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
 import { onAbort } from './abort.js';

@@ -19,8 +19,8 @@ import * as hdr from 'hdr-histogram-js';
 import type { Curve, Section } from './report/types.js';
 import type { C2cResult } from './c2c.js';
 import { onAbort } from './abort.js';
-import { type Child, lastJson, logLine, spawnChild } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { type Child, lastJson, logLine, spawnChild } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 
 const SLOT_READER = fileURLToPath(new URL('./slot-reader.js', import.meta.url));
 const LEVELS = 10;

@@ -1,6 +1,6 @@
 /** The machine a benchmark ran on, as `mdfan bench --json` reports it. */
 import { cpus, release } from 'node:os';
-import { topology } from '../bin/lib/topology.js';
+import { topology } from '../lib/topology.js';
 
 export interface MachineInfo {
   cpu_model: string;

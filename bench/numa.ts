@@ -6,7 +6,7 @@
  * unavailable, with the reason; what it has is measured.
  */
 import { native } from '../native/segment/binding.js';
-import { topology, type Topology } from '../bin/lib/topology.js';
+import { topology, type Topology } from '../lib/topology.js';
 import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';

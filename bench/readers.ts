@@ -7,8 +7,8 @@
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
-import { lastJson, logLine, spawnMdfan } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { lastJson, logLine, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 import { until } from './until.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 

@@ -17,8 +17,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastJson, spawnMdfan } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { lastJson, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 import { copySymbol, generateMarket, loadFeed } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { unlinkSegmentObjects } from '../native/segment/objects.js';

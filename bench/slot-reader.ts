@@ -7,7 +7,7 @@
  *   node slot-reader.js SEGMENT SLOT_INDEX EXPECTED_INTERVAL_NS [CPU]
  */
 import * as hdr from 'hdr-histogram-js';
-import { LogEvent, createLogger } from '../bin/lib/log.js';
+import { LogEvent, createLogger } from '../lib/log.js';
 import { newLatencyHistogram } from '../workers/index.js';
 import * as abi from '../native/segment/abi.js';
 import { native } from '../native/segment/binding.js';

@@ -10,8 +10,8 @@ import { SegmentWriter } from '../native/segment/writer.js';
 import { GOOG_FILE } from './feed.js';
 import { median } from './machine.js';
 import { onAbort } from './abort.js';
-import { type Child, logLine, spawnMdfan } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { type Child, logLine, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 
 
 export interface StallRow {

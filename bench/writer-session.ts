@@ -3,7 +3,7 @@
  * the writer closed and its segment's name removed (also after a close that kept it for the
  * children to see CLOSED). Registered with onAbort for Ctrl-C, and called from `finally`.
  */
-import type { Child } from '../bin/lib/child.js';
+import type { Child } from '../lib/child.js';
 import { unlinkSegmentObjects } from '../native/segment/objects.js';
 import type { SegmentWriter } from '../native/segment/writer.js';
 import { onAbort } from './abort.js';

@@ -5,12 +5,12 @@
 export { Publisher } from './publish/publisher.js';
 export type { PublisherOptions } from './publish/publisher.js';
 export { BookDump } from './publish/dump.js';
-export { TopOfBook } from './publish/top.js';
+export { TopOfBook } from './book/top.js';
 export { Pacer, parseSpeed } from './pacing/pacer.js';
 export type { Speed } from './pacing/pacer.js';
 export { openSource, sourceSyntax, SOURCE_KINDS } from './sources/registry.js';
-export { NOT_PUBLISHED, newCounters } from './sources/source.js';
-export type { BookSink, FeedSource, RunContext, SourceCounters, SourceKind, SourceOptions, StopFlag } from './sources/source.js';
+export { NOT_PUBLISHED, newCounters } from './sink.js';
+export type { BookSink, FeedSource, RunContext, SourceCounters, SourceKind, SourceOptions, StopFlag } from './sink.js';
 export { ItchVenue, ITCH_PRICE_SCALE } from './itch/venue.js';
 export { ItchReplay } from './itch/engine.js';
 export { ItchMessage, decode } from './itch/message.js';

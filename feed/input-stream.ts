@@ -9,7 +9,6 @@ import { closeSync, createReadStream, openSync, readSync, type ReadStream } from
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 import { statInputFile } from './input-file.js';
-import { type Frame, FrameCursor } from './itch/framing.js';
 
 /** Bytes read from the file at a time. */
 export const CHUNK_BYTES = 1 << 20;
@@ -79,39 +78,4 @@ function streamError(e: unknown, file: string, offset: number, msgIndex: number)
   if (err.code?.startsWith('Z_'))
     return new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt gzip stream (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex, zlib: err.code });
   return new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${err.message}`, { file, offset, msgIndex });
-}
-
-/** One framed message of a stream: payload at buf[frame.offset, frame.offset + frame.length). */
-export interface StreamedMessage {
-  buf: Buffer;
-  frame: Frame;
-  msgIndex: number;
-}
-
-/**
- * Every message of an ITCH file, checked, in order (one reused object: use it before the next).
- * For callers that need no pacing of their own between chunks (`mdfan send`).
- */
-export async function* itchMessages(f: InputFile): AsyncGenerator<StreamedMessage> {
-  const stream = openInputStream(f);
-  const cursor = new FrameCursor(f.file);
-  const m: StreamedMessage = { buf: Buffer.alloc(0), frame: { offset: 0, length: 0 }, msgIndex: 0 };
-  try {
-    for (;;) {
-      while (cursor.ready()) {
-        m.buf = cursor.bytes;
-        cursor.next(m.msgIndex, m.frame);
-        yield m;
-        m.msgIndex++;
-      }
-      const chunk = await stream.next(cursor.offset, m.msgIndex);
-      if (chunk === null) {
-        cursor.end(m.msgIndex);
-        return;
-      }
-      cursor.append(chunk);
-    }
-  } finally {
-    stream.close();
-  }
 }

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { SegmentWriter, abi, unlinkSegment } from '../native/segment/index.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { LogEvent } from '../lib/log.js';
 import { BookReader, WaitResult } from '../workers/sdk/book-reader.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';

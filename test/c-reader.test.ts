@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { type Child, spawnChild } from '../bin/lib/child.js';
+import { type Child, spawnChild } from '../lib/child.js';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import {
   type EventRecord,
   type LevelSource,
 } from '../native/segment/index.js';
-import { formatEventLine, lappedLine } from '../bin/lib/event-line.js';
+import { formatEventLine, lappedLine } from '../lib/event-line.js';
 import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { procState } from './helpers/procs.js';

@@ -3,7 +3,7 @@
  * hello and shutdown; losing the socket never stops the data plane.
  */
 import { test } from 'uvu';
-import { readBookLines } from '../bin/lib/book-line.js';
+import { readBookLines } from '../lib/book-line.js';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentWriter } from '../native/segment/index.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { LogEvent } from '../lib/log.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';

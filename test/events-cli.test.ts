@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createConnection } from 'node:net';
-import { LogEvent } from '../bin/lib/log.js';
+import { LogEvent } from '../lib/log.js';
 import { EventRingReader, SegmentWriter, abi, newEventFields } from '../native/segment/index.js';
 import { listReaders } from '../native/segment/control.js';
 import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:net';
 import { SegmentWriter } from '../native/segment/index.js';
-import { spawnMdfan } from '../bin/lib/child.js';
+import { spawnMdfan } from '../lib/child.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 
 test.after.each(cleanupSegments);

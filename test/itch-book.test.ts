@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ItchReplay } from '../feed/itch/engine.js';
-import { formatBookLine } from '../bin/lib/book-line.js';
+import { formatBookLine } from '../lib/book-line.js';
 import { add, cancel, del, directory, encode, exec, replace } from './helpers/itch-encode.js';
 
 /** Runs messages through a replay; returns the dump lines of every top-N change. */

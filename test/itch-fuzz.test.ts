@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFeed } from '../feed/itch/framing.js';
-import { seededRandom } from '../bin/lib/random.js';
+import { seededRandom } from '../lib/random.js';
 import { fuzzItch } from '../scenarios/soak/fuzz.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { repoRoot } from './helpers/paths.js';

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { loadFeed, nextFrame } from '../feed/itch/framing.js';
 import { ItchVenue, Publisher } from '../feed/index.js';
 import { SegmentReader, SegmentWriter } from '../native/segment/index.js';
-import { formatBookLine } from '../bin/lib/book-line.js';
+import { formatBookLine } from '../lib/book-line.js';
 import { checkDumpAgainstOracle, GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
-import { type Child, logLine, spawnMdfan } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { type Child, logLine, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-oracle-'));
 test.after.each(cleanupSegments);

@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { END_OF_SESSION, HEADER_BYTES, MAX_REQUEST_COUNT, PacketBuilder, readHeader, requestPacket } from '../feed/moldudp64/packet.js';
 import { MOLD_DEFAULTS, MoldReceiver, type MoldReceiverOptions } from '../feed/moldudp64/receiver.js';
 import { Retransmitter } from '../feed/moldudp64/sender.js';
-import { seededRandom } from '../bin/lib/random.js';
+import { seededRandom } from '../lib/random.js';
 
 /** Message k: length 1 + (k*7 % 60) bytes, every byte derived from k. */
 const msg = (k: number): Buffer => {

@@ -11,8 +11,8 @@ import { SegmentReader, SegmentWriter } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
 import { latencyNs } from '../workers/index.js';
 import { PacketBuilder, END_OF_SESSION } from '../feed/moldudp64/packet.js';
-import { type Child, logLine, spawnMdfan } from '../bin/lib/child.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { type Child, logLine, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 import { cleanupSegments, codeOf, segName, shmExists } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter, SegmentReader, TopSnapshot, isMdfanError, type MdfanError } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
-import { parseCpuList, topology } from '../bin/lib/topology.js';
+import { parseCpuList, topology } from '../lib/topology.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
 test.after.each(cleanupSegments);

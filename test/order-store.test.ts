@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OrderStore } from '../feed/book/orders.js';
-import { seededRandom } from '../bin/lib/random.js';
+import { seededRandom } from '../lib/random.js';
 
 test('every lookup agrees with a Map through 300,000 random adds and removes, growth included', () => {
   const rnd = seededRandom(20261130);

@@ -13,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { type Child, spawnChild } from '../bin/lib/child.js';
+import { type Child, spawnChild } from '../lib/child.js';
 import { repoRoot } from './helpers/paths.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { cleanupSegments, segName } from './helpers/segments.js';

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NOT_PUBLISHED, Pacer, Publisher, SOURCE_KINDS, newCounters, openSource, type BookSink, type FeedSource, type RunContext } from '../feed/index.js';
-import { createLogger } from '../bin/lib/log.js';
+import { createLogger } from '../lib/log.js';
 import { type MdfanError, SegmentReader, SegmentWriter, isMdfanError } from '../native/segment/index.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 

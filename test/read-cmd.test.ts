@@ -3,7 +3,7 @@
  * block's idle cost, wake-ups only for sleepers, and writer death, takeover and close.
  */
 import { test } from 'uvu';
-import { readBookLines } from '../bin/lib/book-line.js';
+import { readBookLines } from '../lib/book-line.js';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SegmentWriter } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
 import { READER_DEFAULTS } from '../workers/index.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { LogEvent } from '../lib/log.js';
 import { GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll, type Proc, addonLoaded, procState } from './helpers/procs.js';

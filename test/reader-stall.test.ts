@@ -4,13 +4,13 @@
  * no path that depends on a reader). Resumed, the reader reads the latest books.
  */
 import { test } from 'uvu';
-import { readBookLines } from '../bin/lib/book-line.js';
+import { readBookLines } from '../lib/book-line.js';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter } from '../native/segment/index.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { LogEvent } from '../lib/log.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll, procState } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SegmentWriter } from '../native/segment/index.js';
 import { BookReader } from '../workers/index.js';
-import { LogEvent } from '../bin/lib/log.js';
+import { LogEvent } from '../lib/log.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';

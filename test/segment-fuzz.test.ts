@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { seededRandom } from '../bin/lib/random.js';
+import { seededRandom } from '../lib/random.js';
 import { fuzzSegment } from '../scenarios/soak/fuzz.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnMdfan } from '../bin/lib/child.js';
+import { spawnMdfan } from '../lib/child.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-soak-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));

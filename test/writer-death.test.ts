@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freshSeed, seededRandom } from '../bin/lib/random.js';
+import { freshSeed, seededRandom } from '../lib/random.js';
 import { killRounds } from '../scenarios/soak/kills.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 

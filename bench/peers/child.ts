@@ -3,9 +3,9 @@
  * killed in the caller's finally. stdin stays an open pipe so a Node receiver notices when this
  * process dies (stdin ends) instead of waiting forever for its publisher.
  */
-import { type Child, type SpawnOptions, spawnChild as spawn } from '../../bin/lib/child.js';
+import { type Child, type SpawnOptions, spawnChild as spawn } from '../../lib/child.js';
 
-export type { Child } from '../../bin/lib/child.js';
+export type { Child } from '../../lib/child.js';
 
 /** A receiver: stdin stays an open pipe, so a Node receiver notices when this process dies. */
 export const spawnChild = (what: string, file: string | URL, args: string[], opts: SpawnOptions = {}): Child => spawn(what, file, args, { stdin: 'pipe', maxStdoutLines: Infinity, ...opts });

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import * as abi from '../../native/segment/abi.js';
-import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
-import { LogEvent, createLogger } from '../../bin/lib/log.js';
+import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
+import { LogEvent, createLogger } from '../../lib/log.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
 import { SEGMENT_DEFAULTS } from '../../native/segment/defaults.js';
@@ -19,7 +19,7 @@ import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]

@@ -7,7 +7,7 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
-import { intOption, parse, required } from '../../bin/lib/args.js';
+import { intOption, parse, required } from '../../lib/cli/args.js';
 import { generateMarket } from '../market/gen-market.js';
 
 export const USAGE = `usage: mdfan gen-market --from FILE.itch[.gz][,FILE2…] --instruments N (1..65535) --messages M --out FILE[.gz]

@@ -2,9 +2,10 @@
  * `mdfan send --source itch:FILE --to HOST:PORT [--speed max|1|N] [--max-pps N] [--drop FRACTION [--seed N]]
  *   [--rerequest-listen HOST:PORT]`: the session's MoldUDP64 publisher and its re-request server.
  */
-import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { itchMessages, probeInputFile } from '../input-stream.js';
+import { probeInputFile } from '../input-stream.js';
+import { itchMessages } from '../itch/stream.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { type OutMessage, SEND_DEFAULTS, sendMessages } from '../moldudp64/sender.js';
 import { parseSpeed } from '../pacing/pacer.js';

@@ -3,10 +3,10 @@
  * each message into a reused ItchMessage, apply it to the books, and call onTopChange when an
  * instrument's top N changed by value. Allocation-free per message except the stock directory.
  */
-import { ItchBooks, type InstrumentBook } from '../book/itch-books.js';
+import { ItchBooks, type InstrumentBook } from './books.js';
 import { LENGTH, T } from './layout.js';
 import { decode, ItchMessage } from './message.js';
-import { TopOfBook } from '../publish/top.js';
+import { TopOfBook } from '../book/top.js';
 import { isValidSymbol } from '../../native/segment/directory.js';
 
 /** A field's text as a quoted string whose every byte is visible (DEL and above escaped). */

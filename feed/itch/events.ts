@@ -5,7 +5,7 @@
  * Prices here are in the feed's units (x10000); the venue converts them to the ring's scale.
  */
 import { abi, type EventFields } from '../../native/segment/index.js';
-import type { ItchBooks } from '../book/itch-books.js';
+import type { ItchBooks } from './books.js';
 import { OFF, T } from './layout.js';
 import type { ItchMessage } from './message.js';
 

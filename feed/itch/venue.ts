@@ -3,8 +3,8 @@
  * Shared by every ITCH transport (a file, MoldUDP64). Stock locates map to slots in a typed
  * array (no Map on the hot path).
  */
-import { NOT_PUBLISHED, type BookSink, type SourceCounters, newCounters } from '../sources/source.js';
-import type { InstrumentBook } from '../book/itch-books.js';
+import { NOT_PUBLISHED, type BookSink, type SourceCounters, newCounters } from '../sink.js';
+import type { InstrumentBook } from './books.js';
 import { ItchReplay } from './engine.js';
 import { itchEvent } from './events.js';
 import type { ItchMessage } from './message.js';

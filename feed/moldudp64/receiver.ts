@@ -70,7 +70,7 @@ export interface MoldReceiverOptions {
   limits?: Partial<typeof MOLD_DEFAULTS>;
 }
 
-export { parseHostPort } from '../../bin/lib/args.js';
+export { parseHostPort } from '../../lib/cli/args.js';
 
 const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split('.')[0]) >= 224 && Number(host.split('.')[0]) <= 239;
 

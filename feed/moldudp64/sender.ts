@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { native } from '../../native/segment/binding.js';
 import { Pacer, type Speed } from '../pacing/pacer.js';
-import { seededRandom } from '../../bin/lib/random.js';
+import { seededRandom } from '../../lib/random.js';
 import { END_OF_SESSION, HEADER_BYTES, type PacketHeader, PacketBuilder, readHeader, sessionName } from './packet.js';
 
 /** The sender's defaults, defined once. */

@@ -1,6 +1,6 @@
 /** `--dump-books FILE`: one line per top-N change, buffered and written in 1 MiB blocks. */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { formatBookLine } from '../../bin/lib/book-line.js';
+import { formatBookLine } from '../../lib/book-line.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
 

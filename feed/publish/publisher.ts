@@ -9,8 +9,8 @@ import type { EventFields } from '../../native/segment/events.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
 import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
-import { LogEvent, type Logger, rateLimit } from '../../bin/lib/log.js';
-import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sources/source.js';
+import { LogEvent, type Logger, rateLimit } from '../../lib/log.js';
+import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
 import type { BookDump } from './dump.js';
 
 export interface PublisherOptions {

@@ -3,7 +3,7 @@ import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { itchFile } from './itch-file/index.js';
 import { lobster } from './lobster/index.js';
 import { moldudp64 } from './moldudp64/index.js';
-import type { FeedSource, SourceKind, SourceOptions } from './source.js';
+import type { FeedSource, SourceKind, SourceOptions } from '../sink.js';
 
 export const SOURCE_KINDS: readonly SourceKind[] = Object.freeze([itchFile, lobster, moldudp64]);
 

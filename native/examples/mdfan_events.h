@@ -324,7 +324,7 @@ static inline int mdfan_event_price(char *buf, size_t len, int64_t price, uint32
 }
 
 /*
- * Writes the line of `e` (no newline) into buf, in the format of bin/lib/event-line.ts
+ * Writes the line of `e` (no newline) into buf, in the format of lib/event-line.ts
  * (formatEventLine; `mdfan read --record-events`): `symbol` and `price_scale` are those of the
  * record's instrument in the directory ("" and 1 when it has none). Returns 0 for a record the
  * format leaves out (a C execution that is not printable: aux 'N'), else 1. A line longer than

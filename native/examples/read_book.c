@@ -51,7 +51,7 @@
  * At the end, on stderr: retries=<n> reads=<n> (seqlock retries, validated slot copies).
  *
  * With --events, one line per event in the format of `mdfan read --record-events`
- * (bin/lib/event-line.ts), symbol and price_scale from the directory, prices in the feed's units:
+ * (lib/event-line.ts), symbol and price_scale from the directory, prices in the feed's units:
  *   msgIndex,SYMBOL,T,price,shares,KIND  msgIndex,SYMBOL,H,STATE  msgIndex,,S,CODE
  *   msgIndex,SYMBOL,O,ACTION,SIDE,price,shares,ref  (price empty when the record has none)
  * and `LAPPED,<n>` where the writer overwrote <n> events before the reader got to them (not

@@ -10,11 +10,11 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
-import { parse, intOption, numOption, optString } from '../../bin/lib/args.js';
+import { parse, intOption, numOption, optString } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
-import { closeOnSignals } from '../../bin/lib/signals.js';
+import { closeOnSignals } from '../../lib/cli/signals.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
-import { LogEvent, createLogger } from '../../bin/lib/log.js';
+import { LogEvent, createLogger } from '../../lib/log.js';
 
 export const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 export const EXAMPLE = 'mdfan demo --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --speed 500';

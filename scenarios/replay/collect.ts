@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../../workers/index.js';
 import type { PoolReport } from '../../workers/index.js';
-import { LogEvent } from '../../bin/lib/log.js';
+import { LogEvent } from '../../lib/log.js';
 import type { ReaderProc } from './context.js';
 import { lastJson, type Child } from './procs.js';
 import type { Scenario, Wait } from './schema.js';

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from '../../native/segment/abi.js';
 import { SegmentReader } from '../../native/segment/reader.js';
 import type { StatReport } from '../../native/segment/stat.js';
-import { LogEvent } from '../../bin/lib/log.js';
+import { LogEvent } from '../../lib/log.js';
 import { ErrorCode } from '../../native/segment/errors.js';
 import { RunContext } from './context.js';
 import type { LogLine } from './procs.js';

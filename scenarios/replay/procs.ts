@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Child, spawnMdfan as spawn } from '../../bin/lib/child.js';
+import { type Child, spawnMdfan as spawn } from '../../lib/child.js';
 import { addonPath } from '../../native/segment/binding.js';
 
-export { exitWithin, killAllChildren, lastJson, mdfanBin, stopChildren } from '../../bin/lib/child.js';
-export type { Child, Exit, LogLine } from '../../bin/lib/child.js';
+export { exitWithin, killAllChildren, lastJson, mdfanBin, stopChildren } from '../../lib/child.js';
+export type { Child, Exit, LogLine } from '../../lib/child.js';
 
 /**
  * Resolves once the child has loaded the mdfan addon (its /proc/PID/maps lists the addon this

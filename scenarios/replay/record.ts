@@ -4,7 +4,7 @@
  * instrument, how many lines came after a point, and where a restarted writer began again.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { isBookLineHeader } from '../../bin/lib/book-line.js';
+import { isBookLineHeader } from '../../lib/book-line.js';
 
 export interface RecordScan {
   lines: number;

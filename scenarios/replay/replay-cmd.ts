@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { optString } from '../../bin/lib/args.js';
+import { optString } from '../../lib/cli/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { loadScenario, type LoadedScenario } from './load.js';
 import { killAllChildren, signal } from './procs.js';
@@ -18,8 +18,8 @@ import { formatRun, formatSweep, formatVerdict } from './report.js';
 import { runOnce, type RunOptions } from './run.js';
 import { removeSegment } from './segment.js';
 import type { ReplayReport, RunHistograms, RunReport } from './types.js';
-import { LogEvent, createLogger } from '../../bin/lib/log.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { LogEvent, createLogger } from '../../lib/log.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 
 export const USAGE = 'usage: mdfan replay SCENARIO.json [--json FILE] [--html FILE] [--segment NAME (default mdfan-replay-<pid>)] [--quiet (no progress on stderr)]';
 export const EXAMPLE = 'mdfan replay scenarios/default.json --html report.html';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { baseChecks, collectPool, collectReaders, mergeGroups } from './collect.js';
-import { LogEvent } from '../../bin/lib/log.js';
+import { LogEvent } from '../../lib/log.js';
 import { RunContext } from './context.js';
 import { startFault } from './faults.js';
 import type { LoadedScenario } from './load.js';

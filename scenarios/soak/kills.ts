@@ -6,7 +6,7 @@
  * the segment over with generation + 1.
  */
 import { fileURLToPath } from 'node:url';
-import { spawnChild } from '../../bin/lib/child.js';
+import { spawnChild } from '../../lib/child.js';
 import { type MdfanError, SegmentReader, TopSnapshot } from '../../native/segment/index.js';
 import { checkPayload, checkTopPayload } from './payload.js';
 

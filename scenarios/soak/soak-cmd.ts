@@ -9,8 +9,8 @@
 import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { numOption, optString, parse, intOption } from '../../bin/lib/args.js';
-import { freshSeed, seededRandom } from '../../bin/lib/random.js';
+import { numOption, optString, parse, intOption } from '../../lib/cli/args.js';
+import { freshSeed, seededRandom } from '../../lib/random.js';
 import { loadFeed } from '../../feed/index.js';
 import { unlinkSegmentObjects } from '../../native/segment/index.js';
 import { measurePeer } from '../../bench/peers/index.js';

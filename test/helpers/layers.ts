@@ -10,7 +10,7 @@ export type Area = 'segment' | 'lib' | 'feed' | 'workers' | 'bench' | 'scenarios
 /** The area of a repository-relative path, or null for files outside the layered code. */
 export function areaOf(path: string): Area | null {
   if (path.startsWith('native/segment/')) return 'segment';
-  if (path.startsWith('bin/lib/')) return 'lib';
+  if (path.startsWith('lib/')) return 'lib';
   if (path.startsWith('bin/')) return 'cli';
   for (const a of ['feed', 'workers', 'bench', 'scenarios'] as const) if (path.startsWith(`${a}/`)) return a;
   return null;
@@ -41,6 +41,45 @@ export function importsOf(file: string, text: string): string[] {
   return out;
 }
 
+/**
+ * Inside feed/, lowest first: pacing; the root files (the sink contract, input files); order books;
+ * the codecs, each on its own; the venues, the publisher and the market generator; the commands
+ * and the public module. A file may import its own folder and any lower rank, never a folder of
+ * its own rank or above: a codec never imports another codec or a venue, the book no codec.
+ */
+export const FEED_RANKS: ReadonlyArray<readonly string[]> = [
+  ['pacing'],
+  [''],
+  ['book'],
+  ['itch', 'lobster', 'moldudp64'],
+  ['sources', 'publish', 'market'],
+  ['cmd', 'index.ts'],
+];
+
+/** The folder of a feed/ path that FEED_RANKS names ('' for a root file, 'index.ts' for the public module), or null outside feed/. */
+export function feedFolderOf(path: string): string | null {
+  if (!path.startsWith('feed/')) return null;
+  const rest = path.slice('feed/'.length);
+  if (rest === 'index.ts') return rest;
+  const slash = rest.indexOf('/');
+  return slash < 0 ? '' : rest.slice(0, slash);
+}
+
+const feedRankOf = (folder: string): number => FEED_RANKS.findIndex((r) => r.includes(folder));
+
+/** A violation of feed/'s inner rule by an import of `target` from `file`, or null. */
+function feedViolation(file: string, target: string): string | null {
+  const from = feedFolderOf(file);
+  const to = feedFolderOf(target);
+  if (from === null || to === null || from === to) return null;
+  const rf = feedRankOf(from);
+  const rt = feedRankOf(to);
+  if (rf < 0) return `${file}: feed/${from}/ has no rank in FEED_RANKS`;
+  if (rt < 0) return `${file} imports ${target}: feed/${to}/ has no rank in FEED_RANKS`;
+  if (rt < rf) return null;
+  return `${file} (feed/${from || '.'}) imports ${target} (feed/${to || '.'}): inside feed/ a folder imports only lower ranks (${FEED_RANKS.map((r) => r.map((f) => f || '.').join(' ')).join(' < ')})`;
+}
+
 /** Every violation of the rule among `files` (repository-relative path -> source text). */
 export function violations(files: ReadonlyMap<string, string>): string[] {
   const out: string[] = [];
@@ -53,6 +92,8 @@ export function violations(files: ReadonlyMap<string, string>): string[] {
         if (!target.startsWith('native/')) out.push(`${file} imports ${target}, outside the layered code`);
         continue;
       }
+      const inner = feedViolation(file, target);
+      if (inner !== null) out.push(inner);
       if (!ALLOWED[from].includes(to)) out.push(`${file} (${from}) imports ${target} (${to}): ${from} may import only ${ALLOWED[from].join(', ')}`);
       else if (OUTSIDERS.includes(from) && PUBLIC[to] !== undefined && target !== PUBLIC[to])
         out.push(`${file} (${from}) reaches into ${target}: ${from} may use only ${PUBLIC[to]} of ${to}`);
@@ -72,6 +113,6 @@ export function loadSources(root: string): Map<string, string> {
       } else if (p.endsWith('.ts') && !p.endsWith('.d.ts')) files.set(relative(root, p), readFileSync(p, 'utf8'));
     }
   };
-  for (const top of ['bin', 'feed', 'native', 'workers', 'bench', 'scenarios']) walk(resolve(root, top));
+  for (const top of ['bin', 'lib', 'feed', 'native', 'workers', 'bench', 'scenarios']) walk(resolve(root, top));
   return files;
 }

@@ -1,13 +1,13 @@
-/** Child processes for tests: the program's one runner (bin/lib/child.ts), always killed in teardown. */
+/** Child processes for tests: the program's one runner (lib/child.ts), always killed in teardown. */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { addonPath } from '../../native/segment/binding.js';
-import { type Child, type LogLine, killAllChildren, logLine, spawnChild } from '../../bin/lib/child.js';
-import type { LogEvent } from '../../bin/lib/log.js';
+import { type Child, type LogLine, killAllChildren, logLine, spawnChild } from '../../lib/child.js';
+import type { LogEvent } from '../../lib/log.js';
 
 export interface Proc {
   child: ChildProcess;
-  /** The runner's own record of the process (bin/lib/child.ts): stdout lines, pino log lines (for logLine), exit. */
+  /** The runner's own record of the process (lib/child.ts): stdout lines, pino log lines (for logLine), exit. */
   run: Child;
   /** Resolves with the next stdout line matching `re` (rejects if the process exits first). */
   line(re?: RegExp, timeoutMs?: number): Promise<string>;

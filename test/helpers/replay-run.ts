@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exitWithin } from '../../bin/lib/child.js';
-import { LogEvent } from '../../bin/lib/log.js';
+import { exitWithin } from '../../lib/child.js';
+import { LogEvent } from '../../lib/log.js';
 import { binPath, repoRoot } from './paths.js';
 import { killAll, startNode, type Proc } from './procs.js';
 import { cleanupSegments, segName } from './segments.js';

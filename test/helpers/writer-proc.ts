@@ -18,7 +18,7 @@
  *                at 585.3500 (prints "moved")
  */
 import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/segment/index.js';
-import { closeOnSignals } from '../../bin/lib/signals.js';
+import { closeOnSignals } from '../../lib/cli/signals.js';
 import * as abi from '../../native/segment/abi.js';
 import { newEventFields } from '../../native/segment/events.js';
 

@@ -16,7 +16,7 @@
  */
 import { ErrorCode, MdfanError, SegmentWriter, abi, newEventFields } from '../../native/segment/index.js';
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import { LogEvent, type Logger, rateLimit } from '../../bin/lib/log.js';
+import { LogEvent, type Logger, rateLimit } from '../../lib/log.js';
 import { BRIDGE_DEFAULTS } from './defaults.js';
 import type { KV, NatsConnection } from './nats.js';
 import { escapeSymbol, parseSubject } from './subjects.js';

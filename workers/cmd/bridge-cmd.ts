@@ -3,9 +3,9 @@
  *   [--wait block|spin] [--timeout S]`: publishes a segment to NATS (workers/bridge/bridge.ts)
  * until the writer closes it or a signal; prints a JSON summary on stdout.
  */
-import { numOption, optString, parse, required } from '../../bin/lib/args.js';
-import { createLogger } from '../../bin/lib/log.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { numOption, optString, parse, required } from '../../lib/cli/args.js';
+import { createLogger } from '../../lib/log.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { READER_DEFAULTS } from '../sdk/defaults.js';
 import { Bridge } from '../bridge/bridge.js';

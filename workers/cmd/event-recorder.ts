@@ -1,10 +1,10 @@
 /**
  * `mdfan read --events`: follows the segment's event ring beside the books, and with
- * --record-events writes one line per event in the contract format (bin/lib/event-line.ts),
+ * --record-events writes one line per event in the contract format (lib/event-line.ts),
  * `LAPPED,N` where events were lost.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { EVENT_KIND_NAMES, formatEventLine, lappedLine } from '../../bin/lib/event-line.js';
+import { EVENT_KIND_NAMES, formatEventLine, lappedLine } from '../../lib/event-line.js';
 import { ErrorCode, EventBatch, MdfanError, type StartAt, abi } from '../../native/segment/index.js';
 import { EventReader } from '../sdk/event-reader.js';
 

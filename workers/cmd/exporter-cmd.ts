@@ -6,10 +6,10 @@
  */
 import { createServer } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
-import { intOption, parse, parseHostPort } from '../../bin/lib/args.js';
+import { intOption, parse, parseHostPort } from '../../lib/cli/args.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { type StatReport, statWithReaders } from '../../native/segment/stat.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 import { COUNTER_FIELDS } from '../../native/segment/header.js';
 
 /** Per-instrument series at most, per segment: a market of 10,000 symbols must not flood the server. */

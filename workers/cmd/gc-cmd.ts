@@ -1,5 +1,5 @@
 /** `mdfan gc`: removes every segment whose writer is gone. */
-import { parse } from '../../bin/lib/args.js';
+import { parse } from '../../lib/cli/args.js';
 import { isMdfanError } from '../../native/segment/errors.js';
 import { listSegments, removeSegment } from '../../native/segment/inventory.js';
 

@@ -1,6 +1,6 @@
 /** `mdfan ls [--json]`: every mdfan segment on this host. */
-import { parse } from '../../bin/lib/args.js';
-import { formatTable } from '../../bin/lib/table.js';
+import { parse } from '../../lib/cli/args.js';
+import { formatTable } from '../../lib/cli/table.js';
 import { type SegmentEntry, listSegments } from '../../native/segment/inventory.js';
 
 export const USAGE = `usage: mdfan ls [--json]

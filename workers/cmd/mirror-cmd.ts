@@ -3,9 +3,9 @@
  *   [--ring-events N]`: the single writer of a local segment fed by a bridge over NATS
  * (workers/bridge/mirror.ts), until a signal; then it closes the segment and prints a JSON summary.
  */
-import { intOption, optString, parse, required } from '../../bin/lib/args.js';
-import { createLogger } from '../../bin/lib/log.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { intOption, optString, parse, required } from '../../lib/cli/args.js';
+import { createLogger } from '../../lib/log.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 import { BRIDGE_DEFAULTS } from '../bridge/defaults.js';
 import { Mirror } from '../bridge/mirror.js';
 import { booksBucket, connectNats } from '../bridge/nats.js';

@@ -17,9 +17,9 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
-import { LogEvent, createLogger } from '../../bin/lib/log.js';
-import { bookLineHeader, formatBookLine, formatBookText } from '../../bin/lib/book-line.js';
-import { cpuOption, intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { LogEvent, createLogger } from '../../lib/log.js';
+import { bookLineHeader, formatBookLine, formatBookText } from '../../lib/book-line.js';
+import { cpuOption, intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
 import { setTimeout as sleep, setImmediate as yieldNow } from 'node:timers/promises';
 import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
@@ -28,7 +28,7 @@ import { SegmentReader } from '../../native/segment/reader.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import { EventRecorder, parseFrom, parseKinds } from './event-recorder.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 
 export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--print] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]

@@ -1,5 +1,5 @@
 /** `mdfan rm NAME`: removes a dead writer's segment and the objects beside it. */
-import { parse } from '../../bin/lib/args.js';
+import { parse } from '../../lib/cli/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { removeSegment } from '../../native/segment/inventory.js';
 

@@ -1,5 +1,5 @@
 /** `mdfan stat --segment NAME [--json]` */
-import { parse, required } from '../../bin/lib/args.js';
+import { parse, required } from '../../lib/cli/args.js';
 import { type StatReport, statWithReaders } from '../../native/segment/stat.js';
 
 export const USAGE = 'usage: mdfan stat --segment NAME [--json]';

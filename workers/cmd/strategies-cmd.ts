@@ -5,13 +5,13 @@
  * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
  */
 import { writeFileSync } from 'node:fs';
-import { intOption, numOption, optString, parse, required } from '../../bin/lib/args.js';
+import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
 import { parseWait } from '../sdk/book-reader.js';
 import { resolveStrategy } from '../pool/strategy.js';
 import { POOL_DEFAULTS, type PoolReport, runPool } from '../pool/pool.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 
 export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]

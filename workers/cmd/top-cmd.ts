@@ -4,8 +4,8 @@
  * and quits on q or Ctrl-C, giving the terminal back as it was, also on an error. Without a
  * terminal (a pipe, a log) it prints a plain frame every interval; --once prints one and exits.
  */
-import { intOption, parse, required } from '../../bin/lib/args.js';
-import { onStopSignals } from '../../bin/lib/signals.js';
+import { intOption, parse, required } from '../../lib/cli/args.js';
+import { onStopSignals } from '../../lib/cli/signals.js';
 import { type TopFrame, TopSampler } from './top-sampler.js';
 import { renderTop } from './top-view.js';
 

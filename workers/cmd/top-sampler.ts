@@ -10,7 +10,7 @@ import { type StatReport, statWithReaders } from '../../native/segment/stat.js';
 import { EventBatch, type EventRecord, ErrorCode, SegmentReader, abi, isMdfanError } from '../../native/segment/index.js';
 import type { ReaderInfo } from '../../native/segment/control.js';
 import { EventReader } from '../sdk/event-reader.js';
-import { isPrintableTrade } from '../../bin/lib/event-line.js';
+import { isPrintableTrade } from '../../lib/event-line.js';
 
 export interface TopRow {
   slot: number;

@@ -4,7 +4,7 @@
  * trading state), most active first, cut to the terminal's height, and a footer. Plain text lines
  * no wider than the terminal; the command adds the escapes that redraw them in place.
  */
-import { formatTable } from '../../bin/lib/table.js';
+import { formatTable } from '../../lib/cli/table.js';
 import type { TopFrame, TopRow } from './top-sampler.js';
 
 const HEAD = ['SYMBOL', 'BID SIZE', 'BID', 'ASK', 'ASK SIZE', 'SPREAD', 'UPD/S', 'TRD/S', 'LAST TRADE', 'STATE'];

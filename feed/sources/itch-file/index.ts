@@ -9,7 +9,7 @@ import { type Frame, FrameCursor } from '../../itch/framing.js';
 import { ItchVenue } from '../../itch/venue.js';
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
 import { type InputFile, openInputStream, probeInputFile } from '../../input-stream.js';
-import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../source.js';
+import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
 
 /** Exchange timestamp (ns since midnight) of the framed message whose payload starts at `p`. */
 const timestampAt = (b: Uint8Array, p: number): number =>

@@ -4,14 +4,14 @@
  * row (feed/lobster), and the top N is published when it changed. Paced by the message file's
  * timestamps.
  */
-import { LogEvent } from '../../../bin/lib/log.js';
+import { LogEvent } from '../../../lib/log.js';
 import { abi, type EventFields, newEventFields } from '../../../native/segment/index.js';
 import { LobsterBook } from '../../lobster/lobster-book.js';
 import { type LobsterPair, RowStream, parseRow, probeLobster } from '../../lobster/lobster-files.js';
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
-import { TopOfBook } from '../../publish/top.js';
-import { type BookSink, type FeedSource, NOT_PUBLISHED, type RunContext, type SourceKind, newCounters } from '../source.js';
+import { TopOfBook } from '../../book/top.js';
+import { type BookSink, type FeedSource, NOT_PUBLISHED, type RunContext, type SourceKind, newCounters } from '../../sink.js';
 
 /** LOBSTER prices are dollars x 10000, as in ITCH. */
 const LOBSTER_PRICE_SCALE = 10000;

@@ -7,10 +7,10 @@
  * counted, logged at most once a second and dropped: nothing on the wire stops the writer. The
  * end of session (in sequence) ends the run.
  */
-import { LogEvent, rateLimit } from '../../../bin/lib/log.js';
+import { LogEvent, rateLimit } from '../../../lib/log.js';
 import { MoldReceiver } from '../../moldudp64/receiver.js';
 import { ItchVenue } from '../../itch/venue.js';
-import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../source.js';
+import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
 
 /** How often the live path flushes counters and checks for a stop request, ms. */
 const POLL_MS = 50;

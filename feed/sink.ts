@@ -5,10 +5,10 @@
  * A venue is one folder under feed/sources/ that exports a SourceKind, and one line in
  * feed/sources/registry.ts.
  */
-import type { Logger } from '../../bin/lib/log.js';
-import type { EventFields } from '../../native/segment/events.js';
-import type { LevelSource } from '../../native/segment/seqlock.js';
-import type { Pacer } from '../pacing/pacer.js';
+import type { Logger } from '../lib/log.js';
+import type { EventFields } from '../native/segment/events.js';
+import type { LevelSource } from '../native/segment/seqlock.js';
+import type { Pacer } from './pacing/pacer.js';
 
 /** The publisher's side of the pipeline. All calls are cheap and allocate nothing. */
 export interface BookSink {

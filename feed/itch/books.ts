@@ -5,10 +5,10 @@
  * the two possible no-ops (0 shares taken off a resting order; a replace at the same price and
  * size) touch nothing. So "the top N changed" is exactly "touchedRank < N", with no comparison.
  */
-import type { ItchMessage } from '../itch/message.js';
-import { T } from '../itch/layout.js';
-import { Ladder } from './ladder.js';
-import { OrderStore } from './orders.js';
+import type { ItchMessage } from './message.js';
+import { T } from './layout.js';
+import { Ladder } from '../book/ladder.js';
+import { OrderStore } from '../book/orders.js';
 
 const BUY = 0x42; // 'B'
 export const NO_RANK = 0x7fffffff;

@@ -1,6 +1,11 @@
 /** A preallocated top-N book in the slot's layout ([price, size, orders] per level, best first). */
 import type { LevelSource } from '../../native/segment/seqlock.js';
-import type { InstrumentBook } from '../book/itch-books.js';
+
+/** A book's two sides, each able to copy its best levels (Ladder, a LOBSTER side). */
+export interface BookSides {
+  readonly bids: { fillTop(dst: Uint32Array, levels: number): number };
+  readonly asks: { fillTop(dst: Uint32Array, levels: number): number };
+}
 
 export class TopOfBook implements LevelSource {
   bidCount = 0;
@@ -22,7 +27,7 @@ export class TopOfBook implements LevelSource {
    * tail itself and the dump reads only the counted levels. (differsFrom compares whole arrays,
    * so its users fill tails themselves: LobsterBook.fillTop does.)
    */
-  fill(book: { bids: { fillTop(d: Uint32Array, n: number): number }; asks: { fillTop(d: Uint32Array, n: number): number } }): void {
+  fill(book: BookSides): void {
     this.bidCount = book.bids.fillTop(this.bids, this.levels);
     this.askCount = book.asks.fillTop(this.asks, this.levels);
   }
@@ -43,5 +48,3 @@ export class TopOfBook implements LevelSource {
     last.set(this.asks, 2 + n);
   }
 }
-
-export type BookLike = Pick<InstrumentBook, 'bids' | 'asks'>;

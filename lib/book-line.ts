@@ -9,7 +9,7 @@
  * `mdfan read --print` writes formatBookText(): the same book for people.
  */
 import { readFileSync } from 'node:fs';
-import type { LevelSource } from '../../native/segment/seqlock.js';
+import type { LevelSource } from '../native/segment/seqlock.js';
 
 export const EMPTY_ASK = '9999999999,0';
 export const EMPTY_BID = '-9999999999,0';

@@ -71,7 +71,7 @@ const DEFAULT_LINE_TIMEOUT_MS = 10_000;
 const live = new Set<Child>();
 
 /** The mdfan command, for spawnMdfan. */
-export const mdfanBin = fileURLToPath(new URL('../../../bin/mdfan.js', import.meta.url));
+export const mdfanBin = fileURLToPath(new URL('../../bin/mdfan.js', import.meta.url));
 
 function splitter(onLine: (l: string) => void): (d: string) => void {
   let buf = '';

@@ -11,7 +11,7 @@
  *   lost             LAPPED,N                                N events lost where the line stands
  * Prices in the feed's units (ITCH x10000), empty when the event has none.
  */
-import { abi, type EventRecord } from '../../native/segment/index.js';
+import { abi, type EventRecord } from '../native/segment/index.js';
 
 /** --kinds names, and the record kind each selects. */
 export const EVENT_KIND_NAMES: Readonly<Record<string, number>> = Object.freeze({
