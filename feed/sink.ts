@@ -18,8 +18,11 @@ export interface BookSink {
    * book() for it.
    */
   instrument(symbol: string, feedId: number, priceScale: number): number;
-  /** Input message msgIndex changed the top N of the instrument in `slot` to `top`. */
-  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number): void;
+  /**
+   * Input message msgIndex changed the top N of the instrument in `slot` to `top`. `doubtful`: the
+   * venue itself says this book may be wrong (an upstream stale mark): committed flagged stale.
+   */
+  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number, doubtful?: boolean): void;
   /**
    * Level arrays a venue may fill its top N into (the writer's stage): a book() whose levels are
    * these is committed without a copy. Optional; any LevelSource works.
@@ -34,7 +37,9 @@ export interface BookSink {
   event(e: EventFields): void;
   /**
    * Input before msgIndex is missing: every published book may be wrong until recovered() (the
-   * messages came back) or for good once lost() says they will not.
+   * messages came back) or for good once lost() says they will not. The stale marks name msgIndex,
+   * or with OWN_INDEX each book's own last message (a venue whose books are each as of their own
+   * message, such as a mirror's).
    */
   gap(msgIndex: number, lostMessages: number): void;
   /** The open gaps were filled: the books are exact again (unless lost() was ever called). */
@@ -49,6 +54,9 @@ export interface BookSink {
   /** The venue's counters changed (once per batch, and at the end). */
   flush(counters: SourceCounters): void;
 }
+
+/** gap()'s and recovered()'s msgIndex for "each book keeps the index of its own last message". */
+export const OWN_INDEX = -1;
 
 /** slot of an instrument the sink does not publish. */
 export const NOT_PUBLISHED = -1;
@@ -68,6 +76,11 @@ export interface SourceCounters {
   /** Messages a gap lost that a re-request brought back, and those lost for good. */
   recovered: number;
   unrecovered: number;
+  /**
+   * Gaps a venue's own rules heal without a stale mark (a per-subject sequence jump before a record
+   * that is whole by itself); gap() counts the others.
+   */
+  gaps: number;
 }
 
 export const newCounters = (): SourceCounters => ({
@@ -81,6 +94,7 @@ export const newCounters = (): SourceCounters => ({
   unannounced: 0,
   recovered: 0,
   unrecovered: 0,
+  gaps: 0,
 });
 
 export interface StopFlag {

@@ -17,12 +17,12 @@ import { SegmentReader } from '../native/segment/index.js';
 import { statSegment } from '../native/segment/stat.js';
 import { formatBookLine, readBookLines } from '../lib/book-line.js';
 import { LogEvent } from '../lib/log.js';
-import { HEAD, HEAD_BYTES, MsgType, WIRE_VERSION, WireWriter, decode, WireError } from '../workers/bridge/wire.js';
-import { escapeSymbol, parseSubject, unescapeSymbol } from '../workers/bridge/subjects.js';
+import { HEAD, HEAD_BYTES, MsgType, WIRE_VERSION, WireWriter, decode, WireError } from '../lib/wire/wire.js';
+import { escapeSymbol, parseSubject, unescapeSymbol } from '../lib/wire/subjects.js';
 import { GOOG_EVENTS, GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { killAll, type Proc, startNode } from './helpers/procs.js';
-import { cleanupSegments, segName } from './helpers/segments.js';
+import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
 import { NatsServer, hasNatsServer } from './helpers/nats-server.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -284,6 +284,12 @@ test('a server that is not there, or has no JetStream: MDFAN_ERR_NATS at once, n
   const gone = mdfan(['mirror', '--segment', segName('br-gone'), '--nats', url]);
   assert.is((await gone.exited).code, 1);
   assert.match(gone.stderr(), new RegExp(`MDFAN_ERR_NATS: cannot connect to NATS at ${url.replaceAll('.', '\\.')}`));
+  // The same venue behind mdfan feed: the same refusal, and no segment left behind.
+  const feedName = segName('br-gone-feed');
+  const feed = mdfan(['feed', '--source', `nats:${url}`, '--segment', feedName]);
+  assert.is((await feed.exited).code, 1);
+  assert.match(feed.stderr(), new RegExp(`MDFAN_ERR_NATS: cannot connect to NATS at ${url.replaceAll('.', '\\.')}`));
+  assert.not.ok(shmExists(feedName), 'the segment is removed');
 });
 
 test.run();

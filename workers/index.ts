@@ -10,8 +10,14 @@ export { runPool, POOL_DEFAULTS } from './pool/pool.js';
 export { READER_DEFAULTS } from './sdk/defaults.js';
 export { newLatencyHistogram } from './sdk/histogram.js';
 export { EventReader } from './sdk/event-reader.js';
+export { follow, updates } from './sdk/follow.js';
+export type { FollowEnd } from './sdk/follow.js';
+export type { FollowOptions } from './sdk/follower.js';
+export type { FollowHandler, Update, UpdateKind } from './sdk/update.js';
+export { IdleStrategy } from './sdk/idle.js';
+export type { IdleTarget } from './sdk/idle.js';
 export type { EventReaderOptions } from './sdk/event-reader.js';
 export type { PoolOptions, PoolReport, WorkerReport } from './pool/pool.js';
 /** The NATS bridge's record (docs/BRIDGE.md): encode, decode, offsets; and its subjects and keys. */
-export * as wire from './bridge/wire.js';
-export { bucketOf, escapeSymbol, parseSubject, subjectOf, unescapeSymbol } from './bridge/subjects.js';
+export * as wire from '../lib/wire/wire.js';
+export { bucketOf, escapeSymbol, parseSubject, subjectOf, unescapeSymbol } from '../lib/wire/subjects.js';

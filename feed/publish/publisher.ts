@@ -10,7 +10,7 @@ import type { LevelSource } from '../../native/segment/seqlock.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
 import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
 import { LogEvent, type Logger, rateLimit } from '../../lib/log.js';
-import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
+import { type BookSink, NOT_PUBLISHED, OWN_INDEX, type SourceCounters, newCounters } from '../sink.js';
 import type { BookDump } from './dump.js';
 
 export interface PublisherOptions {
@@ -24,6 +24,8 @@ export interface PublisherOptions {
 export class Publisher implements BookSink {
   /** Flags each slot's commits carry (MDFAN_SLOT_STALE once a gap made its book doubtful). */
   private readonly flags: Uint32Array;
+  /** Each slot's last book's input message (a stale mark at OWN_INDEX names it). */
+  private readonly bookIndex: Float64Array;
   private readonly symbolBySlot: string[] = [];
   private readonly symbols: ReadonlySet<string> | null;
   private readonly dump: BookDump | null;
@@ -40,6 +42,7 @@ export class Publisher implements BookSink {
     opts: PublisherOptions = {},
   ) {
     this.flags = new Uint32Array(writer.layout.maxInstruments);
+    this.bookIndex = new Float64Array(writer.layout.maxInstruments);
     this.symbols = opts.symbols ?? null;
     this.dump = opts.dump ?? null;
     this.log = opts.log ?? null;
@@ -71,8 +74,9 @@ export class Publisher implements BookSink {
     return this.writer.slots.stage;
   }
 
-  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number): void {
-    this.writer.publish(slot, top, msgIndex, exchangeTsNs, this.flags[slot]);
+  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number, doubtful = false): void {
+    this.writer.publish(slot, top, msgIndex, exchangeTsNs, doubtful ? this.flags[slot]! | abi.SLOT_STALE : this.flags[slot]);
+    this.bookIndex[slot] = msgIndex;
     this.published = true;
     this.dump?.write(msgIndex, this.symbolBySlot[slot], top);
   }
@@ -109,7 +113,7 @@ export class Publisher implements BookSink {
     for (let slot = 0; slot < n; slot++) {
       if (!(this.flags[slot] & abi.SLOT_STALE)) continue;
       this.flags[slot] &= ~abi.SLOT_STALE;
-      this.writer.flagSlot(slot, this.flags[slot], msgIndex);
+      this.writer.flagSlot(slot, this.flags[slot], msgIndex === OWN_INDEX ? this.bookIndex[slot]! : msgIndex);
     }
     this.writer.wakeIfSleepers();
   }
@@ -125,7 +129,7 @@ export class Publisher implements BookSink {
     for (let slot = 0; slot < n; slot++) {
       if (this.flags[slot] & abi.SLOT_STALE) continue;
       this.flags[slot] |= abi.SLOT_STALE;
-      this.writer.flagSlot(slot, this.flags[slot], msgIndex);
+      this.writer.flagSlot(slot, this.flags[slot], msgIndex === OWN_INDEX ? this.bookIndex[slot]! : msgIndex);
       this.writer.addCounter('stale_marks');
     }
     this.writer.wakeIfSleepers();
@@ -156,6 +160,7 @@ export class Publisher implements BookSink {
     if (c.unannounced > r.unannounced) w.addCounter('unannounced_messages', c.unannounced - r.unannounced);
     if (c.recovered > r.recovered) w.addCounter('feed_recovered', c.recovered - r.recovered);
     if (c.unrecovered > r.unrecovered) w.addCounter('feed_unrecovered', c.unrecovered - r.unrecovered);
+    if (c.gaps > r.gaps) w.addCounter('feed_gaps', c.gaps - r.gaps);
     Object.assign(r, c);
   }
 }

@@ -3,9 +3,10 @@ import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { itchFile } from './itch-file/index.js';
 import { lobster } from './lobster/index.js';
 import { moldudp64 } from './moldudp64/index.js';
+import { nats } from './nats/index.js';
 import type { FeedSource, SourceKind, SourceOptions } from '../sink.js';
 
-export const SOURCE_KINDS: readonly SourceKind[] = Object.freeze([itchFile, lobster, moldudp64]);
+export const SOURCE_KINDS: readonly SourceKind[] = Object.freeze([itchFile, lobster, moldudp64, nats]);
 
 /** `itch:FILE|lobster:MESSAGES.csv,ORDERBOOK.csv|...`, for usage lines. */
 export const sourceSyntax = (): string => SOURCE_KINDS.map((k) => k.syntax).join('|');

@@ -9,20 +9,19 @@
  * the last book per instrument, at most one put in flight per key: a slow server gets the newest
  * book next, never a queue.
  */
-import { setImmediate as yieldNow } from 'node:timers/promises';
-import { EventBatch, type EventRecord, abi, isMdfanError } from '../../native/segment/index.js';
+import { type EventRecord, abi, isMdfanError } from '../../native/segment/index.js';
 import { native } from '../../native/segment/binding.js';
 import type { Instrument } from '../../native/segment/directory.js';
-import { TopSnapshot } from '../../native/segment/tops.js';
+import type { TopSnapshot } from '../../native/segment/tops.js';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import { LogEvent, type Logger, rateLimit } from '../../lib/log.js';
 import { isPrintableTrade } from '../../lib/event-line.js';
-import { BookReader, WaitResult } from '../sdk/book-reader.js';
-import { EventReader } from '../sdk/event-reader.js';
-import { BRIDGE_DEFAULTS } from './defaults.js';
-import type { KV, NatsConnection } from './nats.js';
-import { escapeSymbol, subjectOf } from './subjects.js';
-import { type Head, MsgType, type TradeBody, WireFlag, WireWriter } from './wire.js';
+import { BookReader } from '../sdk/book-reader.js';
+import type { FollowHandler } from '../sdk/update.js';
+import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
+import type { KV, NatsConnection } from '../../lib/wire/nats.js';
+import { escapeSymbol, subjectOf } from '../../lib/wire/subjects.js';
+import { type Head, MsgType, type TradeBody, WireFlag, WireWriter } from '../../lib/wire/wire.js';
 
 export interface BridgeOptions {
   segment: string;
@@ -67,19 +66,15 @@ export class Bridge {
   /** Per slot and type: the last sequence number sent. */
   private seqs: Float64Array;
   private changed: Int32Array;
-  private readonly top = new TopSnapshot();
   private book: BookSnapshot;
-  private readonly batch = new EventBatch(1024);
   private readonly tradeBody: TradeBody = { price: 0, shares: 0, action: 0, side: 0, aux: 0, orderRef: 0 };
   /** Subjects per slot and type, made once (a new writer may place symbols elsewhere: cleared then). */
   private subjects: string[] = [];
-  private events: EventReader | null;
-  private bySlot: Array<Instrument | undefined> = [];
   /** The bucket: a put in flight per slot, and the newest book waiting behind it. */
   private readonly putting = new Set<number>();
   private readonly waiting = new Map<number, Uint8Array>();
   private nextBookMs = 0;
-  private stopped = false;
+  private readonly stopping = new AbortController();
   /** While the connection is down nothing is sent (the client would buffer without bound): sequence numbers still advance, so receivers see the gap. */
   private connected = true;
   private republish = false;
@@ -95,7 +90,6 @@ export class Bridge {
     this.seqs = new Float64Array(max * TYPES);
     this.changed = new Int32Array(max);
     this.book = reader.newSnapshot();
-    this.events = Bridge.openEvents(o.segment);
   }
 
   /** Attaches to the segment (waiting for it) and returns a bridge ready to run. */
@@ -106,17 +100,8 @@ export class Bridge {
     return b;
   }
 
-  private static openEvents(segment: string): EventReader | null {
-    try {
-      return EventReader.open(segment, { from: 'oldest', kinds: [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS] });
-    } catch (e) {
-      if (isMdfanError(e)) return null; // a writer without an event ring: books only
-      throw e;
-    }
-  }
-
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
   }
 
   /** The connection's state (from the client's status events): back online, every book goes out again. */
@@ -125,16 +110,13 @@ export class Bridge {
     this.connected = up;
   }
 
-  /** Publishes until stop() or the writer closes the segment; resolves when the last records are flushed. */
+  /**
+   * Publishes until stop() or the writer closes the segment (the one follow loop: tops and the
+   * ring's trades and trading actions as they come, books conflated at each turn); resolves when
+   * the last records are flushed.
+   */
   async run(): Promise<void> {
-    const spin = this.o.wait === 'spin';
-    while (!this.stopped) {
-      const now = performance.now();
-      const r = spin ? this.pollOnce() : await this.reader.nextTop(Math.max(0, Math.min(BRIDGE_DEFAULTS.eventPollMs, this.nextBookMs - now)));
-      if (r === WaitResult.CLOSED) break;
-      if (r === WaitResult.NEW_WRITER) this.onNewWriter();
-      if (!spin) this.publishTops(this.reader.changedTops(this.changed));
-      this.publishEvents();
+    const turn = (): void => {
       if (this.republish) {
         this.republish = false;
         this.publishAllBooks();
@@ -143,26 +125,31 @@ export class Bridge {
         this.nextBookMs = performance.now() + this.o.bookIntervalMs;
         this.publishBooks(this.reader.changed(this.changed));
       }
-      if (spin) await yieldNow(); // the client writes on the event loop
+    };
+    const handler: FollowHandler = {
+      onTop: (top, inst) => {
+        this.publishTop(top, inst);
+        turn();
+      },
+      onEvent: this.publishEvent,
+      onEventsLost: (lost) => {
+        this.stats.eventsLost += lost;
+      },
+      onNewWriter: () => this.onNewWriter(),
+      onTurn: turn,
+    };
+    try {
+      await this.reader.follow(handler, { tops: true, events: { kinds: [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS], optional: true }, signal: this.stopping.signal });
+      // The last state: every book the writer left.
+      this.publishBooks(this.reader.changed(this.changed));
+      await this.o.nc.flush();
+      await this.drainBucket();
+    } finally {
+      this.reader.close();
     }
-    // The last state: every top, event and book the writer left.
-    this.publishTops(this.reader.changedTops(this.changed));
-    this.publishEvents();
-    this.publishBooks(this.reader.changed(this.changed));
-    await this.o.nc.flush();
-    await this.drainBucket();
-    this.reader.close();
-    this.events?.close();
   }
 
-  /** spin: one synchronous poll of the top lines; publishes what changed. */
-  private pollOnce(): WaitResult {
-    const n = this.reader.pollTops(this.changed);
-    if (n < 0) return -n as WaitResult;
-    this.publishTops(n);
-    return n > 0 ? WaitResult.UPDATED : WaitResult.TIMEOUT;
-  }
-
+  /** A new writer (the loop re-opened its ring): its layout, its directory, its generation on every record. */
   private onNewWriter(): void {
     const max = this.reader.seg.layout.maxInstruments;
     if (this.changed.length !== max) {
@@ -172,31 +159,18 @@ export class Bridge {
       this.changed = new Int32Array(max);
     }
     if (this.book.levels !== this.reader.levels) this.book = this.reader.newSnapshot();
-    this.bySlot = [];
     this.subjects = [];
-    this.events?.reopen();
-    this.events ??= Bridge.openEvents(this.o.segment);
-  }
-
-  private instrument(slot: number): Instrument | undefined {
-    let inst = this.bySlot[slot];
-    if (inst === undefined) {
-      for (const i of this.reader.instruments) this.bySlot[i.slotIndex] = i;
-      inst = this.bySlot[slot];
-    }
-    return inst;
   }
 
   /** Fills the head for a record of `type` about `slot`; returns its instrument, or undefined if the slot has none. */
-  private fillHead(type: MsgType, slot: number, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
-    const inst = this.instrument(slot);
+  private fillHead(type: MsgType, inst: Instrument | undefined, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
     if (inst === undefined) return undefined;
     const h = this.head;
-    const k = slot * TYPES + type - 1;
+    const k = inst.slotIndex * TYPES + type - 1;
     this.subjectIndex = k;
     h.type = type;
     h.flags = stale ? WireFlag.STALE : 0;
-    h.generation = this.reader.seg.generation;
+    h.generation = this.reader.currentGeneration; // a takeover's generation, not the attach's
     h.priceScale = inst.priceScale;
     h.seq = ++this.seqs[k]!;
     h.msgIndex = msgIndex;
@@ -225,15 +199,10 @@ export class Bridge {
     return record;
   }
 
-  private publishTops(n: number): void {
-    for (let k = 0; k < n; k++) {
-      const slot = this.changed[k]!;
-      if (!this.readTop(slot) || this.top.seq === 0) continue;
-      const t = this.top;
-      const inst = this.fillHead(MsgType.TOP, slot, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale);
-      if (inst === undefined) continue;
-      if (this.send(MsgType.TOP, inst.symbol, this.w.top({ count: t.bidCount, levels: t.bids }, { count: t.askCount, levels: t.asks }))) this.stats.tops++;
-    }
+  private publishTop(t: TopSnapshot, instrument: Instrument): void {
+    const inst = this.fillHead(MsgType.TOP, instrument, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale);
+    if (inst === undefined) return;
+    if (this.send(MsgType.TOP, inst.symbol, this.w.top({ count: t.bidCount, levels: t.bids }, { count: t.askCount, levels: t.asks }))) this.stats.tops++;
   }
 
   /** The books of the first n slots of `changed`. */
@@ -249,7 +218,7 @@ export class Bridge {
   private publishBook(slot: number): void {
     const b = this.book;
     if (!this.readBook(slot) || b.seq === 0) return;
-    const inst = this.fillHead(MsgType.BOOK, slot, b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale);
+    const inst = this.fillHead(MsgType.BOOK, this.reader.instrumentOf(slot), b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale);
     if (inst === undefined) return;
     const len = this.w.book({
       levels: this.reader.levels,
@@ -265,16 +234,6 @@ export class Bridge {
   }
 
   /** A read that finds the slot left mid-commit (a stopped writer) is skipped: the next change brings it. */
-  private readTop(slot: number): boolean {
-    try {
-      this.reader.readTop(slot, this.top);
-      return true;
-    } catch (e) {
-      if (isMdfanError(e, 'MDFAN_ERR_STALE')) return false;
-      throw e;
-    }
-  }
-
   private readBook(slot: number): boolean {
     try {
       this.reader.read(slot, this.book);
@@ -285,18 +244,13 @@ export class Bridge {
     }
   }
 
-  private publishEvents(): void {
-    if (this.events !== null) this.stats.eventsLost += this.events.drainInstrumentEvents(this.batch, this.publishEvent);
-  }
-
   /** One trade or trading action to its subject (made once: no function per event). */
-  private readonly publishEvent = (rec: EventRecord): void => {
-    const slot = rec.instrumentIndex;
+  private readonly publishEvent = (rec: EventRecord, instrument: Instrument | undefined): void => {
     if (rec.kind === abi.EVENT_KIND_STATUS) {
-      const inst = this.fillHead(MsgType.STATUS, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
+      const inst = this.fillHead(MsgType.STATUS, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
       if (inst !== undefined && this.send(MsgType.STATUS, inst.symbol, this.w.status(rec.action))) this.stats.statuses++;
     } else if (isPrintableTrade(rec)) {
-      const inst = this.fillHead(MsgType.TRADE, slot, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
+      const inst = this.fillHead(MsgType.TRADE, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
       if (inst === undefined) return;
       const t = this.tradeBody;
       t.price = rec.hasPrice ? rec.price : Number.NaN;

@@ -9,9 +9,9 @@ import { onStopSignals } from '../../lib/cli/signals.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { READER_DEFAULTS } from '../sdk/defaults.js';
 import { Bridge } from '../bridge/bridge.js';
-import { BRIDGE_DEFAULTS } from '../bridge/defaults.js';
-import { booksBucket, connectNats } from '../bridge/nats.js';
-import { bucketOf, checkPrefix } from '../bridge/subjects.js';
+import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
+import { booksBucket, connectNats } from '../../lib/wire/nats.js';
+import { bucketOf, checkPrefix } from '../../lib/wire/subjects.js';
 
 export const USAGE = `usage: mdfan bridge --segment NAME --nats nats://HOST:PORT [--prefix P (default ${BRIDGE_DEFAULTS.prefix})]
   [--book-interval-ms MS (default ${BRIDGE_DEFAULTS.bookIntervalMs})] [--wait block|spin (default block)] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})]

@@ -21,11 +21,12 @@ import { LogEvent, createLogger } from '../../lib/log.js';
 import { bookLineHeader, formatBookLine, formatBookText } from '../../lib/book-line.js';
 import { cpuOption, intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
-import { setTimeout as sleep, setImmediate as yieldNow } from 'node:timers/promises';
-import { BookReader, WaitResult, latencyNs, parseWait } from '../sdk/book-reader.js';
-import { TopSnapshot } from '../../native/segment/tops.js';
+import { BookReader, parseWait } from '../sdk/book-reader.js';
 import { SegmentReader } from '../../native/segment/reader.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
+import type { Instrument } from '../../native/segment/directory.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
+import type { TopSnapshot } from '../../native/segment/tops.js';
 import { EventRecorder, parseFrom, parseKinds } from './event-recorder.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
@@ -102,10 +103,12 @@ export async function run(argv: string[]): Promise<number> {
       log.info({ event: LogEvent.READER_WAITING, segment: name, timeoutS, code: e.code }, `waiting up to ${timeoutS} s for segment ${name} (${e.code})`);
   }
   const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid, ...(symbols ? { symbols: [...symbols] } : {}) });
-  const events = values.events ? new EventRecorder(name, { from, kinds, file: eventsFile }) : null;
+  const events = values.events ? new EventRecorder(eventsFile) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
+  const top = values.top === true;
+  const levels = (): number => (top ? 1 : reader.levels);
   const record = recordFile ? openSync(recordFile, 'w') : -1;
-  if (record >= 0) writeSync(record, `${bookLineHeader(values.top ? 1 : reader.levels)}\n`);
+  if (record >= 0) writeSync(record, `${bookLineHeader(levels())}\n`);
   const print = values.print === true;
   let pending: string[] = [];
   const flush = (): void => {
@@ -113,177 +116,63 @@ export async function run(argv: string[]): Promise<number> {
     pending = [];
   };
   const hist = newLatencyHistogram();
-  let snap = reader.newSnapshot();
-  const top = values.top ? new TopSnapshot() : null;
-  if (top) reader.seg.tops(); // a writer without top lines (ABI 1.0, 1.1) is refused now, by name
-  let changed = new Int32Array(reader.seg.layout.maxInstruments);
-  // Which slots to read: all, or the --symbols ones (resolved as the directory announces them).
-  let wanted = new Uint8Array(reader.seg.layout.maxInstruments);
-  const symbolOf: string[] = [];
-  const scaleOf: number[] = [];
-  let resolved = 0;
-  const resolve = (): void => {
-    resolved = reader.instruments.length;
-    for (const inst of reader.instruments) {
-      symbolOf[inst.slotIndex] = inst.symbol;
-      scaleOf[inst.slotIndex] = inst.priceScale;
-      wanted[inst.slotIndex] = symbols === null || symbols.has(inst.symbol) ? 1 : 0;
-    }
-  };
-  resolve();
-  /** Names of instruments announced since the reader's last directory check (events may come first). */
-  const refreshNames = (): void => {
-    for (const inst of reader.seg.instruments()) {
-      symbolOf[inst.slotIndex] = inst.symbol;
-      scaleOf[inst.slotIndex] = inst.priceScale;
-    }
-  };
   let updates = 0;
   // A slot left mid-commit past the stale timeout (writer stopped or descheduled while committing):
-  // reported and counted, never fatal. The slot counts as changed again once its seq moves, and a
-  // writer that is really dead is reported by next() as WRITER_DEAD.
+  // reported and counted, never fatal.
   let stale = 0;
   let code = 0;
-  const end = startedMs + durationS * 1000;
-  let stop = false;
-  let nextReportMs = 0;
-  const onSignal = (): void => {
-    stop = true;
-  };
-  const offSignals = onStopSignals(onSignal);
-  /** A death was logged and no new writer came: a writer that beats again is logged as back. */
-  let deadLogged = false;
-  const noteBack = (): void => {
-    if (!deadLogged || reader.isWriterDead) return;
-    deadLogged = false;
-    log.info({ event: LogEvent.WRITER_BACK, segment: name, pid: reader.seg.writerStatus().pid }, 'the writer is alive again (it had stopped beating)');
-  };
-  /** What the loop does after a wait or poll result other than UPDATED: false ends the loop. */
-  const onStatus = (r: WaitResult): boolean => {
-    if (r === WaitResult.CLOSED) {
-      drain();
-      events?.drain(symbolOf, scaleOf, refreshNames);
-      log.info({ event: LogEvent.WRITER_CLOSED, segment: name }, 'writer closed the segment');
-      return false;
+  const stop = new AbortController();
+  const offSignals = onStopSignals(() => stop.abort());
+  const onSnapshot = (snap: BookSnapshot | TopSnapshot, inst: Instrument): void => {
+    updates++;
+    if (record >= 0) {
+      pending.push(formatBookLine(snap.msgIndex, inst.symbol, snap, levels()));
+      if (pending.length >= 4096) flush();
     }
-    if (r === WaitResult.WRITER_DEAD) {
-      const e = reader.lastDeath!;
-      log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
-      deadLogged = true;
-      if (values['exit-on-writer-death']) {
-        code = EXIT_WRITER_DEATH;
-        return false;
-      }
-      return true;
-    }
-    if (r === WaitResult.NEW_WRITER) {
-      deadLogged = false;
-      // A new writer may use another layout: the buffers follow it.
-      if (snap.levels !== reader.levels) snap = reader.newSnapshot();
-      if (changed.length !== reader.seg.layout.maxInstruments) changed = new Int32Array(reader.seg.layout.maxInstruments);
-      // The old ring's events first, with the old directory's names; then the new ring.
-      events?.drain(symbolOf, scaleOf, refreshNames);
-      events?.reopen();
-      wanted = new Uint8Array(reader.seg.layout.maxInstruments);
-      resolve();
-      log.info({ event: LogEvent.NEW_WRITER, generation: reader.seg.currentGeneration }, 'a new writer: re-read the directory');
-      drain();
-    }
-    return true;
+    if (print) process.stdout.write(`${formatBookText(inst.symbol, snap.msgIndex, snap.exchangeTsNs, snap, levels(), inst.priceScale)}\n`);
   };
   try {
-    // spin: the synchronous loop. An event-loop turn every 2^16 polls lets signals and timers in.
-    if (wait === 'spin' && !events) {
-      for (let polls = 1; !stop; polls++) {
-        const n = top ? reader.pollTops(changed) : reader.poll(changed);
-        if (n > 0) readChanged(n);
-        else if (n < 0 && !onStatus(-n as WaitResult)) break;
-        else if (n === 0 && reader.isWriterDead) {
-          // Nothing will come until a new writer: no core burnt on a dead one.
-          if (performance.now() >= end) break;
-          await sleep(READER_DEFAULTS.deadBackoffMs);
-        } else if (deadLogged) noteBack();
-        if ((polls & 0xffff) === 0) {
-          if (performance.now() >= end) break;
-          await yieldNow();
-        }
-      }
-    }
-    // block --sync: the thread sleeps in the futex (waitSync) and reads as it wakes; an event-loop
-    // turn every SYNC_TURN_MS lets signals and timers in.
-    if (sync) {
-      let turnAt = performance.now() + SYNC_TURN_MS;
-      while (!stop) {
-        const left = end - performance.now();
-        if (left <= 0) break;
-        const r = top ? reader.waitTopSync(Math.min(left, SYNC_TURN_MS)) : reader.waitSync(Math.min(left, SYNC_TURN_MS));
-        if (r === WaitResult.UPDATED) drain();
-        else if (r !== WaitResult.TIMEOUT && !onStatus(r)) break;
-        noteBack();
-        if (performance.now() >= turnAt) {
-          turnAt = performance.now() + SYNC_TURN_MS;
-          await yieldNow();
-        }
-      }
-    }
-    while (!stop && !sync && !(wait === 'spin' && !events)) {
-      const left = end - performance.now();
-      if (left <= 0) break;
-      if (events) {
-        events.drain(symbolOf, scaleOf, refreshNames);
-        if (performance.now() >= nextReportMs) {
-          nextReportMs = performance.now() + READER_DEFAULTS.eventsReportMs;
-          reader.reportEvents(events.summary.delivered, events.summary.lost);
-        }
-      }
-      const wait = Math.min(left, events ? READER_DEFAULTS.eventsPollMs : 250);
-      const r = await (top ? reader.nextTop(wait) : reader.next(wait));
-      if (r === WaitResult.UPDATED) drain();
-      else if (!onStatus(r)) break;
-      noteBack();
-    }
+    await reader.follow(
+      {
+        onBook: onSnapshot,
+        onTop: onSnapshot,
+        onEvent: events ? (rec, inst) => events.event(rec, inst) : undefined,
+        onEventsLost: events ? (lost) => events.lapped(lost) : undefined,
+        onStale(_inst, e) {
+          if (stale++ === 0 || stale % 1000 === 0) log.warn({ event: LogEvent.STALE, code: e.code, ...e.details, count: stale }, e.message);
+        },
+        onWriterDead(e) {
+          log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
+          if (values['exit-on-writer-death']) {
+            code = EXIT_WRITER_DEATH;
+            stop.abort();
+          }
+        },
+        onWriterBack(pid) {
+          log.info({ event: LogEvent.WRITER_BACK, segment: name, pid }, 'the writer is alive again (it had stopped beating)');
+        },
+        onNewWriter(generation) {
+          log.info({ event: LogEvent.NEW_WRITER, generation }, 'a new writer: re-read the directory');
+        },
+        onClosed() {
+          log.info({ event: LogEvent.WRITER_CLOSED, segment: name }, 'writer closed the segment');
+        },
+      },
+      {
+        tops: top,
+        events: events ? { kinds, from } : undefined,
+        latency: hist,
+        expectedIntervalNs: intervalNs,
+        signal: stop.signal,
+        ...(Number.isFinite(durationS) ? { durationMs: durationS * 1000 } : {}),
+        ...(sync ? { turnEveryMs: SYNC_TURN_MS } : {}),
+      },
+    );
   } finally {
     flush();
     if (record >= 0) closeSync(record);
     events?.close();
     offSignals();
-  }
-
-  /** Reads every changed, wanted book (or top line) once. */
-  function drain(): void {
-    readChanged(top ? reader.changedTops(changed) : reader.changed(changed));
-  }
-
-  /** Reads the first n slots of `changed`. */
-  function readChanged(n: number): void {
-    if (reader.instruments.length !== resolved) resolve(); // instruments announced since
-    let text = '';
-    for (let k = 0; k < n; k++) {
-      const i = changed[k];
-      if (!wanted[i]) continue;
-      const got = top ?? snap;
-      try {
-        if (top) reader.readTop(i, top);
-        else reader.read(i, snap);
-      } catch (e) {
-        if (!isMdfanError(e, 'MDFAN_ERR_STALE')) throw e;
-        if (stale++ === 0 || stale % 1000 === 0) log.warn({ event: LogEvent.STALE, code: e.code, ...e.details, count: stale }, e.message);
-        continue;
-      }
-      if (got.seq === 0) continue; // announced, never published
-      if (reader.isSample(got)) {
-        const ns = Math.max(1, Math.round(latencyNs(got)));
-        if (intervalNs > 0) hist.recordValueWithExpectedInterval(ns, intervalNs);
-        else hist.recordValue(ns);
-      }
-      updates++;
-      if (record >= 0) {
-        pending.push(top ? formatBookLine(top.msgIndex, symbolOf[i], top, 1) : formatBookLine(snap.msgIndex, symbolOf[i], snap, reader.levels));
-        if (pending.length >= 4096) flush();
-      }
-      if (print) text += `${formatBookText(symbolOf[i], got.msgIndex, got.exchangeTsNs, got, top ? 1 : reader.levels, scaleOf[i])}\n`;
-    }
-    if (text !== '') process.stdout.write(text); // one write per batch of changed books
   }
 
   const cpu = process.cpuUsage(cpu0);

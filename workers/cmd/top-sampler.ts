@@ -1,16 +1,18 @@
 /**
  * What `mdfan top` shows, sampled: the segment's header, counters and readers as `mdfan stat`
- * reads them (statWithReaders), each instrument's best bid and ask (level 0 of its book, read
- * through the seqlock from a read-only mapping kept open), updates per second from the slots'
- * update counters, and trades per second, the last trade and the last trading action from the
- * event ring. Rates are differences between two samples; a new writer generation starts them again.
- * A reader like any other: read-only, never on the writer's path.
+ * reads them (statWithReaders), and from the one follow loop's core, drained at each sample: each
+ * instrument's best bid and ask (level 0 of its last book), trades per second, the last trade and
+ * the last trading action (the event ring), and the writer's story (a new writer starts the rates
+ * again). Updates per second come from the slots' update counters. Rates are differences between
+ * two samples. A reader like any other: read-only, never on the writer's path.
  */
 import { type StatReport, statWithReaders } from '../../native/segment/stat.js';
-import { EventBatch, type EventRecord, ErrorCode, SegmentReader, abi, isMdfanError } from '../../native/segment/index.js';
+import { type EventRecord, abi, isMdfanError } from '../../native/segment/index.js';
 import type { ReaderInfo } from '../../native/segment/control.js';
-import { EventReader } from '../sdk/event-reader.js';
+import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import { isPrintableTrade } from '../../lib/event-line.js';
+import { BookReader } from '../sdk/book-reader.js';
+import { Follower } from '../sdk/follower.js';
 
 export interface TopRow {
   slot: number;
@@ -51,14 +53,23 @@ export interface TopFrame {
   rows: TopRow[];
 }
 
+/** Level 0 of a book as last seen. */
+interface Best {
+  bidPrice: number;
+  bidSize: number;
+  askPrice: number;
+  askSize: number;
+  stale: boolean;
+}
+
 export class TopSampler {
-  private seg: SegmentReader | null = null;
-  private events: EventReader | null = null;
-  private readonly batch = new EventBatch(1024);
-  private generation = -1;
+  private follower: Follower | null = null;
+  /** The generation whose close the follower reported: a later one is followed anew. */
+  private closedGeneration = -1;
   private lastMs = 0;
   private lastMessages = 0;
   private lastUpdates: number[] = [];
+  private best: Array<Best | undefined> = [];
   private trades: number[] = [];
   private lastTrades: Array<{ price: number; shares: number } | null> = [];
   private status: string[] = [];
@@ -72,41 +83,31 @@ export class TopSampler {
     let stat: StatReport;
     try {
       stat = await statWithReaders(this.segment);
+      if (this.follower === null || stat.generation !== this.closedGeneration) await this.drain(stat.generation);
     } catch (e) {
       if (!isMdfanError(e)) throw e;
       this.reset();
       return this.waitingFrame(`${e.code}: ${e.message.replace(`${e.code}: `, '')}`);
     }
-    if (stat.generation !== this.generation || this.seg === null || this.seg.replaced) this.restart(stat.generation);
-    this.drainEvents();
     const dtS = this.primed ? Math.max(1e-3, (nowMs - this.lastMs) / 1000) : 0;
-    const snap = this.seg!.newSnapshot();
     const rows: TopRow[] = stat.instruments.map((inst) => {
       const updates = inst.updates ?? this.lastUpdates[inst.slot] ?? 0;
+      const best = this.best[inst.slot];
       const row: TopRow = {
         slot: inst.slot,
         symbol: inst.symbol,
         priceScale: inst.price_scale,
-        bidPrice: 0,
-        bidSize: 0,
-        askPrice: 0,
-        askSize: 0,
-        stale: inst.stale,
+        bidPrice: best?.bidPrice ?? 0,
+        bidSize: best?.bidSize ?? 0,
+        askPrice: best?.askPrice ?? 0,
+        askSize: best?.askSize ?? 0,
+        stale: inst.stale || (best?.stale ?? false),
         updatesPerS: dtS > 0 ? Math.max(0, updates - (this.lastUpdates[inst.slot] ?? updates)) / dtS : 0,
-        tradesPerS: this.events === null ? null : dtS > 0 ? (this.trades[inst.slot] ?? 0) / dtS : 0,
+        tradesPerS: this.follower?.followsEvents !== true ? null : dtS > 0 ? (this.trades[inst.slot] ?? 0) / dtS : 0,
         lastTrade: this.lastTrades[inst.slot] ?? null,
         status: this.status[inst.slot] ?? '',
       };
       this.lastUpdates[inst.slot] = updates;
-      try {
-        this.seg!.read(inst.slot, snap);
-        row.stale ||= snap.stale;
-        if (snap.bidCount > 0) [row.bidPrice, row.bidSize] = [snap.bidPrice(0), snap.bidSize(0)];
-        if (snap.askCount > 0) [row.askPrice, row.askSize] = [snap.askPrice(0), snap.askSize(0)];
-      } catch (e) {
-        if (!isMdfanError(e, ErrorCode.STALE)) throw e;
-        row.stale = true; // left mid-commit: shown as stale this round
-      }
       return row;
     });
     this.trades.fill(0);
@@ -131,45 +132,66 @@ export class TopSampler {
     };
   }
 
-  /** A new writer generation (or the first sample): open its segment and ring, rates from zero. */
-  private restart(generation: number): void {
-    this.reset();
-    this.generation = generation;
-    this.seg = SegmentReader.openSync(this.segment, { anyState: true, staleAfterMs: 20 });
-    try {
-      this.events = EventReader.open(this.segment, { from: 'oldest', kinds: [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS] });
-    } catch (e) {
-      if (!isMdfanError(e)) throw e;
-      this.events = null; // a writer without an event ring: no trades to show
+  /** Everything the follow loop has for us since the last sample: books, trades and actions, the writer's story. */
+  private async drain(generation: number): Promise<void> {
+    if (this.follower?.done) this.reset(); // a writer after the one that closed
+    if (this.follower === null) {
+      const reader = await BookReader.attach(this.segment, { timeoutMs: 0, anyState: true, staleAfterMs: 20, announce: false });
+      this.follower = new Follower(reader, { events: { kinds: [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS], optional: true } });
+    }
+    const f = this.follower;
+    f.checkStory();
+    for (let u = f.next(); u !== null; u = f.next()) {
+      if (u.kind === 'book') this.keep(u.book);
+      else if (u.kind === 'stale') this.best[u.instrument.slotIndex] = { bidPrice: 0, bidSize: 0, askPrice: 0, askSize: 0, stale: true };
+      else if (u.kind === 'event') this.count(u.event);
+      else if (u.kind === 'events-lost') this.eventsLost += u.lost;
+      else if (u.kind === 'new-writer') this.restartRates();
+      else if (u.kind === 'closed') {
+        this.closedGeneration = generation;
+        break;
+      }
     }
   }
 
-  private reset(): void {
-    this.seg?.close();
-    this.events?.close();
-    this.seg = null;
-    this.events = null;
-    this.generation = -1;
+  private keep(b: BookSnapshot): void {
+    this.best[b.instrumentIndex] = {
+      bidPrice: b.bidCount > 0 ? b.bidPrice(0) : 0,
+      bidSize: b.bidCount > 0 ? b.bidSize(0) : 0,
+      askPrice: b.askCount > 0 ? b.askPrice(0) : 0,
+      askSize: b.askCount > 0 ? b.askSize(0) : 0,
+      stale: b.stale,
+    };
+  }
+
+  private restartRates(): void {
     this.primed = false;
     this.lastUpdates = [];
+    this.best = [];
     this.trades = [];
     this.lastTrades = [];
     this.status = [];
   }
 
-  /** Every trade and trading action since the last sample: counts per slot, the last of each. */
-  private drainEvents(): void {
-    if (this.events !== null) this.eventsLost += this.events.drainInstrumentEvents(this.batch, this.countEvent);
+  private reset(): void {
+    if (this.follower !== null) {
+      this.follower.close();
+      this.follower.reader.close();
+    }
+    this.follower = null;
+    this.closedGeneration = -1;
+    this.restartRates();
   }
 
-  private readonly countEvent = (rec: EventRecord): void => {
+  /** One trade or trading action: counts per slot, the last of each. */
+  private count(rec: EventRecord): void {
     const slot = rec.instrumentIndex;
     if (rec.kind === abi.EVENT_KIND_STATUS) this.status[slot] = String.fromCharCode(rec.action);
     else if (isPrintableTrade(rec)) {
       this.trades[slot] = (this.trades[slot] ?? 0) + 1;
       if (rec.hasPrice) this.lastTrades[slot] = { price: rec.price / abi.EVENT_PRICE_SCALE, shares: rec.shares };
     }
-  };
+  }
 
   private waitingFrame(why: string): TopFrame {
     return {

@@ -19,28 +19,29 @@
  * or order count, and readTop() copies one 64-byte line.
  */
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { isMainThread } from 'node:worker_threads';
 import * as abi from '../../native/segment/abi.js';
 import { native } from '../../native/segment/binding.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
 import type { Instrument } from '../../native/segment/directory.js';
 import { SegmentReader, type AttachOptions } from '../../native/segment/reader.js';
-import { RegistryLine } from '../../native/segment/registry.js';
 import { announceAttach } from '../../native/segment/control.js';
 import type { Socket } from 'node:net';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { TopSnapshot } from '../../native/segment/tops.js';
 import { READER_DEFAULTS } from './defaults.js';
 import { ChangeScan } from './change-scan.js';
+import { BLOCK_SLICE_MS, IdleStrategy } from './idle.js';
+import { Sleeper } from './sleeper.js';
+import { type FollowEnd, follow, updates } from './follow.js';
+import type { FollowOptions } from './follower.js';
+import type { FollowHandler, Update } from './update.js';
+import { PollStatus, WAIT_STRATEGIES, WaitResult, type WaitStrategy, checkWait } from './wait.js';
 
-export type WaitStrategy = 'spin' | 'yield' | 'block';
-export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'yield', 'block'];
+export { PollStatus, WAIT_STRATEGIES, WaitResult, type WaitStrategy };
 
 /** Validates a `--wait` option (undefined: `dflt`). */
 export function parseWait(value: string | undefined, dflt: WaitStrategy = READER_DEFAULTS.wait): WaitStrategy {
-  const w = (value ?? dflt) as WaitStrategy;
-  if (!WAIT_STRATEGIES.includes(w)) throw new MdfanError(ErrorCode.OPTIONS, `--wait must be spin, yield or block (got ${JSON.stringify(value)})`);
-  return w;
+  return checkWait(value ?? dflt, '--wait');
 }
 
 export interface BookReaderOptions extends AttachOptions {
@@ -52,30 +53,12 @@ export interface BookReaderOptions extends AttachOptions {
    * cost follows what the reader watches, not the market's size (see watch()).
    */
   symbols?: readonly string[];
+  /**
+   * false: not announced to the writer's control plane (not listed among its readers, no event
+   * counts reported): an operator's view such as `mdfan top`. Default true.
+   */
+  announce?: boolean;
 }
-
-/** What next() saw. */
-export const WaitResult = {
-  UPDATED: 0,
-  TIMEOUT: 1,
-  /** The writer closed the segment (graceful end). */
-  CLOSED: 2,
-  /** The writer died (lock free, or heartbeat silent); reported once per death. */
-  WRITER_DEAD: 3,
-  /** A new writer took over or re-created the segment: directory re-read, books re-announced. */
-  NEW_WRITER: 4,
-} as const;
-export type WaitResult = (typeof WaitResult)[keyof typeof WaitResult];
-
-/**
- * poll()'s answers other than a count of changed slots: the WaitResult, negated (so a loop tests
- * `n < 0` once).
- */
-export const PollStatus = {
-  CLOSED: -WaitResult.CLOSED,
-  WRITER_DEAD: -WaitResult.WRITER_DEAD,
-  NEW_WRITER: -WaitResult.NEW_WRITER,
-} as const;
 
 /** poll() looks at writer liveness (lock, heartbeat: a syscall and a clock read) once per this many calls, a power of two. */
 const POLLS_PER_HEALTH_CHECK = 256;
@@ -94,7 +77,6 @@ export class BookReader {
   get isWriterDead(): boolean {
     return this.writerDead;
   }
-  private line: RegistryLine | null = null;
   private nextHealthMs = 0;
   /** Instruments, refreshed on a new generation or a new announcement. */
   instruments: Instrument[] = [];
@@ -114,14 +96,54 @@ export class BookReader {
   private constructor(seg: SegmentReader, opts: BookReaderOptions) {
     this.seg = seg;
     this.opts = opts;
-    this.wait = opts.wait ?? READER_DEFAULTS.wait;
-    if (!WAIT_STRATEGIES.includes(this.wait))
-      throw new MdfanError(ErrorCode.OPTIONS, `wait must be one of ${WAIT_STRATEGIES.join(', ')} (got ${JSON.stringify(this.wait)})`);
+    this.wait = checkWait(opts.wait ?? READER_DEFAULTS.wait);
     this.scan = new ChangeScan(seg.layout.maxInstruments, opts.symbols);
     this.generation = seg.currentGeneration;
     this.setInstruments(seg.instruments());
-    if (this.wait === 'block') this.line = this.claimLine();
+    this.idleBooks = this.idleFor(false);
+    this.idleTops = this.idleFor(true);
     this.announce();
+  }
+
+  /** The block strategy's registry line and futex sleep. */
+  private readonly sleeper = new Sleeper();
+  /** next()'s and nextTop()'s idle strategies (one state machine each, made once). */
+  private readonly idleBooks: IdleStrategy;
+  private readonly idleTops: IdleStrategy;
+
+  private idleFor(tops: boolean): IdleStrategy {
+    const ready = (): boolean => this.anyChanged(tops);
+    // Asleep only while nothing changed and the writer's story has not moved on.
+    const quiet = (): boolean => ready() || this.health() !== WaitResult.UPDATED;
+    return new IdleStrategy(this.wait, { ready, sleep: (ms) => this.sleeper.sleep(this.seg, tops, quiet, ms) });
+  }
+
+  /**
+   * Sleeps this thread until the writer's next wake (block), or ms pass, unless `ready()` finds
+   * work once counted asleep: on the segment's futex word, bumped after every message that
+   * published anything (books or events), or with `tops` on the top lines' word (top changes only).
+   */
+  sleepUntilWoken(ready: () => boolean, ms: number, tops = false): void {
+    this.sleeper.sleep(this.seg, tops, () => ready() || this.health() !== WaitResult.UPDATED, ms);
+  }
+
+  /**
+   * Every update as an async iterator, the one follow loop (follow.ts): books or tops, events, and
+   * the writer's story, until the writer closes the segment, `signal` aborts or `durationMs` passes.
+   * `for await (const u of reader.updates({ signal })) if (u.kind === 'book') ...`
+   */
+  updates(o: FollowOptions = {}): AsyncIterableIterator<Update> {
+    return updates(this, o);
+  }
+
+  /** The one follow loop with callbacks (follow.ts): resolves with how it ended. */
+  follow(handler: FollowHandler, o: FollowOptions = {}): Promise<FollowEnd> {
+    return follow(this, handler, o);
+  }
+
+  /** The writer generation this reader follows (a takeover moves it; the SegmentReader's stays its attach's). */
+  get currentGeneration(): number {
+    return this.generation;
   }
 
   private control: Socket | null = null;
@@ -137,6 +159,7 @@ export class BookReader {
 
   /** Tells the writer's control plane we are here (best effort; the data plane does not need it). */
   private announce(): void {
+    if (this.opts.announce === false) return;
     this.control?.destroy();
     this.control = announceAttach(this.seg.header().controlSocketPath, this.wait);
   }
@@ -245,6 +268,11 @@ export class BookReader {
     return words === null ? 0 : this.scan.collect(this.seg, words, this.announced(), tops, out);
   }
 
+  /** True if any watched book (or top line, for `tops`) changed since it was last reported: one load per slot, nothing read. */
+  anyChange(tops: boolean): boolean {
+    return this.anyChanged(tops);
+  }
+
   private anyChanged(tops: boolean): boolean {
     const words = this.watched(tops);
     return words !== null && this.scan.any(this.seg, words, this.announced(), tops);
@@ -293,7 +321,11 @@ export class BookReader {
     return this.instrumentAt(slot)?.symbol;
   }
 
-  /** The directory entry of `slot`, reading the directory again if it is not known yet. */
+  /** The directory entry of `slot` (symbol, price scale, feed id), reading the directory again if it is not known yet. */
+  instrumentOf(slot: number): Instrument | undefined {
+    return this.instrumentAt(slot);
+  }
+
   private instrumentAt(slot: number): Instrument | undefined {
     if (this.bySlot[slot] === undefined) this.refreshDirectory();
     return this.bySlot[slot];
@@ -344,32 +376,25 @@ export class BookReader {
 
   private async waitNext(timeoutMs: number, tops: boolean): Promise<WaitResult> {
     const end = performance.now() + timeoutMs;
-    let parkUs = 0;
-    for (let round = 0; ; round++) {
+    const idle = tops ? this.idleTops : this.idleBooks;
+    idle.reset();
+    for (;;) {
       const health = this.health();
       if (health !== WaitResult.UPDATED) return health;
       if (this.anyChanged(tops)) return WaitResult.UPDATED;
-      const now = performance.now();
-      if (now >= end) return WaitResult.TIMEOUT;
-      if (this.wait === 'spin') {
-        for (let i = 0; i < 4096; i++) if (this.anyChanged(tops)) return WaitResult.UPDATED;
-        if ((round & 63) === 63) await yieldNow(); // let timers and signals in, rarely
-      } else if (this.wait === 'yield') {
-        // Spin for yieldSpinUs, then one event-loop turn per round for yieldTurns rounds, then park
-        // the thread for a period that doubles from yieldParkMinUs up to yieldParkMaxUs, with an
-        // event-loop turn after each park (timers, signals, the control plane).
-        const spinEnd = round === 0 ? now + READER_DEFAULTS.yieldSpinUs / 1000 : 0;
-        while (performance.now() < spinEnd) for (let i = 0; i < 64; i++) if (this.anyChanged(tops)) return WaitResult.UPDATED;
-        if (round >= READER_DEFAULTS.yieldTurns) {
-          parkUs = parkUs === 0 ? READER_DEFAULTS.yieldParkMinUs : Math.min(parkUs * 2, READER_DEFAULTS.yieldParkMaxUs);
-          park(Math.min(parkUs / 1000, end - now));
-        }
-        await yieldNow();
-      } else {
-        this.block(Math.min(end - now, 100), tops);
-        await yieldNow(); // the futex wait blocks this thread: let the event loop turn (control plane, signals)
-      }
+      const left = end - performance.now();
+      if (left <= 0) return WaitResult.TIMEOUT;
+      if (idle.idle(left, this.writerDead)) await yieldNow();
     }
+  }
+
+  /**
+   * The writer's story, looked at now (at most every 5 ms): UPDATED means "carry on"; otherwise
+   * CLOSED, WRITER_DEAD (once per death) or NEW_WRITER, as poll() would say. For loops that idle:
+   * poll() alone looks at liveness only every 256 calls.
+   */
+  checkStory(): WaitResult {
+    return this.health();
   }
 
   /**
@@ -394,53 +419,9 @@ export class BookReader {
       if (this.anyChanged(tops)) return WaitResult.UPDATED;
       const now = performance.now();
       if (now >= end) return WaitResult.TIMEOUT;
-      this.block(Math.min(end - now, 100), tops); // wakes at least every 100 ms for the health check
+      // wakes at least every BLOCK_SLICE_MS for the health check
+      this.sleeper.sleep(this.seg, tops, () => this.anyChanged(tops) || this.health() !== WaitResult.UPDATED, Math.min(end - now, BLOCK_SLICE_MS));
     }
-  }
-
-  private nextClaimMs = 0;
-
-  /**
-   * A line in the writer's registry (its descriptor comes over the control socket); tried again
-   * at most once a second while there is none (no control plane yet, or the registry is full).
-   */
-  private claimLine(): RegistryLine | null {
-    const now = performance.now();
-    if (now < this.nextClaimMs) return null;
-    const h = this.seg.header();
-    // The writer's own event loop answers the request: from its thread it never can.
-    if (h.writerPid === process.pid && isMainThread) return null;
-    if (!h.controlSocketPath) {
-      this.nextClaimMs = now + 10; // not listening yet (a writer starting): look again soon, it costs a header read
-      return null;
-    }
-    const line = RegistryLine.claim(h.controlSocketPath);
-    if (line === null) this.nextClaimMs = now + 1000; // no answer, or full: a claim may have waited 500 ms
-    return line;
-  }
-
-  /** Sleeps on the futex word (the tops' for `tops`) until the writer bumps it or ms pass. */
-  private block(ms: number, tops: boolean): void {
-    if (this.line === null) this.line = this.claimLine();
-    if (this.line === null) {
-      // No registry (an old writer) or full: fall back to polling, slowly.
-      park(Math.min(ms, 1));
-      return;
-    }
-    this.line.beginSleep(tops); // counted first: pairs with the writer's wakeIfSleepers
-    const v = tops ? this.topNotifySeq() : this.seg.notifySeq();
-    if (v < 0) park(Math.min(ms, 1)); // a new writer is making its top lines: look again shortly
-    else if (!this.anyChanged(tops) && this.health() === WaitResult.UPDATED) {
-      const ns = Math.max(0, ms) * 1e6;
-      if (tops) this.seg.waitForTopNotify(v, ns);
-      else this.seg.waitForNotify(v, ns);
-    }
-    this.line.endSleep();
-  }
-
-  /** The top futex word, or -1 while a new writer makes its top lines. */
-  private topNotifySeq(): number {
-    return this.watched(true) === null ? -1 : this.seg.topNotifySeq();
   }
 
   /**
@@ -480,7 +461,7 @@ export class BookReader {
     }
     this.refreshDirectory();
     // Attached before the writer's control socket listened: announce once it does.
-    if (this.control === null && (++this.announceChecks & 15) === 0) this.announce();
+    if (this.control === null && this.opts.announce !== false && (++this.announceChecks & 15) === 0) this.announce();
     return WaitResult.UPDATED;
   }
   private announceChecks = 0;
@@ -505,8 +486,7 @@ export class BookReader {
 
   private newWriter(seg: SegmentReader): WaitResult {
     // Every writer makes its own registry: a line in the old one would never be seen asleep.
-    this.line?.release();
-    this.line = null;
+    this.sleeper.release();
     if (seg !== this.seg) {
       this.seg.close();
       this.seg = seg;
@@ -522,18 +502,10 @@ export class BookReader {
   close(): void {
     this.control?.destroy(); // the writer counts this as a detach
     this.control = null;
-    this.line?.release();
-    this.line = null;
+    this.sleeper.release();
     this.seg.close();
   }
 }
-
-/** A private word to park on: Atomics.wait with a timeout is a futex sleep of that length. */
-const parkWord = new Int32Array(new SharedArrayBuffer(4));
-/** Sleeps this thread for ms (fractional: the kernel's timer slack rounds it up). */
-const park = (ms: number): void => {
-  if (ms > 0) Atomics.wait(parkWord, 0, 0, ms);
-};
 
 /** Publish -> observe latency of a snapshot (book or top) just read, ns (same host, CLOCK_MONOTONIC). */
 export const latencyNs = (snap: BookSnapshot | TopSnapshot): number => native.monotonicNs() - snap.publishTsNs;

@@ -3,7 +3,7 @@
  * these, so a reader behaves the same however it is started.
  */
 import { SEGMENT_DEFAULTS } from '../../native/segment/defaults.js';
-import type { WaitStrategy } from './book-reader.js';
+import type { WaitStrategy } from './wait.js';
 
 export const READER_DEFAULTS = Object.freeze({
   /**
@@ -29,10 +29,8 @@ export const READER_DEFAULTS = Object.freeze({
   yieldParkMaxUs: 200,
   /** next()'s own timeout when called without one. */
   nextTimeoutMs: 1000,
-  /** A spinning reader whose writer is dead sleeps this long between polls until a new writer comes. */
+  /** A follow loop whose writer is dead parks this long between looks, whatever its wait, until the writer beats again or a new one comes. */
   deadBackoffMs: 10,
-  /** How long a reader that also follows events waits for a book change before it polls the ring again. */
-  eventsPollMs: 5,
   /** How often an event reader tells the writer's control plane its counts (for `mdfan stat`). */
   eventsReportMs: 250,
 });

@@ -4,12 +4,12 @@
  * synchronous and fills a preallocated batch (nothing allocated per event); a new writer
  * generation is followed with reopen() (a BookReader on the same segment says when: NEW_WRITER).
  */
-import { isMainThread } from 'node:worker_threads';
-import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, MdfanError, SegmentReader, abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
-import { RegistryLine } from '../../native/segment/registry.js';
-import { WAIT_STRATEGIES, type WaitStrategy } from './book-reader.js';
+import { setImmediate as yieldNow } from 'node:timers/promises';
+import { SegmentReader, abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
 import { READER_DEFAULTS } from './defaults.js';
+import { IdleStrategy } from './idle.js';
+import { Sleeper } from './sleeper.js';
+import { type WaitStrategy, checkWait } from './wait.js';
 
 export interface EventReaderOptions {
   /** Where a new reader starts: the oldest event still in the ring (default) or after the newest. */
@@ -22,10 +22,6 @@ export interface EventReaderOptions {
   wait?: WaitStrategy;
 }
 
-/** Ring checks between two looks at the clock or the event loop, for the spin and yield waits. */
-const SPIN_CHECKS = 4096;
-const YIELD_CHECKS = 256;
-
 export class EventReader {
   private ring: EventRingReader;
   private readonly kindMask = new Uint8Array(256);
@@ -37,16 +33,24 @@ export class EventReader {
   readonly wait: WaitStrategy;
   /** For the block wait: the data segment (its futex word) and a line in the reader registry. */
   private seg: SegmentReader | null = null;
-  private line: RegistryLine | null = null;
-  private nextClaimMs = 0;
+  private readonly sleeper = new Sleeper();
+  /** waitForEvents' idle strategy: the same state machine as every reader's. */
+  private readonly idle: IdleStrategy;
 
   private constructor(
     readonly segment: string,
     opts: EventReaderOptions,
   ) {
     this.ring = EventRingReader.open(segment, opts.from ?? 'oldest');
-    this.wait = opts.wait ?? READER_DEFAULTS.wait;
-    if (!WAIT_STRATEGIES.includes(this.wait)) throw new MdfanError(ErrorCode.OPTIONS, `wait must be one of ${WAIT_STRATEGIES.join(', ')} (got ${JSON.stringify(this.wait)})`);
+    this.wait = checkWait(opts.wait ?? READER_DEFAULTS.wait);
+    const ready = (): boolean => this.ring.backlog() > 0;
+    this.idle = new IdleStrategy(this.wait, {
+      ready,
+      sleep: (ms) => {
+        this.seg ??= SegmentReader.openSync(this.segment, { anyState: true });
+        this.sleeper.sleep(this.seg, false, ready, ms);
+      },
+    });
     if (opts.kinds) for (const k of opts.kinds) this.kindMask[k] = 1;
     else this.kindMask.fill(1);
     const slots = opts.instruments;
@@ -103,56 +107,24 @@ export class EventReader {
   }
 
   /**
-   * Waits until an event is there to poll (true) or timeoutMs passed (false), as `wait` says:
-   * spin polls the ring's head, yield gives the event loop back in growing steps, block sleeps on
-   * the segment's futex word, counted in the reader registry so that the writer wakes it (the
-   * writer bumps the word after the events of each input message when someone sleeps).
+   * Waits until an event is there to poll (true) or timeoutMs passed (false), as `wait` says (the
+   * one idle strategy, idle.ts): block sleeps on the segment's futex word, counted in the reader
+   * registry, and the writer wakes it after the events of each input message.
    */
   async waitForEvents(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<boolean> {
     const end = performance.now() + timeoutMs;
-    for (let round = 0; ; round++) {
+    this.idle.reset();
+    for (;;) {
       if (this.ring.backlog() > 0) return true;
-      const now = performance.now();
-      if (now >= end) return false;
-      if (this.wait === 'spin') {
-        for (let i = 0; i < SPIN_CHECKS; i++) if (this.ring.backlog() > 0) return true;
-        if ((round & 63) === 63) await yieldNow(); // let timers and signals in, rarely
-      } else if (this.wait === 'yield') {
-        for (let i = 0; i < YIELD_CHECKS; i++) if (this.ring.backlog() > 0) return true;
-        if (round < 16) await yieldNow();
-        else await sleep(Math.min(1 + (round >> 4), 10, end - now));
-      } else {
-        this.block(Math.min(end - now, 100));
-        await yieldNow(); // the futex wait blocked this thread: let the event loop turn
-      }
+      const left = end - performance.now();
+      if (left <= 0) return false;
+      if (this.idle.idle(left)) await yieldNow();
     }
-  }
-
-  private block(ms: number): void {
-    this.seg ??= SegmentReader.openSync(this.segment, { anyState: true });
-    const h = this.seg.header();
-    // The registry's descriptor comes over the writer's control socket (tried again once a second),
-    // answered by the writer's event loop: from the writer's own thread it never can be.
-    if (this.line === null && performance.now() >= this.nextClaimMs && !(h.writerPid === process.pid && isMainThread)) {
-      this.line = RegistryLine.claim(h.controlSocketPath);
-      // Not listening yet: look again soon; no answer or full: a claim may have waited 500 ms.
-      if (this.line === null) this.nextClaimMs = performance.now() + (h.controlSocketPath ? 1000 : 10);
-    }
-    if (this.line === null) {
-      // No registry line (full, or the writer keeps none): poll slowly instead of sleeping unheard.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(ms, 1));
-      return;
-    }
-    this.line.beginSleep(); // counted first: pairs with the writer's wakeIfSleepers after it appends
-    const v = this.seg.notifySeq();
-    if (this.ring.backlog() === 0) this.seg.waitForNotify(v, Math.max(0, ms) * 1e6);
-    this.line.endSleep();
   }
 
   /** Follows a new writer generation: the old ring stopped; the new one is read from its start. */
   reopen(): void {
-    this.line?.release(); // the new writer made its own registry
-    this.line = null;
+    this.sleeper.release(); // the new writer made its own registry
     this.ring.close();
     this.seg?.close(); // the block wait maps the new generation's segment when it next sleeps
     this.seg = null;
@@ -161,7 +133,7 @@ export class EventReader {
 
   close(): void {
     this.ring.close();
-    this.line?.release();
+    this.sleeper.release();
     this.seg?.close();
   }
 }

@@ -3,8 +3,6 @@ export const BRIDGE_DEFAULTS = Object.freeze({
   prefix: 'md',
   /** Full books go out (and into the bucket) at most this often per instrument: conflated. */
   bookIntervalMs: 50,
-  /** The longest a blocked bridge sleeps before it looks at the event ring (trades without a top change). */
-  eventPollMs: 5,
   /** The client reconnects forever, this long apart. */
   reconnectWaitMs: 250,
   /** Records the mirror holds while it loads the bucket before its segment exists. */

@@ -6,7 +6,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { LogEvent, type Logger } from '../../lib/log.js';
+import { LogEvent, type Logger } from '../log.js';
 import { BRIDGE_DEFAULTS } from './defaults.js';
 
 export type { KV, NatsConnection };

@@ -1,15 +1,18 @@
 /**
  * `mdfan mirror --nats nats://HOST:PORT --segment LOCAL [--prefix md] [--symbols A,B]
- *   [--ring-events N]`: the single writer of a local segment fed by a bridge over NATS
- * (workers/bridge/mirror.ts), until a signal; then it closes the segment and prints a JSON summary.
+ *   [--ring-events N]`: the single writer of a local segment fed by a bridge over NATS: the NATS
+ * venue (feed/sources/nats) through the one publisher, the segment sized by the bridge's first
+ * book. Runs until a signal; then it closes the segment and prints a JSON summary.
  */
 import { intOption, optString, parse, required } from '../../lib/cli/args.js';
 import { createLogger } from '../../lib/log.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
-import { BRIDGE_DEFAULTS } from '../bridge/defaults.js';
-import { Mirror } from '../bridge/mirror.js';
-import { booksBucket, connectNats } from '../bridge/nats.js';
-import { bucketOf, checkPrefix } from '../bridge/subjects.js';
+import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
+import { checkPrefix } from '../../lib/wire/subjects.js';
+import { SegmentWriter } from '../../native/segment/writer.js';
+import { Pacer } from '../pacing/pacer.js';
+import { Publisher } from '../publish/publisher.js';
+import { NatsFeed } from '../sources/nats/index.js';
 
 export const USAGE = `usage: mdfan mirror --nats nats://HOST:PORT --segment LOCAL [--prefix P (default ${BRIDGE_DEFAULTS.prefix})] [--symbols A,B]
   [--ring-events N (default ${BRIDGE_DEFAULTS.mirrorRingEvents})]
@@ -28,27 +31,26 @@ export async function run(argv: string[]): Promise<number> {
   const symbolsText = optString(values.symbols, '--symbols');
   const symbols = symbolsText ? new Set(symbolsText.split(',').filter((s) => s)) : null;
   const ringEvents = intOption(values['ring-events'], '--ring-events', 1, 2 ** 30, BRIDGE_DEFAULTS.mirrorRingEvents);
-  const log = createLogger('mdfan-mirror');
-  let mirror: Mirror | null = null;
-  const nc = await connectNats(url, `mdfan-mirror ${segment}`, log, {
-    onDisconnect: () => mirror?.markAllStale(),
-    onReconnect: () => void mirror?.reload().catch((e: Error) => log.error({ err: e.message }, `reloading the bucket failed: ${e.message}`)),
+  const log = createLogger('mdfan-mirror').child({ segment });
+  const source = new NatsFeed({ url, prefix, symbols, levels: null });
+  const stop = { requested: false };
+  const offSignals = onStopSignals(() => {
+    stop.requested = true;
   });
   try {
-    const bucket = bucketOf(prefix);
-    const kv = await booksBucket(nc, bucket);
-    mirror = await Mirror.start({ nc, kv, bucket, prefix, segment, symbols, ringEvents, log });
-    await new Promise<void>((resolve) => {
-      const off = onStopSignals(() => {
-        off();
-        resolve();
-      });
-    });
-    const m = mirror;
-    m.close();
-    console.log(JSON.stringify({ segment, prefix, bucket, ...m.stats }));
-    return 0;
+    await source.connect(log);
+    const layout = await source.layout();
+    const writer = SegmentWriter.open({ name: segment, levels: layout.levels, maxInstruments: layout.maxInstruments, ringEvents });
+    try {
+      writer.startIdleHeartbeat();
+      await writer.startControl();
+      await source.run(new Publisher(writer, { symbols, log }), { pacer: new Pacer('max'), stop, log });
+    } finally {
+      writer.close();
+    }
   } finally {
-    await nc.close();
+    offSignals();
   }
+  console.log(JSON.stringify({ segment, prefix, bucket: source.bucket, ...source.stats }));
+  return 0;
 }
