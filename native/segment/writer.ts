@@ -379,8 +379,10 @@ export class SegmentWriter {
    * (no syscall); pairs with RegistryLine.beginSleep (registry.ts).
    */
   wakeIfSleepers(): void {
-    // StoreLoad: the commits' stores (release, not fences) before the sleeper loads; the reader's
-    // side is its seq_cst increment before its last look at the slots (mdfan_abi.h, the registry).
+    // StoreLoad: the commits' stores (W2 is a release store, not a fence) before the sleeper
+    // loads; the reader's side is its seq_cst increment before its last look at the slots
+    // (mdfan_abi.h, the registry). A seq_cst store to a word nobody reads is a fence only through
+    // the CPU: an XCHG on x86-64, which drains the store buffer before the loads that follow.
     Atomics.store(this.fence, 0, 0);
     if (this.registry.sleepers() > 0) {
       this.wakeups++;
