@@ -295,8 +295,8 @@ export class SegmentWriter {
     const w = SegmentWriter.construct(o, m, 'takeover');
     w.claim();
     // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
-    // writer killed between W1 and W2 left odd is committed from its odd seq (seqlock.ts), so
-    // readers never see the dead writer's half-written payload as a book.
+    // writer killed between W1 and W2 left odd is committed from its odd seq
+    // (mdfan_seqlock_write_open), so readers never see the dead writer's half-written payload.
     for (let i = 0; i < w.layout.maxInstruments; i++) w.markStale(i);
     w.addCounter('takeovers');
     w.ready();
@@ -316,7 +316,7 @@ export class SegmentWriter {
   }
 
   private ready(): void {
-    Atomics.store(this.map.u32, abi.W.hdrState, abi.STATE_READY); // release: pairs with attach's acquire
+    Atomics.store(this.map.u32, abi.W.hdrState, abi.STATE_READY); // seq_cst, so a release: pairs with attach's acquire
   }
 
   get generation(): number {
@@ -329,7 +329,8 @@ export class SegmentWriter {
 
   /**
    * Announces an instrument; returns its index (== its slot). The entry is written before the
-   * count is published (release), so a reader that sees the count sees the entry.
+   * count is published (a seq_cst store, so a release), so a reader that sees the count sees the
+   * entry.
    */
   addInstrument(symbol: string, feedId: number, priceScale: number): number {
     const index = this.instrumentCount;
