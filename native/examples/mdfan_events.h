@@ -259,7 +259,8 @@ static inline int mdfan_events_poll(mdfan_events_t *r, mdfan_event_t *out, uint6
 }
 
 /* Whether a record is there to read. The head load is seq_cst: it can be --wait block's "look once
- * more" (the writer's last seq_cst store before it loads the registry's sleepers is the head). */
+ * more" (the writer stores the head, seq_cst, after each record, and its seq_cst fence comes
+ * after the message's last head store, before it loads the registry's sleepers). */
 static inline int mdfan_events_pending(const mdfan_events_t *r) {
   return mdfan_events_head(r) >= r->next;
 }

@@ -161,9 +161,10 @@ static inline void mdfan_wait_on_tops(mdfan_wait_t *w, const mdfan_tops_header_t
 static inline uint32_t mdfan_wait_begin(mdfan_wait_t *w) {
   /* seq_cst store: the line says which sleeper it is (the sweep takes a dead one off its count) */
   __atomic_store_n(&w->line->state, w->sleeping, __ATOMIC_SEQ_CST);
-  /* seq_cst RMW, sleepers (or top_sleepers) += 1: pairs with the writer's seq_cst load of it after
-   * its commits (a Dekker pattern): either the writer sees us and bumps the futex word, or our look
-   * at the lines after this sees its commit. */
+  /* seq_cst RMW, sleepers (or top_sleepers) += 1: pairs with the writer's seq_cst load of it,
+   * which a seq_cst fence orders after its commits (their closing stores are only release): a
+   * Dekker pattern, so either the writer sees us and bumps the futex word, or our look at the
+   * lines after this sees its commit. */
   __atomic_fetch_add(w->count, 1u, __ATOMIC_SEQ_CST);
   /* seq_cst load: the writer bumps notify_seq (seq_cst RMW) only after seeing a sleeper, so a bump
    * after this load makes the FUTEX_WAIT below return at once. */

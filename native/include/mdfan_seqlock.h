@@ -7,16 +7,37 @@
  * <atomic>. clock_gettime is POSIX: with -std=c11, define _POSIX_C_SOURCE 199309L (or _GNU_SOURCE)
  * before the first #include.
  *
- * The accesses, named as in the comments below:
- *   writer: W1 seq = s+1 (relaxed) ; F1 release fence ; payload (plain stores) ; W2 seq = s+2 (seq_cst)
- *   reader: R1 s1 = seq (acquire) ; odd -> retry ; copy (plain loads) ; F2 acquire fence ;
- *           R2 s2 = seq (relaxed) ; s1 != s2 -> retry, else the copy is exactly commit s1
- * R1 reading W2 makes the whole commit s1 visible to the copy. If any load of the copy saw a
- * payload store of a later commit, F1 (before that store) synchronises with F2 (after that load),
- * so that commit's W1 = s1+1 happens before R2 and R2 cannot return s1 (Boehm, "Can seqlocks get
- * along with programming language memory models?", 2012). On x86-64 the fences compile to nothing
- * (TSO); on arm64 they are real barriers and must stay. The copy races with the writer by design:
- * a copy that may be torn is discarded, never returned.
+ * The protocol, with the names the comments below use:
+ *   writer: W0 s = seq ; W1 seq = s+1 ; F1 ; payload (plain stores) ; W2 seq = s+2
+ *   reader: R1 s1 = seq ; odd -> retry ; copy (plain loads) ; F2 ; R2 s2 = seq ;
+ *           s1 != s2 -> retry, else the copy is exactly commit s1
+ *
+ * Every atomic access and fence this header makes, in the order the functions make them (each one
+ * also carries a tag on the line above it, "[ID] order: ORDER KIND; pairs with: IDS.", and
+ * test/seqlock-prose.test.ts holds the tags, this table and docs/ABI.md's copy of it to the calls):
+ *
+ *   access  function                   kind   order    pairs with
+ *   R1      mdfan_seqlock_read         load   acquire  W2
+ *   F2      mdfan_seqlock_read         fence  acquire  F1
+ *   R2      mdfan_seqlock_read         load   relaxed  W1
+ *   W0      mdfan_seqlock_write_begin  load   relaxed  none
+ *   W1      mdfan_seqlock_write_begin  store  relaxed  R2
+ *   F1      mdfan_seqlock_write_begin  fence  release  F2
+ *   W0      mdfan_seqlock_write_open   load   relaxed  none
+ *   W2      mdfan_seqlock_write_end    store  release  R1
+ *
+ * R1 (acquire) reading the W2 (release) that stored s1 makes the whole commit s1 visible to the
+ * copy. If any load of the copy saw a payload store of a later commit, F1 (before that store)
+ * synchronises with F2 (after that load), so that commit's W1 = s1+1 happens before R2 and R2
+ * cannot return s1 (Boehm, "Can seqlocks get along with programming language memory models?",
+ * 2012). Nothing here is seq_cst and nothing here is a full fence: on x86-64 every access is a
+ * plain MOV and both fences compile to nothing (TSO); on arm64 (GCC/Clang) R1 is an LDAR (or
+ * LDAPR), F2 a DMB ISHLD, F1 a DMB ISH, W2 an STLR, and the fences must stay. The wake protocol's
+ * StoreLoad fence is not in this header: the writer makes it once per input message, after all
+ * its commits and before it loads the registry's sleeper counts (mdfan_abi.h, reader registry;
+ * mdfan's writer: SegmentWriter.wakeIfSleepers, a seq_cst Atomics.store to a private word, which
+ * is an XCHG on x86-64; a C writer would use a seq_cst fence). The copy races with the writer by
+ * design: a copy that may be torn is discarded, never returned.
  */
 #ifndef MDFAN_SEQLOCK_H
 #define MDFAN_SEQLOCK_H
@@ -63,7 +84,8 @@ static inline int64_t mdfan_seqlock_read(const void *slot, void *dst, size_t byt
   uint32_t odd_seq = 0, odd_spins = 0; /* 0 is even: the first odd value always starts afresh */
   uint64_t odd_since = 0;              /* 0: the clock was not read yet for this odd value */
   for (;;) {
-    /* R1, acquire: pairs with the W2 (seq_cst store) that wrote s1, so the copy sees commit s1. */
+    /* [R1] order: acquire load; pairs with: W2.
+     * Reading the W2 that stored s1 makes commit s1's payload visible to the copy below. */
     uint32_t s1 = __atomic_load_n(seqp, __ATOMIC_ACQUIRE);
     if (s1 & 1u) { /* the writer is inside this slot */
       retries++;
@@ -93,9 +115,13 @@ static inline int64_t mdfan_seqlock_read(const void *slot, void *dst, size_t byt
 #else
     memcpy(dst, slot, bytes); /* plain loads, racing the writer: kept only if R2 validates them */
 #endif
-    /* F2, acquire fence: every load of the copy happens before R2; pairs with the writer's F1. */
+    /* [F2] order: acquire fence; pairs with: F1.
+     * Every load of the copy happens before R2: a copy that saw any payload store of a later commit
+     * has that commit's F1 synchronise with F2, so its W1 happens before R2. */
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    /* R2, relaxed: ordered after the copy by F2; it sees W1 of any commit the copy overlapped. */
+    /* [R2] order: relaxed load; pairs with: W1.
+     * Ordered after the copy by F2 (and W1 before the payload by F1), so it sees the W1 of any
+     * commit the copy overlapped: the copy is then rejected. */
     uint32_t s2 = __atomic_load_n(seqp, __ATOMIC_RELAXED);
     if (s1 == s2) {
       memcpy(dst, &s1, sizeof s1); /* the copy's seq is the one validated */
@@ -118,30 +144,37 @@ static inline int64_t mdfan_seqlock_read(const void *slot, void *dst, size_t byt
  * message, after all its commits (mdfan_abi.h, reader registry).
  */
 
-/* W1 + F1: opens a commit on a slot whose seq is even. Returns the new, odd, seq. */
+/* W0, W1, F1: opens a commit on a slot whose seq is even. Returns the new, odd, seq. */
 static inline uint32_t mdfan_seqlock_write_begin(uint32_t *seqp) {
-  /* relaxed load: the single writer reads back its own last store */
+  /* [W0] order: relaxed load; pairs with: none.
+   * The single writer reads back its own last store (or a dead writer's, at takeover). */
   uint32_t s = __atomic_load_n(seqp, __ATOMIC_RELAXED) + 1u;
-  /* W1, relaxed store: ordered before the payload by F1; a reader's R2 that sees it rejects the copy */
+  /* [W1] order: relaxed store; pairs with: R2.
+   * Ordered before the payload by F1; a reader's R2 that sees it rejects the copy. */
   __atomic_store_n(seqp, s, __ATOMIC_RELAXED);
-  /* F1, release fence: W1 is visible before every payload store that follows; pairs with the
-   * reader's F2 (a copy that saw any payload store of this commit has R2 see s, or later). */
+  /* [F1] order: release fence; pairs with: F2.
+   * W1 is ordered before every payload store that follows: a copy that saw any payload store of
+   * this commit has R2 see s, or later. */
   __atomic_thread_fence(__ATOMIC_RELEASE);
   return s;
 }
 
-/* W1 + F1 on an even seq; on an odd one (a dead writer's half commit) nothing: already inside. */
+/* W0, then W0 W1 F1 (mdfan_seqlock_write_begin) on an even seq; on an odd one (a dead writer's
+ * half commit) nothing more: already inside. */
 static inline uint32_t mdfan_seqlock_write_open(uint32_t *seqp) {
-  uint32_t s = __atomic_load_n(seqp, __ATOMIC_RELAXED); /* our own last store (or the dead writer's) */
+  /* [W0] order: relaxed load; pairs with: none.
+   * Our own last store (or the dead writer's). */
+  uint32_t s = __atomic_load_n(seqp, __ATOMIC_RELAXED);
   return (s & 1u) ? s : mdfan_seqlock_write_begin(seqp);
 }
 
 /* W2: closes the commit opened at odd seq `odd`. */
 static inline void mdfan_seqlock_write_end(uint32_t *seqp, uint32_t odd) {
-  /* W2, release store: the payload is visible before the even seq; pairs with R1's acquire. Not
-   * seq_cst: a seq_cst store is a full fence on x86-64 (XCHG) that would hold the writer until
-   * every line of the commit had been transferred. The wake protocol's seq_cst fence comes once
-   * per input message, before the writer loads the sleeper counts (mdfan_abi.h). */
+  /* [W2] order: release store; pairs with: R1.
+   * Every payload store is ordered before the even seq. Not seq_cst on purpose: a seq_cst store
+   * is a full fence on x86-64 (XCHG) that would hold the writer until every line of the commit had
+   * been transferred. The wake protocol's StoreLoad fence comes once per input message, after all
+   * its commits, before the writer loads the sleeper counts (mdfan_abi.h). */
   __atomic_store_n(seqp, odd + 1u, __ATOMIC_RELEASE);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The instrument directory: entry i describes slot i. Entries are written once per generation,
- * before the writer publishes instrument_count (release); readers load the count (acquire) and
- * then read entries below it with plain loads.
+ * before the writer publishes instrument_count (a seq_cst store, so a release); readers load the
+ * count (seq_cst, so an acquire) and then read entries below it with plain loads.
  */
 import * as abi from './abi.js';
 import { ErrorCode, MdfanError } from './errors.js';

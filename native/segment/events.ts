@@ -126,7 +126,7 @@ export class EventRingWriter {
     dv.setUint32(EH.generation.offset, generation, true);
     dv.setUint32(EH.header_bytes.offset, abi.EVENTS_HEADER_BYTES, true);
     dv.setBigUint64(EH.total_bytes.offset, BigInt(bytes), true);
-    Atomics.store(m.u32, W_MAGIC, abi.EVENTS_MAGIC); // release: the identity above is visible first
+    Atomics.store(m.u32, W_MAGIC, abi.EVENTS_MAGIC); // seq_cst, so a release: the identity above is visible first
     return new EventRingWriter(name, m, capacity);
   }
 

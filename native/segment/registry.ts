@@ -13,9 +13,12 @@
  * the socket (its mode: the data segment's readers) may join. Without a control plane a reader
  * has no line and polls instead of sleeping.
  *
- * Lost wake-ups cannot happen (both sides seq_cst, a Dekker pattern):
- *   reader: sleepers += 1 ; v = notify_seq ; look for new commits ; none -> futex_wait(notify_seq, v)
- *   writer: commits ; seq_cst fence ; if sleepers > 0 -> notify_seq += 1 ; futex_wake
+ * Lost wake-ups cannot happen (a Dekker pattern; every access here is seq_cst, and the writer's
+ * commits, which end in release stores, are ordered before its sleeper load by a seq_cst fence):
+ *   reader: line.state = SLEEPING ; sleepers += 1 (RMW) ; v = notify_seq ;
+ *           look for new commits (Atomics.load of the seq words) ; none -> futex_wait(notify_seq, v)
+ *   writer: commits ; StoreLoad fence (SegmentWriter.wakeIfSleepers: an Atomics.store to a private
+ *           word, an XCHG on x86-64) ; if sleepers > 0 (load) -> notify_seq += 1 (RMW) ; futex_wake
  * (top sleepers alike, on the tops' futex word, after a message that changed a top)
  * Either the writer sees the sleeper (and bumps notify_seq, so the wait returns at once or is
  * woken), or the reader sees the commit before it sleeps.

@@ -4,13 +4,17 @@
  *
  * Protocol (docs/ABI.md). Word 0 is `seq`.
  *   writer:  mdfan_commit_book (native/include/mdfan_seqlock.h), one addon call per book:
- *            W1 seq <- s+1, release fence, payload, W2 seq <- s+2 (release). No full fence: on
- *            x86-64 every store is a MOV, so the lines drain to readers in order and overlap.
- *   reader:  s1 <- seq    Atomics.load, seq_cst           [R1] pairs with W2 of the previous commit
+ *            W1 seq <- s+1 (relaxed store), F1 release fence, payload (plain stores),
+ *            W2 seq <- s+2 (release store); a slot found odd (a dead writer's half commit) is
+ *            ended from its odd seq, without W1 and F1. Nothing seq_cst, no full fence: on x86-64
+ *            every store is a MOV, so the lines drain to readers in order and overlap.
+ *   reader:  s1 <- seq    Atomics.load, seq_cst           [R1] pairs with the W2 that stored s1
  *            if s1 odd: retry (the writer is inside)
  *            copy payload plain typed-array loads
  *            s2 <- seq    Atomics.load, seq_cst           [R2] pairs with W1 of a concurrent commit
  *            if s1 != s2: retry (torn), else the copy is the commit that wrote s1
+ *   (The native read in mdfan_seqlock.h makes R1 an acquire load and R2 a relaxed load after an
+ *   acquire fence; JavaScript has no weaker Atomics.load, and on x86-64 both are a plain MOV.)
  *
  * Why the JavaScript read is correct on x86-64 (TSO), which is where it is used:
  *  - The CPU never reorders a load with an older load. So the payload loads are performed after

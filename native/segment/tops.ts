@@ -142,7 +142,7 @@ export class TopsOwner {
     dv.setUint32(TH.generation.offset, generation, true);
     dv.setUint32(TH.header_bytes.offset, abi.TOPS_HEADER_BYTES, true);
     dv.setBigUint64(TH.total_bytes.offset, BigInt(bytes), true);
-    Atomics.store(m.u32, W_MAGIC, abi.TOPS_MAGIC); // release: the identity above is visible first
+    Atomics.store(m.u32, W_MAGIC, abi.TOPS_MAGIC); // seq_cst, so a release: the identity above is visible first
     return new TopsOwner(name, m);
   }
 

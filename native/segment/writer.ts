@@ -295,8 +295,8 @@ export class SegmentWriter {
     const w = SegmentWriter.construct(o, m, 'takeover');
     w.claim();
     // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
-    // writer killed between W1 and W2 left odd is committed from its odd seq (seqlock.ts), so
-    // readers never see the dead writer's half-written payload as a book.
+    // writer killed between W1 and W2 left odd is committed from its odd seq
+    // (mdfan_seqlock_write_open), so readers never see the dead writer's half-written payload.
     for (let i = 0; i < w.layout.maxInstruments; i++) w.markStale(i);
     w.addCounter('takeovers');
     w.ready();
@@ -316,7 +316,7 @@ export class SegmentWriter {
   }
 
   private ready(): void {
-    Atomics.store(this.map.u32, abi.W.hdrState, abi.STATE_READY); // release: pairs with attach's acquire
+    Atomics.store(this.map.u32, abi.W.hdrState, abi.STATE_READY); // seq_cst, so a release: pairs with attach's acquire
   }
 
   get generation(): number {
@@ -329,7 +329,8 @@ export class SegmentWriter {
 
   /**
    * Announces an instrument; returns its index (== its slot). The entry is written before the
-   * count is published (release), so a reader that sees the count sees the entry.
+   * count is published (a seq_cst store, so a release), so a reader that sees the count sees the
+   * entry.
    */
   addInstrument(symbol: string, feedId: number, priceScale: number): number {
     const index = this.instrumentCount;
@@ -379,8 +380,10 @@ export class SegmentWriter {
    * (no syscall); pairs with RegistryLine.beginSleep (registry.ts).
    */
   wakeIfSleepers(): void {
-    // StoreLoad: the commits' stores (release, not fences) before the sleeper loads; the reader's
-    // side is its seq_cst increment before its last look at the slots (mdfan_abi.h, the registry).
+    // StoreLoad: the commits' stores (W2 is a release store, not a fence) before the sleeper
+    // loads; the reader's side is its seq_cst increment before its last look at the slots
+    // (mdfan_abi.h, the registry). A seq_cst store to a word nobody reads is a fence only through
+    // the CPU: an XCHG on x86-64, which drains the store buffer before the loads that follow.
     Atomics.store(this.fence, 0, 0);
     if (this.registry.sleepers() > 0) {
       this.wakeups++;
