@@ -185,6 +185,28 @@ test('a writer that stops beating is dead once, then back when it beats again; t
   }
 });
 
+test('a writer that closes right after its last book: the book comes out before closed', async () => {
+  const name = segName('follow-close');
+  const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 2 });
+  try {
+    const slot = w.addInstrument('AAA', 1, 100);
+    const reader = await BookReader.attach(name, { wait: 'spin' });
+    w.publish(slot, book(1, 55), 1, 1);
+    w.close({ unlink: false });
+    // The first look finds the segment CLOSED: what the writer left must still be handed out.
+    const f = new Follower(reader);
+    try {
+      assert.equal(drain(f), ['book AAA 55 levels=1', 'closed']);
+      assert.equal(drain(f), ['closed'], 'closed stays closed');
+    } finally {
+      f.close();
+      reader.close();
+    }
+  } finally {
+    w.close();
+  }
+});
+
 test('a slot left mid-commit is a stale update, never an exception; never-published slots are skipped', async () => {
   const name = segName('follow-stale');
   const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 4 });
