@@ -21,9 +21,10 @@ import { LogEvent, createLogger } from '../../lib/log.js';
 import { bookLineHeader, formatBookLine, formatBookText } from '../../lib/book-line.js';
 import { cpuOption, intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
-import { BookReader, parseWait } from '../sdk/book-reader.js';
+import { BookReader, type WaitStrategy, parseWait } from '../sdk/book-reader.js';
 import { SegmentReader } from '../../native/segment/reader.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
+import type { StartAt } from '../../native/segment/events.js';
 import type { Instrument } from '../../native/segment/directory.js';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { TopSnapshot } from '../../native/segment/tops.js';
@@ -48,7 +49,29 @@ export const EXIT_WRITER_DEATH = 3;
 /** --sync: the longest the loop stays off the event loop (signals, timers). */
 const SYNC_TURN_MS = 50;
 
-export async function run(argv: string[]): Promise<number> {
+/** The options of `mdfan read`, checked. */
+interface ReadOptions {
+  name: string;
+  wait: WaitStrategy;
+  durationS: number;
+  timeoutS: number;
+  symbols: Set<string> | null;
+  recordFile: string | undefined;
+  pinCpu: number | null;
+  intervalNs: number;
+  events: boolean;
+  kinds: number[] | undefined;
+  from: StartAt;
+  eventsFile: string | undefined;
+  sync: boolean;
+  writerUid: number | undefined;
+  top: boolean;
+  print: boolean;
+  histogram: boolean;
+  exitOnWriterDeath: boolean;
+}
+
+function readOptions(argv: string[]): ReadOptions {
   const { values } = parse(
     argv,
     {
@@ -90,11 +113,35 @@ export async function run(argv: string[]): Promise<number> {
   const sync = values.sync === true;
   if (sync && (wait !== 'block' || values.events))
     throw new MdfanError(ErrorCode.OPTIONS, '--sync goes with --wait block, without --events', { flag: '--sync' });
+  const writerUid = values['writer-uid'] === undefined ? undefined : intOption(values['writer-uid'], '--writer-uid', 0, 0xfffffffe, 0);
+  return {
+    name,
+    wait,
+    durationS,
+    timeoutS,
+    symbols,
+    recordFile,
+    pinCpu,
+    intervalNs,
+    events: values.events === true,
+    kinds,
+    from,
+    eventsFile,
+    sync,
+    writerUid,
+    top: values.top === true,
+    print: values.print === true,
+    histogram: values.histogram === true,
+    exitOnWriterDeath: values['exit-on-writer-death'] === true,
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { name, wait, durationS, timeoutS, symbols, recordFile, pinCpu, intervalNs, kinds, from, eventsFile, sync, writerUid, top, print, ...o } = readOptions(argv);
   if (pinCpu !== null) native.setAffinity([pinCpu]);
   const log = createLogger('mdfan-read');
   const startedMs = performance.now();
   const cpu0 = process.cpuUsage();
-  const writerUid = values['writer-uid'] === undefined ? undefined : intOption(values['writer-uid'], '--writer-uid', 0, 0xfffffffe, 0);
   // Say at once what is awaited, and for how long, when the segment is not there yet.
   try {
     SegmentReader.openSync(name, { writerUid }).close();
@@ -103,13 +150,11 @@ export async function run(argv: string[]): Promise<number> {
       log.info({ event: LogEvent.READER_WAITING, segment: name, timeoutS, code: e.code }, `waiting up to ${timeoutS} s for segment ${name} (${e.code})`);
   }
   const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid, ...(symbols ? { symbols: [...symbols] } : {}) });
-  const events = values.events ? new EventRecorder(eventsFile) : null;
+  const events = o.events ? new EventRecorder(eventsFile) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
-  const top = values.top === true;
   const levels = (): number => (top ? 1 : reader.levels);
   const record = recordFile ? openSync(recordFile, 'w') : -1;
   if (record >= 0) writeSync(record, `${bookLineHeader(levels())}\n`);
-  const print = values.print === true;
   let pending: string[] = [];
   const flush = (): void => {
     if (record >= 0 && pending.length > 0) writeSync(record, pending.join('\n') + '\n');
@@ -143,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
         },
         onWriterDead(e) {
           log.error({ event: LogEvent.WRITER_DEAD, code: e.code, ...e.details }, e.message);
-          if (values['exit-on-writer-death']) {
+          if (o.exitOnWriterDeath) {
             code = EXIT_WRITER_DEATH;
             stop.abort();
           }
@@ -193,7 +238,7 @@ export async function run(argv: string[]): Promise<number> {
     wall_ms: Math.round(performance.now() - startedMs),
     cpu: pinCpu,
     ...(events ? { events: events.summary } : {}),
-    ...(values.histogram ? { hist: hdr.encodeIntoCompressedBase64(hist) } : {}),
+    ...(o.histogram ? { hist: hdr.encodeIntoCompressedBase64(hist) } : {}),
   };
   reader.close();
   console.log(JSON.stringify(summary));
