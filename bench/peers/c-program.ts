@@ -22,7 +22,7 @@ interface CProgram {
 }
 
 export const C_PROGRAMS = Object.freeze({
-  c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include', 'native/examples'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
+  c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
   c_floor: { source: 'bench/peers/c_floor.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-pthread'] },
 } satisfies Record<string, CProgram>);
 export type CProgramName = keyof typeof C_PROGRAMS;
