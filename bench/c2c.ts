@@ -4,6 +4,7 @@
  */
 import { native } from '../native/segment/binding.js';
 import { median } from './machine.js';
+import { benchNative } from './bench-addon.js';
 
 export interface C2cResult {
   cpus: [number, number];
@@ -20,7 +21,7 @@ const pct = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.
 export function c2cBaseline(runs: number, roundTrips = 200_000, cpus?: [number, number]): C2cResult {
   const allowed = native.getAffinity();
   const pair: [number, number] = cpus ?? [allowed[0], allowed[1] ?? allowed[0]];
-  const res = Array.from({ length: runs }, () => native.c2cPingPong(pair[0], pair[1], roundTrips));
+  const res = Array.from({ length: runs }, () => benchNative().c2cPingPong(pair[0], pair[1], roundTrips));
   native.setAffinity(allowed); // the ping-pong pinned this thread: give it its CPUs back
   return {
     cpus: pair,

@@ -11,6 +11,7 @@ import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentile
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
 import type { C2cResult } from './c2c.js';
+import { benchNative } from './bench-addon.js';
 
 export interface NumaOptions {
   runs: number;
@@ -73,8 +74,8 @@ export async function numaBench(o: NumaOptions, c2c: C2cResult): Promise<Section
         readers: 1, wait: 'spin', host: 'process', rate: o.rate, seconds: o.seconds,
         writerCpu: p.writer_cpu!, readerCpus: [p.reader_cpu!],
         prepare: (w) => {
-          native.mbind(w.map.buffer, p.memory_node!);
-          boundNode = native.memNode(w.map.buffer, w.layout.slotsOffset); // where the slot really is
+          benchNative().mbind(w.map.buffer, p.memory_node!);
+          boundNode = benchNative().memNode(w.map.buffer, w.layout.slotsOffset); // where the slot really is
         },
       });
       lat.push(percentilesOf(s.histogram));

@@ -10,6 +10,7 @@ import { SegmentReader } from '../native/segment/reader.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { unlinkSegment } from '../native/segment/mapping.js';
 import { median } from './machine.js';
+import { benchNative } from './bench-addon.js';
 
 const LEVELS = 10;
 const READS = 2_000_000;
@@ -25,7 +26,7 @@ function timeReads(r: SegmentReader, path: 'read' | 'plain' | 'native-c'): { ns:
   const snap = r.newSnapshot();
   const before = r.retries;
   if (path === 'native-c') {
-    const b = native.benchReadSlot(r.map.buffer, r.layout.slotsOffset, abi.slotPayloadBytes(LEVELS), READS);
+    const b = benchNative().benchReadSlot(r.map.buffer, r.layout.slotsOffset, abi.slotPayloadBytes(LEVELS), READS);
     return { ns: b.nsPerRead, retries: b.retries / READS };
   }
   const view = r.slotView(0);

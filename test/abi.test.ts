@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { abi } from '../native/segment/index.js';
-import { native, abiMismatches } from '../native/segment/binding.js';
+import { abi, isMdfanError, SlotWriter } from '../native/segment/index.js';
+import { native, abiDifferences, abiMismatchError, abiMismatches } from '../native/segment/binding.js';
 import type { AbiDump, FieldInfo } from '../native/segment/binding.js';
 import { repoRoot } from './helpers/paths.js';
 
@@ -22,7 +22,7 @@ test('a changed offset, size or constant is detected (the check can fail)', () =
   const tampered: AbiDump = { ...dump, structs: { ...dump.structs, header }, constants: { ...dump.constants, ABI_MAJOR: 9 } };
   const m = abiMismatches(tampered);
   assert.ok(m.some((l) => l.startsWith('header.state')), m.join('\n'));
-  assert.ok(m.some((l) => l.startsWith('constant ABI_MAJOR')), m.join('\n'));
+  assert.ok(m.some((l) => l.startsWith('constants.ABI_MAJOR')), m.join('\n'));
 });
 
 const tiles = (fields: Record<string, FieldInfo>, size: number): string | null => {
@@ -34,6 +34,83 @@ const tiles = (fields: Record<string, FieldInfo>, size: number): string | null =
   }
   return at === size ? null : `fields end at ${at}, struct is ${size}`;
 };
+
+test('a mismatch is MDFAN_ERR_ABI_VERSION with expected (generated) and found (addon) per differing field', () => {
+  assert.is(abiMismatchError(abiDifferences()), null, 'no error when they agree');
+  const dump = native.abi();
+  const header = { ...dump.structs.header, state: { offset: 132, size: 4 } };
+  const tampered: AbiDump = { ...dump, structs: { ...dump.structs, header }, constants: { ...dump.constants, ABI_MAJOR: 9 } };
+  const err = abiMismatchError(abiDifferences(tampered), '/x/mdfan.node');
+  assert.ok(isMdfanError(err, 'MDFAN_ERR_ABI_VERSION'), String(err));
+  assert.is(err!.details.fields, 'header.state,constants.ABI_MAJOR');
+  assert.is(err!.details['header.state.expected'], JSON.stringify(abi.HDR.state));
+  assert.is(err!.details['header.state.found'], '{"offset":132,"size":4}');
+  assert.is(err!.details['constants.ABI_MAJOR.expected'], String(abi.ABI_MAJOR));
+  assert.is(err!.details['constants.ABI_MAJOR.found'], '9');
+  assert.is(err!.details.addon, '/x/mdfan.node');
+  assert.match(err!.message, /header\.state: header \{"offset":132,"size":4\} vs generated/);
+});
+
+test('loading the binding against tables that disagree with the addon throws MDFAN_ERR_ABI_VERSION', () => {
+  // A copy of dist/native beside the real addon, its generated tables edited: the binding's own load-time check.
+  const dir = mkdtempSync(join(tmpdir(), 'mdfan-abi-load-'));
+  try {
+    cpSync(join(repoRoot, 'dist', 'native', 'segment'), join(dir, 'dist', 'native', 'segment'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+    mkdirSync(join(dir, 'native'));
+    symlinkSync(join(repoRoot, 'native', 'build'), join(dir, 'native', 'build'));
+    symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+    const gen = join(dir, 'dist', 'native', 'segment', 'abi.generated.js');
+    const text = readFileSync(gen, 'utf8');
+    const edited = text.replace(/export const ABI_MINOR = (\d+);/, (_, v: string) => `export const ABI_MINOR = ${Number(v) + 1};`);
+    assert.ok(edited !== text, 'the edit applied');
+    writeFileSync(gen, edited);
+    const probe = `import('./dist/native/segment/binding.js').then(() => console.log('loaded'), (e) => console.log(JSON.stringify({ code: e.code, details: e.details, name: e.name })));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' });
+    const out = JSON.parse(r.stdout.trim()) as { code: string; name: string; details: Record<string, string> };
+    assert.is(out.name, 'MdfanError');
+    assert.is(out.code, 'MDFAN_ERR_ABI_VERSION');
+    assert.is(out.details.fields, 'constants.ABI_MINOR');
+    assert.is(out.details['constants.ABI_MINOR.expected'], String(abi.ABI_MINOR + 1));
+    assert.is(out.details['constants.ABI_MINOR.found'], String(abi.ABI_MINOR));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the commit stage is declared in the header: fields tile it, levels follow at its size, the addon reads what TypeScript stages', () => {
+  const d = native.abi();
+  assert.equal(d.structs.commit_stage, abi.COMMIT_STAGE as unknown as Record<string, FieldInfo>);
+  assert.is(d.sizeof.commit_stage, abi.SIZEOF.commit_stage);
+  assert.is(abi.SIZEOF.commit_stage % 8, 0, 'the levels start 8-aligned');
+  assert.is(abi.commitStageBytes(10), abi.SIZEOF.commit_stage + 2 * 10 * abi.LEVEL_BYTES);
+  // Every staged field reaches the slot: a field read at another offset than TypeScript wrote it shows here.
+  const levels = 3;
+  const layout = abi.computeLayout(2, levels);
+  const map = new ArrayBuffer(layout.totalBytes);
+  const tops = new ArrayBuffer(abi.TOPS_HEADER_BYTES + 2 * abi.TOP_STRIDE_BYTES);
+  const w = new SlotWriter(map, layout, tops);
+  try {
+    const s = w.stage;
+    s.bids.set([101, 5, 1, 100, 6, 2]);
+    s.asks.set([102, 7, 3]);
+    s.bidCount = 2;
+    s.askCount = 1;
+    const ts = w.commit(1, s, 123456789, 987654321, abi.SLOT_STALE);
+    const u32 = new Uint32Array(map, layout.slotsOffset + layout.slotStride, abi.slotPayloadBytes(levels) / 4);
+    assert.is(u32[abi.W.slotMsgIndexLo], 123456789);
+    assert.is(u32[abi.W.slotExchangeTsLo], 987654321);
+    assert.is(u32[abi.W.slotFlags], abi.SLOT_STALE);
+    assert.is(u32[abi.W.slotBidCount], 2);
+    assert.is(u32[abi.W.slotAskCount], 1);
+    assert.equal([...u32.subarray(abi.W.slotLevels, abi.W.slotLevels + 6)], [101, 5, 1, 100, 6, 2]);
+    assert.equal([...u32.subarray(abi.asksOffset(levels) / 4, abi.asksOffset(levels) / 4 + 3)], [102, 7, 3]);
+    assert.is(Number(new BigUint64Array(map, layout.slotsOffset + layout.slotStride + abi.SLOT.publish_ts_ns.offset, 1)[0]), ts);
+    assert.is(w.topCommits, 1, 'the addon counts its top commits where TypeScript reads them');
+  } finally {
+    w.unbind();
+  }
+});
 
 test('fields tile every struct with no gap (padding is declared, not left to the compiler)', () => {
   const d = native.abi();

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter, isMdfanError, type MdfanError } from '../native/segment/index.js';
-import { native } from '../native/segment/binding.js';
+import { benchNative } from '../bench/bench-addon.js';
 import { placements } from '../bench/numa.js';
 import { getPath } from '../bench/report/html.js';
 import { ALL } from '../bench/registry.js';
@@ -72,18 +72,18 @@ test('mbind binds a segment to node 0 (the node get_mempolicy reports); a node t
   const name = segName('mbind');
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 10 });
   try {
-    native.mbind(w.map.buffer, 0);
-    assert.is(native.memNode(w.map.buffer, w.layout.slotsOffset), 0);
+    benchNative().mbind(w.map.buffer, 0);
+    assert.is(benchNative().memNode(w.map.buffer, w.layout.slotsOffset), 0);
     let err: unknown = null;
     try {
-      native.mbind(w.map.buffer, 1023);
+      benchNative().mbind(w.map.buffer, 1023);
     } catch (e) {
       err = e;
     }
     assert.ok(isMdfanError(err, 'MDFAN_ERR_SYSCALL'), String(err));
     assert.is((err as MdfanError).details.syscall, 'mbind');
     assert.is((err as MdfanError).details.errname, 'EINVAL');
-    assert.throws(() => native.memNode(w.map.buffer, w.map.buffer.byteLength), /past the mapping/);
+    assert.throws(() => benchNative().memNode(w.map.buffer, w.map.buffer.byteLength), /past the mapping/);
   } finally {
     w.close({ unlink: true });
   }

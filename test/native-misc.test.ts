@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter, SegmentReader, TopSnapshot, isMdfanError, type MdfanError } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
+import { benchAddonPath, benchNative } from '../bench/bench-addon.js';
 import { parseCpuList, topology } from '../lib/topology.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
@@ -167,13 +168,52 @@ test('a commit into a slot left odd (a dead writer\'s half commit) completes fro
 test('c2c ping-pong: sorted positive one-way latencies, the caller keeps its CPUs', () => {
   const before = native.getAffinity();
   const cpus = before.length > 1 ? [before[0], before[1]] : [before[0], before[0]];
-  const r = native.c2cPingPong(cpus[0], cpus[1], 2000);
+  const r = benchNative().c2cPingPong(cpus[0], cpus[1], 2000);
   native.setAffinity(before);
   assert.is(r.oneWayNs.length, 2000);
   assert.ok(r.oneWayNs[0] > 0);
   for (let i = 1; i < r.oneWayNs.length; i++) assert.ok(r.oneWayNs[i] >= r.oneWayNs[i - 1]);
   assert.ok(r.nsPerTick > 0);
-  assert.throws(() => native.c2cPingPong(0, 0, 0), /roundTrips/);
+  assert.throws(() => benchNative().c2cPingPong(0, 0, 0), /roundTrips/);
+});
+
+test('the product addon has no benchmark calls; the benchmarks\' addon has them, compiled on first use where the build has none', () => {
+  for (const f of ['c2cPingPong', 'benchReadSlot', 'mbind', 'memNode']) {
+    assert.not.ok(f in native, `${f} is not on the product addon`);
+    assert.type((benchNative() as unknown as Record<string, unknown>)[f], 'function', `${f} is on the benchmarks' addon`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'mdfan-bench-addon-'));
+  try {
+    const path = benchAddonPath({ outDir: dir });
+    assert.is(path, join(dir, 'mdfan_bench.node'));
+    const m = { exports: {} as Record<string, unknown> };
+    process.dlopen(m, path);
+    assert.equal(Object.keys(m.exports).sort(), ['benchReadSlot', 'c2cPingPong', 'mbind', 'memNode']);
+    assert.is(benchAddonPath({ outDir: dir }), path, 'a current build is reused');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('no C++ compiler for the benchmarks\' addon: MDFAN_ERR_BUILD naming the compiler', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mdfan-bench-addon-'));
+  const saved = process.env.CXX;
+  process.env.CXX = join(dir, 'no-such-c++');
+  try {
+    let err: unknown = null;
+    try {
+      benchAddonPath({ outDir: dir });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(isMdfanError(err, 'MDFAN_ERR_BUILD'), String(err));
+    assert.is((err as MdfanError).details.compiler, join(dir, 'no-such-c++'));
+    assert.match((err as MdfanError).message, /not installed/);
+  } finally {
+    if (saved === undefined) delete process.env.CXX;
+    else process.env.CXX = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

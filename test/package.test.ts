@@ -104,6 +104,10 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
     'package/native/src/abi_fields.generated.h',
     'package/native/include/mdfan_abi.h',
     'package/native/examples/read_book.c',
+    'package/native/include/mdfan_attach.h',
+    'package/native/include/mdfan_events.h',
+    'package/native/tools/mdfan_c_reader.c',
+    'package/native/bench/bench_addon.cc',
     'package/docs/ABI.md',
     'package/bench/peers/c_latency_reader.c',
   ])
@@ -112,6 +116,8 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
     (f) => /^package\/(test|dist\/test|scenarios\/data|docs\/bench|node_modules|native\/build)\//.test(f) || f.endsWith('.map') || /\.ts$/.test(f.replace(/\.d\.ts$/, '')) || f.endsWith('.gz'),
   );
   assert.equal(unwanted, [], 'no tests, recordings, results, build trees, maps or TypeScript sources');
+  assert.equal(files.filter((f) => f.startsWith('package/native/prebuilds/') && f.endsWith('.node')), ['package/native/prebuilds/linux-x64/node.node'], 'one prebuild: the product addon alone, not the benchmarks\'');
+  assert.equal(files.filter((f) => f.startsWith('package/native/examples/')), ['package/native/examples/read_book.c'], 'the example keeps only its program');
   const pkg = JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as {
     dependencies: Record<string, string>;
     scripts: Record<string, string>;

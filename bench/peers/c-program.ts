@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** The package's root (this file runs from dist/bench/peers/). */
+export const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface CProgram {
   source: string;
@@ -21,7 +22,7 @@ interface CProgram {
 }
 
 export const C_PROGRAMS = Object.freeze({
-  c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include', 'native/examples'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
+  c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
   c_floor: { source: 'bench/peers/c_floor.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-pthread'] },
 } satisfies Record<string, CProgram>);
 export type CProgramName = keyof typeof C_PROGRAMS;
@@ -36,18 +37,20 @@ function writable(dir: string): boolean {
   }
 }
 
-function outputDir(): string {
-  const inPackage = join(root, 'native', 'build', 'peers');
+/** Where compiled benchmark parts go: native/build/SUB in the package, else $XDG_CACHE_HOME/mdfan/SUB. */
+export function outputDir(sub: string): string {
+  const inPackage = join(root, 'native', 'build', sub);
   if (writable(inPackage)) return inPackage;
-  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mdfan', 'peers');
+  const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mdfan', sub);
   if (writable(cache)) return cache;
-  throw new MdfanError(ErrorCode.BUILD, `no writable folder for the benchmark's C programs (tried ${inPackage} and ${cache})`, { dir: cache });
+  throw new MdfanError(ErrorCode.BUILD, `no writable folder for the benchmark's compiled parts (tried ${inPackage} and ${cache})`, { dir: cache });
 }
 
-/** The newest modification time among the program's source and the headers it may include. */
-function newestInput(p: CProgram): number {
-  let t = statSync(join(root, p.source)).mtimeMs;
-  for (const d of p.includeDirs)
+/** The newest modification time among `sources` and the headers of `includeDirs` (paths from the package root). */
+export function newestInput(sources: readonly string[], includeDirs: readonly string[]): number {
+  let t = 0;
+  for (const s of sources) t = Math.max(t, statSync(join(root, s)).mtimeMs);
+  for (const d of includeDirs)
     for (const f of readdirSync(join(root, d))) if (f.endsWith('.h')) t = Math.max(t, statSync(join(root, d, f)).mtimeMs);
   return t;
 }
@@ -62,8 +65,8 @@ export interface CProgramOptions {
 /** The path of the compiled program `name`, compiling it first if it is missing or stale. */
 export function cProgram(name: CProgramName, opts: CProgramOptions = {}): string {
   const p: CProgram = C_PROGRAMS[name];
-  const out = join(opts.outDir ?? outputDir(), name);
-  if (existsSync(out) && statSync(out).mtimeMs >= newestInput(p)) return out;
+  const out = join(opts.outDir ?? outputDir('peers'), name);
+  if (existsSync(out) && statSync(out).mtimeMs >= newestInput([p.source], p.includeDirs)) return out;
   const cc = opts.cc ?? (process.env.CC || 'cc');
   const tmp = `${out}.${process.pid}.tmp`;
   try {

@@ -17,7 +17,7 @@
  * Errors: one line "MDFAN_ERR_...: message" on stderr, exit 2. Dies with its parent (PDEATHSIG).
  *
  * Build: node-gyp (native/binding.gyp target c_latency_reader), or
- *        cc -std=gnu11 -O2 -Wall -Wextra -I native/include -I native/examples bench/peers/c_latency_reader.c
+ *        cc -std=gnu11 -O2 -Wall -Wextra -I native/include bench/peers/c_latency_reader.c
  */
 #define _GNU_SOURCE
 #include <errno.h>

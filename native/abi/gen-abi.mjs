@@ -40,7 +40,7 @@ if (constants.length === 0) fail(`no integer constants found in ${headerPath}`);
 const structs = [];
 for (const m of code.matchAll(/typedef\s+struct\s+(\w+)\s*\{([\s\S]*?)\}\s*(\w+)\s*;/g)) {
   const fields = [];
-  for (const f of m[2].matchAll(/\b(u?int(?:8|16|32|64)_t|char)\s+(\w+)\s*(\[[^\]]*\])?\s*;/g)) fields.push(f[2]);
+  for (const f of m[2].matchAll(/\b(u?int(?:8|16|32|64)_t|char|double)\s+(\w+)\s*(\[[^\]]*\])?\s*;/g)) fields.push(f[2]);
   if (fields.length === 0) fail(`struct ${m[1]} has no fields the generator understands`);
   structs.push({ type: m[3], key: m[3].replace(/^mdfan_/, '').replace(/_t$/, ''), fields });
 }

@@ -417,6 +417,25 @@ typedef struct mdfan_top {
 #define MDFAN_TOPS_BYTES(max_instruments) \
   ((uint64_t)MDFAN_TOPS_HEADER_BYTES + (uint64_t)(max_instruments) * MDFAN_TOP_STRIDE_BYTES)
 
+/* ---- the commit stage: the TypeScript writer -> addon hand-over (not in any segment) ----------
+ * One per bound writer, in the writer's own memory: before each commitBook the TypeScript writer
+ * fills the fields and the levels, the addon reads them and commits (numbers through memory cost
+ * less than N-API arguments). Both sides run on the writer's thread, one after the other: plain
+ * accesses. msg_index and exchange_ts_ns are doubles (exact below 2^53: what JavaScript holds).
+ * The stage's buffer is 8-aligned; the levels follow the struct at sizeof(mdfan_commit_stage_t):
+ * bids then asks, MDFAN_LEVEL_BYTES each, levels of each side. */
+typedef struct mdfan_commit_stage {
+  double msg_index;              /* 0  written by TypeScript */
+  double exchange_ts_ns;         /* 8  written by TypeScript */
+  uint32_t flags;                /* 16 the slot's MDFAN_SLOT_* for this commit */
+  uint32_t bid_count;            /* 20 levels in use, at most the segment's levels */
+  uint32_t ask_count;            /* 24 */
+  uint32_t top_commits;          /* 28 written by the addon: top lines committed so far */
+} mdfan_commit_stage_t;
+
+#define MDFAN_COMMIT_STAGE_BYTES(levels) \
+  (sizeof(mdfan_commit_stage_t) + 2u * (size_t)(levels) * MDFAN_LEVEL_BYTES)
+
 /* ---- the layout, asserted ----------------------------------------------------------------- */
 MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, state) == 1 * MDFAN_LINE_BYTES, "state opens line 1");
@@ -454,5 +473,10 @@ MDFAN_STATIC_ASSERT(MDFAN_TOP_STRIDE_BYTES % MDFAN_LINE_BYTES == 0, "top lines d
 MDFAN_STATIC_ASSERT(MDFAN_TOPS_HEADER_BYTES % MDFAN_LINE_BYTES == 0, "top lines start on a line pair");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, seq) == 0, "seq first, as the slot's");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, publish_ts_ns) % 8 == 0, "u64 aligned");
+
+MDFAN_STATIC_ASSERT(sizeof(mdfan_commit_stage_t) % 8 == 0, "stage levels start 8-aligned after the fields");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, msg_index) % 8 == 0, "f64 aligned");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, exchange_ts_ns) % 8 == 0, "f64 aligned");
+MDFAN_STATIC_ASSERT(sizeof(double) == 8, "the stage's doubles are JavaScript numbers (IEEE-754 binary64)");
 
 #endif /* MDFAN_ABI_H */

@@ -2,9 +2,9 @@
  * mdfan_seqlock.h — the seqlock over one book slot (slot word 0 is `seq`), for C11 and C++17.
  *
  * One copy of the read loop for every native reader (the addon, native/examples/read_book.c,
- * bench/peers/c_latency_reader.c); docs/ABI.md "Reading a slot" has the prose. The GCC/Clang
- * __atomic builtins are the same in C and C++, so this header needs neither <stdatomic.h> nor
- * <atomic>. clock_gettime is POSIX: with -std=c11, define _POSIX_C_SOURCE 199309L (or _GNU_SOURCE)
+ * native/tools/mdfan_c_reader.c, bench/peers/c_latency_reader.c); docs/ABI.md "Reading a slot"
+ * has the prose. The GCC/Clang __atomic builtins are the same in C and C++, so this header needs
+ * neither <stdatomic.h> nor <atomic>. clock_gettime is POSIX: with -std=c11, define _POSIX_C_SOURCE 199309L (or _GNU_SOURCE)
  * before the first #include.
  *
  * The protocol, with the names the comments below use:

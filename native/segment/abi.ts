@@ -27,6 +27,11 @@ export const SLOT = STRUCTS.slot_header;
 /** The reader registry's header and reader lines (segment /NAME.readers). */
 export const REGISTRY = STRUCTS.registry_header;
 export const READER_LINE = STRUCTS.reader_line;
+/** The writer's commit stage (not in any segment: the TypeScript writer's hand-over to the addon). */
+export const COMMIT_STAGE = STRUCTS.commit_stage;
+
+/** MDFAN_COMMIT_STAGE_BYTES(levels): the stage's fields, then bids and asks of `levels` each. */
+export const commitStageBytes = (levels: number): number => SIZEOF.commit_stage + 2 * levels * LEVEL_BYTES;
 
 /** 32-bit word indexes of the hot fields, for Uint32Array access (byte offset / 4). */
 export const W = {

@@ -4,11 +4,14 @@
  * header it was compiled from agrees with the generated TypeScript tables: a stale build or an
  * edited header fails loudly here instead of corrupting books.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as abi from './abi.js';
 import * as gen from './abi.generated.js';
 import { ErrorCode, MdfanError, isSyscallError, syscallError } from './errors.js';
+import type { ErrorDetails } from './errors.js';
 
 export interface FieldInfo {
   offset: number;
@@ -60,10 +63,6 @@ export interface Addon {
   /** huge: 2 MiB-aligned, advised MADV_HUGEPAGE, then populated (MADV_POPULATE_*), for a segment of 2 MiB pages. */
   mmap(fd: number, length: number, writable: boolean, populate: boolean, huge?: boolean): ArrayBuffer;
   unmap(buffer: ArrayBuffer): void;
-  /** Binds a mapping's pages to one NUMA node (mbind MPOL_BIND, moving pages already placed). */
-  mbind(buffer: ArrayBuffer, node: number): void;
-  /** The NUMA node holding the page at byteOffset of a mapping (get_mempolicy). */
-  memNode(buffer: ArrayBuffer, byteOffset: number): number;
   tryLockWriter(fd: number): boolean;
   unlockWriter(fd: number): void;
   writerLockHeld(fd: number): boolean;
@@ -75,20 +74,14 @@ export interface Addon {
   getAffinity(): number[];
   currentCpu(): number;
   readSlot(buffer: ArrayBuffer, slotOffset: number, bytes: number, dst: Uint32Array, staleNs: number): number;
-  /** Registers a writer's mapping, its tops mapping (or null) and its staging buffer; returns a handle. */
+  /** Registers a writer's mapping, its tops mapping (or null) and its stage (mdfan_commit_stage_t, then the levels); returns a handle of this thread's. */
   commitBind(map: ArrayBuffer, slotsOffset: number, slotStride: number, levels: number, maxInstruments: number, tops: ArrayBuffer | null, stage: ArrayBuffer): number;
   commitUnbind(handle: number): void;
   /** One book commit (top line, then slot) from the stage (levels and fields); returns publish_ts_ns, or -1 for an unbound handle or index. */
   commitBook(handle: number, index: number): number;
-  benchReadSlot(
-    buffer: ArrayBuffer,
-    slotOffset: number,
-    bytes: number,
-    iterations: number,
-  ): { nsPerRead: number; retries: number };
   abi(): AbiDump;
-  /** Cache-line ping-pong between two pinned threads: sorted one-way latencies (ns). */
-  c2cPingPong(cpuA: number, cpuB: number, roundTrips: number): { oneWayNs: Float64Array; nsPerTick: number; pinned: boolean };
+  /** Addon states alive in this process: one per environment (thread) that loaded the addon. */
+  addonStates(): number;
 }
 
 export const FUTEX_WOKEN = 0;
@@ -107,6 +100,9 @@ const nativeDir = fileURLToPath(new URL('../../../native', import.meta.url));
  * unless they are approved, so a platform without a prebuild has no build until the user asks).
  */
 function resolveAddon(): string {
+  // Named, not searched for: build/Release also holds the benchmarks' addon (mdfan_bench.node).
+  const fromSource = join(nativeDir, 'build', 'Release', 'mdfan.node');
+  if (existsSync(fromSource)) return fromSource;
   const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   try {
     return gypBuild.resolve(nativeDir);
@@ -125,7 +121,7 @@ export const addonPath = resolveAddon();
 const raw = require(addonPath) as Addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
-const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'mbind', 'memNode', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
+const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
 
 /** A guarded call: a failed syscall becomes an MdfanError with a stable code and the errno facts. */
 function guard<K extends (typeof GUARDED)[number]>(name: K): Addon[K] {
@@ -169,43 +165,70 @@ export const native: Addon = Object.freeze({
   setAffinity,
 });
 
+/** One fact on which the generated tables (expected) and the addon's compiled header (found) differ. */
+export interface AbiDifference {
+  /** e.g. `header.state`, `sizeof.header`, `constants.ABI_MAJOR`, `layout.64x10`, `registryBytes`. */
+  field: string;
+  expected: string;
+  found: string;
+}
+
+const show = (v: unknown): string => (v === undefined ? 'absent' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
 /**
- * Differences between the addon's compiled header and the generated TypeScript tables, as
- * human-readable lines (empty: they agree). Both come from native/include/mdfan_abi.h, so a
- * difference means one of them was built from an older header.
+ * Where the addon's compiled header and the generated TypeScript tables differ (empty: they
+ * agree). Both come from native/include/mdfan_abi.h, so a difference means one of them was built
+ * from an older header.
  */
-export function abiMismatches(dump: AbiDump = native.abi()): string[] {
-  const out: string[] = [];
+export function abiDifferences(dump: AbiDump = native.abi()): AbiDifference[] {
+  const out: AbiDifference[] = [];
+  const diff = (field: string, expected: unknown, found: unknown) => out.push({ field, expected: show(expected), found: show(found) });
   const tsStructs = gen.STRUCTS as unknown as Record<string, Record<string, FieldInfo>>;
   const tsSizes = gen.SIZEOF as unknown as Record<string, number>;
   for (const s of new Set([...Object.keys(dump.structs), ...Object.keys(tsStructs)])) {
     const c = dump.structs[s] ?? {};
     const ts = tsStructs[s] ?? {};
-    if (dump.sizeof[s] !== tsSizes[s]) out.push(`sizeof ${s}: header ${dump.sizeof[s]} vs generated ${tsSizes[s]}`);
+    if (dump.sizeof[s] !== tsSizes[s]) diff(`sizeof.${s}`, tsSizes[s], dump.sizeof[s]);
     for (const k of new Set([...Object.keys(c), ...Object.keys(ts)])) {
       const a = c[k];
       const b = ts[k];
-      if (!a || !b || a.offset !== b.offset || a.size !== b.size) out.push(`${s}.${k}: header ${JSON.stringify(a)} vs generated ${JSON.stringify(b)}`);
+      if (!a || !b || a.offset !== b.offset || a.size !== b.size) diff(`${s}.${k}`, b, a);
     }
   }
   const tsConstants = gen as unknown as Record<string, unknown>;
-  for (const [name, value] of Object.entries(dump.constants))
-    if (tsConstants[name] !== value) out.push(`constant ${name}: header ${value} vs generated ${String(tsConstants[name])}`);
+  for (const [name, value] of Object.entries(dump.constants)) if (tsConstants[name] !== value) diff(`constants.${name}`, tsConstants[name], value);
   for (const s of dump.layoutSamples) {
     const l = abi.computeLayout(s.maxInstruments, s.levels);
-    if (
-      l.slotStride !== s.slotStride ||
-      l.slotsOffset !== s.slotsOffset ||
-      l.totalBytes !== s.totalBytes ||
-      abi.asksOffset(s.levels) !== s.asksOffset ||
-      abi.computeLayout(s.maxInstruments, s.levels, true).slotStride !== s.packedStride
-    )
-      out.push(`layout(${s.maxInstruments}, ${s.levels}): header ${JSON.stringify(s)} vs abi.ts ${JSON.stringify(l)}`);
+    const ts = { ...s, slotStride: l.slotStride, slotsOffset: l.slotsOffset, totalBytes: l.totalBytes, asksOffset: abi.asksOffset(s.levels), packedStride: abi.computeLayout(s.maxInstruments, s.levels, true).slotStride };
+    if (JSON.stringify(ts) !== JSON.stringify(s)) diff(`layout.${s.maxInstruments}x${s.levels}`, ts, s);
   }
-  if (abi.registryBytes() !== dump.registryBytes) out.push(`registry bytes: header ${dump.registryBytes} vs abi.ts ${abi.registryBytes()}`);
+  if (abi.registryBytes() !== dump.registryBytes) diff('registryBytes', abi.registryBytes(), dump.registryBytes);
   return out;
 }
 
-const mismatches = abiMismatches();
-if (mismatches.length > 0)
-  throw new Error(`mdfan: native/segment/abi.ts (generated) disagrees with the addon's native/include/mdfan_abi.h (rebuild: npm run build and the addon):\n  ${mismatches.join('\n  ')}`);
+/** The differences as lines: `FIELD: header FOUND vs generated EXPECTED`. */
+export function abiMismatches(dump: AbiDump = native.abi()): string[] {
+  return abiDifferences(dump).map((d) => `${d.field}: header ${d.found} vs generated ${d.expected}`);
+}
+
+/**
+ * The load-time refusal: MDFAN_ERR_ABI_VERSION naming the addon and, per differing field,
+ * `FIELD.expected` (the generated tables) and `FIELD.found` (the addon's header); null if they agree.
+ */
+export function abiMismatchError(differences: AbiDifference[], addon: string = addonPath): MdfanError | null {
+  if (differences.length === 0) return null;
+  const details: ErrorDetails = { addon, fields: differences.map((d) => d.field).join(',') };
+  for (const d of differences) {
+    details[`${d.field}.expected`] = d.expected;
+    details[`${d.field}.found`] = d.found;
+  }
+  const lines = differences.map((d) => `${d.field}: header ${d.found} vs generated ${d.expected}`);
+  return new MdfanError(
+    ErrorCode.ABI_VERSION,
+    `native/segment/abi.ts (generated) disagrees with the addon's native/include/mdfan_abi.h (${addon}); rebuild: npm run build and the addon:\n  ${lines.join('\n  ')}`,
+    details,
+  );
+}
+
+const abiError = abiMismatchError(abiDifferences());
+if (abiError) throw abiError;

@@ -201,7 +201,7 @@ export class SlotWriter {
   private readonly asksWord: number;
   private readonly maxInstruments: number;
   private handle: number;
-  /** The stage the addon reads (native/src/commit.cc): header words, then bids and asks levels*3 each. */
+  /** The stage the addon reads (mdfan_commit_stage_t, then bids and asks levels*3 words each). */
   private readonly stageWords: Uint32Array;
   private readonly stageF64: Float64Array;
   /** The staging levels: fill `stage.bids`/`stage.asks` in place and commit(index, stage, ...). */
@@ -217,14 +217,15 @@ export class SlotWriter {
     this.asksWord = abi.asksOffset(layout.levels) >>> 2;
     this.maxInstruments = layout.maxInstruments;
     const side = layout.levels * 3;
-    const stage = new ArrayBuffer((STAGE_HEADER_WORDS + 2 * side) * 4);
+    // An ArrayBuffer's memory is 8-aligned, as the stage's doubles need.
+    const stage = new ArrayBuffer(abi.commitStageBytes(layout.levels));
     this.stageWords = new Uint32Array(stage);
-    this.stageF64 = new Float64Array(stage, 0, 2);
+    this.stageF64 = new Float64Array(stage, 0, abi.SIZEOF.commit_stage >>> 3);
     this.stage = {
       bidCount: 0,
       askCount: 0,
-      bids: this.stageWords.subarray(STAGE_HEADER_WORDS, STAGE_HEADER_WORDS + side),
-      asks: this.stageWords.subarray(STAGE_HEADER_WORDS + side, STAGE_HEADER_WORDS + 2 * side),
+      bids: this.stageWords.subarray(STAGE.levels, STAGE.levels + side),
+      asks: this.stageWords.subarray(STAGE.levels + side, STAGE.levels + 2 * side),
     };
     this.handle = native.commitBind(buffer, layout.slotsOffset, layout.slotStride, layout.levels, layout.maxInstruments, tops, stage);
   }
@@ -236,7 +237,7 @@ export class SlotWriter {
 
   /** Top lines committed so far (a top line is committed only when its book's top changed). */
   get topCommits(): number {
-    return this.stageWords[STAGE_TOP_COMMITS];
+    return this.stageWords[STAGE.topCommits];
   }
 
   /**
@@ -254,11 +255,11 @@ export class SlotWriter {
     if (src.bids !== stage.bids) copyLevels(stage.bids, src.bids, bidCount * 3);
     if (src.asks !== stage.asks) copyLevels(stage.asks, src.asks, askCount * 3);
     const w = this.stageWords;
-    this.stageF64[0] = msgIndex;
-    this.stageF64[1] = exchangeTsNs;
-    w[STAGE_FLAGS] = flags;
-    w[STAGE_BID_COUNT] = bidCount;
-    w[STAGE_ASK_COUNT] = askCount;
+    this.stageF64[STAGE.msgIndex] = msgIndex;
+    this.stageF64[STAGE.exchangeTs] = exchangeTsNs;
+    w[STAGE.flags] = flags;
+    w[STAGE.bidCount] = bidCount;
+    w[STAGE.askCount] = askCount;
     const ts = native.commitBook(this.handle, index);
     if (ts < 0) throw new MdfanError(ErrorCode.CLOSED, 'the segment was closed: no more commits', { index });
     return ts;
@@ -298,12 +299,16 @@ export class SlotWriter {
   }
 }
 
-/** The stage's header words, as native/src/commit.cc reads them: f64 msgIndex, f64 exchangeTsNs, flags, counts, top commits. */
-const STAGE_FLAGS = 4;
-const STAGE_BID_COUNT = 5;
-const STAGE_ASK_COUNT = 6;
-const STAGE_TOP_COMMITS = 7;
-const STAGE_HEADER_WORDS = 8;
+/** Indexes into the stage (mdfan_commit_stage_t): f64 elements for the doubles, u32 words for the rest. */
+const STAGE = {
+  msgIndex: abi.COMMIT_STAGE.msg_index.offset >>> 3,
+  exchangeTs: abi.COMMIT_STAGE.exchange_ts_ns.offset >>> 3,
+  flags: abi.COMMIT_STAGE.flags.offset >>> 2,
+  bidCount: abi.COMMIT_STAGE.bid_count.offset >>> 2,
+  askCount: abi.COMMIT_STAGE.ask_count.offset >>> 2,
+  topCommits: abi.COMMIT_STAGE.top_commits.offset >>> 2,
+  levels: abi.SIZEOF.commit_stage >>> 2,
+} as const;
 
 /** Copies the words in use (the addon zeroes the rest of the slot's side). */
 function copyLevels(dst: Uint32Array, src: Uint32Array, used: number): void {

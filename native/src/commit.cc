@@ -4,45 +4,21 @@
 // while the writer goes on.
 //
 // The surface is numeric: commitBind registers a mapping, its tops object and a staging buffer
-// once and returns a handle; commitBook(handle, ...) takes numbers only and reads the levels from
-// the staging buffer the TypeScript writer fills. commitUnbind forgets the handle before the
-// mapping is unmapped, so a commit after close finds no writer instead of unmapped memory.
+// once and returns a handle; commitBook(handle, ...) takes numbers only and reads the rest from
+// the stage (mdfan_commit_stage_t in mdfan_abi.h) the TypeScript writer fills. commitUnbind forgets
+// the handle before the mapping is unmapped, so a commit after close finds no writer instead of
+// unmapped memory. Handles belong to the environment that bound them (state.h).
 #include <node_api.h>
 
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "mdfan_seqlock.h"
+#include "state.h"
 #include "util.h"
 
 namespace mdfan {
 namespace {
-
-struct BoundWriter {
-  bool used = false;
-  uint8_t* slots = nullptr;  // first slot
-  uint64_t stride = 0;
-  uint32_t levels = 0;
-  uint32_t max_instruments = 0;
-  uint8_t* tops = nullptr;  // first top line, or null (no tops object)
-  uint32_t* stage = nullptr;  // the stage: kStage* words, then bids levels*3, asks levels*3
-  napi_ref refs[3] = {nullptr, nullptr, nullptr};
-};
-
-// Handles index this table; a freed entry is reused.
-std::vector<BoundWriter> bound;
-
-// The stage's header, written by the TypeScript writer before each commitBook (numbers through
-// memory cost less than N-API arguments): msg_index and exchange_ts_ns as doubles (exact below
-// 2^53), then flags, bid_count, ask_count; top_commits is the addon's count of top lines committed.
-constexpr uint32_t kStageMsgIndex = 0;      // f64 at word 0
-constexpr uint32_t kStageExchangeTs = 2;    // f64 at word 2
-constexpr uint32_t kStageFlags = 4;
-constexpr uint32_t kStageBidCount = 5;
-constexpr uint32_t kStageAskCount = 6;
-constexpr uint32_t kStageTopCommits = 7;
-constexpr uint32_t kStageHeaderWords = 8;
 
 bool BufferOf(Napi::Value v, uint8_t** data, size_t* len) {
   if (!v.IsArrayBuffer()) return false;
@@ -51,6 +27,8 @@ bool BufferOf(Napi::Value v, uint8_t** data, size_t* len) {
   *len = ab.ByteLength();
   return *data != nullptr && *len > 0;
 }
+
+AddonState* StateOf(const Napi::CallbackInfo& info) { return static_cast<AddonState*>(info.Data()); }
 
 // commitBind(map, slotsOffset, slotStride, levels, maxInstruments, tops | null, stage) -> handle
 Napi::Value CommitBind(const Napi::CallbackInfo& info) {
@@ -73,11 +51,12 @@ Napi::Value CommitBind(const Napi::CallbackInfo& info) {
     ThrowType(env, "commitBind: tops must be null or a tops mapping for maxInstruments lines");
     return env.Undefined();
   }
-  if (!BufferOf(info[6], &stage, &stage_len) || stage_len < (kStageHeaderWords + 6 * levels) * 4 ||
+  if (!BufferOf(info[6], &stage, &stage_len) || stage_len < MDFAN_COMMIT_STAGE_BYTES(levels) ||
       reinterpret_cast<uintptr_t>(stage) % 8 != 0) {
-    ThrowType(env, "commitBind: stage must be an ArrayBuffer of (8 + 6 * levels) words");
+    ThrowType(env, "commitBind: stage must be an 8-aligned ArrayBuffer of MDFAN_COMMIT_STAGE_BYTES(levels)");
     return env.Undefined();
   }
+  std::vector<BoundWriter>& bound = StateOf(info)->bound;
   size_t h = 0;
   while (h < bound.size() && bound[h].used) h++;
   if (h == bound.size()) bound.emplace_back();
@@ -88,7 +67,7 @@ Napi::Value CommitBind(const Napi::CallbackInfo& info) {
   w.levels = static_cast<uint32_t>(levels);
   w.max_instruments = static_cast<uint32_t>(max);
   w.tops = tops ? tops + MDFAN_TOPS_HEADER_BYTES : nullptr;
-  w.stage = reinterpret_cast<uint32_t*>(stage);
+  w.stage = stage;
   // The buffers stay alive while bound (the mapping is unmapped only after commitUnbind).
   for (int i = 0; i < 3; i++) {
     napi_value v = info[i == 0 ? 0 : i == 1 ? 5 : 6];
@@ -103,11 +82,8 @@ Napi::Value CommitBind(const Napi::CallbackInfo& info) {
 Napi::Value CommitUnbind(const Napi::CallbackInfo& info) {
   uint64_t h;
   if (!ArgUint(info, 0, "handle", &h)) return info.Env().Undefined();
-  if (h < bound.size() && bound[h].used) {
-    for (napi_ref& r : bound[h].refs)
-      if (r) napi_delete_reference(info.Env(), r), r = nullptr;
-    bound[h] = BoundWriter();
-  }
+  std::vector<BoundWriter>& bound = StateOf(info)->bound;
+  if (h < bound.size() && bound[h].used) UnbindWriter(info.Env(), bound[h]);
   return info.Env().Undefined();
 }
 
@@ -119,29 +95,28 @@ inline uint64_t ToU64(double d) { return d >= 0 && d < 18446744073709551616.0 ? 
 napi_value CommitBook(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
+  void* data = nullptr;
   double hd = -1, id = -1;
-  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, &data);
   if (argc == 2) {
     if (napi_get_value_double(env, argv[0], &hd) != napi_ok) hd = -1;
     if (napi_get_value_double(env, argv[1], &id) != napi_ok) id = -1;
   }
+  std::vector<BoundWriter>& bound = static_cast<AddonState*>(data)->bound;
   double result = -1;
   if (hd >= 0 && hd < static_cast<double>(bound.size()) && bound[static_cast<size_t>(hd)].used) {
     BoundWriter& w = bound[static_cast<size_t>(hd)];
     if (id >= 0 && id < w.max_instruments && id == std::floor(id)) {
       uint32_t index = static_cast<uint32_t>(id);
-      uint32_t* st = w.stage;
-      double msg_index, exchange_ts;
-      memcpy(&msg_index, st + kStageMsgIndex, sizeof msg_index);
-      memcpy(&exchange_ts, st + kStageExchangeTs, sizeof exchange_ts);
+      auto* st = reinterpret_cast<mdfan_commit_stage_t*>(w.stage);
       // The publish time: when the writer begins this commit (before the top line).
       uint64_t now = mdfan_monotonic_ns();
-      const uint32_t* bids = st + kStageHeaderWords;
+      const uint32_t* bids = reinterpret_cast<const uint32_t*>(w.stage + sizeof(mdfan_commit_stage_t));
       const uint32_t* asks = bids + 3 * w.levels;
       mdfan_top_t* top = w.tops ? reinterpret_cast<mdfan_top_t*>(w.tops + static_cast<uint64_t>(index) * MDFAN_TOP_STRIDE_BYTES) : nullptr;
-      int top_changed = mdfan_commit_book(w.slots + index * w.stride, top, w.levels, bids, st[kStageBidCount], asks,
-                                          st[kStageAskCount], ToU64(msg_index), ToU64(exchange_ts), now, st[kStageFlags], index);
-      st[kStageTopCommits] += static_cast<uint32_t>(top_changed);
+      int top_changed = mdfan_commit_book(w.slots + index * w.stride, top, w.levels, bids, st->bid_count, asks,
+                                          st->ask_count, ToU64(st->msg_index), ToU64(st->exchange_ts_ns), now, st->flags, index);
+      st->top_commits += static_cast<uint32_t>(top_changed);
       result = static_cast<double>(now);
     }
   }
@@ -152,11 +127,17 @@ napi_value CommitBook(napi_env env, napi_callback_info cbinfo) {
 
 }  // namespace
 
-void InitCommit(Napi::Env env, Napi::Object exports) {
-  exports.Set("commitBind", Napi::Function::New(env, CommitBind, "commitBind"));
-  exports.Set("commitUnbind", Napi::Function::New(env, CommitUnbind, "commitUnbind"));
+void UnbindWriter(napi_env env, BoundWriter& w) {
+  for (napi_ref& r : w.refs)
+    if (r) napi_delete_reference(env, r), r = nullptr;
+  w = BoundWriter();
+}
+
+void InitCommit(Napi::Env env, Napi::Object exports, AddonState* state) {
+  exports.Set("commitBind", Napi::Function::New(env, CommitBind, "commitBind", state));
+  exports.Set("commitUnbind", Napi::Function::New(env, CommitUnbind, "commitUnbind", state));
   napi_value fn;
-  napi_create_function(env, "commitBook", NAPI_AUTO_LENGTH, CommitBook, nullptr, &fn);
+  napi_create_function(env, "commitBook", NAPI_AUTO_LENGTH, CommitBook, state, &fn);
   exports.Set("commitBook", Napi::Value(env, fn));
 }
 

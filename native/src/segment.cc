@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -220,48 +219,6 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// NUMA placement for the benchmarks: mbind(2) through syscall(2), so no libnuma is needed.
-// Constants from <linux/mempolicy.h>, stable kernel ABI.
-constexpr int kMpolBind = 2;
-constexpr unsigned kMpolMfStrict = 1, kMpolMfMove = 2;
-constexpr unsigned long kMpolFNode = 1, kMpolFAddr = 2;
-constexpr unsigned long kMaxNodes = 1024;
-
-// mbind(buffer, node): binds the mapping's pages to one NUMA node, moving those already there.
-Napi::Value Mbind(const Napi::CallbackInfo& info) {
-  uint8_t* data;
-  size_t len;
-  uint64_t node;
-  if (!ArgBuffer(info, 0, &data, &len) || !ArgUint(info, 1, "node", &node)) return info.Env().Undefined();
-  if (node >= kMaxNodes) {
-    ThrowType(info.Env(), "node must be below 1024");
-    return info.Env().Undefined();
-  }
-  unsigned long mask[kMaxNodes / (8 * sizeof(unsigned long))] = {};
-  mask[node / (8 * sizeof(unsigned long))] = 1ul << (node % (8 * sizeof(unsigned long)));
-  if (syscall(SYS_mbind, data, len, kMpolBind, mask, kMaxNodes + 1, kMpolMfMove | kMpolMfStrict) != 0)
-    ThrowErrno(info.Env(), "mbind", errno);
-  return info.Env().Undefined();
-}
-
-// memNode(buffer, byteOffset) -> the NUMA node holding that byte's page (get_mempolicy).
-Napi::Value MemNode(const Napi::CallbackInfo& info) {
-  uint8_t* data;
-  size_t len;
-  uint64_t off;
-  if (!ArgBuffer(info, 0, &data, &len) || !ArgUint(info, 1, "byteOffset", &off)) return info.Env().Undefined();
-  if (off >= len) {
-    ThrowType(info.Env(), "byteOffset is past the mapping");
-    return info.Env().Undefined();
-  }
-  int node = -1;
-  if (syscall(SYS_get_mempolicy, &node, nullptr, 0, data + off, kMpolFNode | kMpolFAddr) != 0) {
-    ThrowErrno(info.Env(), "get_mempolicy", errno);
-    return info.Env().Undefined();
-  }
-  return Napi::Number::New(info.Env(), node);
-}
-
 // The writer lock: an open-file-description (OFD) write lock on byte 0 of the segment. The kernel
 // drops it when the last fd of that open file description closes, i.e. when the writer process
 // dies, however it dies. Readers can query it without taking it (F_OFD_GETLK), even on an
@@ -321,8 +278,6 @@ void InitSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("mmap", Napi::Function::New(env, Mmap, "mmap"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
-  exports.Set("mbind", Napi::Function::New(env, Mbind, "mbind"));
-  exports.Set("memNode", Napi::Function::New(env, MemNode, "memNode"));
   exports.Set("tryLockWriter", Napi::Function::New(env, TryLockWriter, "tryLockWriter"));
   exports.Set("unlockWriter", Napi::Function::New(env, UnlockWriter, "unlockWriter"));
   exports.Set("writerLockHeld", Napi::Function::New(env, WriterLockHeld, "writerLockHeld"));

@@ -60,36 +60,10 @@ Napi::Value ReadSlotJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(r));
 }
 
-// benchReadSlot(buffer, slotOffset, bytes, iterations) -> ns per read, measured in C: the cost
-// of the native read path without the JavaScript -> addon call.
-Napi::Value BenchReadSlot(const Napi::CallbackInfo& info) {
-  const uint8_t* slot;
-  uint64_t bytes, iterations;
-  if (!SlotArgs(info, &slot, &bytes) || !ArgUint(info, 3, "iterations", &iterations)) return info.Env().Undefined();
-  alignas(64) uint8_t dst[4096];
-  if (bytes > sizeof dst) {
-    ThrowType(info.Env(), "slot larger than the benchmark buffer");
-    return info.Env().Undefined();
-  }
-  double t0 = NowNs();
-  int64_t retries = 0;
-  for (uint64_t i = 0; i < iterations; i++) {
-    int64_t r = ReadSlot(slot, dst, bytes, 1000000000u);
-    retries += r;
-    asm volatile("" : : "r"(dst) : "memory");  // keep the copy
-  }
-  double t1 = NowNs();
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("nsPerRead", Napi::Number::New(info.Env(), (t1 - t0) / static_cast<double>(iterations ? iterations : 1)));
-  o.Set("retries", Napi::Number::New(info.Env(), static_cast<double>(retries)));
-  return o;
-}
-
 }  // namespace
 
 void InitSeqlockRead(Napi::Env env, Napi::Object exports) {
   exports.Set("readSlot", Napi::Function::New(env, ReadSlotJs, "readSlot"));
-  exports.Set("benchReadSlot", Napi::Function::New(env, BenchReadSlot, "benchReadSlot"));
 }
 
 }  // namespace mdfan

@@ -84,12 +84,13 @@ inline void CpuRelax() {
 #endif
 }
 
+struct AddonState;
+
 void InitSegment(Napi::Env env, Napi::Object exports);
 void InitSync(Napi::Env env, Napi::Object exports);
 void InitSeqlockRead(Napi::Env env, Napi::Object exports);
 void InitAbi(Napi::Env env, Napi::Object exports);
-void InitC2c(Napi::Env env, Napi::Object exports);
-void InitCommit(Napi::Env env, Napi::Object exports);
+void InitCommit(Napi::Env env, Napi::Object exports, AddonState* state);
 void InitFdPass(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdfan

@@ -14,6 +14,7 @@
 #include <x86intrin.h>
 #endif
 
+#include "bench.h"
 #include "util.h"
 
 namespace mdfan {

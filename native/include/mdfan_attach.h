@@ -1,8 +1,8 @@
 /*
  * mdfan_attach.h: attaching to an mdfan segment in C11, read-only, from mdfan_abi.h and docs/ABI.md
  * alone: open, map, and validate in the order of docs/ABI.md "Attaching" (size, magic, ABI major,
- * header size, layout arithmetic, state), then ask whether the writer lock is held. Beside
- * read_book.c (which retries, times out and reports) as mdfan_wait.h and mdfan_events.h are.
+ * header size, layout arithmetic, state), then ask whether the writer lock is held. The caller
+ * retries, times out and reports (native/examples/read_book.c, native/tools/mdfan_c_reader.c).
  * Define _GNU_SOURCE before the first #include (F_OFD_GETLK).
  */
 #ifndef MDFAN_ATTACH_H

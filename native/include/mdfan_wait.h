@@ -1,6 +1,6 @@
 /*
- * mdfan_wait.h: how a C reader sleeps until the writer publishes instead of spinning. Part of the
- * read_book.c example, written from native/include/mdfan_abi.h alone: the reader registry (a
+ * mdfan_wait.h: how a C reader sleeps until the writer publishes instead of spinning. For any C
+ * reader (native/tools/mdfan_c_reader.c and the benchmark's C reader use it), written from native/include/mdfan_abi.h alone: the reader registry (a
  * sealed memfd, read-write for readers, whose descriptor the writer hands over its control socket)
  * and the wake protocol declared there, step by step.
  *

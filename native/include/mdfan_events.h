@@ -1,6 +1,6 @@
 /*
- * mdfan_events.h: how a C reader follows the event ring "/NAME.events" (ABI 1.1). Part of the
- * read_book.c example, written from native/include/mdfan_abi.h ("event ring (1.1)") and docs/ABI.md
+ * mdfan_events.h: how a C reader follows the event ring "/NAME.events" (ABI 1.1). For any C
+ * reader (native/tools/mdfan_c_reader.c uses it), written from native/include/mdfan_abi.h ("event ring (1.1)") and docs/ABI.md
  * "The event ring (1.1)" alone; native/segment/events.ts (EventRingReader) is the TypeScript twin.
  *
  *   mdfan_events_t r;                   data segment NAME attached (its header h), then

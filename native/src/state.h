@@ -1,0 +1,37 @@
+// The addon's state, one per Node environment (the main thread and each worker thread): N-API
+// instance data, created when the environment loads the addon and freed when it ends, so a worker
+// never sees another's writers and a worker that exits leaves nothing behind. Every function that
+// needs it gets it as its callback data (no lookup on the hot path).
+#pragma once
+#include <node_api.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace mdfan {
+
+// A writer bound by commitBind: where its slots, top lines and stage are.
+struct BoundWriter {
+  bool used = false;
+  uint8_t* slots = nullptr;  // first slot
+  uint64_t stride = 0;
+  uint32_t levels = 0;
+  uint32_t max_instruments = 0;
+  uint8_t* tops = nullptr;   // first top line, or null (no tops object)
+  uint8_t* stage = nullptr;  // mdfan_commit_stage_t, then bids and asks (mdfan_abi.h)
+  napi_ref refs[3] = {nullptr, nullptr, nullptr};  // map, tops, stage: alive while bound
+};
+
+struct AddonState {
+  napi_env env = nullptr;  // the environment this state belongs to (for its cleanup hook)
+  // Handles index this table; a freed entry is reused. Only the environment's own thread touches it.
+  std::vector<BoundWriter> bound;
+};
+
+// Forgets a bound writer: deletes its buffers' references and frees its entry.
+void UnbindWriter(napi_env env, BoundWriter& w);
+
+// Addon states alive in the process (a diagnostic: each environment adds one while it lives).
+uint32_t LiveStates();
+
+}  // namespace mdfan

@@ -1,0 +1,143 @@
+/** The C reader prints exactly the books TypeScript wrote: both sides, empty levels, extremes, packed layouts, one symbol; and the short example (native/examples/read_book.c) prints the same. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { SegmentWriter, abi } from '../../native/segment/index.js';
+import { repoRoot } from '../helpers/paths.js';
+import { cleanupSegments, segName } from '../helpers/segments.js';
+import { type Side, bin, buildReader, dumpLine, errorLine, killChildren, levelSource, runReader, source, workDir } from './reader.js';
+test.before(buildReader);
+test.after.each(() => {
+  cleanupSegments();
+});
+test.after(killChildren);
+
+test('mdfan_c_reader.c compiles as C11 with -Wall -Wextra -Werror against native/include only', () => {
+  try {
+    execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-I', join(repoRoot, 'native', 'include'), '-o', bin, source], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    const err = e as { stderr?: Buffer };
+    assert.unreachable(`cc failed:\n${err.stderr?.toString() ?? String(e)}`);
+  }
+});
+
+test('prints exactly the books TypeScript published (both sides, empty levels, u32/u64 extremes)', async () => {
+  const name = segName('cread');
+  const levels = 5;
+  const w = SegmentWriter.open({ name, maxInstruments: 6, levels });
+  try {
+    const books: Array<{ symbol: string; msgIndex: number; bids: Side; asks: Side } | { symbol: string; never: true }> = [
+      // partial on both sides; published twice: the second (shallower) book must not show the first's tail
+      { symbol: 'AAPL', msgIndex: 17, bids: [[5853300, 18, 1]], asks: [[5859400, 200, 2], [5859800, 200, 3]] },
+      // every level on both sides, values at the top of uint32, msgIndex above 2^32
+      {
+        symbol: 'MSFT',
+        msgIndex: 2 ** 40 + 7,
+        bids: [[4294967295, 4294967295, 1], [4294967294, 1, 1], [3000000000, 2, 1], [2, 3, 1], [1, 4, 1]],
+        asks: [[4294967295, 10, 1], [4294967295, 11, 1], [4294967295, 12, 1], [4294967295, 13, 1], [4294967295, 14, 1]],
+      },
+      { symbol: 'GOOG', msgIndex: 0, bids: [[5794000, 496, 4], [5787000, 400, 2]], asks: [] }, // bids only
+      { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] }, // asks only
+      { symbol: 'ABCDEFGHIJKLMNOP', never: true }, // a 16-character symbol (no NUL), never published
+    ];
+    const index = new Map<string, number>();
+    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, 10000));
+    const aapl = index.get('AAPL')!;
+    w.publish(aapl, levelSource(levels, [[1, 1, 1], [2, 2, 2], [3, 3, 3]], [[4, 4, 4], [5, 5, 5], [6, 6, 6], [7, 7, 7]]), 3, 1000);
+    for (const b of books) if (!('never' in b)) w.publish(index.get(b.symbol)!, levelSource(levels, b.bids, b.asks), b.msgIndex, 123456789);
+
+    const expected = books.map((b) => ('never' in b ? dumpLine(0, b.symbol, levels, [], []) : dumpLine(b.msgIndex, b.symbol, levels, b.bids, b.asks)));
+    const all = await runReader([name]);
+    assert.is(all.code, 0, all.stderr);
+    assert.equal(all.lines, expected);
+    assert.match(all.stderr, /^retries=0 reads=5$/m); // nobody was writing: no retry, one read per book
+
+    const one = await runReader([name, '--symbol', 'MSFT']);
+    assert.is(one.code, 0, one.stderr);
+    assert.equal(one.lines, [expected[1]]);
+    assert.match(one.stderr, /^retries=0 reads=1$/m);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('reads a packed layout (slots not padded to 128 bytes) at the right strides', async () => {
+  const name = segName('cpacked');
+  const levels = 3;
+  const w = SegmentWriter.open({ name, maxInstruments: 3, levels, packed: true });
+  try {
+    assert.is(w.layout.slotStride % abi.LINE_BYTES !== 0, true); // the case is really packed
+    const sides: Array<[Side, Side]> = [
+      [[[10, 1, 1]], [[11, 1, 1]]],
+      [[[20, 2, 1], [19, 3, 1]], [[21, 2, 1]]],
+      [[[30, 3, 1], [29, 4, 1], [28, 5, 1]], [[31, 3, 1], [32, 4, 1], [33, 5, 1]]],
+    ];
+    const expected: string[] = [];
+    sides.forEach(([bids, asks], i) => {
+      const sym = `S${i}`;
+      const k = w.addInstrument(sym, i, 100);
+      w.publish(k, levelSource(levels, bids, asks), 1000 + i, 0);
+      expected.push(dumpLine(1000 + i, sym, levels, bids, asks));
+    });
+    const r = await runReader([name]);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(r.lines, expected);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--symbol for an instrument the segment does not carry is refused with a code', async () => {
+  const name = segName('cnosym');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
+  try {
+    w.addInstrument('AAPL', 1, 10000);
+    const r = await runReader([name, '--symbol', 'NOPE', '--timeout-ms', '0']);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(errorLine(r), /^MDFAN_ERR_OPTIONS: symbol NOPE is not in segment/);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+// ---- refusals, from raw bytes written into /dev/shm/NAME (the POSIX object itself) ----------
+
+test('the short example (native/examples/read_book.c) compiles with -Werror against native/include only and prints what the full reader prints', async () => {
+  const example = join(workDir, 'read_book');
+  try {
+    execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-I', join(repoRoot, 'native', 'include'), '-o', example, join(repoRoot, 'native', 'examples', 'read_book.c')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    const err = e as { stderr?: Buffer };
+    assert.unreachable(`cc failed:\n${err.stderr?.toString() ?? String(e)}`);
+  }
+  const name = segName('cexample');
+  const w = SegmentWriter.open({ name, maxInstruments: 3, levels: 2 });
+  try {
+    const bids: Side = [[101, 5, 1]];
+    const asks: Side = [[102, 7, 2], [103, 9, 3]];
+    w.publish(w.addInstrument('AAA', 1, 10000), levelSource(2, bids, asks), 17, 0);
+    w.addInstrument('BBB', 2, 10000); // never published: an empty book at msgIndex 0
+    const full = await runReader([name, '--timeout-ms', '0']);
+    const short = execFileSync(example, [name], { encoding: 'utf8' });
+    assert.is(short, full.stdout);
+    assert.equal(short.trim().split('\n'), [dumpLine(17, 'AAA', 2, bids, asks), dumpLine(0, 'BBB', 2, [], [])]);
+    assert.is(execFileSync(example, [name, '--symbol', 'BBB'], { encoding: 'utf8' }), `${dumpLine(0, 'BBB', 2, [], [])}\n`);
+  } finally {
+    w.close({ unlink: true });
+  }
+  let err: { status?: number; stderr?: string } | null = null;
+  try {
+    execFileSync(example, [segName('cexample-none')], { encoding: 'utf8', stdio: 'pipe' });
+  } catch (e) {
+    err = e as { status?: number; stderr?: string };
+  }
+  assert.is(err?.status, 2);
+  assert.match(String(err?.stderr), /^MDFAN_ERR_NO_SEGMENT: /);
+});
+
+test.run();
