@@ -10,7 +10,7 @@
  * this machine's handoff switches between ~45 and ~200 ns as the hypervisor moves its vCPUs, and
  * one baseline for a whole run would mix the two.
  */
-import type { WaitStrategy } from '../workers/index.js';
+import { WAIT_STRATEGIES, type WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
 import { measurePeer, type PeerTransport } from './peers/index.js';
 import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
@@ -33,7 +33,7 @@ export interface LatencyOptions {
 
 export const LATENCY_DEFAULTS = Object.freeze({
   readerCounts: Object.freeze([1, 2, 4]),
-  waits: Object.freeze(['spin', 'yield', 'block'] as WaitStrategy[]),
+  waits: WAIT_STRATEGIES,
   peers: Object.freeze(['native-c', 'postMessage', 'unix-socket', 'zeromq-ipc'] as PeerTransport[]),
 });
 

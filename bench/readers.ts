@@ -11,6 +11,7 @@ import { lastJson, logLine, spawnMdfan } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
 import { until } from './until.js';
 import { BENCH_DEFAULTS } from './defaults.js';
+import { WAIT_STRATEGIES } from '../workers/index.js';
 
 /** How long a reader process may take to start and attach. */
 const ATTACH_TIMEOUT_MS = BENCH_DEFAULTS.readyTimeoutMs;
@@ -64,7 +65,7 @@ async function once(wait: string, rate: number, seconds: number): Promise<Summar
 
 export async function readersBench(runs: number, log: (s: string) => void, rate: number = BENCH_DEFAULTS.rate, seconds: number = BENCH_DEFAULTS.seconds): Promise<ReaderLatencyRow[]> {
   const rows: ReaderLatencyRow[] = [];
-  for (const wait of ['spin', 'yield', 'block']) {
+  for (const wait of WAIT_STRATEGIES) {
     const res: Summary[] = [];
     for (let r = 0; r < runs; r++) res.push(await once(wait, rate, seconds));
     const m = (f: (s: Summary) => number): number => median(res.map(f));

@@ -10,7 +10,7 @@ import type { PoolReport } from '../../workers/index.js';
 import { LogEvent } from '../../lib/log.js';
 import type { ReaderProc } from './context.js';
 import { lastJson, type Child } from './procs.js';
-import type { Scenario, Wait } from './schema.js';
+import type { Scenario } from './schema.js';
 import type { Check, GroupOutcome, Latency, PoolOutcome, ReaderOutcome } from './types.js';
 
 interface ReadSummary {
@@ -82,7 +82,7 @@ export function mergeGroups(
     const updates = rs.reduce((a, r) => a + r.updates, 0);
     return {
       group: g,
-      wait: rs[0].wait as Wait,
+      wait: rs[0].wait,
       count: rs.length,
       updates,
       reads: rs.reduce((a, r) => a + r.reads, 0),
