@@ -16,7 +16,8 @@ import { median } from './machine.js';
 import { paced } from './paced.js';
 import type { C2cResult } from './c2c.js';
 import type { Curve, Section } from './report/types.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram } from './shm-session.js';
 
 const READER = fileURLToPath(new URL('./event-reader-proc.js', import.meta.url));

@@ -9,7 +9,8 @@
 import { cpus } from 'node:os';
 import type { WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
 import type { C2cResult } from './c2c.js';

@@ -13,7 +13,8 @@
 import { WAIT_STRATEGIES, type WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
 import { measurePeer, type PeerTransport } from './peers/index.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
 import { c2cBaseline, type C2cResult as C2c } from './c2c.js';

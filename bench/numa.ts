@@ -7,7 +7,8 @@
  */
 import { native } from '../native/segment/binding.js';
 import { topology, type Topology } from '../lib/topology.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
 import type { C2cResult } from './c2c.js';

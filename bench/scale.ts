@@ -30,7 +30,8 @@ import { GOOG_FILE, publicationRate } from './feed.js';
 import { median } from './machine.js';
 import { paced } from './paced.js';
 import type { Section } from './report/types.js';
-import { type LatencyPercentiles, medianPercentiles } from './section.js';
+import type { LatencyPercentiles } from '../lib/percentiles.js';
+import { medianPercentiles } from './section.js';
 import { until } from './until.js';
 import { writerSession } from './writer-session.js';
 import { makeBook } from './shm-session.js';
@@ -59,7 +60,7 @@ export interface ScaleRow {
   pages: '4 KiB' | '2 MiB';
   feed_msgs_per_s: number;
   reader: 'one' | 'all';
-  latency_ns: { p50: number; p99: number };
+  latency_ns: Pick<LatencyPercentiles, 'p50' | 'p99'>;
   cpu_ns_per_update: number;
   updates: number;
   segment_bytes: number;
