@@ -121,7 +121,8 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     if (!isMdfanError(e) || !e.code.startsWith('MDFAN_ERR_FEED')) throw e;
     writer.setLastError(e.code === ErrorCode.FEED_TRUNCATED ? abi.ERRNUM_FEED_TRUNCATED : abi.ERRNUM_FEED_CORRUPT);
-    log.error({ event: LogEvent.FEED_ERROR, code: e.code, ...e.details }, e.message);
+    // The event's fields are for code that reacts; the message is printed once, the command table's way.
+    log.error({ event: LogEvent.FEED_ERROR, code: e.code, ...e.details }, 'input error: segment marked broken');
     console.error(`mdfan feed: ${e.message}`);
     code = 1;
   } finally {
