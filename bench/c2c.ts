@@ -3,7 +3,7 @@
  * publish->observe latency is compared with. Median over runs of each percentile.
  */
 import { native } from '../native/segment/binding.js';
-import { percentilesOf } from '../lib/percentiles.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
 import { medianPercentiles } from './section.js';
 
 export interface C2cResult {
@@ -31,3 +31,6 @@ export function c2cBaseline(runs: number, roundTrips = 200_000, cpus?: [number, 
     runs,
   };
 }
+
+/** A section's baseline entry for the handoff, `c2c_one_way_ns` (the HTML report draws its p50 on the latency plot). */
+export const c2cBaselineEntry = (c: C2cResult): { c2c_one_way_ns: Pick<LatencyPercentiles, 'p50' | 'p99'> } => ({ c2c_one_way_ns: { p50: c.p50, p99: c.p99 } });

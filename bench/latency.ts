@@ -17,7 +17,7 @@ import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
 import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
-import { c2cBaseline, type C2cResult as C2c } from './c2c.js';
+import { c2cBaseline, c2cBaselineEntry, type C2cResult as C2c } from './c2c.js';
 import { measureFloor } from './peers/floor.js';
 import { loadZeromq } from './peers/zeromq-ipc.js';
 import { ErrorCode, isMdfanError } from '../native/segment/errors.js';
@@ -176,7 +176,7 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
   return {
     benchmark: 'latency',
     title: `Publish→observe latency, 10-level books at ${o.rate}/s for ${o.seconds} s, median of ${o.runs} runs`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, rate_per_s: o.rate, best_peer_p50_ns: Number.isFinite(best) ? best : null, shm_spin_1r_vs_best_peer: shm1 && Number.isFinite(best) ? best / shm1.latency_ns.p50 : null },
+    baseline: { ...c2cBaselineEntry(c2c), rate_per_s: o.rate, best_peer_p50_ns: Number.isFinite(best) ? best : null, shm_spin_1r_vs_best_peer: shm1 && Number.isFinite(best) ? best / shm1.latency_ns.p50 : null },
     results,
     columns: [
       { key: 'transport', label: 'transport' },
