@@ -13,12 +13,13 @@ import { logLine, spawnChild, spawnMdfan } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { median } from './machine.js';
 import { NatsServer } from './nats-server.js';
 import { paced } from './paced.js';
 import type { Curve, Section } from './report/types.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { makeBook, newHistogram, publishBackToBack, shmSession } from './shm-session.js';
 import { writerSession } from './writer-session.js';
 import { wire } from '../workers/index.js';
@@ -175,7 +176,7 @@ export async function bridgeBench(o: BridgeBenchOptions, c2c: C2cResult): Promis
   return {
     benchmark: 'bridge',
     title: `NATS bridge: publish -> observe on this host at ${o.rate}/s, and throughput (median of ${o.runs} runs)`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, rate_per_s: o.rate },
+    baseline: { ...c2cBaselineEntry(c2c), rate_per_s: o.rate },
     results,
     columns: [
       { key: 'path', label: 'path' },

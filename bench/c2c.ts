@@ -3,8 +3,9 @@
  * publish->observe latency is compared with. Median over runs of each percentile.
  */
 import { native } from '../native/segment/binding.js';
-import { median } from './machine.js';
 import { benchNative } from './bench-addon.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { medianPercentiles } from './section.js';
 
 export interface C2cResult {
   cpus: [number, number];
@@ -15,20 +16,22 @@ export interface C2cResult {
   runs: number;
 }
 
-const pct = (sorted: Float64Array, p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-
 /** Ping-pong between the first two CPUs this process may run on (or the given pair). */
 export function c2cBaseline(runs: number, roundTrips = 200_000, cpus?: [number, number]): C2cResult {
   const allowed = native.getAffinity();
   const pair: [number, number] = cpus ?? [allowed[0], allowed[1] ?? allowed[0]];
   const res = Array.from({ length: runs }, () => benchNative().c2cPingPong(pair[0], pair[1], roundTrips));
   native.setAffinity(allowed); // the ping-pong pinned this thread: give it its CPUs back
+  const { p50, p99, p999 } = medianPercentiles(res.map((r) => percentilesOf(r.oneWayNs)));
   return {
     cpus: pair,
-    p50: median(res.map((r) => pct(r.oneWayNs, 50))),
-    p99: median(res.map((r) => pct(r.oneWayNs, 99))),
-    p999: median(res.map((r) => pct(r.oneWayNs, 99.9))),
+    p50,
+    p99,
+    p999,
     pinned: res.every((r) => r.pinned),
     runs,
   };
 }
+
+/** A section's baseline entry for the handoff, `c2c_one_way_ns` (the HTML report draws its p50 on the latency plot). */
+export const c2cBaselineEntry = (c: C2cResult): { c2c_one_way_ns: Pick<LatencyPercentiles, 'p50' | 'p99'> } => ({ c2c_one_way_ns: { p50: c.p50, p99: c.p99 } });

@@ -14,9 +14,10 @@ import { onAbort } from './abort.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { median } from './machine.js';
 import { paced } from './paced.js';
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import type { Curve, Section } from './report/types.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram } from './shm-session.js';
 
 const READER = fileURLToPath(new URL('./event-reader-proc.js', import.meta.url));
@@ -121,7 +122,7 @@ export async function eventsBench(o: { runs: number; seconds: number; rate: numb
   return {
     benchmark: 'events',
     title: `The event ring: throughput and publish->observe latency with spinning reader processes (median of ${o.runs} runs)`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 } },
+    baseline: c2cBaselineEntry(c2c),
     results,
     columns: [
       { key: 'mode', label: 'writer' },

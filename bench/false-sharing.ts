@@ -13,11 +13,12 @@ import * as abi from '../native/segment/abi.js';
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram } from './shm-session.js';
 import * as hdr from 'hdr-histogram-js';
 import type { Curve, Section } from './report/types.js';
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { onAbort } from './abort.js';
 import { type Child, lastJson, logLine, spawnChild } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
@@ -128,7 +129,7 @@ export async function falseSharingBench(o: FalseSharingOptions, c2c: C2cResult):
   return {
     benchmark: 'false-sharing',
     title: `False sharing: default (128-byte padded) vs packed slots, writer on CPU ${cpus[0]}, reader on CPU ${cpus[1]} (median of ${o.runs} runs)`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, watched_rate_per_s: o.rate },
+    baseline: { ...c2cBaselineEntry(c2c), watched_rate_per_s: o.rate },
     results,
     columns: [
       { key: 'layout', label: 'layout' },

@@ -9,10 +9,11 @@
 import { cpus } from 'node:os';
 import type { WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 
 export interface FanoutOptions {
   runs: number;
@@ -66,7 +67,7 @@ export async function fanoutBench(o: FanoutOptions, c2c: C2cResult): Promise<Sec
   return {
     benchmark: 'fanout',
     title: `Fan-out: writer cost and reader latency with 0–${Math.max(...o.readerCounts)} ${o.wait} readers (median of ${o.runs} runs)`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, cores: cpus().length, rate_per_s: o.rate },
+    baseline: { ...c2cBaselineEntry(c2c), cores: cpus().length, rate_per_s: o.rate },
     results,
     columns: [
       { key: 'readers', label: 'readers' },

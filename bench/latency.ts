@@ -10,13 +10,14 @@
  * this machine's handoff switches between ~45 and ~200 ns as the hypervisor moves its vCPUs, and
  * one baseline for a whole run would mix the two.
  */
-import type { WaitStrategy } from '../workers/index.js';
+import { WAIT_STRATEGIES, type WaitStrategy } from '../workers/index.js';
 import { median } from './machine.js';
 import { measurePeer, type PeerTransport } from './peers/index.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
-import { c2cBaseline, type C2cResult as C2c } from './c2c.js';
+import { c2cBaseline, c2cBaselineEntry, type C2cResult as C2c } from './c2c.js';
 import { measureFloor } from './peers/floor.js';
 import { loadZeromq } from './peers/zeromq-ipc.js';
 import { ErrorCode, isMdfanError } from '../native/segment/errors.js';
@@ -33,7 +34,7 @@ export interface LatencyOptions {
 
 export const LATENCY_DEFAULTS = Object.freeze({
   readerCounts: Object.freeze([1, 2, 4]),
-  waits: Object.freeze(['spin', 'yield', 'block'] as WaitStrategy[]),
+  waits: WAIT_STRATEGIES,
   peers: Object.freeze(['native-c', 'postMessage', 'unix-socket', 'zeromq-ipc'] as PeerTransport[]),
 });
 
@@ -175,7 +176,7 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
   return {
     benchmark: 'latency',
     title: `Publish→observe latency, 10-level books at ${o.rate}/s for ${o.seconds} s, median of ${o.runs} runs`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, rate_per_s: o.rate, best_peer_p50_ns: Number.isFinite(best) ? best : null, shm_spin_1r_vs_best_peer: shm1 && Number.isFinite(best) ? best / shm1.latency_ns.p50 : null },
+    baseline: { ...c2cBaselineEntry(c2c), rate_per_s: o.rate, best_peer_p50_ns: Number.isFinite(best) ? best : null, shm_spin_1r_vs_best_peer: shm1 && Number.isFinite(best) ? best / shm1.latency_ns.p50 : null },
     results,
     columns: [
       { key: 'transport', label: 'transport' },

@@ -7,10 +7,11 @@
  */
 import { native } from '../native/segment/binding.js';
 import { topology, type Topology } from '../lib/topology.js';
-import { LATENCY_COLUMNS, type LatencyPercentiles, medianPercentiles, percentilesOf } from './section.js';
+import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
+import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram, shmSession } from './shm-session.js';
 import type { Curve, Section } from './report/types.js';
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { benchNative } from './bench-addon.js';
 
 export interface NumaOptions {
@@ -89,7 +90,7 @@ export async function numaBench(o: NumaOptions, c2c: C2cResult): Promise<Section
   return {
     benchmark: 'numa',
     title: `NUMA and L3 placement: ${t.numaNodes.length} NUMA node(s), ${t.l3Groups.length} L3 group(s) (${t.l3Groups.map((g) => `[${g.join(',')}]`).join(' ')}), median of ${o.runs} runs`,
-    baseline: { c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 }, numa_nodes: t.numaNodes.map((n) => ({ node: n.node, cpus: n.cpus })), l3_groups: t.l3Groups, rate_per_s: o.rate },
+    baseline: { ...c2cBaselineEntry(c2c), numa_nodes: t.numaNodes.map((n) => ({ node: n.node, cpus: n.cpus })), l3_groups: t.l3Groups, rate_per_s: o.rate },
     results,
     columns: [
       { key: 'placement', label: 'placement' },

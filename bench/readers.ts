@@ -7,10 +7,13 @@
 import { native } from '../native/segment/binding.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { median } from './machine.js';
+import type { LatencyPercentiles } from '../lib/percentiles.js';
+import { medianPercentiles } from './section.js';
 import { lastJson, logLine, spawnMdfan } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
 import { until } from './until.js';
 import { BENCH_DEFAULTS } from './defaults.js';
+import { WAIT_STRATEGIES } from '../workers/index.js';
 
 /** How long a reader process may take to start and attach. */
 const ATTACH_TIMEOUT_MS = BENCH_DEFAULTS.readyTimeoutMs;
@@ -18,7 +21,7 @@ const ATTACH_TIMEOUT_MS = BENCH_DEFAULTS.readyTimeoutMs;
 
 export interface ReaderLatencyRow {
   wait: string;
-  latency_ns: { p50: number; p90: number; p99: number; p999: number; max: number };
+  latency_ns: LatencyPercentiles;
   updates: number;
   reader_cpu_ms: number;
   runs: number;
@@ -26,7 +29,7 @@ export interface ReaderLatencyRow {
 
 interface Summary {
   updates: number;
-  latency_ns: { p50: number; p90: number; p99: number; p999: number; max: number };
+  latency_ns: LatencyPercentiles;
   cpu_ms: number;
 }
 
@@ -64,13 +67,13 @@ async function once(wait: string, rate: number, seconds: number): Promise<Summar
 
 export async function readersBench(runs: number, log: (s: string) => void, rate: number = BENCH_DEFAULTS.rate, seconds: number = BENCH_DEFAULTS.seconds): Promise<ReaderLatencyRow[]> {
   const rows: ReaderLatencyRow[] = [];
-  for (const wait of ['spin', 'yield', 'block']) {
+  for (const wait of WAIT_STRATEGIES) {
     const res: Summary[] = [];
     for (let r = 0; r < runs; r++) res.push(await once(wait, rate, seconds));
     const m = (f: (s: Summary) => number): number => median(res.map(f));
     const row = {
       wait,
-      latency_ns: { p50: m((s) => s.latency_ns.p50), p90: m((s) => s.latency_ns.p90), p99: m((s) => s.latency_ns.p99), p999: m((s) => s.latency_ns.p999), max: m((s) => s.latency_ns.max) },
+      latency_ns: medianPercentiles(res.map((s) => s.latency_ns)),
       updates: m((s) => s.updates),
       reader_cpu_ms: m((s) => s.cpu_ms),
       runs,

@@ -3,7 +3,7 @@
  * baseline, histograms). `mdfan bench all` runs them in this order, sharing one core-to-core
  * baseline measured first.
  */
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { feedBench } from './feed.js';
 import { seqlockBench } from './seqlock-read.js';
 import { stallBench } from './stall.js';
@@ -28,13 +28,11 @@ export interface BenchContext {
   log: (s: string) => void;
 }
 
-const c2cBase = (c: C2cResult): Record<string, unknown> => ({ c2c_one_way_ns: { p50: c.p50, p99: c.p99 } });
-
 export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> = {
   c2c: async (x) => ({
     benchmark: 'c2c',
     title: `Core-to-core cache-line handoff, CPUs ${x.c2c.cpus.join(' -> ')} (native ping-pong, median of ${x.c2c.runs} runs)`,
-    baseline: c2cBase(x.c2c),
+    baseline: c2cBaselineEntry(x.c2c),
     results: [{ ...x.c2c }],
     columns: [
       { key: 'p50', label: 'one-way p50 ns', digits: 1 },
@@ -82,7 +80,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
     return {
       benchmark: 'readers',
       title: `One reader process per wait strategy at ${x.rate}/s (median of ${x.runs} runs)`,
-      baseline: c2cBase(x.c2c),
+      baseline: c2cBaselineEntry(x.c2c),
       results: rows.map((r) => ({ ...r, ratio_to_c2c_p50: r.latency_ns.p50 / x.c2c.p50 })),
       columns: [{ key: 'wait', label: 'wait' }, ...LATENCY_COLUMNS, { key: 'ratio_to_c2c_p50', label: '× c2c p50', digits: 1 }, { key: 'reader_cpu_ms', label: 'reader CPU ms' }],
       curves: [],

@@ -25,12 +25,13 @@ import { unlinkSegmentObjects } from '../native/segment/objects.js';
 import { statSegment } from '../native/segment/stat.js';
 import { checkHugePages } from '../native/segment/huge-pages.js';
 import { ErrorCode, isMdfanError } from '../native/segment/errors.js';
-import type { C2cResult } from './c2c.js';
+import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { GOOG_FILE, publicationRate } from './feed.js';
 import { median } from './machine.js';
 import { paced } from './paced.js';
 import type { Section } from './report/types.js';
-import { type LatencyPercentiles, medianPercentiles } from './section.js';
+import type { LatencyPercentiles } from '../lib/percentiles.js';
+import { medianPercentiles } from './section.js';
 import { until } from './until.js';
 import { writerSession } from './writer-session.js';
 import { makeBook } from './shm-session.js';
@@ -59,7 +60,7 @@ export interface ScaleRow {
   pages: '4 KiB' | '2 MiB';
   feed_msgs_per_s: number;
   reader: 'one' | 'all';
-  latency_ns: { p50: number; p99: number };
+  latency_ns: Pick<LatencyPercentiles, 'p50' | 'p99'>;
   cpu_ns_per_update: number;
   updates: number;
   segment_bytes: number;
@@ -206,7 +207,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
     benchmark: 'scale',
     title: `Scale: 1 to 10,000 instruments, readers at ${o.rate}/s (median of ${o.runs} runs)`,
     baseline: {
-      c2c_one_way_ns: { p50: c2c.p50, p99: c2c.p99 },
+      ...c2cBaselineEntry(c2c),
       rate_per_s: o.rate,
       one_reader_p50_ratio_10000_to_1: one1 && one10k ? one10k.latency_ns.p50 / one1.latency_ns.p50 : null,
       feed_ratio_10000_to_1: one1 && one10k ? one10k.feed_msgs_per_s / one1.feed_msgs_per_s : null,

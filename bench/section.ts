@@ -1,27 +1,11 @@
 /**
- * Helpers every benchmark shares: percentiles from a histogram, the median of K runs per
- * percentile, and printing a Section as a console table (the same columns the HTML shows).
+ * Helpers every benchmark shares: the median of K runs per percentile, and printing a Section
+ * as a console table (the same columns the HTML shows).
  */
-import type * as hdr from 'hdr-histogram-js';
+import type { LatencyPercentiles } from '../lib/percentiles.js';
 import { median } from './machine.js';
 import type { Column, Section } from './report/types.js';
 import { formatCell, getPath } from './report/html.js';
-
-export interface LatencyPercentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-export const percentilesOf = (h: hdr.Histogram): LatencyPercentiles => ({
-  p50: h.getValueAtPercentile(50),
-  p90: h.getValueAtPercentile(90),
-  p99: h.getValueAtPercentile(99),
-  p999: h.getValueAtPercentile(99.9),
-  max: h.maxValue,
-});
 
 /** Per-percentile median over runs (each run's own percentile, then the median). */
 export const medianPercentiles = (runs: LatencyPercentiles[]): LatencyPercentiles => ({

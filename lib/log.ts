@@ -39,6 +39,8 @@ export const LogEvent = Object.freeze({
   READER_WAITING: 'waiting',
   /** Symbols asked for that the segment never listed (fields: segment, symbols). */
   SYMBOLS_UNKNOWN: 'symbols_unknown',
+  /** A writer was refused the segment: another writer holds it (fields: code MDFAN_ERR_WRITER_ALIVE, segment, pid: the holder's, 0 if unknown). */
+  WRITER_REFUSED: 'writer_refused',
   /** The writer closed the segment. */
   WRITER_CLOSED: 'writer_closed',
   /** The writer died (field: code MDFAN_ERR_WRITER_DEAD). */

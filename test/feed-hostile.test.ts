@@ -16,7 +16,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { END_OF_SESSION, PacketBuilder } from '../feed/moldudp64/packet.js';
 import { frameMessages } from '../feed/itch/framing.js';
 import { type Child, logLine, spawnMdfan } from '../lib/child.js';
-import { LogEvent } from '../lib/log.js';
+import { LogEvent, hasEvent } from '../lib/log.js';
 import { unlinkSegment } from '../native/segment/index.js';
 import { add, directory } from './helpers/itch-encode.js';
 import { GOOG_ITCH, checkDumpAgainstOracle } from './helpers/oracle.js';
@@ -248,7 +248,7 @@ test('out-of-range options are refused by name: a gid past 2^32-2, a pace of 1e-
   }
 });
 
-test('after an input error the summary counts the messages processed, and the error names its code once', () => {
+test('after an input error the summary counts the messages processed, and the error is on stderr once, naming its code once', () => {
   const whole = gzipSync(frameMessages([directory(1, 'GOOG'), add(1, 'B', 100, 5_000_000, 1), add(2, 'S', 100, 5_010_000, 1)]));
   const file = join(dir, 'cut.itch.gz');
   writeFileSync(file, whole.subarray(0, whole.length - 12)); // the gzip trailer and a little more gone
@@ -257,6 +257,9 @@ test('after an input error the summary counts the messages processed, and the er
   const line = r.stderr.split('\n').find((l) => l.startsWith('mdfan feed: MDFAN_ERR_FEED_TRUNCATED'));
   assert.ok(line, r.stderr);
   assert.is(line!.split('MDFAN_ERR_').length - 1, 1, `the code once: ${line}`);
+  const said = line!.slice('mdfan feed: '.length);
+  assert.is(r.stderr.split(said).length - 1, 1, `the error once on stderr:\n${r.stderr}`);
+  assert.ok(hasEvent(r.stderr, LogEvent.FEED_ERROR), `its event, for code that reacts to it:\n${r.stderr}`);
   const m = /mdfan feed: (\d+) messages/.exec(r.stdout);
   assert.ok(m, r.stdout);
   assert.ok(Number(m![1]) >= 1, `the messages before the cut are counted: ${r.stdout}`);

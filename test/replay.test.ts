@@ -9,7 +9,11 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenario } from '../scenarios/replay/load.js';
+import { run as replayRun } from '../scenarios/replay/replay-cmd.js';
+import { schemaPath } from '../scenarios/replay/schema.js';
 import { isMdfanError, type MdfanError } from '../native/segment/errors.js';
+import { SEGMENT_NAME_MAX } from '../native/segment/mapping.js';
+import { WAIT_STRATEGIES } from '../workers/index.js';
 import { repoRoot } from './helpers/paths.js';
 import { aaplBook, aaplMsg, goog, replayCli, scenarioFile, seg, teardown, tmp } from './helpers/replay-run.js';
 
@@ -60,6 +64,23 @@ test('schema errors: all at once, each naming the file and the JSON path', () =>
   ];
   for (const w of want) assert.ok(lines.some((l) => l.startsWith(`${file}: ${w}`)), `no line "${file}: ${w}" in:\n${lines.join('\n')}`);
   assert.is(lines.length, want.length, lines.join('\n'));
+});
+
+test('the schema lists the SDK\'s wait strategies, no other', () => {
+  // The JSON schema must hold a literal enum: this keeps it equal to the one definition.
+  const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
+  assert.equal(schema.properties.readers.items.properties.wait.enum, [...WAIT_STRATEGIES]);
+  assert.equal(schema.properties.pool.properties.wait.enum, [...WAIT_STRATEGIES]);
+});
+
+test('--segment takes only what the segment API takes, refused before the scenario is read', async () => {
+  for (const bad of ['a/b', '..', 'x'.repeat(SEGMENT_NAME_MAX + 1)]) {
+    const e = await replayRun(['no-such-scenario.json', '--segment', bad]).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    assert.ok(isMdfanError(e) && e.code === 'MDFAN_ERR_OPTIONS' && e.message.includes('segment name'), `${bad.slice(0, 20)}: ${String(e)}`);
+  }
 });
 
 test('times and paces out of range are refused, not turned into a timer that fires at once or a replay that never ends', () => {

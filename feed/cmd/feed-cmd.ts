@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import * as abi from '../../native/segment/abi.js';
 import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
-import { LogEvent, createLogger } from '../../lib/log.js';
+import { LogEvent, type Logger, createLogger } from '../../lib/log.js';
 import { ErrorCode, MdfanError, isMdfanError } from '../../native/segment/errors.js';
-import { SegmentWriter } from '../../native/segment/writer.js';
+import { SegmentWriter, type WriterOptions } from '../../native/segment/writer.js';
 import { SEGMENT_DEFAULTS } from '../../native/segment/defaults.js';
 import { BookDump } from '../publish/dump.js';
 import { Pacer, parseSpeed } from '../pacing/pacer.js';
@@ -55,6 +55,17 @@ export function resolveGroup(text: string): number {
     /* no /etc/group: only numeric gids */
   }
   throw new MdfanError(ErrorCode.OPTIONS, `--group: no group named ${JSON.stringify(text)} (give a name from /etc/group or a numeric gid)`);
+}
+
+/** Opens the segment; a refusal (another writer holds it) is also an event, for the replay's second-writer fault. */
+function openWriter(log: Logger, o: WriterOptions): SegmentWriter {
+  try {
+    return SegmentWriter.open(o);
+  } catch (e) {
+    // The command table prints the error itself: the line here carries the facts, not the message.
+    if (isMdfanError(e, ErrorCode.WRITER_ALIVE)) log.error({ event: LogEvent.WRITER_REFUSED, code: e.code, ...e.details }, 'refused: another writer holds the segment');
+    throw e;
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -101,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
   const source = openSource(sourceText, { levels, rerequest });
   const log = createLogger('mdfan-feed');
-  const writer = SegmentWriter.open({ name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
+  const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
   const pub = new Publisher(writer, { symbols, dump, log });
   const stop = { requested: false };
@@ -121,7 +132,8 @@ export async function run(argv: string[]): Promise<number> {
   } catch (e) {
     if (!isMdfanError(e) || !e.code.startsWith('MDFAN_ERR_FEED')) throw e;
     writer.setLastError(e.code === ErrorCode.FEED_TRUNCATED ? abi.ERRNUM_FEED_TRUNCATED : abi.ERRNUM_FEED_CORRUPT);
-    log.error({ event: LogEvent.FEED_ERROR, code: e.code, ...e.details }, e.message);
+    // The event's fields are for code that reacts; the message is printed once, the command table's way.
+    log.error({ event: LogEvent.FEED_ERROR, code: e.code, ...e.details }, 'input error: segment marked broken');
     console.error(`mdfan feed: ${e.message}`);
     code = 1;
   } finally {

@@ -1,10 +1,10 @@
 /**
  * `mdfan demo [--source itch:FILE [--speed N]] [--segment NAME] [--seconds S] [--rate N]`
  *
- * With --source (what `npm start` runs): the real feed handler (`mdfan feed`, a child process,
- * the single writer) replays a recorded ITCH file into a segment while a reader thread here
- * follows every book, timing publish -> observe. Without: a synthetic writer in this process
- * publishes 10-level books at a steady rate.
+ * With --source: the real feed handler (`mdfan feed`, a child process, the single writer)
+ * replays a recorded ITCH file into a segment while a reader thread here follows the books (the
+ * latest of each: a seqlock conflates), timing publish -> observe. Without: a synthetic writer in
+ * this process publishes 10-level books at a steady rate.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { native } from '../../native/segment/binding.js';
 import { closeOnSignals } from '../../lib/cli/signals.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
+import { percentilesOf } from '../../lib/percentiles.js';
 
 export const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 export const EXAMPLE = 'mdfan demo --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --speed 500';
@@ -90,10 +91,10 @@ function startReader(name: string, timeoutMs: number) {
 async function report(r: ReaderResult, reader: Worker): Promise<number> {
   await reader.terminate();
   const h = hdr.decodeFromCompressedBase64(r.hist);
-  const pct = (p: number): string => `${h.getValueAtPercentile(p)}`;
+  const p = percentilesOf(h);
   // A seqlock reader sees the latest book: commits faster than it looks are conflated, by design.
   console.log(`reader observed ${h.totalCount} updates in ${r.reads} reads (${r.retries} retries: torn or mid-commit), ${r.bad} crossed books`);
-  console.log(`publish->observe latency ns: p50 ${pct(50)}  p90 ${pct(90)}  p99 ${pct(99)}  p99.9 ${pct(99.9)}  max ${h.maxValue}`);
+  console.log(`publish->observe latency ns: p50 ${p.p50}  p90 ${p.p90}  p99 ${p.p99}  p99.9 ${p.p999}  max ${p.max}`);
   for (const b of r.books.slice(0, 8)) console.log(`final book ${b.symbol.padEnd(6)} after message ${b.msgIndex}: bid ${b.bid}  ask ${b.ask}`);
   return r.bad === 0 ? 0 : 1;
 }

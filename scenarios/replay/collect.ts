@@ -8,9 +8,10 @@ import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../../workers/index.js';
 import type { PoolReport } from '../../workers/index.js';
 import { LogEvent } from '../../lib/log.js';
+import { percentilesOf } from '../../lib/percentiles.js';
 import type { ReaderProc } from './context.js';
 import { lastJson, type Child } from './procs.js';
-import type { Scenario, Wait } from './schema.js';
+import type { Scenario } from './schema.js';
 import type { Check, GroupOutcome, Latency, PoolOutcome, ReaderOutcome } from './types.js';
 
 interface ReadSummary {
@@ -23,17 +24,8 @@ interface ReadSummary {
 
 export const newHist = newLatencyHistogram;
 
-/** `p50`, `p90`, `p99`, `p999` (99.9), `p9999` ... */
-export const pctKey = (p: number): string => `p${String(p).replace('.', '')}`;
-
-export function latency(h: hdr.Histogram | null, percentiles: number[]): Latency {
-  const out: Latency = {};
-  for (const p of percentiles) out[pctKey(p)] = h && h.totalCount > 0 ? h.getValueAtPercentile(p) : 0;
-  out.max = h && h.totalCount > 0 ? h.maxValue : 0;
-  out.count = h ? h.totalCount : 0;
-  return out;
-}
-
+/** The configured percentiles (keyed by percentileKey), max and count; zeros without a histogram. */
+export const latency = (h: hdr.Histogram | null, percentiles: number[]): Latency => ({ ...percentilesOf(h ?? [], percentiles), count: h ? h.totalCount : 0 });
 
 export function collectReaders(readers: ReaderProc[], percentiles: number[]): { outcomes: ReaderOutcome[]; hists: Array<hdr.Histogram | null> } {
   const hists: Array<hdr.Histogram | null> = [];
@@ -82,7 +74,7 @@ export function mergeGroups(
     const updates = rs.reduce((a, r) => a + r.updates, 0);
     return {
       group: g,
-      wait: rs[0].wait as Wait,
+      wait: rs[0].wait,
       count: rs.length,
       updates,
       reads: rs.reduce((a, r) => a + r.reads, 0),

@@ -5,12 +5,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnMdfan, type Child, type LogLine } from './procs.js';
-import type { Wait } from './schema.js';
+import type { WaitStrategy } from '../../workers/index.js';
 
 export interface ReaderProc {
   index: number;
   group: string;
-  wait: Wait;
+  wait: WaitStrategy;
   child: Child;
   /** Its --record file (stalled readers and kill-writer runs), or null. */
   record: string | null;

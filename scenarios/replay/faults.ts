@@ -3,8 +3,8 @@
  * - kill-writer: SIGKILL the feed handler; every reader must log MDFAN_ERR_WRITER_DEAD (the
  *   writer lock is free). Optionally a new feed handler takes the segment over (generation + 1)
  *   and the readers go on reading its books.
- * - second-writer: another `mdfan feed` on the live segment must exit 1 with
- *   MDFAN_ERR_WRITER_ALIVE naming the live writer's pid; the first writer goes on unaffected.
+ * - second-writer: another `mdfan feed` on the live segment must exit 1, its writer_refused event
+ *   giving MDFAN_ERR_WRITER_ALIVE and the live writer's pid; the first writer goes on unaffected.
  * - version-mismatch: the live segment's header claims another ABI major for a moment; a reader
  *   attaching then must be refused with MDFAN_ERR_ABI_VERSION naming both versions.
  */
@@ -34,6 +34,15 @@ const DEAD = ErrorCode.WRITER_DEAD;
 const isDeath = (l: LogLine): boolean => l.event === LogEvent.WRITER_DEAD;
 const worst = (ds: Detection[]): number | null => (ds.some((d) => d.ms === null) || ds.length === 0 ? null : Math.max(...ds.map((d) => d.ms!)));
 const readyLog = (c: Child) => c.logs.find((l) => l.event === LogEvent.WRITER_READY) ?? null;
+
+/**
+ * A command's error as the command table prints it, `mdfan CMD: CODE: message`: the message for
+ * the report, and the code of a command that logs no event for it (an `mdfan read` refused at attach).
+ */
+function commandError(c: Child): { code: string | null; message: string | undefined } {
+  const line = c.errText.split('\n').find((l) => /^mdfan [a-z-]+: MDFAN_ERR_/.test(l));
+  return { code: /^mdfan [a-z-]+: (MDFAN_ERR_[A-Z_]+)/.exec(line ?? '')?.[1] ?? null, message: line?.trim() };
+}
 
 function notInjected(spec: FaultSpec, atS: number, why: string): FaultOutcome {
   return { kind: spec.kind, at_s: atS, injected: false, summary: `not injected: ${why}`, detections: [], detection_ms: null, details: {}, ok: false, reason: `${spec.kind} at ${atS} s was not injected: ${why}` };
@@ -158,15 +167,15 @@ function secondWriter(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'second-
       if (!first || !second) return notInjected(spec, spec.atS, why ?? 'unknown');
       const f: Child = first;
       const s: Child = second;
-      const text = s.errText + s.logs.map((l) => l.msg).join('\n');
-      const code = /MDFAN_ERR_[A-Z_]+/.exec(text)?.[0] ?? null;
-      const namesPid = new RegExp(`pid ${f.pid}\\b`).test(text);
+      const refused = s.logs.find((l) => l.event === LogEvent.WRITER_REFUSED);
+      const code = refused?.code ?? null;
+      const namesPid = refused?.pid === f.pid;
       const ms = s.exit ? s.exit.atEpochMs - s.startedEpochMs : null;
-      const detections: Detection[] = [{ by: `second writer (pid ${s.pid})`, code, ms, message: text.split('\n').find((l) => l.includes('MDFAN_ERR_'))?.trim() }];
+      const detections: Detection[] = [{ by: `second writer (pid ${s.pid})`, code, ms, message: commandError(s).message }];
       const problems: string[] = [];
       if (s.exit?.code !== 1) problems.push(`the second writer exited ${s.exit?.code ?? s.exit?.signal}, expected 1`);
       if (code !== 'MDFAN_ERR_WRITER_ALIVE') problems.push(`the second writer reported ${code ?? 'no code'}, expected MDFAN_ERR_WRITER_ALIVE`);
-      if (!namesPid) problems.push(`its message does not name the live writer's pid ${f.pid}`);
+      if (!namesPid) problems.push(`its refusal does not name the live writer's pid ${f.pid}`);
       const deaths = ctx.readers.filter((r) => r.child.logs.some(isDeath));
       if (deaths.length > 0) problems.push(`reader(s) ${deaths.map((r) => r.index).join(', ')} saw the writer die`);
       if (f.exit?.code !== 0) problems.push(`the first writer exited ${f.exit?.code ?? f.exit?.signal}`);
@@ -227,8 +236,8 @@ function versionMismatch(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'vers
       const theirs = `ABI ${major}.`;
       const ours = `ABI ${abi.ABI_MAJOR}.${abi.ABI_MINOR}`;
       const detections: Detection[] = probes.map((p) => {
-        const code = /MDFAN_ERR_[A-Z_]+/.exec(p.errText)?.[0] ?? null;
-        return { by: `reader probe (pid ${p.pid}, a new mdfan read)`, code, ms: p.exit ? p.exit.atEpochMs - p.startedEpochMs : null, message: p.errText.split('\n').find((l) => l.includes('MDFAN_ERR_'))?.trim() };
+        const e = commandError(p);
+        return { by: `reader probe (pid ${p.pid}, a new mdfan read)`, code: e.code, ms: p.exit ? p.exit.atEpochMs - p.startedEpochMs : null, message: e.message };
       });
       const ip = inProc as { code: string | null; us: number; message: string } | null;
       if (ip) detections.push({ by: 'in-process attach (SegmentReader.openSync)', code: ip.code, ms: ip.us / 1000, message: ip.message });

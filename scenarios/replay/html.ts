@@ -7,11 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { machineInfo } from '../../bench/machine.js';
 import { renderHtml } from '../../bench/report/html.js';
 import type { Column, Curve, FullReport, Section } from '../../bench/report/types.js';
-import { pctKey } from './collect.js';
+import { percentileKey } from '../../lib/percentiles.js';
 import type { ReplayReport, RunHistograms } from './types.js';
 
 export function buildFullReport(rep: ReplayReport, hists: RunHistograms[]): FullReport {
-  const pctCols: Column[] = [...rep.percentiles.map((p) => ({ key: `latency_ns.${pctKey(p)}`, label: `p${p} ns` })), { key: 'latency_ns.max', label: 'max ns' }];
+  const pctCols: Column[] = [...rep.percentiles.map((p) => ({ key: `latency_ns.${percentileKey(p)}`, label: `p${p} ns` })), { key: 'latency_ns.max', label: 'max ns' }];
   const sections: Section[] = [];
   rep.runs.forEach((r, i) => {
     const tag = r.sweep_readers !== undefined ? ` (${r.sweep_readers} readers)` : '';

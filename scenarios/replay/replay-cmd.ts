@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { optString } from '../../lib/cli/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import { segmentPath } from '../../native/segment/mapping.js';
 import { loadScenario, type LoadedScenario } from './load.js';
 import { killAllChildren, signal } from './procs.js';
 import { countItchMessages } from './progress.js';
@@ -38,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv);
   if (positionals.length !== 1) throw new MdfanError(ErrorCode.OPTIONS, `give exactly one scenario file (got ${positionals.length})\n${USAGE}`);
   const segment = optString(values.segment, '--segment') ?? `mdfan-replay-${process.pid}`;
-  if (!/^[A-Za-z0-9._-]{1,200}$/.test(segment)) throw new MdfanError(ErrorCode.OPTIONS, `--segment must be a plain name ([A-Za-z0-9._-]), got ${JSON.stringify(segment)}`);
+  segmentPath(segment); // a bad name fails here, before any process starts
   const jsonFile = optString(values.json, '--json');
   const htmlFile = optString(values.html, '--html');
   const quiet = values.quiet === true;

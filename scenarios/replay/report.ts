@@ -3,7 +3,7 @@
  * per reader where it matters), stalls, faults, the checks and the verdict. For a sweep, one
  * summary table with a row per run after the runs.
  */
-import { pctKey } from './collect.js';
+import { percentileKey } from '../../lib/percentiles.js';
 import type { ReplayReport, RunReport } from './types.js';
 
 const n = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : Math.round(x).toLocaleString('en-US'));
@@ -19,7 +19,7 @@ const pctLabel = (p: number): string => `p${p}`;
 
 function latencyTable(r: RunReport, percentiles: number[], perReader: boolean): string {
   const head = ['', 'count', 'updates', 'seen %', 'retries', ...percentiles.map((p) => `${pctLabel(p)} ns`), 'max ns'];
-  const lat = (l: Record<string, number>): string[] => [...percentiles.map((p) => n(l[pctKey(p)])), n(l.max)];
+  const lat = (l: Record<string, number>): string[] => [...percentiles.map((p) => n(l[percentileKey(p)])), n(l.max)];
   const rows: string[][] = r.groups.map((g) => [`${g.group} (${g.wait})`, String(g.count), n(g.updates), g.observed_pct.toFixed(2), n(g.retries), ...lat(g.latency_ns)]);
   if (r.pool) {
     const p = r.pool;

@@ -6,8 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-
-export type Wait = 'spin' | 'yield' | 'block';
+import type { WaitStrategy } from '../../workers/index.js';
 
 export interface FeedSpec {
   source: string;
@@ -19,7 +18,7 @@ export interface FeedSpec {
 export interface ReaderGroupSpec {
   name?: string;
   count: number;
-  wait: Wait;
+  wait: WaitStrategy;
   symbols?: string[];
   /** Follow the top-of-book lines (`mdfan read --top`) instead of whole books. */
   top?: boolean;
@@ -27,7 +26,7 @@ export interface ReaderGroupSpec {
 export interface PoolSpec {
   workers: number;
   strategy: string;
-  wait?: Wait;
+  wait?: WaitStrategy;
   hangMs?: number;
 }
 export interface StallSpec {

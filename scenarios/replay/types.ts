@@ -1,6 +1,6 @@
 /** What one replay run produces: the JSON report's shape (docs/SCENARIOS.md describes it). */
 import type * as hdr from 'hdr-histogram-js';
-import type { Wait } from './schema.js';
+import type { WaitStrategy } from '../../workers/index.js';
 
 /** Latency figures in ns: `p50`, `p90`, `p99`, `p999` (99.9), ... as configured, plus max and count. */
 export type Latency = Record<string, number>;
@@ -8,7 +8,7 @@ export type Latency = Record<string, number>;
 export interface ReaderOutcome {
   index: number;
   group: string;
-  wait: Wait;
+  wait: WaitStrategy;
   pid: number;
   exit_code: number | null;
   signal: string | null;
@@ -25,7 +25,7 @@ export interface ReaderOutcome {
 
 export interface GroupOutcome {
   group: string;
-  wait: Wait;
+  wait: WaitStrategy;
   count: number;
   updates: number;
   reads: number;
@@ -39,7 +39,7 @@ export interface GroupOutcome {
 export interface PoolOutcome {
   workers: number;
   strategy: string;
-  wait: Wait;
+  wait: WaitStrategy;
   pid: number;
   exit_code: number | null;
   updates: number;

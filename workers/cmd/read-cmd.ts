@@ -17,6 +17,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { newLatencyHistogram } from '../sdk/histogram.js';
+import { percentilesOf } from '../../lib/percentiles.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
 import { bookLineHeader, formatBookLine, formatBookText } from '../../lib/book-line.js';
 import { cpuOption, intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
@@ -221,7 +222,6 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const cpu = process.cpuUsage(cpu0);
-  const pct = (p: number): number => hist.getValueAtPercentile(p);
   if (symbols !== null) {
     const never = [...symbols].filter((s) => reader.find(s) < 0);
     if (never.length > 0) log.warn({ event: LogEvent.SYMBOLS_UNKNOWN, segment: name, symbols: never }, `segment ${name} never listed ${never.join(', ')}`);
@@ -233,7 +233,7 @@ export async function run(argv: string[]): Promise<number> {
     reads: reader.seg.reads,
     retries: reader.retries,
     stale,
-    latency_ns: { p50: pct(50), p90: pct(90), p99: pct(99), p999: pct(99.9), max: hist.maxValue },
+    latency_ns: percentilesOf(hist),
     cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     wall_ms: Math.round(performance.now() - startedMs),
     cpu: pinCpu,

@@ -12,6 +12,7 @@ import { newLatencyHistogram } from '../sdk/histogram.js';
 import type { WaitStrategy } from '../sdk/book-reader.js';
 import type { WorkerResult, WorkerTask } from './strategy-worker.js';
 import type { ErrorDetails } from '../../native/segment/errors.js';
+import { type LatencyPercentiles, percentilesOf } from '../../lib/percentiles.js';
 
 /** The pool's defaults, each defined once. */
 export const POOL_DEFAULTS = Object.freeze({
@@ -36,14 +37,8 @@ export interface PoolOptions {
   expectedIntervalNs?: number;
 }
 
-export interface Percentiles {
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  max: number;
-  count: number;
-}
+/** The pool's latency record: the standard one and how many samples it holds. */
+export type PoolLatency = LatencyPercentiles & { count: number };
 
 export interface WorkerReport {
   worker: number;
@@ -51,7 +46,7 @@ export interface WorkerReport {
   updates: number;
   reads: number;
   retries: number;
-  latency_ns: Percentiles;
+  latency_ns: PoolLatency;
   error?: string;
   /** The error's stable code (MDFAN_ERR_*) and facts, when it had them. */
   error_code?: string;
@@ -68,17 +63,10 @@ export interface PoolReport {
   segment: string;
   workers: WorkerReport[];
   /** `hist`: the merged HDR histogram, hdr-histogram-js compressed base64 (for replays and benches). */
-  merged: { latency_ns: Percentiles; updates: number; reads: number; retries: number; hist: string };
+  merged: { latency_ns: PoolLatency; updates: number; reads: number; retries: number; hist: string };
 }
 
-const pct = (h: hdr.Histogram): Percentiles => ({
-  p50: h.getValueAtPercentile(50),
-  p90: h.getValueAtPercentile(90),
-  p99: h.getValueAtPercentile(99),
-  p999: h.getValueAtPercentile(99.9),
-  max: h.maxValue,
-  count: h.totalCount,
-});
+const pct = (h: hdr.Histogram): PoolLatency => ({ ...percentilesOf(h), count: h.totalCount });
 
 export async function runPool(o: PoolOptions, stop: { requested: boolean }): Promise<PoolReport> {
   const pool = new Piscina({
@@ -135,7 +123,7 @@ export async function runPool(o: PoolOptions, stop: { requested: boolean }): Pro
   const merged = newLatencyHistogram();
   const workers: WorkerReport[] = settled.map((s, i) => {
     if (!s.ok) {
-      const empty = { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, count: 0 };
+      const empty = pct(newLatencyHistogram());
       // For a hung worker, say what the pool saw (piscina's own abort message is generic).
       const error = hung.has(i) ? `strategy made no progress for ${o.hangMs} ms: worker ${i} aborted and ended` : String(s.e?.message ?? s.e);
       return { worker: i, status: hung.has(i) ? 'hung' : 'error', updates: 0, reads: 0, retries: 0, latency_ns: empty, error, writer_deaths: 0, stale_reads: 0, cpu: null, summary: null };
