@@ -34,8 +34,11 @@ export function percentilesOf(source: hdr.Histogram | ArrayLike<number>, percent
 export function percentilesOf(source: hdr.Histogram | ArrayLike<number>, percentiles: readonly number[] = STANDARD_PERCENTILES): LatencyPercentiles | Record<string, number> {
   const out: Record<string, number> = {};
   if (isHistogram(source)) {
-    for (const p of percentiles) out[percentileKey(p)] = source.getValueAtPercentile(p);
-    out.max = source.maxValue;
+    // A percentile is its bucket's highest equivalent value, which can pass the exact largest
+    // value recorded (121,663 against 121,625 at 3 digits): no sample is above max.
+    const max = source.maxValue;
+    for (const p of percentiles) out[percentileKey(p)] = Math.min(source.getValueAtPercentile(p), max);
+    out.max = max;
   } else {
     const sorted = Float64Array.from(source).sort();
     for (const p of percentiles) out[percentileKey(p)] = rankOf(sorted, p);
