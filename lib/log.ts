@@ -35,6 +35,8 @@ export const LogEvent = Object.freeze({
   FEED_VERIFIED: 'feed_verified',
   /** A reader is attached and about to read (fields: segment, wait, generation). */
   READER_ATTACHED: 'attached',
+  /** A reader was refused the segment at attach (fields: code, segment, and the refusal's facts, e.g. found/expected ABI). */
+  READER_REFUSED: 'attach_refused',
   /** A reader waits for a segment that is not there or not READY yet (fields: segment, timeoutS, code). */
   READER_WAITING: 'waiting',
   /** Symbols asked for that the segment never listed (fields: segment, symbols). */

@@ -35,13 +35,9 @@ const isDeath = (l: LogLine): boolean => l.event === LogEvent.WRITER_DEAD;
 const worst = (ds: Detection[]): number | null => (ds.some((d) => d.ms === null) || ds.length === 0 ? null : Math.max(...ds.map((d) => d.ms!)));
 const readyLog = (c: Child) => c.logs.find((l) => l.event === LogEvent.WRITER_READY) ?? null;
 
-/**
- * A command's error as the command table prints it, `mdfan CMD: CODE: message`: the message for
- * the report, and the code of a command that logs no event for it (an `mdfan read` refused at attach).
- */
-function commandError(c: Child): { code: string | null; message: string | undefined } {
-  const line = c.errText.split('\n').find((l) => /^mdfan [a-z-]+: MDFAN_ERR_/.test(l));
-  return { code: /^mdfan [a-z-]+: (MDFAN_ERR_[A-Z_]+)/.exec(line ?? '')?.[1] ?? null, message: line?.trim() };
+/** A command's error as the command table prints it, `mdfan CMD: CODE: message`, for the report (codes come from log events). */
+function commandError(c: Child): { message: string | undefined } {
+  return { message: c.errText.split('\n').find((l) => /^mdfan [a-z-]+: MDFAN_ERR_/.test(l))?.trim() };
 }
 
 function notInjected(spec: FaultSpec, atS: number, why: string): FaultOutcome {
@@ -236,8 +232,8 @@ function versionMismatch(ctx: RunContext, spec: Extract<FaultSpec, { kind: 'vers
       const theirs = `ABI ${major}.`;
       const ours = `ABI ${abi.ABI_MAJOR}.${abi.ABI_MINOR}`;
       const detections: Detection[] = probes.map((p) => {
-        const e = commandError(p);
-        return { by: `reader probe (pid ${p.pid}, a new mdfan read)`, code: e.code, ms: p.exit ? p.exit.atEpochMs - p.startedEpochMs : null, message: e.message };
+        const refused = p.logs.find((l) => l.event === LogEvent.READER_REFUSED);
+        return { by: `reader probe (pid ${p.pid}, a new mdfan read)`, code: refused?.code ?? null, ms: p.exit ? p.exit.atEpochMs - p.startedEpochMs : null, message: commandError(p).message };
       });
       const ip = inProc as { code: string | null; us: number; message: string } | null;
       if (ip) detections.push({ by: 'in-process attach (SegmentReader.openSync)', code: ip.code, ms: ip.us / 1000, message: ip.message });

@@ -150,7 +150,14 @@ export async function run(argv: string[]): Promise<number> {
     if (isMdfanError(e, ErrorCode.NO_SEGMENT) || isMdfanError(e, ErrorCode.NOT_READY))
       log.info({ event: LogEvent.READER_WAITING, segment: name, timeoutS, code: e.code }, `waiting up to ${timeoutS} s for segment ${name} (${e.code})`);
   }
-  const reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid, ...(symbols ? { symbols: [...symbols] } : {}) });
+  let reader: BookReader;
+  try {
+    reader = await BookReader.attach(name, { timeoutMs: timeoutS * 1000, wait, writerUid, ...(symbols ? { symbols: [...symbols] } : {}) });
+  } catch (e) {
+    // The facts for whoever reacts (the replay's faults); the message is printed once, by the command table.
+    if (isMdfanError(e)) log.error({ event: LogEvent.READER_REFUSED, segment: name, code: e.code, ...e.details }, 'attach refused');
+    throw e;
+  }
   const events = o.events ? new EventRecorder(eventsFile) : null;
   log.info({ event: LogEvent.READER_ATTACHED, segment: name, wait, generation: reader.seg.generation, events: events !== null }, 'attached');
   const levels = (): number => (top ? 1 : reader.levels);
