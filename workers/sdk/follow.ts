@@ -18,7 +18,7 @@ export type FollowEnd = 'closed' | 'aborted' | 'duration';
 /** Updates handed out between two event-loop turns when they never stop coming (timers, signals, I/O still run). */
 const UPDATES_PER_TURN = 1 << 12;
 /** spin: idle steps between two looks at the clock and the writer's story (cheap looks are the point of spinning). */
-const SPIN_IDLES_PER_CHECK = 16;
+const SPIN_IDLES_PER_CHECK = 64;
 
 /** What an idle step tells the loop. */
 const Step = {
@@ -47,7 +47,8 @@ class FollowLoop {
     // Asleep on the top lines' word when only tops are followed (woken by top changes alone),
     // else on the segment's, which the writer bumps after every message (books and events).
     const sleep = (ms: number): void => reader.sleepUntilWoken(ready, ms, f.tops && !f.followsEvents);
-    this.idle = new IdleStrategy(reader.wait, { ready, sleep }, o.turnEveryMs ?? 0);
+    // spin: the loop's own poll is the look (no second look inside the idle step).
+    this.idle = new IdleStrategy(reader.wait, { ready, sleep }, o.turnEveryMs ?? 0, 0);
     this.endMs = o.durationMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.durationMs;
   }
 

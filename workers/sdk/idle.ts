@@ -2,8 +2,9 @@
  * The one idle strategy every reader loop takes (after Agrona's BackoffIdleStrategy): a loop that
  * found no work calls idle(), one that found some calls reset(). What idle() does depends on the
  * wait strategy and on how long nothing has come:
- *   spin   look for work SPIN_CHECKS times without pause; every SPIN_TURNS_EVERY calls, ask for
- *          an event-loop turn (timers, signals): the lowest latency, one core per reader
+ *   spin   look for work without pause (SPIN_CHECKS times per call, or none for a caller whose
+ *          own look is the poll); an event-loop turn every SPIN_LOOKS_PER_TURN looks (timers,
+ *          signals): the lowest latency, one core per reader
  *   yield  spin for yieldSpinUs, then ask for yieldTurns event-loop turns, then park the thread
  *          for a period that doubles from yieldParkMinUs to yieldParkMaxUs, a turn after each
  *   block  sleep on the futex until the writer's wake (the Sleeper), at most BLOCK_SLICE_MS, then
@@ -24,9 +25,9 @@ export interface IdleTarget {
   sleep(ms: number): void;
 }
 
-/** spin: looks for work per idle() call, and calls per event-loop turn (a power of two). */
-const SPIN_CHECKS = 1024;
-const SPIN_TURNS_EVERY = 64;
+/** spin: looks for work per idle() call (a caller whose own look is costly), and looks per event-loop turn (a power of two). */
+export const SPIN_CHECKS = 1024;
+const SPIN_LOOKS_PER_TURN = 1 << 16;
 /** The longest a block sleep lasts before the loop looks at the writer's story again. */
 export const BLOCK_SLICE_MS = 100;
 /** Looks for work per clock read while yield spins. */
@@ -52,10 +53,16 @@ export class IdleStrategy {
    * `turnEveryMs` (block only): a dedicated thread that sleeps in the futex and wants an event-loop
    * turn only this often (0: after every sleep).
    */
+  /**
+   * `spinChecks` (spin only): how many times idle() looks for work itself before it returns; 0
+   * for a caller whose own look is as cheap (the follow loop's poll), so that an update found is
+   * read at once rather than found twice.
+   */
   constructor(
     readonly wait: WaitStrategy,
     private readonly target: IdleTarget,
     private readonly turnEveryMs = 0,
+    private readonly spinChecks = SPIN_CHECKS,
   ) {}
 
   /** Work was found: the next idle() starts from the first phase again. */
@@ -76,8 +83,11 @@ export class IdleStrategy {
       return true;
     }
     if (this.wait === 'spin') {
-      for (let i = 0; i < SPIN_CHECKS; i++) if (this.target.ready()) return false;
-      return (++this.spins & (SPIN_TURNS_EVERY - 1)) === 0;
+      for (let i = 0; i < this.spinChecks; i++) if (this.target.ready()) return false;
+      this.spins += Math.max(1, this.spinChecks);
+      if (this.spins < SPIN_LOOKS_PER_TURN) return false;
+      this.spins = 0;
+      return true;
     }
     if (this.wait === 'block') return this.sleep(maxMs);
     switch (this.phase) {
