@@ -18,7 +18,9 @@ export type FollowEnd = 'closed' | 'aborted' | 'duration';
 /** Updates handed out between two event-loop turns when they never stop coming (timers, signals, I/O still run). */
 const UPDATES_PER_TURN = 1 << 12;
 /** spin: idle steps between two looks at the clock and the writer's story (cheap looks are the point of spinning). */
-const SPIN_IDLES_PER_CHECK = 64;
+const SPIN_IDLES_PER_CHECK = 16;
+/** spin: polls one take() makes before an idle step. */
+const SPIN_LOOKS_PER_TAKE = 64;
 
 /** What an idle step tells the loop. */
 const Step = {
@@ -35,6 +37,8 @@ class FollowLoop {
   private readonly endMs: number;
   private idles = 0;
   private work = 0;
+  /** spin: polls per take() before it gives up to an idle step. */
+  private readonly spinLooks: number;
   ended: FollowEnd | null = null;
 
   constructor(
@@ -49,13 +53,17 @@ class FollowLoop {
     const sleep = (ms: number): void => reader.sleepUntilWoken(ready, ms, f.tops && !f.followsEvents);
     // spin: the loop's own poll is the look (no second look inside the idle step).
     this.idle = new IdleStrategy(reader.wait, { ready, sleep }, o.turnEveryMs ?? 0, 0);
+    this.spinLooks = reader.wait === 'spin' ? SPIN_LOOKS_PER_TAKE - 1 : 0;
     this.endMs = o.durationMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + o.durationMs;
   }
 
   /** The next update if one is there (synchronous), else null: then idle(). */
   take(): Update | null {
     if (this.ended !== null) return null;
-    const u = this.follower.next();
+    const f = this.follower;
+    let u = f.next();
+    // spin: look again at once a few times before an idle step (the tightest poll period).
+    for (let i = this.spinLooks; u === null && i > 0; i--) u = f.next();
     if (u !== null) {
       this.idle.reset();
       if (u.kind === 'closed') this.ended = 'closed';
@@ -84,7 +92,11 @@ class FollowLoop {
       f.report(now);
       if (f.checkStory()) return Step.AGAIN;
     }
-    return this.idle.idle(this.endMs - performance.now(), f.reader.isWriterDead) ? Step.TURN : Step.AGAIN;
+    const dormant = f.reader.isWriterDead;
+    // A spinning step needs no deadline (no clock read between two polls: it would lengthen the
+    // poll period, and with it how late an update is seen); the others sleep at most until it.
+    const maxMs = this.idle.wait === 'spin' && !dormant ? Number.POSITIVE_INFINITY : this.endMs - performance.now();
+    return this.idle.idle(maxMs, dormant) ? Step.TURN : Step.AGAIN;
   }
 
   close(): void {
