@@ -113,6 +113,32 @@ test('a flood of connections cannot exhaust the writer: at most the cap stay ope
   }
 });
 
+test('hostile lines are dropped as data, never thrown: null, arrays, numbers, strings, unknown types, fields of the wrong kind; the writer serves on', async () => {
+  const name = segName('ctl-hostile');
+  // A writer in its own process: an exception escaping its control plane would end it.
+  const wp = startNode(new URL('./helpers/writer-proc.js', import.meta.url), ['serve', name, '1', '1']);
+  await wp.line(/^ready /);
+  const c = createConnection(`/dev/shm/${name}.ctl`);
+  c.on('error', () => undefined);
+  c.setEncoding('utf8');
+  let heard = '';
+  c.on('data', (d: string) => {
+    heard += d;
+  });
+  await new Promise((r) => c.once('connect', r));
+  for (const line of ['null', '[]', '1', '"attach"', 'true', '{"type":5}', '{"type":null}', '{"type":"shutdown"}', '{"type":"attach","pid":{"a":1},"wait":{"x":1}}', '{"type":"events","read":"many","lost":null}'])
+    c.write(`${line}\n`);
+  c.write('{"type":"list"}\n');
+  // The writer is still there and answers on the same connection: its list names this peer with the claims dropped.
+  const listed = await waitUntil(() => /"type":"readers"/.test(heard) ? heard : null, 10_000, { what: 'the list answered after the hostile lines' });
+  assert.is(wp.run.exit, null, `the writer lives on: ${wp.stderr()}`);
+  const readers = JSON.parse(listed.split('\n').find((l) => l.includes('"readers"'))!).readers as Array<{ pid: number; wait: string; events_read?: number }>;
+  assert.equal(readers.map((r) => [r.pid, r.wait, r.events_read]), [[0, '', undefined]]);
+  c.destroy();
+  wp.child.kill('SIGTERM');
+  assert.is((await wp.exited).code, 0, wp.stderr());
+});
+
 test('the writer says hello with its generation, and shutdown when it closes', async () => {
   const name = segName('ctl-hello');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });

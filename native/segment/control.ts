@@ -16,6 +16,43 @@ import type { Mapping } from './mapping.js';
 import { native } from './binding.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 
+/** What a peer may send, checked as data: anything else is dropped (a peer is not trusted). */
+type ControlMessage =
+  | { type: 'attach'; pid: number; wait: string }
+  | { type: 'events'; read: unknown; lost: unknown }
+  | { type: 'list' }
+  | { type: 'registry' };
+
+/** The longest wait name a peer may claim (the SDK's are 5 characters). */
+const MAX_WAIT_CHARS = 16;
+
+/** One control line as a message of the protocol, or null (not JSON, not an object, an unknown type, fields of the wrong kind). */
+export function parseControlLine(line: string): ControlMessage | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const m = v as Record<string, unknown>;
+  switch (m.type) {
+    case 'attach': {
+      const pid = Number.isInteger(m.pid) && (m.pid as number) > 0 && (m.pid as number) <= 0x7fffffff ? (m.pid as number) : 0;
+      const wait = typeof m.wait === 'string' && m.wait.length <= MAX_WAIT_CHARS ? m.wait : '';
+      return { type: 'attach', pid, wait };
+    }
+    case 'events':
+      return { type: 'events', read: m.read, lost: m.lost };
+    case 'list':
+      return { type: 'list' };
+    case 'registry':
+      return { type: 'registry' };
+    default:
+      return null;
+  }
+}
+
 export interface ReaderInfo {
   pid: number;
   wait: string;
@@ -104,19 +141,22 @@ export class ControlServer {
     send(sock, { type: 'hello', generation: info().generation, pid: process.pid });
     let buf = '';
     sock.on('data', (d: string) => {
+      try {
+        serve(d);
+      } catch {
+        sock.destroy(); // whatever a peer sends, the writer goes on: only this connection ends
+      }
+    });
+    const serve = (d: string): void => {
       buf += d;
       if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes) return void sock.destroy(); // a confused or hostile peer
       for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
-        let msg: { type?: string; pid?: number; wait?: string; read?: unknown; lost?: unknown };
-        try {
-          msg = JSON.parse(line);
-        } catch {
-          continue;
-        }
+        const msg = parseControlLine(line);
+        if (msg === null) continue; // not a message of the protocol: never a reason to stop serving
         if (msg.type === 'attach' && this.clients.get(sock) === null && !this.closed) {
-          this.clients.set(sock, { pid: Number(msg.pid) || 0, wait: String(msg.wait ?? ''), since: new Date().toISOString() });
+          this.clients.set(sock, { pid: msg.pid, wait: msg.wait, since: new Date().toISOString() });
           this.onAttach(true);
         } else if (msg.type === 'events') {
           // A peer's claim, shown by `mdfan stat` only: kept when it is two counts, else ignored.
@@ -136,7 +176,7 @@ export class ControlServer {
           }
         }
       }
-    });
+    };
     const gone = (): void => {
       if (this.clients.get(sock) && !this.closed) this.onAttach(false);
       this.clients.delete(sock);
@@ -186,7 +226,8 @@ export function announceAttach(path: string, wait: string, onMessage?: (msg: { t
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       try {
-        onMessage?.(JSON.parse(line));
+        const m: unknown = JSON.parse(line);
+        if (typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string') onMessage?.(m as { type: string });
       } catch {
         /* ignore */
       }
@@ -215,8 +256,11 @@ export function listReaders(path: string, timeoutMs: number = SEGMENT_DEFAULTS.c
       if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes * 64) return finish(null); // a list is never this long
       for (const line of buf.split('\n').slice(0, -1)) {
         try {
-          const m = JSON.parse(line);
-          if (m.type === 'readers') return finish(m.readers);
+          const m: unknown = JSON.parse(line);
+          if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'readers') {
+            const readers = (m as { readers?: unknown }).readers;
+            return finish(Array.isArray(readers) ? readers.filter((r): r is ReaderInfo => typeof r === 'object' && r !== null) : null);
+          }
         } catch {
           /* keep reading */
         }
