@@ -227,4 +227,25 @@ test('inputs must be regular files: a FIFO and a device are refused by name, bef
   assert.not.ok(existsSync(fifo));
 });
 
+test('a FIFO planted under a segment name is refused at once, never waited on: the SDK, mdfan stat, ls and read', () => {
+  const name = segName('fifo');
+  // mkfifo(1): Node has no mkfifo of its own. The test removes it (cleanupSegments) like any segment.
+  const made = spawnSync('mkfifo', [`/dev/shm/${name}`]);
+  assert.is(made.status, 0, String(made.stderr));
+  // A plain blocking open of it would wait for a writer for ever: each command is given 20 s, and must end by itself.
+  const cli = (args: string[]) => spawnSync(process.execPath, [binPath, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const stat = cli(['stat', '--segment', name]);
+  assert.is(stat.status, 1, `stat ended (signal ${stat.signal})`);
+  assert.match(stat.stderr, 'MDFAN_ERR_UNSAFE_OBJECT');
+  assert.match(stat.stderr, 'not a shared-memory segment');
+  const read = cli(['read', '--segment', name, '--timeout', '1']);
+  assert.is(read.status, 1, `read ended (signal ${read.signal})`);
+  assert.match(read.stderr, 'MDFAN_ERR_UNSAFE_OBJECT');
+  const ls = cli(['ls']);
+  assert.is(ls.status, 0, `ls ended (signal ${ls.signal}): ${ls.stderr}`);
+  assert.match(ls.stdout, new RegExp(`${name}\\s+UNSAFE \\(MDFAN_ERR_UNSAFE_OBJECT\\)`));
+  // In this process last: were the open blocking, the commands above have already failed the test.
+  assert.is(codeOf(() => SegmentReader.openSync(name)), 'MDFAN_ERR_UNSAFE_OBJECT');
+});
+
 test.run();

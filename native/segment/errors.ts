@@ -79,6 +79,8 @@ export function syscallError(e: unknown, segment: string | null): MdfanError {
   const facts = { segment: segment ?? undefined, syscall: se.syscall, errno: se.errno, errname: se.code };
   const on = segment === null ? '' : ` on segment ${segment}`;
   if (se.code === 'ENOENT' && segment !== null) return new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${segment} (${se.message})`, facts);
+  if (se.code === 'ENODEV' && se.syscall === 'shm_open' && segment !== null)
+    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${segment} in /dev/shm is not a shared-memory segment (a FIFO, a socket or a device: not something mdfan made), refused without reading it`, facts);
   if (se.code === 'EACCES' || se.code === 'EPERM') return new MdfanError(ErrorCode.PERMISSION, `permission denied${on} (${se.message})`, facts);
   return new MdfanError(ErrorCode.SYSCALL, `${segment === null ? '' : `segment ${segment}: `}${se.message}`, facts);
 }

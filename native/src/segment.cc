@@ -40,11 +40,21 @@ Napi::Value ShmOpen(const Napi::CallbackInfo& info) {
   uint64_t flags, mode;
   if (!ArgName(info, 0, &name) || !ArgUint(info, 1, "flags", &flags) || !ArgUint(info, 2, "mode", &mode))
     return info.Env().Undefined();
-  int oflag = (flags & kOpenReadWrite) ? O_RDWR : O_RDONLY;
+  // O_NONBLOCK: anyone may plant a FIFO under a segment's name in /dev/shm, and a plain open of
+  // one waits for a writer for ever. Non-blocking, the open returns, and what is not a regular
+  // file is refused (ENODEV) before anything reads or maps it.
+  int oflag = ((flags & kOpenReadWrite) ? O_RDWR : O_RDONLY) | O_NONBLOCK;
   if (flags & kOpenCreateExcl) oflag |= O_CREAT | O_EXCL;
   int fd = shm_open(name.c_str(), oflag, static_cast<mode_t>(mode));
   if (fd < 0) {
     ThrowErrno(info.Env(), "shm_open", errno, name);
+    return info.Env().Undefined();
+  }
+  struct stat st;
+  int err = fstat(fd, &st) != 0 ? errno : (S_ISREG(st.st_mode) ? 0 : ENODEV);
+  if (err != 0) {
+    close(fd);
+    ThrowErrno(info.Env(), err == ENODEV ? "shm_open" : "fstat", err, name);
     return info.Env().Undefined();
   }
   if ((flags & kOpenCreateExcl) && fchmod(fd, static_cast<mode_t>(mode)) != 0) {
