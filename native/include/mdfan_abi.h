@@ -229,14 +229,15 @@ typedef struct mdfan_slot_header {
  * MDFAN_ERR_NOT_READY. */
 #define MDFAN_ATTACH_TIMEOUT_MS 5000u
 
-/* ---- reader registry: the segment "/NAME.readers" beside "/NAME" -------------------------------
- * The data segment is read-only for readers, so what readers must write lives here, read-write
- * for them: one 128-byte line per attached reader and, alone on its line, the count of readers
+/* ---- reader registry: a sealed memfd whose descriptor the control socket hands readers ---------
+ * (ABI 1.0-1.2 writers made it "/NAME.readers" beside "/NAME".) The data segment is read-only for
+ * readers, so what readers must write lives here, read-write for them: one 128-byte line per attached reader and, alone on its line, the count of readers
  * asleep on the futex. The writer creates it (mode: the data segment's, plus write wherever read
  * is granted) before the data segment becomes READY, and sweeps the lines of dead pids on its
  * heartbeat.
  *
- * Wake protocol (no lost wake-up: both sides sequentially consistent, a Dekker pattern):
+ * Wake protocol (no lost wake-up: a Dekker pattern, each side's store ordered before its load by a
+ * seq_cst RMW or fence):
  *   reader: line.state = SLEEPING; sleepers += 1 (seq_cst RMW); v = notify_seq (seq_cst);
  *           look at the slots once more; nothing new -> futex_wait(&notify_seq, v, timeout);
  *           then sleepers -= 1 (CAS the line SLEEPING -> ATTACHED first) and read.
@@ -263,7 +264,8 @@ typedef struct mdfan_registry_header {
   uint8_t line0_reserved[120];   /* 8 */
   /* line 1: the sleeper count alone (every sleeping reader and the writer touch it). */
   uint32_t sleepers;             /* 128 readers asleep on notify_seq; seq_cst RMW by readers,
-                                  *     seq_cst load by the writer after each commit */
+                                  *     seq_cst load by the writer after each input message's
+                                  *     commits and its seq_cst fence */
   uint32_t top_sleepers;         /* 132 (1.2) readers asleep on the tops' notify_seq (top changes
                                   *     only); same protocol as sleepers; 0 in 1.1 */
   uint8_t line1_reserved[120];   /* 136 */

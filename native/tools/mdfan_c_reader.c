@@ -358,8 +358,9 @@ static void check_writer(const mdfan_segment_t *s, liveness_t *l, uint64_t timeo
 
 /* Whether the follow loop has anything to do since the pass that saw `state`: the state,
  * generation or instrument count moved, or a followed slot's seq differs from the last printed.
- * This is the wake protocol's "look at the slots once more": seq_cst loads, like every access of
- * that Dekker pattern (mdfan_abi.h), so either this sees the writer's commit or it sees us asleep. */
+ * This is the wake protocol's "look at the slots once more" (mdfan_abi.h): seq_cst loads after our
+ * seq_cst RMW of the sleeper count; the writer's commits (release stores) are ordered before its
+ * look at the count by its seq_cst fence, so either this sees the commit or the writer sees us. */
 static int anything_new(const mdfan_segment_t *s, uint32_t state, uint32_t generation, uint32_t known_count, const target_t *targets, uint32_t n,
                         const uint32_t *last_seq) {
   if (mdfan_load32(&s->h->state, memory_order_seq_cst) != state || mdfan_load32(&s->h->generation, memory_order_seq_cst) != generation ||
