@@ -111,11 +111,13 @@ export class BookReader {
   private readonly idleBooks: IdleStrategy;
   private readonly idleTops: IdleStrategy;
 
+  /** Nothing changed and the writer's story has not moved on: the look a sleeper makes once counted asleep. */
+  private readonly busyBooks = (): boolean => this.anyChanged(false) || this.health() !== WaitResult.UPDATED;
+  private readonly busyTops = (): boolean => this.anyChanged(true) || this.health() !== WaitResult.UPDATED;
+
   private idleFor(tops: boolean): IdleStrategy {
-    const ready = (): boolean => this.anyChanged(tops);
-    // Asleep only while nothing changed and the writer's story has not moved on.
-    const quiet = (): boolean => ready() || this.health() !== WaitResult.UPDATED;
-    return new IdleStrategy(this.wait, { ready, sleep: (ms) => this.sleeper.sleep(this.seg, tops, quiet, ms) });
+    const busy = tops ? this.busyTops : this.busyBooks;
+    return new IdleStrategy(this.wait, { ready: () => this.anyChanged(tops), sleep: (ms) => this.sleeper.sleep(this.seg, tops, busy, ms) });
   }
 
   /**
@@ -124,8 +126,11 @@ export class BookReader {
    * published anything (books or events), or with `tops` on the top lines' word (top changes only).
    */
   sleepUntilWoken(ready: () => boolean, ms: number, tops = false): void {
-    this.sleeper.sleep(this.seg, tops, () => ready() || this.health() !== WaitResult.UPDATED, ms);
+    this.wokenReady = ready;
+    this.sleeper.sleep(this.seg, tops, this.busyWoken, ms);
   }
+  private wokenReady: () => boolean = () => false;
+  private readonly busyWoken = (): boolean => this.wokenReady() || this.health() !== WaitResult.UPDATED;
 
   /**
    * Every update as an async iterator, the one follow loop (follow.ts): books or tops, events, and
@@ -269,11 +274,7 @@ export class BookReader {
   }
 
   /** True if any watched book (or top line, for `tops`) changed since it was last reported: one load per slot, nothing read. */
-  anyChange(tops: boolean): boolean {
-    return this.anyChanged(tops);
-  }
-
-  private anyChanged(tops: boolean): boolean {
+  anyChanged(tops: boolean): boolean {
     const words = this.watched(tops);
     return words !== null && this.scan.any(this.seg, words, this.announced(), tops);
   }
@@ -318,22 +319,18 @@ export class BookReader {
 
   /** The symbol of the instrument in `slot`; undefined if the directory has none there. A slot that changed()/poll() reported is always known. */
   symbolOf(slot: number): string | undefined {
-    return this.instrumentAt(slot)?.symbol;
+    return this.instrumentOf(slot)?.symbol;
   }
 
   /** The directory entry of `slot` (symbol, price scale, feed id), reading the directory again if it is not known yet. */
   instrumentOf(slot: number): Instrument | undefined {
-    return this.instrumentAt(slot);
-  }
-
-  private instrumentAt(slot: number): Instrument | undefined {
     if (this.bySlot[slot] === undefined) this.refreshDirectory();
     return this.bySlot[slot];
   }
 
   /** The price scale of `slot`: a book's prices are integers, price / scale is currency units (ITCH: 10000). */
   priceScaleOf(slot: number): number | undefined {
-    return this.instrumentAt(slot)?.priceScale;
+    return this.instrumentOf(slot)?.priceScale;
   }
 
   /** `price` (one of slot's book or top prices, the feed's integer) in currency units, e.g. 5853300 -> 585.33 for ITCH. */
@@ -420,7 +417,7 @@ export class BookReader {
       const now = performance.now();
       if (now >= end) return WaitResult.TIMEOUT;
       // wakes at least every BLOCK_SLICE_MS for the health check
-      this.sleeper.sleep(this.seg, tops, () => this.anyChanged(tops) || this.health() !== WaitResult.UPDATED, Math.min(end - now, BLOCK_SLICE_MS));
+      this.sleeper.sleep(this.seg, tops, tops ? this.busyTops : this.busyBooks, Math.min(end - now, BLOCK_SLICE_MS));
     }
   }
 

@@ -208,7 +208,7 @@ export class Follower {
   ready(): boolean {
     if (this.evCursor < this.evCount || this.cursor < this.count || this.stage !== Stage.RUNNING || this.pendingStory !== WaitResult.UPDATED) return true;
     if (this.events !== null && this.events.backlog() > 0) return true;
-    return this.books && this.reader.anyChange(this.tops);
+    return this.books && this.reader.anyChanged(this.tops);
   }
 
   /** Tells the writer's control plane this reader's event counts, at most every eventsReportMs (idle path). */
