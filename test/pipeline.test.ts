@@ -5,7 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { NOT_PUBLISHED, Pacer, Publisher, SOURCE_KINDS, newCounters, openSource, type BookSink, type FeedSource, type RunContext } from '../feed/index.js';
+import { NOT_PUBLISHED, OWN_INDEX, Pacer, Publisher, SOURCE_KINDS, newCounters, openSource, type BookSink, type FeedSource, type RunContext } from '../feed/index.js';
 import { createLogger } from '../lib/log.js';
 import { type MdfanError, SegmentReader, SegmentWriter, isMdfanError } from '../native/segment/index.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
@@ -81,6 +81,38 @@ test('a venue drives the one publisher: slots, --symbols, provenance, a gap mark
   assert.is(w.counter('stale_marks'), 2, 'each published book marked once');
   assert.is(w.counter('publishes'), 2 + 2 + 1, 'two published books, two stale marks, one book after the gap');
   w.close({ unlink: true });
+});
+
+test('a venue whose books are each as of their own message (a mirror): stale marks keep each book\'s index; a doubtful book is committed stale and stays so through a recovery', () => {
+  const name = segName('pipeline-own');
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels: LEVELS });
+  try {
+    const pub = new Publisher(w);
+    const [a, b] = ['AAA', 'BBB'].map((s, i) => pub.instrument(s, 1 + i, 10000)) as [number, number];
+    pub.book(a, top(5000, 5010), 10, 1);
+    pub.book(b, top(7000, 7020), 20, 2);
+    pub.book(b, top(7001, 7021), 21, 3, true); // the upstream said this one may be wrong
+    const r = SegmentReader.openSync(name);
+    const snap = r.newSnapshot();
+    try {
+      r.read(b, snap);
+      assert.is(snap.stale, true, 'a doubtful book is stale');
+      pub.gap(OWN_INDEX);
+      r.read(a, snap);
+      assert.equal([snap.msgIndex, snap.stale, snap.bidPrice(0)], [10, true, 5000], "AAA's mark keeps its own message");
+      r.read(b, snap);
+      assert.equal([snap.msgIndex, snap.stale], [21, true]);
+      pub.recovered(OWN_INDEX);
+      r.read(a, snap);
+      assert.equal([snap.msgIndex, snap.stale], [10, false], 'recovered: the mark goes, the index stays');
+      r.read(b, snap);
+      assert.equal([snap.msgIndex, snap.stale], [21, true], "recovered: the upstream's mark stays");
+    } finally {
+      r.close();
+    }
+  } finally {
+    w.close();
+  }
 });
 
 test('--source names every registered venue when it is malformed or unknown', () => {

@@ -26,6 +26,8 @@ export class Publisher implements BookSink {
   private readonly flags: Uint32Array;
   /** Each slot's last book's input message (a stale mark at OWN_INDEX names it). */
   private readonly bookIndex: Float64Array;
+  /** MDFAN_SLOT_STALE where the venue said the slot's last book was doubtful: no recovery of ours clears that. */
+  private readonly upstream: Uint32Array;
   private readonly symbolBySlot: string[] = [];
   private readonly symbols: ReadonlySet<string> | null;
   private readonly dump: BookDump | null;
@@ -43,6 +45,7 @@ export class Publisher implements BookSink {
   ) {
     this.flags = new Uint32Array(writer.layout.maxInstruments);
     this.bookIndex = new Float64Array(writer.layout.maxInstruments);
+    this.upstream = new Uint32Array(writer.layout.maxInstruments);
     this.symbols = opts.symbols ?? null;
     this.dump = opts.dump ?? null;
     this.log = opts.log ?? null;
@@ -75,8 +78,10 @@ export class Publisher implements BookSink {
   }
 
   book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number, doubtful = false): void {
-    this.writer.publish(slot, top, msgIndex, exchangeTsNs, doubtful ? this.flags[slot]! | abi.SLOT_STALE : this.flags[slot]);
+    const upstream = doubtful ? abi.SLOT_STALE : 0;
+    this.writer.publish(slot, top, msgIndex, exchangeTsNs, this.flags[slot]! | upstream);
     this.bookIndex[slot] = msgIndex;
+    this.upstream[slot] = upstream;
     this.published = true;
     this.dump?.write(msgIndex, this.symbolBySlot[slot], top);
   }
@@ -113,7 +118,7 @@ export class Publisher implements BookSink {
     for (let slot = 0; slot < n; slot++) {
       if (!(this.flags[slot] & abi.SLOT_STALE)) continue;
       this.flags[slot] &= ~abi.SLOT_STALE;
-      this.writer.flagSlot(slot, this.flags[slot], msgIndex === OWN_INDEX ? this.bookIndex[slot]! : msgIndex);
+      this.writer.flagSlot(slot, this.flags[slot]! | this.upstream[slot]!, msgIndex === OWN_INDEX ? this.bookIndex[slot]! : msgIndex);
     }
     this.writer.wakeIfSleepers();
   }
