@@ -24,14 +24,14 @@ export interface FuzzResult {
   badFacts: number;
 }
 
-const newResult = (): FuzzResult => ({ cases: 0, outcomes: {}, crashes: 0, firstCrash: '', badFacts: 0 });
+export const newResult = (): FuzzResult => ({ cases: 0, outcomes: {}, crashes: 0, firstCrash: '', badFacts: 0 });
 
-function count(r: FuzzResult, outcome: string): void {
+export function count(r: FuzzResult, outcome: string): void {
   r.cases++;
   r.outcomes[outcome] = (r.outcomes[outcome] ?? 0) + 1;
 }
 
-function crash(r: FuzzResult, what: string, e: unknown): void {
+export function crash(r: FuzzResult, what: string, e: unknown): void {
   r.cases++;
   r.crashes++;
   r.firstCrash ||= `${what}: ${(e as Error)?.stack ?? String(e)}`;
@@ -221,9 +221,9 @@ export function fuzzMold(cases: number, rand: () => number, itch: Buffer, name: 
 }
 
 /** Mutations of a JSON value: a key dropped or added, a value replaced by a hostile one. */
-const HOSTILE = [null, true, -1, 0, 1e308, -1e308, 1e-300, '', 'x'.repeat(300), [], {}, '../../../../etc/passwd', 'itch:/dev/zero', Number.MAX_SAFE_INTEGER];
+export const HOSTILE: readonly unknown[] = [null, true, -1, 0, 1e308, -1e308, 1e-300, '', 'x'.repeat(300), [], {}, '../../../../etc/passwd', 'itch:/dev/zero', Number.MAX_SAFE_INTEGER];
 
-function mutate(v: unknown, rand: () => number, depth = 0): unknown {
+export function mutate(v: unknown, rand: () => number, depth = 0): unknown {
   if (Array.isArray(v)) {
     const a = v.map((x) => (rand() < 0.3 ? mutate(x, rand, depth + 1) : x));
     if (rand() < 0.1) a.push(HOSTILE[Math.floor(rand() * HOSTILE.length)]);
