@@ -191,8 +191,9 @@ export class ControlServer {
         const msg = parseControlLine(line);
         if (msg === null) continue; // not a message of the protocol: never a reason to stop serving
         if (msg.type === 'attach' && client.info === null && !this.closed) {
-          if (msg.pid !== client.pid) {
-            // Not its own pid: a listing, a count and a liveness check must not rest on a lie.
+          if (client.pid <= 0 || msg.pid !== client.pid) {
+            // Not its own pid (or one the kernel cannot name here: another pid namespace): a
+            // listing, a count and a liveness check must not rest on a claim.
             this.refusedCounts.pid++;
             this.send(sock, { type: 'refused', code: ErrorCode.PEER_REFUSED, reason: 'pid', claimed: msg.pid, found: client.pid });
             continue;
