@@ -9,6 +9,7 @@ import { createConnection, type Socket } from 'node:net';
 import { SegmentWriter } from '../native/segment/index.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import { statSegment } from '../native/segment/stat.js';
+import { type Peer, admit, controlLimits } from '../native/segment/control-peers.js';
 import { spawnChild } from '../lib/child.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
@@ -154,6 +155,34 @@ test('a peer that sends list requests and never reads is cut off; the answers th
   } finally {
     w.close();
   }
+});
+
+test('the admission policy: at the total cap the uid holding the most gives up one (a dead process\'s first, then one that never attached, then its oldest); a uid that holds the most itself is refused', () => {
+  const limits = controlLimits({ maxConnections: 4, maxPerUid: 10 });
+  const peers = (list: Array<[string, Peer]>) => new Map(list);
+  const alive = (pid: number) => pid !== 666;
+  const full = peers([
+    ['a1', { pid: 11, uid: 1, reader: true }],
+    ['a2', { pid: 12, uid: 1, reader: true }],
+    ['a3', { pid: 13, uid: 1, reader: true }],
+    ['b1', { pid: 21, uid: 2, reader: true }],
+  ]);
+  assert.equal(admit(full, 3, limits, alive), { admit: true, evict: 'a1', why: 'share' });
+  assert.equal(admit(full, 2, limits, alive), { admit: true, evict: 'a1', why: 'share' });
+  assert.equal(admit(full, 1, limits, alive), { admit: false, reason: 'full' });
+  full.set('a2', { pid: 12, uid: 1, reader: false });
+  assert.equal(admit(full, 3, limits, alive), { admit: true, evict: 'a2', why: 'idle' });
+  full.set('a3', { pid: 666, uid: 1, reader: true });
+  assert.equal(admit(full, 1, limits, alive), { admit: true, evict: 'a3', why: 'dead' });
+  // Per uid: only its own connections make room, never another uid's.
+  const tight = controlLimits({ maxConnections: 100, maxPerUid: 2 });
+  const mine = peers([
+    ['b1', { pid: 21, uid: 2, reader: false }],
+    ['a1', { pid: 11, uid: 1, reader: true }],
+    ['a2', { pid: 12, uid: 1, reader: true }],
+  ]);
+  assert.equal(admit(mine, 1, tight, alive), { admit: false, reason: 'uid_full' });
+  assert.equal(admit(mine, 2, tight, alive), { admit: true, evict: null, why: null });
 });
 
 test.run();
