@@ -24,7 +24,8 @@
         "src/seqlock_read.cc",
         "src/abi_export.cc",
         "src/commit.cc",
-        "src/fdpass.cc"
+        "src/fdpass.cc",
+        "src/peercred.cc"
       ]
     }
   ],

@@ -126,14 +126,16 @@ test('hostile lines are dropped as data, never thrown: null, arrays, numbers, st
     heard += d;
   });
   await new Promise((r) => c.once('connect', r));
-  for (const line of ['null', '[]', '1', '"attach"', 'true', '{"type":5}', '{"type":null}', '{"type":"shutdown"}', '{"type":"attach","pid":{"a":1},"wait":{"x":1}}', '{"type":"events","read":"many","lost":null}'])
+  // A pid that is not this process's is refused (the connection serves on); a wait of the wrong kind is dropped.
+  for (const line of ['null', '[]', '1', '"attach"', 'true', '{"type":5}', '{"type":null}', '{"type":"shutdown"}', '{"type":"attach","pid":{"a":1},"wait":"spin"}', `{"type":"attach","pid":${process.pid},"wait":{"x":1}}`, '{"type":"events","read":"many","lost":null}'])
     c.write(`${line}\n`);
   c.write('{"type":"list"}\n');
   // The writer is still there and answers on the same connection: its list names this peer with the claims dropped.
   const listed = await waitUntil(() => /"type":"readers"/.test(heard) ? heard : null, 10_000, { what: 'the list answered after the hostile lines' });
   assert.is(wp.run.exit, null, `the writer lives on: ${wp.stderr()}`);
   const readers = JSON.parse(listed.split('\n').find((l) => l.includes('"readers"'))!).readers as Array<{ pid: number; wait: string; events_read?: number }>;
-  assert.equal(readers.map((r) => [r.pid, r.wait, r.events_read]), [[0, '', undefined]]);
+  assert.equal(readers.map((r) => [r.pid, r.wait, r.events_read]), [[process.pid, '', undefined]]);
+  assert.match(heard, '"type":"refused","code":"MDFAN_ERR_PEER_REFUSED","reason":"pid","claimed":0');
   c.destroy();
   wp.child.kill('SIGTERM');
   assert.is((await wp.exited).code, 0, wp.stderr());

@@ -160,8 +160,8 @@ test('event readers report their counts through the control plane; mdfan stat sh
     // A peer that claims nonsense changes nothing.
     const bogus = createConnection(path);
     await new Promise((r) => bogus.once('connect', r));
-    bogus.write(`${JSON.stringify({ type: 'attach', pid: 1, wait: 'spin' })}\n${JSON.stringify({ type: 'events', read: -5, lost: 'many' })}\n`);
-    const listed = await waitUntil(async () => (await listReaders(path))?.find((r) => r.pid === 1), 10_000, { what: 'the peer listed' });
+    bogus.write(`${JSON.stringify({ type: 'attach', pid: process.pid, wait: 'spin' })}\n${JSON.stringify({ type: 'events', read: -5, lost: 'many' })}\n`);
+    const listed = await waitUntil(async () => (await listReaders(path))?.find((r) => r.pid === process.pid), 10_000, { what: 'the peer listed' });
     assert.is(listed.events_read, undefined);
     bogus.destroy();
     // Not spawnSync: the writer's control plane answers from this process's event loop.

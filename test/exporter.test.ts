@@ -1,7 +1,7 @@
 /**
  * `mdfan exporter`: Prometheus metrics read from segment headers, scraped over HTTP and parsed
  * from the exposition format: up, state, generation, writer alive, counters, instruments,
- * updates per instrument; a missing segment is up 0.
+ * updates per instrument; a missing segment is up 0; methods other than GET and HEAD are 405.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -63,6 +63,15 @@ test('a scrape gives each segment\'s state, writer, counters and per-instrument 
     assert.is(at(`mdfan_readers{segment="${name}"}`), 0);
     assert.ok((at(`mdfan_writer_heartbeat_age_seconds{segment="${name}"}`) ?? -1) >= 0);
     assert.is((await fetch(`http://127.0.0.1:${port}/other`)).status, 404);
+    // Only GET and HEAD: anything else is 405 naming what is allowed, and no scrape.
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const r = await fetch(`http://127.0.0.1:${port}/metrics`, { method, body: method === 'DELETE' ? undefined : 'x' });
+      assert.is(r.status, 405, method);
+      assert.is(r.headers.get('allow'), 'GET, HEAD');
+    }
+    const head = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'HEAD' });
+    assert.is(head.status, 200);
+    assert.is(await head.text(), '');
     exp.signal('SIGTERM');
     assert.is((await exp.exited).code, 0, exp.stderr());
   } finally {

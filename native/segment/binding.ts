@@ -57,6 +57,8 @@ export interface Addon {
   sendFd(socketFd: number, fd: number): void;
   /** Connects to the Unix socket `path`, writes `request`, returns the first descriptor received. */
   recvFd(path: string, request: string, timeoutMs: number): number;
+  /** The peer of the connected Unix socket `fd` as the kernel recorded it at connect (SO_PEERCRED): [pid, uid, gid]. */
+  peerCred(fd: number): [number, number, number];
   fchown(fd: number, uid: number, gid: number): void;
   fstat(fd: number): FileStat;
   close(fd: number): void;
@@ -121,7 +123,7 @@ export const addonPath = resolveAddon();
 const raw = require(addonPath) as Addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
-const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
+const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'peerCred', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
 
 /** A guarded call: a failed syscall becomes an MdfanError with a stable code and the errno facts. */
 function guard<K extends (typeof GUARDED)[number]>(name: K): Addon[K] {

@@ -5,16 +5,27 @@
  *   writer -> reader  {"type":"hello","generation":G,"pid":P}, {"type":"generation","generation":G},
  *                     {"type":"shutdown","state":"CLOSED"}
  *   reader -> writer  {"type":"events","read":R,"lost":L}     (an event reader's counts, now and then)
- *   any    -> writer  {"type":"list"}  ->  {"type":"readers","readers":[{pid, wait, since, events_read?, events_lost?}]}
+ *   any    -> writer  {"type":"list"}  ->  {"type":"readers","readers":[{pid, wait, since, events_read?, events_lost?}],
+ *                                              "refused":{"pid":N,"uid_full":N,"full":N,"unread":N}}
+ *   writer -> peer    {"type":"refused","code":"MDFAN_ERR_PEER_REFUSED","reason":R,...facts}
+ * Peers are known by the kernel's word (SO_PEERCRED), not their own: an attach must claim the
+ * connecting process's own pid (else refused, reason "pid", and not listed); connections are
+ * capped per uid and in total (control-peers.ts: reasons "uid_full", "full"); a peer that leaves
+ * more than a few KiB of answers unread is hung up on (counted as "unread", no answer).
  * Everything here is best effort: the data plane (the segment) never depends on it, so a lost
  * socket, a full buffer or a confused peer only costs the announcements.
  */
 import { chmodSync, chownSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import * as abi from './abi.js';
 import type { Mapping } from './mapping.js';
 import { native } from './binding.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
+import { ErrorCode } from './errors.js';
+import { type ControlLimits, type Peer, type RefusalReason, admit, controlLimits } from './control-peers.js';
+
+export { announceAttach, listReaders } from './control-client.js';
+export type { ControlLimits, RefusalReason } from './control-peers.js';
 
 /** What a peer may send, checked as data: anything else is dropped (a peer is not trusted). */
 type ControlMessage =
@@ -77,13 +88,26 @@ export function writeControlPath(m: Mapping, path: string | null): void {
   if (path) m.u8.set(Buffer.from(path), off);
 }
 
+/** A connection: the kernel's facts about its peer, and the reader it announced (null: none yet). */
+interface Client extends Peer {
+  info: ReaderInfo | null;
+}
+
+/** The descriptor of a connection's socket (libuv's stream handle), or -1. */
+const fdOf = (sock: Socket): number => (sock as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
+
 export class ControlServer {
-  private readonly clients = new Map<Socket, ReaderInfo | null>();
+  private readonly clients = new Map<Socket, Client>();
+  /** Peers refused or cut off, by reason (also in every `list` answer). */
+  private readonly refusedCounts: Record<RefusalReason, number> = { pid: 0, uid_full: 0, full: 0, unread: 0 };
+  /** Connections accepted since start (refused ones included). */
+  private acceptedCount = 0;
   /** After close(), sockets still emit 'close' events: they must not reach the writer. */
   private closed = false;
   private constructor(
     readonly path: string,
     private readonly server: Server,
+    private readonly limits: ControlLimits,
     private readonly onAttach: (attached: boolean) => void,
   ) {}
 
@@ -96,6 +120,7 @@ export class ControlServer {
     info: () => { generation: number },
     registryFd: number,
     onAttach: (attached: boolean) => void,
+    limits: Partial<ControlLimits> = {},
   ): Promise<ControlServer | null> {
     try {
       unlinkSync(path); // a dead writer's: we hold the segment's writer lock
@@ -115,30 +140,41 @@ export class ControlServer {
       /* best effort */
     }
     server.unref(); // never keeps the writer alive
-    const cs = new ControlServer(path, server, onAttach);
-    server.on('connection', (sock) => cs.accept(sock, info, registryFd));
+    const cs = new ControlServer(path, server, controlLimits(limits), onAttach);
+    server.on('connection', (sock) => {
+      try {
+        cs.accept(sock, info, registryFd);
+      } catch {
+        sock.destroy(); // whoever connects, the writer goes on
+      }
+    });
     server.on('error', () => undefined);
     return cs;
   }
 
   private accept(sock: Socket, info: () => { generation: number }, registryFd: number): void {
+    this.acceptedCount++;
     sock.unref();
     sock.setEncoding('utf8');
-    if (this.clients.size >= SEGMENT_DEFAULTS.controlMaxConnections) {
-      // Full (a flood?): the oldest connection that never announced a reader makes room (Map
-      // order is arrival order); with every one a reader, the newcomer goes.
-      let idle: Socket | null = null;
-      for (const [s, r] of this.clients)
-        if (r === null) {
-          idle = s;
-          break;
-        }
-      if (idle === null) return void sock.destroy();
-      this.clients.delete(idle);
-      idle.destroy();
+    sock.on('error', () => undefined);
+    let pid: number;
+    let uid: number;
+    try {
+      [pid, uid] = native.peerCred(fdOf(sock));
+    } catch {
+      return void sock.destroy(); // gone already, or not a socket the kernel can vouch for
     }
-    this.clients.set(sock, null);
-    send(sock, { type: 'hello', generation: info().generation, pid: process.pid });
+    const room = admit(this.clients, uid, this.limits);
+    if (!room.admit) return void this.refuse(sock, room.reason, { uid, limit: room.reason === 'uid_full' ? this.limits.maxPerUid : this.limits.maxConnections });
+    if (room.evict) {
+      // Forgotten now (the next newcomer must not pick it again); a reader's detach is counted here, its 'close' finds nothing.
+      if (this.clients.get(room.evict)?.info && !this.closed) this.onAttach(false);
+      this.clients.delete(room.evict);
+      room.evict.destroy();
+    }
+    const client: Client = { pid, uid, reader: false, info: null };
+    this.clients.set(sock, client);
+    this.send(sock, { type: 'hello', generation: info().generation, pid: process.pid });
     let buf = '';
     sock.on('data', (d: string) => {
       try {
@@ -149,48 +185,85 @@ export class ControlServer {
     });
     const serve = (d: string): void => {
       buf += d;
-      if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes) return void sock.destroy(); // a confused or hostile peer
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      for (let i = buf.indexOf('\n'); i >= 0 && !sock.destroyed; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         const msg = parseControlLine(line);
         if (msg === null) continue; // not a message of the protocol: never a reason to stop serving
-        if (msg.type === 'attach' && this.clients.get(sock) === null && !this.closed) {
-          this.clients.set(sock, { pid: msg.pid, wait: msg.wait, since: new Date().toISOString() });
+        if (msg.type === 'attach' && client.info === null && !this.closed) {
+          if (client.pid <= 0 || msg.pid !== client.pid) {
+            // Not its own pid (or one the kernel cannot name here: another pid namespace): a
+            // listing, a count and a liveness check must not rest on a claim.
+            this.refusedCounts.pid++;
+            this.send(sock, { type: 'refused', code: ErrorCode.PEER_REFUSED, reason: 'pid', claimed: msg.pid, found: client.pid });
+            continue;
+          }
+          client.reader = true;
+          client.info = { pid: msg.pid, wait: msg.wait, since: new Date().toISOString() };
           this.onAttach(true);
         } else if (msg.type === 'events') {
           // A peer's claim, shown by `mdfan stat` only: kept when it is two counts, else ignored.
-          const r = this.clients.get(sock);
+          const r = client.info;
           if (r && isCount(msg.read) && isCount(msg.lost)) {
             r.events_read = msg.read;
             r.events_lost = msg.lost;
           }
-        } else if (msg.type === 'list') send(sock, { type: 'readers', readers: this.readers() });
+        } else if (msg.type === 'list') this.send(sock, { type: 'readers', readers: this.readers(), refused: this.refusedCounts });
         else if (msg.type === 'registry' && !this.closed) {
-          // The registry's descriptor, on this connection's own socket (libuv's stream handle).
-          const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+          // The registry's descriptor, on this connection's own socket.
+          const fd = fdOf(sock);
           try {
-            if (typeof fd === 'number' && fd >= 0) native.sendFd(fd, registryFd);
+            if (fd >= 0) native.sendFd(fd, registryFd);
           } catch {
             /* the reader went: it polls instead of sleeping */
           }
         }
       }
+      // What is left is one unfinished line: past the bound, a confused or hostile peer (many whole lines in one chunk are fine).
+      if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes) sock.destroy();
     };
-    const gone = (): void => {
-      if (this.clients.get(sock) && !this.closed) this.onAttach(false);
+    sock.on('close', () => {
+      if (this.clients.get(sock)?.info && !this.closed) this.onAttach(false);
       this.clients.delete(sock);
-    };
-    sock.on('close', gone);
-    sock.on('error', () => undefined);
+    });
+  }
+
+  /** Says why (one short line, on a new connection's empty buffer) and hangs up. */
+  private refuse(sock: Socket, reason: 'uid_full' | 'full', facts: Record<string, number>): void {
+    this.refusedCounts[reason]++;
+    sock.end(`${JSON.stringify({ type: 'refused', code: ErrorCode.PEER_REFUSED, reason, ...facts })}\n`);
+    sock.destroySoon(); // closed once written, whether or not the peer ever reads or hangs up
+  }
+
+  /** One line to a peer, unless it left more than the bound unread: then it is cut off instead. */
+  private send(sock: Socket, msg: object): void {
+    if (sock.destroyed || !sock.writable) return;
+    if (sock.writableLength > this.limits.maxUnreadBytes) {
+      this.refusedCounts.unread++;
+      return void sock.destroy();
+    }
+    sock.write(JSON.stringify(msg) + '\n');
   }
 
   readers(): ReaderInfo[] {
-    return [...this.clients.values()].filter((r): r is ReaderInfo => r !== null);
+    const out: ReaderInfo[] = [];
+    for (const c of this.clients.values()) if (c.info) out.push(c.info);
+    return out;
+  }
+
+  /** Counts for tests and tools: connections open now (per uid), accepted so far, refusals by reason, bytes left unread. */
+  stats(): { connections: number; byUid: Record<number, number>; accepted: number; refused: Record<RefusalReason, number>; unreadBytes: number } {
+    const byUid: Record<number, number> = {};
+    let unreadBytes = 0;
+    for (const [s, c] of this.clients) {
+      byUid[c.uid] = (byUid[c.uid] ?? 0) + 1;
+      unreadBytes += s.writableLength;
+    }
+    return { connections: this.clients.size, byUid, accepted: this.acceptedCount, refused: { ...this.refusedCounts }, unreadBytes };
   }
 
   announce(msg: object): void {
-    for (const s of this.clients.keys()) send(s, msg);
+    for (const s of this.clients.keys()) this.send(s, msg);
   }
 
   close(): void {
@@ -205,66 +278,4 @@ export class ControlServer {
       /* gone */
     }
   }
-}
-
-function send(sock: Socket, msg: object): void {
-  if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(msg) + '\n');
-}
-
-/** A reader's announcement: connects, says attach, and stays connected (closing = detach). */
-export function announceAttach(path: string, wait: string, onMessage?: (msg: { type: string }) => void): Socket | null {
-  if (!path) return null;
-  const sock = createConnection(path);
-  sock.unref(); // never keeps a reader alive
-  sock.setEncoding('utf8');
-  sock.on('error', () => undefined); // best effort: the data plane does not need it
-  sock.on('connect', () => sock.write(JSON.stringify({ type: 'attach', pid: process.pid, wait }) + '\n'));
-  let buf = '';
-  sock.on('data', (d: string) => {
-    buf += d;
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const m: unknown = JSON.parse(line);
-        if (typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string') onMessage?.(m as { type: string });
-      } catch {
-        /* ignore */
-      }
-    }
-    if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes) sock.destroy(); // a confused or hostile peer
-  });
-  return sock;
-}
-
-/** Asks the writer for its attached readers (null if the socket does not answer in time). */
-export function listReaders(path: string, timeoutMs: number = SEGMENT_DEFAULTS.controlAnswerMs): Promise<ReaderInfo[] | null> {
-  return new Promise((resolve) => {
-    const sock = createConnection(path);
-    const timer = setTimeout(() => finish(null), timeoutMs);
-    let buf = '';
-    const finish = (r: ReaderInfo[] | null): void => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve(r);
-    };
-    sock.setEncoding('utf8');
-    sock.on('error', () => finish(null));
-    sock.on('connect', () => sock.write('{"type":"list"}\n'));
-    sock.on('data', (d: string) => {
-      buf += d;
-      if (buf.length > SEGMENT_DEFAULTS.controlMaxLineBytes * 64) return finish(null); // a list is never this long
-      for (const line of buf.split('\n').slice(0, -1)) {
-        try {
-          const m: unknown = JSON.parse(line);
-          if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'readers') {
-            const readers = (m as { readers?: unknown }).readers;
-            return finish(Array.isArray(readers) ? readers.filter((r): r is ReaderInfo => typeof r === 'object' && r !== null) : null);
-          }
-        } catch {
-          /* keep reading */
-        }
-      }
-    });
-  });
 }

@@ -29,6 +29,18 @@ export const SEGMENT_DEFAULTS = Object.freeze({
    * room, else the new one is closed.
    */
   controlMaxConnections: 512,
+  /**
+   * The control plane's connections at most from one uid (the kernel's SO_PEERCRED, not a claim):
+   * a flood from one user cannot lock out the readers of another. A reader holds one connection
+   * (a pool, one per worker) and asks for the registry on a short-lived one: far fewer than this.
+   */
+  controlMaxPerUid: 128,
+  /**
+   * Bytes of answers a peer has left unread (buffered in the writer, past what the kernel's
+   * socket buffer holds) before the writer stops answering it and hangs up: a peer that asks and
+   * never reads cannot grow the writer.
+   */
+  controlMaxUnreadBytes: 8192,
   /** Bytes of one unfinished line either side buffers from the control socket before it hangs up. */
   controlMaxLineBytes: 4096,
 });

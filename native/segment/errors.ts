@@ -34,6 +34,8 @@ export const ErrorCode = {
   NATS: 'MDFAN_ERR_NATS',
   /** An optional package a command needs is not installed (which one, and how, in the message). */
   MISSING_DEPENDENCY: 'MDFAN_ERR_MISSING_DEPENDENCY',
+  /** The writer's control plane refused a peer: its claimed pid is not its own, its uid or the plane is full (the reason and facts in the refusal). */
+  PEER_REFUSED: 'MDFAN_ERR_PEER_REFUSED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

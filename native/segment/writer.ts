@@ -17,7 +17,7 @@ import { segmentObjects } from './objects.js';
 import { type LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
-import { ControlServer, controlPath, writeControlPath } from './control.js';
+import { type ControlLimits, ControlServer, controlPath, writeControlPath } from './control.js';
 import { EventRingWriter, type EventFields, newEventFields } from './events.js';
 import { TopsOwner } from './tops.js';
 import { type ValidOptions, type WriterOptions, validated } from './writer-options.js';
@@ -94,9 +94,10 @@ export class SegmentWriter {
 
   /**
    * Starts the control plane (a Unix socket; best effort: on failure the segment works without
-   * it) and records its path in the header for readers and `mdfan stat`.
+   * it) and records its path in the header for readers and `mdfan stat`. `limits`: the plane's
+   * caps (connections in total and per uid, unread bytes), each defaulting to SEGMENT_DEFAULTS.
    */
-  async startControl(): Promise<boolean> {
+  async startControl(limits: Partial<ControlLimits> = {}): Promise<boolean> {
     const path = controlPath(this.name);
     if (path === null || this.closedState) return false;
     this.control = await ControlServer.start(
@@ -108,6 +109,7 @@ export class SegmentWriter {
       (attached) => {
         if (!this.closedState) this.addCounter(attached ? 'reader_attaches' : 'reader_detaches'); // the mapping is gone after close
       },
+      limits,
     );
     if (this.control && this.closedState) this.control.close(); // closed while we were listening
     if (this.control && !this.closedState) writeControlPath(this.map, path);

@@ -40,6 +40,11 @@ uint32_t LiveStates() { return live_states.load(std::memory_order_relaxed); }
 
 }  // namespace mdfan
 
+namespace mdfan {
+// peercred.cc: declared here, not in util.h, to keep the shared header untouched.
+void InitPeerCred(Napi::Env env, Napi::Object exports);
+}  // namespace mdfan
+
 namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* state = new mdfan::AddonState();
@@ -53,6 +58,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdfan::InitAbi(env, exports);
   mdfan::InitCommit(env, exports, state);
   mdfan::InitFdPass(env, exports);
+  mdfan::InitPeerCred(env, exports);
   exports.Set("addonStates", Napi::Function::New(env, mdfan::AddonStates, "addonStates"));
   return exports;
 }

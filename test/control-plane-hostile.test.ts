@@ -1,0 +1,188 @@
+/**
+ * The control plane against hostile peers: a pid claimed that is not the peer's own, a flood of
+ * attaches from one uid, connections left behind by dead processes, and a peer that asks and
+ * never reads. Peers are known by the kernel's word (SO_PEERCRED).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createConnection, type Socket } from 'node:net';
+import { SegmentWriter } from '../native/segment/index.js';
+import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
+import { statSegment } from '../native/segment/stat.js';
+import { type Peer, admit, controlLimits } from '../native/segment/control-peers.js';
+import { spawnChild } from '../lib/child.js';
+import { binPath } from './helpers/paths.js';
+import { killAll, startNode } from './helpers/procs.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+import { waitUntil } from './helpers/wait.js';
+
+const sockets: Socket[] = [];
+const sleepers: number[] = [];
+test.after.each(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const pid of sleepers.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  killAll();
+  cleanupSegments();
+});
+
+/** A connection that keeps what the writer says in `heard` (so its hang-up is seen). */
+function connect(path: string, firstLine?: string): Socket & { heard: string } {
+  const c = createConnection(path) as Socket & { heard: string };
+  c.heard = '';
+  c.setEncoding('utf8');
+  c.on('error', () => undefined);
+  c.on('data', (d: string) => {
+    c.heard += d;
+  });
+  if (firstLine !== undefined) c.on('connect', () => c.write(`${firstLine}\n`));
+  sockets.push(c);
+  return c;
+}
+const attachLine = (pid: number) => JSON.stringify({ type: 'attach', pid, wait: 'spin' });
+
+test('an attach claiming a pid that is not the peer\'s own is refused with MDFAN_ERR_PEER_REFUSED, counted and not listed', async () => {
+  const name = segName('ctl-forged');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl());
+    const c = connect(w.control!.path, attachLine(1)); // init's pid: a reader that is not this process
+    const line = await waitUntil(() => c.heard.split('\n').find((l) => l.includes('"refused"')), 10_000, { what: 'the refusal' });
+    assert.equal(JSON.parse(line), { type: 'refused', code: 'MDFAN_ERR_PEER_REFUSED', reason: 'pid', claimed: 1, found: process.pid });
+    assert.equal(w.control!.readers(), []);
+    assert.is(w.control!.stats().refused.pid, 1);
+    assert.is(statSegment(name).counters.reader_attaches, 0, 'a refused attach is no attach');
+    // The same connection may still attach as what it is.
+    c.write(`${attachLine(process.pid)}\n`);
+    await waitUntil(() => w.control!.readers().length === 1, 10_000, { what: 'the honest attach' });
+    assert.is(w.control!.readers()[0].pid, process.pid);
+  } finally {
+    w.close();
+  }
+});
+
+test('512 fake attaches from one uid do not lock out a reader of another uid; that uid keeps at most its cap', async () => {
+  if (process.getuid?.() !== 0) {
+    console.log('  (skipped: needs root, to run a reader as uid 65534)');
+    return;
+  }
+  const name = segName('ctl-uidflood');
+  // Group-readable for uid/gid 65534, whose reader must get in.
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, mode: 0o640, gid: 65534 });
+  w.startIdleHeartbeat();
+  try {
+    assert.ok(await w.startControl());
+    w.addInstrument('AAA', 1, 1);
+    const flood = Array.from({ length: 512 }, () => connect(w.control!.path, attachLine(process.pid)));
+    // Every connection taken in, and every one still open attached (the newest of the flood: a
+    // newcomer at the uid's cap pushes out one of the same uid that has not attached yet).
+    await waitUntil(
+      () => {
+        const s = w.control!.stats();
+        return s.accepted === flood.length && w.control!.readers().length === s.connections;
+      },
+      20_000,
+      { what: 'the flood taken in and settled' },
+    );
+    const r = spawnChild('reader as 65534', binPath, ['read', '--segment', name, '--wait', 'yield'], { uid: 65534, gid: 65534 });
+    await waitUntil(() => w.control!.readers().some((x) => x.pid === r.pid), 20_000, { what: "the reader of uid 65534 attached despite the flood" });
+    assert.is(w.control!.stats().byUid[65534], 1);
+    const held = w.control!.stats().byUid[0];
+    assert.ok(held <= SEGMENT_DEFAULTS.controlMaxPerUid, `uid 0 holds ${held} connections, the cap is ${SEGMENT_DEFAULTS.controlMaxPerUid}`);
+    // Its cap full of live readers, one more from the same uid is refused.
+    const more = connect(w.control!.path, attachLine(process.pid));
+    await waitUntil(() => more.heard.includes('"refused"'), 10_000, { what: 'one more fake refused' });
+    assert.match(more.heard, '"reason":"uid_full"');
+  } finally {
+    w.close();
+  }
+});
+
+test('at its uid\'s cap, a connection whose process is gone makes room; live readers are kept and the next newcomer is refused', async () => {
+  const name = segName('ctl-orphan');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl({ maxPerUid: 2 }));
+    const path = w.control!.path;
+    const orphan = startNode(new URL('./helpers/orphan-attach.js', import.meta.url), [path]);
+    sleepers.push(Number((await orphan.line(/^sleeper \d+$/)).split(' ')[1]));
+    await orphan.exited;
+    await waitUntil(() => w.control!.readers().some((x) => x.pid === orphan.child.pid), 10_000, { what: 'the orphan attached' });
+    const a = connect(path, attachLine(process.pid));
+    await waitUntil(() => w.control!.readers().length === 2, 10_000, { what: 'the first honest reader attached' });
+    const b = connect(path, attachLine(process.pid));
+    await waitUntil(() => b.heard.includes('"hello"') || b.heard.includes('"refused"'), 10_000, { what: 'the second honest reader answered' });
+    assert.match(b.heard, '"hello"', 'the dead process\'s connection made room');
+    await waitUntil(() => w.control!.readers().filter((x) => x.pid === process.pid).length === 2, 10_000, { what: 'both honest readers attached' });
+    assert.not.ok(w.control!.readers().some((x) => x.pid === orphan.child.pid), 'the orphan is no longer listed');
+    const c = connect(path, attachLine(process.pid));
+    await waitUntil(() => c.heard.includes('"refused"'), 10_000, { what: 'the third refused: its uid is full of live readers' });
+    assert.match(c.heard, '"reason":"uid_full"');
+    assert.match(a.heard, '"hello"');
+  } finally {
+    w.close();
+  }
+});
+
+test('a peer that sends list requests and never reads is cut off; the answers the writer buffers stay bounded', async () => {
+  const name = segName('ctl-unread');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl());
+    const c = createConnection(w.control!.path);
+    sockets.push(c);
+    c.on('error', () => undefined);
+    c.pause(); // never reads (past what the stream takes in before it stops)
+    await new Promise((r) => c.once('connect', r));
+    c.write('{"type":"list"}\n'.repeat(200_000)); // ~6 MB of answers if every one were buffered
+    let most = 0;
+    await waitUntil(
+      () => {
+        const s = w.control!.stats();
+        most = Math.max(most, s.unreadBytes);
+        return s.refused.unread === 1 && s.connections === 0;
+      },
+      30_000,
+      { what: 'the writer to hang up on the peer that never reads', everyMs: 1 },
+    );
+    // The bound, plus at most the one answer that crossed it.
+    assert.ok(most <= SEGMENT_DEFAULTS.controlMaxUnreadBytes + 1024, `the writer buffered ${most} bytes for it`);
+  } finally {
+    w.close();
+  }
+});
+
+test('the admission policy: at the total cap the uid holding the most gives up one (a dead process\'s first, then one that never attached, then its oldest); a uid that holds the most itself is refused', () => {
+  const limits = controlLimits({ maxConnections: 4, maxPerUid: 10 });
+  const peers = (list: Array<[string, Peer]>) => new Map(list);
+  const alive = (pid: number) => pid !== 666;
+  const full = peers([
+    ['a1', { pid: 11, uid: 1, reader: true }],
+    ['a2', { pid: 12, uid: 1, reader: true }],
+    ['a3', { pid: 13, uid: 1, reader: true }],
+    ['b1', { pid: 21, uid: 2, reader: true }],
+  ]);
+  assert.equal(admit(full, 3, limits, alive), { admit: true, evict: 'a1', why: 'share' });
+  assert.equal(admit(full, 2, limits, alive), { admit: true, evict: 'a1', why: 'share' });
+  assert.equal(admit(full, 1, limits, alive), { admit: false, reason: 'full' });
+  full.set('a2', { pid: 12, uid: 1, reader: false });
+  assert.equal(admit(full, 3, limits, alive), { admit: true, evict: 'a2', why: 'idle' });
+  full.set('a3', { pid: 666, uid: 1, reader: true });
+  assert.equal(admit(full, 1, limits, alive), { admit: true, evict: 'a3', why: 'dead' });
+  // Per uid: only its own connections make room, never another uid's.
+  const tight = controlLimits({ maxConnections: 100, maxPerUid: 2 });
+  const mine = peers([
+    ['b1', { pid: 21, uid: 2, reader: false }],
+    ['a1', { pid: 11, uid: 1, reader: true }],
+    ['a2', { pid: 12, uid: 1, reader: true }],
+  ]);
+  assert.equal(admit(mine, 1, tight, alive), { admit: false, reason: 'uid_full' });
+  assert.equal(admit(mine, 2, tight, alive), { admit: true, evict: null, why: null });
+});
+
+test.run();
