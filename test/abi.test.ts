@@ -128,7 +128,7 @@ test('adding a field to the header is one edit: the generator picks it up with i
   const dir = mkdtempSync(join(tmpdir(), 'mdfan-abi-gen-'));
   try {
     const edited = readFileSync(headerPath, 'utf8').replace(
-      'uint8_t line1_reserved[88];',
+      'uint8_t line1_reserved[84];',
       'uint32_t probe_field_a; uint64_t probe_field_b; uint8_t line1_reserved[72];',
     );
     assert.ok(edited.includes('probe_field_b'), 'the edit applied');
@@ -137,9 +137,9 @@ test('adding a field to the header is one edit: the generator picks it up with i
     const tsOut = join(dir, 'abi.generated.ts');
     execFileSync(process.execPath, [generator, '--header', h, '--ts-out', tsOut, '--h-out', join(dir, 'fields.h')]);
     const ts = readFileSync(tsOut, 'utf8');
-    // 168 is the first free byte of line 1; the u64 is aligned by the compiler to 176, and the
+    // 172 is the first free byte of line 1; the u64 is aligned by the compiler to 176, and the
     // reserved bytes that follow end the line at 256 (the header's own static asserts passed).
-    assert.match(ts, /probe_field_a: \{ offset: 168, size: 4 \}/);
+    assert.match(ts, /probe_field_a: \{ offset: 172, size: 4 \}/);
     assert.match(ts, /probe_field_b: \{ offset: 176, size: 8 \}/);
     assert.match(ts, /line1_reserved: \{ offset: 184, size: 72 \}/);
     assert.match(readFileSync(join(dir, 'fields.h'), 'utf8'), /F\(mdfan_header_t, header, probe_field_b\)/);
@@ -152,7 +152,7 @@ test('a header that breaks its own static asserts stops the generator with the c
   const dir = mkdtempSync(join(tmpdir(), 'mdfan-abi-gen-'));
   try {
     const h = join(dir, 'mdfan_abi.h');
-    writeFileSync(h, readFileSync(headerPath, 'utf8').replace('uint8_t line1_reserved[88];', 'uint8_t line1_reserved[92];'));
+    writeFileSync(h, readFileSync(headerPath, 'utf8').replace('uint8_t line1_reserved[84];', 'uint8_t line1_reserved[88];'));
     let err: { status?: number; stderr?: Buffer } | null = null;
     try {
       execFileSync(process.execPath, [generator, '--header', h, '--ts-out', join(dir, 'a.ts'), '--h-out', join(dir, 'f.h')], { stdio: 'pipe' });

@@ -43,7 +43,7 @@ test('a name leaves room for every companion: one character too many is refused 
   const longest = base.padEnd(SEGMENT_NAME_MAX, 'y');
   const w = SegmentWriter.open({ name: longest, maxInstruments: 1, levels: 1, ringEvents: 1024 });
   try {
-    assert.equal(left(longest), [longest, `${longest}.events`, `${longest}.tops`], 'the segment, its ring and its top lines all exist (the registry is a memfd)');
+    assert.equal(left(longest), [longest, `${longest}.events`, `${longest}.tops`, `${longest}.lock`], 'the segment, its ring, its top lines and its lock all exist (the registry is a memfd)');
     const r = SegmentReader.openSync(longest);
     r.close();
   } finally {

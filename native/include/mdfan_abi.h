@@ -32,9 +32,9 @@
 /* "MDFANSHM" as bytes at offset 0; read as a little-endian uint64. */
 #define MDFAN_MAGIC 0x4D48534E4146444DULL
 #define MDFAN_ABI_MAJOR 1u /* readers refuse any other major */
-#define MDFAN_ABI_MINOR 3u /* minor bumps only add fields in reserved space or objects beside the
+#define MDFAN_ABI_MINOR 4u /* minor bumps only add fields in reserved space or objects beside the
                            * segment (1.1: the event ring; 1.2: the top-of-book lines; 1.3: the
-                           * input-fault counters of line 5) */
+                           * input-fault counters of line 5; 1.4: header.companions) */
 
 #define MDFAN_LINE_BYTES 128u /* false-sharing unit: two 64-byte lines (adjacent-line prefetch) */
 #define MDFAN_HEADER_BYTES 1024u
@@ -66,6 +66,13 @@
  * readers map it 2 MiB-aligned and advise the kernel likewise, so their TLB holds a few entries
  * instead of one per 4 KiB. Offsets and sizes do not change; a reader that ignores it is correct. */
 #define MDFAN_LAYOUT_HUGE_PAGES 2u
+
+/* (1.4) header.companions: the objects beside the segment this generation's writer made. A reader
+ * opens only those named here (one named and missing was removed; one not named is never opened,
+ * whoever planted it), and only if it has the data segment's owner and no permission bit the data
+ * segment lacks. A header of minor < 4 says nothing: such readers open what is there, checked alike. */
+#define MDFAN_COMPANION_EVENTS 1u /* "/NAME.events", the event ring */
+#define MDFAN_COMPANION_TOPS 2u   /* "/NAME.tops", the top-of-book lines */
 
 /* slot.flags (written inside the seqlock) */
 #define MDFAN_SLOT_STALE 1u /* the writer knows this book may be wrong (feed gap, takeover) */
@@ -101,14 +108,17 @@ typedef struct mdfan_header {
                                   *     read (directory or slot) to one generation by loading it
                                   *     (acquire) before and after: equal -> same writer's data */
   uint32_t writer_pid;           /* 136 the writer holds an OFD write lock on byte 0, length 1, of
-                                  *     the object; query it with F_OFD_GETLK and l_pid = 0 (any
-                                  *     other l_pid is EINVAL, not "lock free") */
+                                  *     the object; query it with F_OFD_GETLK, l_type F_RDLCK (only
+                                  *     a write lock conflicts: a reader's read lock is not a writer)
+                                  *     and l_pid = 0 (any other l_pid is EINVAL, not "lock free") */
   uint32_t instrument_count;     /* 140 directory entries in use; store-release after the entry */
   uint64_t writer_start_realtime_ns; /* 144 CLOCK_REALTIME when the writer took the segment */
   uint64_t writer_start_ticks;   /* 152 /proc/<pid>/stat field 22, to tell a reused pid apart */
   uint32_t last_error_code;      /* 160 MDFAN_ERRNUM_* of the last error the writer met, 0 none */
   uint32_t flags;                /* 164 lifecycle flags: MDFAN_HEADER_REPLACED (1.3) */
-  uint8_t line1_reserved[88];    /* 168 */
+  uint32_t companions;           /* 168 (1.4) MDFAN_COMPANION_*: stored before READY (a takeover
+                                  *     stores its own while INITIALIZING); atomic */
+  uint8_t line1_reserved[84];    /* 172 */
 
   /* line 2 [256,384): heartbeat alone; the writer stores it every ~10 ms. */
   uint64_t heartbeat_ns;         /* 256 CLOCK_MONOTONIC of the writer's last heartbeat */
@@ -466,6 +476,7 @@ MDFAN_STATIC_ASSERT(sizeof(mdfan_event_t) == MDFAN_EVENT_BYTES, "an event is one
 MDFAN_STATIC_ASSERT(offsetof(mdfan_event_t, price) % 8 == 0, "u64 aligned");
 MDFAN_STATIC_ASSERT((MDFAN_EVENTS_DEFAULT_CAPACITY & (MDFAN_EVENTS_DEFAULT_CAPACITY - 1u)) == 0, "capacity is a power of two");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, events) == 536, "1.1 adds the events counter in line 4's reserved space");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, companions) == 168, "1.4 adds companions in line 1's reserved space");
 
 MDFAN_STATIC_ASSERT(offsetof(mdfan_registry_header_t, top_sleepers) == 132, "1.2 adds top_sleepers in line 1's reserved space");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_tops_header_t) == MDFAN_TOPS_HEADER_BYTES, "tops header is two lines");

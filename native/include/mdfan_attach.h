@@ -43,6 +43,8 @@ static inline const char *mdfan_state_name(uint32_t s) {
 typedef struct {
   const char *name;
   int fd;
+  uid_t owner; /* the object's owner and permission bits: what its companions must match */
+  mode_t mode;
   const uint8_t *base;
   size_t size;
   const mdfan_header_t *h;
@@ -72,6 +74,41 @@ static inline int mdfan_attach_err(mdfan_attach_why_t *why, int kind, const char
   return kind;
 }
 
+/* Opens the shared-memory object `path` ("/NAME") read-only without ever waiting: O_NONBLOCK, for
+ * anyone may put a FIFO under a name in /dev/shm, and a plain open of one waits for a writer for
+ * ever. Fills *st; what fstat does not call a regular file is closed and refused (-1, errno ENODEV).
+ * Returns the fd, or -1 with errno. */
+static inline int mdfan_shm_open_regular(const char *path, struct stat *st) {
+  int fd = shm_open(path, O_RDONLY | O_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  int e = fstat(fd, st) != 0 ? errno : (S_ISREG(st->st_mode) ? 0 : ENODEV);
+  if (e != 0) {
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+/* A writer's new segment is its user's alone until the writer holds its lock: refused now, it may
+ * be open to this reader a moment later. True when /dev/shm/NAME exists and is empty. */
+static inline int mdfan_shm_is_empty(const char *path) {
+  char p[300];
+  struct stat st;
+  snprintf(p, sizeof p, "/dev/shm%s", path);
+  return stat(p, &st) == 0 && st.st_size == 0;
+}
+
+/* Whether object `st`, beside a data segment of owner `owner` and permission bits `mode`, is that
+ * segment's: the same owner, no permission bit the segment lacks, writable by nobody else. Any
+ * local user may create a file under a companion's name while it is absent. Returns NULL, or the
+ * field that differs ("uid" or "mode"). */
+static inline const char *mdfan_companion_unsafe(const struct stat *st, uid_t owner, mode_t mode) {
+  if (st->st_uid != owner) return "uid";
+  if ((st->st_mode & 0777 & ~mode) != 0 || (st->st_mode & S_IWOTH)) return "mode";
+  return NULL;
+}
+
 static inline void mdfan_segment_close(mdfan_segment_t *s) {
   if (s->base) munmap((void *)s->base, s->size);
   if (s->fd >= 0) close(s->fd);
@@ -90,21 +127,20 @@ static inline int mdfan_segment_try_attach_as(mdfan_segment_t *s, const char *na
   if (snprintf(path, sizeof path, "/%s", name) >= (int)sizeof path)
     return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_OPTIONS", "segment name %s is too long", name);
 
-  /* 1. open read-only */
-  s->fd = shm_open(path, O_RDONLY, 0);
+  /* 1. open read-only, never waiting, and only a regular file; 2. its size (fstat) */
+  struct stat st;
+  s->fd = mdfan_shm_open_regular(path, &st);
   if (s->fd < 0) {
     int e = errno;
     if (e == ENOENT) return mdfan_attach_err(why, MDFAN_ATTACH_RETRY, "MDFAN_ERR_NO_SEGMENT", "no segment %s (%s)", name, strerror(e));
+    if (e == ENODEV)
+      return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_UNSAFE_OBJECT",
+                              "%s in /dev/shm is not a shared-memory segment (a FIFO, a socket or a device: not something mdfan made), refused without reading it", name);
+    if ((e == EACCES || e == EPERM) && mdfan_shm_is_empty(path))
+      return mdfan_attach_err(why, MDFAN_ATTACH_RETRY, "MDFAN_ERR_NOT_READY", "segment %s is being created", name);
     if (e == EACCES || e == EPERM)
       return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_PERMISSION", "permission denied on segment %s (shm_open: %s)", name, strerror(e));
     return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: shm_open: %s", name, strerror(e));
-  }
-  /* 2. its size */
-  struct stat st;
-  if (fstat(s->fd, &st) != 0) {
-    int e = errno;
-    mdfan_segment_close(s);
-    return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_SYSCALL", "segment %s: fstat: %s", name, strerror(e));
   }
   uid_t me = geteuid();
   if (st.st_uid != me && st.st_uid != 0 && st.st_uid != writer_uid) {
@@ -118,6 +154,8 @@ static inline int mdfan_segment_try_attach_as(mdfan_segment_t *s, const char *na
     mdfan_segment_close(s);
     return mdfan_attach_err(why, MDFAN_ATTACH_FAIL, "MDFAN_ERR_UNSAFE_OBJECT", "segment %s has mode 0%o: anyone may write it; refusing it", name, mode);
   }
+  s->owner = st.st_uid;
+  s->mode = st.st_mode & 0777;
   uint64_t file_bytes = (uint64_t)st.st_size;
   if (file_bytes == 0) {
     mdfan_segment_close(s);
@@ -249,17 +287,25 @@ static inline int mdfan_segment_try_attach(mdfan_segment_t *s, const char *name,
   return mdfan_segment_try_attach_as(s, name, (uid_t)-1, why);
 }
 
-/* The writer lock: an OFD write lock on byte 0. F_OFD_GETLK reports it without taking it.
+/* The writer lock: an OFD write lock on byte 0. F_OFD_GETLK reports it without taking it; asked as
+ * a read lock, it reports only a write lock, so another reader's read lock never reads as a writer.
  * Returns 1 held, 0 free, -1 with errno if fcntl failed. */
 static inline int mdfan_segment_writer_lock_held(const mdfan_segment_t *s) {
   struct flock fl;
   memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
+  fl.l_type = F_RDLCK;
   fl.l_whence = SEEK_SET;
   fl.l_start = 0;
   fl.l_len = 1;
   if (fcntl(s->fd, F_OFD_GETLK, &fl) != 0) return -1;
-  return fl.l_type != F_UNLCK;
+  return fl.l_type == F_WRLCK;
+}
+
+/* The objects beside the segment its header names (MDFAN_COMPANION_*, 1.4), or -1 for a header of
+ * an older minor, which says nothing (then what is there is opened, checked alike). */
+static inline int64_t mdfan_segment_companions(const mdfan_header_t *h) {
+  if (h->abi_minor < 4) return -1;
+  return (int64_t)__atomic_load_n(&h->companions, __ATOMIC_ACQUIRE);
 }
 
 #endif /* MDFAN_ATTACH_H */

@@ -3,9 +3,10 @@
  * reader (native/tools/mdfan_c_reader.c uses it), written from native/include/mdfan_abi.h ("event ring (1.1)") and docs/ABI.md
  * "The event ring (1.1)" alone; native/segment/events.ts (EventRingReader) is the TypeScript twin.
  *
- *   mdfan_events_t r;                   data segment NAME attached (its header h), then
- *   mdfan_events_open(&r, NAME, h, from_newest, &code, why, sizeof why)   the ring of h's current
- *                                       generation: MDFAN_EVENTS_OK, or why not (ABSENT: none)
+ *   mdfan_events_t r;                   data segment `seg` attached (mdfan_attach.h), then
+ *   mdfan_events_open_segment(&r, &seg, from_newest, &code, why, sizeof why)   the ring of its
+ *                                       current generation: MDFAN_EVENTS_OK, or why not (ABSENT: none)
+ *   (mdfan_events_open(&r, NAME, h, ...) does the same for a caller that holds only the header h)
  *   mdfan_event_t e; uint64_t lost;
  *   while (mdfan_events_poll(&r, &e, &lost)) {                   1: e is the next whole record;
  *     lost > 0: that many events were lost to lapping just before e   (the line LAPPED,N)
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "mdfan_abi.h"
+#include "mdfan_attach.h"
 
 /* A directory entry as an event's line needs it. */
 typedef struct {
@@ -90,17 +92,19 @@ __attribute__((format(printf, 5, 6))) static inline int mdfan_events_fail(const 
 }
 
 /*
- * Opens the ring of data segment `name` (header `data`, attached) read-only, for the data
- * segment's current generation, and validates it in the order of EventRingReader.open: size,
- * magic, ABI major, capacity (a power of two), record_bytes, and the object's size against
+ * Opens the ring of data segment `seg` (attached) read-only, for the data segment's current
+ * generation, and validates it in the order of EventRingReader.open: named by the header (1.4: a
+ * ring it does not name is never opened), a regular file of the data segment's owner with no
+ * permission bit the data segment lacks, size, magic, ABI major, capacity (a power of two), record_bytes, and the object's size against
  * capacity. The reader starts at the oldest record still whole (head - capacity + 2, as after a
  * lap) or, with from_newest, after the newest. Returns MDFAN_EVENTS_OK, or another MDFAN_EVENTS_*
  * with `CODE` in *code and the message in `why`. Zeroes *r first (read and lost too).
  */
-static inline int mdfan_events_open(mdfan_events_t *r, const char *name, const mdfan_header_t *data, int from_newest, const char **code, char *why,
-                                    size_t why_len) {
+static inline int mdfan_events_open_segment(mdfan_events_t *r, const mdfan_segment_t *seg, int from_newest, const char **code, char *why, size_t why_len) {
   char path[256];
   struct stat st;
+  const char *name = seg->name;
+  const mdfan_header_t *data = seg->h;
   memset(r, 0, sizeof *r);
   /* generation, then state, both acquire: a takeover leaves READY before it bumps the generation
    * and creates its ring before READY again, so READY seen after generation g means g's ring (if
@@ -113,23 +117,37 @@ static inline int mdfan_events_open(mdfan_events_t *r, const char *name, const m
   }
   if (snprintf(path, sizeof path, "/%s.events", name) >= (int)sizeof path)
     return mdfan_events_fail(code, "MDFAN_ERR_OPTIONS", why, why_len, "the event ring name of segment %s is too long", name);
-  int fd = shm_open(path, O_RDONLY, 0);
+  int64_t named = mdfan_segment_companions(data);
+  if (named >= 0 && !(named & MDFAN_COMPANION_EVENTS)) {
+    mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s has no event ring (%s): its writer keeps none (started without one)", name, path + 1);
+    /* the companions read belong to generation g's writer only if the generation did not move */
+    return __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) == g ? MDFAN_EVENTS_ABSENT : MDFAN_EVENTS_NOT_YET;
+  }
+  int fd = mdfan_shm_open_regular(path, &st);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT) {
-      mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len,
-                        "segment %s has no event ring (%s): its writer keeps none (ABI 1.0, or started without one)", name, path + 1);
+      if (named >= 0)
+        mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s's event ring (%s) was removed: its writer made one, and someone deleted it since",
+                          name, path + 1);
+      else
+        mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s has no event ring (%s): its writer keeps none (ABI 1.0, or started without one)",
+                          name, path + 1);
       /* acquire: pairs with a takeover's generation bump, made before it unlinks the old ring */
       return __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) == g ? MDFAN_EVENTS_ABSENT : MDFAN_EVENTS_NOT_YET;
     }
+    if (e == ENODEV) return mdfan_events_fail(code, "MDFAN_ERR_UNSAFE_OBJECT", why, why_len, "%s in /dev/shm is not a regular file: refused without reading it", path + 1);
     if (e == EACCES || e == EPERM)
       return mdfan_events_fail(code, "MDFAN_ERR_PERMISSION", why, why_len, "permission denied on %s (shm_open: %s)", path + 1, strerror(e));
     return mdfan_events_fail(code, "MDFAN_ERR_SYSCALL", why, why_len, "%s: shm_open: %s", path + 1, strerror(e));
   }
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
+  const char *unsafe = mdfan_companion_unsafe(&st, seg->owner, seg->mode);
+  if (unsafe) {
+    unsigned owner = (unsigned)st.st_uid, mode = (unsigned)(st.st_mode & 0777);
     close(fd);
-    return mdfan_events_fail(code, "MDFAN_ERR_SYSCALL", why, why_len, "%s: fstat: %s", path + 1, strerror(e));
+    return mdfan_events_fail(code, "MDFAN_ERR_UNSAFE_OBJECT", why, why_len,
+                             "%s has uid %u and mode 0%o, segment %s uid %u and mode 0%o: not its writer's (its %s differs); refusing to read it", path + 1, owner, mode,
+                             name, (unsigned)seg->owner, (unsigned)seg->mode, unsafe);
   }
   uint64_t size = (uint64_t)st.st_size;
   if (size == 0) { /* created, not sized yet: its writer is coming up */
@@ -210,6 +228,24 @@ static inline int mdfan_events_open(mdfan_events_t *r, const char *name, const m
   uint64_t head = mdfan_events_head(r);
   r->next = from_newest ? head + 1 : (head + 2 > capacity ? head + 2 - capacity : 1);
   return MDFAN_EVENTS_OK;
+}
+
+/* mdfan_events_open_segment for a caller that holds data segment `name`'s header alone: the owner
+ * and mode the ring must have are those of the object under `name` now. */
+static inline int mdfan_events_open(mdfan_events_t *r, const char *name, const mdfan_header_t *data, int from_newest, const char **code, char *why,
+                                    size_t why_len) {
+  char path[256];
+  struct stat st;
+  mdfan_segment_t seg;
+  memset(&seg, 0, sizeof seg);
+  memset(r, 0, sizeof *r);
+  if (snprintf(path, sizeof path, "/%s", name) >= (int)sizeof path)
+    return mdfan_events_fail(code, "MDFAN_ERR_OPTIONS", why, why_len, "segment name %s is too long", name);
+  int fd = mdfan_shm_open_regular(path, &st);
+  if (fd < 0) return mdfan_events_fail(code, "MDFAN_ERR_SYSCALL", why, why_len, "segment %s: shm_open: %s", name, strerror(errno));
+  close(fd);
+  seg.name = name, seg.h = data, seg.fd = -1, seg.owner = st.st_uid, seg.mode = st.st_mode & 0777;
+  return mdfan_events_open_segment(r, &seg, from_newest, code, why, why_len);
 }
 
 /*

@@ -3,8 +3,10 @@
  * docs/ABI.md "Top-of-book lines" alone. Beside mdfan_attach.h, mdfan_wait.h and mdfan_events.h.
  *
  *   mdfan_tops_t t;
- *   mdfan_tops_open(&t, NAME, data_header, &code, why, sizeof why)   the lines of the data
- *                                 segment's current generation: MDFAN_TOPS_OK, or why not
+ *   mdfan_tops_open_segment(&t, &seg, &code, why, sizeof why)   the lines of the data segment
+ *                                 `seg` (mdfan_attach.h)'s current generation: MDFAN_TOPS_OK, or why not
+ *   (mdfan_tops_open(&t, NAME, data_header, ...) does the same for a caller that holds only the
+ *   header: it opens NAME once more to learn the owner and mode its lines must have)
  *   p = mdfan_top_line(&t, slot)  slot's line: poll its seq word (mdfan_top_seq), and copy it
  *                                 with mdfan_seqlock_read(p, &top, MDFAN_TOP_BYTES, ...) when it moved
  *   mdfan_tops_close(&t);
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 #include "mdfan_abi.h"
+#include "mdfan_attach.h"
 
 typedef struct {
   const uint8_t *base; /* the whole object, mapped read-only; NULL when closed */
@@ -38,7 +41,8 @@ typedef struct {
   uint32_t generation; /* the data segment's generation these lines belong to */
 } mdfan_tops_t;
 
-/* mdfan_tops_open's answers. ABSENT: the writer keeps no lines (ABI 1.0 or 1.1). NOT_YET: try
+/* mdfan_tops_open's answers. ABSENT: the writer keeps no lines (ABI 1.0 or 1.1), or they were
+ * removed. NOT_YET: try
  * again soon (not READY, a takeover under way, the object not sized or without magic yet, or
  * another generation's). REFUSED: not lines this reader can read; the code says why. */
 enum { MDFAN_TOPS_OK = 0, MDFAN_TOPS_ABSENT = 1, MDFAN_TOPS_NOT_YET = 2, MDFAN_TOPS_REFUSED = 3 };
@@ -58,12 +62,16 @@ __attribute__((format(printf, 6, 7))) static inline int mdfan_tops_fail(int kind
   return kind;
 }
 
-/* Opens data segment `name`'s top lines (header `data`, attached and validated) read-only, and
- * validates them in the order of the TypeScript reader (openTops): size, magic, ABI major,
- * max_instruments (the data segment's), top_stride_bytes, header_bytes, generation. */
-static inline int mdfan_tops_open(mdfan_tops_t *t, const char *name, const mdfan_header_t *data, const char **code, char *why, size_t why_len) {
+/* Opens the top lines of data segment `seg` (attached and validated) read-only, and validates them
+ * in the order of the TypeScript reader (openTops): named by the header (1.4: lines it does not
+ * name are never opened), a regular file of the data segment's owner with no permission bit the
+ * data segment lacks, size, magic, ABI major, max_instruments (the data segment's),
+ * top_stride_bytes, header_bytes, generation. */
+static inline int mdfan_tops_open_segment(mdfan_tops_t *t, const mdfan_segment_t *seg, const char **code, char *why, size_t why_len) {
   char path[256];
   struct stat st;
+  const char *name = seg->name;
+  const mdfan_header_t *data = seg->h;
   memset(t, 0, sizeof *t);
   /* generation, then state, both acquire: a takeover leaves READY before it bumps the generation
    * and makes its lines before READY again (pairs with the writer's seq_cst stores of both). */
@@ -73,22 +81,36 @@ static inline int mdfan_tops_open(mdfan_tops_t *t, const char *name, const mdfan
     return mdfan_tops_fail(MDFAN_TOPS_NOT_YET, code, "MDFAN_ERR_NOT_READY", why, why_len, "segment %s is not READY", name);
   if (snprintf(path, sizeof path, "/%s.tops", name) >= (int)sizeof path)
     return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_OPTIONS", why, why_len, "the top lines' name of segment %s is too long", name);
-  int fd = shm_open(path, O_RDONLY, 0);
+  int64_t named = mdfan_segment_companions(data);
+  /* the generation again: the companions read belong to generation g's writer */
+  int moved = __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) != g;
+  if (named >= 0 && !(named & MDFAN_COMPANION_TOPS))
+    return mdfan_tops_fail(moved ? MDFAN_TOPS_NOT_YET : MDFAN_TOPS_ABSENT, code, "MDFAN_ERR_NO_SEGMENT", why, why_len,
+                           "segment %s has no top-of-book lines (%s): its writer keeps none", name, path + 1);
+  int fd = mdfan_shm_open_regular(path, &st);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT) {
       int kind = __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) == g ? MDFAN_TOPS_ABSENT : MDFAN_TOPS_NOT_YET;
+      if (named >= 0)
+        return mdfan_tops_fail(kind, code, "MDFAN_ERR_NO_SEGMENT", why, why_len,
+                               "segment %s's top-of-book lines (%s) were removed: its writer made them, and someone deleted them since", name, path + 1);
       return mdfan_tops_fail(kind, code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s has no top-of-book lines (%s): its writer speaks ABI 1.0 or 1.1",
                              name, path + 1);
     }
+    if (e == ENODEV)
+      return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_UNSAFE_OBJECT", why, why_len, "%s in /dev/shm is not a regular file: refused without reading it", path + 1);
     if (e == EACCES || e == EPERM)
       return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_PERMISSION", why, why_len, "permission denied on %s (shm_open: %s)", path + 1, strerror(e));
     return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_SYSCALL", why, why_len, "%s: shm_open: %s", path + 1, strerror(e));
   }
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
+  const char *unsafe = mdfan_companion_unsafe(&st, seg->owner, seg->mode);
+  if (unsafe) {
+    unsigned owner = (unsigned)st.st_uid, mode = (unsigned)(st.st_mode & 0777);
     close(fd);
-    return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_SYSCALL", why, why_len, "%s: fstat: %s", path + 1, strerror(e));
+    return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_UNSAFE_OBJECT", why, why_len,
+                           "%s has uid %u and mode 0%o, segment %s uid %u and mode 0%o: not its writer's (its %s differs); refusing to read it", path + 1, owner,
+                           mode, name, (unsigned)seg->owner, (unsigned)seg->mode, unsafe);
   }
   uint64_t size = (uint64_t)st.st_size, want = MDFAN_TOPS_BYTES(data->max_instruments);
   if (size == 0) { /* created, not sized yet: its writer is coming up */
@@ -131,6 +153,23 @@ static inline int mdfan_tops_open(mdfan_tops_t *t, const char *name, const mdfan
   t->max_instruments = h->max_instruments;
   t->generation = g;
   return MDFAN_TOPS_OK;
+}
+
+/* mdfan_tops_open_segment for a caller that holds data segment `name`'s header alone: the owner and
+ * mode the lines must have are those of the object under `name` now. */
+static inline int mdfan_tops_open(mdfan_tops_t *t, const char *name, const mdfan_header_t *data, const char **code, char *why, size_t why_len) {
+  char path[256];
+  struct stat st;
+  mdfan_segment_t seg;
+  memset(&seg, 0, sizeof seg);
+  memset(t, 0, sizeof *t);
+  if (snprintf(path, sizeof path, "/%s", name) >= (int)sizeof path)
+    return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_OPTIONS", why, why_len, "segment name %s is too long", name);
+  int fd = mdfan_shm_open_regular(path, &st);
+  if (fd < 0) return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_SYSCALL", why, why_len, "segment %s: shm_open: %s", name, strerror(errno));
+  close(fd);
+  seg.name = name, seg.h = data, seg.fd = -1, seg.owner = st.st_uid, seg.mode = st.st_mode & 0777;
+  return mdfan_tops_open_segment(t, &seg, code, why, why_len);
 }
 
 /* Slot `slot`'s top line (slot < max_instruments). */

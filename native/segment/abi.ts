@@ -39,6 +39,7 @@ export const W = {
   hdrGeneration: HDR.generation.offset >>> 2,
   hdrInstrumentCount: HDR.instrument_count.offset >>> 2,
   hdrFlags: HDR.flags.offset >>> 2,
+  hdrCompanions: HDR.companions.offset >>> 2,
   hdrHeartbeatLo: HDR.heartbeat_ns.offset >>> 2,
   hdrNotifySeq: HDR.notify_seq.offset >>> 2,
   hdrMessagesLo: HDR.messages.offset >>> 2,

@@ -60,13 +60,16 @@ export interface Addon {
   /** The peer of the connected Unix socket `fd` as the kernel recorded it at connect (SO_PEERCRED): [pid, uid, gid]. */
   peerCred(fd: number): [number, number, number];
   fchown(fd: number, uid: number, gid: number): void;
+  fchmod(fd: number, mode: number): void;
   fstat(fd: number): FileStat;
   close(fd: number): void;
   /** huge: 2 MiB-aligned, advised MADV_HUGEPAGE, then populated (MADV_POPULATE_*), for a segment of 2 MiB pages. */
   mmap(fd: number, length: number, writable: boolean, populate: boolean, huge?: boolean): ArrayBuffer;
   unmap(buffer: ArrayBuffer): void;
+  /** An OFD write lock on byte 0: true if taken, false if another open file description holds a lock there. */
   tryLockWriter(fd: number): boolean;
   unlockWriter(fd: number): void;
+  /** Another open file description holds a write lock on byte 0 (a reader's read lock does not count). */
   writerLockHeld(fd: number): boolean;
   futexWait(buffer: ArrayBuffer, byteOffset: number, expected: number, timeoutNs: number): 0 | 1 | 2 | 3;
   futexWake(buffer: ArrayBuffer, byteOffset: number, count: number): number;
@@ -123,7 +126,7 @@ export const addonPath = resolveAddon();
 const raw = require(addonPath) as Addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
-const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'peerCred', 'fchown', 'fstat', 'close', 'mmap', 'unmap', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
+const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'peerCred', 'fchown', 'fchmod', 'fstat', 'close', 'mmap', 'unmap', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
 
 /** A guarded call: a failed syscall becomes an MdfanError with a stable code and the errno facts. */
 function guard<K extends (typeof GUARDED)[number]>(name: K): Addon[K] {

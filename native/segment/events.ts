@@ -21,7 +21,8 @@
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError } from './errors.js';
-import { COMPANION_SUFFIXES, Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, Mapping, createFresh, unlinkSegment } from './mapping.js';
+import { openCompanion, segmentTrust } from './companion.js';
 import { NATIVE_ORDERING_REQUIRED } from './seqlock.js';
 
 export const eventsName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.events}`;
@@ -269,14 +270,27 @@ export class EventRingReader {
     this.next = from === 'newest' ? head + 1 : Math.max(1, head - capacity + 2);
   }
 
-  /** Opens the ring of `segment` (MDFAN_ERR_NO_SEGMENT if it has none: a 1.0 writer, or none asked for). */
-  static open(segment: string, from: StartAt = 'oldest'): EventRingReader {
+  /**
+   * Opens the ring of `segment`: MDFAN_ERR_NO_SEGMENT if its writer keeps none (a 1.0 writer, or
+   * none asked for: a file under the ring's name is then never opened) or it was removed;
+   * MDFAN_ERR_UNSAFE_OBJECT for a ring of another owner than the data segment's, or of a wider
+   * mode. The data segment passes the reader's owner check first (this user, root, or
+   * `opts.writerUid`).
+   */
+  static open(segment: string, from: StartAt = 'oldest', opts: { writerUid?: number } = {}): EventRingReader {
     const name = eventsName(segment);
     refuseNonTso(name);
-    const { fd, size } = openReadOnly(
-      name,
-      () => new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no event ring (${name}): its writer keeps none (ABI 1.0, or started without one)`, { segment: name }),
-    );
+    const trust = segmentTrust(segment, opts.writerUid);
+    const { fd, size } = openCompanion(trust, abi.COMPANION_EVENTS, name, {
+      absent: () =>
+        new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no event ring (${name}): its writer keeps none (${trust.named === null ? 'ABI 1.0, or started without one' : 'started without one'})`, {
+          segment: name,
+        }),
+      removed: () =>
+        new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment}'s event ring (${name}) was removed: its writer made one, and someone deleted it since (mdfan rm, or by hand)`, {
+          segment: name,
+        }),
+    });
     if (size < abi.EVENTS_HEADER_BYTES || size % 8 !== 0) {
       native.close(fd);
       throw new MdfanError(ErrorCode.SEGMENT_SIZE, `${name} is ${size} bytes: not an event ring`, { segment: name, found: size });

@@ -144,6 +144,13 @@ export function withHeader<T>(name: string, fd: number, fileBytes: number, writa
   }
 }
 
+/** "this user (uid 1000), root or the writer named (uid 1001)": whom `uids` (this user first) stand for, each once. */
+function ownersText(uids: readonly number[]): string {
+  const [me, ...rest] = uids;
+  const names = [`this user (uid ${me})`, ...rest.map((u) => (u === 0 ? 'root' : `the writer named (uid ${u})`))];
+  return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
 /**
  * Owner and mode of an existing object a writer would adopt or a reader would trust: it must
  * belong to `uids` (this user, root, or a named writer) and be writable by nobody else. Another
@@ -151,13 +158,15 @@ export function withHeader<T>(name: string, fd: number, fileBytes: number, writa
  */
 export function checkOwner(name: string, fd: number, uids: readonly number[], what: string): MdfanError | null {
   const st = native.fstat(fd);
-  if (!uids.includes(st.uid))
-    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} belongs to uid ${st.uid}, not to uid ${uids.join(' or ')}: refusing to use it (remove /dev/shm/${name} if it is not yours to share)`, {
+  if (!uids.includes(st.uid)) {
+    const allowed = [...new Set(uids)];
+    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} belongs to uid ${st.uid}, not to ${ownersText(allowed)}: refusing to use it (remove /dev/shm/${name} if it is not yours to share)`, {
       segment: name,
-      expected: uids.join(','),
+      expected: allowed.join(','),
       found: st.uid,
       field: 'uid',
     });
+  }
   if (st.mode & 0o002)
     return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} has mode 0${st.mode.toString(8)}: anyone may write it, so anyone could forge or shrink it; refusing to use it`, {
       segment: name,

@@ -2,13 +2,14 @@
  * Every mdfan segment on this host, and removing a dead writer's: what `mdfan ls`, `mdfan rm`
  * and `mdfan gc` do. Looking never disturbs a writer (stat's read-only mapping and lock query);
  * removing refuses a segment whose writer lock is held, and never touches an object that is not
- * an mdfan segment.
+ * an mdfan segment, and holds the segment lock while it removes.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCode, MdfanError, isMdfanError } from './errors.js';
-import { COMPANION_SUFFIXES, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, segmentPath, unlinkSegment } from './mapping.js';
 import { segmentObjects } from './objects.js';
 import { statWithReaders, statSegment } from './stat.js';
+import { lockName, releaseSegmentLock, takeSegmentLock } from './writer-lock.js';
 
 const SHM_DIR = '/dev/shm';
 /** The control socket beside a segment. */
@@ -85,30 +86,71 @@ export async function listSegments(): Promise<SegmentEntry[]> {
 }
 
 /**
+ * Test hook: a FIFO path, read once at start. A removal that holds the segment lock and has found
+ * no live writer writes PATH.reached, then waits until the FIFO is opened for writing and closed:
+ * the test starts a writer in that window, which must lose nothing.
+ */
+const PAUSE_FIFO = process.env.MDFAN_TEST_PAUSE_REMOVE;
+
+function pauseForTest(): void {
+  if (!PAUSE_FIFO) return;
+  writeFileSync(`${PAUSE_FIFO}.reached`, '');
+  readFileSync(PAUSE_FIFO);
+}
+
+/**
  * Removes segment `name` and the objects beside it (registry, event ring, top lines, control
- * socket). Refuses a segment whose writer lock is held (MDFAN_ERR_WRITER_ALIVE, with its pid) and
- * an object that is not an mdfan segment; with no segment left, removes the leftovers beside it.
- * Returns what it removed; MDFAN_ERR_NO_SEGMENT when there was nothing.
+ * socket, lock). Holds the segment lock (writer-lock.ts) from before its check to after its last
+ * unlink, so no writer starts meanwhile: a writer that tries is refused (MDFAN_ERR_WRITER_ALIVE)
+ * and never loses what it made. Refuses a segment whose writer lock is held
+ * (MDFAN_ERR_WRITER_ALIVE, with its pid) and an object that is not an mdfan segment; with no
+ * segment left, removes the leftovers beside it. Returns what it removed; MDFAN_ERR_NO_SEGMENT
+ * when there was nothing.
  */
 export function removeSegment(name: string): string[] {
-  let exists = true;
-  try {
-    const s = statSegment(name);
-    if (s.writer_lock_held)
-      throw new MdfanError(ErrorCode.WRITER_ALIVE, `segment ${name} has a live writer, pid ${s.writer_pid}: stop it first (it removes its segment when it exits)`, { segment: name, pid: s.writer_pid });
-  } catch (e) {
-    if (!isMdfanError(e, ErrorCode.NO_SEGMENT)) throw e;
-    exists = false;
+  segmentPath(name);
+  const lockFd = takeSegmentLock(name);
+  if (lockFd === null) {
+    let live = 0;
+    try {
+      const s = statSegment(name);
+      if (s.writer_lock_held) live = s.writer_pid;
+    } catch {
+      /* no segment yet: a writer is creating it */
+    }
+    throw new MdfanError(
+      ErrorCode.WRITER_ALIVE,
+      live > 0
+        ? `segment ${name} has a live writer, pid ${live}: stop it first (it removes its segment when it exits)`
+        : `segment ${name} is locked by a writer starting, or by another mdfan rm or gc: try again when it is done`,
+      { segment: name, pid: live },
+    );
   }
-  const removed: string[] = [];
-  for (const obj of exists ? segmentObjects(name) : segmentObjects(name).slice(1)) if (unlinkSegment(obj)) removed.push(obj);
-  const ctl = `${SHM_DIR}/${name}${CONTROL_SUFFIX}`;
   try {
-    rmSync(ctl);
-    removed.push(`${name}${CONTROL_SUFFIX}`);
-  } catch {
-    /* none */
+    let exists = true;
+    try {
+      const s = statSegment(name);
+      if (s.writer_lock_held)
+        throw new MdfanError(ErrorCode.WRITER_ALIVE, `segment ${name} has a live writer, pid ${s.writer_pid}: stop it first (it removes its segment when it exits)`, { segment: name, pid: s.writer_pid });
+    } catch (e) {
+      if (!isMdfanError(e, ErrorCode.NO_SEGMENT)) throw e;
+      exists = false;
+    }
+    pauseForTest();
+    const removed: string[] = [];
+    // The lock last, by releaseSegmentLock below: unlinked while still held.
+    const objects = segmentObjects(name).filter((o) => o !== lockName(name));
+    for (const obj of exists ? objects : objects.slice(1)) if (unlinkSegment(obj)) removed.push(obj);
+    const ctl = `${SHM_DIR}/${name}${CONTROL_SUFFIX}`;
+    try {
+      rmSync(ctl);
+      removed.push(`${name}${CONTROL_SUFFIX}`);
+    } catch {
+      /* none */
+    }
+    if (removed.length === 0) throw new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${name} (nothing in ${SHM_DIR} by that name)`, { segment: name });
+    return removed;
+  } finally {
+    releaseSegmentLock(name, lockFd, true);
   }
-  if (removed.length === 0) throw new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${name} (nothing in ${SHM_DIR} by that name)`, { segment: name });
-  return removed;
 }

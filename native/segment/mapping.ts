@@ -8,8 +8,8 @@ import { errnoName, inSegment, MdfanError, ErrorCode } from './errors.js';
 
 /** The longest name of any POSIX object mdfan makes (a segment's or one beside it). */
 const OBJECT_NAME_MAX = 200;
-/** The objects beside a segment NAME are NAME + one of these (reader registry, event ring, top lines). */
-export const COMPANION_SUFFIXES = Object.freeze({ registry: '.readers', events: '.events', tops: '.tops' });
+/** The objects beside a segment NAME are NAME + one of these (reader registry, event ring, top lines, the writer's lock). */
+export const COMPANION_SUFFIXES = Object.freeze({ registry: '.readers', events: '.events', tops: '.tops', lock: '.lock' });
 /** A segment's name leaves room for its longest companion suffix. */
 export const SEGMENT_NAME_MAX = OBJECT_NAME_MAX - Math.max(...Object.values(COMPANION_SUFFIXES).map((s) => s.length));
 const OBJECT_NAME_RE = /^[A-Za-z0-9._-]+$/;
@@ -164,25 +164,4 @@ export function createFresh(name: string, bytes: number, mode: number, gid: numb
   }
   const fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, mode);
   return sizeAndMap(name, fd, bytes, gid);
-}
-
-/**
- * Opens an object beside the segment read-only and returns its fd and size; `missing` is the
- * error for one that does not exist (what its absence means). The caller checks the size, then
- * maps (Mapping.map) or closes the fd.
- */
-export function openReadOnly(name: string, missing: () => MdfanError): { fd: number; size: number } {
-  let fd: number;
-  try {
-    fd = native.shmOpen(shmPath(name), 0, 0);
-  } catch (e) {
-    if (errnoName(e) === 'ENOENT') throw missing();
-    throw inSegment(e, name);
-  }
-  try {
-    return { fd, size: native.fstat(fd).size };
-  } catch (e) {
-    native.close(fd);
-    throw inSegment(e, name);
-  }
 }

@@ -3,9 +3,13 @@ import { eventsName } from './events.js';
 import { unlinkSegment } from './mapping.js';
 import { registryName } from './registry.js';
 import { topsName } from './tops.js';
+import { lockName } from './writer-lock.js';
 
-/** /NAME, its reader registry /NAME.readers, its event ring /NAME.events and its top lines /NAME.tops. */
-export const segmentObjects = (name: string): string[] => [name, registryName(name), eventsName(name), topsName(name)];
+/**
+ * /NAME, its reader registry /NAME.readers, its event ring /NAME.events, its top lines /NAME.tops
+ * and, last, the lock /NAME.lock (a remover that holds it unlinks it last of all).
+ */
+export const segmentObjects = (name: string): string[] => [name, registryName(name), eventsName(name), topsName(name), lockName(name)];
 
 /** Unlinks every object of segment `name` that exists; returns how many were removed. */
 export function unlinkSegmentObjects(name: string): number {

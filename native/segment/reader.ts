@@ -3,6 +3,7 @@
  * seqlock, and tell whether the writer is alive. The reader never writes to the segment: a
  * strategy bug faults in its own process instead of corrupting a book.
  */
+import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as abi from './abi.js';
 import { native } from './binding.js';
@@ -13,6 +14,7 @@ import { readDirectory, type Instrument } from './directory.js';
 import { SEGMENT_DEFAULTS } from './defaults.js';
 import { AUTO_FALLBACK_RETRIES, BookSnapshot, GAVE_UP, NATIVE_ORDERING_REQUIRED, readSlotJs } from './seqlock.js';
 import { TOP_WORDS, type TopSnapshot, W_TOP_NOTIFY, openTops, topWord } from './tops.js';
+import { trustOf } from './companion.js';
 
 export interface OpenOptions {
   /** Accept any state (stat) instead of requiring READY. */
@@ -47,8 +49,19 @@ export interface WriterStatus {
   heartbeatAgeMs: number;
 }
 
+/** The object /dev/shm/NAME exists and is empty (a writer's new segment, before it is sized). */
+function emptyObject(name: string): boolean {
+  try {
+    return statSync(`/dev/shm/${name}`).size === 0;
+  } catch {
+    return false;
+  }
+}
+
 export class SegmentReader {
   readonly name: string;
+  /** The uid named as the segment's writer when it was opened (OpenOptions.writerUid). */
+  readonly writerUid: number | undefined;
   readonly map: Mapping;
   readonly layout: abi.Layout;
   readonly generation: number;
@@ -65,6 +78,7 @@ export class SegmentReader {
     this.map = map;
     this.layout = layoutOf(map);
     this.generation = Atomics.load(map.u32, abi.W.hdrGeneration);
+    this.writerUid = opts.writerUid;
     const staleMs = opts.staleAfterMs ?? SEGMENT_DEFAULTS.staleAfterMs;
     if (!(staleMs > 0)) throw new MdfanError(ErrorCode.OPTIONS, 'options.staleAfterMs must be > 0', { found: staleMs });
     this.staleNs = staleMs * 1e6;
@@ -119,6 +133,9 @@ export class SegmentReader {
       fd = native.shmOpen(path, 0, 0);
     } catch (e) {
       const err = inSegment(e, name) as MdfanError;
+      // A writer makes a new segment its own alone (mode 0600) until it holds the writer lock, then
+      // gives it its mode: an empty object refused now may be open to this reader a moment later.
+      if (err.code === ErrorCode.PERMISSION && emptyObject(name)) return { retry: true, error: new MdfanError(ErrorCode.NOT_READY, `segment ${name} is being created`, { segment: name }) };
       return { retry: err.code === ErrorCode.NO_SEGMENT, error: err };
     }
     let size: number;
@@ -266,7 +283,7 @@ export class SegmentReader {
         segment: this.name,
         found: `${abi.ABI_MAJOR}.${minor}`,
       });
-    this.topsMap = openTops(this.name, this.layout.maxInstruments, this.currentGeneration);
+    this.topsMap = openTops(this.name, this.layout.maxInstruments, this.currentGeneration, trustOf(this.name, this.map));
     return this.topsMap;
   }
 

@@ -8,7 +8,8 @@
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError } from './errors.js';
-import { COMPANION_SUFFIXES, Mapping, createFresh, openReadOnly, unlinkSegment } from './mapping.js';
+import { COMPANION_SUFFIXES, Mapping, createFresh, unlinkSegment } from './mapping.js';
+import { type CompanionTrust, openCompanion } from './companion.js';
 
 export const topsName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.tops}`;
 
@@ -160,15 +161,19 @@ export class TopsOwner {
 
 /**
  * Opens the tops object of `segment` read-only and checks it belongs to the data segment as the
- * reader sees it (maxInstruments, generation). MDFAN_ERR_NO_SEGMENT if there is none (a writer of
- * ABI 1.0 or 1.1).
+ * reader sees it (`trust`: its owner, mode and the companions its header names; maxInstruments,
+ * generation). MDFAN_ERR_NO_SEGMENT if there is none (a writer of ABI 1.0 or 1.1) or it was
+ * removed; MDFAN_ERR_UNSAFE_OBJECT for one of another owner or a wider mode.
  */
-export function openTops(segment: string, maxInstruments: number, generation: number): Mapping {
+export function openTops(segment: string, maxInstruments: number, generation: number, trust: CompanionTrust): Mapping {
   const name = topsName(segment);
-  const { fd, size } = openReadOnly(
-    name,
-    () => new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no top-of-book lines (${name}): its writer speaks ABI 1.0 or 1.1`, { segment: name }),
-  );
+  const { fd, size } = openCompanion(trust, abi.COMPANION_TOPS, name, {
+    absent: () => new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment} has no top-of-book lines (${name}): its writer speaks ABI 1.0 or 1.1`, { segment: name }),
+    removed: () =>
+      new MdfanError(ErrorCode.NO_SEGMENT, `segment ${segment}'s top-of-book lines (${name}) were removed: its writer made them, and someone deleted them since (mdfan rm, or by hand)`, {
+        segment: name,
+      }),
+  });
   const want = abi.TOPS_HEADER_BYTES + maxInstruments * abi.TOP_STRIDE_BYTES;
   if (size !== want) {
     native.close(fd);

@@ -2,11 +2,12 @@
  * The single writer's side of a segment: create or take over, hold the writer lock, initialise,
  * publish, heartbeat, count, close.
  *
- * Who initialises: whoever holds the writer lock (an OFD lock the kernel drops when the holder
- * dies). shm_open(O_CREAT|O_EXCL) decides who creates the object; the lock decides who may write
- * it. Two writers racing: one creates, both try the lock, exactly one gets it. The loser reports
- * MDFAN_ERR_WRITER_ALIVE; the winner finds the object empty (it may not be the creator) and
- * initialises it, or finds a dead writer's segment and takes it over.
+ * Who initialises: whoever holds the segment lock (/NAME.lock, writer-lock.ts: an OFD lock the
+ * kernel drops when the holder dies, on an object only this user can open) and then the writer
+ * lock on the data segment's byte 0 (the one readers query). Two writers racing: exactly one gets
+ * the segment lock; the loser reports MDFAN_ERR_WRITER_ALIVE. The winner finds the object new or
+ * empty and initialises it, or finds a dead writer's segment and takes it over, or, when a reader's
+ * read lock keeps it from the dead writer's byte 0, replaces it by a new object under the name.
  */
 import * as abi from './abi.js';
 import { native } from './binding.js';
@@ -14,6 +15,8 @@ import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
 import { type CounterName, checkHeader, layoutOf, loadMagic, withHeader } from './header.js';
 import { type Mapping, reserve, segmentPath, storeU64, unlinkSegment } from './mapping.js';
 import { segmentObjects } from './objects.js';
+import { eventsName } from './events.js';
+import { releaseSegmentLock, takeSegmentLock } from './writer-lock.js';
 import { type LevelSource, SlotWriter } from './seqlock.js';
 import { writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
@@ -54,6 +57,8 @@ export class SegmentWriter {
   control: ControlServer | null = null;
   private readonly mode: number;
   private readonly gid: number | undefined;
+  /** The segment lock (/NAME.lock), held until close. */
+  private readonly lockFd: number;
   /** Counters kept in JavaScript and flushed to the segment by flushCounters(). */
   messages = 0;
   publishes = 0;
@@ -67,11 +72,15 @@ export class SegmentWriter {
   /** A private word: an Atomics.store to it is the writer's StoreLoad fence (XCHG on x86-64). */
   private readonly fence = new Int32Array(new SharedArrayBuffer(4));
 
-  private constructor(name: string, map: Mapping, outcome: OpenOutcome, mode: number, gid: number | undefined, ringEvents: number) {
+  private constructor(name: string, map: Mapping, outcome: OpenOutcome, lockFd: number, gid: number | undefined, ringEvents: number) {
     this.name = name;
     this.map = map;
     this.layout = layoutOf(map);
     this.outcome = outcome;
+    this.lockFd = lockFd;
+    // The objects beside the segment get the data segment's own mode (a takeover keeps a mode
+    // narrower than asked): readers refuse a companion with a permission bit the segment lacks.
+    const mode = native.fstat(map.fd).mode & 0o777;
     this.mode = mode;
     this.gid = gid;
     this.registry = RegistryOwner.create(name);
@@ -80,6 +89,15 @@ export class SegmentWriter {
     this.tops = TopsOwner.create(name, this.layout.maxInstruments, generation, mode, gid);
     this.slots = new SlotWriter(map.buffer, this.layout, this.tops.map.buffer);
     this.ring = ringEvents > 0 ? EventRingWriter.create(name, ringEvents, generation, mode, gid) : null;
+    if (this.ring === null) {
+      try {
+        unlinkSegment(eventsName(name)); // a dead writer's ring is nobody's now
+      } catch {
+        /* another user's planted file: readers never open a ring the header does not name */
+      }
+    }
+    // Which companions this generation has, before READY: readers open only these.
+    Atomics.store(map.u32, abi.W.hdrCompanions, abi.COMPANION_TOPS | (this.ring ? abi.COMPANION_EVENTS : 0));
     // A takeover or re-creation starts a new generation: its ring opens with a clear event, so a
     // reader that kept state from the old writer's events knows to drop it.
     if (this.ring && outcome !== 'created') {
@@ -126,13 +144,52 @@ export class SegmentWriter {
     const path = segmentPath(o.name);
     const want = abi.computeLayout(o.maxInstruments, o.levels, o.packed, o.hugePages);
     if (o.hugePages) checkHugePages(o.name);
+    const lockFd = takeSegmentLock(o.name);
+    if (lockFd === null) throw SegmentWriter.lockedOut(o.name, path);
+    try {
+      return SegmentWriter.openLocked(o, path, want, lockFd);
+    } catch (e) {
+      // Nothing of ours stays: the lock object goes too (a live writer's segment is left as it is).
+      releaseSegmentLock(o.name, lockFd, true);
+      throw e;
+    }
+  }
+
+  /** MDFAN_ERR_WRITER_ALIVE for a segment whose lock another process holds: a live writer (named), or a writer starting or a remover. */
+  private static lockedOut(name: string, path: string): MdfanError {
+    let pid = 0;
+    let live = false;
+    try {
+      const fd = native.shmOpen(path, 0, 0);
+      try {
+        live = native.writerLockHeld(fd);
+        pid = live ? peekWriterPid(fd) : 0;
+      } finally {
+        native.close(fd);
+      }
+    } catch {
+      /* no data segment yet: a writer is creating it */
+    }
+    return new MdfanError(
+      ErrorCode.WRITER_ALIVE,
+      live && pid > 0
+        ? `segment ${name} already has a live writer, pid ${pid}`
+        : `segment ${name} is locked by another process: a writer starting, or mdfan rm or gc removing it (try again when it is done)`,
+      { segment: name, pid },
+    );
+  }
+
+  /** open() under the segment lock: no other writer and no remover runs meanwhile. */
+  private static openLocked(o: ValidOptions, path: string, want: abi.Layout, lockFd: number): SegmentWriter {
     let nextGeneration = 1;
     let replaced = false;
     for (let attempt = 0; attempt < 5; attempt++) {
       let fd: number;
       let created = false;
       try {
-        fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, o.mode);
+        // Mode 0600 until the writer lock is ours: no reader can open the new object, so none can
+        // take a read lock on it first (its real mode comes right after the lock).
+        fd = native.shmOpen(path, native.OPEN_CREATE_EXCL | native.OPEN_READ_WRITE, 0o600);
         created = true;
       } catch (e) {
         if (errnoName(e) !== 'EEXIST') throw e;
@@ -143,7 +200,9 @@ export class SegmentWriter {
           throw e2;
         }
       }
-      if (!native.tryLockWriter(fd)) {
+      const locked = native.tryLockWriter(fd);
+      if (!locked && native.writerLockHeld(fd)) {
+        // A write lock: a live writer (one that does not take the segment lock, of an older mdfan).
         const pid = peekWriterPid(fd);
         native.close(fd);
         throw new MdfanError(
@@ -154,7 +213,8 @@ export class SegmentWriter {
           { segment: o.name, pid },
         );
       }
-      // We hold the lock: nobody else writes this object until we close the fd or die.
+      // Locked, or held only by read locks (a reader's: its writer is dead, and the segment lock
+      // keeps every other writer out): nobody else writes this object.
       const st = native.fstat(fd);
       const euid = process.geteuid?.() ?? st.uid;
       if (!created && st.uid !== euid) {
@@ -167,15 +227,27 @@ export class SegmentWriter {
           { segment: o.name, field: 'uid', expected: euid, found: st.uid },
         );
       }
-      if (o.gid !== undefined && created) native.fchown(fd, -1, o.gid);
+      if (created) {
+        if (!locked) {
+          native.close(fd);
+          unlinkSegment(o.name);
+          continue; // not even our own new object would lock: start again
+        }
+        if (o.gid !== undefined) native.fchown(fd, -1, o.gid);
+        native.fchmod(fd, o.mode);
+      }
       const size = st.size;
       if (size === 0) {
-        // New (ours, or a creator that lost the lock race or died before sizing it).
-        return SegmentWriter.initialise(o, fd, want, nextGeneration, replaced ? 'recreated' : 'created');
+        // New (ours, or a creator that died before sizing it).
+        if (locked) return SegmentWriter.initialise(o, fd, want, nextGeneration, replaced ? 'recreated' : 'created', lockFd);
+        native.close(fd);
+        unlinkSegment(o.name);
+        replaced = true;
+        continue;
       }
       // A dead writer's segment, ours. Its header is read through a mapping of the header alone:
       // its size is trusted only once the header agrees. Same layout, ABI and no wider mode than
-      // asked: take over in place; otherwise replace it.
+      // asked, and its byte 0 ours: take over in place; otherwise replace it.
       const wider = (st.mode & 0o777 & ~o.mode) !== 0;
       const seen = withHeader(o.name, fd, size, true, (h) => {
         const check = checkHeader(h, size);
@@ -186,11 +258,11 @@ export class SegmentWriter {
         const same = have !== null && have.maxInstruments === want.maxInstruments && have.levels === want.levels && have.packed === want.packed && have.hugePages === want.hugePages;
         // Replaced: readers still mapping the old object see it CLOSED, flagged REPLACED first so
         // they re-open the name instead of ending.
-        if (check.ok && (!same || wider)) {
+        if (check.ok && (!same || wider || !locked)) {
           Atomics.or(h.u32, abi.W.hdrFlags, abi.HEADER_REPLACED);
           Atomics.store(h.u32, abi.W.hdrState, abi.STATE_CLOSED);
         }
-        return { ours: magic === abi.MAGIC_U64 || blank, generation, takeOver: same && !wider, magic };
+        return { ours: magic === abi.MAGIC_U64 || blank, generation, takeOver: same && !wider && locked, magic };
       });
       if (!seen.ours) {
         // Not an mdfan segment: never destroy another program's shared memory.
@@ -201,9 +273,9 @@ export class SegmentWriter {
           { segment: o.name, found: size >= 8 ? `0x${seen.magic.toString(16)}` : `${size} bytes` },
         );
       }
-      if (seen.takeOver) return SegmentWriter.takeOver(o, mapHuge(o, fd, size));
-      // Another layout, an unreadable one, or a mode wider than asked: create a new object
-      // under the same name.
+      if (seen.takeOver) return SegmentWriter.takeOver(o, mapHuge(o, fd, size), lockFd);
+      // Another layout, an unreadable one, a mode wider than asked, or a byte 0 a reader's read
+      // lock keeps from us: create a new object under the same name.
       nextGeneration = Math.max(nextGeneration, (seen.generation >>> 0) + 1);
       unlinkSegment(o.name);
       native.close(fd);
@@ -220,6 +292,7 @@ export class SegmentWriter {
     layout: abi.Layout,
     generation: number,
     outcome: OpenOutcome,
+    lockFd: number,
   ): SegmentWriter {
     try {
       reserve(o.name, fd, layout.totalBytes, o.hugePages);
@@ -257,7 +330,7 @@ export class SegmentWriter {
     // Magic last among identity fields, in one 64-bit store: a reader sees all of it or none,
     // and one that sees it sees a sized, laid-out header.
     Atomics.store(m.u64, 0, abi.MAGIC_U64);
-    const w = SegmentWriter.construct(o, m, outcome);
+    const w = SegmentWriter.construct(o, m, outcome, lockFd);
     w.claim();
     w.ready();
     return w;
@@ -268,9 +341,9 @@ export class SegmentWriter {
    * made (no space, a planted file, a name too long), every object of this name that this call
    * made is removed, and the segment itself too when it was new: a failed start leaves nothing.
    */
-  private static construct(o: ValidOptions, m: Mapping, outcome: OpenOutcome): SegmentWriter {
+  private static construct(o: ValidOptions, m: Mapping, outcome: OpenOutcome, lockFd: number): SegmentWriter {
     try {
-      return new SegmentWriter(o.name, m, outcome, o.mode, o.gid, o.ringEvents);
+      return new SegmentWriter(o.name, m, outcome, lockFd, o.gid, o.ringEvents);
     } catch (e) {
       const [, ...beside] = segmentObjects(o.name);
       for (const n of beside) {
@@ -287,14 +360,14 @@ export class SegmentWriter {
     }
   }
 
-  private static takeOver(o: ValidOptions, m: Mapping): SegmentWriter {
+  private static takeOver(o: ValidOptions, m: Mapping, lockFd: number): SegmentWriter {
     // Order matters to readers of the directory (directory.ts): leave READY, empty the directory,
     // and only then bump the generation, so an entry rewritten later is always caught by a
     // reader's generation bracket.
     Atomics.store(m.u32, abi.W.hdrState, abi.STATE_INITIALIZING);
     Atomics.store(m.u32, abi.W.hdrInstrumentCount, 0);
     Atomics.add(m.u32, abi.W.hdrGeneration, 1);
-    const w = SegmentWriter.construct(o, m, 'takeover');
+    const w = SegmentWriter.construct(o, m, 'takeover', lockFd);
     w.claim();
     // Every slot gets an empty STALE book until this writer publishes that book again. A slot a
     // writer killed between W1 and W2 left odd is committed from its odd seq
@@ -510,5 +583,6 @@ export class SegmentWriter {
     this.ring?.close(opts.unlink ?? false);
     this.tops.close(opts.unlink ?? false);
     this.map.close();
+    releaseSegmentLock(this.name, this.lockFd, true); // made on demand: a closed writer leaves none
   }
 }

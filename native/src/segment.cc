@@ -231,8 +231,8 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
 
 // The writer lock: an open-file-description (OFD) write lock on byte 0 of the segment. The kernel
 // drops it when the last fd of that open file description closes, i.e. when the writer process
-// dies, however it dies. Readers can query it without taking it (F_OFD_GETLK), even on an
-// O_RDONLY fd, so checking writer liveness never interferes with a writer starting up.
+// dies, however it dies. The same lock on the writer's private lock object (NAME.lock, mode 0600)
+// keeps writers and removers apart where no reader can reach.
 struct flock LockRange(short type) {
   struct flock fl;
   memset(&fl, 0, sizeof fl);
@@ -243,7 +243,7 @@ struct flock LockRange(short type) {
   return fl;
 }
 
-// tryLockWriter(fd) -> true if taken, false if another open file description holds it.
+// tryLockWriter(fd) -> true if taken, false if another open file description holds a lock there.
 Napi::Value TryLockWriter(const Napi::CallbackInfo& info) {
   uint64_t fd;
   if (!ArgUint(info, 0, "fd", &fd)) return info.Env().Undefined();
@@ -262,16 +262,25 @@ Napi::Value UnlockWriter(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// writerLockHeld(fd) -> true if some other open file description holds the writer lock.
+// writerLockHeld(fd) -> true if some other open file description holds a write lock on byte 0.
+// The query asks as a read lock would: only a write lock conflicts with it, so a reader's read
+// lock (any reader may take one on its O_RDONLY fd) never reads as a live writer.
 Napi::Value WriterLockHeld(const Napi::CallbackInfo& info) {
   uint64_t fd;
   if (!ArgUint(info, 0, "fd", &fd)) return info.Env().Undefined();
-  struct flock fl = LockRange(F_WRLCK);
+  struct flock fl = LockRange(F_RDLCK);
   if (fcntl(static_cast<int>(fd), F_OFD_GETLK, &fl) != 0) {
     ThrowErrno(info.Env(), "fcntl(F_OFD_GETLK)", errno);
     return info.Env().Undefined();
   }
-  return Napi::Boolean::New(info.Env(), fl.l_type != F_UNLCK);
+  return Napi::Boolean::New(info.Env(), fl.l_type == F_WRLCK);
+}
+
+Napi::Value Fchmod(const Napi::CallbackInfo& info) {
+  uint64_t fd, mode;
+  if (!ArgUint(info, 0, "fd", &fd) || !ArgUint(info, 1, "mode", &mode)) return info.Env().Undefined();
+  if (fchmod(static_cast<int>(fd), static_cast<mode_t>(mode)) != 0) ThrowErrno(info.Env(), "fchmod", errno);
+  return info.Env().Undefined();
 }
 
 }  // namespace
@@ -291,6 +300,7 @@ void InitSegment(Napi::Env env, Napi::Object exports) {
   exports.Set("tryLockWriter", Napi::Function::New(env, TryLockWriter, "tryLockWriter"));
   exports.Set("unlockWriter", Napi::Function::New(env, UnlockWriter, "unlockWriter"));
   exports.Set("writerLockHeld", Napi::Function::New(env, WriterLockHeld, "writerLockHeld"));
+  exports.Set("fchmod", Napi::Function::New(env, Fchmod, "fchmod"));
 }
 
 }  // namespace mdfan

@@ -251,7 +251,7 @@ static int g_top;
 static int open_tops(const mdfan_segment_t *s, int status) {
   char why[512];
   const char *code;
-  int r = mdfan_tops_open(&g_tops, s->name, s->h, &code, why, sizeof why);
+  int r = mdfan_tops_open_segment(&g_tops, s, &code, why, sizeof why);
   if (r == MDFAN_TOPS_OK) return 1;
   if (r == MDFAN_TOPS_NOT_YET) return mdfan_attach_err(&g_why, 0, code, "%s", why);
   die(status, code, "%s", why);
@@ -380,7 +380,7 @@ static int open_ring(const mdfan_segment_t *s, mdfan_events_t *ring, int from_ne
   char why[512];
   const char *code;
   uint64_t read = ring->read, lost = ring->lost;
-  int r = mdfan_events_open(ring, s->name, s->h, from_newest, &code, why, sizeof why);
+  int r = mdfan_events_open_segment(ring, s, from_newest, &code, why, sizeof why);
   ring->read = read, ring->lost = lost;
   if (r == MDFAN_EVENTS_OK) return 1;
   if (r == MDFAN_EVENTS_NOT_YET) return mdfan_attach_err(&g_why, 0, code, "%s", why);

@@ -1,10 +1,13 @@
 /** The C reader refuses what the TypeScript reader refuses, with the same codes: every header field a raw image gets wrong, a missing segment, permissions, unsafe owners, a stale slot. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync } from 'node:fs';
-import { SegmentWriter, abi } from '../../native/segment/index.js';
+import { join } from 'node:path';
+import { SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
+import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
-import { buildReader, errorLine, killChildren, levelSource, runReader } from './reader.js';
+import { buildReader, errorLine, killChildren, levelSource, runReader, workDir } from './reader.js';
 import { rawImage, writeRaw } from './images.js';
 test.before(buildReader);
 test.after.each(() => {
@@ -153,6 +156,32 @@ test('a slot left mid-update (odd seq) is reported MDFAN_ERR_STALE, not spun on 
     assert.is(r.code, 3, r.stderr);
     assert.match(errorLine(r), /^MDFAN_ERR_STALE: segment .* slot 0 stayed mid-update \(odd seq 3\)/);
     assert.equal(r.lines, []); // never a torn or half-written book
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a FIFO planted under a segment name, or under its top lines\' name, is refused at once (MDFAN_ERR_UNSAFE_OBJECT), never waited on: the full reader and the short example', async () => {
+  const name = segName('cfifo');
+  execFileSync('mkfifo', [`/dev/shm/${name}`]); // any local user may; removed by cleanupSegments like a segment
+  const r = await runReader([name, '--timeout-ms', '0']); // a blocking open would wait for a FIFO writer for ever (the guard kills it: no exit code)
+  assert.is(r.code, 2, `${r.signal ?? ''} ${r.stderr}`);
+  assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_UNSAFE_OBJECT: ${name} in /dev/shm is not a shared-memory segment`));
+  const example = join(workDir, 'read_book');
+  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-I', join(repoRoot, 'native', 'include'), '-o', example, join(repoRoot, 'native', 'examples', 'read_book.c')], { stdio: 'pipe' });
+  const short = spawnSync(example, [name], { encoding: 'utf8', timeout: 60_000 }); // the timeout only guards against a hang
+  assert.is(short.status, 2, `${short.signal ?? ''} ${short.stderr}`);
+  assert.match(short.stderr, 'MDFAN_ERR_UNSAFE_OBJECT');
+  // Top lines removed, a FIFO in their place
+  const seg = segName('cfifo-tops');
+  const w = SegmentWriter.open({ name: seg, maxInstruments: 1, levels: 1 });
+  try {
+    w.addInstrument('AAPL', 1, 10000);
+    unlinkSegment(topsName(seg));
+    execFileSync('mkfifo', ['-m', '600', `/dev/shm/${topsName(seg)}`]);
+    const t = await runReader([seg, '--top', '--timeout-ms', '0']);
+    assert.is(t.code, 2, `${t.signal ?? ''} ${t.stderr}`);
+    assert.match(errorLine(t), /^MDFAN_ERR_UNSAFE_OBJECT: .*\.tops in \/dev\/shm is not a regular file/);
   } finally {
     w.close({ unlink: true });
   }

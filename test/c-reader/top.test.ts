@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { SegmentWriter, topsName, unlinkSegment } from '../../native/segment/index.js';
+import { SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { type Side, asleep, buildReader, childWriter, children, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
@@ -78,12 +78,16 @@ test('--top --follow --wait block: asleep on the tops futex word (SLEEPING_TOP),
   }
 });
 
-test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "has no top-of-book lines", exit 2', async () => {
+test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "were removed" (the header names them), "has no top-of-book lines" for a 1.1 header, exit 2', async () => {
   const name = segName('ctopnone');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
     w.addInstrument('AAPL', 1, 10000);
-    unlinkSegment(topsName(name)); // as a 1.1 writer would leave it
+    unlinkSegment(topsName(name));
+    const gone = await runReader([name, '--top', '--timeout-ms', '0']);
+    assert.is(gone.code, 2, gone.stderr);
+    assert.match(errorLine(gone), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name}'s top-of-book lines \\(${name}\\.tops\\) were removed`));
+    w.map.dv.setUint16(abi.HDR.abi_minor.offset, 1, true); // as a 1.1 writer would leave it
     const r = await runReader([name, '--top', '--timeout-ms', '0']);
     assert.is(r.code, 2, r.stderr);
     assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} has no top-of-book lines \\(${name}\\.tops\\)`));

@@ -5,7 +5,8 @@ import { listSegments, removeSegment } from '../../native/segment/inventory.js';
 
 export const USAGE = `usage: mdfan gc [--json]
   Removes every mdfan segment whose writer lock is free (a writer that died, or closed it with
-  --keep-segment), with the objects beside it. Live writers' segments stay.
+  --keep-segment), with the objects beside it. Live writers' segments stay. Each removal holds
+  the segment's lock, as mdfan rm does. A reader's read lock on a segment is not a writer.
   Exit codes: 0 (also when there was nothing to remove).
   Example: mdfan gc`;
 

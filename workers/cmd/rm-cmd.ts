@@ -6,7 +6,9 @@ import { removeSegment } from '../../native/segment/inventory.js';
 export const USAGE = `usage: mdfan rm NAME
   Removes segment NAME and the objects beside it (reader registry, event ring, top lines, control
   socket) when its writer is gone. A live writer's segment is refused (MDFAN_ERR_WRITER_ALIVE), and
-  so is an object that is not an mdfan segment (MDFAN_ERR_BAD_MAGIC).
+  so is an object that is not an mdfan segment (MDFAN_ERR_BAD_MAGIC). It holds the segment's lock
+  (NAME.lock) from its check to its last unlink: a writer started meanwhile is refused
+  (MDFAN_ERR_WRITER_ALIVE) until it is done, and never loses what it made.
   Exit codes: 0 removed; 1 refused or nothing by that name (MDFAN_ERR_NO_SEGMENT); 2 bad usage.
   Example: mdfan rm books`;
 

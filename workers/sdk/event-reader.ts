@@ -20,6 +20,8 @@ export interface EventReaderOptions {
   instruments?: readonly number[];
   /** How wait() waits (READER_DEFAULTS.wait when absent): as the BookReader's waits. */
   wait?: WaitStrategy;
+  /** The uid the segment's writer runs as, when it is another user (as the BookReader's option). */
+  writerUid?: number;
 }
 
 export class EventReader {
@@ -36,12 +38,14 @@ export class EventReader {
   private readonly sleeper = new Sleeper();
   /** waitForEvents' idle strategy: the same state machine as every reader's. */
   private readonly idle: IdleStrategy;
+  private readonly writerUid: number | undefined;
 
   private constructor(
     readonly segment: string,
     opts: EventReaderOptions,
   ) {
-    this.ring = EventRingReader.open(segment, opts.from ?? 'oldest');
+    this.writerUid = opts.writerUid;
+    this.ring = EventRingReader.open(segment, opts.from ?? 'oldest', { writerUid: this.writerUid });
     this.wait = checkWait(opts.wait ?? READER_DEFAULTS.wait);
     const ready = (): boolean => this.ring.backlog() > 0;
     this.idle = new IdleStrategy(this.wait, {
@@ -128,7 +132,7 @@ export class EventReader {
     this.ring.close();
     this.seg?.close(); // the block wait maps the new generation's segment when it next sleeps
     this.seg = null;
-    this.ring = EventRingReader.open(this.segment, 'oldest');
+    this.ring = EventRingReader.open(this.segment, 'oldest', { writerUid: this.writerUid });
   }
 
   close(): void {

@@ -314,7 +314,7 @@ export class Follower {
     if (ev === undefined || ev === false) return null;
     const opts: { kinds?: readonly number[]; from?: StartAt; optional?: boolean } = ev === true ? {} : ev;
     try {
-      return EventReader.open(this.reader.name, { from: opts.from ?? 'oldest', kinds: opts.kinds, wait: this.reader.wait });
+      return EventReader.open(this.reader.name, { from: opts.from ?? 'oldest', kinds: opts.kinds, wait: this.reader.wait, writerUid: this.reader.seg.writerUid });
     } catch (e) {
       // A writer that keeps no ring: books only, when the caller said the ring is optional.
       if (opts.optional === true && isMdfanError(e, ErrorCode.NO_SEGMENT)) return null;
