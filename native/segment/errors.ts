@@ -34,6 +34,10 @@ export const ErrorCode = {
   NATS: 'MDFAN_ERR_NATS',
   /** An optional package a command needs is not installed (which one, and how, in the message). */
   MISSING_DEPENDENCY: 'MDFAN_ERR_MISSING_DEPENDENCY',
+  /** An output file cannot be written where asked: not a regular file, its directory missing, another file system (the path and errno in the message). */
+  OUTPUT: 'MDFAN_ERR_OUTPUT',
+  /** An input decompresses past what the command holds in memory (the file and the bound in the message). */
+  FEED_TOO_LARGE: 'MDFAN_ERR_FEED_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
