@@ -61,7 +61,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
     };
   },
   feed: async (x) => {
-    const rows = feedBench(x.runs, x.log);
+    const rows = await feedBench(x.runs, x.log);
     return {
       benchmark: 'feed',
       title: `Feed handler throughput on the GOOG day, by stage (median of ${x.runs} runs)`,

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastJson, spawnMdfan } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
-import { copySymbol, generateMarket, loadFeed } from '../feed/index.js';
+import { type LoadedFeed, copySymbol, generateMarket, readMarketSources } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { unlinkSegmentObjects } from '../native/segment/objects.js';
 import { statSegment } from '../native/segment/stat.js';
@@ -71,16 +71,18 @@ const LEVELS = 10;
 const READY_MS = 30_000;
 let sessions = 0;
 
-/** The generated market for N instruments, written to `file`; returns its message count. */
-function writeMarket(n: number, file: string, total: number): number {
+/** The generated market for N instruments, written to `file`; returns its message count and bytes (kept: the file is not read back). */
+async function writeMarket(n: number, file: string, total: number): Promise<{ messages: number; feed: LoadedFeed }> {
+  const o = { sources: [GOOG_FILE], instruments: n, messages: n === 1 ? Number.MAX_SAFE_INTEGER : total };
   const parts: Uint8Array[] = [];
   let count = 0;
-  for (const framed of generateMarket({ sources: [GOOG_FILE], instruments: n, messages: n === 1 ? Number.MAX_SAFE_INTEGER : total })) {
+  for (const framed of generateMarket(o, await readMarketSources(o))) {
     parts.push(framed);
     count++;
   }
-  writeFileSync(file, Buffer.concat(parts));
-  return count;
+  const bytes = Buffer.concat(parts);
+  writeFileSync(file, bytes);
+  return { messages: count, feed: { file, bytes, gzipProblem: null } };
 }
 
 /** Peak RSS (VmHWM) of `mdfan feed` replaying `file` at full speed, sampled until it exits. */
@@ -168,8 +170,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
     }
     for (const n of sizes) {
       const file = join(dir, `market-${n}.itch`);
-      const messages = writeMarket(n, file, o.messages ?? SCALE_DEFAULTS.messages);
-      const feed = loadFeed(file);
+      const { messages, feed } = await writeMarket(n, file, o.messages ?? SCALE_DEFAULTS.messages);
       const rss = await feedRss(file);
       // 4 KiB pages at every size; 2 MiB pages as well at the largest, where /dev/shm allows them.
       for (const pages of n === largest && huge ? (['4 KiB', '2 MiB'] as const) : (['4 KiB'] as const)) {

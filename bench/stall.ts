@@ -5,9 +5,9 @@
  * reader: stopped should be within noise of none; a running spinning reader costs the writer the
  * slot lines it keeps pulling (and CPU, on a 2-core machine).
  */
-import { type Frame, ItchVenue, Publisher, loadFeed, nextFrame } from '../feed/index.js';
+import { type Frame, ItchVenue, Publisher, nextFrame } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
-import { GOOG_FILE } from './feed.js';
+import { GOOG_FILE, loadBenchFeed } from './feed.js';
 import { median } from './machine.js';
 import { onAbort } from './abort.js';
 import { type Child, logLine, spawnMdfan } from '../lib/child.js';
@@ -21,7 +21,7 @@ export interface StallRow {
 }
 
 export async function stallBench(runs: number, log: (s: string) => void): Promise<StallRow[]> {
-  const feed = loadFeed(GOOG_FILE);
+  const feed = await loadBenchFeed(GOOG_FILE);
   const buf = feed.bytes;
   const name = `mdfan-bench-stall-${process.pid}`;
   const w = SegmentWriter.open({ name, maxInstruments: 64, levels: 10 });

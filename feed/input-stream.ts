@@ -3,39 +3,74 @@
  * 1 MiB at a time: memory stays bounded whatever the file's size. Errors of the stream become the
  * feed's codes: a gzip stream that stops early is MDFAN_ERR_FEED_TRUNCATED, a corrupt one
  * MDFAN_ERR_FEED_CORRUPT, a read error MDFAN_ERR_FEED_IO. ITCH files are framed messages over it;
- * LOBSTER files are lines.
+ * LOBSTER files are lines. The file is opened once, when probed (feed/input-file.ts): the stream
+ * reads that descriptor, so what was checked is what is read.
  */
-import { closeSync, createReadStream, openSync, readSync, type ReadStream } from 'node:fs';
+import { closeSync, createReadStream, readSync, type ReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
-import { statInputFile } from './input-file.js';
+import { type OpenedInput, openInputFile } from './input-file.js';
 
 /** Bytes read from the file at a time. */
 export const CHUNK_BYTES = 1 << 20;
+
+/** What a command may hold of one input in memory (benchmarks and fuzzers that want the bytes at once). */
+export const INPUT_DEFAULTS = Object.freeze({
+  maxInMemoryBytes: 64 * 1024 * 1024,
+});
 
 export interface InputFile {
   file: string;
   gzip: boolean;
   /** Bytes on disk (compressed, for a gzip'd file). */
   size: number;
+  /** The descriptor opened when probed, handed to the first stream (later ones reopen and check it is the same file). */
+  opened: OpenedInput | null;
+}
+
+/** Reads up to `length` bytes of `fd` from `position` (MDFAN_ERR_FEED_IO naming `file`). */
+function readAt(fd: number, file: string, buf: Buffer, length: number, position: number): number {
+  try {
+    return readSync(fd, buf, 0, length, position);
+  } catch (e) {
+    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
+  }
 }
 
 /** Checks the file (a readable regular file) and whether it is gzip'd, before anything is made of it. */
 export function probeInputFile(file: string): InputFile {
-  const size = statInputFile(file);
+  const opened = openInputFile(file);
   const head = Buffer.alloc(2);
-  let got = 0;
+  let got: number;
   try {
-    const fd = openSync(file, 'r');
-    try {
-      got = readSync(fd, head, 0, 2, 0);
-    } finally {
-      closeSync(fd);
-    }
+    got = readAt(opened.fd, file, head, 2, 0);
   } catch (e) {
-    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${(e as Error).message}`, { file });
+    closeSync(opened.fd);
+    throw e;
   }
-  return { file, gzip: got === 2 && head[0] === 0x1f && head[1] === 0x8b, size };
+  return { file, gzip: got === 2 && head[0] === 0x1f && head[1] === 0x8b, size: opened.size, opened };
+}
+
+/** The first `length` bytes of the file, as stored (compressed, for a gzip'd file). */
+export function readInputHead(f: InputFile, length: number): Buffer {
+  const opened = f.opened ?? reopen(f);
+  const head = Buffer.alloc(length);
+  try {
+    return head.subarray(0, readAt(opened.fd, f.file, head, length, 0));
+  } finally {
+    if (f.opened !== opened) closeSync(opened.fd);
+  }
+}
+
+/** The file opened again by its path, refused unless it is still the file that was probed. */
+function reopen(f: InputFile): OpenedInput {
+  const again = openInputFile(f.file);
+  if (f.opened === null) return again;
+  if (again.dev !== f.opened.dev || again.ino !== f.opened.ino) {
+    closeSync(again.fd);
+    throw new MdfanError(ErrorCode.FEED_IO, `${f.file} was replaced by another file since it was checked`, { file: f.file });
+  }
+  return again;
 }
 
 export interface InputStream {
@@ -47,7 +82,10 @@ export interface InputStream {
 }
 
 export function openInputStream(f: InputFile): InputStream {
-  const raw: ReadStream = createReadStream(f.file, { highWaterMark: CHUNK_BYTES });
+  // The probe's descriptor, once: a second stream of the same input opens it again and checks it.
+  const opened = f.opened ?? reopen(f);
+  if (f.opened === opened) f.opened = null;
+  const raw: ReadStream = createReadStream(f.file, { fd: opened.fd, start: 0, autoClose: true, highWaterMark: CHUNK_BYTES });
   const input = f.gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : raw;
   raw.on('error', (e) => input.destroy(e)); // a read error ends the iteration
   const chunks = input[Symbol.asyncIterator]();
@@ -78,4 +116,25 @@ function streamError(e: unknown, file: string, offset: number, msgIndex: number)
   if (err.code?.startsWith('Z_'))
     return new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt gzip stream (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex, zlib: err.code });
   return new MdfanError(ErrorCode.FEED_IO, `cannot read ${file}: ${err.message}`, { file, offset, msgIndex });
+}
+
+/**
+ * The whole (decompressed) content of `file`, for callers that want the bytes at once; refused
+ * with MDFAN_ERR_FEED_TOO_LARGE past `maxBytes`, so a gzip bomb costs at most that much memory.
+ */
+export async function readInput(file: string, maxBytes: number = INPUT_DEFAULTS.maxInMemoryBytes): Promise<Buffer> {
+  const stream = openInputStream(probeInputFile(file));
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for (let chunk = await stream.next(0, 0); chunk !== null; chunk = await stream.next(total, 0)) {
+      total += chunk.length;
+      if (total > maxBytes)
+        throw new MdfanError(ErrorCode.FEED_TOO_LARGE, `${file} holds more than ${maxBytes} bytes (decompressed): more than this command keeps in memory`, { file, expected: maxBytes, found: total });
+      chunks.push(chunk);
+    }
+  } finally {
+    stream.close();
+  }
+  return Buffer.concat(chunks, total);
 }

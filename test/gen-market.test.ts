@@ -1,11 +1,13 @@
 /**
  * `mdfan gen-market`: every generated instrument's books, as the feed handler publishes them, are
  * its source instrument's books message for message (the copies are prefixes of the source's
- * sequence, interleaved by time); symbols and locates are the copies' own; bad options are refused.
+ * sequence, interleaved by time); symbols and locates are the copies' own; bad options are refused;
+ * --out never writes through a planted link nor replaces a device, a FIFO or a directory.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binPath } from './helpers/paths.js';
@@ -73,6 +75,59 @@ test('bad options and inputs: a clear error, nothing half-written claimed', asyn
   assert.match(missing.stderr, /MDFAN_ERR_FEED_IO.*nope\.itch/);
   assert.not.ok(existsSync(join(dir, 'y.itch')), 'no output file');
   assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary file left');
+});
+
+const genArgs = (out: string): string[] => ['gen-market', '--from', GOOG_ITCH, '--instruments', '2', '--messages', '500', '--out', out];
+const noTemporaries = (where: string): void => assert.equal(readdirSync(where).filter((f) => f.endsWith('.tmp')), [], `no temporary file left in ${where}`);
+
+test('--out a FIFO, a device, a directory, or in a missing directory: a clear coded error, nothing replaced', async () => {
+  const place = join(dir, 'refusals');
+  mkdirSync(place);
+  const fifo = join(place, 'fifo');
+  spawnSync('mkfifo', [fifo]);
+  const f = await mdfan(genArgs(fifo));
+  assert.is(f.code, 1, f.stderr);
+  assert.match(f.stderr, /MDFAN_ERR_OUTPUT: .*fifo is a FIFO: an output must be a regular file or a new name; refusing to replace it/);
+  assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  // A device node of our own (the numbers of /dev/null), where making one is allowed (root, a file system without nodev).
+  const device = join(place, 'null');
+  if (spawnSync('mknod', [device, 'c', '1', '3']).status === 0 && lstatSync(device).isCharacterDevice()) {
+    const d = await mdfan(genArgs(device));
+    assert.is(d.code, 1, d.stderr);
+    assert.match(d.stderr, /MDFAN_ERR_OUTPUT: .*null is a device/);
+    assert.ok(lstatSync(device).isCharacterDevice(), 'the device node is still there');
+  } else console.log('  (skipped the device case: mknod not permitted here)');
+  const sub = join(place, 'sub');
+  mkdirSync(sub);
+  const isDir = await mdfan(genArgs(sub));
+  assert.is(isDir.code, 1, isDir.stderr);
+  assert.match(isDir.stderr, /MDFAN_ERR_OUTPUT: .*sub is a directory/);
+  assert.ok(statSync(sub).isDirectory());
+  const missing = await mdfan(genArgs(join(place, 'nope', 'market.itch')));
+  assert.is(missing.code, 1, missing.stderr);
+  assert.match(missing.stderr, /MDFAN_ERR_OUTPUT: cannot write .*nope\/market\.itch: the directory .*nope does not exist/);
+  assert.not.match(f.stderr + isDir.stderr + missing.stderr, /internal error/);
+  noTemporaries(place);
+});
+
+test("a link planted at the old temporary name (OUT.PID.tmp) is never written through; an existing OUT keeps its mode", async () => {
+  const place = join(dir, 'planted');
+  mkdirSync(place);
+  const victim = join(place, 'root-only');
+  writeFileSync(victim, 'secret\n', { mode: 0o600 });
+  const out = join(place, 'market.itch');
+  writeFileSync(out, 'old\n');
+  chmodSync(out, 0o640);
+  // The shell plants the link under its own pid, then becomes the command (exec keeps the pid).
+  const r = spawnSync('sh', ['-c', 'ln -s "$1" "$2.$$.tmp" && shift 2 && exec "$@"', 'sh', victim, out, process.execPath, binPath, ...genArgs(out)], { encoding: 'utf8', timeout: 120_000 });
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(readFileSync(victim, 'utf8') === 'secret\n', 'the link target is unchanged');
+  assert.is(statSync(victim).mode & 0o777, 0o600);
+  const planted = readdirSync(place).filter((f) => f.endsWith('.tmp'));
+  assert.is(planted.length, 1, `the planted link is left alone: ${planted.join(' ')}`);
+  assert.is(readlinkSync(join(place, planted[0]!)), victim);
+  assert.ok(lstatSync(out).isFile() && statSync(out).size > 500 * 10, 'OUT is the market');
+  assert.is(statSync(out).mode & 0o777, 0o640, 'OUT keeps its mode');
 });
 
 test.run();

@@ -3,12 +3,13 @@
  * synthetic multi-instrument ITCH 5.0 file made of relabelled copies of the real instruments of
  * the given days (feed/market/gen-market.ts). FILE ending in .gz is gzipped.
  */
-import { createWriteStream, renameSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Writable } from 'node:stream';
 import { intOption, parse, required } from '../../lib/cli/args.js';
-import { generateMarket } from '../market/gen-market.js';
+import { checkOutputTarget, openOutputFile, outputError } from '../../lib/out-file.js';
+import { generateMarket, readMarketSources } from '../market/gen-market.js';
 
 export const USAGE = `usage: mdfan gen-market --from FILE.itch[.gz][,FILE2…] --instruments N (1..65535) --messages M --out FILE[.gz]
   A synthetic market from real days: N instruments, each a relabelled copy of one of the days'
@@ -19,45 +20,40 @@ export const EXAMPLE = 'mdfan gen-market --from scenarios/data/itch/GOOG-2012-06
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { from: { type: 'string' }, instruments: { type: 'string' }, messages: { type: 'string' }, out: { type: 'string' } }, USAGE);
-  const sources = required(values.from, '--from', USAGE).split(',').filter((f) => f);
+  const sourceFiles = required(values.from, '--from', USAGE).split(',').filter((f) => f);
   const instruments = intOption(values.instruments, '--instruments', 1, 65535, 0);
   const messages = intOption(values.messages, '--messages', 1, Number.MAX_SAFE_INTEGER, 0);
   const outFile = required(values.out, '--out', USAGE);
-  const market = generateMarket({ sources, instruments, messages });
-  const first = market.next(); // reads the sources: a bad one fails here, before any file exists
-  // Written beside the target and renamed at the end: FILE is whole or absent.
-  const tmp = `${outFile}.${process.pid}.tmp`;
-  const file = createWriteStream(tmp);
-  const gz = outFile.endsWith('.gz') ? createGzip() : null;
-  const sink: Writable = gz ?? file;
-  gz?.pipe(file);
+  checkOutputTarget(outFile); // a device, FIFO or directory is refused before the sources are read
+  const sources = await readMarketSources({ sources: sourceFiles, instruments, messages }); // a bad source fails here, before any file exists
   let written = 0;
   let bytes = 0;
-  let batch: Uint8Array[] = [];
-  let batchBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    if (!sink.write(Buffer.concat(batch, batchBytes))) await once(sink, 'drain');
-    batch = [];
-    batchBytes = 0;
-  };
-  try {
-    for (let r = first; !r.done; r = market.next()) {
-      const framed = r.value;
+  async function* batches(): AsyncGenerator<Buffer> {
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    for (const framed of generateMarket({ sources: sourceFiles, instruments, messages }, sources)) {
       batch.push(framed);
       batchBytes += framed.length;
       bytes += framed.length;
       written++;
-      if (batchBytes >= 1 << 20) await flush();
+      if (batchBytes >= 1 << 20) {
+        yield Buffer.concat(batch, batchBytes);
+        batch = [];
+        batchBytes = 0;
+      }
     }
-    await flush();
-    sink.end();
-    await once(file, 'close');
-    renameSync(tmp, outFile);
+    if (batchBytes > 0) yield Buffer.concat(batch, batchBytes);
+  }
+  // Written to a private temporary file beside the target and renamed at the end: FILE is whole or untouched.
+  const out = openOutputFile(outFile);
+  try {
+    const file = createWriteStream(outFile, { fd: out.fd, autoClose: false }); // the temporary file's descriptor: the path is not opened
+    if (outFile.endsWith('.gz')) await pipeline(Readable.from(batches()), createGzip(), file);
+    else await pipeline(Readable.from(batches()), file);
+    out.commit();
   } catch (e) {
-    file.destroy();
-    rmSync(tmp, { force: true });
-    throw e;
+    out.abort();
+    throw outputError(e, outFile);
   }
   console.log(JSON.stringify({ out: outFile, instruments, messages: written, bytes }));
   return 0;

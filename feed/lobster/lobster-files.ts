@@ -2,11 +2,10 @@
  * Reading a LOBSTER pair: CSV lines (plain or gzip'd), streamed row by row (memory stays bounded
  * whatever the files' size), parsed into numbers.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { constants as zc, gunzipSync } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { type InputFile, type InputStream, openInputStream, probeInputFile } from '../input-stream.js';
+import { type InputFile, type InputStream, openInputStream, probeInputFile, readInputHead } from '../input-stream.js';
 
 export interface LobsterPair {
   symbol: string;
@@ -22,19 +21,7 @@ const FIRST_ROW_BYTES = 64 * 1024;
 
 /** The first line of `f` (decompressed from its first bytes when gzip'd). */
 function firstLine(f: InputFile): string {
-  const head = Buffer.alloc(FIRST_ROW_BYTES);
-  let got = 0;
-  try {
-    const fd = openSync(f.file, 'r');
-    try {
-      got = readSync(fd, head, 0, head.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (e) {
-    throw new MdfanError(ErrorCode.FEED_IO, `cannot read ${f.file}: ${(e as Error).message}`, { file: f.file });
-  }
-  let bytes = head.subarray(0, got);
+  let bytes = readInputHead(f, FIRST_ROW_BYTES); // the probe's descriptor: never the path again
   if (f.gzip) {
     try {
       bytes = gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH }); // a prefix of the stream: what it holds

@@ -13,7 +13,8 @@
  * MWCB levels), said in docs/FEED.md.
  */
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { type Frame, loadFeed, nextFrame } from '../itch/framing.js';
+import { probeInputFile } from '../input-stream.js';
+import { type StreamedMessage, itchMessages } from '../itch/stream.js';
 import { OFF, T } from '../itch/layout.js';
 
 export interface GenMarketOptions {
@@ -60,10 +61,16 @@ const MAX_SHIFT_NS = 1_000_000;
 const DAY_NS = 86_400e9;
 const TWO32 = 4294967296;
 
-/** One source instrument: its symbol and its messages (payloads), in file order. */
+/** One source instrument: its symbol and the messages (payloads, in file order) its copies can use. */
 interface SourceInstrument {
   symbol: string;
   messages: Uint8Array[];
+}
+
+/** What the generator draws from: the source instruments and the first source's system events. */
+export interface MarketSources {
+  instruments: SourceInstrument[];
+  system: Uint8Array[];
 }
 
 function readU48(b: Uint8Array, o: number): number {
@@ -89,51 +96,202 @@ function writeU64(b: Uint8Array, o: number, v: number): void {
   dv.setUint32(4, v % TWO32);
 }
 
-/** Every instrument of the sources (by directory message), with its messages; and the first source's system events. */
-export function readSources(files: readonly string[]): { instruments: SourceInstrument[]; system: Uint8Array[] } {
+/** An instrument as the first pass over a file finds it: its symbol and how many kept messages it has. */
+interface Census {
+  symbol: string;
+  kept: number;
+}
+
+/** The payload of a streamed message (a view into the stream's chunk: copy what is kept). */
+const payloadOf = (m: StreamedMessage): Uint8Array => m.buf.subarray(m.frame.offset, m.frame.offset + m.frame.length);
+const locateOf = (msg: Uint8Array): number => (msg[OFF.locate]! << 8) | msg[OFF.locate + 1]!;
+
+/** First pass over one file: its instruments (by their first directory message, in order) and their kept messages. */
+async function census(file: string): Promise<Map<number, Census>> {
+  const byLocate = new Map<number, Census>();
+  for await (const m of itchMessages(probeInputFile(file))) {
+    const msg = payloadOf(m);
+    const type = msg[0]!;
+    const locate = locateOf(msg);
+    if (type === T.STOCK_DIRECTORY && !byLocate.has(locate)) byLocate.set(locate, { symbol: Buffer.from(msg.subarray(OFF.stock, OFF.stock + 8)).toString('latin1').trimEnd(), kept: 0 });
+    const inst = byLocate.get(locate);
+    if (inst !== undefined && KEPT.has(type)) inst.kept++;
+  }
+  return byLocate;
+}
+
+/**
+ * The M smallest keys seen (a max-heap on parallel arrays: no object per key). A key is a copy's
+ * (time, copy number, message number), the order the generator's merge takes messages in.
+ */
+class SmallestKeys {
+  private t = new Float64Array(1024);
+  private k = new Int32Array(1024);
+  private j = new Float64Array(1024);
+  size = 0;
+
+  constructor(private readonly limit: number) {}
+
+  get full(): boolean {
+    return this.size >= this.limit;
+  }
+  /** Key (t, k, j) is above the largest kept. */
+  above(t: number, k: number, j: number): boolean {
+    return this.size > 0 && this.gt(t, k, j, 0);
+  }
+  /** Adds a key; past the limit, removes the largest and returns its copy number (else -1). */
+  push(t: number, k: number, j: number): number {
+    if (this.size === this.t.length) this.grow();
+    let i = this.size++;
+    this.set(i, t, k, j);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.gt(this.t[i]!, this.k[i]!, this.j[i]!, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+    if (this.size <= this.limit) return -1;
+    const top = this.k[0]!;
+    this.size--;
+    this.set(0, this.t[this.size]!, this.k[this.size]!, this.j[this.size]!);
+    for (let a = 0; ; ) {
+      const l = 2 * a + 1;
+      const r = l + 1;
+      let m = a;
+      if (l < this.size && this.gt(this.t[l]!, this.k[l]!, this.j[l]!, m)) m = l;
+      if (r < this.size && this.gt(this.t[r]!, this.k[r]!, this.j[r]!, m)) m = r;
+      if (m === a) break;
+      this.swap(a, m);
+      a = m;
+    }
+    return top;
+  }
+  private gt(t: number, k: number, j: number, at: number): boolean {
+    const ta = this.t[at]!;
+    if (t !== ta) return t > ta;
+    const ka = this.k[at]!;
+    return k !== ka ? k > ka : j > this.j[at]!;
+  }
+  private set(i: number, t: number, k: number, j: number): void {
+    this.t[i] = t;
+    this.k[i] = k;
+    this.j[i] = j;
+  }
+  private swap(a: number, b: number): void {
+    const t = this.t[a]!;
+    const k = this.k[a]!;
+    const j = this.j[a]!;
+    this.set(a, this.t[b]!, this.k[b]!, this.j[b]!);
+    this.set(b, t, k, j);
+  }
+  private grow(): void {
+    const n = this.t.length * 2;
+    const t = new Float64Array(n);
+    const k = new Int32Array(n);
+    const j = new Float64Array(n);
+    t.set(this.t);
+    k.set(this.k);
+    j.set(this.j);
+    this.t = t;
+    this.k = k;
+    this.j = j;
+  }
+}
+
+/**
+ * Reads the sources for a market of `o.instruments` copies and `o.messages` messages: every
+ * instrument (by directory message) with its messages, and the first source's system events.
+ * Streamed, in two passes per file (memory bounded whatever the files hold, a gzip bomb
+ * included): the first counts each instrument's messages, which fixes the sources (those with
+ * more than one) and so which copy replays which; the second keeps only what the merge can reach.
+ * Copy k's message j comes at (time + shift(k), k, j); each source's own messages are met in that
+ * order (ITCH files are in time order), so keeping the o.messages smallest keys of each source's
+ * earliest copy keeps every message the first o.messages of the merge can take: memory follows
+ * --messages, not the input. Order references become dense numbers per source (1, 2, … in
+ * first-seen order: recorded days number from large, scattered bases), so copies can multiply them.
+ */
+export async function readMarketSources(o: GenMarketOptions): Promise<MarketSources> {
+  checkInstruments(o.instruments);
+  const files = o.sources;
+  const n = o.instruments;
+  const censuses = [];
+  for (const file of files) censuses.push(await census(file));
   const instruments: SourceInstrument[] = [];
+  const sourceOf = files.map(() => new Map<number, number>()); // per file: locate -> source index
+  censuses.forEach((byLocate, f) => {
+    for (const [locate, c] of byLocate)
+      if (c.kept > 1) {
+        sourceOf[f]!.set(locate, instruments.length);
+        instruments.push({ symbol: c.symbol, messages: [] });
+      }
+  });
+  if (instruments.length === 0) throw new MdfanError(ErrorCode.FEED_CORRUPT, `no instrument with messages in ${files.join(', ')}: gen-market needs ITCH 5.0 days with stock directory messages`, { file: files.join(',') });
+  const sources = instruments.length;
+  // Each used source's earliest copy (smallest shift, then number): its keys bound every copy's.
+  const used = Math.min(n, sources);
+  const firstCopy = Int32Array.from({ length: used }, (_, s) => s);
+  for (let k = sources; k < n; k++) {
+    const s = k % sources;
+    if (copyShiftNs(k) < copyShiftNs(firstCopy[s]!)) firstCopy[s] = k;
+  }
+  const keys = new SmallestKeys(o.messages);
+  const cut = new Uint8Array(used);
+  const lastTime = new Float64Array(used);
+  const refs = Array.from({ length: used }, () => new Map<number, number>());
   const system: Uint8Array[] = [];
-  files.forEach((file, fileIndex) => {
-    const feed = loadFeed(file);
-    if (feed.gzipProblem) throw feed.gzipProblem;
-    const byLocate = new Map<number, SourceInstrument>();
-    const refs = new Map<number, number>(); // per file: references are unique across its instruments
-    const f: Frame = { offset: 0, length: 0 };
-    for (let pos = 0, i = 0; pos < feed.bytes.length; i++) {
-      pos = nextFrame(feed.bytes, feed.bytes.length, pos, i, file, f);
-      const msg = feed.bytes.subarray(f.offset, f.offset + f.length);
+  for (let f = 0; f < files.length; f++) {
+    const seen = new Set<number>(); // locates whose directory message has come (messages before it are not the instrument's)
+    for await (const m of itchMessages(probeInputFile(files[f]!))) {
+      const msg = payloadOf(m);
       const type = msg[0]!;
-      const locate = (msg[OFF.locate]! << 8) | msg[OFF.locate + 1]!;
       if (type === T.SYSTEM_EVENT) {
-        if (fileIndex === 0) system.push(msg);
+        if (f === 0 && system.length < o.messages) system.push(Uint8Array.from(msg));
         continue;
       }
-      if (type === T.STOCK_DIRECTORY && !byLocate.has(locate)) {
-        const inst: SourceInstrument = { symbol: Buffer.from(msg.subarray(OFF.stock, OFF.stock + 8)).toString('latin1').trimEnd(), messages: [] };
-        byLocate.set(locate, inst);
-        instruments.push(inst);
+      const locate = locateOf(msg);
+      if (type === T.STOCK_DIRECTORY) seen.add(locate);
+      const s = sourceOf[f]!.get(locate);
+      if (s === undefined || s >= used || cut[s] || !seen.has(locate) || !KEPT.has(type)) continue;
+      const own = instruments[s]!.messages;
+      const t = Math.max(readU48(msg, OFF.timestamp), lastTime[s]!);
+      lastTime[s] = t;
+      const k = firstCopy[s]!;
+      const kt = t + copyShiftNs(k);
+      if (keys.full && keys.above(kt, k, own.length)) {
+        cut[s] = 1; // this and every later message of the source come after the merge's end
+        continue;
       }
-      const inst = byLocate.get(locate);
-      if (inst === undefined || !KEPT.has(type)) continue;
-      // Order references become dense numbers 1, 2, … in first-seen order (recorded days number
-      // from large and scattered bases: the GOOG day's near 2^40), so copies can multiply them.
-      const own = Uint8Array.from(msg);
-      for (const at of REFS_AT[type] ?? []) {
-        const ref = readU64(own, at);
-        if (ref === 0) continue;
-        let dense = refs.get(ref);
-        if (dense === undefined) {
-          dense = refs.size + 1;
-          refs.set(ref, dense);
-        }
-        writeU64(own, at, dense);
+      own.push(denseRefs(msg, type, refs[s]!));
+      const dropped = keys.push(kt, k, own.length - 1);
+      if (dropped >= 0) {
+        // The largest key kept is its source's last message: that source ends before it.
+        instruments[dropped % sources]!.messages.pop();
+        cut[dropped % sources] = 1;
       }
-      inst.messages.push(own);
     }
-  });
-  const withOrders = instruments.filter((i) => i.messages.length > 1);
-  if (withOrders.length === 0) throw new MdfanError(ErrorCode.FEED_CORRUPT, `no instrument with messages in ${files.join(', ')}: gen-market needs ITCH 5.0 days with stock directory messages`, { file: files.join(',') });
-  return { instruments: withOrders, system };
+  }
+  return { instruments, system };
+}
+
+/** A copy of a kept message with its order references numbered densely, per source. */
+function denseRefs(msg: Uint8Array, type: number, refs: Map<number, number>): Uint8Array {
+  const own = Uint8Array.from(msg);
+  for (const at of REFS_AT[type] ?? []) {
+    const ref = readU64(own, at);
+    if (ref === 0) continue;
+    let dense = refs.get(ref);
+    if (dense === undefined) {
+      dense = refs.size + 1;
+      refs.set(ref, dense);
+    }
+    writeU64(own, at, dense);
+  }
+  return own;
+}
+
+function checkInstruments(instruments: number): void {
+  if (!Number.isInteger(instruments) || instruments < 1 || instruments > 65535)
+    throw new MdfanError(ErrorCode.OPTIONS, `--instruments must be 1..65535 (stock locates are 16 bits), got ${instruments}`, { flag: '--instruments' });
 }
 
 /** The symbol of copy k: the source's first letters and k in base 36, at most 8 characters. */
@@ -170,13 +328,12 @@ function relabel(src: Uint8Array, k: number, n: number, symbol: string, shiftNs:
 }
 
 /**
- * Generates the market: yields framed messages (2-byte length, payload) in time order, at most
- * `messages` in all (system events included).
+ * Generates the market from what readMarketSources read: yields framed messages (2-byte length,
+ * payload) in time order, at most `messages` in all (system events included).
  */
-export function* generateMarket(o: GenMarketOptions): Generator<Uint8Array> {
-  if (!Number.isInteger(o.instruments) || o.instruments < 1 || o.instruments > 65535)
-    throw new MdfanError(ErrorCode.OPTIONS, `--instruments must be 1..65535 (stock locates are 16 bits), got ${o.instruments}`, { flag: '--instruments' });
-  const { instruments, system } = readSources(o.sources);
+export function* generateMarket(o: GenMarketOptions, sources: MarketSources): Generator<Uint8Array> {
+  checkInstruments(o.instruments);
+  const { instruments, system } = sources;
   const n = o.instruments;
   const next = new Int32Array(n); // per copy: its next source message
   const source = (k: number): SourceInstrument => instruments[k % instruments.length]!;
@@ -216,7 +373,7 @@ export function* generateMarket(o: GenMarketOptions): Generator<Uint8Array> {
     }
     return top;
   };
-  for (let k = 0; k < n; k++) push(k);
+  for (let k = 0; k < n; k++) if (source(k).messages.length > 0) push(k);
   let emitted = 0;
   const frame = (payload: Uint8Array): Uint8Array => {
     const out = new Uint8Array(payload.length + 2);

@@ -1,16 +1,35 @@
 /**
  * Signals for every command: SIGINT and SIGTERM mean "stop" (finish cleanly: a writer closes its
- * segment, a reader prints its summary). Each command registers its stop once, here.
+ * segment, a reader prints its summary). Each command registers its stop once, here. A second
+ * SIGINT or SIGTERM exits at once (status 128 + the signal's number, as the default action would
+ * say): a stop that cannot finish (an input that never answers) is never left with only SIGKILL.
  */
+import { constants } from 'node:os';
 import type { SegmentWriter } from '../../native/segment/writer.js';
+import { LogEvent, createLogger } from '../log.js';
 
 export const STOP_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM']);
 
-/** Calls `stop(signal)` on SIGINT or SIGTERM until the returned function removes it. */
+/** The exit status of a process ended by `signal`'s default action (128 + its number). */
+export const signalExitCode = (signal: NodeJS.Signals): number => 128 + (constants.signals[signal] ?? 0);
+
+/**
+ * Calls `stop(signal)` on the first SIGINT or SIGTERM; on a second one, exits at once (the
+ * process's 'exit' handlers still run). The returned function removes both.
+ */
 export function onStopSignals(stop: (signal: NodeJS.Signals) => void): () => void {
-  for (const s of STOP_SIGNALS) process.on(s, stop);
+  let signals = 0;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (++signals === 1) {
+      stop(signal);
+      return;
+    }
+    createLogger('mdfan').warn({ event: LogEvent.STOPPING, signal, forced: true }, 'second stop signal: exiting now');
+    process.exit(signalExitCode(signal));
+  };
+  for (const s of STOP_SIGNALS) process.on(s, handler);
   return () => {
-    for (const s of STOP_SIGNALS) process.off(s, stop);
+    for (const s of STOP_SIGNALS) process.off(s, handler);
   };
 }
 

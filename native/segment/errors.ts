@@ -36,6 +36,10 @@ export const ErrorCode = {
   MISSING_DEPENDENCY: 'MDFAN_ERR_MISSING_DEPENDENCY',
   /** The writer's control plane refused a peer: its claimed pid is not its own, its uid or the plane is full (the reason and facts in the refusal). */
   PEER_REFUSED: 'MDFAN_ERR_PEER_REFUSED',
+  /** An output file cannot be written where asked: not a regular file, its directory missing, another file system (the path and errno in the message). */
+  OUTPUT: 'MDFAN_ERR_OUTPUT',
+  /** An input decompresses past what the command holds in memory (the file and the bound in the message). */
+  FEED_TOO_LARGE: 'MDFAN_ERR_FEED_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -4,21 +4,18 @@
  * line every few seconds. Notes (a stall, a fault) are printed as they happen.
  */
 import cliProgress from 'cli-progress';
-import { loadFeed, nextFrame, type Frame } from '../../feed/index.js';
+import { itchMessages, probeInputFile } from '../../feed/index.js';
 import type { RunContext } from './context.js';
 import { tryStat } from './segment.js';
 
-/** How many messages an ITCH file holds (for the bar's total), or null if it cannot tell. */
-export function countItchMessages(file: string): number | null {
+/**
+ * How many messages an ITCH file holds (for the bar's total), or null if it cannot tell. Streamed
+ * as the feed reads it: memory stays bounded whatever the file (a gzip bomb costs time, not memory).
+ */
+export async function countItchMessages(file: string): Promise<number | null> {
   try {
-    const feed = loadFeed(file);
-    const f = {} as Frame;
-    let pos = 0;
     let n = 0;
-    while (pos < feed.bytes.length) {
-      pos = nextFrame(feed.bytes, feed.bytes.length, pos, n, file, f);
-      n++;
-    }
+    for await (const m of itchMessages(probeInputFile(file))) n = m.msgIndex + 1;
     return n;
   } catch {
     return null;

@@ -53,7 +53,7 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
   const perReader = s.report?.perReader ?? ((s.stalls ?? []).length > 0 || (s.faults ?? []).length > 0);
   const baseCounts = (s.readers ?? []).map((g) => g.count);
   const sweep = s.sweep ? s.sweep.readers : [undefined];
-  const total = loaded.source.startsWith('itch:') ? countItchMessages(loaded.source.slice(5)) : null;
+  const total = loaded.source.startsWith('itch:') ? await countItchMessages(loaded.source.slice(5)) : null;
   const stop: RunOptions['stop'] = { requested: false, ctx: null };
   let interrupts = 0;
   const onSignal = (): void => {

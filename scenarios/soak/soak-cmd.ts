@@ -6,12 +6,13 @@
  * It reports reads, torn reads returned (must be 0), kill rounds, takeovers, fuzz cases, crashes,
  * and the segments and descriptors left behind; exit 1 if any of those that must be 0 is not.
  */
-import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { writeOutputFile } from '../../lib/out-file.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { numOption, optString, parse, intOption } from '../../lib/cli/args.js';
 import { freshSeed, seededRandom } from '../../lib/random.js';
-import { loadFeed } from '../../feed/index.js';
+import { readInput } from '../../feed/index.js';
 import { unlinkSegmentObjects } from '../../native/segment/index.js';
 import { measurePeer } from '../../bench/peers/index.js';
 import { tortureRound } from './torture.js';
@@ -91,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
   let fdsBefore: Map<string, string> | null = null;
   const started = performance.now();
   const end = started + minutes * 60_000;
-  const itchSources = [loadFeed(join(DATA, 'GOOG-2012-06-21.itch.gz')).bytes, loadFeed(join(DATA, 'nasdaq-preopen-1000.itch')).bytes];
+  const itchSources = [await readInput(join(DATA, 'GOOG-2012-06-21.itch.gz')), await readInput(join(DATA, 'nasdaq-preopen-1000.itch'))]; // bounded: a bomb in their place is refused
   const scenarioFiles = readdirSync(join(repoRoot, 'scenarios'))
     .filter((f) => f.endsWith('.json'))
     .map((f) => join(repoRoot, 'scenarios', f));
@@ -201,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
     leaked_fd_targets: leaked,
   };
   console.log(JSON.stringify(report));
-  if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2));
+  if (jsonFile) writeOutputFile(jsonFile, JSON.stringify(report, null, 2));
   const ok = report.torn_returned === 0 && report.went_backwards === 0 && crashes === 0 && report.missed_deaths === 0 && leakedSegments.length === 0 && leakedFds === 0;
   console.log(`mdfan soak: ${ok ? 'clean' : 'FAILED'}: ${report.reads} reads, ${report.torn_returned} torn, ${report.kill_rounds} kill rounds, ${report.takeovers} takeovers, ${fuzzCases} fuzz cases, ${crashes} crashes, ${leakedSegments.length} segments and ${leakedFds} descriptors left`);
   return ok ? 0 : 1;
