@@ -41,6 +41,8 @@ export const LogEvent = Object.freeze({
   READER_WAITING: 'waiting',
   /** Symbols asked for that the segment never listed (fields: segment, symbols). */
   SYMBOLS_UNKNOWN: 'symbols_unknown',
+  /** The writer's control plane refused or cut off a peer, at most once a second (fields: segment, reason pid/uid_full/full/unread, the kernel's facts, refused: how many since the last line). */
+  CONTROL_REFUSED: 'control_refused',
   /** A writer was refused the segment: another writer holds it (fields: code MDFAN_ERR_WRITER_ALIVE, segment, pid: the holder's, 0 if unknown). */
   WRITER_REFUSED: 'writer_refused',
   /** The writer closed the segment. */

@@ -10,10 +10,12 @@ import { SegmentWriter } from '../native/segment/index.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import { statSegment } from '../native/segment/stat.js';
 import { type Peer, admit, controlLimits } from '../native/segment/control-peers.js';
-import { spawnChild } from '../lib/child.js';
+import { type Child, logLine, spawnChild, spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
+import { createSocket } from 'node:dgram';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
-import { cleanupSegments, segName } from './helpers/segments.js';
+import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
 
 const sockets: Socket[] = [];
@@ -183,6 +185,31 @@ test('the admission policy: at the total cap the uid holding the most gives up o
   ]);
   assert.equal(admit(mine, 1, tight, alive), { admit: false, reason: 'uid_full' });
   assert.equal(admit(mine, 2, tight, alive), { admit: true, evict: null, why: null });
+});
+
+
+test('mdfan feed logs control-plane refusals (control_refused: the reason and the kernel\'s facts), one line for a burst', async () => {
+  const name = segName('ctl-log');
+  const s = createSocket('udp4');
+  await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
+  const port = s.address().port;
+  await new Promise<void>((res) => s.close(() => res()));
+  const feed: Child = spawnMdfan('feed', ['feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', name]);
+  try {
+    await logLine(feed, (l) => l.event === LogEvent.FEED_LISTENING, 20_000);
+    await waitUntil(() => shmExists(`${name}.ctl`), 10_000, { what: 'the control socket' });
+    const forged = Array.from({ length: 20 }, () => connect(`/dev/shm/${name}.ctl`, attachLine(1)));
+    await waitUntil(() => forged.every((c) => c.heard.includes('"refused"')), 10_000, { what: 'twenty forged attaches refused' });
+    const line = await logLine(feed, (l) => l.event === LogEvent.CONTROL_REFUSED, 10_000);
+    assert.is(line.reason, 'pid');
+    assert.is(line.claimed, 1);
+    assert.is(line.found, process.pid);
+    assert.is(line.segment, name);
+    const lines = feed.stderr().split('\n').filter((l) => l.includes(`"event":"${LogEvent.CONTROL_REFUSED}"`));
+    assert.ok(lines.length < forged.length, `a burst is not a line per refusal: ${lines.length} lines for ${forged.length}`);
+  } finally {
+    await feed.kill();
+  }
 });
 
 test.run();

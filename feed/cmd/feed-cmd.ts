@@ -20,6 +20,7 @@ import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
+import { logControlRefusals } from '../../lib/control-refusals.js';
 
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
@@ -123,6 +124,7 @@ export async function run(argv: string[]): Promise<number> {
   const offSignals = onStopSignals(onSignal);
   writer.startIdleHeartbeat();
   if (!(await writer.startControl())) log.warn({ event: LogEvent.NO_CONTROL_PLANE, segment: name }, 'no control plane (socket path too long, or cannot listen): data plane only');
+  logControlRefusals(writer, log, name);
   log.info({ event: LogEvent.WRITER_READY, segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
   const t0 = performance.now();
   let code = 0;

@@ -104,6 +104,8 @@ export class ControlServer {
   private acceptedCount = 0;
   /** After close(), sockets still emit 'close' events: they must not reach the writer. */
   private closed = false;
+  /** Told of every refusal or cut-off (the writer's owner logs them, rate-limited): the reason and the kernel's facts. */
+  onRefused: ((reason: RefusalReason, facts: Readonly<Record<string, number>>) => void) | null = null;
   private constructor(
     readonly path: string,
     private readonly server: Server,
@@ -195,6 +197,7 @@ export class ControlServer {
             // Not its own pid (or one the kernel cannot name here: another pid namespace): a
             // listing, a count and a liveness check must not rest on a claim.
             this.refusedCounts.pid++;
+            this.onRefused?.('pid', { claimed: msg.pid, found: client.pid, uid: client.uid });
             this.send(sock, { type: 'refused', code: ErrorCode.PEER_REFUSED, reason: 'pid', claimed: msg.pid, found: client.pid });
             continue;
           }
@@ -231,6 +234,7 @@ export class ControlServer {
   /** Says why (one short line, on a new connection's empty buffer) and hangs up. */
   private refuse(sock: Socket, reason: 'uid_full' | 'full', facts: Record<string, number>): void {
     this.refusedCounts[reason]++;
+    this.onRefused?.(reason, facts);
     sock.end(`${JSON.stringify({ type: 'refused', code: ErrorCode.PEER_REFUSED, reason, ...facts })}\n`);
     sock.destroySoon(); // closed once written, whether or not the peer ever reads or hangs up
   }
@@ -240,6 +244,8 @@ export class ControlServer {
     if (sock.destroyed || !sock.writable) return;
     if (sock.writableLength > this.limits.maxUnreadBytes) {
       this.refusedCounts.unread++;
+      const peer = this.clients.get(sock);
+      this.onRefused?.('unread', { unreadBytes: sock.writableLength, pid: peer?.pid ?? 0, uid: peer?.uid ?? -1 });
       return void sock.destroy();
     }
     sock.write(JSON.stringify(msg) + '\n');
