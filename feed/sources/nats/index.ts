@@ -148,7 +148,13 @@ export class NatsFeed implements FeedSource {
     return `, ${this.stats.records} records, ${this.stats.books} books, ${this.stats.malformed} malformed, ${this.drops.total} dropped`;
   }
 
-  private async close(): Promise<void> {
+  /** What the start queue holds: records and the bytes counted against --queue-bytes. */
+  get queuedNow(): { records: number; bytes: number } {
+    return { records: this.queue?.length ?? 0, bytes: this.queued };
+  }
+
+  /** Unsubscribes and closes the connection (run() does it when it ends). */
+  async close(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
     const nc = this.nc;
