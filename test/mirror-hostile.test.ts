@@ -16,6 +16,8 @@ import { LogEvent } from '../lib/log.js';
 import { logLine } from '../lib/child.js';
 import { MsgType, WireWriter } from '../lib/wire/wire.js';
 import { NatsFeed } from '../feed/sources/nats/index.js';
+import { readBucket } from '../feed/sources/nats/bucket.js';
+import type { KV } from '../lib/wire/nats.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, type Proc, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
@@ -135,6 +137,42 @@ test('twenty thousand junk keys in the bucket: the read ends by its deadline, th
   await waitUntil(() => bestBid(local) === 1_000_001, 30_000, { what: 'the real book in the mirror' });
   const summary = await stopMirror(mirror);
   assert.ok((summary.dropped.short ?? 0) > 0 || summary.bucketTimeouts === 1, `junk counted (${JSON.stringify(summary.dropped)}) or the deadline said`);
+});
+
+test('a bucket read that never ends (a server that stops delivering) ends at its deadline, saying it is incomplete', async () => {
+  // A watch that hands out one entry and then nothing, until stopped: what a stalled server looks like.
+  let stopped = false;
+  let wake: (() => void) | null = null;
+  let given = false;
+  const kv = {
+    status: async () => ({ values: 20_000 }),
+    watch: async () => ({
+      stop: () => {
+        stopped = true;
+        wake?.();
+      },
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          if (!given) {
+            given = true;
+            return { done: false, value: { key: 'J1', value: new Uint8Array(4), operation: 'PUT', isUpdate: false } };
+          }
+          if (!stopped) await new Promise<void>((r) => (wake = r));
+          return { done: true, value: undefined };
+        },
+      }),
+    }),
+  } as unknown as KV;
+  let entries = 0;
+  let ended = false;
+  const read = readBucket(kv, 200, { requested: false }, () => entries++).finally(() => {
+    ended = true;
+  });
+  await waitUntil(() => ended, 30_000, { what: 'the bucket read to end at its 200 ms deadline' });
+  const outcome = await read;
+  assert.equal(outcome, { entries: 1, complete: false });
+  assert.is(entries, 1);
+  assert.ok(stopped, 'the watch was stopped');
 });
 
 test('a flood before READY: the start queue holds at most its byte cap; the rest is dropped and counted', async () => {
