@@ -95,7 +95,8 @@ export function parseNatsAuth(values: Flags, url: string): NatsAuth {
       throw new MdfanError(ErrorCode.OPTIONS, `--nats-creds ${creds}: not a NATS credentials file (it needs a USER JWT block and a USER NKEY SEED block)`, { flag: '--nats-creds', path: creds });
     checkSeed('--nats-creds', creds, seed);
     method = 'creds';
-    authenticator = credsAuthenticator(new TextEncoder().encode(text));
+    // The client's parser wants each block's closing line ended by a newline.
+    authenticator = credsAuthenticator(new TextEncoder().encode(`${text}\n`));
   } else if (user !== undefined && passwordFile !== undefined) {
     method = 'user';
     authenticator = usernamePasswordAuthenticator(user, readSecret('--nats-password-file', passwordFile));
