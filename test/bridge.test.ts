@@ -148,7 +148,7 @@ test('the GOOG day through feed -> bridge -> NATS -> mirror: recorded books equa
   const events = join(dir, 'mirror-events.csv');
   const dump = join(dir, 'feed-dump.txt');
   const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local, '--symbols', 'GOOG']); // a subscription per symbol
-  // The mirror's readers wait for its segment (it exists from the first book on), so they attach
+  // The mirror's readers wait for its segment (it exists once the mirror is connected), so they attach
   // at once whatever the machine's load; the event reader starts from the oldest event anyway.
   const books = mdfan(['read', '--segment', local, '--wait', 'yield', '--record', rec, '--timeout', '120']);
   const trades = mdfan(['read', '--segment', local, '--events', '--record-events', events, '--wait', 'yield', '--timeout', '120']);

@@ -91,9 +91,10 @@ export async function booksBucket(nc: NatsConnection, bucket: string): Promise<K
   try {
     return await new Kvm(nc).create(bucket, { history: 1, maxValueSize: MAX_BOOK_BYTES });
   } catch (e) {
-    const msg = (e as Error).message;
-    if (/permission/i.test(msg))
-      throw new MdfanError(ErrorCode.NATS, `the key-value bucket ${bucket} is not there and this user may not create it (start the bridge first, or grant $JS.API.STREAM.CREATE.KV_${bucket}): ${msg}`, { bucket });
-    throw new MdfanError(ErrorCode.NATS, `the key-value bucket ${bucket} is not available (is JetStream enabled on the server? nats-server -js): ${msg}`, { bucket });
+    throw new MdfanError(
+      ErrorCode.NATS,
+      `the key-value bucket ${bucket} is not available (is JetStream enabled on the server? nats-server -js; a user that may only read needs the bridge to have created it): ${(e as Error).message}`,
+      { bucket },
+    );
   }
 }
