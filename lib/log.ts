@@ -63,6 +63,8 @@ export const LogEvent = Object.freeze({
   NATS_SLOW_CONSUMER: 'nats_slow_consumer',
   /** The NATS connection is back (field: server). */
   NATS_RECONNECTED: 'nats_reconnected',
+  /** The NATS server refused an operation (a permission it withholds), at most one line a second (fields: operation, subject, count). */
+  NATS_REFUSED: 'nats_refused',
   /** The bridge follows the segment and publishes (fields: segment, prefix, bucket, session). */
   BRIDGE_READY: 'bridge_ready',
   /** The mirror's subscriptions are at the server: records from now on reach it (field: subjects). */
@@ -77,6 +79,10 @@ export const LogEvent = Object.freeze({
   WIRE_MALFORMED: 'wire_malformed',
   /** A subject's sequence numbers jumped: records were lost (fields: subject, expected, found, lost). */
   WIRE_GAP: 'wire_gap',
+  /** The mirror dropped a record it will not apply, at most one line a second per reason (fields: reason, subject, count: of that reason, dropped: every reason's). */
+  MIRROR_DROPPED: 'mirror_dropped',
+  /** The mirror's bucket load hit its deadline: it goes on with the books read so far, the rest comes with updates (fields: books, timeoutMs). */
+  MIRROR_BUCKET_TIMEOUT: 'mirror_bucket_timeout',
 } as const);
 export type LogEvent = (typeof LogEvent)[keyof typeof LogEvent];
 

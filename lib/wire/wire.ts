@@ -93,9 +93,11 @@ export type Decoded =
   | { head: Head; status: { action: number } };
 
 /** Why a record was refused: a stable reason for the counters and the log. */
+export type WireErrorReason = 'short' | 'length' | 'version' | 'type' | 'levels' | 'symbol';
+
 export class WireError extends Error {
   constructor(
-    readonly reason: 'short' | 'version' | 'type' | 'levels' | 'symbol',
+    readonly reason: WireErrorReason,
     message: string,
   ) {
     super(message);
@@ -215,9 +217,14 @@ export function decode(data: Uint8Array): Decoded {
   const need = (n: number): void => {
     if (data.length < n) throw new WireError('short', `${data.length} bytes, a ${TYPE_TOKENS[type]} record needs ${n}`);
   };
+  // A version-1 record is exactly its type's length: trailing bytes are not ours to ignore.
+  const exact = (n: number): void => {
+    need(n);
+    if (data.length !== n) throw new WireError('length', `${data.length} bytes, a ${TYPE_TOKENS[type]} record is ${n}`);
+  };
   switch (type) {
     case MsgType.TOP: {
-      need(TOP_BYTES);
+      exact(TOP_BYTES);
       const bid = levels(dv, HEAD_BYTES, 1);
       const ask = levels(dv, HEAD_BYTES + 12, 1);
       bid.count = bid.levels[1] === 0 ? 0 : 1;
@@ -231,7 +238,7 @@ export function decode(data: Uint8Array): Decoded {
       const askCount = dv.getUint16(BOOK_HEAD.askCount, true);
       if (depth < 1 || depth > abi.MAX_LEVELS || bidCount > depth || askCount > depth)
         throw new WireError('levels', `levels ${depth} with ${bidCount} bids and ${askCount} asks (at most ${abi.MAX_LEVELS} levels)`);
-      need(BOOK_LEVELS_OFFSET + (bidCount + askCount) * LEVEL_BYTES);
+      exact(BOOK_LEVELS_OFFSET + (bidCount + askCount) * LEVEL_BYTES);
       return {
         head,
         book: {
@@ -244,7 +251,7 @@ export function decode(data: Uint8Array): Decoded {
       };
     }
     case MsgType.TRADE: {
-      need(TRADE_BYTES);
+      exact(TRADE_BYTES);
       const has = dv.getUint8(TRADE.hasPrice) === 1;
       return {
         head,
@@ -259,7 +266,7 @@ export function decode(data: Uint8Array): Decoded {
       };
     }
     case MsgType.STATUS:
-      need(STATUS_BYTES);
+      exact(STATUS_BYTES);
       return { head, status: { action: dv.getUint8(HEAD_BYTES) } };
     default:
       throw new WireError('type', `record type ${type as number} is not one of ${Object.keys(TOKEN_TYPES).join(', ')}`);

@@ -32,6 +32,10 @@ export const ErrorCode = {
   NO_HUGE_PAGES: 'MDFAN_ERR_NO_HUGE_PAGES',
   /** The NATS server could not be reached, or refused what was asked (the URL and its answer in the message). */
   NATS: 'MDFAN_ERR_NATS',
+  /** The NATS server refused our identity (wrong password, token, nkey or credentials; the method named, never the secret). */
+  NATS_AUTH: 'MDFAN_ERR_NATS_AUTH',
+  /** TLS to the NATS server failed: no TLS there, or its certificate not trusted (the reason in the message). */
+  NATS_TLS: 'MDFAN_ERR_NATS_TLS',
   /** An optional package a command needs is not installed (which one, and how, in the message). */
   MISSING_DEPENDENCY: 'MDFAN_ERR_MISSING_DEPENDENCY',
   /** The writer's control plane refused a peer: its claimed pid is not its own, its uid or the plane is full (the reason and facts in the refusal). */

@@ -1,7 +1,7 @@
 /**
  * `mdfan bridge --segment NAME --nats nats://HOST:PORT [--prefix md] [--book-interval-ms MS]
- *   [--wait block|spin] [--timeout S]`: publishes a segment to NATS (workers/bridge/bridge.ts)
- * until the writer closes it or a signal; prints a JSON summary on stdout.
+ *   [--wait block|spin] [--timeout S] [NATS identity and TLS flags]`: publishes a segment to NATS
+ * (workers/bridge/bridge.ts) until the writer closes it or a signal; prints a JSON summary on stdout.
  */
 import { numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { createLogger } from '../../lib/log.js';
@@ -10,11 +10,13 @@ import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { READER_DEFAULTS } from '../sdk/defaults.js';
 import { Bridge } from '../bridge/bridge.js';
 import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
+import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE, parseNatsAuth } from '../../lib/wire/auth.js';
 import { booksBucket, connectNats } from '../../lib/wire/nats.js';
 import { bucketOf, checkPrefix } from '../../lib/wire/subjects.js';
 
-export const USAGE = `usage: mdfan bridge --segment NAME --nats nats://HOST:PORT [--prefix P (default ${BRIDGE_DEFAULTS.prefix})]
+export const USAGE = `usage: mdfan bridge --segment NAME --nats nats://HOST:PORT|tls://HOST:PORT [--prefix P (default ${BRIDGE_DEFAULTS.prefix})]
   [--book-interval-ms MS (default ${BRIDGE_DEFAULTS.bookIntervalMs})] [--wait block|spin (default block)] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})]
+${NATS_AUTH_USAGE}
   Publishes the segment to NATS: P.SYMBOL.top (every top-of-book change), P.SYMBOL.trade, P.SYMBOL.status
   (from the event ring) and P.SYMBOL.book (the full book, at most every --book-interval-ms), and keeps the
   last book per instrument in the JetStream key-value bucket P-books. Records: docs/BRIDGE.md.
@@ -24,7 +26,7 @@ export const EXAMPLE = 'mdfan bridge --segment books --nats nats://127.0.0.1:422
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { segment: { type: 'string' }, nats: { type: 'string' }, prefix: { type: 'string' }, 'book-interval-ms': { type: 'string' }, wait: { type: 'string' }, timeout: { type: 'string' } },
+    { segment: { type: 'string' }, nats: { type: 'string' }, prefix: { type: 'string' }, 'book-interval-ms': { type: 'string' }, wait: { type: 'string' }, timeout: { type: 'string' }, ...NATS_AUTH_OPTIONS },
     USAGE,
   );
   const segment = required(values.segment, '--segment', USAGE);
@@ -34,9 +36,10 @@ export async function run(argv: string[]): Promise<number> {
   const wait = optString(values.wait, '--wait') ?? 'block';
   if (wait !== 'block' && wait !== 'spin') throw new MdfanError(ErrorCode.OPTIONS, `--wait must be block or spin (got ${JSON.stringify(wait)})`, { flag: '--wait' });
   const timeoutS = numOption(values.timeout, '--timeout', 0, 1e6, READER_DEFAULTS.attachTimeoutMs / 1000);
+  const auth = parseNatsAuth(values, url);
   const log = createLogger('mdfan-bridge');
   let bridge: Bridge | null = null;
-  const nc = await connectNats(url, `mdfan-bridge ${segment}`, log, { onDisconnect: () => bridge?.setConnected(false), onReconnect: () => bridge?.setConnected(true) });
+  const nc = await connectNats(url, `mdfan-bridge ${segment}`, log, { onDisconnect: () => bridge?.setConnected(false), onReconnect: () => bridge?.setConnected(true) }, auth);
   try {
     const bucket = bucketOf(prefix);
     const kv = await booksBucket(nc, bucket);

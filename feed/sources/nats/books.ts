@@ -1,11 +1,13 @@
 /**
  * What the NATS venue knows of each symbol, and its rules: a subject's sequence numbers (a jump is
  * a gap: counted, and for trades and trading actions lost for good; a book is whole, so the next
- * one heals it), and which book is newer (bridge session, then origin generation, then input
- * message: a later run, then a takeover, then the feed's order).
+ * one heals it), which book is newer (bridge session, then origin generation, then input
+ * message: a later run, then a takeover, then the feed's order), and what a record must look like
+ * before it may touch the segment (a session not in the future, a book of the mirror's shape).
  */
+import * as abi from '../../../native/segment/abi.js';
 import { NOT_PUBLISHED, type SourceCounters } from '../../sink.js';
-import { type BookBody, type Head, MsgType } from '../../../lib/wire/wire.js';
+import { type BookBody, type Head, MsgType, type Side } from '../../../lib/wire/wire.js';
 
 export interface SymbolState {
   slot: number;
@@ -68,4 +70,37 @@ export function takeBook(s: SymbolState, h: Head, b: BookBody, reload: boolean):
   s.msgIndex = h.msgIndex;
   s.hasBook = true;
   return true;
+}
+
+/**
+ * A session (a bridge run's start, s since the epoch) later than our clock plus `skewS` is forged:
+ * taken, it would make every real book look older for good. Returns the seconds it is ahead, or 0.
+ */
+export function futureSession(h: Head, nowMs: number, skewS: number): number {
+  const ahead = h.session - Math.floor(nowMs / 1000);
+  return ahead > skewS ? ahead : 0;
+}
+
+/** A side's levels: each with a size and a price, prices strictly worse after the best. */
+function sideShape(s: Side, descending: boolean): string | null {
+  const lv = s.levels;
+  for (let i = 0; i < s.count; i++) {
+    const price = lv[i * 3]!;
+    if (lv[i * 3 + 1] === 0 || price === 0) return `level ${i} has price ${price} and size ${lv[i * 3 + 1]}`;
+    if (i > 0 && (descending ? price >= lv[i * 3 - 3]! : price <= lv[i * 3 - 3]!)) return `level ${i}'s price ${price} is not worse than level ${i - 1}'s`;
+  }
+  return null;
+}
+
+/**
+ * What is wrong with a book for a segment of `levels` levels (its depth, its instrument count, its
+ * levels' sizes and order), or null when it fits. The segment's own layout never comes from here.
+ */
+export function bookShape(b: BookBody, levels: number): string | null {
+  if (b.levels !== levels) return `a ${b.levels}-level book for a ${levels}-level segment (mirror with --levels ${b.levels} to take it)`;
+  if (b.maxInstruments < 1 || b.maxInstruments > abi.MAX_INSTRUMENTS) return `a book from a segment of ${b.maxInstruments} instruments (1..${abi.MAX_INSTRUMENTS})`;
+  const bids = sideShape(b.bids, true);
+  if (bids !== null) return `bids: ${bids}`;
+  const asks = sideShape(b.asks, false);
+  return asks === null ? null : `asks: ${asks}`;
 }

@@ -1,38 +1,49 @@
 /**
  * The NATS venue: the records a bridge (`mdfan bridge`) publishes on another host, fed to the one
  * publisher like any feed, so that a mirror's segment is written by the same code as every other.
- * It subscribes to the bridge's subjects (callback subscriptions: nothing buffered without bound),
- * reads every book from the bucket before anything else, then applies records as they come:
+ * The segment's layout is the mirror's own (its options), never a record's: whoever can publish
+ * may send anything. It subscribes to the bridge's subjects (callback subscriptions: nothing
+ * buffered without bound), reads every book in the bucket (with a deadline), then applies the
+ * records that came meanwhile (held up to a byte cap), then records as they come:
  *   book    a full book, published unless older than the one held (books.ts)
  *   trade   an event of the ring (with the origin's message index and times)
  *   status  likewise
  *   top     counted only: the books carry the same levels, exact at their message
  * A dropped connection is a gap (every book stale, through the publisher); on reconnect the bucket
- * is read again and the gap recovered. A record that is short, of another version, on a foreign
- * subject, naming another symbol than its subject, of another depth, or naming a symbol no segment
- * can list is counted (malformed_messages) and logged at most once a second, never thrown.
+ * is read again and the gap recovered. A record that is short or long, of another version, on a
+ * foreign subject, naming another symbol than its subject, from a session in the future, a book
+ * that does not fit the segment, or naming a symbol no segment can list is counted
+ * (malformed_messages) and logged at most once a second per reason, never thrown; an older book,
+ * a symbol with no slot and a full start queue are counted and logged the same way (drops.ts).
  */
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { type EventFields, newEventFields } from '../../../native/segment/events.js';
 import * as abi from '../../../native/segment/abi.js';
 import { isValidSymbol } from '../../../native/segment/directory.js';
 import { LogEvent, type Logger, rateLimit } from '../../../lib/log.js';
+import { type NatsAuth, NO_AUTH, parseNatsAuth } from '../../../lib/wire/auth.js';
 import { BRIDGE_DEFAULTS } from '../../../lib/wire/defaults.js';
 import { type KV, type NatsConnection, booksBucket, connectNats } from '../../../lib/wire/nats.js';
-import { bucketOf, checkPrefix, escapeSymbol, parseSubject } from '../../../lib/wire/subjects.js';
-import { type BookBody, type Decoded, type Head, WireError, WireFlag, decode } from '../../../lib/wire/wire.js';
-import { type BookSink, type FeedSource, NOT_PUBLISHED, OWN_INDEX, type RunContext, type SourceKind, newCounters } from '../../sink.js';
-import { REFUSED, type SymbolState, checkSeq, newSymbolState, takeBook } from './books.js';
+import { bucketOf, checkPrefix, escapeSymbol, parseSubject, unescapeSymbol } from '../../../lib/wire/subjects.js';
+import { type BookBody, type Decoded, type Head, MAX_BOOK_BYTES, TYPE_TOKENS, WireError, WireFlag, decode } from '../../../lib/wire/wire.js';
+import { type BookSink, type FeedSource, NOT_PUBLISHED, OWN_INDEX, type RunContext, type SourceKind, type StopFlag, newCounters } from '../../sink.js';
+import { REFUSED, type SymbolState, bookShape, checkSeq, futureSession, newSymbolState, takeBook } from './books.js';
+import { readBucket } from './bucket.js';
+import { Drops } from './drops.js';
 
 export interface NatsFeedOptions {
   url: string;
   prefix: string;
   /** Only these symbols are subscribed to (null: every symbol the bridge sends). */
   symbols: ReadonlySet<string> | null;
-  /** The depth books must have (null: the first book's, found by layout()). */
-  levels: number | null;
+  /** The depth of the segment's books: books of another depth are refused. */
+  levels: number;
+  auth?: NatsAuth;
+  /** The byte cap of the records held before READY (default BRIDGE_DEFAULTS.mirrorQueueBytes). */
+  queueBytes?: number;
+  /** The deadline of a bucket read (default BRIDGE_DEFAULTS.mirrorBucketTimeoutMs). */
+  bucketTimeoutMs?: number;
 }
 
 export interface MirrorStats {
@@ -48,43 +59,54 @@ export interface MirrorStats {
   recovered: number;
   reloads: number;
   queueDropped: number;
+  /** Bucket reads that hit their deadline. */
+  bucketTimeouts: number;
 }
 
 /** How often run() looks at the stop flag and copies the counters into the segment. */
 const FLUSH_EVERY_MS = 50;
+/** What a held record costs beyond its bytes and subject (the entry object, the array slot). */
+const QUEUE_ENTRY_OVERHEAD = 64;
 
 export class NatsFeed implements FeedSource {
   readonly total = null;
   readonly counters = newCounters();
-  readonly stats: MirrorStats = { records: 0, books: 0, tops: 0, trades: 0, statuses: 0, malformed: 0, gaps: 0, lost: 0, staleMarks: 0, recovered: 0, reloads: 0, queueDropped: 0 };
+  readonly stats: MirrorStats = { records: 0, books: 0, tops: 0, trades: 0, statuses: 0, malformed: 0, gaps: 0, lost: 0, staleMarks: 0, recovered: 0, reloads: 0, queueDropped: 0, bucketTimeouts: 0 };
+  readonly drops = new Drops(this.counters, this.stats);
   readonly bucket: string;
   private nc: NatsConnection | null = null;
   private kv: KV | null = null;
   private readonly subs: Subscription[] = [];
-  /** Records that came before the bucket was applied, applied after it. */
+  /** Records that came before the bucket was applied, applied after it; `queued` their bytes. */
   private queue: Array<{ subject: string; data: Uint8Array }> | null = [];
-  private loaded: Decoded[] | null = null;
+  private queued = 0;
+  private readonly queueBytes: number;
+  private readonly bucketTimeoutMs: number;
   private sink: BookSink | null = null;
   private log: Logger | null = null;
   private readonly symbols = new Map<string, SymbolState>();
   private readonly event: EventFields = newEventFields();
-  private readonly malformedLog = rateLimit(1000);
   private readonly gapLog = rateLimit(1000);
-  private levels: number | null;
+  private readonly levels: number;
+  private stop: StopFlag = { requested: false };
 
   constructor(private readonly o: NatsFeedOptions) {
     this.bucket = bucketOf(o.prefix);
     this.levels = o.levels;
+    this.queueBytes = o.queueBytes ?? BRIDGE_DEFAULTS.mirrorQueueBytes;
+    this.bucketTimeoutMs = o.bucketTimeoutMs ?? BRIDGE_DEFAULTS.mirrorBucketTimeoutMs;
   }
 
   /**
    * Connects and subscribes (MDFAN_ERR_NATS at once when the server is not there or has no
-   * JetStream); from the moment the server has the subscriptions nothing sent is missed.
+   * JetStream, MDFAN_ERR_NATS_AUTH / _TLS when it refuses us); from the moment the server has the
+   * subscriptions nothing sent is missed.
    */
   async connect(log: Logger): Promise<void> {
     if (this.nc !== null) return;
     this.log = log;
-    const nc = await connectNats(this.o.url, `mdfan-mirror ${this.o.prefix}`, log, { onDisconnect: () => this.onDisconnect(), onReconnect: () => void this.reload() });
+    this.drops.setLog(log);
+    const nc = await connectNats(this.o.url, `mdfan-mirror ${this.o.prefix}`, log, { onDisconnect: () => this.onDisconnect(), onReconnect: () => void this.reload() }, this.o.auth ?? NO_AUTH);
     this.nc = nc;
     try {
       this.kv = await booksBucket(nc, this.bucket);
@@ -98,41 +120,21 @@ export class NatsFeed implements FeedSource {
     }
   }
 
-  /**
-   * The layout of the first book, in the bucket or on the wire (a bridge may start later: waited
-   * for up to mirrorLayoutTimeoutMs, the bucket read again now and then, for a bridge that only puts).
-   */
-  async layout(): Promise<{ levels: number; maxInstruments: number }> {
-    const end = performance.now() + BRIDGE_DEFAULTS.mirrorLayoutTimeoutMs;
-    this.loaded = await this.loadBucket();
-    for (let polls = 1; ; polls++) {
-      const found = this.layoutOf(this.loaded);
-      if (found !== null) {
-        this.levels ??= found.levels;
-        return found;
-      }
-      if (performance.now() > end)
-        throw new MdfanError(ErrorCode.NOT_READY, `no book for the mirror's layout in bucket ${this.bucket} or on ${this.o.prefix}.> within ${BRIDGE_DEFAULTS.mirrorLayoutTimeoutMs} ms`, { prefix: this.o.prefix });
-      await sleep(10);
-      if (polls % 100 === 0) this.loaded = await this.loadBucket();
-    }
-  }
-
   /** Every book of the bucket, then the records that came meanwhile, then records as they come, until ctx.stop. */
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
     await this.connect(ctx.log);
+    this.stop = ctx.stop;
     try {
-      const loaded = this.loaded ?? (await this.loadBucket());
-      this.loaded = null;
       this.sink = sink;
-      for (const d of loaded) if ('book' in d) this.applyBook(d.head, d.book, true);
+      const books = await this.loadBucket();
       sink.tick();
       const queued = this.queue ?? [];
       this.queue = null;
+      this.queued = 0;
       for (const q of queued) this.handle(q.subject, q.data);
       sink.tick();
       sink.flush(this.counters);
-      ctx.log.info({ event: LogEvent.MIRROR_READY, books: loaded.length, queued: queued.length }, `mirroring: ${loaded.length} books from the bucket, ${queued.length} records queued meanwhile`);
+      ctx.log.info({ event: LogEvent.MIRROR_READY, books, queued: queued.length, dropped: this.drops.total }, `mirroring: ${books} books from the bucket, ${queued.length} records queued meanwhile`);
       while (!ctx.stop.requested) {
         await sleep(FLUSH_EVERY_MS);
         sink.flush(this.counters);
@@ -143,10 +145,16 @@ export class NatsFeed implements FeedSource {
   }
 
   summary(): string {
-    return `, ${this.stats.records} records, ${this.stats.books} books, ${this.stats.malformed} malformed`;
+    return `, ${this.stats.records} records, ${this.stats.books} books, ${this.stats.malformed} malformed, ${this.drops.total} dropped`;
   }
 
-  private async close(): Promise<void> {
+  /** What the start queue holds: records and the bytes counted against --queue-bytes. */
+  get queuedNow(): { records: number; bytes: number } {
+    return { records: this.queue?.length ?? 0, bytes: this.queued };
+  }
+
+  /** Unsubscribes and closes the connection (run() does it when it ends). */
+  async close(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
     const nc = this.nc;
@@ -154,51 +162,65 @@ export class NatsFeed implements FeedSource {
     await nc?.close();
   }
 
-  /** The layout of the first book decoded (from the bucket, or queued from the wire), or null. */
-  private layoutOf(loaded: Decoded[]): { levels: number; maxInstruments: number } | null {
-    for (const d of loaded) if ('book' in d) return { levels: d.book.levels, maxInstruments: d.book.maxInstruments };
-    for (const q of this.queue ?? []) {
+  /**
+   * Reads the bucket (up to its deadline) and applies each book as it comes; returns the books
+   * read. Keys that are not a symbol's, values that are not a book of that symbol, are dropped.
+   */
+  private async loadBucket(): Promise<number> {
+    let books = 0;
+    const read = await readBucket(this.kv!, this.bucketTimeoutMs, this.stop, (key, value) => {
+      const where = `${this.bucket}/${key}`;
+      const symbol = unescapeSymbol(key);
+      if (symbol === null || !isValidSymbol(symbol)) return this.drops.drop('subject', where, 'a bucket key that is not a symbol');
+      if (this.o.symbols !== null && !this.o.symbols.has(symbol)) return;
+      if (value.length > MAX_BOOK_BYTES) return this.drops.drop('length', where, `${value.length} bytes, more than any book`);
+      let d: Decoded;
       try {
-        const d = decode(q.data);
-        if ('book' in d) return { levels: d.book.levels, maxInstruments: d.book.maxInstruments };
-      } catch {
-        /* counted when the queue is applied */
-      }
-    }
-    return null;
-  }
-
-  /** Every book in the bucket (of the symbols mirrored), decoded; bad entries counted and skipped. */
-  private async loadBucket(): Promise<Decoded[]> {
-    const out: Decoded[] = [];
-    const kv = this.kv!;
-    if ((await kv.status()).values === 0) return out; // listing an empty bucket waits for a timeout
-    const keys: string[] = [];
-    for await (const k of await kv.keys()) keys.push(k);
-    const entries = await Promise.all(keys.map((k) => kv.get(k)));
-    for (const e of entries) {
-      if (e === null || e.operation !== 'PUT') continue;
-      try {
-        const d = decode(e.value);
-        if (this.o.symbols !== null && !this.o.symbols.has(d.head.symbol)) continue;
-        if (escapeSymbol(d.head.symbol) !== e.key) throw new WireError('symbol', `bucket key ${e.key} holds ${d.head.symbol}`);
-        out.push(d);
+        d = decode(value);
+        if (d.head.symbol !== symbol) throw new WireError('symbol', `bucket key ${key} holds ${d.head.symbol}`);
+        if (!('book' in d)) throw new WireError('type', `bucket key ${key} holds a ${TYPE_TOKENS[d.head.type]} record`);
       } catch (err) {
         if (!(err instanceof WireError)) throw err;
-        this.malformed(`${this.bucket}/${e.key}`, err);
+        return this.drops.drop(err.reason, where, err.message);
       }
+      if (!this.admit(d.head, where)) return;
+      books++;
+      this.applyBook(d.head, d.book, true, where);
+    });
+    if (!read.complete && !this.stop.requested) {
+      this.stats.bucketTimeouts++;
+      this.log?.warn({ event: LogEvent.MIRROR_BUCKET_TIMEOUT, books, entries: read.entries, timeoutMs: this.bucketTimeoutMs }, `the bucket ${this.bucket} was not read within ${this.bucketTimeoutMs} ms: going on with ${books} books (the others come with their next update)`);
     }
-    return out;
+    return books;
   }
 
   private onMsg(msg: Msg): void {
-    if (this.queue !== null) {
-      if (this.queue.length < BRIDGE_DEFAULTS.mirrorQueueLimit) this.queue.push({ subject: msg.subject, data: msg.data });
-      else this.stats.queueDropped++;
+    const data = msg.data;
+    if (data.length > MAX_BOOK_BYTES) {
+      this.drops.drop('length', msg.subject, `${data.length} bytes, more than any record`);
       return;
     }
-    this.handle(msg.subject, msg.data);
+    if (this.queue !== null) {
+      const cost = data.length + msg.subject.length + QUEUE_ENTRY_OVERHEAD;
+      if (this.queued + cost <= this.queueBytes && this.queue.length < BRIDGE_DEFAULTS.mirrorQueueLimit) {
+        this.queue.push({ subject: msg.subject, data });
+        this.queued += cost;
+      } else {
+        this.stats.queueDropped++;
+        this.drops.drop('queue', msg.subject);
+      }
+      return;
+    }
+    this.handle(msg.subject, data);
     this.sink!.tick();
+  }
+
+  /** The checks every record passes before it may touch the segment: a session not in the future. */
+  private admit(h: Head, where: string): boolean {
+    const ahead = futureSession(h, Date.now(), BRIDGE_DEFAULTS.mirrorSessionSkewS);
+    if (ahead === 0) return true;
+    this.drops.drop('session', where, `bridge session ${h.session} is ${ahead} s ahead of this clock (at most ${BRIDGE_DEFAULTS.mirrorSessionSkewS} s allowed)`);
+    return false;
   }
 
   private handle(subject: string, data: Uint8Array): void {
@@ -207,7 +229,7 @@ export class NatsFeed implements FeedSource {
     this.counters.inputBytes += data.length;
     const parsed = parseSubject(this.o.prefix, subject);
     if (parsed === null) {
-      this.malformed(subject, new WireError('symbol', 'a subject the bridge does not send'));
+      this.drops.drop('subject', subject);
       return;
     }
     let d: Decoded;
@@ -217,19 +239,18 @@ export class NatsFeed implements FeedSource {
       if (d.head.type !== parsed.type) throw new WireError('type', `a record of type ${d.head.type} on a ${subject.slice(subject.lastIndexOf('.') + 1)} subject`);
     } catch (e) {
       if (!(e instanceof WireError)) throw e;
-      this.malformed(subject, e);
+      this.drops.drop(e.reason, subject, e.message);
       return;
     }
-    const sym = this.symbolState(d.head);
-    if (sym === null) return;
-    const lost = checkSeq(sym, d.head, this.counters);
-    if (lost > 0) {
-      this.stats.gaps++;
-      this.stats.lost += lost;
-      if (this.gapLog()) this.log?.warn({ event: LogEvent.WIRE_GAP, subject, found: d.head.seq, lost, gaps: this.stats.gaps }, `${subject}: ${lost} records lost`);
+    if (!this.admit(d.head, subject)) return;
+    if ('book' in d) {
+      this.applyBook(d.head, d.book, false, subject);
+      return;
     }
-    if ('book' in d) this.applyBook(d.head, d.book, false);
-    else if ('trade' in d) {
+    const sym = this.symbolState(d.head, subject);
+    if (sym === null) return;
+    this.sequence(sym, d.head, subject);
+    if ('trade' in d) {
       const e = this.eventOf(d.head, sym.slot, abi.EVENT_KIND_TRADE, d.trade.action);
       e.side = d.trade.side;
       e.aux = d.trade.aux;
@@ -243,6 +264,16 @@ export class NatsFeed implements FeedSource {
       if (this.sink!.wantsEvents) this.sink!.event(e);
       this.stats.statuses++;
     } else this.stats.tops++;
+  }
+
+  /** A subject's sequence numbers: a jump is counted and said (rate-limited). */
+  private sequence(sym: SymbolState, h: Head, subject: string): void {
+    const lost = checkSeq(sym, h, this.counters);
+    if (lost > 0) {
+      this.stats.gaps++;
+      this.stats.lost += lost;
+      if (this.gapLog()) this.log?.warn({ event: LogEvent.WIRE_GAP, subject, found: h.seq, lost, gaps: this.stats.gaps }, `${subject}: ${lost} records lost`);
+    }
   }
 
   private eventOf(h: Head, slot: number, kind: number, action: number): EventFields {
@@ -261,28 +292,43 @@ export class NatsFeed implements FeedSource {
     return e;
   }
 
-  /** The symbol's state, its slot asked of the publisher on first sight; null when it has none (refused, or not a symbol). */
-  private symbolState(h: Head, feedId = 0): SymbolState | null {
+  /**
+   * The symbol's state, its slot asked of the publisher on first sight (which logs a full
+   * directory); null, counted, when it has none (refused, or not a symbol).
+   */
+  private symbolState(h: Head, where: string, feedId = 0): SymbolState | null {
     const s = this.symbols.get(h.symbol);
-    if (s !== undefined) return s === REFUSED ? null : s;
+    if (s !== undefined) {
+      if (s !== REFUSED) return s;
+      this.drops.drop('refused', where);
+      return null;
+    }
     if (!isValidSymbol(h.symbol)) {
-      this.malformed(h.symbol, new WireError('symbol', `not a symbol a segment can list: ${JSON.stringify(h.symbol)}`));
+      this.drops.drop('symbol', where, `not a symbol a segment can list: ${JSON.stringify(h.symbol)}`);
       return null;
     }
     const slot = this.sink!.instrument(h.symbol, feedId, h.priceScale || 1);
-    const state = slot === NOT_PUBLISHED ? REFUSED : newSymbolState(slot, this.levels ?? 0);
+    const state = slot === NOT_PUBLISHED ? REFUSED : newSymbolState(slot, this.levels);
     this.symbols.set(h.symbol, state);
-    return state === REFUSED ? null : state;
+    if (state !== REFUSED) return state;
+    this.drops.drop('refused', where, `${h.symbol} has no slot (not among --symbols, or the directory is full)`);
+    return null;
   }
 
-  /** Publishes a book unless the venue holds a newer one (books.ts); `reload`: from the bucket. */
-  private applyBook(h: Head, b: BookBody, reload: boolean): void {
-    if (b.levels !== this.levels) {
-      this.malformed(h.symbol, new WireError('levels', `a ${b.levels}-level book for a ${this.levels}-level segment`));
+  /** Publishes a book of the segment's shape unless the venue holds a newer one (books.ts); `reload`: from the bucket. */
+  private applyBook(h: Head, b: BookBody, reload: boolean, where: string): void {
+    const wrong = bookShape(b, this.levels);
+    if (wrong !== null) {
+      this.drops.drop('shape', where, wrong);
       return;
     }
-    const s = this.symbolState(h, b.feedId);
-    if (s === null || !takeBook(s, h, b, reload)) return;
+    const s = this.symbolState(h, where, b.feedId);
+    if (s === null) return;
+    if (!reload) this.sequence(s, h, where);
+    if (!takeBook(s, h, b, reload)) {
+      this.drops.drop('older', where);
+      return;
+    }
     this.sink!.book(s.slot, s.book, h.msgIndex, h.exchangeTsNs, (h.flags & WireFlag.STALE) !== 0);
     this.stats.books++;
   }
@@ -303,8 +349,7 @@ export class NatsFeed implements FeedSource {
     const sink = this.sink;
     if (sink === null || this.queue !== null) return;
     try {
-      const loaded = await this.loadBucket();
-      for (const d of loaded) if ('book' in d) this.applyBook(d.head, d.book, true);
+      const books = await this.loadBucket();
       let held = 0;
       for (const s of this.symbols.values()) if (s !== REFUSED && s.hasBook) held++;
       sink.recovered(OWN_INDEX);
@@ -312,26 +357,20 @@ export class NatsFeed implements FeedSource {
       this.stats.recovered += held;
       this.stats.reloads++;
       sink.flush(this.counters);
-      this.log?.info({ event: LogEvent.MIRROR_RELOADED, books: loaded.length, cleared: held }, `reloaded ${loaded.length} books from the bucket`);
+      this.log?.info({ event: LogEvent.MIRROR_RELOADED, books, cleared: held }, `reloaded ${books} books from the bucket`);
     } catch (e) {
       this.log?.error({ err: (e as Error).message }, `reloading the bucket failed: ${(e as Error).message}`);
     }
   }
-
-  private malformed(where: string, e: WireError): void {
-    this.stats.malformed++;
-    this.counters.malformed++;
-    if (this.malformedLog()) this.log?.warn({ event: LogEvent.WIRE_MALFORMED, subject: where, reason: e.reason, count: this.stats.malformed }, `${where}: ${e.message}`);
-  }
 }
 
-/** `--source nats:URL[,PREFIX]`: the records of a bridge, books of the feed's --levels. */
+/** `--source nats:URL[,PREFIX]`: the records of a bridge, books of the feed's --levels (a tls:// URL: TLS, the system's CAs). */
 export const nats: SourceKind = {
   scheme: 'nats',
   syntax: 'nats:nats://HOST:PORT[,PREFIX]',
   open(rest, opts) {
-    const m = /^(nats:\/\/[^,\s]+)(?:,([^,\s]+))?$/.exec(rest);
+    const m = /^((?:nats|tls):\/\/[^,\s]+)(?:,([^,\s]+))?$/.exec(rest);
     if (m === null) return null;
-    return new NatsFeed({ url: m[1]!, prefix: checkPrefix(m[2] ?? BRIDGE_DEFAULTS.prefix), symbols: null, levels: opts.levels });
+    return new NatsFeed({ url: m[1]!, prefix: checkPrefix(m[2] ?? BRIDGE_DEFAULTS.prefix), symbols: null, levels: opts.levels, auth: parseNatsAuth({}, m[1]!) });
   },
 };
