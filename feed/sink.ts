@@ -128,6 +128,8 @@ export interface SourceOptions {
   levels: number;
   /** Live MoldUDP64: where lost packets are asked for (default: the packets' source address). */
   rerequest?: { host: string; port: number } | null;
+  /** NATS: the identity and TLS flags as given (parsed by the source, which alone knows it needs them). */
+  natsFlags?: Readonly<Record<string, string | boolean | undefined>>;
 }
 
 /** A venue: how `--source SCHEME:REST` is spelled and opened. */

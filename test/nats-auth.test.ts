@@ -161,6 +161,17 @@ test('a token, and an nkey: the mirror connects with each; a wrong token is MDFA
   server = await ConfiguredNatsServer.start('authorization { token: $MDFAN_TEST_TOKEN }', { MDFAN_TEST_TOKEN: token }, dir);
   await mirrorReady(server.url(), ['--nats-token-file', file('token', token)]);
   await refused(server.url(), ['--nats-token-file', file('wrong-token', 'nope')], 'MDFAN_ERR_NATS_AUTH');
+  // mdfan feed --source nats: takes the same flags (and refuses them with another source).
+  const feed = mdfan(['feed', '--source', `nats:${server.url()}`, '--segment', segName('auth-feed'), '--nats-token-file', file('token', token)]);
+  await feed.event(LogEvent.NATS_CONNECTED, LONG_MS);
+  feed.child.kill('SIGTERM');
+  assert.is((await feed.exited).code, 0, feed.stderr());
+  const wrongFeed = mdfan(['feed', '--source', `nats:${server.url()}`, '--segment', segName('auth-feed-wrong'), '--nats-token-file', file('wrong-token', 'nope')]);
+  assert.is((await wrongFeed.exited).code, 1, wrongFeed.stderr());
+  assert.match(wrongFeed.stderr(), /MDFAN_ERR_NATS_AUTH:/);
+  const misplaced = mdfan(['feed', '--source', 'itch:/nonexistent', '--segment', segName('auth-feed-itch'), '--nats-token-file', file('token', token)]);
+  assert.is((await misplaced.exited).code, 2, misplaced.stderr());
+  assert.match(misplaced.stderr(), /--nats-token-file goes with --source nats:URL/);
   await server.stop();
   const user = nkeys.createUser();
   server = await ConfiguredNatsServer.start(`authorization { users = [ { nkey: ${user.getPublicKey()} } ] }`, {}, dir);

@@ -21,13 +21,16 @@ import { openSource, sourceSyntax } from '../sources/registry.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
 import { logControlRefusals } from '../../lib/control-refusals.js';
+import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE } from '../../lib/wire/auth.js';
 
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the packets' source address)]
   [--huge-pages (back the segment with 2 MiB pages: /dev/shm mounted huge=advise; MDFAN_ERR_NO_HUGE_PAGES otherwise)]
-  [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]`;
+  [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]
+  nats: (as mdfan mirror)
+${NATS_AUTH_USAGE}`;
 export const EXAMPLE = 'mdfan feed --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --segment books --speed 1';
 export const EXIT_CODES = '0 end of input (CLOSED) or stopped by SIGINT/SIGTERM; 1 bad input (MDFAN_ERR_FEED_*: the segment goes BROKEN) or another failure; 2 bad usage';
 
@@ -87,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       'ring-events': { type: 'string' },
       'huge-pages': { type: 'boolean' },
       rerequest: { type: 'string' },
+      ...NATS_AUTH_OPTIONS,
     },
     USAGE,
   );
@@ -111,7 +115,11 @@ export async function run(argv: string[]): Promise<number> {
     throw new MdfanError(ErrorCode.OPTIONS, '--rerequest goes with --source moldudp64:HOST:PORT', { flag: '--rerequest' });
   const rerequest = rerequestText === undefined ? null : parseHostPort(rerequestText, '--rerequest');
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
-  const source = openSource(sourceText, { levels, rerequest });
+  const natsFlags = Object.fromEntries(Object.keys(NATS_AUTH_OPTIONS).map((k) => [k, values[k]]));
+  const natsFlag = Object.keys(natsFlags).find((k) => natsFlags[k] !== undefined);
+  if (natsFlag !== undefined && !sourceText.startsWith('nats:'))
+    throw new MdfanError(ErrorCode.OPTIONS, `--${natsFlag} goes with --source nats:URL`, { flag: `--${natsFlag}` });
+  const source = openSource(sourceText, { levels, rerequest, natsFlags });
   const log = createLogger('mdfan-feed');
   const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;

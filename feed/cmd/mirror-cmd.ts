@@ -10,6 +10,7 @@ import * as abi from '../../native/segment/abi.js';
 import { intOption, optString, parse, required } from '../../lib/cli/args.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
+import { logControlRefusals } from '../../lib/control-refusals.js';
 import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE, parseNatsAuth, redactUrl } from '../../lib/wire/auth.js';
 import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
 import { checkPrefix } from '../../lib/wire/subjects.js';
@@ -67,12 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   const stop = { requested: false };
   let writer: SegmentWriter | null = null;
   const offSignals = onStopSignals((signal) => {
-    if (stop.requested) {
-      // A second signal: whatever is in progress, the segment is closed and removed now.
-      log.warn({ event: LogEvent.STOPPING, signal, forced: true }, 'stopping now');
-      writer?.close({ unlink });
-      process.exit(1);
-    }
+    // A second signal exits at once (onStopSignals); the segment is then closed and removed on the way out.
+    process.once('exit', () => writer?.close({ unlink }));
     log.info({ event: LogEvent.STOPPING, signal }, 'stopping');
     stop.requested = true;
   });
@@ -82,6 +79,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       writer.startIdleHeartbeat();
       await writer.startControl();
+      logControlRefusals(writer, log, segment);
       log.info({ event: LogEvent.WRITER_READY, segment, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
       await source.run(new Publisher(writer, { symbols, log }), { pacer: new Pacer('max'), stop, log });
     } finally {

@@ -371,6 +371,6 @@ export const nats: SourceKind = {
   open(rest, opts) {
     const m = /^((?:nats|tls):\/\/[^,\s]+)(?:,([^,\s]+))?$/.exec(rest);
     if (m === null) return null;
-    return new NatsFeed({ url: m[1]!, prefix: checkPrefix(m[2] ?? BRIDGE_DEFAULTS.prefix), symbols: null, levels: opts.levels, auth: parseNatsAuth({}, m[1]!) });
+    return new NatsFeed({ url: m[1]!, prefix: checkPrefix(m[2] ?? BRIDGE_DEFAULTS.prefix), symbols: null, levels: opts.levels, auth: parseNatsAuth(opts.natsFlags ?? {}, m[1]!) });
   },
 };
