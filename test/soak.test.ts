@@ -1,6 +1,6 @@
 /**
  * `mdfan soak`, short: one turn of every phase (torture in threads, processes and C; kill -9
- * rounds with takeovers; ITCH, segment, MoldUDP64, scenario and control-plane fuzzing), a clean report, nothing
+ * rounds with takeovers; ITCH, segment, MoldUDP64, scenario, control-plane and NATS-record fuzzing), a clean report, nothing
  * left behind. The long runs and their figures are in docs/RELIABILITY.md.
  */
 import { test } from 'uvu';
@@ -27,7 +27,7 @@ test('a short soak: every phase runs, nothing torn, no crash, no kill missed, no
   assert.is(r.kill_rounds, 25);
   assert.is(r.takeovers, 24);
   assert.is(r.missed_deaths, 0);
-  for (const k of ['itch', 'segment', 'mold', 'scenario', 'control']) assert.ok(r.fuzz[k].cases > 0, k);
+  for (const k of ['itch', 'segment', 'mold', 'scenario', 'control', 'nats']) assert.ok(r.fuzz[k].cases > 0, k);
   assert.is(r.crashes, 0, r.first_crash);
   assert.equal(r.leaked_segments, []);
   assert.is(r.leaked_fds, 0);

@@ -2,7 +2,7 @@
  * `mdfan soak [--minutes M] [--json FILE] [--seed N]`: for as long as asked, in turn, the seqlock
  * torture (a full-speed writer thread against readers in threads and processes, both read paths,
  * and the C reader on books and top lines), kill -9 rounds of the writer at seeded random moments
- * with takeovers, and fuzzing (ITCH frames, segment images, MoldUDP64 packets, scenario files, control-plane lines).
+ * with takeovers, and fuzzing (ITCH frames, segment images, MoldUDP64 packets, scenario files, control-plane lines, NATS records).
  * It reports reads, torn reads returned (must be 0), kill rounds, takeovers, fuzz cases, crashes,
  * and the segments and descriptors left behind; exit 1 if any of those that must be 0 is not.
  */
@@ -19,13 +19,14 @@ import { tortureRound } from './torture.js';
 import { killRounds } from './kills.js';
 import { type FuzzResult, fuzzItch, fuzzMold, fuzzScenario, fuzzSegment } from './fuzz.js';
 import { fuzzControl } from './fuzz-control.js';
+import { fuzzNats } from './fuzz-nats.js';
 
 /** What one turn of each phase does (a turn is a few seconds on this machine). */
 export const SOAK_DEFAULTS = Object.freeze({
   minutes: 1,
   readsPerReader: 1_000_000,
   killRoundsPerTurn: 25,
-  fuzz: Object.freeze({ itch: 50_000, segment: 1000, mold: 20_000, scenario: 200, control: 2000 }),
+  fuzz: Object.freeze({ itch: 50_000, segment: 1000, mold: 20_000, scenario: 200, control: 2000, nats: 20_000 }),
   cPeerRate: 200_000,
   cPeerSeconds: 1,
 });
@@ -53,7 +54,7 @@ interface Totals {
   killReads: number;
   staleRefusals: number;
   missedDeaths: number;
-  fuzz: Record<'itch' | 'segment' | 'mold' | 'scenario' | 'control', FuzzResult>;
+  fuzz: Record<'itch' | 'segment' | 'mold' | 'scenario' | 'control' | 'nats', FuzzResult>;
 }
 
 /** This process's open descriptors and what each is (a file, a socket, a pipe). */
@@ -111,7 +112,7 @@ export async function run(argv: string[]): Promise<number> {
     killReads: 0,
     staleRefusals: 0,
     missedDeaths: 0,
-    fuzz: { itch: emptyFuzz(), segment: emptyFuzz(), mold: emptyFuzz(), scenario: emptyFuzz(), control: emptyFuzz() },
+    fuzz: { itch: emptyFuzz(), segment: emptyFuzz(), mold: emptyFuzz(), scenario: emptyFuzz(), control: emptyFuzz(), nats: emptyFuzz() },
   };
   console.log(`mdfan soak: ${minutes} min, seed ${seed} (--seed ${seed} replays the draws)`);
   const tag = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
@@ -165,6 +166,7 @@ export async function run(argv: string[]): Promise<number> {
       addFuzz(t.fuzz.mold, fuzzMold(f.mold, rand, itchSources[0]!, name('fuzz-mold')));
       addFuzz(t.fuzz.scenario, fuzzScenario(f.scenario, rand, scenarioFiles));
       addFuzz(t.fuzz.control, await fuzzControl(f.control, rand, name('fuzz-ctl')));
+      addFuzz(t.fuzz.nats, fuzzNats(f.nats, rand, name('fuzz-nats')));
       if (turn === 1) fdsBefore = openFds();
       const fuzzCases = Object.values(t.fuzz).reduce((a, r) => a + r.cases, 0);
       console.log(`  turn ${turn} (${tag()}): ${t.reads + t.cReads + t.killReads} reads, ${t.torn} torn, ${t.killRounds} kills, ${fuzzCases} fuzz cases, ${Object.values(t.fuzz).reduce((a, r) => a + r.crashes, 0)} crashes`);

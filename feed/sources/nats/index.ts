@@ -194,24 +194,40 @@ export class NatsFeed implements FeedSource {
     return books;
   }
 
+  /**
+   * Records without a server: `sink` is written from now on, and each call is one record as the
+   * subscription would deliver it after READY (every check included). For fuzzing and for records
+   * captured elsewhere.
+   */
+  offline(sink: BookSink, log: Logger): (subject: string, data: Uint8Array) => void {
+    this.sink = sink;
+    this.log = log;
+    this.drops.setLog(log);
+    this.queue = null;
+    return (subject, data) => this.onRecord(subject, data);
+  }
+
   private onMsg(msg: Msg): void {
-    const data = msg.data;
+    this.onRecord(msg.subject, msg.data);
+  }
+
+  private onRecord(subject: string, data: Uint8Array): void {
     if (data.length > MAX_BOOK_BYTES) {
-      this.drops.drop('length', msg.subject, `${data.length} bytes, more than any record`);
+      this.drops.drop('length', subject, `${data.length} bytes, more than any record`);
       return;
     }
     if (this.queue !== null) {
-      const cost = data.length + msg.subject.length + QUEUE_ENTRY_OVERHEAD;
+      const cost = data.length + subject.length + QUEUE_ENTRY_OVERHEAD;
       if (this.queued + cost <= this.queueBytes && this.queue.length < BRIDGE_DEFAULTS.mirrorQueueLimit) {
-        this.queue.push({ subject: msg.subject, data });
+        this.queue.push({ subject, data });
         this.queued += cost;
       } else {
         this.stats.queueDropped++;
-        this.drops.drop('queue', msg.subject);
+        this.drops.drop('queue', subject);
       }
       return;
     }
-    this.handle(msg.subject, data);
+    this.handle(subject, data);
     this.sink!.tick();
   }
 
