@@ -12,7 +12,8 @@ import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 
 export const hasNatsServer = spawnSync('nats-server', ['--version']).status === 0;
 
-async function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 now. */
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   const { port } = s.address() as { port: number };
