@@ -128,6 +128,8 @@ export interface SourceOptions {
   levels: number;
   /** Live MoldUDP64: where lost packets are asked for (default: the packets' source address). */
   rerequest?: { host: string; port: number } | null;
+  /** Live MoldUDP64: the only source whose packets are taken (port null: any); default the first data packet's. */
+  sourceAddr?: { host: string; port: number | null } | null;
 }
 
 /** A venue: how `--source SCHEME:REST` is spelled and opened. */
