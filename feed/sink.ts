@@ -130,6 +130,8 @@ export interface SourceOptions {
   rerequest?: { host: string; port: number } | null;
   /** NATS: the identity and TLS flags as given (parsed by the source, which alone knows it needs them). */
   natsFlags?: Readonly<Record<string, string | boolean | undefined>>;
+  /** Live MoldUDP64: the only source whose packets are taken (port null: any); default the first data packet's. */
+  sourceAddr?: { host: string; port: number | null } | null;
 }
 
 /** A venue: how `--source SCHEME:REST` is spelled and opened. */

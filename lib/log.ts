@@ -31,6 +31,12 @@ export const LogEvent = Object.freeze({
   FEED_LISTENING: 'feed_listening',
   /** A live source's session ended (fields: its counters). */
   FEED_SESSION_END: 'feed_session_end',
+  /** A live source took its first packet from this source and drops every other's from now on (fields: host, port, session, configured). */
+  FEED_SOURCE_PINNED: 'feed_source_pinned',
+  /** Datagrams from a source other than the pinned one were dropped, at most one line a second (fields: host, port, count, pinned). */
+  FEED_FOREIGN_SOURCE: 'feed_foreign_source',
+  /** A re-request server did not answer a request, at most one line a second (fields: host, port, reason unlisted|rate|cap, count). */
+  REREQUEST_REFUSED: 'rerequest_refused',
   /** A LOBSTER pair was replayed and every row verified (field: reveals). */
   FEED_VERIFIED: 'feed_verified',
   /** A reader is attached and about to read (fields: segment, wait, generation). */

@@ -68,7 +68,8 @@ test('mdfan feed\'s defaults: the segment and every object beside it, the contro
   await new Promise<void>((res) => s.bind(0, '127.0.0.1', () => res()));
   const port = s.address().port;
   await new Promise<void>((res) => s.close(() => res()));
-  const feed: Child = spawnMdfan('feed', ['feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', name]);
+  // --source-addr: a bare end of session (no data packet before it) is taken only from a source given.
+  const feed: Child = spawnMdfan('feed', ['feed', '--source', `moldudp64:127.0.0.1:${port}`, '--source-addr', '127.0.0.1', '--segment', name]);
   try {
     await logLine(feed, (l) => l.event === LogEvent.FEED_LISTENING, 20_000);
     await waitUntil(() => shmExists(`${name}.ctl`), 10_000, { what: 'the control socket' });

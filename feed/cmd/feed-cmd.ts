@@ -1,5 +1,5 @@
 /**
- * `mdfan feed --source itch:FILE | lobster:MESSAGES.csv,ORDERBOOK.csv | moldudp64:HOST:PORT [--rerequest HOST:PORT] --segment NAME
+ * `mdfan feed --source itch:FILE | lobster:MESSAGES.csv,ORDERBOOK.csv | moldudp64:HOST:PORT [--source-addr HOST[:PORT]] [--rerequest HOST:PORT] --segment NAME
  *   [--levels N] [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N] [--mode OCTAL] [--keep-segment]`
  *
  * The single writer. At the end of a file it sets the segment CLOSED and exits 0; a fatal input
@@ -19,6 +19,7 @@ import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
+import { parsePeer } from '../moldudp64/peer.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
 import { logControlRefusals } from '../../lib/control-refusals.js';
 import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE } from '../../lib/wire/auth.js';
@@ -26,7 +27,8 @@ import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE } from '../../lib/wire/auth.js';
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
-  [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the packets' source address)]
+  [--source-addr HOST[:PORT] (moldudp64: take packets from this IPv4 source only, any port if none; default the first data packet's source; others are counted and dropped)]
+  [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the pinned source)]
   [--huge-pages (back the segment with 2 MiB pages: /dev/shm mounted huge=advise; MDFAN_ERR_NO_HUGE_PAGES otherwise)]
   [--ring-events N (records in the event ring /NAME.events, a power of two; 0: none; default ${abi.EVENTS_DEFAULT_CAPACITY}, ${(abi.EVENTS_DEFAULT_CAPACITY * abi.EVENT_BYTES) / 2 ** 20} MiB: a reader stalled 100 ms at the top rate is not lapped)]
   nats: (as mdfan mirror)
@@ -91,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
       'huge-pages': { type: 'boolean' },
       rerequest: { type: 'string' },
       ...NATS_AUTH_OPTIONS,
+      'source-addr': { type: 'string' },
     },
     USAGE,
   );
@@ -114,12 +117,16 @@ export async function run(argv: string[]): Promise<number> {
   if (rerequestText !== undefined && !sourceText.startsWith('moldudp64:'))
     throw new MdfanError(ErrorCode.OPTIONS, '--rerequest goes with --source moldudp64:HOST:PORT', { flag: '--rerequest' });
   const rerequest = rerequestText === undefined ? null : parseHostPort(rerequestText, '--rerequest');
-  // Inputs are read before the segment is created: a bad path leaves nothing behind.
+  const sourceAddrText = optString(values['source-addr'], '--source-addr');
+  if (sourceAddrText !== undefined && !sourceText.startsWith('moldudp64:'))
+    throw new MdfanError(ErrorCode.OPTIONS, '--source-addr goes with --source moldudp64:HOST:PORT', { flag: '--source-addr' });
+  const sourceAddr = sourceAddrText === undefined ? null : parsePeer(sourceAddrText, '--source-addr');
   const natsFlags = Object.fromEntries(Object.keys(NATS_AUTH_OPTIONS).map((k) => [k, values[k]]));
   const natsFlag = Object.keys(natsFlags).find((k) => natsFlags[k] !== undefined);
   if (natsFlag !== undefined && !sourceText.startsWith('nats:'))
     throw new MdfanError(ErrorCode.OPTIONS, `--${natsFlag} goes with --source nats:URL`, { flag: `--${natsFlag}` });
-  const source = openSource(sourceText, { levels, rerequest, natsFlags });
+  // Inputs are read before the segment is created: a bad path leaves nothing behind.
+  const source = openSource(sourceText, { levels, rerequest, sourceAddr, natsFlags });
   const log = createLogger('mdfan-feed');
   const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;

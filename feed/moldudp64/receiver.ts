@@ -1,24 +1,30 @@
 /**
  * A MoldUDP64 listener: joins a multicast group (or listens on a unicast address) and delivers
  * messages in sequence order, whatever the network or a hostile sender does:
- * - a gap (messages missing) is asked for again from the re-request server (the packets' source,
+ * - the source is pinned: the address (and port) given, else the source of the first data packet
+ *   taken; every datagram from anywhere else is counted and dropped before it is read, so another
+ *   host (or another socket on the same host) cannot inject, plant, end, freeze or claim the
+ *   session;
+ * - a gap (messages missing) is asked for again from the re-request server (the pinned source,
  *   or the address given), later messages are held until it is filled, and the handlers hear when
  *   it opens, when it is filled (recovered) and when it is given up (lost, after a bounded time
  *   without progress or when too much is held);
- * - sequence numbers far ahead of the window are believed only when a following packet continues
- *   them (one forged packet cannot make every later message a duplicate);
+ * - sequence numbers far ahead of the window are believed only when a following data packet from
+ *   the same source continues them (one forged packet cannot make every later message a
+ *   duplicate); a heartbeat or end of session never moves the sequence past the window;
  * - an end of session counts only in sequence: after every message before it;
- * - the session is pinned by the first packet; duplicates, foreign sessions and malformed packets
- *   are counted live and dropped.
+ * - the session is pinned by the first packet taken from the pinned source; duplicates, foreign
+ *   sessions and malformed packets are counted live and dropped.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { END_OF_SESSION, HEADER_BYTES, MAX_REQUEST_COUNT, type PacketHeader, readHeader, requestPacket } from './packet.js';
+import { type Peer, peerMatches } from './peer.js';
 
 /** The receiver's limits, defined once. */
 export const MOLD_DEFAULTS = Object.freeze({
-  /** A sequence number more than this many messages ahead is not believed until the next packet continues it. */
+  /** A sequence number more than this many messages ahead is not believed until the next data packet from its source continues it. */
   windowMessages: 1 << 20,
   /** An unanswered request is sent again after this long. */
   requestRetryMs: 50,
@@ -29,6 +35,8 @@ export const MOLD_DEFAULTS = Object.freeze({
 });
 
 export interface MoldCounters {
+  /** Every datagram handled, whatever became of it. */
+  datagrams: number;
   packets: number;
   messages: number;
   heartbeats: number;
@@ -42,6 +50,10 @@ export interface MoldCounters {
   outOfWindow: number;
   /** End-of-session packets that named a sequence number before messages already received (ignored). */
   staleEnds: number;
+  /** Datagrams from a source other than the pinned one (dropped unread). */
+  foreignSources: number;
+  /** Heartbeats and ends of session before any source was pinned (they cannot pin it; dropped). */
+  beforePin: number;
   requests: number;
   recovered: number;
   unrecovered: number;
@@ -58,11 +70,17 @@ export interface MoldHandlers {
   onLost?(fromSeq: number, count: number): void;
   /** End of session, with every message before it delivered or lost: no more messages. */
   onEnd(): void;
+  /** The source is pinned: packets from anywhere else are dropped from now on (once). */
+  onSourcePinned?(host: string, port: number, session: string): void;
+  /** A datagram from host:port was dropped: not the pinned source (count: all such so far). Called per datagram: rate-limit what it logs. */
+  onForeignSource?(host: string, port: number, count: number): void;
 }
 
 export interface MoldReceiverOptions {
-  /** Where requests go (default: the source address of the session's packets). */
+  /** Where requests go (default: the pinned source's address and port). */
   rerequest?: { host: string; port: number } | null;
+  /** The only source taken (port null: any port of that address); default: the first data packet's source. */
+  sourceAddr?: Peer | null;
   /** Test hook: how a request leaves (default: the receiving socket). */
   send?: (pkt: Buffer, host: string, port: number) => void;
   /** Test hook: the clock, ms. */
@@ -76,6 +94,7 @@ const isMulticast = (host: string): boolean => isIPv4(host) && Number(host.split
 
 export class MoldReceiver {
   readonly counters: MoldCounters = {
+    datagrams: 0,
     packets: 0,
     messages: 0,
     heartbeats: 0,
@@ -86,6 +105,8 @@ export class MoldReceiver {
     foreignSessions: 0,
     outOfWindow: 0,
     staleEnds: 0,
+    foreignSources: 0,
+    beforePin: 0,
     requests: 0,
     recovered: 0,
     unrecovered: 0,
@@ -110,10 +131,14 @@ export class MoldReceiver {
   private lastRequestMs = 0;
   /** End of session seen: its sequence number (the one after the last message). */
   private endSeq = -1;
-  /** Where the session's packets come from: the default re-request server. */
+  /** The only source taken: given, or the first data packet's; null until then. */
+  private pin: Peer | null;
+  /** The pinned source's address and port (the first packet taken from it): the default re-request server. */
   private source: { host: string; port: number } | null = null;
-  /** The sequence number that would continue the last out-of-window packet (-1: none). */
+  /** The sequence number that would continue the last out-of-window data packet (-1: none), and where that came from. */
   private jumpNext = -1;
+  private jumpHost = '';
+  private jumpPort = 0;
 
   constructor(
     private readonly host: string,
@@ -123,6 +148,7 @@ export class MoldReceiver {
   ) {
     this.limits = Object.freeze({ ...MOLD_DEFAULTS, ...opts.limits });
     this.now = opts.now ?? (() => performance.now());
+    this.pin = opts.sourceAddr ?? null;
   }
 
   /** Binds (and joins the group if HOST is multicast). Resolves when listening. */
@@ -160,9 +186,24 @@ export class MoldReceiver {
     return this.gapOpen;
   }
 
-  /** Handles one datagram; exposed for tests that feed packets directly. */
-  onPacket(buf: Buffer, from?: RemoteInfo): void {
+  /** The pinned source (null: none yet). */
+  get pinnedSource(): Readonly<Peer> | null {
+    return this.pin;
+  }
+
+  /**
+   * Handles one datagram and its source. Exposed for tests and the fuzzer, which may hand packets
+   * in without a source: those are taken as the pinned source's.
+   */
+  onPacket(buf: Buffer, from?: Pick<RemoteInfo, 'address' | 'port'>): void {
     if (this.ended) return;
+    this.counters.datagrams++;
+    // Before anything is read: a datagram from another source must not touch the session's state.
+    if (from !== undefined && this.pin !== null && !peerMatches(this.pin, from.address, from.port)) {
+      this.counters.foreignSources++;
+      this.handlers.onForeignSource?.(from.address, from.port, this.counters.foreignSources);
+      return;
+    }
     const h = this.header;
     if (!readHeader(buf, h)) {
       this.counters.malformed++;
@@ -173,6 +214,11 @@ export class MoldReceiver {
       return;
     }
     const control = h.count === 0 || h.count === END_OF_SESSION;
+    if (control && this.pin === null && from !== undefined) {
+      // Only a data packet may pin the source: a bare header costs a forger nothing.
+      this.counters.beforePin++;
+      return;
+    }
     // Validate every block before delivering any: a malformed packet is dropped whole.
     if (!control) {
       let off = HEADER_BYTES;
@@ -184,22 +230,34 @@ export class MoldReceiver {
         off += 2 + buf.readUInt16BE(off);
       }
     }
-    const next = h.seq + (control ? 0 : h.count);
     if (h.seq > this.expectedSeq + this.limits.windowMessages) {
       // Far ahead: one packet is not believed (a forged 2^62 would end the session's delivery);
-      // a packet that continues it exactly is a real jump, lost for good (too far to re-request).
-      if (h.seq !== this.jumpNext) {
-        this.jumpNext = next;
+      // a data packet from the same source that continues it exactly is a real jump, lost for good
+      // (too far to re-request). A heartbeat or end of session neither starts nor confirms one:
+      // two forged bare headers would otherwise end or freeze the session.
+      const fromHost = from?.address ?? '';
+      const fromPort = from?.port ?? 0;
+      if (control || h.seq !== this.jumpNext || fromHost !== this.jumpHost || fromPort !== this.jumpPort) {
+        if (!control) {
+          this.jumpNext = h.seq + h.count;
+          this.jumpHost = fromHost;
+          this.jumpPort = fromPort;
+        }
         this.counters.outOfWindow++;
         return;
       }
       this.jump(h.seq);
     }
     this.jumpNext = -1;
-    // Pinned by the first packet taken: a malformed or out-of-window one cannot claim the session.
+    // Pinned by the first packet taken: a malformed or out-of-window one cannot claim the session,
+    // nor the source.
     if (this.session === null) this.session = h.session;
+    if (this.source === null && from !== undefined) {
+      this.source = { host: from.address, port: from.port };
+      this.pin ??= { host: from.address, port: from.port };
+      this.handlers.onSourcePinned?.(from.address, from.port, h.session);
+    }
     this.counters.packets++;
-    if (from) this.source = { host: from.address, port: from.port };
     if (control) {
       this.counters.heartbeats++;
       if (h.count === END_OF_SESSION) {

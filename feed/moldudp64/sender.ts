@@ -3,8 +3,11 @@
  * exchange timestamps (--speed) and capped in packets per second (a loopback receiver drops what
  * its socket buffer cannot hold), then a few end-of-session packets. It is also the session's
  * re-request server: it keeps what it sent (up to a byte budget) and answers request packets,
- * on its sending socket or on a socket of its own, until no request has come for a while after
- * the end of session. Fault injection drops a share of packets on their first transmission.
+ * on its sending socket (bound to the address of the interface that reaches the destination, not
+ * every interface) or on a socket of its own, until no request has come for a while after the end
+ * of session, and never longer than a bound (a stream of requests cannot keep it alive). Who is
+ * answered, and how much, is the gate's (rerequest-gate.ts): listed receivers only, or a rate and
+ * byte budgets per source. Fault injection drops a share of packets on their first transmission.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +16,8 @@ import { native } from '../../native/segment/binding.js';
 import { Pacer, type Speed } from '../pacing/pacer.js';
 import { seededRandom } from '../../lib/random.js';
 import { END_OF_SESSION, HEADER_BYTES, type PacketHeader, PacketBuilder, readHeader, sessionName } from './packet.js';
+import type { Peer } from './peer.js';
+import { type Refusal, RerequestGate, type RerequestLimits } from './rerequest-gate.js';
 
 /** The sender's defaults, defined once. */
 export const SEND_DEFAULTS = Object.freeze({
@@ -20,6 +25,8 @@ export const SEND_DEFAULTS = Object.freeze({
   session: 'MDFAN00001',
   /** After the end of session, answer requests until none came for this long. */
   lingerMs: 1000,
+  /** ...and never longer than this after the end of session, however many requests come. */
+  maxLingerMs: 10_000,
   /** Bytes of sent packets kept for re-requests (older ones cannot be sent again). */
   keepBytes: 256 << 20,
   /** End-of-session packets sent (UDP may drop one). */
@@ -42,7 +49,15 @@ export interface SendOptions {
   /** Answer re-requests (default true): on the sending socket, or on `rerequestListen`. */
   answerRequests?: boolean;
   rerequestListen?: { host: string; port: number } | null;
+  /** Answer re-requests from these receivers only (default: from any source, within the gate's rate and byte budgets). */
+  rerequestFrom?: readonly Peer[] | null;
+  rerequestLimits?: Partial<RerequestLimits>;
   lingerMs?: number;
+  maxLingerMs?: number;
+  /** A request was not answered (count: of that reason so far). Called per request: rate-limit what it logs. */
+  onRefused?(address: string, port: number, why: Refusal, count: number): void;
+  /** The re-request socket listens at address:port (before the first packet is sent). */
+  onListening?(address: string, port: number): void;
 }
 
 export interface SendResult {
@@ -53,6 +68,14 @@ export interface SendResult {
   requests: number;
   badRequests: number;
   resent: number;
+  /** Requests refused: from an unlisted source; over a source's rate; over a byte budget. */
+  refused: number;
+  rateLimited: number;
+  capped: number;
+  /** Bytes answered in all. */
+  answeredBytes: number;
+  /** Where re-requests were answered (null: not answering). */
+  rerequestAddress: { address: string; port: number } | null;
 }
 
 /** One message: payload bytes, and its exchange timestamp in ns (for pacing). */
@@ -144,6 +167,27 @@ export class Retransmitter {
   }
 }
 
+/** The local address of the interface the kernel routes `host` through (a connected probe socket's own address). */
+async function interfaceAddressFor(host: string, port: number): Promise<string> {
+  const probe = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.connect(port, host, (e?: Error) => (e ? reject(e) : resolve()));
+    });
+    return probe.address().address;
+  } finally {
+    probe.close();
+  }
+}
+
+/** A failure to reach HOST:PORT, as MDFAN_ERR_FEED_IO naming them. */
+function sendError(e: Error, host: string, port: number): MdfanError {
+  const errno = (e as NodeJS.ErrnoException).code;
+  const why = errno === 'EACCES' ? ' (a broadcast address: mdfan sends to a unicast or multicast address)' : '';
+  return new MdfanError(ErrorCode.FEED_IO, `cannot send to ${host}:${port}: ${e.message}${why}`, { host, port, errno: errno ?? '' });
+}
+
 export async function sendMessages(messages: Iterable<OutMessage> | AsyncIterable<OutMessage>, o: SendOptions): Promise<SendResult> {
   const session = sessionName(o.session ?? SEND_DEFAULTS.session);
   const maxPacketBytes = o.maxPacketBytes;
@@ -155,36 +199,70 @@ export async function sendMessages(messages: Iterable<OutMessage> | AsyncIterabl
   const sock = createSocket('udp4');
   let socketError: Error | null = null;
   sock.on('error', (e) => (socketError ??= e));
+  // The sending socket is the default re-request server (the packets' source address): bound to
+  // the interface that reaches the destination, not to every interface of the host.
+  try {
+    const local = await interfaceAddressFor(o.host, o.port);
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(0, local, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    sock.close();
+    throw sendError(e as Error, o.host, o.port);
+  }
+  const gate = keeper ? new RerequestGate(o.rerequestFrom ?? null, o.rerequestLimits) : null;
   let lastRequestMs = performance.now();
+  const refused = (from: RemoteInfo, why: Refusal): void => {
+    const n = why === 'unlisted' ? gate!.refused : why === 'rate' ? gate!.rateLimited : gate!.capped;
+    o.onRefused?.(from.address, from.port, why, n);
+  };
   const serve = (s: Socket) => (req: Buffer, from: RemoteInfo) => {
+    let why = gate!.admit(from.address, from.port);
+    if (why !== null) return refused(from, why);
+    const pkt = keeper!.answer(req);
+    if (pkt === null) return;
+    why = gate!.charge(from.address, pkt.length);
+    if (why !== null) return refused(from, why);
+    // Only an answered request keeps the server lingering after the end of session.
     lastRequestMs = performance.now();
-    const pkt = keeper?.answer(req);
-    if (pkt) s.send(pkt, from.port, from.address);
+    s.send(pkt, from.port, from.address);
   };
   let listener: Socket | null = null;
+  let rerequestAddress: { address: string; port: number } | null = null;
   if (keeper) {
     if (o.rerequestListen) {
       const l = createSocket('udp4');
       listener = l;
       const at = o.rerequestListen;
-      await new Promise<void>((resolve, reject) => {
-        l.once('error', (e) => reject(new MdfanError(ErrorCode.FEED_IO, `cannot listen for re-requests on ${at.host}:${at.port}: ${e.message}`, { host: at.host, port: at.port })));
-        l.bind(at.port, at.host, () => resolve());
-      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          l.once('error', (e) => reject(new MdfanError(ErrorCode.FEED_IO, `cannot listen for re-requests on ${at.host}:${at.port}: ${e.message}`, { host: at.host, port: at.port })));
+          l.bind(at.port, at.host, () => resolve());
+        });
+      } catch (e) {
+        l.close();
+        sock.close();
+        throw e;
+      }
       l.removeAllListeners('error');
       l.on('error', () => undefined);
       l.on('message', serve(l));
-    } else sock.on('message', serve(sock));
+      rerequestAddress = l.address();
+    } else {
+      sock.on('message', serve(sock));
+      rerequestAddress = sock.address();
+    }
+    o.onListening?.(rerequestAddress.address, rerequestAddress.port);
   }
   const sendTo = (pkt: Buffer): Promise<void> =>
     new Promise<void>((resolve, reject) =>
       sock.send(pkt, o.port, o.host, (e) => {
         if (!e || (e as NodeJS.ErrnoException).code === 'ECONNREFUSED') resolve();
-        else {
-          const errno = (e as NodeJS.ErrnoException).code;
-          const why = errno === 'EACCES' ? ' (a broadcast address: mdfan sends to a unicast or multicast address)' : '';
-          reject(new MdfanError(ErrorCode.FEED_IO, `cannot send to ${o.host}:${o.port}: ${e.message}${why}`, { host: o.host, port: o.port, errno: errno ?? '' }));
-        }
+        else reject(sendError(e, o.host, o.port));
       }),
     );
   const pacer = new Pacer(o.speed);
@@ -226,15 +304,31 @@ export async function sendMessages(messages: Iterable<OutMessage> | AsyncIterabl
       await sendTo(builder.control(END_OF_SESSION)).catch(() => undefined);
       await sleep(5);
     }
-    // Stay to answer re-requests for the tail, until none came for the linger time.
+    // Stay to answer re-requests for the tail, until none came for the linger time, and no longer
+    // than the bound whatever comes.
     if (keeper) {
       const lingerMs = o.lingerMs ?? SEND_DEFAULTS.lingerMs;
-      lastRequestMs = performance.now();
-      while (performance.now() - lastRequestMs < lingerMs) await sleep(Math.min(50, lingerMs));
+      const maxLingerMs = o.maxLingerMs ?? SEND_DEFAULTS.maxLingerMs;
+      const since = performance.now();
+      lastRequestMs = since;
+      for (let now = since; now - lastRequestMs < lingerMs && now - since < maxLingerMs; now = performance.now())
+        await sleep(Math.max(1, Math.min(50, lingerMs, maxLingerMs - (now - since))));
     }
   } finally {
     sock.close();
     listener?.close();
   }
-  return { messages: count, packets, dropped, requests: keeper?.requests ?? 0, badRequests: keeper?.badRequests ?? 0, resent: keeper?.resent ?? 0 };
+  return {
+    messages: count,
+    packets,
+    dropped,
+    requests: keeper?.requests ?? 0,
+    badRequests: keeper?.badRequests ?? 0,
+    resent: keeper?.resent ?? 0,
+    refused: gate?.refused ?? 0,
+    rateLimited: gate?.rateLimited ?? 0,
+    capped: gate?.capped ?? 0,
+    answeredBytes: gate?.answeredBytes ?? 0,
+    rerequestAddress,
+  };
 }

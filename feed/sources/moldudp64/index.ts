@@ -1,14 +1,16 @@
 /**
  * `--source moldudp64:HOST:PORT`: the live path, a MoldUDP64 stream (multicast group or unicast)
  * of ITCH messages through the ITCH venue. Messages are numbered by their MoldUDP64 sequence
- * number (msgIndex = seq - 1, so a replay of a file keeps the file's message indexes). A gap marks
- * every book stale while the missing packets are asked for again (--rerequest, default the
- * packets' source); filled, the marks go; given up, they stay for the session. Malformed input is
- * counted, logged at most once a second and dropped: nothing on the wire stops the writer. The
- * end of session (in sequence) ends the run.
+ * number (msgIndex = seq - 1, so a replay of a file keeps the file's message indexes). Packets are
+ * taken from one source only (--source-addr, default the first data packet's); others are counted
+ * as malformed and logged at most once a second. A gap marks every book stale while the missing
+ * packets are asked for again (--rerequest, default the pinned source); filled, the marks go;
+ * given up, they stay for the session. Malformed input is counted, logged at most once a second
+ * and dropped: nothing on the wire stops the writer. The end of session (in sequence) ends the run.
  */
 import { LogEvent, rateLimit } from '../../../lib/log.js';
 import { MoldReceiver } from '../../moldudp64/receiver.js';
+import { type Peer, peerText } from '../../moldudp64/peer.js';
 import { ItchVenue } from '../../itch/venue.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
 
@@ -27,6 +29,7 @@ class MoldUdpSource implements FeedSource {
     private readonly port: number,
     private readonly levels: number,
     private readonly rerequest: { host: string; port: number } | null,
+    private readonly sourceAddr: Peer | null,
   ) {}
 
   get counters(): SourceCounters {
@@ -35,7 +38,7 @@ class MoldUdpSource implements FeedSource {
     if (rx) {
       c.duplicates = rx.duplicates;
       // Everything dropped on the wire that was not the session's to take.
-      c.malformed += rx.malformed + rx.foreignSessions + rx.outOfWindow + rx.staleEnds;
+      c.malformed += rx.malformed + rx.foreignSessions + rx.outOfWindow + rx.staleEnds + rx.foreignSources;
       c.recovered = rx.recovered;
       c.unrecovered = rx.unrecovered;
     }
@@ -44,6 +47,7 @@ class MoldUdpSource implements FeedSource {
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
     const malformedDue = rateLimit(MALFORMED_LOG_MS);
+    const foreignDue = rateLimit(MALFORMED_LOG_MS);
     let malformed = 0;
     const venue = new ItchVenue(sink, this.levels, (msgIndex, field, found) => {
       malformed++;
@@ -71,12 +75,20 @@ class MoldUdpSource implements FeedSource {
           sink.lost(fromSeq + count - 1, count);
         },
         onEnd: () => done(),
+        onSourcePinned: (host, port, session) =>
+          ctx.log.info({ event: LogEvent.FEED_SOURCE_PINNED, host, port, session, configured: this.sourceAddr !== null }, 'MoldUDP64 source pinned: packets from anywhere else are dropped'),
+        onForeignSource: (host, port, count) => {
+          if (foreignDue()) {
+            const pin = rx.pinnedSource;
+            ctx.log.warn({ event: LogEvent.FEED_FOREIGN_SOURCE, host, port, count, pinned: pin ? peerText(pin) : null }, 'MoldUDP64 packets from a source other than the pinned one: dropped');
+          }
+        },
       },
-      { rerequest: this.rerequest },
+      { rerequest: this.rerequest, sourceAddr: this.sourceAddr },
     );
     this.rx = rx;
     await rx.start();
-    ctx.log.info({ event: LogEvent.FEED_LISTENING, host: this.host, port: this.port }, 'listening for MoldUDP64');
+    ctx.log.info({ event: LogEvent.FEED_LISTENING, host: this.host, port: this.port, sourceAddr: this.sourceAddr ? peerText(this.sourceAddr) : null }, 'listening for MoldUDP64');
     const poll = setInterval(() => {
       sink.flush(this.counters);
       if (ctx.stop.requested) done();
@@ -93,7 +105,7 @@ class MoldUdpSource implements FeedSource {
 
   summary(): string {
     const c = this.rx?.counters;
-    return c ? `, gaps ${c.gaps}, recovered ${c.recovered}, unrecovered ${c.unrecovered}, duplicates ${c.duplicates}, requests ${c.requests}` : '';
+    return c ? `, gaps ${c.gaps}, recovered ${c.recovered}, unrecovered ${c.unrecovered}, duplicates ${c.duplicates}, requests ${c.requests}, foreign sources ${c.foreignSources}` : '';
   }
 }
 
@@ -104,6 +116,6 @@ export const moldudp64: SourceKind = {
     const j = rest.lastIndexOf(':');
     const port = Number(rest.slice(j + 1));
     if (j <= 0 || !Number.isInteger(port) || port < 1 || port > 65535) return null;
-    return new MoldUdpSource(rest.slice(0, j), port, opts.levels, opts.rerequest ?? null);
+    return new MoldUdpSource(rest.slice(0, j), port, opts.levels, opts.rerequest ?? null, opts.sourceAddr ?? null);
   },
 };
