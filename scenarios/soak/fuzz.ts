@@ -168,9 +168,13 @@ export function fuzzSegment(cases: number, rand: () => number, name: string): Fu
   return r;
 }
 
+/** The source the fuzzed feed pins, and others that send to it. */
+const FEED_SOURCE = Object.freeze({ address: '127.0.0.1', port: 5000 });
+const FOREIGN = Object.freeze([Object.freeze({ address: '127.0.0.1', port: 5001 }), Object.freeze({ address: '10.0.0.9', port: 5000 })]);
+
 /**
  * `cases` hostile MoldUDP64 packets (real ITCH messages of `itch`, mutated bytes, forged sequence
- * numbers, counts and sessions, truncations, and forged stock directories) through the receiver
+ * numbers, counts and sessions, truncations, forged stock directories, and packets from other sources) through the receiver
  * and the ITCH venue into a real segment `name`: no packet may throw out of the receiver.
  * Removes `name` at the end. Outcome 'clean' per packet; crashes counted.
  */
@@ -203,7 +207,7 @@ export function fuzzMold(cases: number, rand: () => number, itch: Buffer, name: 
       else if (kind < 0.55) pkt.writeUInt8(0x52, 22); // a message turned into a stock directory of whatever bytes follow
       const cut = rand() < 0.05 ? Math.floor(rand() * pkt.length) : pkt.length;
       try {
-        rx.onPacket(pkt.subarray(0, cut));
+        rx.onPacket(pkt.subarray(0, cut), rand() < 0.9 ? FEED_SOURCE : FOREIGN[Math.floor(rand() * FOREIGN.length)]); // mostly the feed's source, sometimes another host or port
         if (rand() < 0.02) {
           now += 5000; // time passes: open gaps are asked for again, then given up
           rx.poll();
