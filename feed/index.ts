@@ -19,6 +19,8 @@ export type { Frame, LoadedFeed } from './itch/framing.js';
 export { PacketBuilder, requestPacket } from './moldudp64/packet.js';
 export { MoldReceiver, MOLD_DEFAULTS } from './moldudp64/receiver.js';
 export type { MoldHandlers, MoldReceiverOptions } from './moldudp64/receiver.js';
+export { NatsFeed } from './sources/nats/index.js';
+export type { NatsFeedOptions } from './sources/nats/index.js';
 export { generateMarket, copySymbol, readMarketSources } from './market/gen-market.js';
 export { itchMessages } from './itch/stream.js';
 export { INPUT_DEFAULTS, probeInputFile, readInput } from './input-stream.js';

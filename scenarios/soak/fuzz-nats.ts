@@ -9,8 +9,7 @@
  */
 import pino from 'pino';
 import { SegmentReader, SegmentWriter } from '../../native/segment/index.js';
-import { Publisher } from '../../feed/publish/publisher.js';
-import { NatsFeed } from '../../feed/sources/nats/index.js';
+import { NatsFeed, Publisher } from '../../feed/index.js';
 import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
 import { subjectOf } from '../../lib/wire/subjects.js';
 import { BOOK_HEAD, type Head, MsgType, WireWriter } from '../../lib/wire/wire.js';
