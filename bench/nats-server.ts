@@ -12,6 +12,21 @@ import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 
 export const hasNatsServer = spawnSync('nats-server', ['--version']).status === 0;
 
+/** Resolves once nats-server `p` says it is ready (rejects, with its last output, if it exits first or takes 20 s). */
+export function serverReady(p: ChildProcess): Promise<void> {
+  let log = '';
+  return new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      log += d.toString();
+      if (log.includes('Server is ready')) resolve();
+    };
+    p.stderr!.on('data', onData);
+    p.stdout!.on('data', onData);
+    p.once('exit', (code) => reject(new Error(`nats-server exited ${code} before it was ready: ${log.slice(-2000)}`)));
+    setTimeout(() => reject(new Error(`nats-server not ready after 20 s: ${log.slice(-2000)}`)), 20_000).unref();
+  });
+}
+
 /** A TCP port free on 127.0.0.1 now. */
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -46,17 +61,7 @@ export class NatsServer {
     const js = this.jetstream ? ['-js', '-sd', this.storeDir] : [];
     const p = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(this.port), ...js], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = p;
-    let log = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (d: Buffer): void => {
-        log += d.toString();
-        if (log.includes('Server is ready')) resolve();
-      };
-      p.stderr!.on('data', onData);
-      p.stdout!.on('data', onData);
-      p.once('exit', (code) => reject(new Error(`nats-server exited ${code} before it was ready: ${log.slice(-2000)}`)));
-      setTimeout(() => reject(new Error(`nats-server not ready after 20 s: ${log.slice(-2000)}`)), 20_000).unref();
-    });
+    await serverReady(p);
   }
 
   /** SIGKILL: the server vanishes as a crashed one does. Resolves when it has exited. */

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../bench/nats-server.js';
+import { freePort, serverReady } from '../../bench/nats-server.js';
 
 export { NatsServer, hasNatsServer } from '../../bench/nats-server.js';
 
@@ -36,18 +36,8 @@ export class ConfiguredNatsServer {
     writeFileSync(file, `listen: 127.0.0.1:${port}\njetstream { store_dir: ${JSON.stringify(join(home, `js-${port}`))} }\n${config}\n`);
     const p = spawn('nats-server', ['-c', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     const s = new ConfiguredNatsServer(port, home, p, dir === undefined);
-    let log = '';
     try {
-      await new Promise<void>((resolve, reject) => {
-        const onData = (d: Buffer): void => {
-          log += d.toString();
-          if (log.includes('Server is ready')) resolve();
-        };
-        p.stderr!.on('data', onData);
-        p.stdout!.on('data', onData);
-        p.once('exit', (code) => reject(new Error(`nats-server exited ${code} before it was ready: ${log.slice(-2000)}`)));
-        setTimeout(() => reject(new Error(`nats-server not ready after 20 s: ${log.slice(-2000)}`)), 20_000).unref();
-      });
+      await serverReady(p);
     } catch (e) {
       await s.stop();
       throw e;
