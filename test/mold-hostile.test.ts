@@ -328,6 +328,22 @@ test('before a source is pinned, a jump is not continued from another address on
   assert.is(r.counters.outOfWindow, 2);
 });
 
+test('an end of session naming the last message already received is stale: it ends nothing, the session runs to its real end', () => {
+  const got: number[] = [];
+  let ended = 0;
+  const r = new MoldReceiver('127.0.0.1', 1, { onMessage: (_b, _o, _l, seq) => got.push(seq), onGap: () => undefined, onEnd: () => ended++ }, { send: () => undefined });
+  const real = { address: '127.0.0.1', port: 40001 };
+  const pk = packets(60);
+  r.onPacket(pk[0]!, real);
+  r.onPacket(control(lastSeqOf(pk[0]!), END_OF_SESSION), real); // one before the next expected
+  assert.is(ended, 0, 'not ended');
+  assert.is(r.counters.staleEnds, 1);
+  for (const p of pk.slice(1)) r.onPacket(p, real);
+  r.onPacket(control(61, END_OF_SESSION), real);
+  assert.is(ended, 1, 'the real end ends it');
+  assert.ok(got.length === 60 && got.every((s, i) => s === i + 1), `every real message once, in order: ${got.length}`);
+});
+
 // ---- the whole writer: `mdfan feed` against the same attacks ----
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-mold-hostile-'));
