@@ -8,13 +8,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { LogEvent } from '../lib/log.js';
+import { openOutputFile } from '../lib/out-file.js';
 import { frameMessages } from '../feed/itch/framing.js';
 import { add, directory } from './helpers/itch-encode.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
@@ -118,6 +119,30 @@ test('a second SIGTERM ends a command stuck in its stop, at once (128 + 15)', as
   const exited = await Promise.race([p.exited, waitUntil(() => false, 20_000, { what: 'the second SIGTERM to end it' }).catch((e: Error) => e)]);
   assert.ok(!(exited instanceof Error), exited instanceof Error ? exited.message : '');
   assert.is((exited as { code: number | null }).code, 143, p.stderr());
+});
+
+test('an output swapped for a FIFO while its bytes are written: the commit refuses it, the FIFO stays, no temporary file is left', () => {
+  const target = join(dir, 'swapped.out');
+  writeFileSync(target, 'old');
+  const out = openOutputFile(target);
+  writeSync(out.fd, 'new bytes');
+  rmSync(target);
+  execFileSync('mkfifo', [target]);
+  let code = '';
+  try {
+    out.commit();
+  } catch (e) {
+    code = String((e as { code?: unknown }).code);
+  } finally {
+    out.abort();
+  }
+  assert.is(code, 'MDFAN_ERR_OUTPUT');
+  assert.ok(lstatSync(target).isFIFO(), 'the FIFO is still there, not replaced');
+  assert.equal(
+    readdirSync(dir).filter((f) => f.startsWith('.swapped.out.')),
+    [],
+    'no temporary file left',
+  );
 });
 
 test.run();

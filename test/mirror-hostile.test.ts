@@ -14,8 +14,11 @@ import { SegmentReader } from '../native/segment/index.js';
 import { statSegment } from '../native/segment/stat.js';
 import { LogEvent } from '../lib/log.js';
 import { logLine } from '../lib/child.js';
-import { MsgType, WireWriter } from '../lib/wire/wire.js';
+import { type BookBody, type Head, MsgType, WireWriter } from '../lib/wire/wire.js';
+import { BRIDGE_DEFAULTS } from '../lib/wire/defaults.js';
+import * as abi from '../native/segment/abi.js';
 import { NatsFeed } from '../feed/sources/nats/index.js';
+import { bookShape, futureSession } from '../feed/sources/nats/books.js';
 import { readBucket } from '../feed/sources/nats/bucket.js';
 import type { KV } from '../lib/wire/nats.js';
 import { binPath } from './helpers/paths.js';
@@ -64,7 +67,9 @@ function bestBid(name: string, symbol = 'GOOG'): number {
   const r = SegmentReader.openSync(name, { anyState: true });
   try {
     const snap = r.newSnapshot();
-    r.read(r.find(symbol), snap);
+    const slot = r.find(symbol);
+    if (slot < 0) return 0;
+    r.read(slot, snap);
     return snap.bidCount > 0 ? snap.bids[0]! : 0;
   } finally {
     r.close();
@@ -221,6 +226,54 @@ test('a full directory: the refused instrument is logged, its later records coun
   const summary = await stopMirror(mirror);
   assert.is(summary.dropped.refused, 6, "every record of the refused symbol counted");
   assert.ok(shmExists(local), '--keep-segment keeps it');
+});
+
+test('a bucket entry from bridge session 0xFFFFFFFF is refused like a live one: it never reaches the segment, and the real book after it is taken', async () => {
+  if (!hasNatsServer) return console.log(SKIP);
+  server = await NatsServer.start();
+  client = await connect({ servers: server.url });
+  const kv = await new Kvm(client).create('md-books', { history: 1 });
+  await kv.put('GOOG', book({ session: 0xffffffff, seq: 1, bid: 9_990_000 }));
+  const local = segName('mh-future-bucket');
+  const mirror = mdfan(['mirror', '--nats', server.url, '--segment', local]);
+  await mirror.event(LogEvent.MIRROR_READY, LONG_MS);
+  assert.is.not(bestBid(local), 9_990_000, 'the forged book is not in the segment');
+  client.publish('md.GOOG.book', book({ session: realSession(), seq: 1, bid: 1_000_001 }));
+  await client.flush();
+  await waitUntil(() => bestBid(local) === 1_000_001, 30_000, { what: 'the real book in the mirror (a forged session taken would make it look older)' });
+  const summary = await stopMirror(mirror);
+  assert.is(summary.dropped.session, 1, 'the forged bucket entry counted under its reason');
+});
+
+// ---- the record checks themselves (books.ts), at their bounds ----
+
+test('futureSession: a session up to the allowed skew ahead is taken; one second more is refused', () => {
+  const skew = BRIDGE_DEFAULTS.mirrorSessionSkewS;
+  const nowMs = 1_700_000_000_500;
+  const now = Math.floor(nowMs / 1000);
+  const head = (session: number) => ({ session }) as Head;
+  assert.is(futureSession(head(now - 60), nowMs, skew), 0, 'a past session');
+  assert.is(futureSession(head(now + skew), nowMs, skew), 0, 'exactly the skew ahead');
+  assert.is(futureSession(head(now + skew + 1), nowMs, skew), skew + 1, 'one second past the skew');
+  assert.is(futureSession(head(0xffffffff), nowMs, skew), 0xffffffff - now);
+});
+
+test('bookShape: a level with price 0 or size 0, prices not strictly worse, or an instrument count out of range is refused', () => {
+  const side = (...lv: number[]) => ({ count: lv.length / 3, levels: new Uint32Array(lv) });
+  const body = (bids: number[], asks: number[], maxInstruments = 16): BookBody => ({ levels: 10, feedId: 1, maxInstruments, bids: side(...bids), asks: side(...asks) });
+  assert.is(bookShape(body([1000, 10, 1, 990, 5, 1], [1010, 10, 1, 1020, 5, 1]), 10), null, 'a good book');
+  assert.is(bookShape(body([], []), 10), null, 'an empty book');
+  assert.ok(bookShape(body([1000, 10, 1, 990, 5, 1], [1010, 10, 1, 1020, 5, 1]), 5), 'another depth');
+  assert.ok(bookShape(body([0, 10, 1], [1010, 10, 1]), 10), 'a bid at price 0');
+  assert.ok(bookShape(body([1000, 10, 1], [0, 10, 1]), 10), 'an ask at price 0');
+  assert.ok(bookShape(body([1000, 0, 1], [1010, 10, 1]), 10), 'a bid of size 0');
+  assert.ok(bookShape(body([1000, 10, 1, 1000, 5, 1], [1010, 10, 1]), 10), 'two bids at one price');
+  assert.ok(bookShape(body([1000, 10, 1, 1001, 5, 1], [1010, 10, 1]), 10), 'a bid better than the best');
+  assert.ok(bookShape(body([1000, 10, 1], [1010, 10, 1, 1010, 5, 1]), 10), 'two asks at one price');
+  assert.ok(bookShape(body([1000, 10, 1], [1010, 10, 1, 1009, 5, 1]), 10), 'an ask better than the best');
+  assert.ok(bookShape(body([1000, 10, 1], [1010, 10, 1], 0), 10), '0 instruments');
+  assert.ok(bookShape(body([1000, 10, 1], [1010, 10, 1], abi.MAX_INSTRUMENTS + 1), 10), 'more instruments than a segment can hold');
+  assert.is(bookShape(body([1000, 10, 1], [1010, 10, 1], abi.MAX_INSTRUMENTS), 10), null, 'the most instruments a segment can hold');
 });
 
 test.run();

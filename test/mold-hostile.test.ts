@@ -275,6 +275,75 @@ test('before a source is pinned, a jump far ahead is believed only from the sour
   assert.is(r.counters.outOfWindow, 3);
 });
 
+test('a heartbeat or end of session never confirms a jump that a data packet started, even from the pinned source', () => {
+  for (const [far, count] of [
+    [4 * MOLD_DEFAULTS.windowMessages, 0],
+    [FAR_END, END_OF_SESSION],
+  ] as const) {
+    const got: number[] = [];
+    let ended = 0;
+    const r = new MoldReceiver('127.0.0.1', 1, { onMessage: (_b, _o, _l, seq) => got.push(seq), onGap: () => undefined, onEnd: () => ended++ }, { send: () => undefined });
+    const real = { address: '127.0.0.1', port: 40001 };
+    const pk = packets(60);
+    r.onPacket(pk[0]!, real);
+    r.onPacket(forged(far, 1), real); // not believed alone
+    r.onPacket(control(far + 1, count), real); // "continues" it: a bare header must not confirm it
+    assert.is(r.counters.outOfWindow, 2, `count ${count}: both dropped`);
+    assert.is(r.counters.unrecovered, 0, `count ${count}: nothing lost`);
+    for (const p of pk.slice(1)) r.onPacket(p, real);
+    assert.is(ended, 0, `count ${count}: the session still runs`);
+    r.onPacket(control(61, END_OF_SESSION), real);
+    assert.is(ended, 1, `count ${count}: the real end ends it`);
+    assert.ok(got.length === 60 && got.every((s, i) => s === i + 1), `count ${count}: every real message once, in order: ${got.length}`);
+  }
+});
+
+test('a jump is believed only from the very next data packet: a continuation after in-window packets starts over', () => {
+  const got: number[] = [];
+  const r = new MoldReceiver('127.0.0.1', 1, { onMessage: (_b, _o, _l, seq) => got.push(seq), onGap: () => undefined, onEnd: () => undefined }, { send: () => undefined });
+  const real = { address: '127.0.0.1', port: 40001 };
+  const far = 4 * MOLD_DEFAULTS.windowMessages;
+  const pk = packets(60);
+  r.onPacket(pk[0]!, real);
+  r.onPacket(forged(far, 1), real);
+  r.onPacket(pk[1]!, real); // an in-window packet: the far one is forgotten
+  r.onPacket(forged(far + 1, 1), real); // continues the forgotten one: not believed
+  assert.is(r.counters.outOfWindow, 2);
+  assert.is(r.counters.unrecovered, 0, 'nothing lost');
+  for (const p of pk.slice(2)) r.onPacket(p, real);
+  assert.ok(got.length === 60 && got.every((s, i) => s === i + 1), `every real message once, in order: ${got.length}`);
+});
+
+test('before a source is pinned, a jump is not continued from another address on the same port', () => {
+  const got: number[] = [];
+  const r = new MoldReceiver('127.0.0.1', 1, { onMessage: (_b, _o, _l, seq) => got.push(seq), onGap: () => undefined, onEnd: () => undefined }, { send: () => undefined });
+  const real = { address: '127.0.0.1', port: 40001 };
+  const evil = { address: '127.0.0.2', port: 40001 }; // another host of the loopback net, the same port
+  const far = 1 + 2 * MOLD_DEFAULTS.windowMessages;
+  const pk = packets(60, far);
+  r.onPacket(pk[0]!, real);
+  r.onPacket(forged(lastSeqOf(pk[0]!) + 1, 1), evil); // continues it, from elsewhere
+  assert.equal(got, [], 'not believed');
+  assert.is(r.pinnedSource, null, 'nothing pinned');
+  assert.is(r.counters.outOfWindow, 2);
+});
+
+test('an end of session naming the last message already received is stale: it ends nothing, the session runs to its real end', () => {
+  const got: number[] = [];
+  let ended = 0;
+  const r = new MoldReceiver('127.0.0.1', 1, { onMessage: (_b, _o, _l, seq) => got.push(seq), onGap: () => undefined, onEnd: () => ended++ }, { send: () => undefined });
+  const real = { address: '127.0.0.1', port: 40001 };
+  const pk = packets(60);
+  r.onPacket(pk[0]!, real);
+  r.onPacket(control(lastSeqOf(pk[0]!), END_OF_SESSION), real); // one before the next expected
+  assert.is(ended, 0, 'not ended');
+  assert.is(r.counters.staleEnds, 1);
+  for (const p of pk.slice(1)) r.onPacket(p, real);
+  r.onPacket(control(61, END_OF_SESSION), real);
+  assert.is(ended, 1, 'the real end ends it');
+  assert.ok(got.length === 60 && got.every((s, i) => s === i + 1), `every real message once, in order: ${got.length}`);
+});
+
 // ---- the whole writer: `mdfan feed` against the same attacks ----
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-mold-hostile-'));

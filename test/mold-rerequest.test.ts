@@ -163,6 +163,42 @@ test('the linger after the end of session ends at its bound even while answered 
   }
 });
 
+test('refused requests do not keep the sender lingering after the end of session: only answered ones do', async () => {
+  const rx = await peer();
+  const evil = await peer();
+  let source: RemoteInfo | null = null;
+  let refusals = 0;
+  let stopped = false;
+  // Each refusal is followed by another request from the unlisted source, for as long as the sender is there.
+  const again = (): void => {
+    if (!stopped && source) evil.s.send(requestPacket(SESSION, 1, 3), source.port, source.address);
+  };
+  try {
+    const r = await session(
+      rx,
+      {
+        rerequestFrom: parsePeers(`127.0.0.1:${rx.port}`, '--rerequest-from'),
+        lingerMs: 200,
+        maxLingerMs: 120_000,
+        onRefused: () => {
+          refusals++;
+          again();
+        },
+      },
+      async (from) => {
+        source = from;
+        again();
+        await waitUntil(() => refusals >= 3, 10_000, { what: 'requests refused' });
+      },
+    );
+    assert.ok(r.refused >= 3, `refused ${r.refused}`);
+    assert.is(r.requests, 0, 'nothing answered');
+    assert.equal(evil.got, [], 'nothing sent to the unlisted source');
+  } finally {
+    stopped = true;
+  }
+});
+
 test('the re-request server listens on the address of the interface that reaches --to, not on 0.0.0.0', async () => {
   const rx = await peer();
   let listening = '';

@@ -16,7 +16,7 @@ import { connect, type NatsConnection, nkeys } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { SegmentReader } from '../native/segment/index.js';
 import { LogEvent } from '../lib/log.js';
-import { parseNatsAuth } from '../lib/wire/auth.js';
+import { parseNatsAuth, redactUrl } from '../lib/wire/auth.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { killAll, type Proc, startNode } from './helpers/procs.js';
 import { cleanupSegments, codeOf, segName } from './helpers/segments.js';
@@ -226,6 +226,12 @@ test('TLS with a throwaway CA and a client certificate: tls:// with --nats-ca, -
   await mirrorReady(server.url('tls'), ['--nats-ca', p('ca.pem'), '--nats-cert', p('client.pem'), '--nats-key', p('client.key')]);
   const untrusted = await refused(server.url('tls'), [], 'MDFAN_ERR_NATS_TLS');
   assert.match(untrusted, /--nats-ca/);
+});
+
+test("redactUrl: a URL's user information (a password, a token) never reaches a log line or the summary", () => {
+  assert.is(redactUrl('nats://alice:s3cret@127.0.0.1:4222'), 'nats://***@127.0.0.1:4222');
+  assert.is(redactUrl('tls://t0ken@a.example:1,nats://bob:pw@b.example:2'), 'tls://***@a.example:1,nats://***@b.example:2');
+  assert.is(redactUrl('nats://127.0.0.1:4222'), 'nats://127.0.0.1:4222', 'nothing to hide: as given');
 });
 
 test.run();
