@@ -122,6 +122,9 @@ test('at its uid\'s cap, a connection whose process is gone makes room; live rea
     assert.match(b.heard, '"hello"', 'the dead process\'s connection made room');
     await waitUntil(() => w.control!.readers().filter((x) => x.pid === process.pid).length === 2, 10_000, { what: 'both honest readers attached' });
     assert.not.ok(w.control!.readers().some((x) => x.pid === orphan.child.pid), 'the orphan is no longer listed');
+    // The evicted orphan was a reader: its detach is counted, so attaches - detaches is the readers listed.
+    assert.is(w.counter('reader_attaches'), 3);
+    assert.is(w.counter('reader_detaches'), 1, 'the evicted reader\'s detach was counted');
     const c = connect(path, attachLine(process.pid));
     await waitUntil(() => c.heard.includes('"refused"'), 10_000, { what: 'the third refused: its uid is full of live readers' });
     assert.match(c.heard, '"reason":"uid_full"');
