@@ -179,6 +179,16 @@ test('the admission policy: at the total cap the uid holding the most gives up o
   assert.equal(admit(full, 3, limits, alive), { admit: true, evict: 'a2', why: 'idle' });
   full.set('a3', { pid: 666, uid: 1, reader: true });
   assert.equal(admit(full, 1, limits, alive), { admit: true, evict: 'a3', why: 'dead' });
+  // A tie is no reason to take another uid's reader: a newcomer whose uid holds as many as the most is refused.
+  const even = peers([
+    ['a1', { pid: 11, uid: 1, reader: true }],
+    ['a2', { pid: 12, uid: 1, reader: true }],
+    ['b1', { pid: 21, uid: 2, reader: true }],
+    ['b2', { pid: 22, uid: 2, reader: true }],
+  ]);
+  assert.equal(admit(even, 1, limits, alive), { admit: false, reason: 'full' });
+  assert.equal(admit(even, 2, limits, alive), { admit: false, reason: 'full' });
+  assert.equal(admit(even, 3, limits, alive), { admit: true, evict: 'a1', why: 'share' });
   // Per uid: only its own connections make room, never another uid's.
   const tight = controlLimits({ maxConnections: 100, maxPerUid: 2 });
   const mine = peers([
