@@ -68,6 +68,23 @@ test('an attach claiming a pid that is not the peer\'s own is refused with MDFAN
   }
 });
 
+test('a connection attaches once: its further attaches are ignored, neither counted nor listed again', async () => {
+  const name = segName('ctl-reattach');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl());
+    const c = connect(w.control!.path);
+    await new Promise((r) => c.once('connect', r));
+    c.write(`${Array.from({ length: 20 }, () => attachLine(process.pid)).join('\n')}\n{"type":"list"}\n`);
+    // Lines are served in order: the answer to the list comes after all twenty attaches were handled.
+    const listed = await waitUntil(() => c.heard.split('\n').find((l) => l.includes('"type":"readers"')), 10_000, { what: 'the list answered after the attaches' });
+    assert.is(JSON.parse(listed).readers.length, 1, listed);
+    assert.is(w.counter('reader_attaches'), 1, 'one connection counted as one reader');
+  } finally {
+    w.close();
+  }
+});
+
 test('512 fake attaches from one uid do not lock out a reader of another uid; that uid keeps at most its cap', async () => {
   if (process.getuid?.() !== 0) {
     console.log('  (skipped: needs root, to run a reader as uid 65534)');
