@@ -156,6 +156,11 @@ test('a peer that sends list requests and never reads is cut off; the answers th
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
     assert.ok(await w.startControl());
+    // What the writer held unread for the peer when it cut it off (the writer's own report: polling stats() may never see the peak).
+    const cutOff: number[] = [];
+    w.control!.onRefused = (reason, facts) => {
+      if (reason === 'unread') cutOff.push(facts.unreadBytes);
+    };
     const c = createConnection(w.control!.path);
     sockets.push(c);
     c.on('error', () => undefined);
@@ -174,6 +179,9 @@ test('a peer that sends list requests and never reads is cut off; the answers th
     );
     // The bound, plus at most the one answer that crossed it.
     assert.ok(most <= SEGMENT_DEFAULTS.controlMaxUnreadBytes + 1024, `the writer buffered ${most} bytes for it`);
+    assert.is(cutOff.length, 1);
+    assert.ok(cutOff[0] > SEGMENT_DEFAULTS.controlMaxUnreadBytes, `cut off with ${cutOff[0]} bytes unread, within the bound`);
+    assert.ok(cutOff[0] <= SEGMENT_DEFAULTS.controlMaxUnreadBytes + 1024, `the writer held ${cutOff[0]} bytes unread before it cut the peer off`);
   } finally {
     w.close();
   }
