@@ -85,6 +85,40 @@ test('a connection attaches once: its further attaches are ignored, neither coun
   }
 });
 
+test('a refused peer that neither reads nor hangs up is closed by the writer all the same (no descriptor held for it)', async () => {
+  const name = segName('ctl-refused-idle');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl({ maxPerUid: 1 }));
+    const first = connect(w.control!.path, attachLine(process.pid));
+    await waitUntil(() => w.control!.readers().length === 1, 10_000, { what: 'the first reader attached' });
+    const c = createConnection(w.control!.path);
+    sockets.push(c);
+    let gone = false;
+    c.on('error', () => {
+      gone = true;
+    });
+    c.on('close', () => {
+      gone = true;
+    });
+    c.pause(); // never reads its refusal, never ends
+    await new Promise((r) => c.once('connect', r));
+    await waitUntil(() => w.control!.stats().refused.uid_full === 1, 10_000, { what: 'the second peer refused' });
+    // Only a socket the writer closed fails a write: a half-closed one (end() alone) takes it and stays open.
+    await waitUntil(
+      () => {
+        if (!gone && !c.destroyed) c.write('{"type":"list"}\n');
+        return gone || c.destroyed;
+      },
+      10_000,
+      { what: 'the writer to close the refused peer\'s socket' },
+    );
+    assert.match(first.heard, '"hello"');
+  } finally {
+    w.close();
+  }
+});
+
 test('512 fake attaches from one uid do not lock out a reader of another uid; that uid keeps at most its cap', async () => {
   if (process.getuid?.() !== 0) {
     console.log('  (skipped: needs root, to run a reader as uid 65534)');
