@@ -68,6 +68,57 @@ test('an attach claiming a pid that is not the peer\'s own is refused with MDFAN
   }
 });
 
+test('a connection attaches once: its further attaches are ignored, neither counted nor listed again', async () => {
+  const name = segName('ctl-reattach');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl());
+    const c = connect(w.control!.path);
+    await new Promise((r) => c.once('connect', r));
+    c.write(`${Array.from({ length: 20 }, () => attachLine(process.pid)).join('\n')}\n{"type":"list"}\n`);
+    // Lines are served in order: the answer to the list comes after all twenty attaches were handled.
+    const listed = await waitUntil(() => c.heard.split('\n').find((l) => l.includes('"type":"readers"')), 10_000, { what: 'the list answered after the attaches' });
+    assert.is(JSON.parse(listed).readers.length, 1, listed);
+    assert.is(w.counter('reader_attaches'), 1, 'one connection counted as one reader');
+  } finally {
+    w.close();
+  }
+});
+
+test('a refused peer that neither reads nor hangs up is closed by the writer all the same (no descriptor held for it)', async () => {
+  const name = segName('ctl-refused-idle');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.ok(await w.startControl({ maxPerUid: 1 }));
+    const first = connect(w.control!.path, attachLine(process.pid));
+    await waitUntil(() => w.control!.readers().length === 1, 10_000, { what: 'the first reader attached' });
+    const c = createConnection(w.control!.path);
+    sockets.push(c);
+    let gone = false;
+    c.on('error', () => {
+      gone = true;
+    });
+    c.on('close', () => {
+      gone = true;
+    });
+    c.pause(); // never reads its refusal, never ends
+    await new Promise((r) => c.once('connect', r));
+    await waitUntil(() => w.control!.stats().refused.uid_full === 1, 10_000, { what: 'the second peer refused' });
+    // Only a socket the writer closed fails a write: a half-closed one (end() alone) takes it and stays open.
+    await waitUntil(
+      () => {
+        if (!gone && !c.destroyed) c.write('{"type":"list"}\n');
+        return gone || c.destroyed;
+      },
+      10_000,
+      { what: 'the writer to close the refused peer\'s socket' },
+    );
+    assert.match(first.heard, '"hello"');
+  } finally {
+    w.close();
+  }
+});
+
 test('512 fake attaches from one uid do not lock out a reader of another uid; that uid keeps at most its cap', async () => {
   if (process.getuid?.() !== 0) {
     console.log('  (skipped: needs root, to run a reader as uid 65534)');
@@ -122,6 +173,9 @@ test('at its uid\'s cap, a connection whose process is gone makes room; live rea
     assert.match(b.heard, '"hello"', 'the dead process\'s connection made room');
     await waitUntil(() => w.control!.readers().filter((x) => x.pid === process.pid).length === 2, 10_000, { what: 'both honest readers attached' });
     assert.not.ok(w.control!.readers().some((x) => x.pid === orphan.child.pid), 'the orphan is no longer listed');
+    // The evicted orphan was a reader: its detach is counted, so attaches - detaches is the readers listed.
+    assert.is(w.counter('reader_attaches'), 3);
+    assert.is(w.counter('reader_detaches'), 1, 'the evicted reader\'s detach was counted');
     const c = connect(path, attachLine(process.pid));
     await waitUntil(() => c.heard.includes('"refused"'), 10_000, { what: 'the third refused: its uid is full of live readers' });
     assert.match(c.heard, '"reason":"uid_full"');
@@ -136,6 +190,11 @@ test('a peer that sends list requests and never reads is cut off; the answers th
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
     assert.ok(await w.startControl());
+    // What the writer held unread for the peer when it cut it off (the writer's own report: polling stats() may never see the peak).
+    const cutOff: number[] = [];
+    w.control!.onRefused = (reason, facts) => {
+      if (reason === 'unread') cutOff.push(facts.unreadBytes);
+    };
     const c = createConnection(w.control!.path);
     sockets.push(c);
     c.on('error', () => undefined);
@@ -154,6 +213,9 @@ test('a peer that sends list requests and never reads is cut off; the answers th
     );
     // The bound, plus at most the one answer that crossed it.
     assert.ok(most <= SEGMENT_DEFAULTS.controlMaxUnreadBytes + 1024, `the writer buffered ${most} bytes for it`);
+    assert.is(cutOff.length, 1);
+    assert.ok(cutOff[0] > SEGMENT_DEFAULTS.controlMaxUnreadBytes, `cut off with ${cutOff[0]} bytes unread, within the bound`);
+    assert.ok(cutOff[0] <= SEGMENT_DEFAULTS.controlMaxUnreadBytes + 1024, `the writer held ${cutOff[0]} bytes unread before it cut the peer off`);
   } finally {
     w.close();
   }
@@ -176,6 +238,16 @@ test('the admission policy: at the total cap the uid holding the most gives up o
   assert.equal(admit(full, 3, limits, alive), { admit: true, evict: 'a2', why: 'idle' });
   full.set('a3', { pid: 666, uid: 1, reader: true });
   assert.equal(admit(full, 1, limits, alive), { admit: true, evict: 'a3', why: 'dead' });
+  // A tie is no reason to take another uid's reader: a newcomer whose uid holds as many as the most is refused.
+  const even = peers([
+    ['a1', { pid: 11, uid: 1, reader: true }],
+    ['a2', { pid: 12, uid: 1, reader: true }],
+    ['b1', { pid: 21, uid: 2, reader: true }],
+    ['b2', { pid: 22, uid: 2, reader: true }],
+  ]);
+  assert.equal(admit(even, 1, limits, alive), { admit: false, reason: 'full' });
+  assert.equal(admit(even, 2, limits, alive), { admit: false, reason: 'full' });
+  assert.equal(admit(even, 3, limits, alive), { admit: true, evict: 'a1', why: 'share' });
   // Per uid: only its own connections make room, never another uid's.
   const tight = controlLimits({ maxConnections: 100, maxPerUid: 2 });
   const mine = peers([

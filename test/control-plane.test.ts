@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SegmentWriter } from '../native/segment/index.js';
+import { parseControlLine } from '../native/segment/control.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import { LogEvent } from '../lib/log.js';
 import { binPath } from './helpers/paths.js';
@@ -204,6 +205,15 @@ test('losing the control socket never stops the data plane', async () => {
   } finally {
     if (!w.closed) w.close();
   }
+});
+
+test('a control line\'s fields are checked for size too: a wait name longer than 16 characters, or a pid out of range, is dropped', () => {
+  const attach = (pid: unknown, wait: unknown) => parseControlLine(JSON.stringify({ type: 'attach', pid, wait }));
+  assert.equal(attach(42, 'x'.repeat(16)), { type: 'attach', pid: 42, wait: 'x'.repeat(16) });
+  assert.equal(attach(42, 'x'.repeat(17)), { type: 'attach', pid: 42, wait: '' });
+  assert.equal(attach(42, 'x'.repeat(4000)), { type: 'attach', pid: 42, wait: '' });
+  assert.equal(attach(0x7fffffff, 'spin'), { type: 'attach', pid: 0x7fffffff, wait: 'spin' });
+  for (const pid of [0, -1, 0x80000000, 1.5, '42', null]) assert.equal(attach(pid, 'spin'), { type: 'attach', pid: 0, wait: 'spin' }, `pid ${JSON.stringify(pid)}`);
 });
 
 test.run();

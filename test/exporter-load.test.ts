@@ -132,4 +132,50 @@ test('concurrent scrapes share one: the writer\'s control socket sees one connec
   }
 });
 
+test('--max-connections: clients past the cap are hung up on without an answer; the exporter serves again once they leave', async () => {
+  const name = segName('exp-maxconn');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  const port = await freeTcpPort();
+  const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--listen', `127.0.0.1:${port}`, '--max-connections', '2']);
+  const socks: Socket[] = [];
+  /** A connection that sends `request` and collects what comes back until the exporter closes it. */
+  const open = (request: string): { sock: Socket; sent: Promise<void>; closed: Promise<string> } => {
+    const sock = createConnection(port, '127.0.0.1');
+    socks.push(sock);
+    let text = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => undefined); // a hang-up may be a reset
+    sock.on('data', (d: string) => {
+      text += d;
+    });
+    const sent = new Promise<void>((resolve) => sock.on('connect', () => sock.write(request, () => resolve())));
+    const closed = new Promise<string>((resolve) => sock.on('close', () => resolve(text)));
+    return { sock, sent, closed };
+  };
+  try {
+    await exp.line(/^mdfan exporter: http/, 20_000);
+    // Two clients that never finish their request hold the two places (read by the exporter: taken in).
+    const held = [open('GET /metrics HTTP/1.1\r\nHost: test\r\n'), open('GET /metrics HTTP/1.1\r\nHost: test\r\n')];
+    await Promise.all(held.map((h) => h.sent));
+    await waitUntil(() => held.every((h) => unreadByServer(port, h.sock.localPort!) === 0), 20_000, { what: 'the exporter to take in the two held clients' });
+    const third = open('GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n');
+    assert.is(await third.closed, '', 'a third client past --max-connections 2 was served');
+    for (const h of held) h.sock.destroy();
+    const status = await waitUntil(
+      async () => {
+        const r = open('GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n');
+        const text = await r.closed;
+        return text.startsWith('HTTP/1.1 200') ? 200 : null;
+      },
+      20_000,
+      { what: 'the exporter to serve once the held clients left' },
+    );
+    assert.is(status, 200);
+  } finally {
+    for (const s of socks) s.destroy();
+    await exp.kill();
+    w.close({ unlink: true });
+  }
+});
+
 test.run();

@@ -1,10 +1,11 @@
 /**
  * `mdfan exporter`: Prometheus metrics read from segment headers, scraped over HTTP and parsed
  * from the exposition format: up, state, generation, writer alive, counters, instruments,
- * updates per instrument; a missing segment is up 0; methods other than GET and HEAD are 405.
+ * updates per instrument; a missing segment or a foreign object is up 0; methods other than GET and HEAD are 405.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { SegmentWriter } from '../native/segment/index.js';
 import { spawnMdfan } from '../lib/child.js';
@@ -31,12 +32,16 @@ function samples(text: string): Map<string, number> {
   return out;
 }
 
-test('a scrape gives each segment\'s state, writer, counters and per-instrument updates; a missing segment is up 0', async () => {
+test('a scrape gives each segment\'s state, writer, counters and per-instrument updates; a missing segment, or a foreign object (a FIFO), is up 0', async () => {
   const name = segName('exp');
   const missing = segName('exp-missing');
+  // Something that is no segment under a name (MDFAN_ERR_UNSAFE_OBJECT): down, not a failed scrape. Removed by cleanupSegments.
+  const foreign = segName('exp-fifo');
+  const made = spawnSync('mkfifo', [`/dev/shm/${foreign}`]);
+  assert.is(made.status, 0, String(made.stderr));
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
   const port = await freeTcpPort();
-  const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--segment', missing, '--listen', `127.0.0.1:${port}`]);
+  const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--segment', missing, '--segment', foreign, '--listen', `127.0.0.1:${port}`]);
   try {
     assert.ok(await w.startControl());
     w.addInstrument('AAA', 1, 10000);
@@ -51,6 +56,7 @@ test('a scrape gives each segment\'s state, writer, counters and per-instrument 
     const at = (k: string): number | undefined => m.get(k);
     assert.is(at(`mdfan_segment_up{segment="${name}"}`), 1);
     assert.is(at(`mdfan_segment_up{segment="${missing}"}`), 0);
+    assert.is(at(`mdfan_segment_up{segment="${foreign}"}`), 0);
     assert.is(at(`mdfan_segment_state{segment="${name}",state="READY"}`), 1);
     assert.is(at(`mdfan_segment_state{segment="${name}",state="CLOSED"}`), 0);
     assert.is(at(`mdfan_segment_generation{segment="${name}"}`), 1);

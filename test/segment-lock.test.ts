@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Child, spawnChild } from '../lib/child.js';
@@ -181,6 +181,50 @@ test('mdfan rm of a live writer\'s segment is refused naming the writer, and tak
     w.close({ unlink: true });
   }
   assert.not.ok(shmExists(lockName(name)), 'a closed writer leaves no lock object');
+});
+
+/** Plants `/dev/shm/NAME.lock` as another process could: owned by `uid`, with `mode`. */
+function plantLock(name: string, uid: number, mode: number): void {
+  const path = `/dev/shm/${lockName(name)}`;
+  writeFileSync(path, '', { mode });
+  chownSync(path, uid, uid);
+  chmodSync(path, mode);
+}
+
+/** A writer and `mdfan rm` both refuse the planted lock (MDFAN_ERR_UNSAFE_OBJECT on `field`); the writer makes nothing. */
+function assertLockRefused(name: string, field: 'uid' | 'mode'): void {
+  let err: { code?: string; details?: Record<string, unknown> } | undefined;
+  let w: SegmentWriter | undefined;
+  try {
+    w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  } catch (e) {
+    err = e as typeof err;
+  } finally {
+    w?.close({ unlink: true });
+  }
+  assert.is(err?.code, 'MDFAN_ERR_UNSAFE_OBJECT', `the writer took a planted lock (${field}): ${String(err)}`);
+  assert.is(err?.details?.field, field);
+  assert.not.ok(shmExists(name), 'the refused writer made no segment');
+  assert.ok(shmExists(lockName(name)), 'the refused writer left the planted object alone');
+  const r = cli(['rm', name]);
+  assert.is.not(r.status, 0, r.stdout);
+  assert.match(r.stderr, 'MDFAN_ERR_UNSAFE_OBJECT');
+}
+
+test('a lock object others may read (mode 0640, this user\'s) is refused by a writer and by mdfan rm: exclusion needs it 0600', () => {
+  const name = segName('lock-mode');
+  plantLock(name, process.geteuid?.() ?? 0, 0o640);
+  assertLockRefused(name, 'mode');
+});
+
+test('a lock object planted by another user (mode 0600) is refused by a writer and by mdfan rm: it could hold every writer out', () => {
+  if (process.geteuid?.() !== 0) {
+    console.log('  (skipped, needs root: a lock object planted by another user)');
+    return;
+  }
+  const name = segName('lock-uid');
+  plantLock(name, 65534, 0o600);
+  assertLockRefused(name, 'uid');
 });
 
 test.run();
