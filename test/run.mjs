@@ -21,7 +21,7 @@ const leftovers = (pid) => {
   }
 };
 
-const child = spawn(process.execPath, [uvu, join(root, 'dist', 'test'), pattern], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, ['--import', join(root, 'test', 'uvu-details.mjs'), uvu, join(root, 'dist', 'test'), pattern], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let out = '';
 child.stdout.on('data', (d) => {
   out += d;
