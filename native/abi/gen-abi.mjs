@@ -68,6 +68,7 @@ try {
   try {
     execFileSync(cc, ['-std=c11', '-Wall', '-Werror', '-I', dirname(headerPath), '-o', join(dir, 'probe'), join(dir, 'probe.c')], { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch (e) {
+    rmSync(dir, { recursive: true, force: true }); // fail() exits: the finally below would not run
     fail(`compiling the probe of ${headerPath} with ${cc} failed (${e.message}); a C compiler is needed to build mdfan from source`);
   }
   out = execFileSync(join(dir, 'probe'), { encoding: 'utf8' });
