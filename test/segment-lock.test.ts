@@ -169,6 +169,42 @@ test('mdfan rm paused between its check and its unlinks: a writer starting then 
   }
 });
 
+test('a lock object replaced under its name between open and lock is noticed: mdfan rm then finds the new writer, and removes nothing of it', async () => {
+  const name = segName('lock-swap');
+  const old = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });
+  old.close(); // a dead writer's segment; its lock object went with it
+  const fifo = join(work, `${name}.lockpause`);
+  execFileSync('mkfifo', [fifo]);
+  const rm = spawnChild('mdfan rm', binPath, ['rm', name], { env: { ...process.env, MDFAN_TEST_PAUSE_LOCK: fifo } });
+  held.push(rm);
+  await waitUntil(() => existsSync(`${fifo}.reached`), 20_000, { what: 'mdfan rm to open the lock object and pause before locking it' });
+  // The window: a writer comes and goes (its lock object is unlinked with it), and a second one
+  // starts under a new lock object. rm still holds the first, which no one locks any more.
+  SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 }).close();
+  const live = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });
+  try {
+    await waitUntil(
+      () => {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      { what: 'mdfan rm to wait on its FIFO' },
+    );
+    const exit = await rm.exited;
+    // Locking the orphan alone would have let rm remove a live writer's segment.
+    assert.is(exit.code, 1, rm.stderr());
+    assert.match(rm.stderr(), `MDFAN_ERR_WRITER_ALIVE: segment ${name} has a live writer, pid ${process.pid}`);
+    for (const n of [name, topsName(name), eventsName(name), lockName(name)]) assert.ok(shmExists(n), n);
+  } finally {
+    live.close({ unlink: true });
+  }
+});
+
 test('mdfan rm of a live writer\'s segment is refused naming the writer, and takes nothing of it', async () => {
   const name = segName('rm-live');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });

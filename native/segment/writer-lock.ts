@@ -10,7 +10,7 @@
  * the name still names the object it locked (an unlink between its open and its lock would leave it
  * holding an orphan while another process locks a new object under the name) and tries again if not.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
 import { COMPANION_SUFFIXES, shmPath } from './mapping.js';
@@ -22,6 +22,21 @@ const LOCK_MODE = 0o600;
 const ATTEMPTS = 5;
 
 export const lockName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.lock}`;
+
+/**
+ * Test hook: a FIFO path, read once at start. The first take of a lock object, opened and not yet
+ * locked, writes PATH.reached and waits until the FIFO is opened for writing and closed: the test
+ * replaces the object under the name in that window, which the take must notice.
+ */
+const PAUSE_FIFO = process.env.MDFAN_TEST_PAUSE_LOCK;
+let paused = false;
+
+function pauseForTest(): void {
+  if (!PAUSE_FIFO || paused) return;
+  paused = true;
+  writeFileSync(`${PAUSE_FIFO}.reached`, '');
+  readFileSync(PAUSE_FIFO);
+}
 
 /** The inode the name has now, or -1 if it names nothing. */
 function inodeOf(name: string): number {
@@ -62,6 +77,7 @@ export function takeSegmentLock(segment: string): number | null {
           `${name} (the lock of segment ${segment}) belongs to uid ${st.uid} with mode 0${(st.mode & 0o7777).toString(8)}; it must be this user's (uid ${euid}) alone, mode 0600, or another user could hold it and keep every writer out: refusing it (remove ${SHM_DIR}/${name} if no writer of yours runs)`,
           { segment: name, field: st.uid !== euid ? 'uid' : 'mode', expected: st.uid !== euid ? euid : '0600', found: st.uid !== euid ? st.uid : `0${(st.mode & 0o7777).toString(8)}` },
         );
+      pauseForTest();
       if (!native.tryLockWriter(fd)) {
         native.close(fd);
         return null;
