@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter, isMdfanError, type MdfanError } from '../native/segment/index.js';
@@ -113,6 +113,10 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
   const json = join(d, 'all.json');
   const html = join(d, 'all.html');
   const hgrm = join(d, 'hgrm');
+  // A link planted where the JSON goes: the report replaces the link, never writes through it.
+  const victim = join(d, 'victim');
+  writeFileSync(victim, 'untouched');
+  symlinkSync(victim, json);
   const child = spawn(process.execPath, [binPath, 'bench', 'all', '--runs', '1', '--seconds', '0.1', '--rate', '5000', '--json', json, '--html', html, '--hgrm', hgrm], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -122,6 +126,8 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
   assert.is(code, 0, `exit ${code}\n${out.slice(-3000)}\n${err.slice(-3000)}`);
   assert.equal(readdirSync('/dev/shm').filter((f) => f.includes(`-${child.pid}-`)), [], 'no segment left behind');
 
+  assert.is(readFileSync(victim, 'utf8'), 'untouched', 'the linked file is not written through');
+  assert.ok(lstatSync(json).isFile(), 'the report replaced the link');
   const j = JSON.parse(readFileSync(json, 'utf8'));
   for (const k of ['cpu_model', 'cores', 'numa_nodes', 'node_version', 'kernel']) assert.ok(k in j.machine, `machine.${k}`);
   assert.ok(j.baseline.c2c_one_way_ns.p50 > 0 && j.baseline.c2c_one_way_ns.p99 >= j.baseline.c2c_one_way_ns.p50);

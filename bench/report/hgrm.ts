@@ -2,9 +2,10 @@
  * `--hgrm DIR`: each curve's percentile distribution in HdrHistogram's `.hgrm` text format, the
  * one HdrHistogram's plotter (and most tools around it) reads, one file per histogram.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FullReport } from './types.js';
+import { writeOutputFile } from '../../lib/out-file.js';
 
 /** Reporting points per halving of the distance to 100%: HdrHistogram's own default. */
 const TICKS_PER_HALF = 5;
@@ -25,7 +26,7 @@ export function writeHgrm(dir: string, report: FullReport): string[] {
     for (const curve of section.curves) {
       const name = unique(hgrmName(section.benchmark, curve.label), used);
       const path = join(dir, name);
-      writeFileSync(path, curve.histogram.outputPercentileDistribution(TICKS_PER_HALF, NS_SCALING_RATIO));
+      writeOutputFile(path, curve.histogram.outputPercentileDistribution(TICKS_PER_HALF, NS_SCALING_RATIO));
       paths.push(path);
     }
   }

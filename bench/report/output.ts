@@ -3,11 +3,12 @@
  * results are the sections, each { benchmark, title, baseline, results }), `--hgrm DIR` (one
  * .hgrm per histogram) and `--html FILE` (the self-contained report).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FullReport } from './types.js';
 import { renderHtml } from './html.js';
 import { writeHgrm } from './hgrm.js';
+import { writeOutputFile } from '../../lib/out-file.js';
 
 export interface OutputFiles {
   json?: string;
@@ -35,7 +36,7 @@ export function writeOutputs(r: FullReport, files: OutputFiles): string[] {
   const written: string[] = [];
   const put = (file: string, text: string): void => {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
+    writeOutputFile(file, text);
     written.push(file);
   };
   if (files.json) put(files.json, JSON.stringify(reportJson(r), null, 2) + '\n');

@@ -3,12 +3,12 @@
  * bench/report/html.ts: per run, one latency section with a curve per reader group and the pool,
  * and one section of stalls, faults and checks; a sweep adds a section with a curve per run.
  */
-import { writeFileSync } from 'node:fs';
 import { machineInfo } from '../../bench/machine.js';
 import { renderHtml } from '../../bench/report/html.js';
 import type { Column, Curve, FullReport, Section } from '../../bench/report/types.js';
 import { percentileKey } from '../../lib/percentiles.js';
 import type { ReplayReport, RunHistograms } from './types.js';
+import { writeOutputFile } from '../../lib/out-file.js';
 
 export function buildFullReport(rep: ReplayReport, hists: RunHistograms[]): FullReport {
   const pctCols: Column[] = [...rep.percentiles.map((p) => ({ key: `latency_ns.${percentileKey(p)}`, label: `p${p} ns` })), { key: 'latency_ns.max', label: 'max ns' }];
@@ -57,5 +57,5 @@ export function buildFullReport(rep: ReplayReport, hists: RunHistograms[]): Full
 }
 
 export function writeHtml(file: string, rep: ReplayReport, hists: RunHistograms[]): void {
-  writeFileSync(file, renderHtml(buildFullReport(rep, hists)));
+  writeOutputFile(file, renderHtml(buildFullReport(rep, hists)));
 }

@@ -7,7 +7,6 @@
  * usage error. A scenario file that does not validate is MDFAN_ERR_SCENARIO, every problem named
  * by file and JSON path.
  */
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { optString } from '../../lib/cli/args.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
@@ -21,6 +20,7 @@ import { removeSegment } from './segment.js';
 import type { ReplayReport, RunHistograms, RunReport } from './types.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
+import { writeOutputFile } from '../../lib/out-file.js';
 
 export const USAGE = 'usage: mdfan replay SCENARIO.json [--json FILE] [--html FILE] [--segment NAME (default mdfan-replay-<pid>)] [--quiet (no progress on stderr)]';
 export const EXAMPLE = 'mdfan replay scenarios/default.json --html report.html';
@@ -100,7 +100,7 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
   const rep: ReplayReport = { scenario: s.name, description: s.description ?? '', file: loaded.file, percentiles, runs, ok: failures.length === 0 && runs.length === sweep.length, failures };
   if (sweep.length > 1 && runs.length > 0) console.log(`\n== sweep ==\n${formatSweep(rep)}`);
   console.log(`\n${formatVerdict(rep)}`);
-  if (o.jsonFile) writeFileSync(o.jsonFile, JSON.stringify(rep, null, 2) + '\n');
+  if (o.jsonFile) writeOutputFile(o.jsonFile, JSON.stringify(rep, null, 2) + '\n');
   if (o.htmlFile) {
     const { writeHtml } = await import('./html.js');
     writeHtml(o.htmlFile, rep, hists);

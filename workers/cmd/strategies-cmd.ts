@@ -4,7 +4,6 @@
  * Runs the piscina pool, prints merged latency percentiles and per-worker reads, retries and
  * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
  */
-import { writeFileSync } from 'node:fs';
 import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
 import { parseWait } from '../sdk/book-reader.js';
@@ -12,6 +11,7 @@ import { resolveStrategy } from '../pool/strategy.js';
 import { POOL_DEFAULTS, type PoolReport, runPool } from '../pool/pool.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
+import { writeOutputFile } from '../../lib/out-file.js';
 
 export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
@@ -60,6 +60,6 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`mdfan strategies: ${workers} workers on ${segment}; merged publish->observe latency ns: p50 ${m.p50}  p90 ${m.p90}  p99 ${m.p99}  p99.9 ${m.p999}  max ${m.max} (${m.count} updates)`);
   console.table(report.workers.map((w) => ({ worker: w.worker, status: w.status, updates: w.updates, reads: w.reads, retries: w.retries, 'p50 ns': w.latency_ns.p50, 'p99 ns': w.latency_ns.p99, error: w.error ?? '' })));
   for (const w of report.workers) if (w.summary) console.log(`worker ${w.worker} strategy summary: ${JSON.stringify(w.summary)}`);
-  if (jsonFile) writeFileSync(jsonFile, JSON.stringify(report, null, 2));
+  if (jsonFile) writeOutputFile(jsonFile, JSON.stringify(report, null, 2));
   return report.workers.every((w) => w.status === 'ok') ? 0 : 1;
 }
