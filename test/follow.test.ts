@@ -7,7 +7,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BookReader, SegmentWriter, abi, newEventFields, newLatencyHistogram, type Update } from '../workers/index.js';
+import { BookReader, SegmentWriter, WaitResult, abi, newEventFields, newLatencyHistogram, type Update } from '../workers/index.js';
 import { Follower } from '../workers/sdk/follower.js';
 import { IdleStrategy } from '../workers/sdk/idle.js';
 import { READER_DEFAULTS } from '../workers/sdk/defaults.js';
@@ -108,6 +108,27 @@ test('a SIGKILLed writer and a takeover: dead once, the old ring drained under t
     }
   } finally {
     f.close();
+    reader.close();
+  }
+});
+
+test("a death first seen by a sleeper's look (block) is not lost: the loop's next look at the story still says writer-dead", async () => {
+  const name = segName('follow-sleeper-death');
+  const w1 = startNode(writerProc, ['market', name]);
+  await w1.line(/^ready$/);
+  const reader = await BookReader.attach(name, { wait: 'block', heartbeatTimeoutMs: 200 });
+  try {
+    reader.sleepUntilWoken(() => false, 1); // its registry line, from the live writer: a sleeper without one only parks
+    w1.child.kill('SIGKILL');
+    await w1.exited;
+    // Only sleeps: the sleeper's look (counted asleep, nothing changed) is what sees the death.
+    await waitUntil(() => {
+      reader.sleepUntilWoken(() => false, 20);
+      return reader.isWriterDead;
+    }, 10_000, { what: "the sleeper's look to see the death" });
+    assert.is(reader.checkStory(), WaitResult.WRITER_DEAD, 'the death is reported once, to the loop');
+    assert.is(reader.checkStory(), WaitResult.UPDATED, 'and only once');
+  } finally {
     reader.close();
   }
 });

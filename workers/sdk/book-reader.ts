@@ -112,8 +112,18 @@ export class BookReader {
   private readonly idleTops: IdleStrategy;
 
   /** Nothing changed and the writer's story has not moved on: the look a sleeper makes once counted asleep. */
-  private readonly busyBooks = (): boolean => this.anyChanged(false) || this.health() !== WaitResult.UPDATED;
-  private readonly busyTops = (): boolean => this.anyChanged(true) || this.health() !== WaitResult.UPDATED;
+  private readonly busyBooks = (): boolean => this.anyChanged(false) || this.storyMoved();
+  private readonly busyTops = (): boolean => this.anyChanged(true) || this.storyMoved();
+
+  /**
+   * A story a sleeper's look found (WRITER_DEAD and NEW_WRITER come once): the look can only say
+   * "wake up", so the story is kept for the next health() caller, never lost.
+   */
+  private heldStory: WaitResult = WaitResult.UPDATED;
+  private storyMoved(): boolean {
+    if (this.heldStory === WaitResult.UPDATED) this.heldStory = this.health();
+    return this.heldStory !== WaitResult.UPDATED;
+  }
 
   private idleFor(tops: boolean): IdleStrategy {
     const busy = tops ? this.busyTops : this.busyBooks;
@@ -130,7 +140,7 @@ export class BookReader {
     this.sleeper.sleep(this.seg, tops, this.busyWoken, ms);
   }
   private wokenReady: () => boolean = () => false;
-  private readonly busyWoken = (): boolean => this.wokenReady() || this.health() !== WaitResult.UPDATED;
+  private readonly busyWoken = (): boolean => this.wokenReady() || this.storyMoved();
 
   /**
    * Every update as an async iterator, the one follow loop (follow.ts): books or tops, events, and
@@ -426,6 +436,11 @@ export class BookReader {
    * and a new object under the name (a re-created segment).
    */
   private health(): WaitResult {
+    const held = this.heldStory;
+    if (held !== WaitResult.UPDATED) {
+      this.heldStory = WaitResult.UPDATED;
+      return held;
+    }
     const now = performance.now();
     if (now < this.nextHealthMs) return WaitResult.UPDATED;
     this.nextHealthMs = now + 5;
