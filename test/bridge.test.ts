@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { connect } from '@nats-io/transport-node';
-import { SegmentReader } from '../native/segment/index.js';
+import { SegmentReader, abi } from '../native/segment/index.js';
 import { statSegment } from '../native/segment/stat.js';
 import { formatBookLine, readBookLines } from '../lib/book-line.js';
 import { LogEvent } from '../lib/log.js';
@@ -127,7 +127,8 @@ test("docs/BRIDGE.md's Python decoder reads what the bridge writes: every type, 
   };
   add(MsgType.TOP, () => w.top({ count: 1, levels: new Uint32Array([100, 5, 1]) }, { count: 0, levels: new Uint32Array(3) }));
   add(MsgType.BOOK, () => w.book({ levels: 10, feedId: 3, maxInstruments: 8, bids: { count: 1, levels: new Uint32Array([100, 5, 1]) }, asks: { count: 2, levels: new Uint32Array([101, 6, 2, 102, 7, 3]) } }));
-  add(MsgType.TRADE, () => w.trade({ price: 585.33e8, shares: 300, action: 0x50, side: 0x42, aux: 0, orderRef: 99 }));
+  // The price in the event ring's own units (the constant, not a figure the doc could copy wrong).
+  add(MsgType.TRADE, () => w.trade({ price: Math.round(585.33 * abi.EVENT_PRICE_SCALE), shares: 300, action: 0x50, side: 0x42, aux: 0, orderRef: 99 }));
   add(MsgType.STATUS, () => w.status(0x48));
   const script = `${py}\nimport sys, json\nfor h in sys.argv[1:]:\n    head, body = decode(bytes.fromhex(h))\n    print(json.dumps([head, body]))\n`;
   const out = execFileSync('python3', ['-c', script, ...records], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l) as [Record<string, unknown>, Record<string, unknown>]);
