@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Child, spawnChild } from '../lib/child.js';
@@ -17,7 +17,7 @@ import { lockName } from '../native/segment/writer-lock.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
-import { waitUntil } from './helpers/wait.js';
+import { pauseReached, releasePause } from './helpers/test-pause.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 const work = mkdtempSync(join(tmpdir(), 'mdfan-lock-'));
@@ -127,7 +127,7 @@ test('mdfan rm paused between its check and its unlinks: a writer starting then 
   execFileSync('mkfifo', [fifo]);
   const rm = spawnChild('mdfan rm', binPath, ['rm', name], { env: { ...process.env, MDFAN_TEST_PAUSE_REMOVE: fifo } });
   held.push(rm);
-  await waitUntil(() => existsSync(`${fifo}.reached`), 20_000, { what: 'mdfan rm to reach its pause' });
+  await pauseReached(fifo, 'mdfan rm to reach its pause');
   // The window: rm has found no live writer and has not unlinked anything yet.
   let w: SegmentWriter | null = null;
   let refused: unknown = null;
@@ -137,19 +137,7 @@ test('mdfan rm paused between its check and its unlinks: a writer starting then 
     refused = e;
   }
   try {
-    // Let rm go on: the FIFO opens for writing once rm has it open for reading.
-    await waitUntil(
-      () => {
-        try {
-          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-      { what: 'mdfan rm to wait on its FIFO' },
-    );
+    await releasePause(fifo, 'mdfan rm to wait on its FIFO');
     const exit = await rm.exited;
     assert.is(exit.code, 0, rm.stderr());
     if (w !== null) {
@@ -177,24 +165,13 @@ test('a lock object replaced under its name between open and lock is noticed: md
   execFileSync('mkfifo', [fifo]);
   const rm = spawnChild('mdfan rm', binPath, ['rm', name], { env: { ...process.env, MDFAN_TEST_PAUSE_LOCK: fifo } });
   held.push(rm);
-  await waitUntil(() => existsSync(`${fifo}.reached`), 20_000, { what: 'mdfan rm to open the lock object and pause before locking it' });
+  await pauseReached(fifo, 'mdfan rm to open the lock object and pause before locking it');
   // The window: a writer comes and goes (its lock object is unlinked with it), and a second one
   // starts under a new lock object. rm still holds the first, which no one locks any more.
   SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 }).close();
   const live = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });
   try {
-    await waitUntil(
-      () => {
-        try {
-          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-      { what: 'mdfan rm to wait on its FIFO' },
-    );
+    await releasePause(fifo, 'mdfan rm to wait on its FIFO');
     const exit = await rm.exited;
     // Locking the orphan alone would have let rm remove a live writer's segment.
     assert.is(exit.code, 1, rm.stderr());

@@ -4,12 +4,13 @@
  * removing refuses a segment whose writer lock is held, and never touches an object that is not
  * an mdfan segment, and holds the segment lock while it removes.
  */
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { ErrorCode, MdfanError, isMdfanError } from './errors.js';
 import { COMPANION_SUFFIXES, segmentPath, unlinkSegment } from './mapping.js';
 import { segmentObjects } from './objects.js';
 import { statWithReaders, statSegment } from './stat.js';
 import { lockName, releaseSegmentLock, takeSegmentLock } from './writer-lock.js';
+import { testPause } from './test-pause.js';
 
 const SHM_DIR = '/dev/shm';
 /** The control socket beside a segment. */
@@ -85,18 +86,8 @@ export async function listSegments(): Promise<SegmentEntry[]> {
   return out;
 }
 
-/**
- * Test hook: a FIFO path, read once at start. A removal that holds the segment lock and has found
- * no live writer writes PATH.reached, then waits until the FIFO is opened for writing and closed:
- * the test starts a writer in that window, which must lose nothing.
- */
-const PAUSE_FIFO = process.env.MDFAN_TEST_PAUSE_REMOVE;
-
-function pauseForTest(): void {
-  if (!PAUSE_FIFO) return;
-  writeFileSync(`${PAUSE_FIFO}.reached`, '');
-  readFileSync(PAUSE_FIFO);
-}
+/** Test hook (MDFAN_TEST_PAUSE_REMOVE): a removal that holds the lock and found no live writer pauses; the test starts a writer then. */
+const pauseForTest = testPause('MDFAN_TEST_PAUSE_REMOVE');
 
 /**
  * Removes segment `name` and the objects beside it (registry, event ring, top lines, control

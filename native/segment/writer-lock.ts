@@ -10,7 +10,8 @@
  * the name still names the object it locked (an unlink between its open and its lock would leave it
  * holding an orphan while another process locks a new object under the name) and tries again if not.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { testPause } from './test-pause.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError, errnoName, inSegment } from './errors.js';
 import { COMPANION_SUFFIXES, shmPath } from './mapping.js';
@@ -23,20 +24,8 @@ const ATTEMPTS = 5;
 
 export const lockName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.lock}`;
 
-/**
- * Test hook: a FIFO path, read once at start. The first take of a lock object, opened and not yet
- * locked, writes PATH.reached and waits until the FIFO is opened for writing and closed: the test
- * replaces the object under the name in that window, which the take must notice.
- */
-const PAUSE_FIFO = process.env.MDFAN_TEST_PAUSE_LOCK;
-let paused = false;
-
-function pauseForTest(): void {
-  if (!PAUSE_FIFO || paused) return;
-  paused = true;
-  writeFileSync(`${PAUSE_FIFO}.reached`, '');
-  readFileSync(PAUSE_FIFO);
-}
+/** Test hook (MDFAN_TEST_PAUSE_LOCK): the first take pauses with its lock object opened, not yet locked; the test replaces the object under the name then. */
+const pauseForTest = testPause('MDFAN_TEST_PAUSE_LOCK');
 
 /** The inode the name has now, or -1 if it names nothing. */
 function inodeOf(name: string): number {
