@@ -5,26 +5,15 @@
  * and what was opened is checked with fstat: a file swapped for a FIFO between a check by path
  * and the open is refused too, and everything after reads that descriptor, never the path again.
  */
-import { type Stats, closeSync, constants, existsSync, fstatSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { type Stats, closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
+import { testPause } from '../native/segment/test-pause.js';
 
 const kindOf = (st: Stats): string =>
   st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
 
-/**
- * Tests only: a path prefix; before each input is opened the process writes PREFIX.ready and waits
- * (at most a minute) for PREFIX.go, so a test can swap the file at the one moment that matters.
- * Read once, at start.
- */
-const PAUSE_BEFORE_OPEN = process.env.MDFAN_TEST_PAUSE_INPUT_OPEN;
-const PAUSE_LIMIT_MS = 60_000;
-
-function pauseForTest(file: string): void {
-  if (!PAUSE_BEFORE_OPEN) return;
-  writeFileSync(`${PAUSE_BEFORE_OPEN}.ready`, file);
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  for (const end = Date.now() + PAUSE_LIMIT_MS; !existsSync(`${PAUSE_BEFORE_OPEN}.go`) && Date.now() < end; ) Atomics.wait(nap, 0, 0, 10);
-}
+/** Test hook (MDFAN_TEST_PAUSE_INPUT_OPEN): the first input open pauses, so a test can swap the file at the one moment that matters. */
+const pauseForTest = testPause('MDFAN_TEST_PAUSE_INPUT_OPEN');
 
 /** An input opened once: its descriptor (the caller's to close) and what fstat said of it. */
 export interface OpenedInput {
@@ -36,7 +25,7 @@ export interface OpenedInput {
 
 /** Opens `file`, which must be a regular file (MDFAN_ERR_FEED_IO otherwise, naming what it is). */
 export function openInputFile(file: string): OpenedInput {
-  pauseForTest(file);
+  pauseForTest();
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);

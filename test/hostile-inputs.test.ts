@@ -23,6 +23,7 @@ import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { pauseReached, releasePause } from './helpers/test-pause.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-hostile-inputs-'));
 test.after.each(() => {
@@ -95,14 +96,15 @@ test('an input swapped for a FIFO between its check and its open: refused with a
   const input = join(dir, 'swapped.itch');
   writeFileSync(input, readFileSync(GOOG_ITCH));
   const pause = join(dir, 'pause');
+  execFileSync('mkfifo', [pause]);
   const feed = startNode(binPath, ['feed', '--source', `itch:${input}`, '--segment', segName('fifo'), '--speed', 'max'], {
     env: { ...process.env, MDFAN_TEST_PAUSE_INPUT_OPEN: pause },
   });
-  await waitUntil(() => existsSync(`${pause}.ready`), 20_000, { what: 'the feed to pause before opening its input' });
+  await pauseReached(pause, 'the feed to pause before opening its input');
   const fifo = join(dir, 'fifo.tmp');
   execFileSync('mkfifo', [fifo]);
   renameSync(fifo, input);
-  writeFileSync(`${pause}.go`, '');
+  await releasePause(pause, 'the feed to wait on its pause');
   const exited = await Promise.race([feed.exited, waitUntil(() => false, 20_000, { what: 'the feed to refuse the FIFO and exit' }).catch((e: Error) => e)]);
   assert.ok(!(exited instanceof Error), `${exited instanceof Error ? exited.message : ''}; stderr: ${feed.stderr()}`);
   assert.is((exited as { code: number | null }).code, 1, feed.stderr());
