@@ -74,6 +74,8 @@ int main(int argc, char **argv) {
     if (symbol && strcmp(symbol, sym) != 0) continue;
     uint32_t slot = dir[i].slot_index;
     if (slot >= seg.max_instruments) return fail("MDFAN_ERR_LAYOUT", "a directory entry names a slot out of range");
+    if (dir[i].price_decimals > MDFAN_MAX_DECIMALS || dir[i].size_decimals > MDFAN_MAX_DECIMALS)
+      return fail("MDFAN_ERR_LAYOUT", "a directory entry has more decimals than MDFAN_MAX_DECIMALS");
     /* The seqlock read (docs/ABI.md "Reading a slot"): a copy between two equal even seqs. */
     const uint8_t *p = seg.base + seg.slots_offset + (uint64_t)slot * seg.stride;
     if (mdfan_seqlock_read(p, &book, seg.payload, (uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull, NULL) == MDFAN_SEQLOCK_STALE)

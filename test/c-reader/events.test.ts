@@ -264,7 +264,7 @@ test('--events reads a ring written byte by byte from the ABI tables; with no wr
         rec.writeUInt32LE(0, E.instrument_index.offset);
         rec.writeBigUInt64LE(6n, E.msg_index.offset);
         rec.writeBigInt64LE(579_400_000_000n, E.price.offset);
-        rec.writeUInt32LE(3, E.shares.offset);
+        rec.writeBigUInt64LE(3n, E.size.offset);
       },
     ],
   });
@@ -276,6 +276,56 @@ test('--events reads a ring written byte by byte from the ABI tables; with no wr
   assert.match(r.stderr, /^events read=2 lost=0$/m);
 });
 
+test('--events prints 64-bit sizes and prices at the instrument\'s decimals (8: a Binance trade), leaves out trades flagged not printable, and shows a CLEAR', async () => {
+  const E = abi.STRUCTS.event;
+  const trade = (msgIndex: bigint, price: bigint, size: bigint, o: { action?: string; side?: string; flags?: number; ref?: bigint } = {}) => (rec: Buffer) => {
+    rec.writeUInt8(ch('T'), E.kind.offset);
+    rec.writeUInt8(ch(o.action ?? 'A'), E.action.offset);
+    if (o.side) rec.writeUInt8(ch(o.side), E.side.offset);
+    rec.writeUInt8(o.flags ?? 0, E.flags.offset);
+    rec.writeUInt32LE(0, E.instrument_index.offset);
+    rec.writeBigUInt64LE(msgIndex, E.msg_index.offset);
+    rec.writeBigInt64LE(price, E.price.offset);
+    rec.writeBigUInt64LE(o.ref ?? 0n, E.order_ref.offset);
+    rec.writeBigUInt64LE(size, E.size.offset);
+  };
+  const ring = rawRing({
+    records: [
+      (rec) => {
+        rec.writeUInt8(ch('R'), E.kind.offset);
+        rec.writeUInt8(ch('G'), E.action.offset);
+        rec.writeBigUInt64LE(2n, E.order_ref.offset); // the new generation
+      },
+      // 62000.12345678 (1e-9 units) x 554.63987 BTC at 8 decimals: neither fits a u32
+      trade(1n, 62_000_123_456_780n, 55_463_987_000n, { side: 'B', ref: 3_000_000_001n }),
+      trade(2n, 62_000_000_000_000n, 1n, { action: 'C', side: 'S', flags: abi.EVENT_FLAG_NOT_PRINTABLE }), // no line
+      trade(3n, 15n, 2n ** 64n - 1n, { action: 'P' }), // 1.5 units of 1e-8: rounds half up, to 2
+      trade(4n, -15n, 1n, { action: 'Q', side: 'O' }), // -1.5: to -1; a cross's type is its side
+      (rec) => {
+        rec.writeUInt8(ch('O'), E.kind.offset);
+        rec.writeUInt8(ch('A'), E.action.offset);
+        rec.writeUInt8(ch('S'), E.side.offset);
+        rec.writeUInt32LE(0, E.instrument_index.offset);
+        rec.writeBigUInt64LE(5n, E.msg_index.offset);
+        rec.writeBigInt64LE(62_000_000_000_000n, E.price.offset);
+        rec.writeBigUInt64LE(2n ** 63n, E.order_ref.offset);
+        rec.writeBigUInt64LE(2n ** 53n + 1n, E.size.offset);
+      },
+    ],
+  });
+  const name = writeRawWithRing('cevwide', ring, { priceDecimals: 8, sizeDecimals: 8 });
+  const r = await runReader([name, '--events', '5', '--timeout-ms', '0']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(r.lines, [
+    '0,,R,G',
+    '1,RAW,T,6200012345678,55463987000,A',
+    '3,RAW,T,2,18446744073709551615,P',
+    '4,RAW,T,-1,1,Q',
+    '5,RAW,O,A,S,6200000000000,9007199254740993,9223372036854775808',
+  ]);
+  assert.match(r.stderr, /^events read=6 lost=0$/m);
+});
+
 const ringRefusals: Array<{ what: string; ring: Buffer; code: string; says: RegExp }> = [
   {
     what: 'a foreign magic',
@@ -284,10 +334,15 @@ const ringRefusals: Array<{ what: string; ring: Buffer; code: string; says: RegE
     says: /magic 0x45504f4e, expected 0x5645444d/,
   },
   {
-    what: 'another ABI major',
-    ring: rawRing({ edit: (b) => b.writeUInt16LE(2, abi.STRUCTS.events_header.abi_major.offset) }),
+    what: 'a 1.x ring',
+    ring: rawRing({
+      edit: (b) => {
+        b.writeUInt16LE(1, abi.STRUCTS.events_header.abi_major.offset);
+        b.writeUInt16LE(4, abi.STRUCTS.events_header.abi_minor.offset);
+      },
+    }),
     code: 'MDFAN_ERR_ABI_VERSION',
-    says: /has ABI 2\.\d+; this reader speaks ABI 1\.\d+/,
+    says: /has ABI 1\.4; this reader speaks ABI 2\.0/,
   },
   {
     what: 'a capacity that is not a power of two',
