@@ -118,18 +118,18 @@ static void run_lane(struct lane *l, double rate, double seconds, int writer_cpu
   pthread_t t;
   if (pthread_create(&t, NULL, reader, l)) die("MDFAN_ERR_SYSCALL", "pthread_create");
   pin(writer_cpu);
-  uint32_t bids[LEVELS * 3], asks[LEVELS * 3];
+  mdfan_level_t bids[LEVELS], asks[LEVELS];
   for (uint32_t i = 0; i < LEVELS; i++) {
-    bids[i * 3] = 1000000 - 100 * (i + 1), bids[i * 3 + 1] = 100 * (i + 1), bids[i * 3 + 2] = i + 1;
-    asks[i * 3] = 1000000 + 100 * (i + 1), asks[i * 3 + 1] = 100 * (i + 1), asks[i * 3 + 2] = i + 1;
+    bids[i] = (mdfan_level_t){1000000 - 100 * (int64_t)(i + 1), 100 * (uint64_t)(i + 1), i + 1, 0};
+    asks[i] = (mdfan_level_t){1000000 + 100 * (int64_t)(i + 1), 100 * (uint64_t)(i + 1), i + 1, 0};
   }
   uint64_t interval = (uint64_t)(1e9 / rate), total = (uint64_t)(rate * seconds);
   uint64_t next = mdfan_monotonic_ns() + 1000000; /* the reader is spinning by then */
   for (uint64_t k = 1; k <= total; k++) {
     while (mdfan_monotonic_ns() < next) mdfan_cpu_relax();
     next += interval;
-    bids[0] = 990000 + (uint32_t)(k & 1023); /* the top changes on every commit, as in the benchmark */
-    mdfan_commit_book(slot, (mdfan_top_t *)top_line, LEVELS, bids, LEVELS, asks, LEVELS, k, k, mdfan_monotonic_ns(), 0, 0);
+    bids[0].price = 990000 + (int64_t)(k & 1023); /* the top changes on every commit, as in the benchmark */
+    mdfan_commit_book(slot, (mdfan_top_t *)top_line, LEVELS, bids, LEVELS, asks, LEVELS, k, k, mdfan_monotonic_ns(), 0, 0, 0);
   }
   uint64_t settle = mdfan_monotonic_ns() + 1000000;
   while (mdfan_monotonic_ns() < settle) mdfan_cpu_relax();
