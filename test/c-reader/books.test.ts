@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { SegmentWriter, abi } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter, abi, specOf } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { type Side, bin, buildReader, dumpLine, errorLine, killChildren, levelSource, runReader, source, workDir } from './reader.js';
@@ -25,27 +25,29 @@ test('mdfan_c_reader.c compiles as C11 with -Wall -Wextra -Werror against native
   }
 });
 
-test('prints exactly the books TypeScript published (both sides, empty levels, u32/u64 extremes)', async () => {
+test('prints exactly the books TypeScript published (both sides, empty levels, numbers past u32 up to 2^53, negative prices)', async () => {
   const name = segName('cread');
+  const MAX = Number.MAX_SAFE_INTEGER;
   const levels = 5;
   const w = SegmentWriter.open({ name, maxInstruments: 6, levels });
   try {
     const books: Array<{ symbol: string; msgIndex: number; bids: Side; asks: Side } | { symbol: string; never: true }> = [
       // partial on both sides; published twice: the second (shallower) book must not show the first's tail
       { symbol: 'AAPL', msgIndex: 17, bids: [[5853300, 18, 1]], asks: [[5859400, 200, 2], [5859800, 200, 3]] },
-      // every level on both sides, values at the top of uint32, msgIndex above 2^32
+      // every level on both sides: what JavaScript holds exactly (2^53 - 1), past u32 (BTCUSDT at 8
+      // decimals: 62000.12345678 x 554.63987), negative prices (spreads), msgIndex above 2^32
       {
         symbol: 'MSFT',
         msgIndex: 2 ** 40 + 7,
-        bids: [[4294967295, 4294967295, 1], [4294967294, 1, 1], [3000000000, 2, 1], [2, 3, 1], [1, 4, 1]],
-        asks: [[4294967295, 10, 1], [4294967295, 11, 1], [4294967295, 12, 1], [4294967295, 13, 1], [4294967295, 14, 1]],
+        bids: [[MAX, MAX, 4294967295], [6200012345678, 55463987000, 0], [4294967296, 1, 1], [0, 3, 1], [-MAX, 4, 1]],
+        asks: [[MAX, 10, 1], [MAX, 11, 1], [MAX, 12, 1], [MAX, 13, 1], [MAX, 2 ** 32, 1]],
       },
       { symbol: 'GOOG', msgIndex: 0, bids: [[5794000, 496, 4], [5787000, 400, 2]], asks: [] }, // bids only
       { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] }, // asks only
-      { symbol: 'ABCDEFGHIJKLMNOP', never: true }, // a 16-character symbol (no NUL), never published
+      { symbol: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', never: true }, // a 32-character symbol (no NUL), never published
     ];
     const index = new Map<string, number>();
-    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, 10000));
+    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, ITCH_SPEC));
     const aapl = index.get('AAPL')!;
     w.publish(aapl, levelSource(levels, [[1, 1, 1], [2, 2, 2], [3, 3, 3]], [[4, 4, 4], [5, 5, 5], [6, 6, 6], [7, 7, 7]]), 3, 1000);
     for (const b of books) if (!('never' in b)) w.publish(index.get(b.symbol)!, levelSource(levels, b.bids, b.asks), b.msgIndex, 123456789);
@@ -79,7 +81,7 @@ test('reads a packed layout (slots not padded to 128 bytes) at the right strides
     const expected: string[] = [];
     sides.forEach(([bids, asks], i) => {
       const sym = `S${i}`;
-      const k = w.addInstrument(sym, i, 100);
+      const k = w.addInstrument(sym, i, specOf(2));
       w.publish(k, levelSource(levels, bids, asks), 1000 + i, 0);
       expected.push(dumpLine(1000 + i, sym, levels, bids, asks));
     });
@@ -95,7 +97,7 @@ test('--symbol for an instrument the segment does not carry is refused with a co
   const name = segName('cnosym');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     const r = await runReader([name, '--symbol', 'NOPE', '--timeout-ms', '0']);
     assert.is(r.code, 2, r.stderr);
     assert.match(errorLine(r), /^MDFAN_ERR_OPTIONS: symbol NOPE is not in segment/);
@@ -121,8 +123,8 @@ test('the short example (native/examples/read_book.c) compiles with -Werror agai
   try {
     const bids: Side = [[101, 5, 1]];
     const asks: Side = [[102, 7, 2], [103, 9, 3]];
-    w.publish(w.addInstrument('AAA', 1, 10000), levelSource(2, bids, asks), 17, 0);
-    w.addInstrument('BBB', 2, 10000); // never published: an empty book at msgIndex 0
+    w.publish(w.addInstrument('AAA', 1, ITCH_SPEC), levelSource(2, bids, asks), 17, 0);
+    w.addInstrument('BBB', 2, ITCH_SPEC); // never published: an empty book at msgIndex 0
     const full = await runReader([name, '--timeout-ms', '0']);
     const short = execFileSync(example, [name], { encoding: 'utf8' });
     assert.is(short, full.stdout);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { spawnChild } from '../../lib/child.js';
-import { EventRingReader, SegmentWriter, abi, type EventFields } from '../../native/segment/index.js';
+import { EventRingReader, ITCH_SPEC, SegmentWriter, abi, specOf, type EventFields } from '../../native/segment/index.js';
 import { GOOG_EVENTS, GOOG_ITCH } from '../helpers/oracle.js';
 import { binPath, repoRoot } from '../helpers/paths.js';
 import { procState } from '../helpers/procs.js';
@@ -21,34 +21,37 @@ test.after.each(() => {
 });
 test.after(killChildren);
 
+/** A 32-character symbol: the directory's longest, with no NUL. */
+const LONG = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
+
 test('--events prints the lines formatEventLine gives for the same records (every kind, no price, --symbol), and stops at CLOSED with the ring drained', async () => {
   const name = segName('cev');
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 1, ringEvents: 64 });
   let ts: EventRingReader | undefined;
   try {
-    const goog = w.addInstrument('GOOG', 1, 10000);
-    const long = w.addInstrument('ABCDEFGHIJKLMNOP', 2, 100); // 16 characters, no NUL; 1e-9 x 1e7 per unit
+    const goog = w.addInstrument('GOOG', 1, ITCH_SPEC);
+    const long = w.addInstrument(LONG, 2, specOf(2, 8)); // 32 characters, no NUL; 1e-9 x 1e7 per unit
     const names = new Map<number, [string, number]>([
       [goog, ['GOOG', 10000]],
-      [long, ['ABCDEFGHIJKLMNOP', 100]],
+      [long, [LONG, 100]],
     ]);
     const [T, H, S, O] = [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS, abi.EVENT_KIND_SYSTEM, abi.EVENT_KIND_ORDER];
     const ref = 2 ** 40 + 5;
     const before: Array<Partial<EventFields>> = [
       { kind: S, action: ch('O'), msgIndex: 0 }, // no instrument
       { kind: H, action: ch('T'), instrumentIndex: goog, msgIndex: 1 },
-      { kind: O, action: ch('A'), side: ch('B'), instrumentIndex: goog, msgIndex: 2, price: 5794000 * PX, shares: 100, orderRef: ref },
-      { kind: T, action: ch('E'), side: ch('B'), instrumentIndex: goog, msgIndex: 3, price: 5794000 * PX, shares: 40, orderRef: ref },
-      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 4, price: 5794500 * PX, shares: 10, orderRef: ref, aux: ch('Y') },
-      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 5, price: 5794500 * PX, shares: 10, orderRef: ref, aux: ch('N') }, // not printable: no line
-      { kind: O, action: ch('X'), side: ch('B'), instrumentIndex: goog, msgIndex: 6, shares: 20, orderRef: ref }, // no price
-      { kind: O, action: ch('U'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5800000 * PX, shares: 30, orderRef: 77 },
-      { kind: O, action: ch('N'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5799000 * PX, shares: 30, orderRef: 78 },
+      { kind: O, action: ch('A'), side: ch('B'), instrumentIndex: goog, msgIndex: 2, price: 5794000 * PX, size: 100, orderRef: ref },
+      { kind: T, action: ch('E'), side: ch('B'), instrumentIndex: goog, msgIndex: 3, price: 5794000 * PX, size: 40, orderRef: ref },
+      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 4, price: 5794500 * PX, size: 10, orderRef: ref },
+      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 5, price: 5794500 * PX, size: 10, orderRef: ref, flags: abi.EVENT_FLAG_NOT_PRINTABLE }, // not printable: no line
+      { kind: O, action: ch('X'), side: ch('B'), instrumentIndex: goog, msgIndex: 6, size: 20, orderRef: ref }, // no price
+      { kind: O, action: ch('U'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5800000 * PX, size: 30, orderRef: 77 },
+      { kind: O, action: ch('N'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5799000 * PX, size: 30, orderRef: 78 },
       { kind: O, action: ch('D'), side: ch('S'), instrumentIndex: goog, msgIndex: 8, orderRef: 78 }, // no price
-      { kind: T, action: ch('Q'), instrumentIndex: long, msgIndex: 2 ** 40 + 3, price: 1234 * 1e7, shares: 4294967295, aux: ch('O') },
-      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 9, price: 50_000, shares: 1 }, // 0.5 in the feed's units: rounds half up, to 1
-      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 10, price: -150_000, shares: 1 }, // -1.5: to -1
-      { kind: T, action: ch('P'), instrumentIndex: 3, msgIndex: 11, price: 7 * PX, shares: 2 }, // an entry not announced: no symbol, scale 1
+      { kind: T, action: ch('Q'), side: ch('O'), instrumentIndex: long, msgIndex: 2 ** 40 + 3, price: 1234 * 1e7, size: 2 ** 53 - 1 }, // a size past u32; a cross's type in side
+      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 9, price: 50_000, size: 1 }, // 0.5 in the feed's units: rounds half up, to 1
+      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 10, price: -150_000, size: 1 }, // -1.5: to -1
+      { kind: T, action: ch('P'), instrumentIndex: 3, msgIndex: 11, price: 7 * PX, size: 2 }, // an entry not announced: no symbol, scale 1
       { kind: ch('Z'), action: ch('A'), instrumentIndex: goog, msgIndex: 12 }, // a kind the format does not know
     ];
     for (const f of before) appendEvent(w, f);
@@ -58,7 +61,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
     const runGoog = runReader([name, '--events', '1000', '--symbol', 'GOOG'], { onLine: (l) => mine.push(l) });
     await waitUntil(() => all.length > 0 && mine.length > 0, 10_000, { what: 'both readers to print their first event' });
     // Appended while both follow, then CLOSED at once: they must print these too, then stop.
-    appendEvent(w, { kind: T, action: ch('E'), side: ch('S'), instrumentIndex: goog, msgIndex: 13, price: 5801000 * PX, shares: 5, orderRef: 79 });
+    appendEvent(w, { kind: T, action: ch('E'), side: ch('S'), instrumentIndex: goog, msgIndex: 13, price: 5801000 * PX, size: 5, orderRef: 79 });
     appendEvent(w, { kind: H, action: ch('H'), instrumentIndex: goog, msgIndex: 14 });
     appendEvent(w, { kind: S, action: ch('C'), msgIndex: 15 });
     w.close();
@@ -77,7 +80,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
       '4,GOOG,T,5794500,10,C',
       `6,GOOG,O,X,B,,20,${ref}`,
       '8,GOOG,O,D,S,,0,78',
-      `${2 ** 40 + 3},ABCDEFGHIJKLMNOP,T,1234,4294967295,Q`,
+      `${2 ** 40 + 3},${LONG},T,1234,${2 ** 53 - 1},Q`,
       '9,GOOG,T,1,1,P',
       '10,GOOG,T,-1,1,P',
       '11,,T,0,2,P',
@@ -93,7 +96,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
     assert.match(a.stderr, new RegExp(`^events read=${before.length + 3} lost=0$`, 'm'));
     assert.is(g.code, 0, g.stderr);
     assert.equal(g.lines, expectedGoog);
-    assert.ok(g.lines.includes('0,,S,O') && !g.lines.some((l) => l.includes('ABCDEFGHIJKLMNOP')), 'GOOG and system events only');
+    assert.ok(g.lines.includes('0,,S,O') && !g.lines.some((l) => l.includes(LONG)), 'GOOG and system events only');
   } finally {
     ts?.close();
     w.close({ unlink: true });
@@ -105,7 +108,7 @@ test('--events on a ring that wrapped before the reader came starts at the oldes
   const name = segName('cevwrap');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     appendTrades(w, 1, 100);
     const ts = EventRingReader.open(name, 'oldest');
     const expected = tsLines(ts, AAPL);
@@ -128,7 +131,7 @@ test('--events lapped by the writer prints LAPPED,N with exactly the events lost
   let ts: EventRingReader | undefined;
   const lines: string[] = [];
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     appendTrades(w, 1, 3);
     // The TypeScript reader makes the C reader's moves: from record 1, reads 1..3, is lapped, reads on.
     ts = EventRingReader.open(name, 'oldest');
@@ -162,7 +165,7 @@ test('--events --from newest --wait block: asleep on the futex after opening the
   let child: ChildProcess | undefined;
   let ts: EventRingReader | undefined;
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     appendTrades(w, 1, 3);
     // The futex sleep lasts up to 60 s: only the wake-up brings the events in time.
     const run = runReader([name, '--events', '2', '--from', 'newest', '--wait', 'block', '--sleep-ms', '60000'], { onSpawn: (c) => (child = c) });
@@ -188,10 +191,10 @@ test('--events --from newest --wait block: asleep on the futex after opening the
 test('--events follows a takeover: the dead writer\'s ring to its end, then the new writer\'s from its start', async () => {
   const name = segName('cevtake');
   const script = `
-    import { SegmentWriter, newEventFields } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    import { ITCH_SPEC, SegmentWriter, newEventFields } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 2, levels: 1, ringEvents: 16 });
-    const k = w.addInstrument('OLD', 1, 10000);
-    for (let r = 1; r <= 3; r++) w.appendEvent(Object.assign(newEventFields(), { kind: 84, action: 69, instrumentIndex: k, msgIndex: r, price: r * 100000, shares: r }));
+    const k = w.addInstrument('OLD', 1, ITCH_SPEC);
+    for (let r = 1; r <= 3; r++) w.appendEvent(Object.assign(newEventFields(), { kind: 84, action: 69, instrumentIndex: k, msgIndex: r, price: r * 100000, size: r }));
     console.log('ready');
     setInterval(() => w.heartbeat(), 10);`;
   const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
@@ -206,8 +209,8 @@ test('--events follows a takeover: the dead writer\'s ring to its end, then the 
     children.delete(writer);
     w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1, ringEvents: 16 });
     assert.is(w.outcome, 'takeover');
-    const k = w.addInstrument('NEW', 2, 100);
-    for (const m of [10, 11]) appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('P'), instrumentIndex: k, msgIndex: m, price: m * 1e7, shares: m });
+    const k = w.addInstrument('NEW', 2, specOf(2));
+    for (const m of [10, 11]) appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('P'), instrumentIndex: k, msgIndex: m, price: m * 1e7, size: m });
     const r = await run;
     assert.is(r.code, 0, r.stderr);
     // The new ring opens with the clear event of the new generation.
@@ -223,7 +226,7 @@ test('--events on a segment whose writer keeps no event ring: MDFAN_ERR_NO_SEGME
   const name = segName('cevnone');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 }); // no ringEvents: no ring
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     const r = await runReader([name, '--events', '5', '--timeout-ms', '0']);
     assert.is(r.code, 2, r.stderr);
     assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} has no event ring \\(${name}\\.events\\)`));

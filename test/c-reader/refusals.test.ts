@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { buildReader, errorLine, killChildren, levelSource, runReader, workDir } from './reader.js';
@@ -129,7 +129,7 @@ test('a segment anyone may write, or one of an owner not named, is refused with 
   const name = segName('cunsafe');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     chmodSync(`/dev/shm/${name}`, 0o606);
     const open = await runReader([name, '--timeout-ms', '0']);
     assert.is(open.code, 2, open.stderr);
@@ -155,7 +155,7 @@ test('a slot left mid-update (odd seq) is reported MDFAN_ERR_STALE, not spun on 
   const name = segName('cstale');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
   try {
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(2, [[1, 1, 1]], [[2, 1, 1]]), 5, 0);
     w.slots.beginOnlyForTest(k);
     const r = await runReader([name, '--stale-ms', '20']);
@@ -182,7 +182,7 @@ test('a FIFO planted under a segment name, or under its top lines\' name, is ref
   const seg = segName('cfifo-tops');
   const w = SegmentWriter.open({ name: seg, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     unlinkSegment(topsName(seg));
     execFileSync('mkfifo', ['-m', '600', `/dev/shm/${topsName(seg)}`]);
     const t = await runReader([seg, '--top', '--timeout-ms', '0']);
