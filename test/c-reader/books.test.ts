@@ -172,7 +172,13 @@ test('prints the 64-bit prices (signed) and sizes (unsigned) of a segment writte
   ] satisfies Array<{ symbol: string; msgIndex: bigint; bids: RawLevel[]; asks: RawLevel[] }>;
   const name = writeRaw(
     'cwide',
-    rawImage({ maxInstruments: 3, levels, edit: (b) => books.forEach((k, entry) => rawBook(b, { entry, priceDecimals: 8, sizeDecimals: 8, ...k })) }),
+    rawImage({
+      maxInstruments: 3,
+      levels,
+      edit: (b) => {
+        for (const [entry, k] of books.entries()) rawBook(b, { entry, priceDecimals: 8, sizeDecimals: 8, ...k });
+      },
+    }),
   );
   const expected = books.map((k) => rawLine(k.msgIndex, k.symbol, levels, k.bids, k.asks));
   const r = await runReader([name, '--timeout-ms', '0']);
