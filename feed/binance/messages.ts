@@ -188,7 +188,7 @@ export class MessageDecoder {
       return Number.NaN;
     }
     const n = parseDecimal(v, decimals, signed);
-    if (n !== n) {
+    if (Number.isNaN(n)) {
       const e = decimalStatus.error;
       this.refuse(e === DecimalError.MORE_DECIMALS ? 'more_decimals' : e === DecimalError.TOO_LARGE ? 'too_large' : 'bad_number', field, `${v} (${DECIMAL_ERROR_TEXT[e]})`);
     }
@@ -212,9 +212,9 @@ export class MessageDecoder {
         return false;
       }
       const p = this.number(level[0], pd, true, `${field}[${i}] price`);
-      if (p !== p) return false;
+      if (Number.isNaN(p)) return false;
       const q = this.number(level[1], sd, false, `${field}[${i}] size`);
-      if (q !== q) return false;
+      if (Number.isNaN(q)) return false;
       out.prices[i] = p;
       out.sizes[i] = q;
     }
@@ -252,9 +252,9 @@ export class MessageDecoder {
     if (!isId(d.T)) return this.refuse('bad_field', 'T', String(d.T));
     if (typeof d.m !== 'boolean') return this.refuse('bad_field', 'm', typeof d.m);
     const p = this.number(d.p, this.priceDecimals, true, 'p');
-    if (p !== p) return MessageKind.MALFORMED;
+    if (Number.isNaN(p)) return MessageKind.MALFORMED;
     const q = this.number(d.q, this.sizeDecimals, false, 'q');
-    if (q !== q) return MessageKind.MALFORMED;
+    if (Number.isNaN(q)) return MessageKind.MALFORMED;
     t.symbol = symbol;
     t.tradeId = d.t;
     t.tradeTimeMs = d.T;
@@ -276,13 +276,13 @@ export class MessageDecoder {
     const pd = this.priceDecimals;
     const sd = this.sizeDecimals;
     const bp = this.number(d.b, pd, true, 'b');
-    if (bp !== bp) return MessageKind.MALFORMED;
+    if (Number.isNaN(bp)) return MessageKind.MALFORMED;
     const bq = this.number(d.B, sd, false, 'B');
-    if (bq !== bq) return MessageKind.MALFORMED;
+    if (Number.isNaN(bq)) return MessageKind.MALFORMED;
     const ap = this.number(d.a, pd, true, 'a');
-    if (ap !== ap) return MessageKind.MALFORMED;
+    if (Number.isNaN(ap)) return MessageKind.MALFORMED;
     const aq = this.number(d.A, sd, false, 'A');
-    if (aq !== aq) return MessageKind.MALFORMED;
+    if (Number.isNaN(aq)) return MessageKind.MALFORMED;
     const t = this.ticker;
     t.symbol = symbol;
     t.updateId = d.u;
