@@ -23,6 +23,7 @@ import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { makeBook, newHistogram, publishBackToBack, shmSession } from './shm-session.js';
 import { writerSession } from './writer-session.js';
 import { wire } from '../workers/index.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 export interface BridgeBenchOptions {
   runs: number;
@@ -55,7 +56,7 @@ async function bridgeSession(url: string, wait: 'block' | 'spin', rate: number |
   const session = writerSession(w, name);
   const children = session.children;
   try {
-    w.addInstrument('BENCH', 1, 10000);
+    w.addInstrument('BENCH', 1, ITCH_SPEC);
     await w.startControl(); // as mdfan feed: a blocking bridge gets its registry line here, then sleeps on the futex
     w.startIdleHeartbeat();
     const src = makeBook();

@@ -19,6 +19,7 @@ import type { Curve, Section } from './report/types.js';
 import { type LatencyPercentiles, percentilesOf } from '../lib/percentiles.js';
 import { LATENCY_COLUMNS, medianPercentiles } from './section.js';
 import { newHistogram } from './shm-session.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const READER = fileURLToPath(new URL('./event-reader-proc.js', import.meta.url));
 /** A ring large enough that a paced reader is never lapped, small enough to stay in cache levels that matter. */
@@ -46,7 +47,7 @@ async function once(readers: number, seconds: number, rate: number | 'max'): Pro
     if (!closed) w.close({ unlink: true });
   });
   try {
-    w.addInstrument('BENCH', 1, 10000);
+    w.addInstrument('BENCH', 1, ITCH_SPEC);
     for (let i = 0; i < readers; i++) children.push(spawnChild(`event reader ${i}`, READER, [name]));
     await Promise.all(children.map((c) => logLine(c, (l) => l.event === LogEvent.READER_ATTACHED, BENCH_DEFAULTS.readyTimeoutMs)));
     const e = newEventFields();
@@ -54,7 +55,7 @@ async function once(readers: number, seconds: number, rate: number | 'max'): Pro
     e.action = 0x45;
     e.instrumentIndex = 0;
     e.price = 579_400_000_000;
-    e.shares = 100;
+    e.size = 100;
     const t0 = native.monotonicNs();
     let appended = 0;
     if (rate === 'max') {

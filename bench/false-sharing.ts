@@ -22,6 +22,7 @@ import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { onAbort } from './abort.js';
 import { type Child, lastJson, logLine, spawnChild } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const SLOT_READER = fileURLToPath(new URL('./slot-reader.js', import.meta.url));
 const LEVELS = 10;
@@ -51,13 +52,13 @@ async function once(packed: boolean, o: FalseSharingOptions, cpus: [number, numb
     if (!closed) w.close({ unlink: true });
   });
   try {
-    w.addInstrument('HOT', 1, 10000);
-    w.addInstrument('WATCHED', 2, 10000);
+    w.addInstrument('HOT', 1, ITCH_SPEC);
+    w.addInstrument('WATCHED', 2, ITCH_SPEC);
     const intervalNs = 1e9 / o.rate;
     child = spawnChild('false-sharing reader', SLOT_READER, [name, '1', String(intervalNs), String(cpus[1])]);
     await logLine(child, (l) => l.event === LogEvent.READER_ATTACHED, 10_000);
     native.setAffinity([cpus[0]]);
-    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
+    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Float64Array(LEVELS * 3), asks: new Float64Array(LEVELS * 3) };
     for (let l = 0; l < LEVELS; l++) {
       src.bids.set([1_000_000 - 100 * (l + 1), 100, 1], l * 3);
       src.asks.set([1_000_000 + 100 * (l + 1), 100, 1], l * 3);

@@ -14,6 +14,7 @@ import { LogEvent } from '../lib/log.js';
 import { until } from './until.js';
 import { BENCH_DEFAULTS } from './defaults.js';
 import { WAIT_STRATEGIES } from '../workers/index.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 /** How long a reader process may take to start and attach. */
 const ATTACH_TIMEOUT_MS = BENCH_DEFAULTS.readyTimeoutMs;
@@ -38,11 +39,11 @@ async function once(wait: string, rate: number, seconds: number): Promise<Summar
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 10 });
   const reader = spawnMdfan(`reader (${wait})`, ['read', '--segment', name, '--wait', wait]);
   try {
-    w.addInstrument('BENCH', 1, 10000);
+    w.addInstrument('BENCH', 1, ITCH_SPEC);
     await logLine(reader, (l) => l.event === LogEvent.READER_ATTACHED, ATTACH_TIMEOUT_MS);
     // A block reader then registers as a sleeper before its first wait.
     if (wait === 'block') await until(() => w.registry.sleepers() > 0, ATTACH_TIMEOUT_MS);
-    const src = { bidCount: 10, askCount: 10, bids: new Uint32Array(30), asks: new Uint32Array(30) };
+    const src = { bidCount: 10, askCount: 10, bids: new Float64Array(30), asks: new Float64Array(30) };
     const gap = 1e9 / rate;
     const end = native.monotonicNs() + seconds * 1e9;
     let next = native.monotonicNs();

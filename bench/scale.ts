@@ -35,6 +35,7 @@ import { medianPercentiles } from './section.js';
 import { until } from './until.js';
 import { writerSession } from './writer-session.js';
 import { makeBook } from './shm-session.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 export const SCALE_DEFAULTS = Object.freeze({
   instruments: Object.freeze([1, 100, 1000, 10000]),
@@ -127,7 +128,7 @@ async function readerSession(n: number, reader: 'one' | 'all', rate: number, sec
     const src = makeBook();
     const symbols = Array.from({ length: n }, (_, k) => copySymbol('GOOG', k, n));
     for (let k = 0; k < n; k++) {
-      w.addInstrument(symbols[k]!, k + 1, 10000);
+      w.addInstrument(symbols[k]!, k + 1, ITCH_SPEC);
       w.publish(k, src, 0, 0);
     }
     const segmentBytes = statSegment(name).total_bytes;

@@ -11,6 +11,7 @@ import { SegmentWriter } from '../native/segment/writer.js';
 import { unlinkSegment } from '../native/segment/mapping.js';
 import { median } from './machine.js';
 import { benchNative } from './bench-addon.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const LEVELS = 10;
 const READS = 2_000_000;
@@ -45,8 +46,8 @@ export async function seqlockBench(runs: number, log: (s: string) => void): Prom
   const name = `mdfan-bench-seqlock-${process.pid}`;
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
   try {
-    w.addInstrument('BENCH', 1, 10000);
-    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3).fill(7), asks: new Uint32Array(LEVELS * 3).fill(9) };
+    w.addInstrument('BENCH', 1, ITCH_SPEC);
+    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Float64Array(LEVELS * 3).fill(7), asks: new Float64Array(LEVELS * 3).fill(9) };
     w.publish(0, src, 1, 1);
     const js = SegmentReader.openSync(name, { readPath: 'js' });
     const nat = SegmentReader.openSync(name, { readPath: 'native' });

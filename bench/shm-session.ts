@@ -19,6 +19,7 @@ import { paced } from './paced.js';
 import { onAbort } from './abort.js';
 import { until } from './until.js';
 import { BENCH_DEFAULTS } from './defaults.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 /** SIGKILLs the children still running (their cleanup is the segment's: they see it go). */
 const killAllOf = (children: Child[]): void => {
@@ -84,8 +85,8 @@ export function publishBackToBack(w: SegmentWriter, src: ReturnType<typeof makeB
 }
 
 /** The benchmarks' 10-level book (both sides full), a LevelSource to publish. */
-export function makeBook(): { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array } {
-  const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
+export function makeBook(): { bidCount: number; askCount: number; bids: Float64Array; asks: Float64Array } {
+  const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Float64Array(LEVELS * 3), asks: new Float64Array(LEVELS * 3) };
   for (let l = 0; l < LEVELS; l++) {
     src.bids.set([1_000_000 - 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);
     src.asks.set([1_000_000 + 100 * (l + 1), 100 * (l + 1), l + 1], l * 3);
@@ -107,7 +108,7 @@ export async function shmSession(o: SessionOptions): Promise<SessionResult> {
     rmSync(tmp, { recursive: true, force: true });
   });
   try {
-    w.addInstrument('BENCH', 1, 10000);
+    w.addInstrument('BENCH', 1, ITCH_SPEC);
     await w.startControl(); // readers announce themselves on it: how the pool's attach is seen
     o.prepare?.(w);
     const env = { ...process.env, MDFAN_LOG_LEVEL: 'info' };

@@ -6,6 +6,7 @@
  * feed/sources/registry.ts.
  */
 import type { Logger } from '../lib/log.js';
+import type { InstrumentSpec } from '../native/segment/directory.js';
 import type { EventFields } from '../native/segment/events.js';
 import type { LevelSource } from '../native/segment/seqlock.js';
 import type { Pacer } from './pacing/pacer.js';
@@ -15,19 +16,32 @@ export interface BookSink {
   /**
    * The venue announced an instrument (or met one it had not announced). Returns its slot, or
    * NOT_PUBLISHED when it is not published (not among --symbols): the venue then stops calling
-   * book() for it.
+   * book() for it. `spec`: its decimals and time unit (prices, sizes and times it passes are in them).
    */
-  instrument(symbol: string, feedId: number, priceScale: number): number;
+  instrument(symbol: string, feedId: number, spec: InstrumentSpec): number;
   /**
-   * Input message msgIndex changed the top N of the instrument in `slot` to `top`. `doubtful`: the
-   * venue itself says this book may be wrong (an upstream stale mark): committed flagged stale.
+   * Input message msgIndex changed the top N of the instrument in `slot` to `top` (exchangeTs in
+   * the instrument's time unit). `doubtful`: the venue itself says this book may be wrong (an
+   * upstream stale mark): committed flagged stale. `keepTop`: the top-of-book line already shows a
+   * newer best bid/offer than this book (a venue's faster ticker): the book is committed alone.
    */
-  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number, doubtful?: boolean): void;
+  book(slot: number, top: LevelSource, msgIndex: number, exchangeTs: number, doubtful?: boolean, keepTop?: boolean): void;
+  /**
+   * A best bid/offer newer than the book (Binance @bookTicker): the top-of-book line alone is
+   * committed; size 0 is an empty side. The slot's book is untouched.
+   */
+  bbo(slot: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number): void;
+  /**
+   * The venue knows the book in `slot` is wrong from input message msgIndex on (its own sequence
+   * broke for this instrument): the book stays readable, marked STALE, until the venue's next book()
+   * without `doubtful`. No dump line: nothing was applied.
+   */
+  bookStale(slot: number, msgIndex: number): void;
   /**
    * Level arrays a venue may fill its top N into (the writer's stage): a book() whose levels are
    * these is committed without a copy. Optional; any LevelSource works.
    */
-  readonly scratch?: { bids: Uint32Array; asks: Uint32Array };
+  readonly scratch?: { bids: Float64Array; asks: Float64Array };
   /** True if events are wanted (the writer keeps an event ring): a venue makes none otherwise. */
   readonly wantsEvents: boolean;
   /**

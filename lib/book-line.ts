@@ -46,12 +46,12 @@ export function readBookLines(file: string): string[] {
   return isBookLineHeader(lines[0] ?? '') ? lines.slice(1) : lines;
 }
 
-/** ITCH and LOBSTER times are ns after midnight: HH:MM:SS.uuuuuu. */
+/** HH:MM:SS.uuuuuu of a time in ns: ITCH and LOBSTER count from midnight, crypto venues from the epoch (UTC). */
 function timeOfDay(ns: number): string {
   const us = Math.floor(ns / 1000);
   const s = Math.floor(us / 1e6);
   const two = (n: number): string => String(n).padStart(2, '0');
-  return `${two(Math.floor(s / 3600) % 100)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}.${String(us % 1e6).padStart(6, '0')}`;
+  return `${two(Math.floor(s / 3600) % 24)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}.${String(us % 1e6).padStart(6, '0')}`;
 }
 
 /**
@@ -59,14 +59,16 @@ function timeOfDay(ns: number): string {
  * as size @ price in currency units, best first, bids and asks side by side, and the spread.
  * `GOOG #1234 09:30:00.000123 bid 100 @ 585.33, 200 @ 585.30 | ask 300 @ 585.50 | spread 0.17`
  */
-export function formatBookText(symbol: string, msgIndex: number, exchangeTsNs: number, book: LevelSource, levels: number, priceScale: number): string {
+export function formatBookText(symbol: string, msgIndex: number, exchangeTsNs: number, book: LevelSource, levels: number, priceScale: number, sizeScale = 1): string {
   const decimals = Math.max(0, Math.round(Math.log10(priceScale)));
+  const sizeDecimals = Math.max(0, Math.round(Math.log10(sizeScale)));
   const px = (p: number): string => (p / priceScale).toFixed(decimals);
-  const side = (lv: Uint32Array, count: number): string => {
+  const sz = (s: number): string => (sizeDecimals === 0 ? String(s) : (s / sizeScale).toFixed(sizeDecimals));
+  const side = (lv: Float64Array, count: number): string => {
     const n = Math.min(count, levels);
     if (n === 0) return 'none';
     let t = '';
-    for (let l = 0; l < n; l++) t += `${l ? ', ' : ''}${lv[l * 3 + 1]} @ ${px(lv[l * 3] ?? 0)}`;
+    for (let l = 0; l < n; l++) t += `${l ? ', ' : ''}${sz(lv[l * 3 + 1] ?? 0)} @ ${px(lv[l * 3] ?? 0)}`;
     return t;
   };
   const spread = book.bidCount > 0 && book.askCount > 0 ? px((book.asks[0] ?? 0) - (book.bids[0] ?? 0)) : '-';

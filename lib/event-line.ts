@@ -21,8 +21,6 @@ export const EVENT_KIND_NAMES: Readonly<Record<string, number>> = Object.freeze(
   system: abi.EVENT_KIND_SYSTEM,
 });
 
-const EXEC_WITH_PRICE = 0x43; // 'C'
-const NOT_PRINTABLE = 0x4e; // 'N'
 const letter = (c: number): string => (c === 0 ? '' : String.fromCharCode(c));
 
 /** The record's price in the feed's units (priceScale: the instrument's, from the directory); '' if none. */
@@ -32,7 +30,7 @@ function feedPrice(rec: EventRecord, priceScale: number): string {
 }
 
 /** A trade to show and count: every trade event but a C execution marked non-printable. */
-export const isPrintableTrade = (rec: EventRecord): boolean => rec.kind === abi.EVENT_KIND_TRADE && !(rec.action === EXEC_WITH_PRICE && rec.aux === NOT_PRINTABLE);
+export const isPrintableTrade = (rec: EventRecord): boolean => rec.kind === abi.EVENT_KIND_TRADE && (rec.flags & abi.EVENT_FLAG_NOT_PRINTABLE) === 0;
 
 /** The line of one event, or null for one the format leaves out (a non-printable C execution). */
 export function formatEventLine(rec: EventRecord, symbol: string, priceScale: number): string | null {
@@ -40,13 +38,13 @@ export function formatEventLine(rec: EventRecord, symbol: string, priceScale: nu
   switch (rec.kind) {
     case abi.EVENT_KIND_TRADE:
       if (!isPrintableTrade(rec)) return null;
-      return `${head},T,${feedPrice(rec, priceScale)},${rec.shares},${letter(rec.action)}`;
+      return `${head},T,${feedPrice(rec, priceScale)},${rec.size},${letter(rec.action)}`;
     case abi.EVENT_KIND_STATUS:
       return `${head},H,${letter(rec.action)}`;
     case abi.EVENT_KIND_SYSTEM:
       return `${rec.msgIndex},,S,${letter(rec.action)}`;
     case abi.EVENT_KIND_ORDER:
-      return `${head},O,${letter(rec.action)},${letter(rec.side)},${feedPrice(rec, priceScale)},${rec.shares},${rec.orderRef}`;
+      return `${head},O,${letter(rec.action)},${letter(rec.side)},${feedPrice(rec, priceScale)},${rec.size},${rec.orderRef}`;
     default:
       return `${head},${letter(rec.kind)},${letter(rec.action)}`;
   }

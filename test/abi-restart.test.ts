@@ -13,6 +13,7 @@ import { BookReader, WaitResult } from '../workers/sdk/book-reader.js';
 import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 test.after.each(() => {
@@ -24,7 +25,7 @@ test.after.each(() => {
 function olderAbiWriter(name: string): void {
   unlinkSegment(name); // it does not know our protocol: it just makes its own object
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 5 });
-  w.addInstrument('OLD', 1, 10000);
+  w.addInstrument('OLD', 1, ITCH_SPEC);
   const fd = openSync(`/dev/shm/${name}`, 'r+');
   try {
     writeSync(fd, Buffer.from([0, 0]), 0, 2, abi.HDR.abi_major.offset);

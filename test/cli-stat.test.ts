@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { SegmentWriter } from '../native/segment/index.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { binPath } from './helpers/paths.js';
+import { ITCH_SPEC, specOf } from '../native/segment/directory.js';
 
 const mdfan = (...args: string[]) => spawnSync(process.execPath, [binPath, ...args], { encoding: 'utf8' });
 
@@ -14,9 +15,9 @@ test('stat --json prints one object with the contracted fields', () => {
   const name = segName('stat');
   const w = SegmentWriter.open({ name, maxInstruments: 3, levels: 4 });
   try {
-    w.addInstrument('AAA', 11, 10000);
-    w.addInstrument('BBB', 12, 100);
-    const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([10, 1, 1]), asks: new Uint32Array([11, 1, 1]) };
+    w.addInstrument('AAA', 11, ITCH_SPEC);
+    w.addInstrument('BBB', 12, specOf(2));
+    const src = { bidCount: 1, askCount: 1, bids: new Float64Array([10, 1, 1]), asks: new Float64Array([11, 1, 1]) };
     for (let k = 0; k < 3; k++) w.publish(1, src, k, k);
     w.messages = 9;
     w.flushCounters();

@@ -17,6 +17,7 @@ import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { specOf } from '../native/segment/directory.js';
 
 const sockets: Socket[] = [];
 const sleepers: number[] = [];
@@ -130,7 +131,7 @@ test('512 fake attaches from one uid do not lock out a reader of another uid; th
   w.startIdleHeartbeat();
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     const flood = Array.from({ length: 512 }, () => connect(w.control!.path, attachLine(process.pid)));
     // Every connection taken in, and every one still open attached (the newest of the flood: a
     // newcomer at the uid's cap pushes out one of the same uid that has not attached yet).

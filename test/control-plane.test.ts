@@ -20,6 +20,7 @@ import { binPath } from './helpers/paths.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { specOf } from '../native/segment/directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-ctl-'));
 test.after.each(() => {
@@ -32,7 +33,7 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 // able to answer while stat runs.
 const run = promisify(execFile);
 const statJson = async (name: string) => JSON.parse((await run(process.execPath, [binPath, 'stat', '--segment', name, '--json'])).stdout);
-const book = (k: number) => ({ bidCount: 1, askCount: 0, bids: new Uint32Array([k, 1, 1]), asks: new Uint32Array(3) });
+const book = (k: number) => ({ bidCount: 1, askCount: 0, bids: new Float64Array([k, 1, 1]), asks: new Float64Array(3) });
 
 test('readers announce attach and detach; mdfan stat lists them and counts them', async () => {
   const name = segName('ctl');
@@ -40,7 +41,7 @@ test('readers announce attach and detach; mdfan stat lists them and counts them'
   w.startIdleHeartbeat();
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     const r = startNode(binPath, ['read', '--segment', name, '--wait', 'block']);
     await waitUntil(() => w.control!.readers().length > 0, 20_000, { what: 'the reader to announce itself on the control socket' });
     let st = await statJson(name);
@@ -66,7 +67,7 @@ test('a reader attached before the control socket listens is registered once it 
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   w.startIdleHeartbeat();
   try {
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     const r = startNode(binPath, ['read', '--segment', name, '--wait', 'yield']);
     await r.event(LogEvent.READER_ATTACHED);
     assert.ok(await w.startControl());
@@ -85,7 +86,7 @@ test('a flood of connections cannot exhaust the writer: at most the cap stay ope
   const flood: Array<ReturnType<typeof createConnection>> = [];
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     const cap = SEGMENT_DEFAULTS.controlMaxConnections;
     let open = 0;
     for (let i = 0; i < cap + 100; i++) {
@@ -188,7 +189,7 @@ test('losing the control socket never stops the data plane', async () => {
   w.startIdleHeartbeat();
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     const r = startNode(binPath, ['read', '--segment', name, '--wait', 'yield', '--record', rec]);
     await waitUntil(() => w.control!.readers().length === 1, 20_000, { what: 'the reader attached and connected to the control socket' });
     w.publish(0, book(1), 1, 1);

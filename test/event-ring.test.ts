@@ -176,7 +176,7 @@ test('a new generation starts a new ring: a takeover re-creates the object, and 
     const b = new EventBatch(8);
     assert.is(fresh.poll(b), 4);
     const clear = b.records[0]!;
-    assert.equal([clear.seq, clear.kind, clear.action, clear.aux, clear.instrumentIndex], [1, abi.EVENT_KIND_CLEAR, 0x47, fresh.generation, abi.EVENT_NO_INSTRUMENT]);
+    assert.equal([clear.seq, clear.kind, clear.action, clear.orderRef, clear.instrumentIndex], [1, abi.EVENT_KIND_CLEAR, 0x47, fresh.generation, abi.EVENT_NO_INSTRUMENT]);
     assert.is(checkEvent(b.records[1]!, 2), '');
     assert.ok(old.head() > 1000, 'the old mapping stays readable; its head stopped');
     old.close();

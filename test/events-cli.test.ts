@@ -20,6 +20,7 @@ import { binPath } from './helpers/paths.js';
 import { addonLoaded, killAll, procState, startNode, type Proc } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-events-'));
 const mdfan = (args: string[]): Proc => startNode(binPath, args);
@@ -142,7 +143,7 @@ test('event readers report their counts through the control plane; mdfan stat sh
   w.startIdleHeartbeat();
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     const reader = mdfan(['read', '--segment', w.name, '--events']);
     await reader.event(LogEvent.READER_ATTACHED);
     const e = newEventFields();

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { SegmentWriter } from '../native/segment/index.js';
 import { spawnMdfan } from '../lib/child.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 test.after.each(cleanupSegments);
 
@@ -44,8 +45,8 @@ test('a scrape gives each segment\'s state, writer, counters and per-instrument 
   const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--segment', missing, '--segment', foreign, '--listen', `127.0.0.1:${port}`]);
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 10000);
-    for (let k = 1; k <= 3; k++) w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([100 + k, 1, 1]), asks: new Uint32Array(3) }, k, 0);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
+    for (let k = 1; k <= 3; k++) w.publish(0, { bidCount: 1, askCount: 0, bids: new Float64Array([100 + k, 1, 1]), asks: new Float64Array(3) }, k, 0);
     w.messages = 3;
     w.flushCounters();
     await exp.line(/^mdfan exporter: http/, 20_000);

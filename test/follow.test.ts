@@ -14,6 +14,7 @@ import { READER_DEFAULTS } from '../workers/sdk/defaults.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { waitUntil } from './helpers/wait.js';
+import { specOf } from '../native/segment/directory.js';
 
 test.after.each(() => {
   killAll();
@@ -23,8 +24,8 @@ test.after.each(() => {
 const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
 
 const book = (levels: number, bid: number) => {
-  const bids = new Uint32Array(levels * 3);
-  const asks = new Uint32Array(levels * 3);
+  const bids = new Float64Array(levels * 3);
+  const asks = new Float64Array(levels * 3);
   bids.set([bid, 10, 1]);
   asks.set([bid + 1, 20, 2]);
   return { bidCount: 1, askCount: 1, bids, asks };
@@ -85,7 +86,7 @@ test('a SIGKILLed writer and a takeover: dead once, the old ring drained under t
     // A new writer of another layout takes over and names slot 0 otherwise before its first look.
     const w2 = SegmentWriter.open({ name, levels: 3, maxInstruments: 8, ringEvents: 256 });
     try {
-      const nw = w2.addInstrument('NEW0', 7, 100);
+      const nw = w2.addInstrument('NEW0', 7, specOf(2));
       w2.publish(nw, book(3, 4242), 10, 10);
       const e = newEventFields();
       Object.assign(e, { kind: abi.EVENT_KIND_TRADE, action: 'E'.charCodeAt(0), instrumentIndex: nw, msgIndex: 11, price: 42 * abi.EVENT_PRICE_SCALE, shares: 1 });
@@ -145,7 +146,7 @@ test('events of the dead writer still in its ring come out named by its director
     // The takeover before any look: poll() reports NEW_WRITER at once; the old ring must come first.
     const w2 = SegmentWriter.open({ name, levels: 1, maxInstruments: 4, ringEvents: 256 });
     try {
-      w2.addInstrument('ZZZ', 9, 100); // slot 0, where GOOG was
+      w2.addInstrument('ZZZ', 9, specOf(2)); // slot 0, where GOOG was
       const seen = await waitUntil(() => {
         f.checkStory();
         return drain(f).join('\n') || null;
@@ -171,7 +172,7 @@ test('a writer that stops beating is dead once, then back when it beats again; t
   const name = segName('follow-back');
   const w = SegmentWriter.open({ name, levels: 2, maxInstruments: 2 });
   try {
-    const slot = w.addInstrument('AAA', 1, 100);
+    const slot = w.addInstrument('AAA', 1, specOf(2));
     w.publish(slot, book(2, 100), 1, 1); // before attach: not a latency sample
     w.heartbeat();
     const reader = await BookReader.attach(name, { wait: 'spin', heartbeatTimeoutMs: 50 });
@@ -210,7 +211,7 @@ test('a writer that closes right after its last book: the book comes out before 
   const name = segName('follow-close');
   const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 2 });
   try {
-    const slot = w.addInstrument('AAA', 1, 100);
+    const slot = w.addInstrument('AAA', 1, specOf(2));
     const reader = await BookReader.attach(name, { wait: 'spin' });
     w.publish(slot, book(1, 55), 1, 1);
     w.close({ unlink: false });
@@ -233,8 +234,8 @@ test('a slot left mid-commit is a stale update, never an exception; never-publis
   const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 4 });
   try {
     w.startIdleHeartbeat();
-    w.addInstrument('NEVER', 1, 100); // announced, never published
-    const s = w.addInstrument('HALF', 2, 100);
+    w.addInstrument('NEVER', 1, specOf(2)); // announced, never published
+    const s = w.addInstrument('HALF', 2, specOf(2));
     w.publish(s, book(1, 7), 1, 1);
     const reader = await BookReader.attach(name, { wait: 'spin', staleAfterMs: 5 });
     const f = new Follower(reader);
@@ -260,7 +261,7 @@ test('updates() is an async iterator: books as they come, ends when the signal a
   const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 2 });
   try {
     w.startIdleHeartbeat();
-    const slot = w.addInstrument('AAA', 1, 100);
+    const slot = w.addInstrument('AAA', 1, specOf(2));
     const reader = await BookReader.attach(name, { wait: 'yield' });
     const ac = new AbortController();
     const seen: number[] = [];

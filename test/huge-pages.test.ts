@@ -17,6 +17,7 @@ import { binPath } from './helpers/paths.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 test.after.each(() => {
   killAll();
@@ -33,7 +34,7 @@ function available(): boolean {
   }
 }
 
-const book = (bid: number) => ({ bidCount: 1, askCount: 1, bids: new Uint32Array([bid, 10, 1, ...new Array(27).fill(0)]), asks: new Uint32Array([bid + 5, 20, 2, ...new Array(27).fill(0)]) });
+const book = (bid: number) => ({ bidCount: 1, askCount: 1, bids: new Float64Array([bid, 10, 1, ...new Array(27).fill(0)]), asks: new Float64Array([bid + 5, 20, 2, ...new Array(27).fill(0)]) });
 
 test('no 2 MiB pages here: MDFAN_ERR_NO_HUGE_PAGES naming the setting and the fix, nothing left behind (writer and mdfan feed)', async () => {
   if (available()) return console.log('\n  (skipped: /dev/shm has 2 MiB pages here; the next test runs instead)');
@@ -56,7 +57,7 @@ test('2 MiB pages here: writer and reader map them (smaps), books read back exac
   try {
     const writerHuge = hugeMappedBytes(name);
     assert.ok(writerHuge >= HUGE_PAGE_BYTES, `the writer's mapping: ${writerHuge} bytes in 2 MiB pages`);
-    const slot = w.addInstrument('GOOG', 1, 10000);
+    const slot = w.addInstrument('GOOG', 1, ITCH_SPEC);
     w.publish(slot, book(5853300), 7, 1);
     const r = SegmentReader.openSync(name);
     try {

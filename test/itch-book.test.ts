@@ -26,7 +26,7 @@ test('add (A and F), aggregation by price, order counts', () => {
   const { r, lines, state } = run(2, [encode('S', { eventCode: 'O' }), add(1, 'B', 10, 100), add(2, 'B', 20, 99), add(3, 'S', 30, 101), f]);
   assert.is(state(), `-1,TEST,101,30,100,15,${E},99,20`);
   assert.equal(lines, ['1,TEST,9999999999,0,100,10,9999999999,0,-9999999999,0', `2,TEST,${E},100,10,${E},99,20`, `3,TEST,101,30,100,10,${E},99,20`, `4,TEST,101,30,100,15,${E},99,20`]);
-  const bids = new Uint32Array(6);
+  const bids = new Float64Array(6);
   r.books.book(1).bids.fillTop(bids, 2);
   assert.equal([...bids], [100, 15, 2, 99, 20, 1]);
 });

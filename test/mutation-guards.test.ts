@@ -15,6 +15,7 @@ import { type Child, logLine, spawnMdfan } from '../lib/child.js';
 import { LogEvent } from '../lib/log.js';
 import { cleanupSegments, codeOf, segName, shmExists } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 test.after.each(cleanupSegments);
 
@@ -23,8 +24,8 @@ for (const readPath of ['js', 'native', 'auto'] as const) {
     const name = segName(`stale-${readPath}`);
     const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
     try {
-      w.addInstrument('AAA', 1, 10000);
-      w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1, 0, 0, 0]), asks: new Uint32Array(6) }, 1, 0);
+      w.addInstrument('AAA', 1, ITCH_SPEC);
+      w.publish(0, { bidCount: 1, askCount: 0, bids: new Float64Array([100, 1, 1, 0, 0, 0]), asks: new Float64Array(6) }, 1, 0);
       w.slots.beginOnlyForTest(0); // W1 and nothing after: the seq stays odd
       const r = SegmentReader.openSync(name, { readPath, staleAfterMs: 20 });
       try {
@@ -42,8 +43,8 @@ test('latency is in nanoseconds: a commit of a known age reads as at least that 
   const name = segName('units');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAA', 1, 10000);
-    w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
+    w.publish(0, { bidCount: 1, askCount: 0, bids: new Float64Array([100, 1, 1]), asks: new Float64Array(3) }, 1, 0);
     const r = SegmentReader.openSync(name);
     try {
       const snap = r.newSnapshot();

@@ -108,7 +108,7 @@ test('a commit stores every slot field; its top line carries level 0, the counts
   const name = segName('commitfields');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 3 });
   try {
-    const src = { bidCount: 2, askCount: 3, bids: new Uint32Array([9, 8, 7, 6, 5, 4, 0, 0, 0]), asks: new Uint32Array([10, 1, 1, 11, 2, 2, 12, 3, 3]) };
+    const src = { bidCount: 2, askCount: 3, bids: new Float64Array([9, 8, 7, 6, 5, 4, 0, 0, 0]), asks: new Float64Array([10, 1, 1, 11, 2, 2, 12, 3, 3]) };
     const t0 = native.monotonicNs();
     const ts = w.slots.commit(1, src, 5, 6, 0);
     assert.ok(ts >= t0 && ts <= native.monotonicNs(), 'the publish time is read as the commit begins');
@@ -120,7 +120,7 @@ test('a commit stores every slot field; its top line carries level 0, the counts
     assert.equal([...b.asks], [10, 1, 1, 11, 2, 2, 12, 3, 3]);
     const top = new TopSnapshot();
     r.readTop(1, top);
-    assert.equal([top.seq, top.msgIndex, top.exchangeTsNs, top.publishTsNs, top.bidPrice, top.bidSize, top.bidOrders, top.askPrice, top.askSize, top.askOrders, top.updateCount, top.bidCount, top.askCount], [2, 5, 6, ts, 9, 8, 7, 10, 1, 1, 1, 2, 3]);
+    assert.equal([top.seq, top.msgIndex, top.exchangeTsNs, top.publishTsNs, top.bidPrice, top.bidSize, top.askPrice, top.askSize, top.updateCount, top.bidCount, top.askCount], [2, 5, 6, ts, 9, 8, 10, 1, 1, 2, 3]);
     const before = w.slots.topCommits;
     src.bids[3] = 99; // level 1 only: the top is unchanged
     w.slots.commit(1, src, 7, 8, 0);
@@ -142,20 +142,20 @@ test('a commit stores every slot field; its top line carries level 0, the counts
   } finally {
     w.close({ unlink: true });
   }
-  assert.throws(() => w.slots.commit(0, { bidCount: 0, askCount: 0, bids: new Uint32Array(0), asks: new Uint32Array(0) }, 1, 1, 0), /MDFAN_ERR_CLOSED/);
+  assert.throws(() => w.slots.commit(0, { bidCount: 0, askCount: 0, bids: new Float64Array(0), asks: new Float64Array(0) }, 1, 1, 0), /MDFAN_ERR_CLOSED/);
 });
 
 test('a commit into a slot left odd (a dead writer\'s half commit) completes from the odd seq, never exposing it even first', () => {
   const name = segName('oddcommit');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([5, 6, 7]), asks: new Uint32Array([8, 9, 1]) };
+    const src = { bidCount: 1, askCount: 1, bids: new Float64Array([5, 6, 7]), asks: new Float64Array([8, 9, 1]) };
     w.slots.commit(0, src, 1, 1, 0); // seq 2
     w.slots.beginOnlyForTest(0); // seq 3: "killed" between W1 and W2
     const r = SegmentReader.openSync(name, { staleAfterMs: 5 });
     const s = r.newSnapshot();
     assert.throws(() => r.read(0, s), /MDFAN_ERR_STALE/);
-    w.slots.commit(0, { ...src, bids: new Uint32Array([50, 60, 70]) }, 2, 2, 0);
+    w.slots.commit(0, { ...src, bids: new Float64Array([50, 60, 70]) }, 2, 2, 0);
     r.read(0, s);
     assert.is(s.seq, 4); // 3 -> 4: one W2, no intermediate even value
     assert.is(s.bidPrice(0), 50);

@@ -12,6 +12,7 @@ import { SegmentWriter } from '../native/segment/index.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
+import { specOf } from '../native/segment/directory.js';
 
 const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
 const mdfan = (...args: string[]) => spawnSync(process.execPath, [binPath, ...args], { encoding: 'utf8' });
@@ -57,7 +58,7 @@ test('mdfan ls lists live and dead segments with their writer, and leaves other 
   const foreign = segName('ls-foreign');
   writeFileSync(`/dev/shm/${foreign}`, Buffer.alloc(4096, 0x41), { mode: 0o600 });
   try {
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     const dead = await deadSegment('ls-dead');
     const r = mdfan('ls', '--json');
     assert.is(r.status, 0, r.stderr);

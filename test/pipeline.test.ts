@@ -3,6 +3,7 @@
  * written here, in memory, gets everything the shipped ones get (slots, --symbols, stale marks,
  * counters), which is the promise that a new venue is one folder and one registry line.
  */
+import { ITCH_SPEC } from '../native/segment/directory.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NOT_PUBLISHED, OWN_INDEX, Pacer, Publisher, SOURCE_KINDS, newCounters, openSource, type BookSink, type FeedSource, type RunContext } from '../feed/index.js';
@@ -16,8 +17,8 @@ const LEVELS = 3;
 const top = (bid: number, ask: number) => ({
   bidCount: 1,
   askCount: 1,
-  bids: new Uint32Array([bid, 100, 1, 0, 0, 0, 0, 0, 0]),
-  asks: new Uint32Array([ask, 200, 2, 0, 0, 0, 0, 0, 0]),
+  bids: new Float64Array([bid, 100, 1, 0, 0, 0, 0, 0, 0]),
+  asks: new Float64Array([ask, 200, 2, 0, 0, 0, 0, 0, 0]),
 });
 
 /** A venue in memory: three instruments, a few changes, a gap, and its own counters. */
@@ -26,7 +27,7 @@ class MemoryVenue implements FeedSource {
   readonly counters = newCounters();
   slots: number[] = [];
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    this.slots = ['AAA', 'BBB', 'CCC'].map((s, i) => sink.instrument(s, 100 + i, 10000));
+    this.slots = ['AAA', 'BBB', 'CCC'].map((s, i) => sink.instrument(s, 100 + i, ITCH_SPEC));
     const [a, b, c] = this.slots as [number, number, number];
     sink.book(a, top(5000, 5010), 1, 1_000);
     if (b !== NOT_PUBLISHED) sink.book(b, top(7000, 7020), 2, 2_000);
@@ -88,7 +89,7 @@ test('a venue whose books are each as of their own message (a mirror): stale mar
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: LEVELS });
   try {
     const pub = new Publisher(w);
-    const [a, b] = ['AAA', 'BBB'].map((s, i) => pub.instrument(s, 1 + i, 10000)) as [number, number];
+    const [a, b] = ['AAA', 'BBB'].map((s, i) => pub.instrument(s, 1 + i, ITCH_SPEC)) as [number, number];
     pub.book(a, top(5000, 5010), 10, 1);
     pub.book(b, top(7000, 7020), 20, 2);
     pub.book(b, top(7001, 7021), 21, 3, true); // the upstream said this one may be wrong

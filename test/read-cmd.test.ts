@@ -17,6 +17,7 @@ import { binPath } from './helpers/paths.js';
 import { startNode, killAll, type Proc, addonLoaded, procState } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { ITCH_SPEC, specOf } from '../native/segment/directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-read-'));
 const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
@@ -87,8 +88,8 @@ test('block uses (almost) no CPU while idle, unlike spin; a writer with no sleep
   assert.ok(await w.startControl()); // block readers get the registry's descriptor over it
   w.startIdleHeartbeat();
   try {
-    w.addInstrument('AAA', 1, 1);
-    const src = { bidCount: 1, askCount: 0, bids: new Uint32Array([5, 1, 1]), asks: new Uint32Array(3) };
+    w.addInstrument('AAA', 1, specOf(0));
+    const src = { bidCount: 1, askCount: 0, bids: new Float64Array([5, 1, 1]), asks: new Float64Array(3) };
     const spinR = mdfan(['read', '--segment', name, '--wait', 'spin', '--duration', '1']);
     const spin = await summaryOf(spinR); // runs alone: it has the core it spins on
     for (let k = 1; k <= 20; k++) {
@@ -206,8 +207,8 @@ test('a writer stopped mid-commit past the stale timeout: the reader reports MDF
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
   const beat = setInterval(() => w.heartbeat(), 10); // alive all along: only the slot is stuck
   try {
-    w.addInstrument('AAA', 1, 10000);
-    const book = (px: number) => ({ bidCount: 1, askCount: 1, bids: new Uint32Array([px, 1, 1]), asks: new Uint32Array([px + 1, 1, 1]) });
+    w.addInstrument('AAA', 1, ITCH_SPEC);
+    const book = (px: number) => ({ bidCount: 1, askCount: 1, bids: new Float64Array([px, 1, 1]), asks: new Float64Array([px + 1, 1, 1]) });
     w.publish(0, book(100), 1, 1);
     const r = mdfan(['read', '--segment', name, '--wait', 'yield', '--record', join(dir, 'midcommit.txt')]);
     await r.event(LogEvent.READER_ATTACHED); // it reads the first book as soon as it has attached
@@ -236,11 +237,11 @@ test('a spinning reader that catches commits mid-way reads each commit once: no 
   const name = segName('once');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 10 });
   try {
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     const rec = join(dir, 'once.txt');
     const r = mdfan(['read', '--segment', name, '--wait', 'spin', '--record', rec]);
     await r.event(LogEvent.READER_ATTACHED);
-    const src = { bidCount: 10, askCount: 10, bids: new Uint32Array(30).fill(7), asks: new Uint32Array(30).fill(9) };
+    const src = { bidCount: 10, askCount: 10, bids: new Float64Array(30).fill(7), asks: new Float64Array(30).fill(9) };
     const published = 4000;
     for (let k = 1, next = performance.now(); k <= published; k++, next += 0.05) {
       while (performance.now() < next); // 20,000/s: the reader is waiting on the seq line each time
@@ -293,15 +294,15 @@ test('--print writes each book for people and --record starts with a header line
   const rec = join(dir, 'print.txt');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
   try {
-    const goog = w.addInstrument('GOOG', 1, 10000);
-    const brk = w.addInstrument('BRK.B', 2, 100);
+    const goog = w.addInstrument('GOOG', 1, ITCH_SPEC);
+    const brk = w.addInstrument('BRK.B', 2, specOf(2));
     const r = mdfan(['read', '--segment', name, '--print', '--record', rec, '--wait', 'yield']);
     await r.event(LogEvent.READER_ATTACHED);
     // 09:30:00.000123 after midnight; two bid levels, one ask level.
     const ts = (9 * 3600 + 30 * 60) * 1e9 + 123_456;
-    w.publish(goog, { bidCount: 2, askCount: 1, bids: new Uint32Array([5853300, 100, 1, 5853000, 200, 2]), asks: new Uint32Array([5855000, 300, 1, 0, 0, 0]) }, 41, ts);
+    w.publish(goog, { bidCount: 2, askCount: 1, bids: new Float64Array([5853300, 100, 1, 5853000, 200, 2]), asks: new Float64Array([5855000, 300, 1, 0, 0, 0]) }, 41, ts);
     assert.is(await r.line(/^GOOG /), 'GOOG #41 09:30:00.000123 bid 100 @ 585.3300, 200 @ 585.3000 | ask 300 @ 585.5000 | spread 0.1700');
-    w.publish(brk, { bidCount: 0, askCount: 1, bids: new Uint32Array(6), asks: new Uint32Array([41250, 5, 1, 0, 0, 0]) }, 42, ts + 1e9);
+    w.publish(brk, { bidCount: 0, askCount: 1, bids: new Float64Array(6), asks: new Float64Array([41250, 5, 1, 0, 0, 0]) }, 42, ts + 1e9);
     assert.is(await r.line(/^BRK\.B /), 'BRK.B #42 09:30:01.000123 bid none | ask 5 @ 412.50 | spread -');
     w.close();
     assert.is(await exitOf(r), 0, r.stderr());

@@ -15,6 +15,7 @@ import { binPath } from './helpers/paths.js';
 import { startNode, killAll, procState } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { specOf } from '../native/segment/directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-stall-'));
 test.after.each(() => {
@@ -31,8 +32,8 @@ for (const wait of ['spin', 'block']) {
     assert.ok(await w.startControl()); // block readers get the registry's descriptor over it
     w.startIdleHeartbeat();
     try {
-      w.addInstrument('AAA', 1, 1);
-      const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array([101, 1, 1]) };
+      w.addInstrument('AAA', 1, specOf(0));
+      const src = { bidCount: 1, askCount: 1, bids: new Float64Array([100, 1, 1]), asks: new Float64Array([101, 1, 1]) };
       w.publish(0, src, 1, 1); // the reader reads it first thing after attaching (its seq is new to it)
       const r = startNode(binPath, ['read', '--segment', name, '--wait', wait, '--record', rec]);
       await r.event(LogEvent.READER_ATTACHED);

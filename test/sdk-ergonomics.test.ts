@@ -12,25 +12,26 @@ import { LogEvent } from '../lib/log.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
+import { ITCH_SPEC, specOf } from '../native/segment/directory.js';
 
 test.after.each(() => {
   killAll();
   cleanupSegments();
 });
 
-const book = (bid: number) => ({ bidCount: 1, askCount: 0, bids: new Uint32Array([bid, 1, 1]), asks: new Uint32Array(3) });
+const book = (bid: number) => ({ bidCount: 1, askCount: 0, bids: new Float64Array([bid, 1, 1]), asks: new Float64Array(3) });
 
 test('symbolOf / priceScaleOf / priceOf for a slot poll() reports, even one announced after the reader attached', async () => {
   const name = segName('ergo');
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 1 });
   try {
-    w.addInstrument('GOOG', 1, 10000);
+    w.addInstrument('GOOG', 1, ITCH_SPEC);
     const r = await BookReader.attach(name, { wait: 'spin' });
     try {
       assert.is(r.symbolOf(0), 'GOOG');
       assert.is(r.symbolOf(3), undefined);
       // Announced and published between two polls: the directory is read before the slot is reported.
-      const k = w.addInstrument('BRK.B', 2, 100);
+      const k = w.addInstrument('BRK.B', 2, specOf(2));
       w.publish(k, book(41_250), 1, 0);
       const out = new Int32Array(4);
       const n = r.poll(out);
@@ -52,8 +53,8 @@ test('a reader watching symbols: poll(), changed() and next() see their slots on
   const name = segName('watch');
   const w = SegmentWriter.open({ name, maxInstruments: 8, levels: 1 });
   try {
-    const a = w.addInstrument('AAA', 1, 10000);
-    const b = w.addInstrument('BBB', 2, 10000);
+    const a = w.addInstrument('AAA', 1, ITCH_SPEC);
+    const b = w.addInstrument('BBB', 2, ITCH_SPEC);
     const r = await BookReader.attach(name, { wait: 'spin', symbols: ['BBB', 'LATE'] });
     try {
       const out = new Int32Array(8);
@@ -64,7 +65,7 @@ test('a reader watching symbols: poll(), changed() and next() see their slots on
       w.publish(b, book(200), 2, 0);
       assert.is(r.poll(out), 1);
       assert.is(out[0], b);
-      const late = w.addInstrument('LATE', 3, 10000);
+      const late = w.addInstrument('LATE', 3, ITCH_SPEC);
       w.publish(late, book(300), 3, 0);
       w.publish(a, book(101), 4, 0);
       assert.is(r.changed(out), 1, 'the late symbol is watched once announced; AAA still is not');
@@ -88,7 +89,7 @@ test('waitFor(symbol) resolves with its slot once announced, and rejects naming 
     const r = await BookReader.attach(name, { wait: 'yield' });
     try {
       const pending = r.waitFor('LATE', 10_000); // looks once now, finds nothing, then polls
-      w.addInstrument('LATE', 7, 10000); // announced while the reader waits
+      w.addInstrument('LATE', 7, ITCH_SPEC); // announced while the reader waits
       assert.is(await pending, 0);
       let err: unknown;
       try {
@@ -114,7 +115,7 @@ test('mdfan read says at once that it waits for a segment and for how long; at t
   assert.is(waiting.timeoutS, 20);
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
   try {
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     await r.event(LogEvent.READER_ATTACHED, 20_000);
     w.publish(0, book(100), 1, 0);
     w.close(); // CLOSED: the reader ends

@@ -13,6 +13,7 @@ import { EventBatch, EventRingReader, SegmentReader, SegmentWriter, TopSnapshot,
 import { cleanupSegments, codeOf, segName } from './helpers/segments.js';
 import { rawRing } from './c-reader/images.js';
 import { buildReader, errorLine, runReader } from './c-reader/reader.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
@@ -42,7 +43,7 @@ function forgedRing(generation: number): Buffer {
         rec.writeUInt8(abi.EVENT_KIND_TRADE, abi.STRUCTS.event.kind.offset);
         rec.writeUInt32LE(0, abi.STRUCTS.event.instrument_index.offset);
         rec.writeBigInt64LE(BigInt(FORGED_PRICE) * 1_000_000_000n, abi.STRUCTS.event.price.offset);
-        rec.writeUInt32LE(100, abi.STRUCTS.event.shares.offset);
+        rec.writeBigUInt64LE(100n, abi.STRUCTS.event.size.offset);
       },
     ],
     edit: (b) => b.writeUInt32LE(generation, abi.STRUCTS.events_header.generation.offset),
@@ -60,7 +61,7 @@ asRoot('a ring planted beside a writer started without one is never opened, whoe
   const name = segName('noring');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 0 });
   try {
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     assert.is(Atomics.load(w.map.u32, abi.W.hdrCompanions) & abi.COMPANION_EVENTS, 0, 'the header names no ring');
     for (const [uid, mode] of [
       [NOBODY, 0o644],
@@ -96,8 +97,8 @@ asRoot('top lines planted after they were removed: of another owner or a wider m
   const name = segName('tops-planted');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAA', 1, 10000);
-    w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
+    w.publish(0, { bidCount: 1, askCount: 0, bids: new Float64Array([100, 1, 1]), asks: new Float64Array(3) }, 1, 0);
     // A forgery made from the real lines: right size, magic and generation, another bid.
     const forged = readFileSync(shm(topsName(name)));
     forged.writeUInt32LE(FORGED_PRICE, abi.TOPS_HEADER_BYTES + abi.STRUCTS.top.bid_price.offset);

@@ -16,6 +16,7 @@ import { SegmentReader, SegmentWriter, segmentObjects, topsName } from '../nativ
 import { native } from '../native/segment/binding.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { cleanupSegments, codeOf, segName, shmExists } from './helpers/segments.js';
+import { specOf } from '../native/segment/directory.js';
 
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
@@ -106,7 +107,7 @@ test('a reader cannot shrink the reader registry (a sealed memfd handed over the
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
     assert.ok(await w.startControl());
-    w.addInstrument('AAA', 1, 1);
+    w.addInstrument('AAA', 1, specOf(0));
     assert.not.ok(shmExists(`${name}.readers`), 'no registry by name in /dev/shm to truncate');
     // A hostile reader, in its own process: gets the descriptor as every reader does, then tries
     // to shrink and to grow the object the writer maps.
@@ -123,7 +124,7 @@ test('a reader cannot shrink the reader registry (a sealed memfd handed over the
     assert.ok(r.size > 0);
     assert.equal([r.shrink, r.grow], ['EPERM', 'EPERM'], 'sealed against shrinking and growing');
     // The writer's sleeper checks read the registry as before: no SIGBUS.
-    w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([1, 1, 1]), asks: new Uint32Array(3) }, 1, 0);
+    w.publish(0, { bidCount: 1, askCount: 0, bids: new Float64Array([1, 1, 1]), asks: new Float64Array(3) }, 1, 0);
     w.wakeIfSleepers();
     assert.is(w.registry.sleepers(), 0);
   } finally {

@@ -10,6 +10,7 @@ import { statSegment } from '../native/segment/stat.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll, inFutexWait } from './helpers/procs.js';
 import { waitUntil } from './helpers/wait.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 
@@ -131,8 +132,8 @@ test('killed mid-update: readers get MDFAN_ERR_STALE (bounded), then a takeover 
       r.read(0, s); // even again: no STALE error
       assert.ok(s.stale, 'the slot is flagged stale until the new writer publishes it');
       assert.is(s.bidCount, 0);
-      w.addInstrument('AAA', 1, 10000);
-      w.publish(0, { bidCount: 1, askCount: 0, bids: new Uint32Array([7, 8, 9]), asks: new Uint32Array(0) }, 5, 5);
+      w.addInstrument('AAA', 1, ITCH_SPEC);
+      w.publish(0, { bidCount: 1, askCount: 0, bids: new Float64Array([7, 8, 9]), asks: new Float64Array(0) }, 5, 5);
       r.read(0, s);
       assert.is(s.stale, false);
       assert.is(s.bidPrice(0), 7);

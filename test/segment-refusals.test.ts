@@ -8,6 +8,7 @@ import { openSync, closeSync, writeSync, ftruncateSync, writeFileSync, readFileS
 import { SegmentReader, SegmentWriter, MdfanError, abi } from '../native/segment/index.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
+import { ITCH_SPEC, specOf } from '../native/segment/directory.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 const shm = (name: string): string => `/dev/shm/${name}`;
@@ -26,7 +27,7 @@ async function rejectsWith(p: Promise<unknown>): Promise<MdfanError> {
 function closedSegment(tag: string): string {
   const name = segName(tag);
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 5 });
-  w.addInstrument('AAA', 1, 10000);
+  w.addInstrument('AAA', 1, ITCH_SPEC);
   w.close();
   return name;
 }
@@ -259,8 +260,8 @@ test('a reader writing to its read-only mapping dies (SIGSEGV); the writer and o
   const name = segName('rdonly');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
   try {
-    w.addInstrument('AAA', 1, 1);
-    const src = { bidCount: 1, askCount: 1, bids: new Uint32Array([100, 5, 1, 0, 0, 0]), asks: new Uint32Array([101, 6, 1, 0, 0, 0]) };
+    w.addInstrument('AAA', 1, specOf(0));
+    const src = { bidCount: 1, askCount: 1, bids: new Float64Array([100, 5, 1, 0, 0, 0]), asks: new Float64Array([101, 6, 1, 0, 0, 0]) };
     w.publish(0, src, 1, 1);
     const p = startNode(proc, ['write-mapping', name]);
     await p.line(/^attached/);
@@ -270,7 +271,7 @@ test('a reader writing to its read-only mapping dies (SIGSEGV); the writer and o
     const s = r.newSnapshot();
     r.read(0, s);
     assert.is(s.bidPrice(0), 100); // not 0xdeadbeef
-    w.publish(0, { ...src, bids: new Uint32Array([99, 5, 1, 0, 0, 0]) }, 2, 2);
+    w.publish(0, { ...src, bids: new Float64Array([99, 5, 1, 0, 0, 0]) }, 2, 2);
     r.read(0, s);
     assert.is(s.bidPrice(0), 99);
     assert.is(s.msgIndex, 2);

@@ -37,7 +37,7 @@ test('the check detects a torn copy (the torture test can fail)', async () => {
   const { fill, TORTURE_LEVELS } = await import('../scenarios/soak/payload.js');
   const s = new BookSnapshot(TORTURE_LEVELS);
   // Build commit 7 by hand in the snapshot's words, then tear one level from commit 8.
-  const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Uint32Array(30), asks: new Uint32Array(30) };
+  const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Float64Array(30), asks: new Float64Array(30) };
   fill(src, 7);
   s.words[0] = 14;
   s.words[2] = 7;

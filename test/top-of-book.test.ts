@@ -12,6 +12,7 @@ import { RegistryLine } from '../native/segment/registry.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { waitUntil } from './helpers/wait.js';
+import { ITCH_SPEC } from '../native/segment/directory.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 
@@ -25,8 +26,8 @@ function book(bid0: number, bid1 = 900) {
   return {
     bidCount: 2,
     askCount: 1,
-    bids: new Uint32Array([bid0, 10, 1, bid1, 20, 2, 0, 0, 0]),
-    asks: new Uint32Array([2000, 30, 3, 0, 0, 0, 0, 0, 0]),
+    bids: new Float64Array([bid0, 10, 1, bid1, 20, 2, 0, 0, 0]),
+    asks: new Float64Array([2000, 30, 3, 0, 0, 0, 0, 0, 0]),
   };
 }
 
@@ -34,8 +35,8 @@ test('poll() and pollTops(): changed slots, a change below the top only in poll(
   const name = segName('poll');
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: LEVELS });
   try {
-    w.addInstrument('AAA', 1, 10000);
-    w.addInstrument('BBB', 2, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
+    w.addInstrument('BBB', 2, ITCH_SPEC);
     const r = await BookReader.attach(name, { wait: 'spin' });
     const out = new Int32Array(4);
     assert.is(r.poll(out), 0);
@@ -114,7 +115,7 @@ test('nextTop() waits through changes below the top; next() does not', async () 
   const name = segName('nexttop');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
   try {
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     w.publish(0, book(1000), 1, 1);
     const r = await BookReader.attach(name, { wait: 'yield' });
     const out = new Int32Array(1);
@@ -136,7 +137,7 @@ test('the writer wakes top sleepers only after a message that changed a top', ()
   const name = segName('topwake');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
   try {
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     w.publish(0, book(1000), 1, 1);
     w.wakeIfSleepers();
     // A reader's line, in this thread (the control socket answers from this very event loop).
@@ -164,7 +165,7 @@ test('a writer without top lines (ABI 1.1) is refused by name; a waitTopSync rea
   const name = segName('notops');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
   try {
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     const r = await BookReader.attach(name, { wait: 'block' });
     assert.is(r.waitTopSync(20), WaitResult.TIMEOUT, 'nothing published: the synchronous top wait times out');
     w.publish(0, book(1000), 1, 1);

@@ -12,6 +12,7 @@ import { LatencyRecorder, payloadWord } from './payload.js';
 import { mergeReports, type PeerOptions, type PeerResult, type ReceiverReport } from './types.js';
 import { onAbort } from '../abort.js';
 import { cProgram } from './c-program.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 
 const READY_TIMEOUT_MS = 15_000;
 const REPORT_TIMEOUT_MS = 30_000;
@@ -63,14 +64,14 @@ export async function measureNativeC(o: PeerOptions): Promise<PeerResult> {
     if (open) w.close({ unlink: true }); // the C readers die with this process
   });
   try {
-    w.addInstrument('PEER', 1, 10000);
+    w.addInstrument('PEER', 1, ITCH_SPEC);
     const capacity = Math.ceil(o.rate * o.seconds) + 16; // at most one value per commit
     const started = await Promise.allSettled(Array.from({ length: o.readers }, (_, i) => startCReader(name, capacity, `native-c reader ${i}`, o.layout)));
     for (const s of started) if (s.status === 'fulfilled') children.push(s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
 
-    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
+    const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Float64Array(LEVELS * 3), asks: new Float64Array(LEVELS * 3) };
     const { sent } = paced(o.rate, o.seconds, (k) => {
       for (let j = 0; j < LEVELS * 3; j++) {
         src.bids[j] = payloadWord(k, BIDS_WORD + j);

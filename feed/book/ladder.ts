@@ -91,14 +91,13 @@ export class Ladder {
   }
 
   /** Writes the best `levels` levels as [price, size, orders] into dst; returns how many. */
-  fillTop(dst: Uint32Array, levels: number): number {
+  fillTop(dst: Float64Array, levels: number): number {
     const count = this.n < levels ? this.n : levels;
     for (let r = 0; r < count; r++) {
       const i = this.n - 1 - r;
       const k = this.keys[i];
       dst[r * 3] = this.ask ? (0xffffffff - k) >>> 0 : k;
-      const s = this.sizes[i];
-      dst[r * 3 + 1] = s > 0xffffffff ? 0xffffffff : s;
+      dst[r * 3 + 1] = this.sizes[i]!;
       dst[r * 3 + 2] = this.orders[i];
     }
     return count;

@@ -3,23 +3,23 @@ import type { LevelSource } from '../../native/segment/seqlock.js';
 
 /** A book's two sides, each able to copy its best levels (Ladder, a LOBSTER side). */
 export interface BookSides {
-  readonly bids: { fillTop(dst: Uint32Array, levels: number): number };
-  readonly asks: { fillTop(dst: Uint32Array, levels: number): number };
+  readonly bids: { fillTop(dst: Float64Array, levels: number): number };
+  readonly asks: { fillTop(dst: Float64Array, levels: number): number };
 }
 
 export class TopOfBook implements LevelSource {
   bidCount = 0;
   askCount = 0;
-  readonly bids: Uint32Array;
-  readonly asks: Uint32Array;
+  readonly bids: Float64Array;
+  readonly asks: Float64Array;
   /** `over`: fill these arrays (a writer's stage, committed without a copy) if they have this depth. */
   constructor(
     readonly levels: number,
-    over?: { bids: Uint32Array; asks: Uint32Array },
+    over?: { bids: Float64Array; asks: Float64Array },
   ) {
     const fits = over !== undefined && over.bids.length === levels * 3 && over.asks.length === levels * 3;
-    this.bids = fits ? over.bids : new Uint32Array(levels * 3);
-    this.asks = fits ? over.asks : new Uint32Array(levels * 3);
+    this.bids = fits ? over.bids : new Float64Array(levels * 3);
+    this.asks = fits ? over.asks : new Float64Array(levels * 3);
   }
 
   /**
@@ -33,14 +33,14 @@ export class TopOfBook implements LevelSource {
   }
 
   /** True if `last` (a copy made by saveTo) differs from this top. */
-  differsFrom(last: Uint32Array): boolean {
+  differsFrom(last: Float64Array): boolean {
     const n = this.levels * 3;
     if (last[0] !== this.bidCount || last[1] !== this.askCount) return true;
     for (let i = 0; i < n; i++) if (last[2 + i] !== this.bids[i] || last[2 + n + i] !== this.asks[i]) return true;
     return false;
   }
 
-  saveTo(last: Uint32Array): void {
+  saveTo(last: Float64Array): void {
     const n = this.levels * 3;
     last[0] = this.bidCount;
     last[1] = this.askCount;

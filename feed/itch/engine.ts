@@ -43,7 +43,7 @@ export class ItchReplay {
   constructor(
     readonly levels: number,
     private readonly hooks: ReplayHooks,
-    scratch?: { bids: Uint32Array; asks: Uint32Array },
+    scratch?: { bids: Float64Array; asks: Float64Array },
   ) {
     this.top = new TopOfBook(levels, scratch);
   }

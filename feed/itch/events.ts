@@ -11,6 +11,7 @@ import type { ItchMessage } from './message.js';
 
 const BUY = 0x42; // 'B'
 const SELL = 0x53; // 'S'
+const NOT_PRINTABLE = 0x4e; // 'N': an execution ITCH says is not to be printed
 /** Order-event actions (mdfan_event_t.action for MDFAN_EVENT_KIND_ORDER). */
 export const ORDER_ACTION = Object.freeze({ ADD: 0x41, CANCEL: 0x58, DELETE: 0x44, REPLACE: 0x55, REPLACED_BY: 0x4e }); // A X D U N
 
@@ -24,9 +25,9 @@ export function itchEvent(m: ItchMessage, books: ItchBooks, e: EventFields, seco
   const o = m.offset;
   e.orderRef = 0;
   e.side = 0;
-  e.aux = 0;
+  e.flags = 0;
   e.price = Number.NaN;
-  e.shares = 0;
+  e.size = 0;
   switch (m.type) {
     case T.ORDER_EXECUTED: // a displayed order executed at its own price
     case T.ORDER_EXECUTED_WITH_PRICE: {
@@ -34,11 +35,11 @@ export function itchEvent(m: ItchMessage, books: ItchBooks, e: EventFields, seco
       e.kind = abi.EVENT_KIND_TRADE;
       e.action = m.type;
       e.orderRef = m.ref;
-      e.shares = m.shares;
+      e.size = m.shares;
       if (row >= 0) e.side = books.orders.sideOf(row) === 1 ? SELL : BUY; // the resting order's side
       if (m.type === T.ORDER_EXECUTED_WITH_PRICE) {
         e.price = m.price;
-        e.aux = b[o + OFF.printable]; // 'Y' printable, 'N' not
+        if (b[o + OFF.printable] === NOT_PRINTABLE) e.flags = abi.EVENT_FLAG_NOT_PRINTABLE; // 'Y' printable, 'N' not
       } else if (row >= 0) e.price = books.orders.priceOf(row);
       return 1;
     }
@@ -48,14 +49,14 @@ export function itchEvent(m: ItchMessage, books: ItchBooks, e: EventFields, seco
       e.orderRef = m.ref;
       e.side = m.side;
       e.price = m.price;
-      e.shares = m.shares;
+      e.size = m.shares;
       return 1;
     case T.CROSS_TRADE:
       e.kind = abi.EVENT_KIND_TRADE;
       e.action = m.type;
       e.price = m.price;
-      e.shares = m.shares;
-      e.aux = b[o + 39]; // cross type: O opening, C closing, H halt or IPO, I intraday
+      e.size = m.shares;
+      e.side = b[o + 39]!; // a cross has no side: its type goes there (O opening, C closing, H halt or IPO, I intraday)
       return 1;
     case T.TRADING_ACTION:
       e.kind = abi.EVENT_KIND_STATUS;
@@ -72,7 +73,7 @@ export function itchEvent(m: ItchMessage, books: ItchBooks, e: EventFields, seco
       e.orderRef = m.ref;
       e.side = m.side;
       e.price = m.price;
-      e.shares = m.shares;
+      e.size = m.shares;
       return 1;
     case T.ORDER_CANCEL:
     case T.ORDER_DELETE: {
@@ -83,8 +84,8 @@ export function itchEvent(m: ItchMessage, books: ItchBooks, e: EventFields, seco
       if (row >= 0) {
         e.side = books.orders.sideOf(row) === 1 ? SELL : BUY;
         e.price = books.orders.priceOf(row);
-        e.shares = m.type === T.ORDER_CANCEL ? m.shares : books.orders.sharesOf(row);
-      } else e.shares = m.type === T.ORDER_CANCEL ? m.shares : 0;
+        e.size = m.type === T.ORDER_CANCEL ? m.shares : books.orders.sharesOf(row);
+      } else e.size = m.type === T.ORDER_CANCEL ? m.shares : 0;
       return 1;
     }
     case T.ORDER_REPLACE: {
@@ -95,14 +96,14 @@ export function itchEvent(m: ItchMessage, books: ItchBooks, e: EventFields, seco
       e.orderRef = m.ref;
       e.side = side;
       e.price = row >= 0 ? books.orders.priceOf(row) : Number.NaN;
-      e.shares = row >= 0 ? books.orders.sharesOf(row) : 0;
+      e.size = row >= 0 ? books.orders.sharesOf(row) : 0;
       second.kind = abi.EVENT_KIND_ORDER;
       second.action = ORDER_ACTION.REPLACED_BY;
       second.orderRef = m.newRef;
       second.side = side;
       second.price = m.price;
-      second.shares = m.shares;
-      second.aux = 0;
+      second.size = m.shares;
+      second.flags = 0;
       return 2;
     }
     default:

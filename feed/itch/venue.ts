@@ -9,6 +9,7 @@ import { ItchReplay } from './engine.js';
 import { itchEvent } from './events.js';
 import type { ItchMessage } from './message.js';
 import { abi, type EventFields, newEventFields } from '../../native/segment/index.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 
 /** ITCH prices are integers in units of 1/10000 of a dollar. */
 export const ITCH_PRICE_SCALE = 10000;
@@ -63,8 +64,8 @@ export class ItchVenue {
       const e = this.events[k]!;
       e.instrumentIndex = slot;
       e.msgIndex = msgIndex;
-      e.exchangeTsNs = msg.timestampNs;
-      e.flags = k === n - 1 ? abi.EVENT_FLAG_LAST : 0;
+      e.exchangeTs = msg.timestampNs;
+      e.flags |= k === n - 1 ? abi.EVENT_FLAG_LAST : 0;
       if (!Number.isNaN(e.price)) e.price *= PRICE_TO_RING;
     }
     this.pending = n;
@@ -74,7 +75,7 @@ export class ItchVenue {
   private ask(book: InstrumentBook): number {
     const have = this.slotByLocate[book.locate];
     if (have >= 0) return have;
-    const slot = this.sink.instrument(book.symbol, book.locate, ITCH_PRICE_SCALE);
+    const slot = this.sink.instrument(book.symbol, book.locate, ITCH_SPEC);
     this.slotByLocate[book.locate] = slot;
     return slot;
   }

@@ -157,12 +157,12 @@ export class LobsterBook {
   }
 
   /** The window as a top-N book ([price, size, orders=0] per level). */
-  fillTop(top: { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array }): void {
+  fillTop(top: { bidCount: number; askCount: number; bids: Float64Array; asks: Float64Array }): void {
     top.askCount = this.copy(this.asks, top.asks);
     top.bidCount = this.copy(this.bids, top.bids);
   }
 
-  private copy(w: SideWindow, dst: Uint32Array): number {
+  private copy(w: SideWindow, dst: Float64Array): number {
     dst.fill(0);
     for (let l = 0; l < w.n; l++) {
       dst[l * 3] = w.price[l];

@@ -7,6 +7,7 @@
 import * as abi from '../../native/segment/abi.js';
 import type { EventFields } from '../../native/segment/events.js';
 import type { LevelSource } from '../../native/segment/seqlock.js';
+import type { InstrumentSpec } from '../../native/segment/directory.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
 import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
 import { LogEvent, type Logger, rateLimit } from '../../lib/log.js';
@@ -51,11 +52,11 @@ export class Publisher implements BookSink {
     this.log = opts.log ?? null;
   }
 
-  instrument(symbol: string, feedId: number, priceScale: number): number {
+  instrument(symbol: string, feedId: number, spec: InstrumentSpec): number {
     if (this.symbols !== null && !this.symbols.has(symbol)) return NOT_PUBLISHED;
     let slot: number;
     try {
-      slot = this.writer.addInstrument(symbol, feedId, priceScale);
+      slot = this.writer.addInstrument(symbol, feedId, spec);
     } catch (e) {
       // A full directory is the operator's sizing, not a reason to stop publishing the others.
       if (!isMdfanError(e, ErrorCode.FULL)) throw e;
@@ -77,13 +78,26 @@ export class Publisher implements BookSink {
     return this.writer.slots.stage;
   }
 
-  book(slot: number, top: LevelSource, msgIndex: number, exchangeTsNs: number, doubtful = false): void {
+  book(slot: number, top: LevelSource, msgIndex: number, exchangeTs: number, doubtful = false, keepTop = false): void {
     const upstream = doubtful ? abi.SLOT_STALE : 0;
-    this.writer.publish(slot, top, msgIndex, exchangeTsNs, this.flags[slot]! | upstream);
+    this.writer.publish(slot, top, msgIndex, exchangeTs, this.flags[slot]! | upstream, keepTop ? abi.COMMIT_BOOK_ONLY : abi.COMMIT_BOOK_AND_TOP);
     this.bookIndex[slot] = msgIndex;
     this.upstream[slot] = upstream;
     this.published = true;
-    this.dump?.write(msgIndex, this.symbolBySlot[slot], top);
+    this.dump?.write(msgIndex, this.symbolBySlot[slot]!, top);
+  }
+
+  bbo(slot: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number): void {
+    this.writer.publishTop(slot, bidPrice, bidSize, askPrice, askSize, msgIndex, exchangeTs);
+    this.published = true;
+  }
+
+  bookStale(slot: number, msgIndex: number): void {
+    if (this.upstream[slot]! & abi.SLOT_STALE) return;
+    this.upstream[slot] = abi.SLOT_STALE;
+    this.writer.flagSlot(slot, this.flags[slot]! | abi.SLOT_STALE, msgIndex);
+    this.writer.addCounter('stale_marks');
+    this.published = true;
   }
 
   get wantsEvents(): boolean {

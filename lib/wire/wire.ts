@@ -67,8 +67,8 @@ export interface Head {
 }
 export interface Side {
   count: number;
-  /** count*3 words: price, size, orders, best first. */
-  levels: Uint32Array;
+  /** count*3 numbers: price, size, orders, best first (u32 each on the wire). */
+  levels: Float64Array | Uint32Array;
 }
 export interface BookBody {
   levels: number;
@@ -169,7 +169,7 @@ export class WireWriter {
     return STATUS_BYTES;
   }
 
-  private level(off: number, lv: Uint32Array | null): void {
+  private level(off: number, lv: Float64Array | Uint32Array | null): void {
     for (let i = 0; i < 3; i++) this.dv.setUint32(off + i * 4, lv ? (lv[i] ?? 0) : 0, true);
   }
 

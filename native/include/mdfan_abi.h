@@ -1,5 +1,5 @@
 /*
- * mdfan_abi.h — the one source of truth for the mdfan shared-memory segment, ABI v1.
+ * mdfan_abi.h — the one source of truth for the mdfan shared-memory segment, ABI v2.
  *
  * Everything a reader in any language needs: offsets, sizes, constants, and the commit
  * protocol (see docs/ABI.md for the prose). Nothing else states a layout fact: the build compiles
@@ -31,19 +31,22 @@
 
 /* "MDFANSHM" as bytes at offset 0; read as a little-endian uint64. */
 #define MDFAN_MAGIC 0x4D48534E4146444DULL
-#define MDFAN_ABI_MAJOR 1u /* readers refuse any other major */
-#define MDFAN_ABI_MINOR 4u /* minor bumps only add fields in reserved space or objects beside the
-                           * segment (1.1: the event ring; 1.2: the top-of-book lines; 1.3: the
-                           * input-fault counters of line 5; 1.4: header.companions) */
+#define MDFAN_ABI_MAJOR 2u /* readers refuse any other major. 2.0: venue-neutral numbers: levels,
+                           * top lines and events carry signed 64-bit prices and unsigned 64-bit
+                           * sizes, each instrument with its own decimals in the directory (1.x:
+                           * 32-bit ITCH-shaped levels) */
+#define MDFAN_ABI_MINOR 0u /* minor bumps only add fields in reserved space or objects beside the
+                           * segment (the 1.x minors' additions are all part of 2.0) */
 
 #define MDFAN_LINE_BYTES 128u /* false-sharing unit: two 64-byte lines (adjacent-line prefetch) */
 #define MDFAN_HEADER_BYTES 1024u
 #define MDFAN_DIR_ENTRY_BYTES 64u
 #define MDFAN_SLOT_HEADER_BYTES 64u
-#define MDFAN_LEVEL_BYTES 12u
+#define MDFAN_LEVEL_BYTES 24u
 #define MDFAN_MAX_LEVELS 50u
 #define MDFAN_MAX_INSTRUMENTS 1000000u /* readers refuse a header that claims more */
-#define MDFAN_SYMBOL_BYTES 16u
+#define MDFAN_SYMBOL_BYTES 32u /* room for a venue-qualified name: "binance-coinm:BTCUSD_PERP" */
+#define MDFAN_MAX_DECIMALS 18u /* price and size decimals: 10^18 still fits a u64 */
 #define MDFAN_SOCKET_PATH_BYTES 108u /* sizeof(sockaddr_un.sun_path) on Linux */
 
 /* Segment states (header.state). Only the writer stores them (release); readers load (acquire).
@@ -56,21 +59,21 @@
                                  * attach to it (they wait for READY: a new writer with the same
                                  * layout may take the object over); inspecting tools may. */
 
-/* header.layout_flags */
-/* (1.3) header.flags: a new writer replaced this object by a new one under the same name (another
+/* header.flags: a new writer replaced this object by a new one under the same name (another
  * layout, or a mode wider than asked). Stored before state CLOSED: a reader that sees CLOSED with
  * this flag re-opens the name and carries on, where a plain CLOSED is the writer's graceful end. */
 #define MDFAN_HEADER_REPLACED 1u
+/* header.layout_flags */
 #define MDFAN_LAYOUT_PACKED 1u /* benchmark-only: slots not padded to 128 bytes (false sharing) */
-/* (1.3) the writer backs the segment with 2 MiB pages (shared-memory transparent huge pages):
+/* the writer backs the segment with 2 MiB pages (shared-memory transparent huge pages):
  * readers map it 2 MiB-aligned and advise the kernel likewise, so their TLB holds a few entries
  * instead of one per 4 KiB. Offsets and sizes do not change; a reader that ignores it is correct. */
 #define MDFAN_LAYOUT_HUGE_PAGES 2u
 
-/* (1.4) header.companions: the objects beside the segment this generation's writer made. A reader
+/* header.companions: the objects beside the segment this generation's writer made. A reader
  * opens only those named here (one named and missing was removed; one not named is never opened,
  * whoever planted it), and only if it has the data segment's owner and no permission bit the data
- * segment lacks. A header of minor < 4 says nothing: such readers open what is there, checked alike. */
+ * segment lacks. */
 #define MDFAN_COMPANION_EVENTS 1u /* "/NAME.events", the event ring */
 #define MDFAN_COMPANION_TOPS 2u   /* "/NAME.tops", the top-of-book lines */
 
@@ -78,7 +81,7 @@
 #define MDFAN_SLOT_STALE 1u /* the writer knows this book may be wrong (feed gap, takeover) */
 
 /* dir_entry.flags */
-#define MDFAN_DIR_ACTIVE 1u /* set on every entry written and never cleared in 1.0: readers need not
+#define MDFAN_DIR_ACTIVE 1u /* set on every entry written and never cleared: readers need not
                              * check it (entries below instrument_count are the live ones) */
 
 /* ---- header, 1024 bytes ------------------------------------------------------------------ */
@@ -115,8 +118,8 @@ typedef struct mdfan_header {
   uint64_t writer_start_realtime_ns; /* 144 CLOCK_REALTIME when the writer took the segment */
   uint64_t writer_start_ticks;   /* 152 /proc/<pid>/stat field 22, to tell a reused pid apart */
   uint32_t last_error_code;      /* 160 MDFAN_ERRNUM_* of the last error the writer met, 0 none */
-  uint32_t flags;                /* 164 lifecycle flags: MDFAN_HEADER_REPLACED (1.3) */
-  uint32_t companions;           /* 168 (1.4) MDFAN_COMPANION_*: stored before READY (a takeover
+  uint32_t flags;                /* 164 lifecycle flags: MDFAN_HEADER_REPLACED */
+  uint32_t companions;           /* 168 MDFAN_COMPANION_*: stored before READY (a takeover
                                   *     stores its own while INITIALIZING); atomic */
   uint8_t line1_reserved[84];    /* 172 */
 
@@ -135,7 +138,7 @@ typedef struct mdfan_header {
   uint64_t messages;             /* 512 input messages processed */
   uint64_t publishes;            /* 520 slot commits */
   uint64_t input_bytes;          /* 528 */
-  uint64_t events;               /* 536 (1.1) records appended to the event ring; 0 in 1.0 */
+  uint64_t events;               /* 536 records appended to the event ring */
   uint8_t line4_reserved[96];    /* 544 */
 
   /* line 5 [640,768): cold counters (relaxed; stat only). */
@@ -149,14 +152,14 @@ typedef struct mdfan_header {
   uint64_t takeovers;            /* 696 */
   uint64_t stale_marks;          /* 704 */
   uint64_t reveals;              /* 712 LOBSTER levels entering from below the window */
-  uint64_t malformed_messages;   /* 720 (1.3) input messages and packets dropped as malformed (a
+  uint64_t malformed_messages;   /* 720 input messages and packets dropped as malformed (a
                                   *     directory symbol that is not printable, a packet whose blocks
                                   *     run past its end, a sequence number far outside the window) */
-  uint64_t unannounced_messages; /* 728 (1.3) order messages for stock locates no directory message
+  uint64_t unannounced_messages; /* 728 order messages for stock locates no directory message
                                   *     named: kept in the books, not published */
-  uint64_t feed_recovered;       /* 736 (1.3) messages a gap lost and a re-request brought back */
-  uint64_t feed_unrecovered;     /* 744 (1.3) messages a gap lost for good (recovery timed out) */
-  uint64_t instruments_refused;  /* 752 (1.3) instruments given no slot: the directory was full */
+  uint64_t feed_recovered;       /* 736 messages a gap lost and a re-request brought back */
+  uint64_t feed_unrecovered;     /* 744 messages a gap lost for good (recovery timed out) */
+  uint64_t instruments_refused;  /* 752 instruments given no slot: the directory was full */
   uint8_t line5_reserved[8];     /* 760 */
 
   /* lines 6-7 [768,1024): control plane and reserved space for minor versions. */
@@ -166,19 +169,24 @@ typedef struct mdfan_header {
 
 /* ---- instrument directory entry, 64 bytes ------------------------------------------------ */
 typedef struct mdfan_dir_entry {
-  char symbol[MDFAN_SYMBOL_BYTES]; /* 0  ASCII, NUL-padded (ITCH's space padding is trimmed) */
-  uint32_t feed_id;              /* 16 e.g. ITCH stock locate */
-  uint32_t slot_index;           /* 20 < max_instruments */
-  uint32_t price_scale;          /* 24 price units per 1.0 (ITCH: 10000) */
-  uint32_t flags;                /* 28 MDFAN_DIR_* */
-  uint8_t reserved[32];          /* 32 */
+  char symbol[MDFAN_SYMBOL_BYTES]; /* 0  ASCII, NUL-padded (ITCH's space padding is trimmed); unique
+                                  *    in the segment */
+  uint32_t feed_id;              /* 32 the venue's number for it (ITCH: stock locate), 0 if none */
+  uint32_t slot_index;           /* 36 < max_instruments */
+  uint32_t flags;                /* 40 MDFAN_DIR_* */
+  uint8_t price_decimals;        /* 44 prices are integers in units of 10^-price_decimals (ITCH: 4),
+                                  *    at most MDFAN_MAX_DECIMALS */
+  uint8_t size_decimals;         /* 45 sizes likewise (ITCH shares: 0; Binance: 8) */
+  uint16_t reserved16;           /* 46 */
+  uint8_t reserved[16];          /* 48 */
 } mdfan_dir_entry_t;
 
-/* ---- one price level, 12 bytes ------------------------------------------------------------ */
+/* ---- one price level, 24 bytes ------------------------------------------------------------ */
 typedef struct mdfan_level {
-  uint32_t price;                /* 0 in the feed's units (see price_scale) */
-  uint32_t size;                 /* 4 shares */
-  uint32_t orders;               /* 8 order count at this level */
+  int64_t price;                 /* 0  in units of 10^-price_decimals of the instrument */
+  uint64_t size;                 /* 8  in units of 10^-size_decimals */
+  uint32_t orders;               /* 16 order count at this level; 0 where the venue gives none */
+  uint32_t reserved;             /* 20 0 */
 } mdfan_level_t;
 
 /* ---- book slot header, 64 bytes; followed by bids[levels] then asks[levels] ---------------- */
@@ -219,7 +227,7 @@ typedef struct mdfan_slot_header {
 #define MDFAN_ERRNUM_FEED_CORRUPT 2u
 #define MDFAN_ERRNUM_FEED_GAP 3u /* strings: MDFAN_ERR_FEED_TRUNCATED, _FEED_CORRUPT, _FEED_GAP. A gap
                                   * ends nothing: the feed logs MDFAN_ERR_FEED_GAP, counts feed_gaps
-                                  * and marks books STALE; 1.0 writers store only 1 and 2 here */
+                                  * and marks books STALE */
 
 /* ---- times every party agrees on ------------------------------------------------------------ */
 /* The writer stores heartbeat_ns at least this often: while publishing (checked per commit) and,
@@ -240,7 +248,7 @@ typedef struct mdfan_slot_header {
 #define MDFAN_ATTACH_TIMEOUT_MS 5000u
 
 /* ---- reader registry: a sealed memfd whose descriptor the control socket hands readers ---------
- * (ABI 1.0-1.2 writers made it "/NAME.readers" beside "/NAME".) The data segment is read-only for
+ * The data segment is read-only for
  * readers, so what readers must write lives here, read-write for them: one 128-byte line per attached reader and, alone on its line, the count of readers
  * asleep on the futex. The writer creates it (mode: the data segment's, plus write wherever read
  * is granted) before the data segment becomes READY, and sweeps the lines of dead pids on its
@@ -253,7 +261,7 @@ typedef struct mdfan_slot_header {
  *           then sleepers -= 1 (CAS the line SLEEPING -> ATTACHED first) and read.
  *   writer: the input message's commits; a seq_cst fence (StoreLoad: the commits' stores are only
  *           release); if sleepers > 0 (load): notify_seq += 1 (seq_cst RMW); futex_wake(&notify_seq,
- *           all). (1.2) Readers of top changes alike: line.state = SLEEPING_TOP, top_sleepers,
+ *           all). Readers of top changes alike: line.state = SLEEPING_TOP, top_sleepers,
  *           and the tops' notify_seq, bumped only after a message that changed a top.
  * Either the writer sees the sleeper and bumps notify_seq (the wait returns at once or is woken),
  * or the reader sees the commit before it sleeps. A reader that cannot claim a line (registry
@@ -265,7 +273,7 @@ typedef struct mdfan_slot_header {
 #define MDFAN_READER_FREE 0u             /* line.state: claim it with a CAS FREE -> ATTACHED */
 #define MDFAN_READER_ATTACHED 1u
 #define MDFAN_READER_SLEEPING 2u         /* counted in sleepers */
-#define MDFAN_READER_SLEEPING_TOP 3u     /* (1.2) counted in top_sleepers: asleep on the top futex word */
+#define MDFAN_READER_SLEEPING_TOP 3u     /* counted in top_sleepers: asleep on the top futex word */
 
 typedef struct mdfan_registry_header {
   /* line 0: identity, written by the writer before the data segment becomes READY. */
@@ -276,8 +284,8 @@ typedef struct mdfan_registry_header {
   uint32_t sleepers;             /* 128 readers asleep on notify_seq; seq_cst RMW by readers,
                                   *     seq_cst load by the writer after each input message's
                                   *     commits and its seq_cst fence */
-  uint32_t top_sleepers;         /* 132 (1.2) readers asleep on the tops' notify_seq (top changes
-                                  *     only); same protocol as sleepers; 0 in 1.1 */
+  uint32_t top_sleepers;         /* 132 readers asleep on the tops' notify_seq (top changes
+                                  *     only); same protocol as sleepers */
   uint8_t line1_reserved[120];   /* 136 */
 } mdfan_registry_header_t;
 
@@ -293,10 +301,9 @@ typedef struct mdfan_reader_line {
 #define MDFAN_REGISTRY_BYTES(capacity) \
   ((uint64_t)sizeof(mdfan_registry_header_t) + (uint64_t)(capacity) * sizeof(mdfan_reader_line_t))
 
-/* ---- event ring (1.1): the segment "/NAME.events" beside "/NAME" --------------------------------
+/* ---- event ring: the segment "/NAME.events" beside "/NAME" --------------------------------
  * Every event (trade, trading action, order event) in order, for readers that need each one, not
- * only the latest book. Its own object, so the data segment's layout (and every 1.0 reader of it)
- * is unchanged. One writer (the data segment's), any number of read-only readers.
+ * only the latest book. Its own object, so a reader of books alone never maps it. One writer (the data segment's), any number of read-only readers.
  *
  *   ring header   two lines: identity (line 0) and the head (line 1, alone)
  *   records       capacity records of MDFAN_EVENT_BYTES (one cache line each)
@@ -349,9 +356,9 @@ typedef struct mdfan_event {
   uint64_t publish_ts_ns;        /* 32 CLOCK_MONOTONIC read once per input message: when the writer
                                   *    began publishing what it produced (book commit, then events) */
   int64_t price;                 /* 40 units of 1 / MDFAN_EVENT_PRICE_SCALE; MDFAN_EVENT_PRICE_NONE if none */
-  uint64_t order_ref;            /* 48 the venue's order reference, 0 if none */
-  uint32_t shares;               /* 56 */
-  uint32_t aux;                  /* 60 kind-specific (see docs/ABI.md), 0 if unused */
+  uint64_t order_ref;            /* 48 the venue's order reference or trade id, 0 if none; CLEAR: the
+                                  *    new generation */
+  uint64_t size;                 /* 56 in the instrument's size units (10^-size_decimals) */
 } mdfan_event_t;
 
 #define MDFAN_EVENT_PRICE_SCALE 1000000000ull /* prices in 1e-9 of the currency unit */
@@ -362,23 +369,26 @@ typedef struct mdfan_event {
 #define MDFAN_EVENT_KIND_SYSTEM 0x53u    /* 'S' */
 #define MDFAN_EVENT_KIND_ORDER 0x4Fu     /* 'O' an order event; action: A add, X cancel, D delete, U replace */
 #define MDFAN_EVENT_KIND_CLEAR 0x52u     /* 'R' the first record of a ring a takeover started: action 'G',
-                                          * aux the new generation; drop what earlier events built */
+                                          * order_ref the new generation; drop what earlier events built */
 #define MDFAN_EVENT_FLAG_LAST 1u         /* the last record of its input message */
 #define MDFAN_EVENT_FLAG_BAD_BOOK 2u     /* input was lost and not recovered: books may be wrong */
+#define MDFAN_EVENT_FLAG_NOT_PRINTABLE 4u /* a trade the venue marks non-printable (ITCH C with 'N'):
+                                           * not in volume or last-sale figures */
 
 #define MDFAN_EVENTS_BYTES(capacity) \
   ((uint64_t)MDFAN_EVENTS_HEADER_BYTES + (uint64_t)(capacity) * MDFAN_EVENT_BYTES)
 
-/* ---- top-of-book lines (1.2): the segment "/NAME.tops" beside "/NAME" ----------------------------
+/* ---- top-of-book lines: the segment "/NAME.tops" beside "/NAME" ---------------------------------
  * The best bid and ask of every book, one 64-byte line per slot under its own seqlock, so that a
  * reader of the top alone waits for one line transfer, not for the whole book. In every commit that
- * changes a book's top (level 0 of either side, the counts' emptiness, or the flags), the writer
- * commits the top line first, then the slot: both carry the same msg_index and publish_ts_ns, and
- * the top's update_count is the low 32 bits of the slot update_count the book commit then stores.
- * A commit that leaves the top as it was does not touch the line.
- * Its own object, so the data segment's layout (and every 1.0/1.1 reader of it) is unchanged; a
- * data segment of minor >= 2 has one, created before the data segment becomes READY, and a new
- * writer generation re-creates it (a reader re-opens it when the generation moves).
+ * changes a book's top (level 0 of either side, the counts, or the flags), the writer commits the
+ * top line first, then the slot: both carry the same msg_index and publish_ts_ns. A commit that
+ * leaves the top as it was does not touch the line. A venue with a faster best bid/offer than its
+ * book (Binance @bookTicker) also commits the top line alone, and a book commit older than the top
+ * line shown leaves the line alone (MDFAN_COMMIT_BOOK_ONLY): the line then runs ahead of the slot
+ * (docs/FEED.md states the rule). The line's seq counts its commits (seq / 2 within a generation).
+ * A data segment has one, created before it becomes READY, and a new writer generation re-creates
+ * it (a reader re-opens it when the generation moves).
  *
  *   tops header   two lines: identity (line 0), the top futex word alone (line 1)
  *   top lines     max_instruments lines, MDFAN_TOP_STRIDE_BYTES apart (a line pair each: the
@@ -410,20 +420,18 @@ typedef struct mdfan_tops_header {
 
 typedef struct mdfan_top {
   uint32_t seq;                  /* 0  seqlock, as the slot's */
-  uint32_t flags;                /* 4  the book commit's MDFAN_SLOT_* */
-  uint64_t msg_index;            /* 8  as the book commit's */
-  uint64_t exchange_ts_ns;       /* 16 as the book commit's */
-  uint64_t publish_ts_ns;        /* 24 as the book commit's: when the writer began this publication */
-  uint32_t bid_price;            /* 32 level 0 of the bids; all three 0 when bid_count is 0 */
-  uint32_t bid_size;             /* 36 */
-  uint32_t bid_orders;           /* 40 */
-  uint32_t ask_price;            /* 44 level 0 of the asks; all three 0 when ask_count is 0 */
-  uint32_t ask_size;             /* 48 */
-  uint32_t ask_orders;           /* 52 */
-  uint32_t update_count;         /* 56 low 32 bits of the slot's update_count for the book commit
-                                  *    that follows this top commit */
-  uint16_t bid_count;            /* 60 the book's levels in use (its bid_count, at most 65535) */
-  uint16_t ask_count;            /* 62 */
+  uint16_t flags;                /* 4  the slot's MDFAN_SLOT_* at this commit */
+  uint8_t bid_count;             /* 6  the book's bid levels in use (at most MDFAN_MAX_LEVELS); a top
+                                  *    committed alone counts at least 1 for a side it shows */
+  uint8_t ask_count;             /* 7 */
+  uint64_t msg_index;            /* 8  the input message that carried this best bid/offer */
+  uint64_t exchange_ts_ns;       /* 16 its exchange timestamp */
+  uint64_t publish_ts_ns;        /* 24 when the writer began this publication (CLOCK_MONOTONIC) */
+  int64_t bid_price;             /* 32 level 0 of the bids, the instrument's units; both 0 when
+                                  *    bid_count is 0 (order counts: read the slot) */
+  uint64_t bid_size;             /* 40 */
+  int64_t ask_price;             /* 48 level 0 of the asks; both 0 when ask_count is 0 */
+  uint64_t ask_size;             /* 56 */
 } mdfan_top_t;
 
 #define MDFAN_TOPS_BYTES(max_instruments) \
@@ -433,20 +441,32 @@ typedef struct mdfan_top {
  * One per bound writer, in the writer's own memory: before each commitBook the TypeScript writer
  * fills the fields and the levels, the addon reads them and commits (numbers through memory cost
  * less than N-API arguments). Both sides run on the writer's thread, one after the other: plain
- * accesses. msg_index and exchange_ts_ns are doubles (exact below 2^53: what JavaScript holds).
- * The stage's buffer is 8-aligned; the levels follow the struct at sizeof(mdfan_commit_stage_t):
- * bids then asks, MDFAN_LEVEL_BYTES each, levels of each side. */
+ * accesses. Every number is a double holding an integer (exact below 2^53: what JavaScript holds);
+ * the addon converts them to the slot's integers. The exchange time crosses in the venue's own unit
+ * (Binance: ms) and the addon multiplies it by exchange_ts_unit_ns in 64-bit integers, so epoch
+ * nanoseconds (above 2^53) arrive exact. The stage's buffer is 8-aligned; the levels follow the
+ * struct at sizeof(mdfan_commit_stage_t): bids then asks, levels of each side, each level three
+ * doubles [price, size, orders] (MDFAN_STAGE_LEVEL_BYTES). */
+#define MDFAN_COMMIT_BOOK_AND_TOP 0u /* the book, and its top line if the top changed */
+#define MDFAN_COMMIT_BOOK_ONLY 1u    /* the book; the top line already shows a newer best bid/offer */
+#define MDFAN_COMMIT_TOP_ONLY 2u     /* the top line alone from level 0 of each side: a venue's faster
+                                      * best bid/offer; the slot is untouched */
+#define MDFAN_STAGE_LEVEL_BYTES 24u  /* [price, size, orders] as doubles */
+
 typedef struct mdfan_commit_stage {
   double msg_index;              /* 0  written by TypeScript */
-  double exchange_ts_ns;         /* 8  written by TypeScript */
-  uint32_t flags;                /* 16 the slot's MDFAN_SLOT_* for this commit */
-  uint32_t bid_count;            /* 20 levels in use, at most the segment's levels */
-  uint32_t ask_count;            /* 24 */
-  uint32_t top_commits;          /* 28 written by the addon: top lines committed so far */
+  double exchange_ts;            /* 8  in units of exchange_ts_unit_ns nanoseconds */
+  double exchange_ts_unit_ns;    /* 16 1 for nanoseconds, 1000000 for milliseconds */
+  uint32_t flags;                /* 24 the slot's MDFAN_SLOT_* for this commit */
+  uint32_t bid_count;            /* 28 levels in use, at most the segment's levels */
+  uint32_t ask_count;            /* 32 */
+  uint32_t mode;                 /* 36 MDFAN_COMMIT_* */
+  uint32_t top_commits;          /* 40 written by the addon: top lines committed so far */
+  uint32_t reserved;             /* 44 */
 } mdfan_commit_stage_t;
 
 #define MDFAN_COMMIT_STAGE_BYTES(levels) \
-  (sizeof(mdfan_commit_stage_t) + 2u * (size_t)(levels) * MDFAN_LEVEL_BYTES)
+  (sizeof(mdfan_commit_stage_t) + 2u * (size_t)(levels) * MDFAN_STAGE_LEVEL_BYTES)
 
 /* ---- the layout, asserted ----------------------------------------------------------------- */
 MDFAN_STATIC_ASSERT(sizeof(mdfan_header_t) == MDFAN_HEADER_BYTES, "header is 1024 bytes");
@@ -459,11 +479,14 @@ MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, control_socket_path) == 6 * MDFAN_L
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, writer_start_realtime_ns) % 8 == 0, "u64 aligned");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, created_realtime_ns) % 8 == 0, "u64 aligned");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_dir_entry_t) == MDFAN_DIR_ENTRY_BYTES, "directory entry is 64 bytes");
-MDFAN_STATIC_ASSERT(sizeof(mdfan_level_t) == MDFAN_LEVEL_BYTES, "level is 12 bytes");
+MDFAN_STATIC_ASSERT(sizeof(mdfan_level_t) == MDFAN_LEVEL_BYTES, "level is 24 bytes");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_level_t, price) % 8 == 0 && offsetof(mdfan_level_t, size) % 8 == 0, "u64 aligned");
+MDFAN_STATIC_ASSERT(MDFAN_SLOT_HEADER_BYTES % 8 == 0, "levels start 8-aligned");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_dir_entry_t, price_decimals) == 44, "decimals after the flags");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_slot_header_t) == MDFAN_SLOT_HEADER_BYTES, "slot header is 64 bytes");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_slot_header_t, seq) == 0, "seq first: it shares the line with the data");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_slot_header_t, msg_index) % 8 == 0, "u64 aligned");
-MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(10) == 384, "10 levels: 64 + 240 bytes -> 3 line pairs");
+MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(10) == 640, "10 levels: 64 + 480 bytes -> 5 line pairs");
 MDFAN_STATIC_ASSERT(MDFAN_SLOT_STRIDE(1) == 128, "1 level fits one line pair");
 MDFAN_STATIC_ASSERT(MDFAN_HEADER_BYTES % MDFAN_LINE_BYTES == 0, "directory starts on a line");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_registry_header_t) == 2 * MDFAN_REGISTRY_LINE_BYTES, "registry header is two lines");
@@ -475,10 +498,11 @@ MDFAN_STATIC_ASSERT(offsetof(mdfan_events_header_t, head) == MDFAN_LINE_BYTES, "
 MDFAN_STATIC_ASSERT(sizeof(mdfan_event_t) == MDFAN_EVENT_BYTES, "an event is one 64-byte cache line");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_event_t, price) % 8 == 0, "u64 aligned");
 MDFAN_STATIC_ASSERT((MDFAN_EVENTS_DEFAULT_CAPACITY & (MDFAN_EVENTS_DEFAULT_CAPACITY - 1u)) == 0, "capacity is a power of two");
-MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, events) == 536, "1.1 adds the events counter in line 4's reserved space");
-MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, companions) == 168, "1.4 adds companions in line 1's reserved space");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, events) == 536, "the events counter in line 4");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_header_t, companions) == 168, "companions in line 1");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_event_t, size) == 56, "the event's size closes its line");
 
-MDFAN_STATIC_ASSERT(offsetof(mdfan_registry_header_t, top_sleepers) == 132, "1.2 adds top_sleepers in line 1's reserved space");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_registry_header_t, top_sleepers) == 132, "top_sleepers in line 1");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_tops_header_t) == MDFAN_TOPS_HEADER_BYTES, "tops header is two lines");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_tops_header_t, notify_seq) == MDFAN_LINE_BYTES, "the top futex word owns line 1");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_top_t) == MDFAN_TOP_BYTES, "a top is one 64-byte cache line");
@@ -486,10 +510,13 @@ MDFAN_STATIC_ASSERT(MDFAN_TOP_STRIDE_BYTES % MDFAN_LINE_BYTES == 0, "top lines d
 MDFAN_STATIC_ASSERT(MDFAN_TOPS_HEADER_BYTES % MDFAN_LINE_BYTES == 0, "top lines start on a line pair");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, seq) == 0, "seq first, as the slot's");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, publish_ts_ns) % 8 == 0, "u64 aligned");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_top_t, bid_price) == 32 && offsetof(mdfan_top_t, ask_size) == 56, "the best bid and offer fill the line's second half");
+MDFAN_STATIC_ASSERT(MDFAN_MAX_LEVELS <= 255, "a top line's counts are u8");
 
 MDFAN_STATIC_ASSERT(sizeof(mdfan_commit_stage_t) % 8 == 0, "stage levels start 8-aligned after the fields");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, msg_index) % 8 == 0, "f64 aligned");
-MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, exchange_ts_ns) % 8 == 0, "f64 aligned");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, exchange_ts) % 8 == 0 && offsetof(mdfan_commit_stage_t, exchange_ts_unit_ns) % 8 == 0, "f64 aligned");
 MDFAN_STATIC_ASSERT(sizeof(double) == 8, "the stage's doubles are JavaScript numbers (IEEE-754 binary64)");
+MDFAN_STATIC_ASSERT(MDFAN_STAGE_LEVEL_BYTES == 3 * sizeof(double), "a stage level is three doubles");
 
 #endif /* MDFAN_ABI_H */

@@ -178,28 +178,35 @@ static inline void mdfan_seqlock_write_end(uint32_t *seqp, uint32_t odd) {
   __atomic_store_n(seqp, odd + 1u, __ATOMIC_RELEASE);
 }
 
+/* The top line's commit: `t` composed on the stack, copied after W1 in a few wide stores. */
+static inline void mdfan_commit_top_line(mdfan_top_t *top, const mdfan_top_t *t) {
+  uint32_t odd = mdfan_seqlock_write_open(&top->seq);
+  memcpy((uint8_t *)top + sizeof t->seq, (const uint8_t *)t + sizeof t->seq, sizeof *t - sizeof t->seq);
+  mdfan_seqlock_write_end(&top->seq, odd);
+}
+
 /*
- * One book commit, as mdfan's writer makes it: the top line first when the top changed, then the
- * slot. `slot` is the slot's first byte, `top` its top line (NULL: a 1.1 segment, no tops object);
- * bids and asks are `levels` * 3 u32 each ([price, size, orders], best first), of which
- * bid_count / ask_count are in use (at most `levels`): the rest of the slot's levels are zeroed,
- * so a reader never sees an old book's tail. Returns 1 if the top line was committed, else 0.
- *
+ * One book commit, as mdfan's writer makes it: the top line first when the top changed (unless
+ * keep_top: the line already shows a newer best bid/offer than this book, MDFAN_COMMIT_BOOK_ONLY),
+ * then the slot. `slot` is the slot's first byte, `top` its top line (NULL: none); bids and asks
+ * are `levels` levels each (the slot's own format, best first), of which bid_count / ask_count are
+ * in use (at most `levels`): the rest of the slot's levels are zeroed, so a reader never sees an
+ * old book's tail. Returns 1 if the top line was committed, else 0.
  * Each header line is composed on the stack and copied after W1 in a few wide stores: a reader
  * spinning on the line takes it back between any two of the writer's stores, so every store after
  * W1 may cost a line transfer (one store per field measured about 3x slower than this on a spinning
  * reader's line: docs/BENCHMARKS.md).
  */
-static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const uint32_t *bids,
-                                    uint32_t bid_count, const uint32_t *asks, uint32_t ask_count, uint64_t msg_index,
-                                    uint64_t exchange_ts_ns, uint64_t publish_ts_ns, uint32_t flags,
-                                    uint32_t instrument_index) {
+static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const mdfan_level_t *bids,
+                                    uint32_t bid_count, const mdfan_level_t *asks, uint32_t ask_count,
+                                    uint64_t msg_index, uint64_t exchange_ts_ns, uint64_t publish_ts_ns,
+                                    uint32_t flags, uint32_t instrument_index, int keep_top) {
   mdfan_slot_header_t h;
   memcpy(&h, slot, sizeof h); /* our own last stores: a plain read is exact (update_count) */
   if (bid_count > levels) bid_count = levels;
   if (ask_count > levels) ask_count = levels;
-  static const uint32_t none[3] = {0, 0, 0};
-  const uint32_t *b0 = bid_count ? bids : none, *a0 = ask_count ? asks : none;
+  static const mdfan_level_t none = {0, 0, 0, 0};
+  const mdfan_level_t *b0 = bid_count ? bids : &none, *a0 = ask_count ? asks : &none;
   h.flags = flags;
   h.msg_index = msg_index;
   h.exchange_ts_ns = exchange_ts_ns;
@@ -209,32 +216,37 @@ static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t le
   h.update_count += 1;
   h.instrument_index = instrument_index;
   int top_changed = 0;
-  if (top) {
+  if (top && keep_top) {
+    /* The line shows a newer best bid/offer: it keeps its prices, but not an old STALE mark. */
+    mdfan_top_t t;
+    memcpy(&t, top, sizeof t);
+    if (t.seq != 0 && t.flags != (uint16_t)flags) {
+      t.flags = (uint16_t)flags;
+      t.publish_ts_ns = publish_ts_ns;
+      mdfan_commit_top_line(top, &t);
+      top_changed = 1;
+    }
+  } else if (top) {
     mdfan_top_t t;
     memcpy(&t, top, sizeof t); /* our own last stores, as for the slot */
-    uint16_t bc = (uint16_t)bid_count, ac = (uint16_t)ask_count;
+    uint8_t bc = (uint8_t)bid_count, ac = (uint8_t)ask_count; /* levels <= MDFAN_MAX_LEVELS <= 255 */
     /* A top that did not change is not rewritten: its readers are not disturbed (nor woken). seq 0:
      * never committed. */
-    top_changed = t.seq == 0 || t.flags != flags || t.bid_count != bc || t.ask_count != ac || t.bid_price != b0[0] ||
-                  t.bid_size != b0[1] || t.bid_orders != b0[2] || t.ask_price != a0[0] || t.ask_size != a0[1] ||
-                  t.ask_orders != a0[2];
+    top_changed = t.seq == 0 || t.flags != (uint16_t)flags || t.bid_count != bc || t.ask_count != ac ||
+                  t.bid_price != b0->price || t.bid_size != b0->size || t.ask_price != a0->price ||
+                  t.ask_size != a0->size;
     if (top_changed) {
-      t.flags = flags;
+      t.flags = (uint16_t)flags;
+      t.bid_count = bc;
+      t.ask_count = ac;
       t.msg_index = msg_index;
       t.exchange_ts_ns = exchange_ts_ns;
       t.publish_ts_ns = publish_ts_ns;
-      t.bid_price = b0[0];
-      t.bid_size = b0[1];
-      t.bid_orders = b0[2];
-      t.ask_price = a0[0];
-      t.ask_size = a0[1];
-      t.ask_orders = a0[2];
-      t.update_count = (uint32_t)h.update_count;
-      t.bid_count = bc;
-      t.ask_count = ac;
-      uint32_t odd = mdfan_seqlock_write_open(&top->seq);
-      memcpy((uint8_t *)top + sizeof t.seq, (const uint8_t *)&t + sizeof t.seq, sizeof t - sizeof t.seq);
-      mdfan_seqlock_write_end(&top->seq, odd);
+      t.bid_price = b0->price;
+      t.bid_size = b0->size;
+      t.ask_price = a0->price;
+      t.ask_size = a0->size;
+      mdfan_commit_top_line(top, &t);
     }
   }
   uint32_t *seqp = (uint32_t *)slot;
@@ -249,6 +261,39 @@ static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t le
   memset(ask_levels + ask_bytes, 0, side_bytes - ask_bytes);
   mdfan_seqlock_write_end(seqp, odd);
   return top_changed;
+}
+
+/*
+ * A top line committed alone (MDFAN_COMMIT_TOP_ONLY): a venue's best bid/offer that is newer than
+ * its book (Binance @bookTicker). `bid` / `ask` are the best levels (size 0: that side is empty);
+ * flags are the slot's current ones, and the counts the book's, at least 1 for a side shown.
+ * The slot is not touched. Returns 1 if the line was committed (0: it already showed exactly this).
+ */
+static inline int mdfan_commit_top(const uint8_t *slot, mdfan_top_t *top, const mdfan_level_t *bid,
+                                   const mdfan_level_t *ask, uint64_t msg_index, uint64_t exchange_ts_ns,
+                                   uint64_t publish_ts_ns) {
+  mdfan_slot_header_t h;
+  memcpy(&h, slot, sizeof h); /* our own last stores */
+  mdfan_top_t t;
+  memcpy(&t, top, sizeof t);
+  uint8_t bc = (uint8_t)(h.bid_count ? h.bid_count : bid->size != 0);
+  uint8_t ac = (uint8_t)(h.ask_count ? h.ask_count : ask->size != 0);
+  int64_t bp = bid->size ? bid->price : 0, ap = ask->size ? ask->price : 0;
+  if (t.seq != 0 && t.flags == (uint16_t)h.flags && t.bid_count == bc && t.ask_count == ac && t.bid_price == bp &&
+      t.bid_size == bid->size && t.ask_price == ap && t.ask_size == ask->size)
+    return 0;
+  t.flags = (uint16_t)h.flags;
+  t.bid_count = bc;
+  t.ask_count = ac;
+  t.msg_index = msg_index;
+  t.exchange_ts_ns = exchange_ts_ns;
+  t.publish_ts_ns = publish_ts_ns;
+  t.bid_price = bp;
+  t.bid_size = bid->size;
+  t.ask_price = ap;
+  t.ask_size = ask->size;
+  mdfan_commit_top_line(top, &t);
+  return 1;
 }
 
 #endif /* MDFAN_SEQLOCK_H */

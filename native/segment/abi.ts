@@ -6,7 +6,7 @@
  */
 
 export * from './abi.generated.js';
-import { STRUCTS, SIZEOF, REGISTRY_CAPACITY, LINE_BYTES, HEADER_BYTES, DIR_ENTRY_BYTES, SLOT_HEADER_BYTES, LEVEL_BYTES } from './abi.generated.js';
+import { STRUCTS, SIZEOF, REGISTRY_CAPACITY, LINE_BYTES, HEADER_BYTES, DIR_ENTRY_BYTES, SLOT_HEADER_BYTES, LEVEL_BYTES, STAGE_LEVEL_BYTES } from './abi.generated.js';
 
 export const STATE_NAMES: Record<number, string> = {
   0: 'UNINITIALIZED',
@@ -31,7 +31,7 @@ export const READER_LINE = STRUCTS.reader_line;
 export const COMMIT_STAGE = STRUCTS.commit_stage;
 
 /** MDFAN_COMMIT_STAGE_BYTES(levels): the stage's fields, then bids and asks of `levels` each. */
-export const commitStageBytes = (levels: number): number => SIZEOF.commit_stage + 2 * levels * LEVEL_BYTES;
+export const commitStageBytes = (levels: number): number => SIZEOF.commit_stage + 2 * levels * STAGE_LEVEL_BYTES;
 
 /** 32-bit word indexes of the hot fields, for Uint32Array access (byte offset / 4). */
 export const W = {
@@ -87,6 +87,30 @@ export function computeLayout(maxInstruments: number, levels: number, packed = f
     packed,
     hugePages,
   };
+}
+
+const TWO32 = 4294967296;
+
+/** The u64 at words[lo], words[lo + 1] as a Number (exact below 2^53). */
+export const u64At = (words: Uint32Array, lo: number): number => words[lo + 1]! * TWO32 + words[lo]!;
+/** The i64 at words[lo], words[lo + 1] as a Number (exact for |x| below 2^53). */
+export const i64At = (words: Uint32Array, lo: number): number => (words[lo + 1]! | 0) * TWO32 + words[lo]!;
+
+/** Word offsets inside one level (mdfan_level_t) and its size in 32-bit words. */
+export const LW = { price: LEVEL.price.offset >>> 2, size: LEVEL.size.offset >>> 2, orders: LEVEL.orders.offset >>> 2, words: LEVEL_BYTES >>> 2 } as const;
+
+/**
+ * Decodes `count` levels of the slot's format from `words` at word `at` into `dst` as
+ * [price, size, orders] doubles; the rest of dst's `levels` are zeroed.
+ */
+export function decodeLevels(words: Uint32Array, at: number, count: number, levels: number, dst: Float64Array): void {
+  let w = at;
+  for (let i = 0; i < count; i++, w += LW.words) {
+    dst[i * 3] = i64At(words, w + LW.price);
+    dst[i * 3 + 1] = u64At(words, w + LW.size);
+    dst[i * 3 + 2] = words[w + LW.orders]!;
+  }
+  dst.fill(0, count * 3, levels * 3);
 }
 
 /** Bytes of a slot a reader copies: header plus both sides (the stride's padding is skipped). */

@@ -19,15 +19,14 @@ export interface CompanionTrust {
   /** The data segment's owner and permission bits (fstat of the reader's own descriptor). */
   uid: number;
   mode: number;
-  /** The header's MDFAN_COMPANION_* bits, or null for a header older than 1.4 (it says nothing). */
-  named: number | null;
+  /** The header's MDFAN_COMPANION_* bits. */
+  named: number;
 }
 
 /** Trust from a data segment the caller holds mapped (at least its header; `m.fd` its descriptor). */
 export function trustOf(segment: string, m: Mapping): CompanionTrust {
   const st = native.fstat(m.fd);
-  const minor = m.dv.getUint16(abi.HDR.abi_minor.offset, true);
-  return { segment, uid: st.uid, mode: st.mode & 0o777, named: minor >= 4 ? Atomics.load(m.u32, abi.W.hdrCompanions) : null };
+  return { segment, uid: st.uid, mode: st.mode & 0o777, named: Atomics.load(m.u32, abi.W.hdrCompanions) };
 }
 
 /**
@@ -71,13 +70,13 @@ export interface CompanionRefusals {
  * caller checks the size, then maps (Mapping.map) or closes the fd.
  */
 export function openCompanion(trust: CompanionTrust, flag: number, name: string, refuse: CompanionRefusals): { fd: number; size: number } {
-  if (trust.named !== null && (trust.named & flag) === 0) throw refuse.absent(); // never opened: whatever is there is not the writer's
+  if ((trust.named & flag) === 0) throw refuse.absent(); // never opened: whatever is there is not the writer's
   let fd: number;
   try {
     fd = native.shmOpen(shmPath(name), 0, 0);
   } catch (e) {
     const err = inSegment(e, name);
-    if ((err as MdfanError).code === ErrorCode.NO_SEGMENT) throw trust.named === null ? refuse.absent() : refuse.removed();
+    if ((err as MdfanError).code === ErrorCode.NO_SEGMENT) throw refuse.removed();
     throw err;
   }
   try {

@@ -41,8 +41,7 @@ const R_EXCHANGE_TS = EV.exchange_ts_ns.offset >>> 2;
 const R_PUBLISH_TS = EV.publish_ts_ns.offset >>> 2;
 const R_PRICE = EV.price.offset >>> 2;
 const R_ORDER_REF = EV.order_ref.offset >>> 2;
-const R_SHARES = EV.shares.offset >>> 2;
-const R_AUX = EV.aux.offset >>> 2;
+const R_SIZE = EV.size.offset >>> 2;
 const RECORD_WORDS = abi.EVENT_BYTES >>> 2;
 const HEADER_WORDS = abi.EVENTS_HEADER_BYTES >>> 2;
 /** seq_hi while a record is being written: no ring sequence below 2^63 has it. */
@@ -59,12 +58,14 @@ export interface EventFields {
   flags: number;
   instrumentIndex: number;
   msgIndex: number;
-  exchangeTsNs: number;
+  /** In the instrument's time unit (InstrumentSpec.tsUnitNs; ns for none): the ring holds ns. */
+  exchangeTs: number;
   /** In units of 1/MDFAN_EVENT_PRICE_SCALE; NaN for none. Exact below 2^53. */
   price: number;
+  /** The venue's order reference or trade id; a CLEAR's generation. */
   orderRef: number;
-  shares: number;
-  aux: number;
+  /** In the instrument's size units (10^-sizeDecimals). */
+  size: number;
 }
 
 export const newEventFields = (): EventFields => ({
@@ -74,17 +75,35 @@ export const newEventFields = (): EventFields => ({
   flags: 0,
   instrumentIndex: abi.EVENT_NO_INSTRUMENT,
   msgIndex: 0,
-  exchangeTsNs: 0,
+  exchangeTs: 0,
   price: Number.NaN,
   orderRef: 0,
-  shares: 0,
-  aux: 0,
+  size: 0,
 });
 
 const storeU64 = (u32: Uint32Array, w: number, v: number): void => {
   u32[w] = v % TWO32;
   u32[w + 1] = Math.floor(v / TWO32);
 };
+
+const TWO16 = 65536;
+
+/**
+ * Stores a * b (a below 2^53, b below 2^31, the product below 2^64) exactly as a u64 in two words:
+ * an epoch time in ms times 1e6 is above 2^53, so the product is made from 16-bit limbs of a,
+ * each partial product exact in a double. Allocates nothing.
+ */
+export function storeU64Product(u32: Uint32Array, w: number, a: number, b: number): void {
+  if (b === 1) return storeU64(u32, w, a);
+  const a0 = a % TWO16;
+  const a1 = Math.floor(a / TWO16) % TWO16;
+  const a2 = Math.floor(a / TWO32) % TWO16;
+  const a3 = Math.floor(a / (TWO32 * TWO16));
+  const p1 = a1 * b;
+  const low = a0 * b + (p1 % TWO16) * TWO16; // below 2^47 + 2^47
+  u32[w] = low % TWO32;
+  u32[w + 1] = (Math.floor(p1 / TWO16) + a2 * b + a3 * b * TWO16 + Math.floor(low / TWO32)) % TWO32;
+}
 
 function refuseNonTso(name: string): void {
   if (NATIVE_ORDERING_REQUIRED)
@@ -136,8 +155,11 @@ export class EventRingWriter {
     return this.head;
   }
 
-  /** Appends one record, stamped with publishTsNs. Allocates nothing. */
-  append(e: EventFields, publishTsNs: number): void {
+  /**
+   * Appends one record, stamped with publishTsNs; its exchange time is e.exchangeTs * tsUnitNs ns.
+   * Allocates nothing.
+   */
+  append(e: EventFields, publishTsNs: number, tsUnitNs = 1): void {
     const r = this.head + 1;
     const u32 = this.u32;
     const w = HEADER_WORDS + ((r - 1) & this.mask) * RECORD_WORDS;
@@ -145,7 +167,7 @@ export class EventRingWriter {
     u32[w + R_KIND] = (e.kind & 0xff) | ((e.action & 0xff) << 8) | ((e.side & 0xff) << 16) | ((e.flags & 0xff) << 24);
     u32[w + R_INSTRUMENT] = e.instrumentIndex;
     storeU64(u32, w + R_MSG_INDEX, e.msgIndex);
-    storeU64(u32, w + R_EXCHANGE_TS, e.exchangeTsNs);
+    storeU64Product(u32, w + R_EXCHANGE_TS, e.exchangeTs, tsUnitNs);
     storeU64(u32, w + R_PUBLISH_TS, publishTsNs);
     if (Number.isNaN(e.price)) {
       u32[w + R_PRICE] = abi.EVENT_PRICE_NONE_LO;
@@ -157,8 +179,7 @@ export class EventRingWriter {
       u32[w + R_PRICE + 1] = Math.floor(e.price / TWO32) >>> 0;
     }
     storeU64(u32, w + R_ORDER_REF, e.orderRef);
-    u32[w + R_SHARES] = e.shares;
-    u32[w + R_AUX] = e.aux;
+    storeU64(u32, w + R_SIZE, e.size);
     u32[w + R_SEQ_LO] = r % TWO32; // E2: plain; V8 keeps it before the Atomics store that follows
     const hi = Math.floor(r / TWO32);
     Atomics.store(u32, w + R_SEQ_HI, hi); // E3: the record is whole
@@ -225,11 +246,9 @@ export class EventRecord {
   get orderRef(): number {
     return this.words[R_ORDER_REF + 1] * TWO32 + this.words[R_ORDER_REF];
   }
-  get shares(): number {
-    return this.words[R_SHARES];
-  }
-  get aux(): number {
-    return this.words[R_AUX];
+  /** In the instrument's size units (10^-sizeDecimals); exact below 2^53. */
+  get size(): number {
+    return this.words[R_SIZE + 1] * TWO32 + this.words[R_SIZE];
   }
 }
 

@@ -16,4 +16,5 @@ export type { LevelSource } from './seqlock.js';
 export { TopSnapshot, topsName } from './tops.js';
 export { unlinkSegment, shmPath } from './mapping.js';
 export { segmentObjects, unlinkSegmentObjects } from './objects.js';
-export type { Instrument } from './directory.js';
+export type { Instrument, InstrumentSpec } from './directory.js';
+export { ITCH_SPEC, specOf } from './directory.js';

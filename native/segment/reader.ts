@@ -261,6 +261,7 @@ export class SegmentReader {
         seq: Atomics.load(this.map.u32, this.slotWord(index)),
       });
     }
+    snap.decode();
     snap.retries = r;
     this.retries += r;
     return r;
@@ -271,18 +272,12 @@ export class SegmentReader {
   private topViews: Array<Uint32Array | undefined> = [];
 
   /**
-   * The tops mapping of the current generation. Throws MDFAN_ERR_NO_SEGMENT for a writer of ABI
-   * 1.0 or 1.1 (no top lines), MDFAN_ERR_NOT_READY while a new writer is re-creating them.
+   * The tops mapping of the current generation. Throws MDFAN_ERR_NOT_READY while a new writer is
+   * re-creating them, a coded refusal when they are missing or not the writer's (companion.ts).
    */
   tops(): Mapping {
     if (this.topsMap !== null) return this.topsMap;
     if (this.map.isClosed) throw new MdfanError(ErrorCode.CLOSED, `reader for ${this.name} is closed`);
-    const minor = this.map.dv.getUint16(abi.HDR.abi_minor.offset, true);
-    if (minor < 2)
-      throw new MdfanError(ErrorCode.NO_SEGMENT, `segment ${this.name} has ABI ${abi.ABI_MAJOR}.${minor}: no top-of-book lines before 1.2 (read the book's level 0)`, {
-        segment: this.name,
-        found: `${abi.ABI_MAJOR}.${minor}`,
-      });
     this.topsMap = openTops(this.name, this.layout.maxInstruments, this.currentGeneration, trustOf(this.name, this.map));
     return this.topsMap;
   }
@@ -321,6 +316,7 @@ export class SegmentReader {
         seq: Atomics.load(m.u32, topWord(index)),
       });
     }
+    top.decode();
     top.retries = r;
     this.retries += r;
     return r;

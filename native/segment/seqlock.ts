@@ -43,15 +43,15 @@ export const NATIVE_ORDERING_REQUIRED = process.arch !== 'x64' && process.arch !
 const STALE_CHECK_MASK = abi.STALE_CHECK_SPINS - 1;
 
 /**
- * A preallocated copy of one slot. Reads fill `words` in place; the getters decode it without
- * allocating. u64 fields are returned as Numbers (exact below 2^53).
+ * A preallocated copy of one slot. Reads fill `words` in place and decode its levels into `bids`
+ * and `asks`; the getters allocate nothing. 64-bit fields are returned as Numbers (exact below 2^53).
  */
 export class BookSnapshot implements LevelSource {
   readonly levels: number;
   readonly words: Uint32Array;
-  /** Views into `words`: [price, size, orders] per level, best first (a LevelSource). */
-  readonly bids: Uint32Array;
-  readonly asks: Uint32Array;
+  /** [price, size, orders] per level, best first, decoded from `words` by decode() (a LevelSource). */
+  readonly bids: Float64Array;
+  readonly asks: Float64Array;
   private readonly asksWord: number;
   /** Retries of the read that filled this snapshot. */
   retries = 0;
@@ -62,8 +62,14 @@ export class BookSnapshot implements LevelSource {
     this.levels = levels;
     this.words = new Uint32Array(abi.slotPayloadBytes(levels) >>> 2);
     this.asksWord = abi.asksOffset(levels) >>> 2;
-    this.bids = this.words.subarray(abi.W.slotLevels, abi.W.slotLevels + levels * 3);
-    this.asks = this.words.subarray(this.asksWord, this.asksWord + levels * 3);
+    this.bids = new Float64Array(levels * 3);
+    this.asks = new Float64Array(levels * 3);
+  }
+
+  /** Decodes the levels of the copy in `words` into bids and asks (every read path calls it). */
+  decode(): void {
+    abi.decodeLevels(this.words, abi.W.slotLevels, this.bidCount, this.levels, this.bids);
+    abi.decodeLevels(this.words, this.asksWord, this.askCount, this.levels, this.asks);
   }
 
   get seq(): number {
@@ -98,22 +104,22 @@ export class BookSnapshot implements LevelSource {
     return Math.min(this.words[abi.W.slotAskCount], this.levels);
   }
   bidPrice(i: number): number {
-    return this.words[abi.W.slotLevels + i * 3];
+    return this.bids[i * 3]!;
   }
   bidSize(i: number): number {
-    return this.words[abi.W.slotLevels + i * 3 + 1];
+    return this.bids[i * 3 + 1]!;
   }
   bidOrders(i: number): number {
-    return this.words[abi.W.slotLevels + i * 3 + 2];
+    return this.bids[i * 3 + 2]!;
   }
   askPrice(i: number): number {
-    return this.words[this.asksWord + i * 3];
+    return this.asks[i * 3]!;
   }
   askSize(i: number): number {
-    return this.words[this.asksWord + i * 3 + 1];
+    return this.asks[i * 3 + 1]!;
   }
   askOrders(i: number): number {
-    return this.words[this.asksWord + i * 3 + 2];
+    return this.asks[i * 3 + 2]!;
   }
   private u64(loWord: number): number {
     return this.words[loWord + 1] * 4294967296 + this.words[loWord];
@@ -176,15 +182,28 @@ export function readSlotJs(slot: Uint32Array, dst: Uint32Array, staleNs: number,
   }
 }
 
-/** Source of one commit's levels, laid out as in the slot: [price, size, orders] per level. */
+/**
+ * Source of one commit's levels: [price, size, orders] per level as Numbers, prices and sizes
+ * integers in the instrument's units (exact below 2^53; the slot holds them as i64 / u64).
+ */
 export interface LevelSource {
   bidCount: number;
   askCount: number;
-  /** levels*3 words: best bid first. */
-  bids: Uint32Array;
-  /** levels*3 words: best ask first. */
-  asks: Uint32Array;
+  /** levels*3 numbers: best bid first. */
+  bids: Float64Array;
+  /** levels*3 numbers: best ask first. */
+  asks: Float64Array;
 }
+
+/** What a commit publishes (mdfan_commit_stage_t.mode). */
+export const CommitMode = Object.freeze({
+  /** The book, and its top line if the top changed. */
+  BOOK_AND_TOP: abi.COMMIT_BOOK_AND_TOP,
+  /** The book alone: the top line already shows a newer best bid/offer. */
+  BOOK_ONLY: abi.COMMIT_BOOK_ONLY,
+  /** The top line alone, from level 0 of each side: a venue's faster best bid/offer. */
+  TOP_ONLY: abi.COMMIT_TOP_ONLY,
+});
 
 /**
  * Writes slots of one mapping (and their top lines, if the segment has them) through the addon's
@@ -201,7 +220,7 @@ export class SlotWriter {
   private readonly asksWord: number;
   private readonly maxInstruments: number;
   private handle: number;
-  /** The stage the addon reads (mdfan_commit_stage_t, then bids and asks levels*3 words each). */
+  /** The stage the addon reads (mdfan_commit_stage_t, then bids and asks levels*3 doubles each). */
   private readonly stageWords: Uint32Array;
   private readonly stageF64: Float64Array;
   /** The staging levels: fill `stage.bids`/`stage.asks` in place and commit(index, stage, ...). */
@@ -220,12 +239,12 @@ export class SlotWriter {
     // An ArrayBuffer's memory is 8-aligned, as the stage's doubles need.
     const stage = new ArrayBuffer(abi.commitStageBytes(layout.levels));
     this.stageWords = new Uint32Array(stage);
-    this.stageF64 = new Float64Array(stage, 0, abi.SIZEOF.commit_stage >>> 3);
+    this.stageF64 = new Float64Array(stage);
     this.stage = {
       bidCount: 0,
       askCount: 0,
-      bids: this.stageWords.subarray(STAGE.levels, STAGE.levels + side),
-      asks: this.stageWords.subarray(STAGE.levels + side, STAGE.levels + 2 * side),
+      bids: this.stageF64.subarray(STAGE.levels, STAGE.levels + side),
+      asks: this.stageF64.subarray(STAGE.levels + side, STAGE.levels + 2 * side),
     };
     this.handle = native.commitBind(buffer, layout.slotsOffset, layout.slotStride, layout.levels, layout.maxInstruments, tops, stage);
   }
@@ -241,11 +260,20 @@ export class SlotWriter {
   }
 
   /**
-   * Commits one book to slot `index` (its top line first, if the top changed) and returns the
-   * publish time it stamped (CLOCK_MONOTONIC ns, read as the commit began). msgIndex and
-   * exchangeTsNs are non-negative integers below 2^53; levels beyond the depth are dropped.
+   * Commits one book to slot `index` (its top line first, if the top changed, unless `mode` says
+   * otherwise) and returns the publish time it stamped (CLOCK_MONOTONIC ns, read as the commit
+   * began). msgIndex and exchangeTs are non-negative integers below 2^53, exchangeTs in units of
+   * tsUnitNs ns (the addon multiplies in 64-bit integers); levels beyond the depth are dropped.
    */
-  commit(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags: number): number {
+  commit(
+    index: number,
+    src: LevelSource,
+    msgIndex: number,
+    exchangeTs: number,
+    flags: number,
+    tsUnitNs = 1,
+    mode: number = abi.COMMIT_BOOK_AND_TOP,
+  ): number {
     if (index >>> 0 !== index || index >= this.maxInstruments)
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
     const levels = this.levels;
@@ -256,10 +284,40 @@ export class SlotWriter {
     if (src.asks !== stage.asks) copyLevels(stage.asks, src.asks, askCount * 3);
     const w = this.stageWords;
     this.stageF64[STAGE.msgIndex] = msgIndex;
-    this.stageF64[STAGE.exchangeTs] = exchangeTsNs;
+    this.stageF64[STAGE.exchangeTs] = exchangeTs;
+    this.stageF64[STAGE.exchangeTsUnit] = tsUnitNs;
     w[STAGE.flags] = flags;
     w[STAGE.bidCount] = bidCount;
     w[STAGE.askCount] = askCount;
+    w[STAGE.mode] = mode;
+    const ts = native.commitBook(this.handle, index);
+    if (ts < 0) throw new MdfanError(ErrorCode.CLOSED, 'the segment was closed: no more commits', { index });
+    return ts;
+  }
+
+  /**
+   * Commits top line `index` alone (a venue's best bid/offer newer than its book): size 0 is an
+   * empty side. The slot is untouched; the line takes the slot's current flags. Returns the publish
+   * time, or 0 if the line already showed exactly this (nothing committed), as commit()'s caller
+   * counts top commits through topCommits.
+   */
+  commitTop(index: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number, tsUnitNs = 1): number {
+    if (index >>> 0 !== index || index >= this.maxInstruments)
+      throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
+    const stage = this.stage;
+    stage.bids[0] = bidPrice;
+    stage.bids[1] = bidSize;
+    stage.bids[2] = 0;
+    stage.asks[0] = askPrice;
+    stage.asks[1] = askSize;
+    stage.asks[2] = 0;
+    const w = this.stageWords;
+    this.stageF64[STAGE.msgIndex] = msgIndex;
+    this.stageF64[STAGE.exchangeTs] = exchangeTs;
+    this.stageF64[STAGE.exchangeTsUnit] = tsUnitNs;
+    w[STAGE.bidCount] = bidSize > 0 ? 1 : 0;
+    w[STAGE.askCount] = askSize > 0 ? 1 : 0;
+    w[STAGE.mode] = abi.COMMIT_TOP_ONLY;
     const ts = native.commitBook(this.handle, index);
     if (ts < 0) throw new MdfanError(ErrorCode.CLOSED, 'the segment was closed: no more commits', { index });
     return ts;
@@ -274,13 +332,13 @@ export class SlotWriter {
     if (index >>> 0 !== index || index >= this.maxInstruments)
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
     const base = this.slotWord(index);
-    const side = this.levels * 3;
     const stage = this.stage;
-    stage.bids.set(this.u32.subarray(base + abi.W.slotLevels, base + abi.W.slotLevels + side));
-    stage.asks.set(this.u32.subarray(base + this.asksWord, base + this.asksWord + side));
-    stage.bidCount = this.u32[base + abi.W.slotBidCount];
-    stage.askCount = this.u32[base + abi.W.slotAskCount];
-    return this.commit(index, stage, msgIndex, 0, flags);
+    stage.bidCount = this.u32[base + abi.W.slotBidCount]!;
+    stage.askCount = this.u32[base + abi.W.slotAskCount]!;
+    abi.decodeLevels(this.u32, base + abi.W.slotLevels, stage.bidCount, this.levels, stage.bids);
+    abi.decodeLevels(this.u32, base + this.asksWord, stage.askCount, this.levels, stage.asks);
+    // The top line may show a newer best bid/offer than the book (a venue's ticker): keep it, with the new flags.
+    return this.commit(index, stage, msgIndex, 0, flags, 1, abi.COMMIT_BOOK_ONLY);
   }
 
   /**
@@ -302,16 +360,19 @@ export class SlotWriter {
 /** Indexes into the stage (mdfan_commit_stage_t): f64 elements for the doubles, u32 words for the rest. */
 const STAGE = {
   msgIndex: abi.COMMIT_STAGE.msg_index.offset >>> 3,
-  exchangeTs: abi.COMMIT_STAGE.exchange_ts_ns.offset >>> 3,
+  exchangeTs: abi.COMMIT_STAGE.exchange_ts.offset >>> 3,
+  exchangeTsUnit: abi.COMMIT_STAGE.exchange_ts_unit_ns.offset >>> 3,
   flags: abi.COMMIT_STAGE.flags.offset >>> 2,
   bidCount: abi.COMMIT_STAGE.bid_count.offset >>> 2,
   askCount: abi.COMMIT_STAGE.ask_count.offset >>> 2,
+  mode: abi.COMMIT_STAGE.mode.offset >>> 2,
   topCommits: abi.COMMIT_STAGE.top_commits.offset >>> 2,
-  levels: abi.SIZEOF.commit_stage >>> 2,
+  /** f64 index of the first level. */
+  levels: abi.SIZEOF.commit_stage >>> 3,
 } as const;
 
-/** Copies the words in use (the addon zeroes the rest of the slot's side). */
-function copyLevels(dst: Uint32Array, src: Uint32Array, used: number): void {
+/** Copies the numbers in use (the addon zeroes the rest of the slot's side). */
+function copyLevels(dst: Float64Array, src: Float64Array, used: number): void {
   if (src.length === dst.length) dst.set(src);
   else for (let i = 0; i < used; i++) dst[i] = src[i];
 }

@@ -14,7 +14,10 @@ export interface InstrumentStat {
   symbol: string;
   feed_id: number;
   slot: number;
+  /** 10^price_decimals: price / price_scale is currency units. */
   price_scale: number;
+  price_decimals: number;
+  size_decimals: number;
   /** Commits to this instrument's slot in this generation (null if the slot stayed mid-update). */
   updates: number | null;
   seq: number | null;
@@ -66,6 +69,8 @@ export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_D
           feed_id: inst.feedId,
           slot: inst.slotIndex,
           price_scale: inst.priceScale,
+          price_decimals: inst.priceDecimals,
+          size_decimals: inst.sizeDecimals,
           updates: snap.updateCount,
           seq: snap.seq,
           msg_index: snap.msgIndex,
@@ -73,7 +78,7 @@ export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_D
         };
       } catch (e) {
         if (!isMdfanError(e, 'MDFAN_ERR_STALE')) throw e;
-        return { index: inst.index, symbol: inst.symbol, feed_id: inst.feedId, slot: inst.slotIndex, price_scale: inst.priceScale, updates: null, seq: null, msg_index: null, stale: true };
+        return { index: inst.index, symbol: inst.symbol, feed_id: inst.feedId, slot: inst.slotIndex, price_scale: inst.priceScale, price_decimals: inst.priceDecimals, size_decimals: inst.sizeDecimals, updates: null, seq: null, msg_index: null, stale: true };
       }
     });
     const closed = h.state === abi.STATE_CLOSED;

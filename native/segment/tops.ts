@@ -28,36 +28,43 @@ export const topWord = (index: number): number => HEADER_WORDS + index * STRIDE_
 /** Word indexes inside a top line. */
 export const TW = {
   seq: T.seq.offset >>> 2,
-  flags: T.flags.offset >>> 2,
+  /** flags (low half), bid_count (third byte), ask_count (high byte) */
+  flagsCounts: T.flags.offset >>> 2,
   msgIndexLo: T.msg_index.offset >>> 2,
   exchangeTsLo: T.exchange_ts_ns.offset >>> 2,
   publishTsLo: T.publish_ts_ns.offset >>> 2,
   bidPrice: T.bid_price.offset >>> 2,
   bidSize: T.bid_size.offset >>> 2,
-  bidOrders: T.bid_orders.offset >>> 2,
   askPrice: T.ask_price.offset >>> 2,
   askSize: T.ask_size.offset >>> 2,
-  askOrders: T.ask_orders.offset >>> 2,
-  updateCount: T.update_count.offset >>> 2,
-  counts: T.bid_count.offset >>> 2, // bid_count (low half), ask_count (high half)
 } as const;
 
-/** A preallocated copy of one top line; getters decode it without allocating. */
+/**
+ * A preallocated copy of one top line; reads decode its best bid and ask into `bids`/`asks`
+ * (decode()), and the getters allocate nothing. A top line carries no order counts (the slot does).
+ */
 export class TopSnapshot {
   readonly words = new Uint32Array(TOP_WORDS);
-  /** Level 0 of each side as [price, size, orders] views: with bidCount/askCount, a one-level LevelSource. */
-  readonly bids = this.words.subarray(TW.bidPrice, TW.bidPrice + 3);
-  readonly asks = this.words.subarray(TW.askPrice, TW.askPrice + 3);
+  /** Level 0 of each side as [price, size, orders = 0]: with bidCount/askCount, a one-level LevelSource. */
+  readonly bids = new Float64Array(3);
+  readonly asks = new Float64Array(3);
   /** Retries of the read that filled it. */
   retries = 0;
+  /** Decodes the copy in `words` (every read path calls it). */
+  decode(): void {
+    this.bids[0] = abi.i64At(this.words, TW.bidPrice);
+    this.bids[1] = abi.u64At(this.words, TW.bidSize);
+    this.asks[0] = abi.i64At(this.words, TW.askPrice);
+    this.asks[1] = abi.u64At(this.words, TW.askSize);
+  }
   get seq(): number {
-    return this.words[TW.seq];
+    return this.words[TW.seq]!;
   }
   get flags(): number {
-    return this.words[TW.flags];
+    return this.words[TW.flagsCounts]! & 0xffff;
   }
   get stale(): boolean {
-    return (this.words[TW.flags] & abi.SLOT_STALE) !== 0;
+    return (this.words[TW.flagsCounts]! & abi.SLOT_STALE) !== 0;
   }
   get msgIndex(): number {
     return this.words[TW.msgIndexLo + 1] * 4294967296 + this.words[TW.msgIndexLo];
@@ -69,32 +76,26 @@ export class TopSnapshot {
     return this.words[TW.publishTsLo + 1] * 4294967296 + this.words[TW.publishTsLo];
   }
   get bidPrice(): number {
-    return this.words[TW.bidPrice];
+    return this.bids[0]!;
   }
   get bidSize(): number {
-    return this.words[TW.bidSize];
-  }
-  get bidOrders(): number {
-    return this.words[TW.bidOrders];
+    return this.bids[1]!;
   }
   get askPrice(): number {
-    return this.words[TW.askPrice];
+    return this.asks[0]!;
   }
   get askSize(): number {
-    return this.words[TW.askSize];
+    return this.asks[1]!;
   }
-  get askOrders(): number {
-    return this.words[TW.askOrders];
-  }
-  /** Low 32 bits of the update_count of the book committed with this top. */
+  /** Commits this line has had in its generation (its seq counts two per commit). */
   get updateCount(): number {
-    return this.words[TW.updateCount];
+    return this.words[TW.seq]! >>> 1;
   }
   get bidCount(): number {
-    return this.words[TW.counts] & 0xffff;
+    return (this.words[TW.flagsCounts]! >>> 16) & 0xff;
   }
   get askCount(): number {
-    return this.words[TW.counts] >>> 16;
+    return this.words[TW.flagsCounts]! >>> 24;
   }
 }
 

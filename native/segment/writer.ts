@@ -18,7 +18,7 @@ import { segmentObjects } from './objects.js';
 import { eventsName } from './events.js';
 import { releaseSegmentLock, takeSegmentLock } from './writer-lock.js';
 import { type LevelSource, SlotWriter } from './seqlock.js';
-import { writeDirEntry } from './directory.js';
+import { type InstrumentSpec, writeDirEntry } from './directory.js';
 import { RegistryOwner } from './registry.js';
 import { type ControlLimits, ControlServer, controlPath, writeControlPath } from './control.js';
 import { EventRingWriter, type EventFields, newEventFields } from './events.js';
@@ -45,6 +45,8 @@ export class SegmentWriter {
   readonly slots: SlotWriter;
   readonly outcome: OpenOutcome;
   private instrumentCount = 0;
+  /** Each slot's exchange-time unit in ns (InstrumentSpec.tsUnitNs): commits and events multiply by it. */
+  private readonly tsUnitNs: Float64Array;
   private closedState = false;
   private lastBeatNs = 0;
   private ticks = 0;
@@ -76,6 +78,7 @@ export class SegmentWriter {
     this.name = name;
     this.map = map;
     this.layout = layoutOf(map);
+    this.tsUnitNs = new Float64Array(this.layout.maxInstruments).fill(1);
     this.outcome = outcome;
     this.lockFd = lockFd;
     // The objects beside the segment get the data segment's own mode (a takeover keeps a mode
@@ -104,7 +107,7 @@ export class SegmentWriter {
       const clear = newEventFields();
       clear.kind = abi.EVENT_KIND_CLEAR;
       clear.action = 0x47; // 'G': a new generation
-      clear.aux = generation;
+      clear.orderRef = generation;
       this.ring.append(clear, native.monotonicNs());
     }
     writeControlPath(map, null); // a dead writer's path is stale until ours listens
@@ -407,14 +410,15 @@ export class SegmentWriter {
    * count is published (a seq_cst store, so a release), so a reader that sees the count sees the
    * entry.
    */
-  addInstrument(symbol: string, feedId: number, priceScale: number): number {
+  addInstrument(symbol: string, feedId: number, spec: InstrumentSpec): number {
     const index = this.instrumentCount;
     if (index >= this.layout.maxInstruments)
       throw new MdfanError(ErrorCode.FULL, `segment ${this.name} is full: ${this.layout.maxInstruments} instruments (raise --max-instruments)`, {
         max: this.layout.maxInstruments,
         symbol,
       });
-    writeDirEntry(this.map, this.layout, index, symbol, feedId, priceScale);
+    writeDirEntry(this.map, this.layout, index, symbol, feedId, spec);
+    this.tsUnitNs[index] = spec.tsUnitNs;
     this.instrumentCount = index + 1;
     Atomics.store(this.map.u32, abi.W.hdrInstrumentCount, this.instrumentCount);
     return index;
@@ -424,11 +428,22 @@ export class SegmentWriter {
    * Commits a book to slot `index` and counts it. Every HEARTBEAT_EVERY_NS of publishing it also
    * stores the heartbeat and flushes the counters, reusing the clock read the commit needs.
    */
-  publish(index: number, src: LevelSource, msgIndex: number, exchangeTsNs: number, flags = 0): void {
-    const now = this.slots.commit(index, src, msgIndex, exchangeTsNs, flags);
+  publish(index: number, src: LevelSource, msgIndex: number, exchangeTs: number, flags = 0, mode: number = abi.COMMIT_BOOK_AND_TOP): void {
+    const now = this.slots.commit(index, src, msgIndex, exchangeTs, flags, this.tsUnitNs[index], mode);
     this.clockNs = now;
     this.clockMsgIndex = msgIndex;
     this.publishes++;
+    if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
+  }
+
+  /**
+   * Commits top line `index` alone: a venue's best bid/offer newer than its book (size 0: an empty
+   * side). The book is untouched. exchangeTs in the instrument's time unit.
+   */
+  publishTop(index: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number): void {
+    const now = this.slots.commitTop(index, bidPrice, bidSize, askPrice, askSize, msgIndex, exchangeTs, this.tsUnitNs[index]);
+    this.clockNs = now;
+    this.clockMsgIndex = msgIndex;
     if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
   }
 
@@ -488,8 +503,8 @@ export class SegmentWriter {
   private static readonly emptyLevels: LevelSource = {
     bidCount: 0,
     askCount: 0,
-    bids: new Uint32Array(0),
-    asks: new Uint32Array(0),
+    bids: new Float64Array(0),
+    asks: new Float64Array(0),
   };
 
   /** Publishes an empty book flagged STALE (the writer no longer vouches for it). */
@@ -520,7 +535,8 @@ export class SegmentWriter {
       this.clockNs = native.monotonicNs();
       this.clockMsgIndex = e.msgIndex;
     }
-    this.ring!.append(e, this.clockNs);
+    const ii = e.instrumentIndex;
+    this.ring!.append(e, this.clockNs, ii < this.layout.maxInstruments ? this.tsUnitNs[ii]! : 1);
   }
 
   /** Stores the heartbeat (CLOCK_MONOTONIC), one 64-bit atomic store. */

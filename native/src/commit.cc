@@ -68,6 +68,7 @@ Napi::Value CommitBind(const Napi::CallbackInfo& info) {
   w.max_instruments = static_cast<uint32_t>(max);
   w.tops = tops ? tops + MDFAN_TOPS_HEADER_BYTES : nullptr;
   w.stage = stage;
+  w.converted.assign(2u * levels, mdfan_level_t{0, 0, 0, 0});
   // The buffers stay alive while bound (the mapping is unmapped only after commitUnbind).
   for (int i = 0; i < 3; i++) {
     napi_value v = info[i == 0 ? 0 : i == 1 ? 5 : 6];
@@ -88,10 +89,24 @@ Napi::Value CommitUnbind(const Napi::CallbackInfo& info) {
 }
 
 inline uint64_t ToU64(double d) { return d >= 0 && d < 18446744073709551616.0 ? static_cast<uint64_t>(d) : 0; }
+inline int64_t ToI64(double d) {
+  return d >= -9223372036854775808.0 && d < 9223372036854775808.0 ? static_cast<int64_t>(d) : 0;
+}
+
+// The stage's [price, size, orders] doubles of one side, as the slot's levels.
+void Convert(const double* src, uint32_t count, mdfan_level_t* dst) {
+  for (uint32_t i = 0; i < count; i++, src += 3) {
+    dst[i].price = ToI64(src[0]);
+    dst[i].size = ToU64(src[1]);
+    dst[i].orders = static_cast<uint32_t>(ToU64(src[2]));
+    dst[i].reserved = 0;
+  }
+}
 
 // commitBook(handle, index) -> publish_ts_ns, or -1 for a handle or index that is not bound (the
-// TypeScript face checks both first). Everything else comes from the stage. Plain N-API, not
-// node-addon-api: this is the hot path, and two arguments are all it converts.
+// TypeScript face checks both first). Everything else comes from the stage, whose mode says what
+// is committed (MDFAN_COMMIT_*). Plain N-API, not node-addon-api: this is the hot path, and two
+// arguments are all it converts.
 napi_value CommitBook(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 2;
   napi_value argv[2];
@@ -111,11 +126,31 @@ napi_value CommitBook(napi_env env, napi_callback_info cbinfo) {
       auto* st = reinterpret_cast<mdfan_commit_stage_t*>(w.stage);
       // The publish time: when the writer begins this commit (before the top line).
       uint64_t now = mdfan_monotonic_ns();
-      const uint32_t* bids = reinterpret_cast<const uint32_t*>(w.stage + sizeof(mdfan_commit_stage_t));
-      const uint32_t* asks = bids + 3 * w.levels;
+      const double* bids = reinterpret_cast<const double*>(w.stage + sizeof(mdfan_commit_stage_t));
+      const double* asks = bids + 3 * w.levels;
+      uint32_t bc = st->bid_count < w.levels ? st->bid_count : w.levels;
+      uint32_t ac = st->ask_count < w.levels ? st->ask_count : w.levels;
+      mdfan_level_t* cb = w.converted.data();
+      mdfan_level_t* ca = cb + w.levels;
+      // Exact in 64-bit integers: an epoch time in ms times 1e6 is above 2^53.
+      uint64_t exchange_ts_ns = ToU64(st->exchange_ts) * ToU64(st->exchange_ts_unit_ns);
+      uint8_t* slot = w.slots + index * w.stride;
       mdfan_top_t* top = w.tops ? reinterpret_cast<mdfan_top_t*>(w.tops + static_cast<uint64_t>(index) * MDFAN_TOP_STRIDE_BYTES) : nullptr;
-      int top_changed = mdfan_commit_book(w.slots + index * w.stride, top, w.levels, bids, st->bid_count, asks,
-                                          st->ask_count, ToU64(st->msg_index), ToU64(st->exchange_ts_ns), now, st->flags, index);
+      int top_changed = 0;
+      if (st->mode == MDFAN_COMMIT_TOP_ONLY) {
+        if (top) {
+          static const mdfan_level_t none = {0, 0, 0, 0};
+          Convert(bids, bc ? 1 : 0, cb);
+          Convert(asks, ac ? 1 : 0, ca);
+          top_changed = mdfan_commit_top(slot, top, bc ? cb : &none, ac ? ca : &none, ToU64(st->msg_index),
+                                         exchange_ts_ns, now);
+        }
+      } else {
+        Convert(bids, bc, cb);
+        Convert(asks, ac, ca);
+        top_changed = mdfan_commit_book(slot, top, w.levels, cb, bc, ca, ac, ToU64(st->msg_index), exchange_ts_ns, now,
+                                        st->flags, index, st->mode == MDFAN_COMMIT_BOOK_ONLY);
+      }
       st->top_commits += static_cast<uint32_t>(top_changed);
       result = static_cast<double>(now);
     }

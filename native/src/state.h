@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "mdfan_abi.h"
+
 namespace mdfan {
 
 // A writer bound by commitBind: where its slots, top lines and stage are.
@@ -20,6 +22,8 @@ struct BoundWriter {
   uint8_t* tops = nullptr;   // first top line, or null (no tops object)
   uint8_t* stage = nullptr;  // mdfan_commit_stage_t, then bids and asks (mdfan_abi.h)
   napi_ref refs[3] = {nullptr, nullptr, nullptr};  // map, tops, stage: alive while bound
+  // The stage's levels converted to the slot's integers (bids then asks, `levels` each).
+  std::vector<mdfan_level_t> converted;
 };
 
 struct AddonState {

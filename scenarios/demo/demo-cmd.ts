@@ -16,6 +16,7 @@ import { closeOnSignals } from '../../lib/cli/signals.js';
 import { SegmentWriter } from '../../native/segment/writer.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
 import { percentilesOf } from '../../lib/percentiles.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 
 export const USAGE = 'usage: mdfan demo [--source itch:FILE [--speed max|1|N (default 500)]] [--segment NAME] [--seconds S (default 3)] [--rate MSGS_PER_S (default 200000)]';
 export const EXAMPLE = 'mdfan demo --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --speed 500';
@@ -31,13 +32,13 @@ export async function run(argv: string[]): Promise<number> {
   const rate = intOption(values.rate, '--rate', 1, 10_000_000, 200_000);
   const writer = SegmentWriter.open({ name, maxInstruments: SYMBOLS.length, levels: LEVELS });
   const stopSignals = closeOnSignals(writer, { unlink: true });
-  for (const [i, s] of SYMBOLS.entries()) writer.addInstrument(s, i + 1, 10000);
+  for (const [i, s] of SYMBOLS.entries()) writer.addInstrument(s, i + 1, ITCH_SPEC);
   const { reader, result, attached } = startReader(name, 1000);
   await attached;
   console.log(`mdfan demo: segment ${name}, ${SYMBOLS.length} instruments x ${LEVELS} levels, ${rate} publishes/s for ${seconds} s`);
 
   // Synthetic books: a random walk of the mid, sizes from the step; always bid < ask.
-  const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Uint32Array(LEVELS * 3), asks: new Uint32Array(LEVELS * 3) };
+  const src = { bidCount: LEVELS, askCount: LEVELS, bids: new Float64Array(LEVELS * 3), asks: new Float64Array(LEVELS * 3) };
   const mids = SYMBOLS.map((_, i) => 1_000_000 * (i + 1));
   const gapNs = 1e9 / rate;
   const t0 = native.monotonicNs();

@@ -30,7 +30,7 @@ function realBook(rand: () => number, bidN: number, askN: number): { bids: Uint3
 }
 
 /** Whether a published snapshot is a book a bridge could have sent (null) or what is wrong with it. */
-function wrongShape(bids: Uint32Array, bidN: number, asks: Uint32Array, askN: number): string | null {
+function wrongShape(bids: Float64Array, bidN: number, asks: Float64Array, askN: number): string | null {
   if (bidN > LEVELS || askN > LEVELS) return `${bidN}/${askN} levels in a ${LEVELS}-level segment`;
   for (const [lv, n, down] of [[bids, bidN, true], [asks, askN, false]] as const)
     for (let i = 0; i < n; i++) {

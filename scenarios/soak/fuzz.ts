@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { MdfanError, SegmentReader, SegmentWriter, abi, unlinkSegmentObjects } from '../../native/segment/index.js';
 import { ItchReplay, ItchVenue, MoldReceiver, PacketBuilder, Publisher, nextFrame } from '../../feed/index.js';
 import { loadScenario } from '../replay/load.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 
 export interface FuzzResult {
   cases: number;
@@ -104,8 +105,8 @@ export function fuzzItch(cases: number, rand: () => number, sources: readonly Bu
 function segmentImage(name: string): Buffer {
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 3 });
   try {
-    for (let i = 0; i < 3; i++) w.addInstrument(`SYM${i}`, i + 1, 10000);
-    const src = { bidCount: 3, askCount: 2, bids: new Uint32Array([10, 1, 1, 9, 2, 1, 8, 3, 1]), asks: new Uint32Array([11, 1, 1, 12, 2, 2, 0, 0, 0]) };
+    for (let i = 0; i < 3; i++) w.addInstrument(`SYM${i}`, i + 1, ITCH_SPEC);
+    const src = { bidCount: 3, askCount: 2, bids: new Float64Array([10, 1, 1, 9, 2, 1, 8, 3, 1]), asks: new Float64Array([11, 1, 1, 12, 2, 2, 0, 0, 0]) };
     for (let i = 0; i < 3; i++) w.publish(i, src, i, i);
     w.close();
     return readFileSync(`/dev/shm/${name}`);

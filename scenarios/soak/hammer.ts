@@ -5,11 +5,12 @@
  */
 import { SegmentWriter } from '../../native/segment/index.js';
 import { TORTURE_LEVELS, fill } from './payload.js';
+import { specOf } from '../../native/segment/directory.js';
 
 const name = process.argv[2] ?? '';
 const w = SegmentWriter.open({ name, levels: TORTURE_LEVELS, maxInstruments: 1 });
-w.addInstrument('TORT', 1, 1);
-const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Uint32Array(TORTURE_LEVELS * 3), asks: new Uint32Array(TORTURE_LEVELS * 3) };
+w.addInstrument('TORT', 1, specOf(0));
+const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Float64Array(TORTURE_LEVELS * 3), asks: new Float64Array(TORTURE_LEVELS * 3) };
 process.stdout.write(`ready ${w.generation} ${w.outcome}\n`);
 for (let k = 1; ; k++) {
   fill(src, k);

@@ -6,8 +6,11 @@ import type { BookSnapshot, LevelSource, TopSnapshot } from '../../native/segmen
 
 export const TORTURE_LEVELS = 10;
 
-export const bidWord = (k: number, w: number): number => (Math.imul(k, 2654435761) + w) >>> 0;
-export const askWord = (k: number, w: number): number => (Math.imul(k, 40503) + w * 7 + 1) >>> 0;
+/** Prices and sizes above 2^32 (both halves of the slot's 64-bit fields move); order counts are u32. */
+const WIDE = 2097152; // 2^21: a u32 times this stays below 2^53
+const wide = (v: number, w: number): number => (w % 3 === 2 ? v : v * WIDE);
+export const bidWord = (k: number, w: number): number => wide((Math.imul(k, 2654435761) + w) >>> 0, w);
+export const askWord = (k: number, w: number): number => wide((Math.imul(k, 40503) + w * 7 + 1) >>> 0, w);
 
 export function fill(src: LevelSource, k: number): void {
   for (let w = 0; w < TORTURE_LEVELS * 3; w++) {
@@ -48,13 +51,13 @@ export function checkTopPayload(t: TopSnapshot): string | null {
   if (t.seq & 1) return `odd top seq ${t.seq}`;
   if (t.exchangeTsNs !== 3 * k) return `top exchange_ts ${t.exchangeTsNs} != 3*${k}`;
   if (t.bidCount !== TORTURE_LEVELS || t.askCount !== TORTURE_LEVELS) return `top counts ${t.bidCount}/${t.askCount}`;
-  if (t.bidPrice !== bidWord(k, 0) || t.bidSize !== bidWord(k, 1) || t.bidOrders !== bidWord(k, 2)) return `top bid not level 0 of commit ${k}`;
-  if (t.askPrice !== askWord(k, 0) || t.askSize !== askWord(k, 1) || t.askOrders !== askWord(k, 2)) return `top ask not level 0 of commit ${k}`;
+  if (t.bidPrice !== bidWord(k, 0) || t.bidSize !== bidWord(k, 1)) return `top bid not level 0 of commit ${k}`;
+  if (t.askPrice !== askWord(k, 0) || t.askSize !== askWord(k, 1)) return `top ask not level 0 of commit ${k}`;
   return null;
 }
 
-/** checkTopPayload, and for the one writer that started the slot: the top names its book commit (update_count k). */
+/** checkTopPayload, and for the one writer that started the slot: commit k is the line's k-th (every commit changes the top). */
 export function checkTop(t: TopSnapshot): string | null {
-  if (t.seq !== 0 && t.updateCount !== t.msgIndex % 4294967296) return `top update_count ${t.updateCount} != msgIndex ${t.msgIndex}`;
+  if (t.seq !== 0 && t.updateCount !== t.msgIndex % 2147483648) return `top commits ${t.updateCount} != msgIndex ${t.msgIndex}`;
   return checkTopPayload(t);
 }

@@ -7,6 +7,7 @@ import { SegmentWriter, abi } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { type Side, bin, buildReader, dumpLine, errorLine, killChildren, levelSource, runReader, source, workDir } from './reader.js';
+import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -44,7 +45,7 @@ test('prints exactly the books TypeScript published (both sides, empty levels, u
       { symbol: 'ABCDEFGHIJKLMNOP', never: true }, // a 16-character symbol (no NUL), never published
     ];
     const index = new Map<string, number>();
-    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, 10000));
+    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, ITCH_SPEC));
     const aapl = index.get('AAPL')!;
     w.publish(aapl, levelSource(levels, [[1, 1, 1], [2, 2, 2], [3, 3, 3]], [[4, 4, 4], [5, 5, 5], [6, 6, 6], [7, 7, 7]]), 3, 1000);
     for (const b of books) if (!('never' in b)) w.publish(index.get(b.symbol)!, levelSource(levels, b.bids, b.asks), b.msgIndex, 123456789);
@@ -78,7 +79,7 @@ test('reads a packed layout (slots not padded to 128 bytes) at the right strides
     const expected: string[] = [];
     sides.forEach(([bids, asks], i) => {
       const sym = `S${i}`;
-      const k = w.addInstrument(sym, i, 100);
+      const k = w.addInstrument(sym, i, specOf(2));
       w.publish(k, levelSource(levels, bids, asks), 1000 + i, 0);
       expected.push(dumpLine(1000 + i, sym, levels, bids, asks));
     });
@@ -94,7 +95,7 @@ test('--symbol for an instrument the segment does not carry is refused with a co
   const name = segName('cnosym');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     const r = await runReader([name, '--symbol', 'NOPE', '--timeout-ms', '0']);
     assert.is(r.code, 2, r.stderr);
     assert.match(errorLine(r), /^MDFAN_ERR_OPTIONS: symbol NOPE is not in segment/);
@@ -120,8 +121,8 @@ test('the short example (native/examples/read_book.c) compiles with -Werror agai
   try {
     const bids: Side = [[101, 5, 1]];
     const asks: Side = [[102, 7, 2], [103, 9, 3]];
-    w.publish(w.addInstrument('AAA', 1, 10000), levelSource(2, bids, asks), 17, 0);
-    w.addInstrument('BBB', 2, 10000); // never published: an empty book at msgIndex 0
+    w.publish(w.addInstrument('AAA', 1, ITCH_SPEC), levelSource(2, bids, asks), 17, 0);
+    w.addInstrument('BBB', 2, ITCH_SPEC); // never published: an empty book at msgIndex 0
     const full = await runReader([name, '--timeout-ms', '0']);
     const short = execFileSync(example, [name], { encoding: 'utf8' });
     assert.is(short, full.stdout);

@@ -9,6 +9,7 @@ import { SegmentWriter, type LevelSource } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { type Side, buildReader, children, dumpLine, killChildren, runReader, source, workDir } from './reader.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -37,12 +38,12 @@ function fillBook(m: number, src: LevelSource): void {
   }
 }
 
-const newSource = (): LevelSource => ({ bidCount: 0, askCount: 0, bids: new Uint32Array(FOLLOW_LEVELS * 3), asks: new Uint32Array(FOLLOW_LEVELS * 3) });
+const newSource = (): LevelSource => ({ bidCount: 0, askCount: 0, bids: new Float64Array(FOLLOW_LEVELS * 3), asks: new Float64Array(FOLLOW_LEVELS * 3) });
 
 function bookOf(m: number): { bids: Side; asks: Side } {
   const src = newSource();
   fillBook(m, src);
-  const side = (a: Uint32Array, count: number): Side => Array.from({ length: count }, (_, i) => [a[i * 3], a[i * 3 + 1], a[i * 3 + 2]]);
+  const side = (a: Float64Array, count: number): Side => Array.from({ length: count }, (_, i) => [a[i * 3], a[i * 3 + 1], a[i * 3 + 2]]);
   return { bids: side(src.bids, src.bidCount), asks: side(src.asks, src.askCount) };
 }
 
@@ -53,7 +54,7 @@ function bookOf(m: number): { bids: Side; asks: Side } {
  */
 function writerThread(d: { name: string; stop: SharedArrayBuffer }): void {
   const w = SegmentWriter.open({ name: d.name, maxInstruments: 2, levels: FOLLOW_LEVELS });
-  const idx = SYMBOLS.map((s, i) => w.addInstrument(s, i, 10000));
+  const idx = SYMBOLS.map((s, i) => w.addInstrument(s, i, ITCH_SPEC));
   const stop = new Int32Array(d.stop);
   const src = newSource();
   let m = 0;

@@ -15,6 +15,7 @@ import { waitUntil } from '../helpers/wait.js';
 import { asleep, buildReader, children, errorLine, killChildren, runReader } from './reader.js';
 import { rawRing, writeRawWithRing } from './images.js';
 import { AAPL, PX, appendEvent, appendTrades, ch, tsLines } from './events.js';
+import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -26,8 +27,8 @@ test('--events prints the lines formatEventLine gives for the same records (ever
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 1, ringEvents: 64 });
   let ts: EventRingReader | undefined;
   try {
-    const goog = w.addInstrument('GOOG', 1, 10000);
-    const long = w.addInstrument('ABCDEFGHIJKLMNOP', 2, 100); // 16 characters, no NUL; 1e-9 x 1e7 per unit
+    const goog = w.addInstrument('GOOG', 1, ITCH_SPEC);
+    const long = w.addInstrument('ABCDEFGHIJKLMNOP', 2, specOf(2)); // 16 characters, no NUL; 1e-9 x 1e7 per unit
     const names = new Map<number, [string, number]>([
       [goog, ['GOOG', 10000]],
       [long, ['ABCDEFGHIJKLMNOP', 100]],
@@ -37,18 +38,18 @@ test('--events prints the lines formatEventLine gives for the same records (ever
     const before: Array<Partial<EventFields>> = [
       { kind: S, action: ch('O'), msgIndex: 0 }, // no instrument
       { kind: H, action: ch('T'), instrumentIndex: goog, msgIndex: 1 },
-      { kind: O, action: ch('A'), side: ch('B'), instrumentIndex: goog, msgIndex: 2, price: 5794000 * PX, shares: 100, orderRef: ref },
-      { kind: T, action: ch('E'), side: ch('B'), instrumentIndex: goog, msgIndex: 3, price: 5794000 * PX, shares: 40, orderRef: ref },
-      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 4, price: 5794500 * PX, shares: 10, orderRef: ref, aux: ch('Y') },
-      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 5, price: 5794500 * PX, shares: 10, orderRef: ref, aux: ch('N') }, // not printable: no line
-      { kind: O, action: ch('X'), side: ch('B'), instrumentIndex: goog, msgIndex: 6, shares: 20, orderRef: ref }, // no price
-      { kind: O, action: ch('U'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5800000 * PX, shares: 30, orderRef: 77 },
-      { kind: O, action: ch('N'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5799000 * PX, shares: 30, orderRef: 78 },
+      { kind: O, action: ch('A'), side: ch('B'), instrumentIndex: goog, msgIndex: 2, price: 5794000 * PX, size: 100, orderRef: ref },
+      { kind: T, action: ch('E'), side: ch('B'), instrumentIndex: goog, msgIndex: 3, price: 5794000 * PX, size: 40, orderRef: ref },
+      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 4, price: 5794500 * PX, size: 10, orderRef: ref },
+      { kind: T, action: ch('C'), side: ch('B'), instrumentIndex: goog, msgIndex: 5, price: 5794500 * PX, size: 10, orderRef: ref, flags: abi.EVENT_FLAG_NOT_PRINTABLE }, // not printable: no line
+      { kind: O, action: ch('X'), side: ch('B'), instrumentIndex: goog, msgIndex: 6, size: 20, orderRef: ref }, // no price
+      { kind: O, action: ch('U'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5800000 * PX, size: 30, orderRef: 77 },
+      { kind: O, action: ch('N'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5799000 * PX, size: 30, orderRef: 78 },
       { kind: O, action: ch('D'), side: ch('S'), instrumentIndex: goog, msgIndex: 8, orderRef: 78 }, // no price
-      { kind: T, action: ch('Q'), instrumentIndex: long, msgIndex: 2 ** 40 + 3, price: 1234 * 1e7, shares: 4294967295, aux: ch('O') },
-      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 9, price: 50_000, shares: 1 }, // 0.5 in the feed's units: rounds half up, to 1
-      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 10, price: -150_000, shares: 1 }, // -1.5: to -1
-      { kind: T, action: ch('P'), instrumentIndex: 3, msgIndex: 11, price: 7 * PX, shares: 2 }, // an entry not announced: no symbol, scale 1
+      { kind: T, action: ch('Q'), instrumentIndex: long, msgIndex: 2 ** 40 + 3, price: 1234 * 1e7, size: 4294967295, side: ch('O') },
+      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 9, price: 50_000, size: 1 }, // 0.5 in the feed's units: rounds half up, to 1
+      { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 10, price: -150_000, size: 1 }, // -1.5: to -1
+      { kind: T, action: ch('P'), instrumentIndex: 3, msgIndex: 11, price: 7 * PX, size: 2 }, // an entry not announced: no symbol, scale 1
       { kind: ch('Z'), action: ch('A'), instrumentIndex: goog, msgIndex: 12 }, // a kind the format does not know
     ];
     for (const f of before) appendEvent(w, f);
@@ -58,7 +59,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
     const runGoog = runReader([name, '--events', '1000', '--symbol', 'GOOG'], { onLine: (l) => mine.push(l) });
     await waitUntil(() => all.length > 0 && mine.length > 0, 10_000, { what: 'both readers to print their first event' });
     // Appended while both follow, then CLOSED at once: they must print these too, then stop.
-    appendEvent(w, { kind: T, action: ch('E'), side: ch('S'), instrumentIndex: goog, msgIndex: 13, price: 5801000 * PX, shares: 5, orderRef: 79 });
+    appendEvent(w, { kind: T, action: ch('E'), side: ch('S'), instrumentIndex: goog, msgIndex: 13, price: 5801000 * PX, size: 5, orderRef: 79 });
     appendEvent(w, { kind: H, action: ch('H'), instrumentIndex: goog, msgIndex: 14 });
     appendEvent(w, { kind: S, action: ch('C'), msgIndex: 15 });
     w.close();
@@ -105,7 +106,7 @@ test('--events on a ring that wrapped before the reader came starts at the oldes
   const name = segName('cevwrap');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: 16 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     appendTrades(w, 1, 100);
     const ts = EventRingReader.open(name, 'oldest');
     const expected = tsLines(ts, AAPL);
@@ -128,7 +129,7 @@ test('--events lapped by the writer prints LAPPED,N with exactly the events lost
   let ts: EventRingReader | undefined;
   const lines: string[] = [];
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     appendTrades(w, 1, 3);
     // The TypeScript reader makes the C reader's moves: from record 1, reads 1..3, is lapped, reads on.
     ts = EventRingReader.open(name, 'oldest');
@@ -162,7 +163,7 @@ test('--events --from newest --wait block: asleep on the futex after opening the
   let child: ChildProcess | undefined;
   let ts: EventRingReader | undefined;
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     appendTrades(w, 1, 3);
     // The futex sleep lasts up to 60 s: only the wake-up brings the events in time.
     const run = runReader([name, '--events', '2', '--from', 'newest', '--wait', 'block', '--sleep-ms', '60000'], { onSpawn: (c) => (child = c) });
@@ -190,8 +191,8 @@ test('--events follows a takeover: the dead writer\'s ring to its end, then the 
   const script = `
     import { SegmentWriter, newEventFields } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 2, levels: 1, ringEvents: 16 });
-    const k = w.addInstrument('OLD', 1, 10000);
-    for (let r = 1; r <= 3; r++) w.appendEvent(Object.assign(newEventFields(), { kind: 84, action: 69, instrumentIndex: k, msgIndex: r, price: r * 100000, shares: r }));
+    const k = w.addInstrument('OLD', 1, ITCH_SPEC);
+    for (let r = 1; r <= 3; r++) w.appendEvent(Object.assign(newEventFields(), { kind: 84, action: 69, instrumentIndex: k, msgIndex: r, price: r * 100000, size: r }));
     console.log('ready');
     setInterval(() => w.heartbeat(), 10);`;
   const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
@@ -206,8 +207,8 @@ test('--events follows a takeover: the dead writer\'s ring to its end, then the 
     children.delete(writer);
     w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1, ringEvents: 16 });
     assert.is(w.outcome, 'takeover');
-    const k = w.addInstrument('NEW', 2, 100);
-    for (const m of [10, 11]) appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('P'), instrumentIndex: k, msgIndex: m, price: m * 1e7, shares: m });
+    const k = w.addInstrument('NEW', 2, specOf(2));
+    for (const m of [10, 11]) appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('P'), instrumentIndex: k, msgIndex: m, price: m * 1e7, size: m });
     const r = await run;
     assert.is(r.code, 0, r.stderr);
     // The new ring opens with the clear event of the new generation.
@@ -223,7 +224,7 @@ test('--events on a segment whose writer keeps no event ring: MDFAN_ERR_NO_SEGME
   const name = segName('cevnone');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 }); // no ringEvents: no ring
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     const r = await runReader([name, '--events', '5', '--timeout-ms', '0']);
     assert.is(r.code, 2, r.stderr);
     assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} has no event ring \\(${name}\\.events\\)`));
@@ -264,7 +265,7 @@ test('--events reads a ring written byte by byte from the ABI tables; with no wr
         rec.writeUInt32LE(0, E.instrument_index.offset);
         rec.writeBigUInt64LE(6n, E.msg_index.offset);
         rec.writeBigInt64LE(579_400_000_000n, E.price.offset);
-        rec.writeUInt32LE(3, E.shares.offset);
+        rec.writeBigUInt64LE(3n, E.size.offset);
       },
     ],
   });

@@ -35,7 +35,7 @@ export function tsLines(reader: EventRingReader, names: ReadonlyMap<number, read
 /** A trade per ring sequence r, on instrument 0 (AAPL), so every line names its record. */
 export function appendTrades(w: SegmentWriter, from: number, to: number): void {
   for (let r = from; r <= to; r++)
-    appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('E'), side: ch('B'), instrumentIndex: 0, msgIndex: r * 10, price: r * PX, shares: r });
+    appendEvent(w, { kind: abi.EVENT_KIND_TRADE, action: ch('E'), side: ch('B'), instrumentIndex: 0, msgIndex: r * 10, price: r * PX, size: r });
 }
 export const AAPL = new Map([[0, ['AAPL', 10000] as const]]);
 

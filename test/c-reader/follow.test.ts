@@ -6,6 +6,7 @@ import { SegmentWriter } from '../../native/segment/index.js';
 import { cleanupSegments, segName, shmExists } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { asleep, buildReader, childWriter, children, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -17,7 +18,7 @@ test('a reader started before the writer waits for it, then prints its first com
   const run = runReader([name, '--symbol', 'AAPL', '--follow', '1', '--timeout-ms', '30000']);
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
   try {
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(2, [[100, 1, 1]], [[101, 2, 1]]), 77, 0);
     const r = await run;
     assert.is(r.code, 0, r.stderr);
@@ -30,7 +31,7 @@ test('a reader started before the writer waits for it, then prints its first com
 test('--follow stops at CLOSED after printing every commit made before it', async () => {
   const name = segName('cclose');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
-  const k = w.addInstrument('AAPL', 1, 10000);
+  const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
   try {
     w.publish(k, levelSource(1, [[100, 1, 1]], []), 1, 0);
     const r = await runReader([name, '--follow', '1000'], {
@@ -81,7 +82,7 @@ test('--follow --wait block across a takeover: the reader claims a line in the n
     w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
     assert.is(w.outcome, 'takeover');
     assert.ok(await w.startControl());
-    const k = w.addInstrument('AAA', 1, 10000);
+    const k = w.addInstrument('AAA', 1, ITCH_SPEC);
     w.wakeIfSleepers(); // the takeover's own commits
     const pid = child!.pid!;
     await waitUntil(() => w!.registry.sleepers() === 1 && asleep(pid), 20_000, { what: 'the reader asleep in the new writer\'s registry' });
@@ -115,7 +116,7 @@ test('--follow follows the name when a new writer replaced the object by one of 
     children.delete(writer);
     w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 }); // another layout: a new object
     assert.is(w.outcome, 'recreated');
-    const k = w.addInstrument('BBB', 2, 10000);
+    const k = w.addInstrument('BBB', 2, ITCH_SPEC);
     w.publish(k, levelSource(2, [[300, 3, 1], [299, 4, 1]], [[301, 5, 1]]), 9, 0);
     const r = await run;
     assert.is(r.code, 0, r.stderr);

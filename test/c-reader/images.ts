@@ -72,7 +72,7 @@ export function writeRawWithRing(tag: string, ring: Buffer): string {
     rawImage({
       edit: (b) => {
         b.write('RAW', abi.HEADER_BYTES + abi.DIR.symbol.offset, 'latin1');
-        b.writeUInt32LE(10000, abi.HEADER_BYTES + abi.DIR.price_scale.offset);
+        b.writeUInt8(4, abi.HEADER_BYTES + abi.DIR.price_decimals.offset);
         b.writeUInt32LE(1, abi.HDR.instrument_count.offset);
         b.writeUInt32LE(abi.COMPANION_EVENTS, abi.HDR.companions.offset); // the header names its ring (1.4)
       },

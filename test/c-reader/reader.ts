@@ -78,7 +78,7 @@ export function childWriter(name: string, o: { maxInstruments: number; symbol: s
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: ${o.maxInstruments}, levels: 1 });
     ${o.control ? 'await w.startControl();' : ''}
     const k = w.addInstrument(${JSON.stringify(o.symbol)}, 1, 10000);
-    w.publish(k, { bidCount: 1, askCount: 0, bids: new Uint32Array([100, 1, 1]), asks: new Uint32Array(3) }, ${o.msgIndex}, 0);
+    w.publish(k, { bidCount: 1, askCount: 0, bids: new Float64Array([100, 1, 1]), asks: new Float64Array(3) }, ${o.msgIndex}, 0);
     console.log('ready');
     setInterval(() => w.heartbeat(), 10);`;
   const writer = spawnChild('writer', process.execPath, ['--input-type=module', '-e', script]);
@@ -93,8 +93,8 @@ export const errorLine = (r: Run): string => r.stderr.split('\n')[0] ?? '';
 export type Side = Array<[number, number, number]>;
 
 export function levelSource(levels: number, bids: Side, asks: Side): LevelSource {
-  const pack = (side: Side): Uint32Array => {
-    const a = new Uint32Array(levels * 3);
+  const pack = (side: Side): Float64Array => {
+    const a = new Float64Array(levels * 3);
     for (const [i, [p, s, o]] of side.entries()) a.set([p, s, o], i * 3);
     return a;
   };

@@ -9,6 +9,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { buildReader, errorLine, killChildren, levelSource, runReader, workDir } from './reader.js';
 import { rawImage, writeRaw } from './images.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -123,7 +124,7 @@ test('a segment anyone may write, or one of an owner not named, is refused with 
   const name = segName('cunsafe');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     chmodSync(`/dev/shm/${name}`, 0o606);
     const open = await runReader([name, '--timeout-ms', '0']);
     assert.is(open.code, 2, open.stderr);
@@ -149,7 +150,7 @@ test('a slot left mid-update (odd seq) is reported MDFAN_ERR_STALE, not spun on 
   const name = segName('cstale');
   const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
   try {
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(2, [[1, 1, 1]], [[2, 1, 1]]), 5, 0);
     w.slots.beginOnlyForTest(k);
     const r = await runReader([name, '--stale-ms', '20']);
@@ -176,7 +177,7 @@ test('a FIFO planted under a segment name, or under its top lines\' name, is ref
   const seg = segName('cfifo-tops');
   const w = SegmentWriter.open({ name: seg, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     unlinkSegment(topsName(seg));
     execFileSync('mkfifo', ['-m', '600', `/dev/shm/${topsName(seg)}`]);
     const t = await runReader([seg, '--top', '--timeout-ms', '0']);

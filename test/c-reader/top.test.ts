@@ -6,6 +6,7 @@ import { SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segmen
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { type Side, asleep, buildReader, childWriter, children, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
+import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -23,8 +24,8 @@ test('--top prints level 0 of every book from the top lines (both sides, one sid
       { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] },
     ];
     const index = new Map<string, number>();
-    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, 10000));
-    w.addInstrument('NEVER', 9, 10000);
+    for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, ITCH_SPEC));
+    w.addInstrument('NEVER', 9, ITCH_SPEC);
     w.publish(index.get('AAPL')!, levelSource(levels, [[1, 1, 1]], [[2, 2, 2]]), 1, 0); // replaced below
     for (const b of books) w.publish(index.get(b.symbol)!, levelSource(levels, b.bids, b.asks), b.msgIndex, 5);
     const expected = [...books.map((b) => dumpLine(b.msgIndex, b.symbol, 1, b.bids, b.asks)), dumpLine(0, 'NEVER', 1, [], [])];
@@ -47,7 +48,7 @@ test('--top --follow --wait block: asleep on the tops futex word (SLEEPING_TOP),
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   try {
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(2, [[100, 1, 1], [99, 1, 1]], [[101, 2, 1]]), 1, 0);
     w.wakeIfSleepers(); // as the feed after each message: this top change is accounted for
     // A sleep of up to 60 s: only the top wake-up can bring the next line before CLOSED.
@@ -82,7 +83,7 @@ test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "were re
   const name = segName('ctopnone');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    w.addInstrument('AAPL', 1, 10000);
+    w.addInstrument('AAPL', 1, ITCH_SPEC);
     unlinkSegment(topsName(name));
     const gone = await runReader([name, '--top', '--timeout-ms', '0']);
     assert.is(gone.code, 2, gone.stderr);
@@ -113,7 +114,7 @@ test('--top --follow follows a takeover: the dead writer\'s top, then the new wr
     children.delete(writer);
     w = SegmentWriter.open({ name, maxInstruments: 2, levels: 1 });
     assert.is(w.outcome, 'takeover');
-    const k = w.addInstrument('NEW', 2, 100);
+    const k = w.addInstrument('NEW', 2, specOf(2));
     w.publish(k, levelSource(1, [], [[7, 3, 1]]), 10, 0);
     const r = await run;
     assert.is(r.code, 0, r.stderr);

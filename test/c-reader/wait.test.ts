@@ -6,6 +6,7 @@ import { SegmentWriter } from '../../native/segment/index.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { asleep, buildReader, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
+import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -28,7 +29,7 @@ test('--wait block: asleep on the futex, counted in the registry, woken by the n
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   try {
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(2, [[100, 1, 1]], [[101, 2, 1]]), 1, 0);
     // The reader's futex sleep lasts up to 60 s, far past every deadline below: only the wake-up
     // can bring the second book in time.
@@ -64,7 +65,7 @@ test('--wait block: a reader asleep wakes at CLOSED and exits 0', async () => {
   let child: ChildProcess | undefined;
   const lines: string[] = [];
   try {
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(1, [[100, 1, 1]], []), 1, 0);
     const run = runReader([name, '--follow', '1000', '--wait', 'block', '--sleep-ms', '60000'], {
       onLine: (line) => lines.push(line),
@@ -91,7 +92,7 @@ test('--wait block without a reader registry says so on stderr, spins instead, a
   try {
     // No control plane (as a writer whose socket path is too long, or an ABI 1.0 writer): the
     // registry's descriptor cannot be had.
-    const k = w.addInstrument('AAPL', 1, 10000);
+    const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(1, [[100, 1, 1]], []), 1, 0);
     const r = await runReader([name, '--follow', '2', '--wait', 'block'], {
       onLine: (line) => {

@@ -8,16 +8,15 @@ export function fillEvent(e: EventFields, r: number): void {
   e.flags = r & 3;
   e.instrumentIndex = r % 7;
   e.msgIndex = r * 3;
-  e.exchangeTsNs = r * 5;
+  e.exchangeTs = r * 5;
   e.price = (r % 2 ? -1 : 1) * r * 1000;
   e.orderRef = r + 2 ** 40;
-  e.shares = r % 65536;
-  e.aux = Math.imul(r, 0x9e3779b1) >>> 0;
+  e.size = (Math.imul(r, 0x9e3779b1) >>> 0) * 4096 + (r % 4096); // both halves of the u64 move
 }
 
 /** '' if `rec` is record `seq` as fillEvent made it, else what differs. */
 export function checkEvent(rec: EventRecord, seq: number): string {
-  const want = { kind: abi.EVENT_KIND_TRADE, action: 0x45, side: seq % 2 ? 0x42 : 0x53, flags: seq & 3, instrumentIndex: seq % 7, msgIndex: seq * 3, exchangeTsNs: seq * 5, price: (seq % 2 ? -1 : 1) * seq * 1000, orderRef: seq + 2 ** 40, shares: seq % 65536, aux: Math.imul(seq, 0x9e3779b1) >>> 0, seq };
+  const want = { kind: abi.EVENT_KIND_TRADE, action: 0x45, side: seq % 2 ? 0x42 : 0x53, flags: seq & 3, instrumentIndex: seq % 7, msgIndex: seq * 3, exchangeTsNs: seq * 5, price: (seq % 2 ? -1 : 1) * seq * 1000, orderRef: seq + 2 ** 40, size: (Math.imul(seq, 0x9e3779b1) >>> 0) * 4096 + (seq % 4096), seq };
   for (const [k, v] of Object.entries(want)) {
     const got = (rec as unknown as Record<string, number>)[k];
     if (got !== v) return `record ${seq}: ${k} ${got}, expected ${v}`;

@@ -13,7 +13,7 @@ const strategy: Strategy = {
   },
   onTrade(e: EventRecord) {
     trades++;
-    shares += e.shares;
+    shares += e.size;
   },
   onEvent() {
     events++;

@@ -21,6 +21,7 @@ import { SegmentReader, SegmentWriter, isMdfanError } from '../../native/segment
 import { closeOnSignals } from '../../lib/cli/signals.js';
 import * as abi from '../../native/segment/abi.js';
 import { newEventFields } from '../../native/segment/events.js';
+import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
 
 const [mode, name, levelsArg, maxArg] = process.argv.slice(2);
 const levels = Number(levelsArg ?? 10);
@@ -28,8 +29,8 @@ const maxInstruments = Number(maxArg ?? 2);
 const out = (s: string): void => void process.stdout.write(s + '\n');
 
 function book(k: number) {
-  const bids = new Uint32Array(levels * 3);
-  const asks = new Uint32Array(levels * 3);
+  const bids = new Float64Array(levels * 3);
+  const asks = new Float64Array(levels * 3);
   for (let l = 0; l < levels; l++) {
     bids.set([1000 - l, 10 * (l + 1), 1], l * 3);
     asks.set([1001 + l, 20 * (l + 1), 2], l * 3);
@@ -60,7 +61,7 @@ switch (mode) {
     const w = SegmentWriter.open({ name, levels, maxInstruments });
     closeOnSignals(w);
     await w.startControl(); // as mdfan feed: readers announce themselves and get the registry
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     w.publish(0, book(1), 1, 1000);
     if (mode === 'half-commit') w.slots.beginOnlyForTest(0);
     setInterval(() => w.heartbeat(), 5);
@@ -71,11 +72,11 @@ switch (mode) {
     const w = SegmentWriter.open({ name, levels: 1, maxInstruments: 4, ringEvents: 1024 });
     closeOnSignals(w);
     await w.startControl();
-    const goog = w.addInstrument('GOOG', 1, 10000);
-    const brk = w.addInstrument('BRK.B', 2, 100);
-    const googBook = { bidCount: 1, askCount: 1, bids: new Uint32Array([5853300, 100, 1]), asks: new Uint32Array([5855000, 300, 2]) };
+    const goog = w.addInstrument('GOOG', 1, ITCH_SPEC);
+    const brk = w.addInstrument('BRK.B', 2, specOf(2));
+    const googBook = { bidCount: 1, askCount: 1, bids: new Float64Array([5853300, 100, 1]), asks: new Float64Array([5855000, 300, 2]) };
     w.publish(goog, googBook, 1, 1000);
-    w.publish(brk, { bidCount: 0, askCount: 1, bids: new Uint32Array(3), asks: new Uint32Array([41250, 5, 1]) }, 2, 2000);
+    w.publish(brk, { bidCount: 0, askCount: 1, bids: new Float64Array(3), asks: new Float64Array([41250, 5, 1]) }, 2, 2000);
     const e = newEventFields();
     Object.assign(e, { kind: abi.EVENT_KIND_STATUS, action: 'H'.charCodeAt(0), instrumentIndex: brk, msgIndex: 2 });
     w.appendEvent(e);
@@ -131,14 +132,14 @@ switch (mode) {
   }
   case 'ticker': {
     const w = SegmentWriter.open({ name, levels, maxInstruments });
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     out(`ready ${w.generation} ${w.outcome}`);
     tick(w);
     break;
   }
   case 'gated-ticker': {
     const w = SegmentWriter.open({ name, levels, maxInstruments });
-    w.addInstrument('AAA', 1, 10000);
+    w.addInstrument('AAA', 1, ITCH_SPEC);
     await w.startControl();
     const beat = setInterval(() => w.heartbeat(), 5); // alive while it waits (and keeps the process up)
     process.once('SIGUSR2', () => {

@@ -9,6 +9,7 @@
  * the last book per instrument, at most one put in flight per key: a slow server gets the newest
  * book next, never a queue.
  */
+import { levelsFitWire, tradeToWire, wireScaleOf } from '../../lib/wire/abi-map.js';
 import { type EventRecord, abi, isMdfanError } from '../../native/segment/index.js';
 import { native } from '../../native/segment/binding.js';
 import type { Instrument } from '../../native/segment/directory.js';
@@ -41,6 +42,8 @@ export interface BridgeStats {
   bucketPuts: number;
   bucketErrors: number;
   eventsLost: number;
+  /** Records not sent: their numbers do not fit the wire's 32 bits (lib/wire/abi-map.ts). */
+  unfit: number;
 }
 
 const TYPES = 4;
@@ -48,7 +51,7 @@ const TYPES = 4;
 export class Bridge {
   /** The run's id: its start in seconds since the epoch, so a later run's records are newer (wire.ts). */
   readonly session = Math.floor(Date.now() / 1000) >>> 0;
-  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0 };
+  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0, unfit: 0 };
   private readonly w = new WireWriter();
   private readonly head: Head = {
     type: MsgType.TOP,
@@ -163,15 +166,20 @@ export class Bridge {
   }
 
   /** Fills the head for a record of `type` about `slot`; returns its instrument, or undefined if the slot has none. */
-  private fillHead(type: MsgType, inst: Instrument | undefined, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
+  private fillHead(type: MsgType, inst: Instrument | undefined, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean, fits = true): Instrument | undefined {
     if (inst === undefined) return undefined;
+    const scale = wireScaleOf(inst.priceDecimals, inst.sizeDecimals);
+    if (!fits || scale === 0) {
+      this.stats.unfit++; // before the sequence number moves: receivers see no gap for it
+      return undefined;
+    }
     const h = this.head;
     const k = inst.slotIndex * TYPES + type - 1;
     this.subjectIndex = k;
     h.type = type;
     h.flags = stale ? WireFlag.STALE : 0;
     h.generation = this.reader.currentGeneration; // a takeover's generation, not the attach's
-    h.priceScale = inst.priceScale;
+    h.priceScale = scale;
     h.seq = ++this.seqs[k]!;
     h.msgIndex = msgIndex;
     h.exchangeTsNs = exchangeTsNs;
@@ -200,7 +208,8 @@ export class Bridge {
   }
 
   private publishTop(t: TopSnapshot, instrument: Instrument): void {
-    const inst = this.fillHead(MsgType.TOP, instrument, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale);
+    const fits = levelsFitWire(t.bids, t.bidCount > 0 ? 1 : 0) && levelsFitWire(t.asks, t.askCount > 0 ? 1 : 0);
+    const inst = this.fillHead(MsgType.TOP, instrument, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale, fits);
     if (inst === undefined) return;
     if (this.send(MsgType.TOP, inst.symbol, this.w.top({ count: t.bidCount, levels: t.bids }, { count: t.askCount, levels: t.asks }))) this.stats.tops++;
   }
@@ -218,7 +227,8 @@ export class Bridge {
   private publishBook(slot: number): void {
     const b = this.book;
     if (!this.readBook(slot) || b.seq === 0) return;
-    const inst = this.fillHead(MsgType.BOOK, this.reader.instrumentOf(slot), b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale);
+    const fits = levelsFitWire(b.bids, b.bidCount) && levelsFitWire(b.asks, b.askCount);
+    const inst = this.fillHead(MsgType.BOOK, this.reader.instrumentOf(slot), b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale, fits);
     if (inst === undefined) return;
     const len = this.w.book({
       levels: this.reader.levels,
@@ -250,14 +260,12 @@ export class Bridge {
       const inst = this.fillHead(MsgType.STATUS, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
       if (inst !== undefined && this.send(MsgType.STATUS, inst.symbol, this.w.status(rec.action))) this.stats.statuses++;
     } else if (isPrintableTrade(rec)) {
-      const inst = this.fillHead(MsgType.TRADE, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
-      if (inst === undefined) return;
       const t = this.tradeBody;
+      const fits = tradeToWire(rec, t);
+      const inst = this.fillHead(MsgType.TRADE, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false, fits);
+      if (inst === undefined) return;
       t.price = rec.hasPrice ? rec.price : Number.NaN;
-      t.shares = rec.shares;
       t.action = rec.action;
-      t.side = rec.side;
-      t.aux = rec.aux;
       t.orderRef = rec.orderRef;
       if (this.send(MsgType.TRADE, inst.symbol, this.w.trade(t))) this.stats.trades++;
     }

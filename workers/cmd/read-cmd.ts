@@ -182,7 +182,7 @@ export async function run(argv: string[]): Promise<number> {
       pending.push(formatBookLine(snap.msgIndex, inst.symbol, snap, levels()));
       if (pending.length >= 4096) flush();
     }
-    if (print) process.stdout.write(`${formatBookText(inst.symbol, snap.msgIndex, snap.exchangeTsNs, snap, levels(), inst.priceScale)}\n`);
+    if (print) process.stdout.write(`${formatBookText(inst.symbol, snap.msgIndex, snap.exchangeTsNs, snap, levels(), inst.priceScale, inst.sizeScale)}\n`);
   };
   try {
     await reader.follow(

@@ -189,7 +189,7 @@ export class TopSampler {
     if (rec.kind === abi.EVENT_KIND_STATUS) this.status[slot] = String.fromCharCode(rec.action);
     else if (isPrintableTrade(rec)) {
       this.trades[slot] = (this.trades[slot] ?? 0) + 1;
-      if (rec.hasPrice) this.lastTrades[slot] = { price: rec.price / abi.EVENT_PRICE_SCALE, shares: rec.shares };
+      if (rec.hasPrice) this.lastTrades[slot] = { price: rec.price / abi.EVENT_PRICE_SCALE, shares: rec.size };
     }
   }
 

@@ -11,6 +11,7 @@ import { type LobsterPair, RowStream, parseRow, probeLobster } from '../../lobst
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { TopOfBook } from '../../book/top.js';
+import { ITCH_SPEC } from '../../../native/segment/directory.js';
 import { type BookSink, type FeedSource, NOT_PUBLISHED, type RunContext, type SourceKind, newCounters } from '../../sink.js';
 
 /** LOBSTER prices are dollars x 10000, as in ITCH. */
@@ -30,9 +31,8 @@ function lobsterEvent(msg: Float64Array, e: EventFields): boolean {
   const side = msg[5] === 1 ? 0x42 : msg[5] === -1 ? 0x53 : 0;
   e.orderRef = msg[2]!;
   e.side = side;
-  e.shares = msg[3]!;
+  e.size = msg[3]!;
   e.price = msg[4]! * PRICE_TO_RING;
-  e.aux = 0;
   switch (type) {
     case 1:
     case 2:
@@ -51,7 +51,7 @@ function lobsterEvent(msg: Float64Array, e: EventFields): boolean {
       e.action = msg[4] === -1 ? 0x48 : msg[4] === 0 ? 0x51 : 0x54; // H Q T
       e.price = Number.NaN;
       e.orderRef = 0;
-      e.shares = 0;
+      e.size = 0;
       return true;
     default:
       return false;
@@ -72,11 +72,11 @@ class LobsterSource implements FeedSource {
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
     const { pair, levels, counters } = this;
     const book = new LobsterBook(pair.levels, pair.orderbookFile);
-    const slot = sink.instrument(pair.symbol, 0, LOBSTER_PRICE_SCALE);
+    const slot = sink.instrument(pair.symbol, 0, ITCH_SPEC);
     const msg = new Float64Array(MESSAGE_COLUMNS);
     const row = new Float64Array(pair.levels * 4);
     const top = new TopOfBook(pair.levels);
-    const last = new Uint32Array(2 + 6 * pair.levels);
+    const last = new Float64Array(2 + 6 * pair.levels);
     const out = new TopOfBook(levels, sink.scratch); // the segment's depth may be smaller than the file's; filled in the writer's stage
     const bidsHead = top.bids.subarray(0, levels * 3); // views made once: nothing allocated per publish
     const asksHead = top.asks.subarray(0, levels * 3);
@@ -115,7 +115,7 @@ class LobsterSource implements FeedSource {
             if (events && lobsterEvent(msg, ev)) {
               ev.instrumentIndex = slot;
               ev.msgIndex = i;
-              ev.exchangeTsNs = tsNs;
+              ev.exchangeTs = tsNs;
               ev.flags = abi.EVENT_FLAG_LAST;
               sink.event(ev);
             }

@@ -18,7 +18,7 @@ export interface SymbolState {
   session: number;
   generation: number;
   msgIndex: number;
-  book: { bidCount: number; askCount: number; bids: Uint32Array; asks: Uint32Array };
+  book: { bidCount: number; askCount: number; bids: Float64Array; asks: Float64Array };
   hasBook: boolean;
 }
 
@@ -29,7 +29,7 @@ export const newSymbolState = (slot: number, levels: number): SymbolState => ({
   session: 0,
   generation: 0,
   msgIndex: -1,
-  book: { bidCount: 0, askCount: 0, bids: new Uint32Array(levels * 3), asks: new Uint32Array(levels * 3) },
+  book: { bidCount: 0, askCount: 0, bids: new Float64Array(levels * 3), asks: new Float64Array(levels * 3) },
   hasBook: false,
 });
 

@@ -30,6 +30,7 @@ import { type BookBody, type Decoded, type Head, MAX_BOOK_BYTES, TYPE_TOKENS, Wi
 import { type BookSink, type FeedSource, NOT_PUBLISHED, OWN_INDEX, type RunContext, type SourceKind, type StopFlag, newCounters } from '../../sink.js';
 import { REFUSED, type SymbolState, bookShape, checkSeq, futureSession, newSymbolState, takeBook } from './books.js';
 import { readBucket } from './bucket.js';
+import { specOfWire, tradeFromWire } from '../../../lib/wire/abi-map.js';
 import { Drops } from './drops.js';
 
 export interface NatsFeedOptions {
@@ -268,10 +269,9 @@ export class NatsFeed implements FeedSource {
     this.sequence(sym, d.head, subject);
     if ('trade' in d) {
       const e = this.eventOf(d.head, sym.slot, abi.EVENT_KIND_TRADE, d.trade.action);
-      e.side = d.trade.side;
-      e.aux = d.trade.aux;
+      tradeFromWire(d.trade, e);
       e.price = d.trade.price;
-      e.shares = d.trade.shares;
+      e.size = d.trade.shares;
       e.orderRef = d.trade.orderRef;
       if (this.sink!.wantsEvents) this.sink!.event(e);
       this.stats.trades++;
@@ -300,11 +300,10 @@ export class NatsFeed implements FeedSource {
     e.flags = 0;
     e.instrumentIndex = slot;
     e.msgIndex = h.msgIndex;
-    e.exchangeTsNs = h.exchangeTsNs;
+    e.exchangeTs = h.exchangeTsNs;
     e.price = Number.NaN;
     e.orderRef = 0;
-    e.shares = 0;
-    e.aux = 0;
+    e.size = 0;
     return e;
   }
 
@@ -323,7 +322,12 @@ export class NatsFeed implements FeedSource {
       this.drops.drop('symbol', where, `not a symbol a segment can list: ${JSON.stringify(h.symbol)}`);
       return null;
     }
-    const slot = this.sink!.instrument(h.symbol, feedId, h.priceScale || 1);
+    const spec = specOfWire(h.priceScale);
+    if (spec === null) {
+      this.drops.drop('shape', where, `a price scale of ${h.priceScale}: not a power of ten`);
+      return null;
+    }
+    const slot = this.sink!.instrument(h.symbol, feedId, spec);
     const state = slot === NOT_PUBLISHED ? REFUSED : newSymbolState(slot, this.levels);
     this.symbols.set(h.symbol, state);
     if (state !== REFUSED) return state;
