@@ -23,6 +23,8 @@ export const LogEvent = Object.freeze({
   FEED_RECOVERED: 'feed_recovered',
   /** Missing input was given up: books stay stale for the session (fields: fromSeq, count). */
   FEED_LOST: 'feed_lost',
+  /** A recording ends early (a capture whose writer was killed): replayed up to the cut (fields: file, lines, reason). */
+  FEED_TRUNCATED: 'feed_truncated',
   /** Input dropped as malformed on a live source, at most one line a second (fields: msgIndex, field, found, count). */
   FEED_MALFORMED: 'feed_malformed',
   /** An instrument got no slot: the directory is full (fields: symbol, maxInstruments, count). */

@@ -7,7 +7,7 @@
  * events that wait for a snapshot. Events before the first snapshot are buffered; the snapshot is
  * loaded and the buffered events are run through the rules in order (older ones dropped, the
  * bridging one applied, ...). A gap (a futures pu break, a spot U past u + 1, a snapshot older
- * than every event left) loses the book: it is re-committed marked STALE (doubtful), a new
+ * than every event left) loses the book: it is marked STALE (sink.bookStale, levels kept), a new
  * snapshot is asked for (transport.requestSnapshot), events are buffered until it comes, and the
  * first book applied after it is committed without the mark. In a recording no new snapshot comes
  * unless the recorder took one: the book then stays STALE to the end.
@@ -27,7 +27,10 @@ import type { Logger } from '../../lib/log.js';
 import { LogEvent, rateLimit } from '../../lib/log.js';
 import * as abi from '../../native/segment/abi.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
+import type { InstrumentSpec } from '../../native/segment/directory.js';
+import { type EventFields, newEventFields } from '../../native/segment/events.js';
+import type { LevelSource } from '../../native/segment/seqlock.js';
+import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
 import { DepthSide } from './depth-book.js';
 import { MALFORMED_REASONS, type MalformedReason, MessageDecoder, MessageKind } from './messages.js';
 import { Sequencer, SyncState, Verdict } from './sequencer.js';
@@ -42,43 +45,6 @@ export const DEFAULT_MAX_BUFFERED = 16384;
 /** Decimals a price may have: a trade's price must be exact in the event ring's 1e-9 units. */
 const MAX_PRICE_DECIMALS = 9;
 const MAX_SIZE_DECIMALS = 15;
-
-export interface InstrumentSpec {
-  priceDecimals: number;
-  sizeDecimals: number;
-  tsUnitNs: number;
-}
-
-export interface BinanceTop {
-  bidCount: number;
-  askCount: number;
-  bids: Float64Array;
-  asks: Float64Array;
-}
-
-/** An event record as the sink takes it (ABI 2.0 names). */
-export interface BinanceEventFields {
-  kind: number;
-  action: number;
-  side: number;
-  flags: number;
-  instrumentIndex: number;
-  msgIndex: number;
-  exchangeTs: number;
-  price: number;
-  orderRef: number;
-  size: number;
-}
-
-/** What the market needs of the publisher (the ABI 2.0 BookSink's calls it makes). */
-export interface BinanceSink {
-  instrument(symbol: string, feedId: number, spec: InstrumentSpec): number;
-  book(slot: number, top: BinanceTop, msgIndex: number, exchangeTs: number, doubtful?: boolean, keepTop?: boolean): void;
-  bbo(slot: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number): void;
-  readonly wantsEvents: boolean;
-  event(e: BinanceEventFields): void;
-  tick(): void;
-}
 
 export interface BinanceMarketOptions {
   /** Levels a side published. */
@@ -196,8 +162,6 @@ class SymbolBook {
   stale = false;
   /** The update id the top-of-book line shows (-1: none yet). */
   shownId = -1;
-  /** Event time (ms) of the last applied depth event. */
-  lastEventMs = 0;
 
   constructor(
     readonly symbol: string,
@@ -219,8 +183,8 @@ export class BinanceMarket {
   private readonly skipped = new Set<string>();
   private readonly wanted: ReadonlySet<string> | null;
   private readonly levels: number;
-  private readonly top: BinanceTop;
-  private readonly ev: BinanceEventFields;
+  private readonly top: LevelSource;
+  private readonly ev: EventFields = newEventFields();
   private readonly spec: InstrumentSpec;
   /** From the instrument's price units to the event ring's 1e-9. */
   private readonly priceToRing: number;
@@ -232,7 +196,7 @@ export class BinanceMarket {
 
   constructor(
     readonly venue: BinanceVenue,
-    private readonly sink: BinanceSink,
+    private readonly sink: BookSink,
     opts: BinanceMarketOptions,
   ) {
     const priceDecimals = opts.priceDecimals ?? 8;
@@ -246,8 +210,11 @@ export class BinanceMarket {
     this.priceToRing = 10 ** (MAX_PRICE_DECIMALS - priceDecimals);
     this.wanted = opts.symbols === null ? null : new Set(opts.symbols);
     this.levels = opts.levels;
-    this.top = { bidCount: 0, askCount: 0, bids: new Float64Array(opts.levels * 3), asks: new Float64Array(opts.levels * 3) };
-    this.ev = { kind: abi.EVENT_KIND_TRADE, action: 0x41, side: 0, flags: 0, instrumentIndex: 0, msgIndex: 0, exchangeTs: 0, price: 0, orderRef: 0, size: 0 };
+    // The writer's stage when it has this depth: the book is committed without a copy.
+    const n = opts.levels * 3;
+    const stage = sink.scratch;
+    const fits = stage !== undefined && stage.bids.length === n && stage.asks.length === n;
+    this.top = { bidCount: 0, askCount: 0, bids: fits ? stage.bids : new Float64Array(n), asks: fits ? stage.asks : new Float64Array(n) };
     this.maxBuffered = opts.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     this.log = opts.log;
     this.transport = opts.transport ?? null;
@@ -428,7 +395,6 @@ export class BinanceMarket {
     const { bids, asks } = d;
     for (let i = 0; i < bids.count; i++) b.bids.set(bids.prices[i]!, bids.sizes[i]!);
     for (let i = 0; i < asks.count; i++) b.asks.set(asks.prices[i]!, asks.sizes[i]!);
-    b.lastEventMs = d.eventTimeMs;
     this.binance.applied++;
     const keepTop = b.shownId > d.lastId;
     if (!keepTop) b.shownId = d.lastId;
@@ -436,16 +402,16 @@ export class BinanceMarket {
       b.stale = false;
       this.binance.resyncs++;
     }
-    this.commit(b, msgIndex, d.eventTimeMs, false, keepTop);
+    this.commit(b, msgIndex, d.eventTimeMs, keepTop);
   }
 
-  private commit(b: SymbolBook, msgIndex: number, exchangeMs: number, doubtful: boolean, keepTop: boolean): void {
+  private commit(b: SymbolBook, msgIndex: number, exchangeMs: number, keepTop: boolean): void {
     const top = this.top;
     top.bidCount = b.bids.fillTop(top.bids, this.levels);
     top.askCount = b.asks.fillTop(top.asks, this.levels);
     if (b.bids.lastTopPastEdge || b.asks.lastTopPastEdge) this.binance.pastEdge++;
     b.published = true;
-    this.sink.book(b.slot, top, msgIndex, exchangeMs, doubtful, keepTop);
+    this.sink.book(b.slot, top, msgIndex, exchangeMs, false, keepTop);
   }
 
   /** The book of `b` is lost: marked STALE (once), and a new snapshot asked for. */
@@ -454,10 +420,10 @@ export class BinanceMarket {
     this.binance.gaps++;
     this.counters.gaps++;
     if (b.published && !b.stale) {
+      // Its levels stay readable, flagged, until the first book applied after a new snapshot.
       b.stale = true;
       this.binance.staleMarks++;
-      // Its levels as they were, flagged: the top line keeps a newer ticker's quote if it shows one.
-      this.commit(b, msgIndex, b.lastEventMs, true, b.shownId > b.seq.lastId);
+      this.sink.bookStale(b.slot, msgIndex);
     }
     this.requestSnapshot(b);
   }
