@@ -109,7 +109,9 @@ export const LogEvent = Object.freeze({
   VENUE_RATE_LIMITED: 'venue_rate_limited',
   /** mdfan venue-replay serves (fields: host, port, capture, lines, symbols). */
   VENUE_REPLAY_LISTENING: 'venue_replay_listening',
-  /** mdfan venue-replay sent its capture's last line (fields: lines, sent). */
+  /** mdfan venue-replay answered a depth snapshot (fields: symbol, limit, lastUpdateId, line: the last capture line reached when it was made, delayMs). */
+  VENUE_REPLAY_SNAPSHOT: 'venue_replay_snapshot',
+  /** mdfan venue-replay sent its capture's last line (fields: lines, frames). */
   VENUE_REPLAY_END: 'venue_replay_end',
   /** mdfan capture writes (fields: out, url). */
   CAPTURE_READY: 'capture_ready',

@@ -7,7 +7,8 @@
  * disconnect. A replay of the capture therefore meets the resyncs the live run made.
  */
 import type { Logger } from '../../../lib/log.js';
-import { BinanceMarket, type BinanceSink } from '../market.js';
+import type { BookSink } from '../../sink.js';
+import { BinanceMarket } from '../market.js';
 import type { BinanceVenue } from '../venues.js';
 import type { CaptureWriter } from './capture-write.js';
 import { SnapshotFetcher } from './rest.js';
@@ -15,13 +16,18 @@ import { type MessageCounter, type StreamTarget, WsStream, combinedStreamUrl } f
 import type { MdfanError } from '../../../native/segment/errors.js';
 
 /** A sink that publishes nothing: the market only judges the sequence. */
-const NO_SINK: BinanceSink = {
+const NO_SINK: BookSink = {
   instrument: (_symbol, feedId) => feedId,
   book: () => {},
   bbo: () => {},
+  bookStale: () => {},
   wantsEvents: false,
   event: () => {},
+  gap: () => {},
+  recovered: () => {},
+  lost: () => {},
   tick: () => {},
+  flush: () => {},
 };
 
 export interface RecorderOptions {
@@ -40,11 +46,13 @@ export class Recorder implements StreamTarget {
   readonly rest: SnapshotFetcher;
   readonly market: BinanceMarket;
   snapshots = 0;
+  private readonly symbols: readonly string[];
 
   constructor(
     private readonly writer: CaptureWriter,
     o: RecorderOptions,
   ) {
+    this.symbols = o.symbols;
     this.rest = new SnapshotFetcher(
       { onSnapshot: (symbol, payload, msgIndex, recvNs) => this.onSnapshot(symbol, payload, msgIndex, recvNs) },
       { venue: o.venue, restUrl: o.restUrl, log: o.log, counter: this.counter, onFatal: o.onFatal },
@@ -62,6 +70,7 @@ export class Recorder implements StreamTarget {
   start(): void {
     this.rest.hold(); // until the stream delivers: a snapshot must be bridged by the events after it
     this.stream.start();
+    void this.rest.verify(this.symbols); // a misspelt symbol stops the capture at once
   }
 
   close(): void {

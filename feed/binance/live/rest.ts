@@ -38,6 +38,11 @@ export const REST_DEFAULTS = Object.freeze({
 
 /** Binance's "Invalid symbol." */
 const INVALID_SYMBOL = -1121;
+/** fetchOne's outcomes besides a wait (>= 0 ms): the snapshot came; the request is given up. */
+const DONE = -1;
+const DROPPED = -2;
+/** Levels a side asked when a symbol is only checked (the smallest weight). */
+const VERIFY_LIMIT = 5;
 
 export interface RestOptions {
   venue: BinanceVenue;
@@ -78,6 +83,8 @@ export class SnapshotFetcher {
   private timer: NodeJS.Timeout | null = null;
   private readonly abort = new AbortController();
   private bannedMs: number = REST_DEFAULTS.bannedMinMs;
+  /** Why the last request failed before an answer. */
+  private lastError = '';
 
   constructor(
     private readonly target: SnapshotTarget,
@@ -87,9 +94,50 @@ export class SnapshotFetcher {
     this.backoff = new Backoff(o.backoff ?? REST_DEFAULTS.backoff);
   }
 
-  /** The URL of `symbol`'s snapshot. */
-  url(symbol: string): string {
-    return `${this.o.restUrl.replace(/\/+$/, '')}${this.o.venue.depthPath}?symbol=${encodeURIComponent(symbol.toUpperCase())}&limit=${this.o.venue.snapshotLimit}`;
+  /** The URL of `symbol`'s snapshot (`limit` levels a side; the venue's snapshot depth by default). */
+  url(symbol: string, limit = this.o.venue.snapshotLimit): string {
+    return `${this.o.restUrl.replace(/\/+$/, '')}${this.o.venue.depthPath}?symbol=${encodeURIComponent(symbol.toUpperCase())}&limit=${limit}`;
+  }
+
+  /**
+   * Asks the venue once for a small book of each symbol (at start, beside the stream): a symbol it
+   * does not have is fatal at once (the stream would just stay silent for it). Other failures are
+   * left to the snapshot requests, which retry.
+   */
+  async verify(symbols: readonly string[]): Promise<void> {
+    for (const symbol of symbols) {
+      if (this.stopped) return;
+      const url = this.url(symbol, VERIFY_LIMIT);
+      this.budget.spend(this.o.venue.snapshotWeight); // more than it costs: the budget errs on the safe side
+      const r = await this.get(url);
+      if (r === null) continue;
+      if (r.status === 200) this.known.add(symbol);
+      else if (r.status === 400 && venueCode(r.body) === INVALID_SYMBOL) {
+        this.o.onFatal(this.unknownSymbol(symbol, url, r.status, r.body));
+        return;
+      }
+    }
+  }
+
+  private unknownSymbol(symbol: string, url: string, status: number, body: string): MdfanError {
+    return new MdfanError(ErrorCode.OPTIONS, `${this.o.venue.name} has no symbol ${JSON.stringify(symbol)}: GET ${url} answered HTTP ${status} ${body.slice(0, 200)}`, { url, status, symbol });
+  }
+
+  /** One GET: status, headers and body, or null when it failed before an answer (logged). */
+  private async get(url: string): Promise<{ status: number; headers: Headers; body: string } | null> {
+    try {
+      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.timeoutMs ?? REST_DEFAULTS.timeoutMs)]);
+      const res = await fetch(url, { signal, headers: { accept: 'application/json' } });
+      const body = await res.text();
+      if (res.headers.has('x-mbx-used-weight-1m')) this.budget.report(Number(res.headers.get('x-mbx-used-weight-1m')));
+      return { status: res.status, headers: res.headers, body };
+    } catch (e) {
+      if (this.stopped) return null;
+      const err = e as Error;
+      const cause = (err.cause as Error | undefined)?.message;
+      this.lastError = err.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs ?? REST_DEFAULTS.timeoutMs} ms` : `${err.message}${cause ? ` (${cause})` : ''}`;
+      return null;
+    }
   }
 
   /** Asks for `symbol`'s snapshot (the market's transport call): queued unless already waiting. */
@@ -152,43 +200,28 @@ export class SnapshotFetcher {
         await this.sleep(waitMs);
         continue;
       }
-      const retryMs = await this.fetchOne(symbol, weight);
-      if (retryMs === 0) {
+      const r = await this.fetchOne(symbol, weight);
+      if (r === DONE) {
         this.queue.shift();
         this.backoff.reset();
-      } else if (retryMs > 0) await this.sleep(retryMs);
+      } else if (r >= 0) await this.sleep(r);
     }
   }
 
-  /** One request: 0 done, > 0 retry after that many ms, < 0 given up (the symbol is dropped). */
+  /** One request: DONE, DROPPED (given up: fatal, or stopped), or the ms to wait before it is made again (>= 0). */
   private async fetchOne(symbol: string, weight: number): Promise<number> {
     const url = this.url(symbol);
     this.counters.requests++;
     this.budget.spend(weight);
-    let status = 0;
-    let body = '';
-    let headers: Headers | null = null;
-    try {
-      const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.o.timeoutMs ?? REST_DEFAULTS.timeoutMs)]);
-      const res = await fetch(url, { signal, headers: { accept: 'application/json' } });
-      status = res.status;
-      headers = res.headers;
-      body = await res.text();
-    } catch (e) {
-      if (this.stopped) return -1;
-      const err = e as Error;
-      const why = err.name === 'TimeoutError' ? `no answer within ${this.o.timeoutMs ?? REST_DEFAULTS.timeoutMs} ms` : `${err.message}${(err.cause as Error | undefined)?.message ? ` (${(err.cause as Error).message})` : ''}`;
-      return this.failed(url, status, why);
-    }
-    const at = recvNs();
-    const used = Number(headers.get('x-mbx-used-weight-1m'));
-    if (headers.has('x-mbx-used-weight-1m')) this.budget.report(used);
+    const r = await this.get(url);
+    if (r === null) return this.stopped ? DROPPED : this.failed(url, 0, this.lastError);
+    const { status, headers, body } = r;
     if (status === 200 && body.startsWith('{') && body.includes('"lastUpdateId"')) {
       this.known.add(symbol);
       this.counters.snapshots++;
       this.o.log.debug({ event: LogEvent.VENUE_SNAPSHOT, symbol, url, bytes: body.length }, 'depth snapshot received');
-      this.target.onSnapshot(symbol, body, this.o.counter.next++, at);
-      return 0;
+      this.target.onSnapshot(symbol, body, this.o.counter.next++, recvNs());
+      return DONE;
     }
     const retryAfterS = Number(headers.get('retry-after'));
     const retryAfterMs = Number.isFinite(retryAfterS) && retryAfterS > 0 ? retryAfterS * 1000 : 0;
@@ -209,10 +242,8 @@ export class SnapshotFetcher {
     }
     if (status === 400 && !this.known.has(symbol) && venueCode(body) === INVALID_SYMBOL) {
       this.queue.shift();
-      this.o.onFatal(
-        new MdfanError(ErrorCode.OPTIONS, `${this.o.venue.name} has no symbol ${JSON.stringify(symbol)}: GET ${url} answered HTTP 400 ${body.slice(0, 200)}`, { url, status, symbol }),
-      );
-      return -1;
+      this.o.onFatal(this.unknownSymbol(symbol, url, status, body));
+      return DROPPED;
     }
     return this.failed(url, status, status === 200 ? `not a depth snapshot: ${JSON.stringify(body.slice(0, 80))}` : body.slice(0, 200));
   }

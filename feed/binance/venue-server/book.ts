@@ -6,14 +6,18 @@
  * written back with the decimals the recording's own strings have ("61804.7", "35",
  * "61837.63000000"), so a snapshot reads like the venue's.
  *
- * Sequencing is the venue's side of it: an event whose u is not above the book's lastUpdateId is
- * already in it (the snapshot was ahead of the stream) and is skipped; a snapshot line newer than
- * the book (a capture that resynchronised) seeds it again.
+ * Sequencing: the capture's snapshot arrived after some events (they were buffered by its
+ * recorder), so the recent depth events are kept (HISTORY events) and those after the snapshot's
+ * lastUpdateId are applied once it seeds the book; later, an event whose u is not above the book's
+ * lastUpdateId is already in it and is skipped. A capture whose own stream broke (a U or pu that
+ * does not follow) has a broken book until its next snapshot line, which seeds it again.
  */
 import { formatDecimal, parseDecimal } from '../decimal.js';
 
 /** The book's scale: Binance writes at most 8 decimals. */
 const DECIMALS = 8;
+/** Recent depth events kept to be applied after a snapshot line that comes after them. */
+const HISTORY = 4096;
 
 type Side = Map<number, number>;
 
@@ -28,6 +32,16 @@ export class ServerBook {
   private readonly asks: Side = new Map();
   lastUpdateId = -1;
   seeded = false;
+  /** The capture's stream broke since the last seed: the book is wrong until the next snapshot line. */
+  broken = false;
+  /** Sequence breaks the capture itself has. */
+  breaks = 0;
+  /** The first event after a seed is checked against the snapshot, not against a previous event. */
+  private justSeeded = false;
+  /** A ring of the last HISTORY depth events: historyCount of them, the oldest at historyHead. */
+  private readonly history: Array<Record<string, unknown>> = new Array(HISTORY);
+  private historyHead = 0;
+  private historyCount = 0;
   /** Depth events applied, and those skipped as already in the book. */
   applied = 0;
   skipped = 0;
@@ -47,7 +61,7 @@ export class ServerBook {
   /** A snapshot line of the capture: seeds the book if it is newer than what the book holds. */
   seed(snap: Record<string, unknown>): boolean {
     const L = snap.lastUpdateId;
-    if (typeof L !== 'number' || L <= this.lastUpdateId) return false;
+    if (typeof L !== 'number' || (this.seeded && !this.broken && L <= this.lastUpdateId)) return false;
     const bids = snap.bids as unknown;
     const asks = snap.asks as unknown;
     if (!Array.isArray(bids) || !Array.isArray(asks)) return false;
@@ -66,17 +80,35 @@ export class ServerBook {
     if (typeof snap.T === 'number') this.T = snap.T;
     this.lastUpdateId = L;
     this.seeded = true;
+    this.broken = false;
+    this.justSeeded = true;
+    for (let k = 0; k < this.historyCount; k++) this.move(this.history[(this.historyHead + k) % HISTORY]!);
     return true;
   }
 
   /** A depth event's data (`U`, `u`, `b`, `a`, ...): applied unless the book already has it. */
   apply(data: Record<string, unknown>): void {
+    this.history[(this.historyHead + this.historyCount) % HISTORY] = data;
+    if (this.historyCount < HISTORY) this.historyCount++;
+    else this.historyHead = (this.historyHead + 1) % HISTORY;
+    if (this.seeded) this.move(data);
+  }
+
+  private move(data: Record<string, unknown>): void {
     const u = data.u;
-    if (!this.seeded || typeof u !== 'number') return;
+    const U = data.U;
+    if (typeof u !== 'number' || typeof U !== 'number') return;
     if (u <= this.lastUpdateId) {
       this.skipped++;
       return;
     }
+    // The first event after a snapshot covers L+1 (spot) or L (futures); later ones follow on (pu, else U).
+    const follows = this.justSeeded ? U <= this.lastUpdateId + 1 : typeof data.pu === 'number' ? data.pu === this.lastUpdateId : U === this.lastUpdateId + 1;
+    if (!follows && !this.broken) {
+      this.broken = true;
+      this.breaks++;
+    }
+    this.justSeeded = false;
     if (Array.isArray(data.b)) this.setLevels(this.bids, data.b);
     if (Array.isArray(data.a)) this.setLevels(this.asks, data.a);
     if (typeof data.E === 'number') this.E = data.E;

@@ -196,6 +196,10 @@ export class VenueServer {
       }
       // The book as it is when asked; a late answer is sent as it was then.
       const body = book.snapshotBody(r.limit);
+      this.o.log.info(
+        { event: LogEvent.VENUE_REPLAY_SNAPSHOT, symbol: r.symbol, limit: r.limit, lastUpdateId: book.lastUpdateId, line: this.counters.lines - 1, delayMs: this.o.faults.snapshotDelayMs },
+        'depth snapshot served',
+      );
       const send = (): void => {
         if (res.destroyed) return;
         this.counters.snapshots++;

@@ -70,6 +70,7 @@ class BinanceLiveSource implements FeedSource {
     this.rest = rest;
     rest.hold(); // until the stream delivers
     stream.start();
+    void rest.verify(this.symbols); // a misspelt symbol stops the source at once
     ctx.log.info({ event: LogEvent.FEED_LISTENING, venue: this.venue.name, wsUrl: this.wsUrl, restUrl: this.restUrl, symbols: this.symbols.join(',') }, `${this.venue.name} live`);
     const poll = setInterval(() => {
       sink.flush(this.counters);
