@@ -146,6 +146,11 @@ export interface SourceOptions {
   natsFlags?: Readonly<Record<string, string | boolean | undefined>>;
   /** Live MoldUDP64: the only source whose packets are taken (port null: any); default the first data packet's. */
   sourceAddr?: { host: string; port: number | null } | null;
+  /** --symbols as given (a live venue subscribes to these; null: none given). */
+  symbols?: readonly string[] | null;
+  /** Live Binance: the WebSocket and REST base URLs (default the venue's own). */
+  wsUrl?: string;
+  restUrl?: string;
 }
 
 /** A venue: how `--source SCHEME:REST` is spelled and opened. */

@@ -91,6 +91,30 @@ export const LogEvent = Object.freeze({
   MIRROR_DROPPED: 'mirror_dropped',
   /** The mirror's bucket load hit its deadline: it goes on with the books read so far, the rest comes with updates (fields: books, timeoutMs). */
   MIRROR_BUCKET_TIMEOUT: 'mirror_bucket_timeout',
+  /** A venue's WebSocket is open (fields: url, successor: a take-over connection before the 24-hour cut). */
+  VENUE_CONNECTED: 'venue_connected',
+  /** A venue's WebSocket closed; books go stale and it reconnects after a back-off (fields: url, code, reason, msgIndex). */
+  VENUE_DISCONNECTED: 'venue_disconnected',
+  /** A venue's WebSocket reported an error (fields: url, error); a close follows. */
+  VENUE_ERROR: 'venue_error',
+  /** A venue's WebSocket sent nothing for its silence bound: cut and reconnected (fields: url, silentMs). */
+  VENUE_SILENT: 'venue_silent',
+  /** A fresh WebSocket took over before the venue's 24-hour cut (field: url). */
+  VENUE_ROTATED: 'venue_rotated',
+  /** A depth snapshot came (fields: symbol, url, bytes; debug level). */
+  VENUE_SNAPSHOT: 'venue_snapshot',
+  /** A depth snapshot request failed and will be retried (fields: url, status, error, retryMs, failures). */
+  VENUE_SNAPSHOT_FAILED: 'venue_snapshot_failed',
+  /** Snapshot requests wait for the venue's rate limit (fields: reason budget|http_429|http_418, waitMs, url, status, used). */
+  VENUE_RATE_LIMITED: 'venue_rate_limited',
+  /** mdfan venue-replay serves (fields: host, port, capture, lines, symbols). */
+  VENUE_REPLAY_LISTENING: 'venue_replay_listening',
+  /** mdfan venue-replay answered a depth snapshot (fields: symbol, limit, lastUpdateId, line: the last capture line reached when it was made, delayMs). */
+  VENUE_REPLAY_SNAPSHOT: 'venue_replay_snapshot',
+  /** mdfan venue-replay sent its capture's last line (fields: lines, frames). */
+  VENUE_REPLAY_END: 'venue_replay_end',
+  /** mdfan capture writes (fields: out, url). */
+  CAPTURE_READY: 'capture_ready',
 } as const);
 export type LogEvent = (typeof LogEvent)[keyof typeof LogEvent];
 

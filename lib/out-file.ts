@@ -134,3 +134,57 @@ export function writeOutputFile(file: string, data: string | Uint8Array): void {
     throw outputError(e, file);
   }
 }
+
+/** An output written while it grows: see openGrowingOutputFile. */
+export interface GrowingOutputFile {
+  readonly file: string;
+  /** The descriptor of the file now at `file`: write here. */
+  readonly fd: number;
+  /** Flushes to the disk and closes the descriptor (safe to call twice). */
+  close(): void;
+}
+
+/**
+ * An output that must be readable while it is written and after its writer is killed (a capture):
+ * the private temporary file (as openOutputFile makes it) is given the target's mode and renamed
+ * over the target at once, before anything is written, and is written through its descriptor
+ * after. The target is never opened by name, so a planted link is replaced, never followed; but
+ * it is not whole-or-untouched: it holds what was written so far.
+ */
+export function openGrowingOutputFile(file: string): GrowingOutputFile {
+  const mode = checkOutputTarget(file);
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  let fd: number;
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  } catch (e) {
+    throw outputError(e, file);
+  }
+  try {
+    fchmodSync(fd, mode);
+    checkOutputTarget(file); // again, just before the rename: a target swapped meanwhile is still refused
+    renameSync(tmp, file);
+  } catch (e) {
+    closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* gone */
+    }
+    throw outputError(e, file);
+  }
+  let open = true;
+  return {
+    file,
+    fd,
+    close() {
+      if (!open) return;
+      open = false;
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}

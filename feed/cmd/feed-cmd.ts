@@ -27,6 +27,7 @@ import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE } from '../../lib/wire/auth.js';
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
+  [--ws-url URL] [--rest-url URL] (binance-*:live: the venue's WebSocket and REST base URLs, e.g. a venue-replay's; --symbols names the symbols to subscribe)
   [--source-addr HOST[:PORT] (moldudp64: take packets from this IPv4 source only, any port if none; default the first data packet's source; others are counted and dropped)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the pinned source)]
   [--huge-pages (back the segment with 2 MiB pages: /dev/shm mounted huge=advise; MDFAN_ERR_NO_HUGE_PAGES otherwise)]
@@ -94,6 +95,8 @@ export async function run(argv: string[]): Promise<number> {
       rerequest: { type: 'string' },
       ...NATS_AUTH_OPTIONS,
       'source-addr': { type: 'string' },
+      'ws-url': { type: 'string' },
+      'rest-url': { type: 'string' },
     },
     USAGE,
   );
@@ -125,8 +128,12 @@ export async function run(argv: string[]): Promise<number> {
   const natsFlag = Object.keys(natsFlags).find((k) => natsFlags[k] !== undefined);
   if (natsFlag !== undefined && !sourceText.startsWith('nats:'))
     throw new MdfanError(ErrorCode.OPTIONS, `--${natsFlag} goes with --source nats:URL`, { flag: `--${natsFlag}` });
+  const wsUrl = optString(values['ws-url'], '--ws-url');
+  const restUrl = optString(values['rest-url'], '--rest-url');
+  const urlFlag = wsUrl !== undefined ? '--ws-url' : restUrl !== undefined ? '--rest-url' : null;
+  if (urlFlag !== null && !sourceText.endsWith(':live')) throw new MdfanError(ErrorCode.OPTIONS, `${urlFlag} goes with a live source (--source binance-spot:live, ...)`, { flag: urlFlag });
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
-  const source = openSource(sourceText, { levels, rerequest, sourceAddr, natsFlags });
+  const source = openSource(sourceText, { levels, rerequest, sourceAddr, natsFlags, symbols: symbols ? [...symbols] : null, wsUrl, restUrl });
   const log = createLogger('mdfan-feed');
   const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
