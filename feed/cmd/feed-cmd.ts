@@ -18,6 +18,7 @@ import { BookDump } from '../publish/dump.js';
 import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
+import { planSources, runSources } from './feed-sources.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { parsePeer } from '../moldudp64/peer.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
@@ -27,6 +28,7 @@ import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE } from '../../lib/wire/auth.js';
 export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAME [--levels N (default ${SEGMENT_DEFAULTS.levels})]
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
+  [--source ... again (several venues into one segment: each symbol named SCHEME:SYMBOL, --symbols takes those or bare names; one source per scheme)]
   [--ws-url URL] [--rest-url URL] (binance-*:live: the venue's WebSocket and REST base URLs, e.g. a venue-replay's; --symbols names the symbols to subscribe)
   [--source-addr HOST[:PORT] (moldudp64: take packets from this IPv4 source only, any port if none; default the first data packet's source; others are counted and dropped)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the pinned source)]
@@ -79,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
     {
-      source: { type: 'string' },
+      source: { type: 'string', multiple: true },
       segment: { type: 'string' },
       levels: { type: 'string' },
       speed: { type: 'string' },
@@ -102,7 +104,9 @@ export async function run(argv: string[]): Promise<number> {
   );
   const name = required(values.segment, '--segment', USAGE);
   const levels = intOption(values.levels, '--levels', 1, abi.MAX_LEVELS, SEGMENT_DEFAULTS.levels);
-  const sourceText = required(values.source, '--source', USAGE);
+  const sourceTexts = (values.source as unknown as string[] | undefined) ?? [];
+  if (sourceTexts.length === 0) required(undefined, '--source', USAGE);
+  const anySource = (test: (text: string) => boolean): boolean => sourceTexts.some(test);
   const maxGapS = numOption(values['max-gap'], '--max-gap', 0, 1e9, Infinity);
   const pacer = new Pacer(parseSpeed(optString(values.speed, '--speed')), maxGapS * 1e9);
   const maxInstruments = intOption(values['max-instruments'], '--max-instruments', 1, abi.MAX_INSTRUMENTS, SEGMENT_DEFAULTS.maxInstruments);
@@ -117,27 +121,28 @@ export async function run(argv: string[]): Promise<number> {
   const groupText = optString(values.group, '--group');
   const gid = groupText === undefined ? undefined : resolveGroup(groupText);
   const rerequestText = optString(values.rerequest, '--rerequest');
-  if (rerequestText !== undefined && !sourceText.startsWith('moldudp64:'))
+  if (rerequestText !== undefined && !anySource((t) => t.startsWith('moldudp64:')))
     throw new MdfanError(ErrorCode.OPTIONS, '--rerequest goes with --source moldudp64:HOST:PORT', { flag: '--rerequest' });
   const rerequest = rerequestText === undefined ? null : parseHostPort(rerequestText, '--rerequest');
   const sourceAddrText = optString(values['source-addr'], '--source-addr');
-  if (sourceAddrText !== undefined && !sourceText.startsWith('moldudp64:'))
+  if (sourceAddrText !== undefined && !anySource((t) => t.startsWith('moldudp64:')))
     throw new MdfanError(ErrorCode.OPTIONS, '--source-addr goes with --source moldudp64:HOST:PORT', { flag: '--source-addr' });
   const sourceAddr = sourceAddrText === undefined ? null : parsePeer(sourceAddrText, '--source-addr');
   const natsFlags = Object.fromEntries(Object.keys(NATS_AUTH_OPTIONS).map((k) => [k, values[k]]));
   const natsFlag = Object.keys(natsFlags).find((k) => natsFlags[k] !== undefined);
-  if (natsFlag !== undefined && !sourceText.startsWith('nats:'))
+  if (natsFlag !== undefined && !anySource((t) => t.startsWith('nats:')))
     throw new MdfanError(ErrorCode.OPTIONS, `--${natsFlag} goes with --source nats:URL`, { flag: `--${natsFlag}` });
   const wsUrl = optString(values['ws-url'], '--ws-url');
   const restUrl = optString(values['rest-url'], '--rest-url');
   const urlFlag = wsUrl !== undefined ? '--ws-url' : restUrl !== undefined ? '--rest-url' : null;
-  if (urlFlag !== null && !sourceText.endsWith(':live')) throw new MdfanError(ErrorCode.OPTIONS, `${urlFlag} goes with a live source (--source binance-spot:live, ...)`, { flag: urlFlag });
+  if (urlFlag !== null && !anySource((t) => t.endsWith(':live'))) throw new MdfanError(ErrorCode.OPTIONS, `${urlFlag} goes with a live source (--source binance-spot:live, ...)`, { flag: urlFlag });
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
-  const source = openSource(sourceText, { levels, rerequest, sourceAddr, natsFlags, symbols: symbols ? [...symbols] : null, wsUrl, restUrl });
+  const { plans, published } = planSources(sourceTexts, symbols);
+  const sources = plans.map((p) => openSource(p.text, { levels, rerequest, sourceAddr, natsFlags, symbols: p.symbols, wsUrl, restUrl }));
   const log = createLogger('mdfan-feed');
   const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;
-  const pub = new Publisher(writer, { symbols, dump, log });
+  const pub = new Publisher(writer, { symbols: published, dump, log });
   const stop = { requested: false };
   const onSignal = (sig: string): void => {
     log.info({ event: LogEvent.STOPPING, signal: sig }, 'stopping');
@@ -150,9 +155,10 @@ export async function run(argv: string[]): Promise<number> {
   log.info({ event: LogEvent.WRITER_READY, segment: name, outcome: writer.outcome, generation: writer.generation, levels, maxInstruments }, 'writer ready');
   const t0 = performance.now();
   let code = 0;
-  const bar = source.total ? progressBar(source.total.unit, source.total.count) : null;
+  const total = sources.length === 1 ? sources[0]!.total : null;
+  const bar = total ? progressBar(total.unit, total.count) : null;
   try {
-    await source.run(pub, { pacer, stop, log, progress: (i, done) => bar?.update(done, { msgs: i }) });
+    await runSources(sources, plans, pub, { pacer, stop, log, progress: (i, done) => bar?.update(done, { msgs: i }) });
   } catch (e) {
     if (!isMdfanError(e) || !e.code.startsWith('MDFAN_ERR_FEED')) throw e;
     writer.setLastError(e.code === ErrorCode.FEED_TRUNCATED ? abi.ERRNUM_FEED_TRUNCATED : abi.ERRNUM_FEED_CORRUPT);
@@ -162,19 +168,19 @@ export async function run(argv: string[]): Promise<number> {
     code = 1;
   } finally {
     bar?.stop();
-    pub.flush(source.counters);
+    if (sources.length === 1) pub.flush(sources[0]!.counters); // several: each flushed its part of the sum
     dump?.close();
     writer.close({ unlink: !values['keep-segment'], state: code === 0 ? abi.STATE_CLOSED : abi.STATE_BROKEN });
     offSignals();
   }
   const secs = (performance.now() - t0) / 1000;
-  const c = source.counters;
+  const c = sources.length === 1 ? sources[0]!.counters : pub.flushed;
   console.log(
     `mdfan feed: ${c.messages} messages in ${secs.toFixed(2)} s (${Math.round(c.messages / secs)} msg/s), ${writer.publishes} publishes, ` +
       `${writer.instruments} instruments, unknown types ${c.unknownTypes}, unknown order refs ${c.unknownOrderRefs}` +
       (dump ? `, ${dump.lines} lines to ${dump.file}` : '') +
       (writer.ring ? `, ${writer.ring.appended} events` : '') +
-      source.summary(),
+      sources.map((s) => s.summary()).join(''),
   );
   return code;
 }

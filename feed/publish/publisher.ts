@@ -164,6 +164,11 @@ export class Publisher implements BookSink {
     this.writer.tick();
   }
 
+  /** The counters as last flushed (several sources: their sum). */
+  get flushed(): Readonly<SourceCounters> {
+    return this.reported;
+  }
+
   /** Copies the venue's counters into the segment (cold counters as deltas). */
   flush(c: SourceCounters): void {
     const w = this.writer;

@@ -28,9 +28,11 @@ export function formatStat(s: StatReport): string {
     `instruments ${s.instrument_count}`,
   ];
   if (s.instruments.length > 0) {
-    lines.push(`  ${'index'.padStart(5)}  ${'symbol'.padEnd(16)} ${'feed_id'.padStart(8)} ${'updates'.padStart(10)} ${'msg_index'.padStart(10)}  flags`);
+    // As wide as the longest name: venue-qualified ones run to 32 characters.
+    const w = Math.max(16, ...s.instruments.map((i) => i.symbol.length));
+    lines.push(`  ${'index'.padStart(5)}  ${'symbol'.padEnd(w)} ${'feed_id'.padStart(8)} ${'updates'.padStart(10)} ${'msg_index'.padStart(10)}  flags`);
     for (const i of s.instruments)
-      lines.push(`  ${String(i.index).padStart(5)}  ${i.symbol.padEnd(16)} ${String(i.feed_id).padStart(8)} ${String(i.updates ?? '?').padStart(10)} ${String(i.msg_index ?? '?').padStart(10)}  ${i.updates === null ? 'MID-UPDATE' : i.stale ? 'STALE' : ''}`);
+      lines.push(`  ${String(i.index).padStart(5)}  ${i.symbol.padEnd(w)} ${String(i.feed_id).padStart(8)} ${String(i.updates ?? '?').padStart(10)} ${String(i.msg_index ?? '?').padStart(10)}  ${i.updates === null ? 'MID-UPDATE' : i.stale ? 'STALE' : ''}`);
   }
   return lines.join('\n');
 }
