@@ -39,7 +39,8 @@ export function planSources(texts: readonly string[], symbols: ReadonlySet<strin
     if (i > 0 && owner === undefined) throw new MdfanError(ErrorCode.OPTIONS, `--symbols ${s}: no --source ${s.slice(0, i)}:... was given`, { flag: '--symbols', found: s });
     for (const p of owner ? [owner] : plans) {
       const own = owner ? s.slice(i + 1) : s;
-      (p.symbols ??= []).push(own);
+      if (p.symbols === null) p.symbols = [];
+      p.symbols.push(own);
       published.add(qualifiedSymbol(p.scheme, own));
     }
   }
