@@ -15,7 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EventBatch, EventRingReader } from '../native/segment/events.js';
+import { once } from 'node:events';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { Backoff } from '../feed/binance/live/backoff.js';
+import { WsStream } from '../feed/binance/live/ws-stream.js';
 import { SnapshotFetcher } from '../feed/binance/live/rest.js';
 import { WINDOW_MS, WeightBudget } from '../feed/binance/live/weight-budget.js';
 import { BINANCE_VENUES } from '../feed/binance/venues.js';
@@ -325,6 +328,107 @@ test('REST: a symbol the venue does not have is fatal on its first request, with
     assert.match(e.message, 'Invalid symbol.');
   } finally {
     fetcher.close();
+    await srv.close();
+  }
+});
+
+/** A WebSocket server on a free port; `onConnection(ws, n)` with n counting from 1. */
+async function wsServer(onConnection: (ws: WebSocket, n: number) => void, opts: { autoPong?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: opts.autoPong ?? true });
+  await once(wss, 'listening');
+  let n = 0;
+  wss.on('connection', (ws) => onConnection(ws, ++n));
+  const { port } = wss.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}/stream?streams=x`,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+/** What a stream handed on. */
+function recordingTarget(): { frames: Array<[string, number]>; disconnects: number[]; onMessage(p: string, i: number): void; onDisconnect(i: number): void } {
+  const t = {
+    frames: [] as Array<[string, number]>,
+    disconnects: [] as number[],
+    onMessage: (p: string, i: number) => void t.frames.push([p, i]),
+    onDisconnect: (i: number) => void t.disconnects.push(i),
+  };
+  return t;
+}
+
+test('the stream: a server close is a disconnect at the next message index; it reconnects and the indexes run on', async () => {
+  const srv = await wsServer((ws, n) => {
+    ws.send(`c${n}a`);
+    ws.send(`c${n}b`);
+    if (n === 1) ws.close(1001, 'going away'); // as Binance at the 24-hour mark
+  });
+  const t = recordingTarget();
+  let lives = 0;
+  let downs = 0;
+  const stream = new WsStream(t, { url: srv.url, log: createLogger('test'), counter: { next: 0 }, onLive: () => lives++, onDown: () => downs++ });
+  try {
+    stream.start();
+    await waitUntil(() => t.frames.length === 4, 20_000, { what: 'four frames over two connections' });
+    assert.equal(t.frames, [
+      ['c1a', 0],
+      ['c1b', 1],
+      ['c2a', 2],
+      ['c2b', 3],
+    ]);
+    assert.equal(t.disconnects, [2]);
+    assert.is(stream.counters.connects, 2);
+    assert.is(stream.counters.disconnects, 1);
+    assert.is(lives, 2);
+    assert.is(downs, 1);
+  } finally {
+    stream.close();
+    await srv.close();
+  }
+});
+
+test('the stream: a connection that goes silent (no frame, no pong) is cut and reconnected', async () => {
+  const srv = await wsServer((ws, n) => ws.send(`c${n}`), { autoPong: false });
+  const t = recordingTarget();
+  const stream = new WsStream(t, { url: srv.url, log: createLogger('test'), counter: { next: 0 }, silentMs: 300 });
+  try {
+    stream.start();
+    await waitUntil(() => t.frames.length >= 2, 20_000, { what: 'a second connection after the silent one' });
+    assert.ok(stream.counters.silentCuts >= 1);
+    assert.equal(t.frames.slice(0, 2), [
+      ['c1', 0],
+      ['c2', 1],
+    ]);
+    assert.is(t.disconnects[0], 1);
+  } finally {
+    stream.close();
+    await srv.close();
+  }
+});
+
+test('the stream: before its maximum age a fresh connection takes over without a disconnect; indexes stay contiguous', async () => {
+  const timers: NodeJS.Timeout[] = [];
+  const srv = await wsServer((ws, n) => {
+    let k = 0;
+    timers.push(setInterval(() => ws.readyState === ws.OPEN && ws.send(`c${n}-${k++}`), 5));
+  });
+  const t = recordingTarget();
+  const stream = new WsStream(t, { url: srv.url, log: createLogger('test'), counter: { next: 0 }, maxAgeMs: 200, silentMs: 600 });
+  try {
+    stream.start();
+    await waitUntil(() => stream.counters.rotations >= 1 && t.frames.some(([p]) => p.startsWith('c2-')), 20_000, { what: 'a take-over' });
+    const n = t.frames.length;
+    await waitUntil(() => t.frames.length > n + 5, 20_000, { what: 'frames after the take-over' });
+    assert.equal(t.disconnects, [], 'no disconnect');
+    assert.is(stream.counters.disconnects, 0);
+    t.frames.forEach(([, i], k) => assert.is(i, k));
+    const firstNew = t.frames.findIndex(([p]) => p.startsWith('c2-'));
+    assert.ok(t.frames.slice(firstNew).every(([p]) => !p.startsWith('c1-')), 'nothing from the old connection after the take-over');
+  } finally {
+    for (const x of timers) clearInterval(x);
+    stream.close();
     await srv.close();
   }
 });
