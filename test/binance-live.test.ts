@@ -332,6 +332,43 @@ test('REST: a symbol the venue does not have is fatal on its first request, with
   }
 });
 
+test("venue-replay's REST: the book of the moment with the recorded snapshot's keys and decimals; Binance's errors for what a client gets wrong", async () => {
+  const c = await cut('cm', 'cm-BTCUSD_PERP-2024-08-08', 'binance-coinm', CM_LINES);
+  const vr = await startVenueReplay(c.file, ['--speed', 'max']);
+  const { WebSocket } = await import('ws');
+  const client = new WebSocket(`${vr.ws}/stream?streams=btcusd_perp@depth@0ms`);
+  try {
+    await vr.proc.line(/^venue-replay: end of capture/, 60_000); // the replay starts with the first client
+    const res = await fetch(`${vr.rest}/dapi/v1/depth?symbol=BTCUSD_PERP&limit=5`);
+    assert.is(res.status, 200);
+    assert.ok(Number(res.headers.get('x-mbx-used-weight-1m')) > 0, 'the weight header');
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(Object.keys(body), ['lastUpdateId', 'E', 'T', 'symbol', 'pair', 'bids', 'asks'], 'the recorded futures snapshot keys, in order');
+    assert.is(body.symbol, 'BTCUSD_PERP');
+    const lastU = [...c.updateIds.values()].at(-1)!;
+    assert.is(body.lastUpdateId, lastU, "the last depth event's u");
+    const bids = body.bids as string[][];
+    assert.is(bids.length, 5);
+    for (const [p, q] of bids) assert.ok(/^\d+\.\d$/.test(p!) && /^\d+$/.test(q!), `recorded decimals: ${p} ${q}`);
+    // The recorded final book's best levels, from the recorded replay's last line.
+    const last = c.recorded.at(-1)!.book.split(',').map(Number);
+    assert.is(Math.round(Number(bids[0]![0]) * 1e8), last[2]!, 'the best bid is the recorded final one');
+    for (const [url, status, code] of [
+      [`${vr.rest}/api/v3/depth?symbol=ETHUSDT`, 400, -1121],
+      [`${vr.rest}/api/v3/depth`, 400, -1102],
+      [`${vr.rest}/api/v3/depth?symbol=BTCUSD_PERP&limit=9999`, 400, -1100],
+      [`${vr.rest}/api/v3/nothing`, 404, -1000],
+    ] as const) {
+      const r = await fetch(url);
+      assert.is(r.status, status, url);
+      assert.is(((await r.json()) as { code: number }).code, code, url);
+    }
+  } finally {
+    client.terminate();
+    await vr.proc.run.kill();
+  }
+});
+
 /** A WebSocket server on a free port; `onConnection(ws, n)` with n counting from 1. */
 async function wsServer(onConnection: (ws: WebSocket, n: number) => void, opts: { autoPong?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: opts.autoPong ?? true });
