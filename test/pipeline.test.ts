@@ -128,7 +128,7 @@ test('--source names every registered venue when it is malformed or unknown', ()
   }
   assert.equal(
     SOURCE_KINDS.map((k) => k.scheme),
-    ['itch', 'lobster', 'moldudp64', 'nats'],
+    ['itch', 'lobster', 'moldudp64', 'nats', 'binance-spot', 'binance-usdm', 'binance-coinm'],
   );
 });
 

@@ -51,7 +51,7 @@ export const FEED_RANKS: ReadonlyArray<readonly string[]> = [
   ['pacing'],
   [''],
   ['book'],
-  ['itch', 'lobster', 'moldudp64'],
+  ['itch', 'lobster', 'moldudp64', 'binance'],
   ['sources', 'publish', 'market'],
   ['cmd', 'index.ts'],
 ];

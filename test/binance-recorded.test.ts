@@ -1,0 +1,252 @@
+/**
+ * The recorded Binance sources against an independent oracle (test/helpers/binance_oracle.py,
+ * written from Binance's documented rules): on both real recordings every applied depth event's
+ * book, through `mdfan feed --dump-books` and through the slot a reader sees; the top-of-book rule;
+ * and every fault a capture can hold: a lost event, duplicates, garbage, a cut gzip, a number with
+ * too many decimals, a late snapshot, events older than the snapshot.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCapture } from '../feed/binance/capture-read.js';
+import { BinanceMarket } from '../feed/binance/market.js';
+import { BINANCE_VENUES } from '../feed/binance/venues.js';
+import { formatBookLine } from '../lib/book-line.js';
+import { createLogger } from '../lib/log.js';
+import { SegmentReader } from '../native/segment/index.js';
+import type { BookSink, SourceCounters } from '../feed/sink.js';
+import type { LevelSource } from '../native/segment/seqlock.js';
+import { CRYPTO_SETS, type CryptoSet, editCapture, findLine, mergedCapture, runOracle } from './helpers/crypto-capture.js';
+import { binPath } from './helpers/paths.js';
+import { cleanupSegments, segName } from './helpers/segments.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-binance-'));
+test.after.each(cleanupSegments);
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+const LEVELS = 5;
+let files = 0;
+
+interface FeedRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  dump: string;
+  segment: string;
+}
+
+/** `mdfan feed --source KIND:capture --dump-books --speed max --keep-segment`. */
+function feed(set: CryptoSet, capture: string): FeedRun {
+  const dump = join(dir, `run-${++files}.dump`);
+  const segment = segName(`bn-${set}`);
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `${CRYPTO_SETS[set].kind}:${capture}`, '--segment', segment, '--levels', String(LEVELS), '--speed', 'max', '--dump-books', dump, '--keep-segment'], {
+    encoding: 'utf8',
+  });
+  let text = '';
+  try {
+    text = readFileSync(dump, 'latin1');
+  } catch {}
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, dump: text, segment };
+}
+
+const oracle = (set: CryptoSet, capture: string) => runOracle(set, [capture], join(dir, `oracle-${++files}.dump`), LEVELS);
+
+/** The first line where two dumps differ, for a failure message. */
+function firstDifference(a: string, b: string): string {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if (x[i] !== y[i]) return `line ${i}:\n  feed:   ${x[i]}\n  oracle: ${y[i]}`;
+  return 'none';
+}
+
+function assertSameDump(run: FeedRun, expected: string): void {
+  assert.ok(run.dump === expected, `the dump differs from the oracle's at ${firstDifference(run.dump, expected)}`);
+}
+
+/** The slot of `symbol` as a reader sees it: its book line, and whether it is STALE. */
+function slotOf(segment: string, symbol: string): { line: string; stale: boolean } {
+  const r = SegmentReader.openSync(segment, { anyState: true });
+  try {
+    const snap = r.newSnapshot();
+    r.read(r.find(symbol), snap);
+    return { line: formatBookLine(snap.msgIndex, symbol, snap, LEVELS), stale: snap.stale };
+  } finally {
+    r.close();
+  }
+}
+
+const lastLine = (text: string): string => text.trimEnd().split('\n').pop() ?? '';
+
+for (const set of ['cm', 'spot'] as const) {
+  test(`${set}: every applied depth event's book equals the oracle's, through --dump-books and the slot`, async () => {
+    const capture = await mergedCapture(set, dir);
+    const run = feed(set, capture);
+    assert.is(run.status, 0, run.stderr);
+    const want = oracle(set, capture);
+    const depthEvents = set === 'cm' ? 44_795 : 6_495;
+    assert.is(want.summary.applied + want.summary.dropped_old, depthEvents, 'the oracle accounts for every depth event');
+    assert.is(run.dump.split('\n').length - 1, want.summary.applied);
+    assertSameDump(run, want.dump);
+    // Events older than the snapshot (they came before it) are dropped, not applied: 23 on cm, 2 on spot.
+    assert.match(run.stdout, `${want.summary.applied} depth events applied, ${want.summary.dropped_old} older than the snapshot, 0 duplicates, 0 gaps`);
+    assert.ok(want.summary.dropped_old > 0);
+    const slot = slotOf(run.segment, CRYPTO_SETS[set].symbol);
+    assert.is(slot.line, lastLine(want.dump), 'the slot holds the last book');
+    assert.is(slot.stale, false);
+  });
+}
+
+/** A sink that keeps the top-of-book line's changes as the oracle writes them. */
+class TopLineSink implements BookSink {
+  lines: string[] = [];
+  books = 0;
+  stale: number[] = [];
+  readonly wantsEvents = false;
+  instrument(): number {
+    return 0;
+  }
+  book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, _doubtful?: boolean, keepTop?: boolean): void {
+    this.books++;
+    if (keepTop) return;
+    const bid = top.bidCount > 0 ? `${top.bids[0]},${top.bids[1]}` : '-9999999999,0';
+    const ask = top.askCount > 0 ? `${top.asks[0]},${top.asks[1]}` : '9999999999,0';
+    this.lines.push(`${msgIndex},SYM,${bid},${ask}`);
+  }
+  bbo(_slot: number, bp: number, bq: number, ap: number, aq: number, msgIndex: number): void {
+    this.lines.push(`${msgIndex},SYM,${bp},${bq},${ap},${aq}`);
+  }
+  bookStale(_slot: number, msgIndex: number): void {
+    this.stale.push(msgIndex);
+  }
+  event(): void {}
+  gap(): void {}
+  recovered(): void {}
+  lost(): void {}
+  tick(): void {}
+  flush(_c: SourceCounters): void {}
+}
+
+for (const set of ['cm', 'spot'] as const) {
+  test(`${set}: the top-of-book line shows the newest best bid/offer by update id, as the oracle's`, async () => {
+    const capture = await mergedCapture(set, dir);
+    const sink = new TopLineSink();
+    const m = new BinanceMarket(BINANCE_VENUES[CRYPTO_SETS[set].kind], sink, { levels: LEVELS, symbols: null, log: createLogger('test') });
+    for await (const l of readCapture(capture)) m.onMessage(l.payload, l.lineIndex, 0n);
+    const want = oracle(set, capture);
+    const got = `${sink.lines.join('\n')}\n`.replaceAll(',SYM,', `,${CRYPTO_SETS[set].symbol},`);
+    assert.ok(got === want.topLines, `top lines differ at ${firstDifference(got, want.topLines)}`);
+    assert.is(m.binance.tickers, want.summary.tickers);
+    assert.is(m.binance.tickersDropped, want.summary.tickers_dropped);
+  });
+}
+
+/** A prefix of the spot recording (fast), and the index of its snapshot line. */
+async function spotPrefix(): Promise<{ capture: string; snapshotLine: number }> {
+  const whole = await mergedCapture('spot', dir);
+  const capture = editCapture(whole, join(dir, 'spot-prefix.gz'), { lines: 12_000 });
+  return { capture, snapshotLine: findLine(capture, / \{"lastUpdateId":/) };
+}
+
+const depthAfter = (capture: string, from: number, nth: number): number => {
+  let k = from;
+  for (let n = 0; n < nth; n++) k = findLine(capture, /@depth@/, k + 1);
+  return k;
+};
+
+test('a dropped depth event: a gap, the book STALE from there on (no snapshot follows in a recording), books as the oracle', async () => {
+  const { capture, snapshotLine } = await spotPrefix();
+  const lost = depthAfter(capture, snapshotLine, 10);
+  const cut = editCapture(capture, join(dir, 'drop.gz'), { drop: [lost] });
+  const run = feed('spot', cut);
+  assert.is(run.status, 0, run.stderr);
+  const want = oracle('spot', cut);
+  assertSameDump(run, want.dump);
+  assert.is(want.summary.gaps, 1);
+  assert.match(run.stdout, '1 gaps (1 stale marks, 0 resyncs)');
+  const last = Number(lastLine(run.dump).split(',')[0]);
+  assert.ok(last < lost, 'nothing applied after the gap');
+  const slot = slotOf(run.segment, 'BTCUSDT');
+  assert.is(slot.stale, true, 'the book stays STALE');
+});
+
+test('duplicated depth events (before and after the snapshot) are dropped and counted; books as the oracle', async () => {
+  const { capture, snapshotLine } = await spotPrefix();
+  const dups = [depthAfter(capture, 0, 1), depthAfter(capture, snapshotLine, 3), depthAfter(capture, snapshotLine, 50), depthAfter(capture, snapshotLine, 51)];
+  const edited = editCapture(capture, join(dir, 'dup.gz'), { duplicate: dups });
+  const run = feed('spot', edited);
+  assert.is(run.status, 0, run.stderr);
+  const want = oracle('spot', edited);
+  assertSameDump(run, want.dump);
+  assert.is(want.summary.duplicates, 3, 'the one before the snapshot is older than it');
+  assert.match(run.stdout, '3 duplicates, 0 gaps');
+  assert.is(slotOf(run.segment, 'BTCUSDT').stale, false);
+});
+
+test('garbage payloads are counted malformed and the replay goes on; a line without `<recv_ns> ` stops it naming file and line', async () => {
+  const { capture, snapshotLine } = await spotPrefix();
+  const at = snapshotLine + 40;
+  const edited = editCapture(capture, join(dir, 'garbage.gz'), {
+    insert: [
+      [at, '1723161254206652067 {"stream":"btcusdt@depth@100ms","data":{'],
+      [at + 1, '1723161254206652067 not json at all'],
+      [at + 2, '1723161254206652067 {"stream":"btcusdt@kline_1m","data":{"e":"kline","s":"BTCUSDT"}}'],
+      [at + 3, '1723161254206652067 {"stream":"btcusdt@trade","data":{"e":"trade","s":"BTCUSDT","t":1,"p":61000,"q":"1","T":1,"m":true}}'],
+    ],
+  });
+  const run = feed('spot', edited);
+  assert.is(run.status, 0, run.stderr);
+  const want = oracle('spot', edited);
+  assertSameDump(run, want.dump);
+  assert.is(want.summary.malformed, 4);
+  assert.match(run.stdout, 'malformed: not_json 2, other_stream 1, bad_field 1');
+  const framing = editCapture(capture, join(dir, 'framing.gz'), { insert: [[at, 'hello world']] });
+  const bad = feed('spot', framing);
+  assert.is.not(bad.status, 0);
+  assert.match(bad.stderr, 'MDFAN_ERR_FEED_CORRUPT');
+  assert.match(bad.stderr, `framing.gz: line ${at} `);
+});
+
+test('a capture cut short (a killed recorder): replayed up to the cut, a warning, exit 0; books as the oracle', async () => {
+  const { capture } = await spotPrefix();
+  const cut = editCapture(capture, join(dir, 'cut.gz'), { cutFraction: 0.6 });
+  const run = feed('spot', cut);
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stderr, '"event":"feed_truncated"');
+  const want = oracle('spot', cut);
+  assert.ok(want.summary.applied > 100);
+  assertSameDump(run, want.dump);
+});
+
+test('a number with more decimals than the scale: malformed, never rounded; the next event is a gap', async () => {
+  const { capture, snapshotLine } = await spotPrefix();
+  const k = depthAfter(capture, snapshotLine, 5);
+  const edited = editCapture(capture, join(dir, 'decimals.gz'), { edit: [[k, (p) => p.replace(/"b":\[\["(\d+\.\d{8})"/, '"b":[["$11"')]] });
+  assert.match(readFileSync(edited).length > 0 ? 'ok' : '', 'ok');
+  const run = feed('spot', edited);
+  assert.is(run.status, 0, run.stderr);
+  const want = oracle('spot', edited);
+  assertSameDump(run, want.dump);
+  assert.match(run.stdout, 'malformed: more_decimals 1');
+  assert.is(want.summary.malformed, 1);
+  assert.is(want.summary.gaps, 1, 'the event was lost: the one after it does not follow');
+  assert.is(slotOf(run.segment, 'BTCUSDT').stale, true);
+});
+
+test('a late snapshot: the events before it wait for it (bounded buffer), then the rules apply; books as the oracle', async () => {
+  const { capture, snapshotLine } = await spotPrefix();
+  const later = depthAfter(capture, snapshotLine, 20);
+  const edited = editCapture(capture, join(dir, 'late.gz'), { move: [[snapshotLine, later]] });
+  const run = feed('spot', edited);
+  assert.is(run.status, 0, run.stderr);
+  const want = oracle('spot', edited);
+  assertSameDump(run, want.dump);
+  assert.is(want.summary.gaps, 0);
+  assert.ok(want.summary.applied > 1000);
+  const first = Number(run.dump.split(',')[0]);
+  assert.ok(first < later, 'buffered events are applied with their own message index');
+});
+
+test.run();
