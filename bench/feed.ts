@@ -2,7 +2,7 @@
  * `mdfan bench feed`: messages/s through the feed handler on the GOOG day (157,217 ITCH
  * messages, in memory), at --speed max, in stages so the table says what bounds it:
  * framing + decode; + order books and top-N change detection; + publication into a segment;
- * + the event ring (every event of the input appended).
+ * + the event ring (every event of the input appended). The two Binance recordings: ./feed-binance.ts.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -4,8 +4,8 @@
  * processes and in the piscina pool; then the peers on the same payload in the same run
  * (worker postMessage, a Unix socket, ZeroMQ PUB/SUB over ipc://, and the C reader spinning on
  * the segment). `shm-seqlock-top` rows follow the one-line top of book instead of the whole book
- * (one reader); `floor` rows are both layouts written and read by C threads (bench/peers/c_floor.c)
- * in the same run: what the layout allows on this machine. Each row is the per-percentile median of K runs. Its ratio to the core-to-core
+ * (one reader); `floor` rows are both layouts (and a 1.x book, `book-1x`) written and read by C
+ * threads (bench/peers/c_floor.c) in the same run: what the layout allows on this machine. Each row is the per-percentile median of K runs. Its ratio to the core-to-core
  * handoff is the median of per-run ratios, each to a handoff measured just before that run:
  * this machine's handoff switches between ~45 and ~200 ns as the hypervisor moves its vCPUs, and
  * one baseline for a whole run would mix the two.
@@ -71,12 +71,21 @@ interface Repeated {
 
 /** K runs of one configuration, each after its own handoff baseline: median percentiles, count and ratio; all runs merged for the curve. */
 async function repeat(runs: number, once: () => Promise<Measured>): Promise<Repeated> {
-  const res: Measured[] = [];
+  return (await repeatEach(runs, async () => [await once()]))[0];
+}
+
+/** The same for a run that measures several rows at once (the floor's layouts, one c_floor process): one result per row. */
+async function repeatEach(runs: number, once: () => Promise<Measured[]>): Promise<Repeated[]> {
+  const res: Measured[][] = [];
   const c2c: number[] = [];
   for (let r = 0; r < runs; r++) {
     c2c.push(c2cBaseline(1, 50_000).p50);
     res.push(await once());
   }
+  return res[0].map((_, k) => summarise(res.map((row) => row[k]), c2c));
+}
+
+function summarise(res: Measured[], c2c: number[]): Repeated {
   const merged = newHistogram();
   for (const m of res) merged.add(m.hist);
   const cpus = res.flatMap((m) => (m.cpu === undefined || m.cpu === null ? [] : [m.cpu]));
@@ -100,7 +109,7 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
     wait: string,
     m: Repeated,
     receiver = `mdfan ${host === 'pool' ? 'pool worker' : 'read'} (${wait})`,
-    layout: 'top' | 'book' = transport === 'shm-seqlock-top' ? 'top' : 'book',
+    layout: 'top' | 'book' | 'book-1x' = transport === 'shm-seqlock-top' ? 'top' : 'book',
     variant = '', // tells a curve (and its .hgrm file) from another row's of the same transport, host and wait
   ): void => {
     const row: LatencyRow = { transport, host, readers, wait, receiver, layout, latency_ns: m.pct, count: m.count, ratio_to_c2c_p50: m.ratio, c2c_p50_ns: m.c2cP50, reader_cpu_pct: m.cpu, runs: o.runs };
@@ -144,13 +153,16 @@ export async function latencyBench(o: LatencyOptions, c2c: C2c): Promise<Section
     });
     add('shm-seqlock-top', 'process', 1, 'spin', m, 'C, spinning on the top line\'s seq (c_latency_reader top)', 'top', ' C');
   }
-  for (const layout of ['top', 'book'] as const) {
-    const m = await repeat(o.runs, async () => {
+  // The floor's layouts come from one c_floor process per run, taking turns on the same cores;
+  // book-1x is an ABI 1.x book (12-byte levels): beside book, what the wider levels cost.
+  {
+    const [top, book, book1x] = await repeatEach(o.runs, async () => {
       const f = await measureFloor(o.rate, o.seconds);
-      const h = layout === 'top' ? f.top : f.book;
-      return { pct: percentilesOf(h), count: h.totalCount, hist: h };
+      return [f.top, f.book, f.book1x].map((h) => ({ pct: percentilesOf(h), count: h.totalCount, hist: h }));
     });
-    add('floor', 'thread', 1, 'spin', m, `C writer + C reader, ${layout === 'top' ? 'top line' : '10-level book'} (c_floor)`, layout);
+    add('floor', 'thread', 1, 'spin', top, 'C writer + C reader, top line (c_floor)', 'top');
+    add('floor', 'thread', 1, 'spin', book, 'C writer + C reader, 10-level book (c_floor)', 'book');
+    add('floor', 'thread', 1, 'spin', book1x, 'C writer + C reader, 10-level ABI 1.x book, 12-byte levels (c_floor)', 'book-1x');
   }
   for (const transport of o.peers) {
     if (transport === 'zeromq-ipc') {

@@ -24,3 +24,8 @@ export type { NatsFeedOptions } from './sources/nats/index.js';
 export { generateMarket, copySymbol, readMarketSources } from './market/gen-market.js';
 export { itchMessages } from './itch/stream.js';
 export { INPUT_DEFAULTS, probeInputFile, readInput } from './input-stream.js';
+export { BinanceMarket } from './binance/market.js';
+export { MessageDecoder } from './binance/messages.js';
+export { mergeCaptures, readCapture } from './binance/capture-read.js';
+export { BINANCE_VENUES } from './binance/venues.js';
+export type { BinanceVenueName } from './binance/venues.js';

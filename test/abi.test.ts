@@ -83,7 +83,7 @@ test('the commit stage is declared in the header: fields tile it, levels follow 
   assert.equal(d.structs.commit_stage, abi.COMMIT_STAGE as unknown as Record<string, FieldInfo>);
   assert.is(d.sizeof.commit_stage, abi.SIZEOF.commit_stage);
   assert.is(abi.SIZEOF.commit_stage % 8, 0, 'the levels start 8-aligned');
-  assert.is(abi.commitStageBytes(10), abi.SIZEOF.commit_stage + 2 * 10 * abi.LEVEL_BYTES);
+  assert.is(abi.commitStageBytes(10), abi.SIZEOF.commit_stage + 2 * 10 * abi.STAGE_LEVEL_BYTES);
   // Every staged field reaches the slot: a field read at another offset than TypeScript wrote it shows here.
   const levels = 3;
   const layout = abi.computeLayout(2, levels);
@@ -92,19 +92,27 @@ test('the commit stage is declared in the header: fields tile it, levels follow 
   const w = new SlotWriter(map, layout, tops);
   try {
     const s = w.stage;
-    s.bids.set([101, 5, 1, 100, 6, 2]);
-    s.asks.set([102, 7, 3]);
+    // Prices and sizes past 2^32 and 2^53-ish, a negative price: every half of the slot's 64-bit fields.
+    const big = 2 ** 52 + 3;
+    s.bids.set([101, 5, 1, -7 * 2 ** 40, big, 2]);
+    s.asks.set([102, 7 * 2 ** 33, 3]);
     s.bidCount = 2;
     s.askCount = 1;
-    const ts = w.commit(1, s, 123456789, 987654321, abi.SLOT_STALE);
-    const u32 = new Uint32Array(map, layout.slotsOffset + layout.slotStride, abi.slotPayloadBytes(levels) / 4);
+    // An epoch time in ms times 1e6 ns: above 2^53, exact only if the addon multiplies in integers.
+    const ms = 1723161257465;
+    const ts = w.commit(1, s, 123456789, ms, abi.SLOT_STALE, 1e6);
+    const base = layout.slotsOffset + layout.slotStride;
+    const u32 = new Uint32Array(map, base, abi.slotPayloadBytes(levels) / 4);
+    const dv = new DataView(map, base);
     assert.is(u32[abi.W.slotMsgIndexLo], 123456789);
-    assert.is(u32[abi.W.slotExchangeTsLo], 987654321);
+    assert.is(dv.getBigUint64(abi.SLOT.exchange_ts_ns.offset, true), BigInt(ms) * 1000000n);
     assert.is(u32[abi.W.slotFlags], abi.SLOT_STALE);
     assert.is(u32[abi.W.slotBidCount], 2);
     assert.is(u32[abi.W.slotAskCount], 1);
-    assert.equal([...u32.subarray(abi.W.slotLevels, abi.W.slotLevels + 6)], [101, 5, 1, 100, 6, 2]);
-    assert.equal([...u32.subarray(abi.asksOffset(levels) / 4, abi.asksOffset(levels) / 4 + 3)], [102, 7, 3]);
+    const level = (at: number): [bigint, bigint, number] => [dv.getBigInt64(at + abi.LEVEL.price.offset, true), dv.getBigUint64(at + abi.LEVEL.size.offset, true), dv.getUint32(at + abi.LEVEL.orders.offset, true)];
+    assert.equal(level(abi.SLOT_HEADER_BYTES), [101n, 5n, 1]);
+    assert.equal(level(abi.SLOT_HEADER_BYTES + abi.LEVEL_BYTES), [-7n * 2n ** 40n, BigInt(big), 2]);
+    assert.equal(level(abi.asksOffset(levels)), [102n, 7n * 2n ** 33n, 3]);
     assert.is(Number(new BigUint64Array(map, layout.slotsOffset + layout.slotStride + abi.SLOT.publish_ts_ns.offset, 1)[0]), ts);
     assert.is(w.topCommits, 1, 'the addon counts its top commits where TypeScript reads them');
   } finally {

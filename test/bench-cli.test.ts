@@ -160,11 +160,11 @@ test('bench all: the JSON shape, .hgrm files, and an HTML report whose numbers e
     ],
   );
   const floor = lat.results.filter((r: { transport: string }) => r.transport === 'floor');
-  assert.equal(floor.map((r: { layout: string }) => r.layout), ['top', 'book'], 'the C floor of both layouts, in the same run');
+  assert.equal(floor.map((r: { layout: string }) => r.layout), ['top', 'book', 'book-1x'], 'the C floor of each layout (and of a 1.x book), in the same run');
   const fan = j.results.find((s: { benchmark: string }) => s.benchmark === 'fanout');
   assert.equal(fan.results.map((r: { readers: number }) => r.readers), [0, 1, 2, 4, 8]);
   const fs = j.results.find((s: { benchmark: string }) => s.benchmark === 'false-sharing');
-  assert.equal(fs.results.map((r: { layout: string; slot_stride_bytes: number }) => [r.layout, r.slot_stride_bytes]), [['default', 384], ['packed', 304]]);
+  assert.equal(fs.results.map((r: { layout: string; slot_stride_bytes: number }) => [r.layout, r.slot_stride_bytes]), [['default', 640], ['packed', 544]]);
 
   const files = readdirSync(hgrm);
   assert.ok(files.includes('latency-shm-seqlock_process_1r_spin.hgrm'), files.join(' '));

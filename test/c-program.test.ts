@@ -5,11 +5,13 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cProgram } from '../bench/peers/c-program.js';
+import { C_PROGRAMS, cProgram } from '../bench/peers/c-program.js';
 import { isMdfanError } from '../native/segment/errors.js';
+import { repoRoot } from './helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-cprog-test-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,6 +33,17 @@ test('a compiler error is MDFAN_ERR_BUILD with the compiler\'s message', () => {
     () => cProgram('c_latency_reader', { outDir: join(dir, 'x'), cc: 'false' }),
     (e: unknown) => isMdfanError(e) && e.code === 'MDFAN_ERR_BUILD' && /c_latency_reader/.test(e.message),
   );
+});
+
+test('every benchmark C program compiles with -Wall -Wextra -Werror against native/include only', () => {
+  for (const [name, p] of Object.entries(C_PROGRAMS)) {
+    const args = [...p.flags, '-Werror', ...p.includeDirs.flatMap((d) => ['-I', join(repoRoot, d)]), '-o', join(dir, `${name}-werror`), join(repoRoot, p.source)];
+    try {
+      execFileSync('cc', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      assert.unreachable(`${name}: cc failed:\n${(e as { stderr?: Buffer }).stderr?.toString() ?? String(e)}`);
+    }
+  }
 });
 
 test.run();

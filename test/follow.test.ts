@@ -89,7 +89,7 @@ test('a SIGKILLed writer and a takeover: dead once, the old ring drained under t
       const nw = w2.addInstrument('NEW0', 7, specOf(2));
       w2.publish(nw, book(3, 4242), 10, 10);
       const e = newEventFields();
-      Object.assign(e, { kind: abi.EVENT_KIND_TRADE, action: 'E'.charCodeAt(0), instrumentIndex: nw, msgIndex: 11, price: 42 * abi.EVENT_PRICE_SCALE, shares: 1 });
+      Object.assign(e, { kind: abi.EVENT_KIND_TRADE, action: 'E'.charCodeAt(0), instrumentIndex: nw, msgIndex: 11, price: 42 * abi.EVENT_PRICE_SCALE, size: 1 });
       w2.appendEvent(e);
       const seen = await waitUntil(() => {
         f.checkStory();

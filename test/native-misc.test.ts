@@ -131,8 +131,8 @@ test('a commit stores every slot field; its top line carries level 0, the counts
     w.slots.commit(1, src, 9, 10, 0);
     r.readTop(1, top);
     r.read(1, b);
-    assert.equal([top.seq, top.msgIndex, top.bidSize, top.updateCount], [4, 9, 1, 3]);
-    assert.is(b.updateCount, 3, 'the top names the book commit that followed it');
+    assert.equal([top.seq, top.msgIndex, top.bidSize, top.updateCount], [4, 9, 1, 2], 'two top commits for three book commits');
+    assert.equal([b.updateCount, b.msgIndex], [3, top.msgIndex], 'the top and the book commit that followed it name one message');
     assert.is(w.slots.topCommits, before + 1);
     r.read(0, b);
     r.readTop(0, top);

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { measurePeer, startCReader, type PeerResult, type PeerTransport } from '../bench/peers/index.js';
 import { FrameReader } from '../bench/peers/frames.js';
 import { fillPayload, payloadIntact, PAYLOAD_BYTES, PAYLOAD_WORDS, stampPayload, W_SEQ, W_TS_LO } from '../bench/peers/payload.js';
+import { measureFloor } from '../bench/peers/floor.js';
 import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
 
 const RATE = 2000;
@@ -107,6 +108,16 @@ test('native-c reader on a segment that does not exist fails at once with a clea
   const e = await rejection(startCReader(missing, 16));
   assert.match(e.message, /MDFAN_ERR_NO_SEGMENT/);
   assert.ok(e.message.includes(missing), e.message);
+});
+
+test('floor: c_floor times the top line, the 2.0 book and the 1.x book in one run, in turns', async () => {
+  // 5000/s for 0.3 s: 1500 commits per layout, enough for c_floor to split them into turns.
+  const f = await measureFloor(5000, 0.3);
+  assert.is(f.c2c.totalCount, 50_000);
+  for (const k of ['top', 'book', 'book1x'] as const) {
+    assert.ok(f[k].totalCount > 0 && f[k].totalCount <= 1500, `${k}: ${f[k].totalCount} observed of 1500 commits`);
+    assert.ok(f[k].minNonZeroValue > 0, `${k}: latencies are > 0`);
+  }
 });
 
 test.run();

@@ -7,6 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tortureRound } from '../scenarios/soak/torture.js';
+import { abi } from '../native/segment/index.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 
 test.after.each(cleanupSegments);
@@ -36,20 +37,31 @@ test('the check detects a torn copy (the torture test can fail)', async () => {
   const { BookSnapshot } = await import('../native/segment/index.js');
   const { fill, TORTURE_LEVELS } = await import('../scenarios/soak/payload.js');
   const s = new BookSnapshot(TORTURE_LEVELS);
-  // Build commit 7 by hand in the snapshot's words, then tear one level from commit 8.
+  // Build commit 7 by hand in the snapshot's words (the slot's 2.0 layout), then tear one level from commit 8.
   const src = { bidCount: TORTURE_LEVELS, askCount: TORTURE_LEVELS, bids: new Float64Array(30), asks: new Float64Array(30) };
+  const dv = new DataView(s.words.buffer);
+  const put = (at: number, lv: Float64Array, l: number): void => {
+    dv.setBigInt64(at + abi.LEVEL.price.offset, BigInt(lv[l * 3]!), true);
+    dv.setBigUint64(at + abi.LEVEL.size.offset, BigInt(lv[l * 3 + 1]!), true);
+    dv.setUint32(at + abi.LEVEL.orders.offset, lv[l * 3 + 2]!, true);
+  };
   fill(src, 7);
-  s.words[0] = 14;
-  s.words[2] = 7;
-  s.words[4] = 21;
-  s.words[8] = 10;
-  s.words[9] = 10;
-  s.words[10] = 7;
-  s.words.set(src.bids, 16);
-  s.words.set(src.asks, 16 + 30);
+  dv.setUint32(abi.SLOT.seq.offset, 14, true);
+  dv.setBigUint64(abi.SLOT.msg_index.offset, 7n, true);
+  dv.setBigUint64(abi.SLOT.exchange_ts_ns.offset, 21n, true);
+  dv.setUint32(abi.SLOT.bid_count.offset, 10, true);
+  dv.setUint32(abi.SLOT.ask_count.offset, 10, true);
+  dv.setBigUint64(abi.SLOT.update_count.offset, 7n, true);
+  for (let l = 0; l < TORTURE_LEVELS; l++) {
+    put(abi.SLOT_HEADER_BYTES + l * abi.LEVEL_BYTES, src.bids, l);
+    put(abi.asksOffset(TORTURE_LEVELS) + l * abi.LEVEL_BYTES, src.asks, l);
+  }
+  s.decode();
   assert.is(check(s), null);
   fill(src, 8);
-  s.words[16 + 30 + 3] = src.asks[3];
+  // Only the high word of ask level 1's size from commit 8: a torn 64-bit field shows too.
+  dv.setUint32(abi.asksOffset(TORTURE_LEVELS) + abi.LEVEL_BYTES + abi.LEVEL.size.offset + 4, Math.floor(src.asks[4]! / 2 ** 32), true);
+  s.decode();
   assert.match(String(check(s)), /ask level 1/);
 });
 

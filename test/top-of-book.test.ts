@@ -161,7 +161,7 @@ test('the writer wakes top sleepers only after a message that changed a top', ()
   }
 });
 
-test('a writer without top lines (ABI 1.1) is refused by name; a waitTopSync reader blocks on the top futex', async () => {
+test('a header that names no top lines is refused by name; a waitTopSync reader blocks on the top futex', async () => {
   const name = segName('notops');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: LEVELS });
   try {
@@ -171,7 +171,7 @@ test('a writer without top lines (ABI 1.1) is refused by name; a waitTopSync rea
     w.publish(0, book(1000), 1, 1);
     assert.is(r.waitTopSync(1000), WaitResult.UPDATED);
     r.close();
-    w.map.dv.setUint16(abi.HDR.abi_minor.offset, 1, true); // as a 1.1 writer would have it
+    Atomics.and(w.map.u32, abi.W.hdrCompanions, ~abi.COMPANION_TOPS); // the lines are there, but not named: never opened
     const old = await BookReader.attach(name, { wait: 'spin' });
     assert.is(codeOf(() => old.readTop(0, new TopSnapshot())), 'MDFAN_ERR_NO_SEGMENT');
     old.close();

@@ -10,8 +10,10 @@
  * seqlock and records CLOCK_MONOTONIC - publish_ts_ns (the writer's clock at commit) in a
  * preallocated array of CAPACITY values. When the header state is CLOSED it prints one latency (ns) per line, then
  * "done <observed> <corrupt> <dropped>" (dropped: observed past CAPACITY), and exits 0.
- * The writer fills level word w of commit k (msg_index k) with payload_word(k, w), as
- * bench/peers/payload.ts: a copy that differs is counted corrupt (a top line: level 0 of both sides).
+ * The writer fills number j of a side's levels (level * 3 + 0 price, 1 size, 2 orders) of commit k
+ * (msg_index k) with payload_word(k, 16 + j) for the bids and payload_word(k, 46 + j) for the asks,
+ * as bench/peers/native-c.ts: a copy that differs is counted corrupt (a top line: level 0's price
+ * and size of both sides).
  * The read is mdfan_seqlock.h's, with the stale bound every reader has (MDFAN_STALE_AFTER_MS): a
  * writer that dies inside the slot ends the run with MDFAN_ERR_STALE instead of a silent spin.
  * Errors: one line "MDFAN_ERR_...: message" on stderr, exit 2. Dies with its parent (PDEATHSIG).
@@ -42,8 +44,9 @@
 #include "mdfan_tops.h"
 
 #define LEVELS 10u
-#define PAYLOAD_BYTES MDFAN_SLOT_PAYLOAD_BYTES(LEVELS) /* 304, as the Node peers' payload */
-#define PAYLOAD_WORDS (PAYLOAD_BYTES / 4u)
+#define PAYLOAD_BYTES MDFAN_SLOT_PAYLOAD_BYTES(LEVELS) /* the slot's header and 2 x 10 levels */
+#define BIDS_TAG 16u /* payload_word indices of the first bid and ask number: native-c.ts's BIDS_WORD, ASKS_WORD */
+#define ASKS_TAG (BIDS_TAG + LEVELS * 3u)
 #define MAX_CAPACITY 100000000ull
 #define STALE_NS ((uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull)
 
@@ -61,24 +64,30 @@ static void die(const char *code, const char *fmt, ...) {
 /* The same derivation as payloadWord() in bench/peers/payload.ts (mod 2^32). */
 static inline uint32_t payload_word(uint32_t seq, uint32_t i) { return seq * 0x9E3779B1u + i * 40503u; }
 
+/* Level i of one side of commit k, as the writer fills it from tag (BIDS_TAG or ASKS_TAG). */
+static int level_intact(const mdfan_level_t *l, uint32_t k, uint32_t tag, uint32_t i) {
+  uint32_t j = tag + i * 3u;
+  return l->price == (int64_t)payload_word(k, j) && l->size == (uint64_t)payload_word(k, j + 1) && l->orders == payload_word(k, j + 2) && l->reserved == 0;
+}
+
 /* A copy of slot 0 made under the seqlock: intact if it is what the benchmark writer commits. */
-static int intact(const uint32_t *w) {
-  const mdfan_slot_header_t *h = (const mdfan_slot_header_t *)w;
-  if (h->bid_count != LEVELS || h->ask_count != LEVELS || h->exchange_ts_ns != h->msg_index) return 0;
-  uint32_t k = (uint32_t)h->msg_index;
-  for (uint32_t i = MDFAN_BIDS_OFFSET / 4u; i < PAYLOAD_WORDS; i++)
-    if (w[i] != payload_word(k, i)) return 0;
+static int intact(const uint8_t *copy) {
+  mdfan_slot_header_t h;
+  memcpy(&h, copy, sizeof h);
+  if (h.bid_count != LEVELS || h.ask_count != LEVELS || h.exchange_ts_ns != h.msg_index) return 0;
+  uint32_t k = (uint32_t)h.msg_index;
+  const mdfan_level_t *bids = (const mdfan_level_t *)(copy + MDFAN_BIDS_OFFSET), *asks = (const mdfan_level_t *)(copy + MDFAN_ASKS_OFFSET(LEVELS));
+  for (uint32_t i = 0; i < LEVELS; i++)
+    if (!level_intact(&bids[i], k, BIDS_TAG, i) || !level_intact(&asks[i], k, ASKS_TAG, i)) return 0;
   return 1;
 }
 
 /* A copy of slot 0's top line: intact if it is level 0 of both sides of the commit it names. */
-#define BIDS_WORD (MDFAN_BIDS_OFFSET / 4u)
-#define ASKS_WORD (BIDS_WORD + LEVELS * 3u)
 static int top_intact(const mdfan_top_t *t) {
   uint32_t k = (uint32_t)t->msg_index;
-  return t->bid_count == LEVELS && t->ask_count == LEVELS && t->exchange_ts_ns == t->msg_index && t->bid_price == payload_word(k, BIDS_WORD) &&
-         t->bid_size == payload_word(k, BIDS_WORD + 1) && t->bid_orders == payload_word(k, BIDS_WORD + 2) && t->ask_price == payload_word(k, ASKS_WORD) &&
-         t->ask_size == payload_word(k, ASKS_WORD + 1) && t->ask_orders == payload_word(k, ASKS_WORD + 2);
+  return t->bid_count == LEVELS && t->ask_count == LEVELS && t->exchange_ts_ns == t->msg_index && t->bid_price == (int64_t)payload_word(k, BIDS_TAG) &&
+         t->bid_size == (uint64_t)payload_word(k, BIDS_TAG + 1) && t->ask_price == (int64_t)payload_word(k, ASKS_TAG) &&
+         t->ask_size == (uint64_t)payload_word(k, ASKS_TAG + 1);
 }
 
 int main(int argc, char **argv) {
@@ -114,7 +123,7 @@ int main(int argc, char **argv) {
   printf("ready\n");
   fflush(stdout);
 
-  _Alignas(64) uint32_t snap[PAYLOAD_WORDS]; /* a slot header or a top line, then levels */
+  _Alignas(64) uint8_t snap[PAYLOAD_BYTES]; /* a slot header or a top line, then levels */
   uint32_t last = mdfan_load32(line, memory_order_acquire); /* only commits after attaching count */
   uint64_t observed = 0, corrupt = 0, n = 0;
   for (;;) {

@@ -12,7 +12,8 @@
  * first book applied after it is committed without the mark. In a recording no new snapshot comes
  * unless the recorder took one: the book then stays STALE to the end.
  *
- * Publication: after every applied depth event, the top N (book(); one --dump-books line each).
+ * Publication: after every applied depth event, the top N (book(); one --dump-books line each),
+ * flagged STALE while it shows a level past the snapshot's edge (depth-book.ts).
  * Top-of-book line: it shows the newest best bid/offer by update id, whichever stream carried it.
  * Per symbol the update id it shows is kept; a @bookTicker with a greater u is committed alone
  * (bbo()), an older or equal one is dropped (counted); a depth event with u >= it commits the
@@ -82,7 +83,7 @@ export interface BinanceCounters {
   tickers: number;
   tickersDropped: number;
   trades: number;
-  /** Book commits that showed a level past the snapshot's edge (the book beyond it has holes). */
+  /** Book commits that showed a level past the snapshot's edge (committed STALE: the book beyond it may have holes). */
   pastEdge: number;
   /** Messages of symbols not among `symbols`, or not published by the sink. */
   otherSymbols: number;
@@ -409,9 +410,13 @@ export class BinanceMarket {
     const top = this.top;
     top.bidCount = b.bids.fillTop(top.bids, this.levels);
     top.askCount = b.asks.fillTop(top.asks, this.levels);
-    if (b.bids.lastTopPastEdge || b.asks.lastTopPastEdge) this.binance.pastEdge++;
+    // A published level past the snapshot's edge: the levels between the edge and it that never
+    // changed since the snapshot are missing, so the book may be wrong: committed STALE until the
+    // top N is back inside what the snapshot covered (or a new snapshot moves the edge).
+    const pastEdge = b.bids.lastTopPastEdge || b.asks.lastTopPastEdge;
+    if (pastEdge) this.binance.pastEdge++;
     b.published = true;
-    this.sink.book(b.slot, top, msgIndex, exchangeMs, false, keepTop);
+    this.sink.book(b.slot, top, msgIndex, exchangeMs, pastEdge, keepTop);
   }
 
   /** The book of `b` is lost: marked STALE (once), and a new snapshot asked for. */

@@ -7,7 +7,8 @@
  *
  * Output (stdout), one line per book, the format of `mdfan feed --dump-books`:
  *   msgIndex,SYMBOL,ask1px,ask1size,bid1px,bid1size,...   for all `levels` levels of the segment,
- * empty levels as 9999999999,0 (ask) and -9999999999,0 (bid), prices in the feed's units.
+ * empty levels as 9999999999,0 (ask) and -9999999999,0 (bid), prices (signed) and sizes (unsigned)
+ * as the slot's 64-bit integers, in the instrument's units (10^-price_decimals, 10^-size_decimals).
  * Errors: one line `MDFAN_ERR_...: message` on stderr, exit 2.
  *
  * Build: cc -std=c11 -O2 -Wall -Wextra -Werror -I native/include native/examples/read_book.c
@@ -42,9 +43,9 @@ static void print_book(const mdfan_segment_t *s, const char *symbol, const snaps
   const mdfan_level_t *bid = &b->lv[0], *ask = &b->lv[levels];
   printf("%" PRIu64 ",%s", b->h.msg_index, symbol);
   for (uint32_t i = 0; i < levels; i++) {
-    if (i < asks) printf(",%" PRIu32 ",%" PRIu32, ask[i].price, ask[i].size);
+    if (i < asks) printf(",%" PRId64 ",%" PRIu64, ask[i].price, ask[i].size);
     else fputs(",9999999999,0", stdout);
-    if (i < bids) printf(",%" PRIu32 ",%" PRIu32, bid[i].price, bid[i].size);
+    if (i < bids) printf(",%" PRId64 ",%" PRIu64, bid[i].price, bid[i].size);
     else fputs(",-9999999999,0", stdout);
   }
   putchar('\n');
@@ -69,10 +70,12 @@ int main(int argc, char **argv) {
   for (uint32_t i = 0; i < count; i++) {
     char sym[MDFAN_SYMBOL_BYTES + 1];
     memcpy(sym, dir[i].symbol, MDFAN_SYMBOL_BYTES);
-    sym[MDFAN_SYMBOL_BYTES] = '\0'; /* 16 characters leave no NUL */
+    sym[MDFAN_SYMBOL_BYTES] = '\0'; /* a full-length symbol has no NUL */
     if (symbol && strcmp(symbol, sym) != 0) continue;
     uint32_t slot = dir[i].slot_index;
     if (slot >= seg.max_instruments) return fail("MDFAN_ERR_LAYOUT", "a directory entry names a slot out of range");
+    if (dir[i].price_decimals > MDFAN_MAX_DECIMALS || dir[i].size_decimals > MDFAN_MAX_DECIMALS)
+      return fail("MDFAN_ERR_LAYOUT", "a directory entry has more decimals than MDFAN_MAX_DECIMALS");
     /* The seqlock read (docs/ABI.md "Reading a slot"): a copy between two equal even seqs. */
     const uint8_t *p = seg.base + seg.slots_offset + (uint64_t)slot * seg.stride;
     if (mdfan_seqlock_read(p, &book, seg.payload, (uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull, NULL) == MDFAN_SEQLOCK_STALE)

@@ -301,11 +301,10 @@ static inline int mdfan_segment_writer_lock_held(const mdfan_segment_t *s) {
   return fl.l_type == F_WRLCK;
 }
 
-/* The objects beside the segment its header names (MDFAN_COMPANION_*, 1.4), or -1 for a header of
- * an older minor, which says nothing (then what is there is opened, checked alike). */
-static inline int64_t mdfan_segment_companions(const mdfan_header_t *h) {
-  if (h->abi_minor < 4) return -1;
-  return (int64_t)__atomic_load_n(&h->companions, __ATOMIC_ACQUIRE);
+/* The objects beside the segment its header names (MDFAN_COMPANION_*): a reader opens those and
+ * no other (one named and missing was removed). */
+static inline uint32_t mdfan_segment_companions(const mdfan_header_t *h) {
+  return __atomic_load_n(&h->companions, __ATOMIC_ACQUIRE);
 }
 
 #endif /* MDFAN_ATTACH_H */

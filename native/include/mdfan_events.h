@@ -1,7 +1,8 @@
 /*
- * mdfan_events.h: how a C reader follows the event ring "/NAME.events" (ABI 1.1). For any C
- * reader (native/tools/mdfan_c_reader.c uses it), written from native/include/mdfan_abi.h ("event ring (1.1)") and docs/ABI.md
- * "The event ring (1.1)" alone; native/segment/events.ts (EventRingReader) is the TypeScript twin.
+ * mdfan_events.h: how a C reader follows the event ring "/NAME.events". For any C reader
+ * (native/tools/mdfan_c_reader.c uses it), written from native/include/mdfan_abi.h ("event ring")
+ * and docs/ABI.md "The event ring" alone; native/segment/events.ts (EventRingReader) is the
+ * TypeScript twin.
  *
  *   mdfan_events_t r;                   data segment `seg` attached (mdfan_attach.h), then
  *   mdfan_events_open_segment(&r, &seg, from_newest, &code, why, sizeof why)   the ring of its
@@ -10,7 +11,7 @@
  *   mdfan_event_t e; uint64_t lost;
  *   while (mdfan_events_poll(&r, &e, &lost)) {                   1: e is the next whole record;
  *     lost > 0: that many events were lost to lapping just before e   (the line LAPPED,N)
- *     n = mdfan_events_instrument(&r, e.instrument_index);       its symbol and price_scale
+ *     n = mdfan_events_instrument(&r, e.instrument_index);       its symbol and price scale
  *     mdfan_event_format(&e, n ? n->symbol : "", n ? n->price_scale : 1, line, sizeof line)
  *   }                                                            the `mdfan read --record-events` line
  *   mdfan_events_close(&r);
@@ -41,8 +42,10 @@
 /* A directory entry as an event's line needs it. */
 typedef struct {
   char symbol[MDFAN_SYMBOL_BYTES + 1]; /* NUL-terminated */
-  uint32_t price_scale;
-  uint32_t known; /* read from the directory of the ring's generation */
+  uint8_t price_decimals;              /* as the entry says, at most MDFAN_MAX_DECIMALS */
+  uint8_t size_decimals;
+  uint32_t known;       /* read from the directory of the ring's generation */
+  uint64_t price_scale; /* 10^price_decimals: the instrument's price units per 1.0 */
 } mdfan_events_name_t;
 
 typedef struct {
@@ -93,8 +96,8 @@ __attribute__((format(printf, 5, 6))) static inline int mdfan_events_fail(const 
 
 /*
  * Opens the ring of data segment `seg` (attached) read-only, for the data segment's current
- * generation, and validates it in the order of EventRingReader.open: named by the header (1.4: a
- * ring it does not name is never opened), a regular file of the data segment's owner with no
+ * generation, and validates it in the order of EventRingReader.open: named by the header (a ring
+ * it does not name is never opened), a regular file of the data segment's owner with no
  * permission bit the data segment lacks, size, magic, ABI major, capacity (a power of two), record_bytes, and the object's size against
  * capacity. The reader starts at the oldest record still whole (head - capacity + 2, as after a
  * lap) or, with from_newest, after the newest. Returns MDFAN_EVENTS_OK, or another MDFAN_EVENTS_*
@@ -117,8 +120,8 @@ static inline int mdfan_events_open_segment(mdfan_events_t *r, const mdfan_segme
   }
   if (snprintf(path, sizeof path, "/%s.events", name) >= (int)sizeof path)
     return mdfan_events_fail(code, "MDFAN_ERR_OPTIONS", why, why_len, "the event ring name of segment %s is too long", name);
-  int64_t named = mdfan_segment_companions(data);
-  if (named >= 0 && !(named & MDFAN_COMPANION_EVENTS)) {
+  uint32_t named = mdfan_segment_companions(data);
+  if (!(named & MDFAN_COMPANION_EVENTS)) {
     mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s has no event ring (%s): its writer keeps none (started without one)", name, path + 1);
     /* the companions read belong to generation g's writer only if the generation did not move */
     return __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) == g ? MDFAN_EVENTS_ABSENT : MDFAN_EVENTS_NOT_YET;
@@ -127,12 +130,8 @@ static inline int mdfan_events_open_segment(mdfan_events_t *r, const mdfan_segme
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT) {
-      if (named >= 0)
-        mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s's event ring (%s) was removed: its writer made one, and someone deleted it since",
-                          name, path + 1);
-      else
-        mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s has no event ring (%s): its writer keeps none (ABI 1.0, or started without one)",
-                          name, path + 1);
+      mdfan_events_fail(code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s's event ring (%s) was removed: its writer made one, and someone deleted it since",
+                        name, path + 1);
       /* acquire: pairs with a takeover's generation bump, made before it unlinks the old ring */
       return __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) == g ? MDFAN_EVENTS_ABSENT : MDFAN_EVENTS_NOT_YET;
     }
@@ -302,8 +301,9 @@ static inline int mdfan_events_pending(const mdfan_events_t *r) {
 }
 
 /*
- * The symbol and price_scale of directory entry `idx` (an event's instrument_index) as this ring's
- * writer announced it, or NULL (no instrument, not announced, or a later writer's directory now).
+ * The symbol and decimals of directory entry `idx` (an event's instrument_index) as this ring's
+ * writer announced it, or NULL (no instrument, not announced, a later writer's directory now, or
+ * an entry whose price_decimals exceeds MDFAN_MAX_DECIMALS: no price of it can be shown).
  * The directory protocol (docs/ABI.md "Reading the directory") for one entry: generation g1
  * (acquire), instrument_count (acquire), the entry, acquire fence, generation again.
  */
@@ -320,13 +320,17 @@ static inline const mdfan_events_name_t *mdfan_events_instrument(mdfan_events_t 
   const mdfan_dir_entry_t *e = (const mdfan_dir_entry_t *)((const uint8_t *)h + MDFAN_DIRECTORY_OFFSET) + idx;
   char symbol[MDFAN_SYMBOL_BYTES + 1];
   memcpy(symbol, e->symbol, MDFAN_SYMBOL_BYTES);
-  symbol[MDFAN_SYMBOL_BYTES] = '\0'; /* 16 characters leave no NUL */
-  uint32_t scale = e->price_scale;
+  symbol[MDFAN_SYMBOL_BYTES] = '\0'; /* a full-length symbol has no NUL */
+  uint8_t price_decimals = e->price_decimals, size_decimals = e->size_decimals;
   /* acquire fence, then a relaxed load: it sees the bump of any takeover whose rewrite the copy saw */
   __atomic_thread_fence(__ATOMIC_ACQUIRE);
   if (__atomic_load_n(&h->generation, __ATOMIC_RELAXED) != g1) return NULL;
+  if (price_decimals > MDFAN_MAX_DECIMALS || size_decimals > MDFAN_MAX_DECIMALS) return NULL;
   memcpy(n->symbol, symbol, sizeof symbol);
-  n->price_scale = scale;
+  n->price_decimals = price_decimals;
+  n->size_decimals = size_decimals;
+  n->price_scale = 1;
+  for (uint8_t d = 0; d < price_decimals; d++) n->price_scale *= 10u;
   n->known = 1;
   return n;
 }
@@ -339,10 +343,10 @@ static inline int mdfan_event_letter(char *buf, size_t len, uint8_t c) {
   return snprintf(buf, len, "%c%c", (char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F)));
 }
 
-/* The record's price in the feed's units, price * price_scale / MDFAN_EVENT_PRICE_SCALE rounded
- * half up (JavaScript's Math.round), or nothing when the record has none. 128-bit: an i64 price
- * times a u32 scale is exact there. */
-static inline int mdfan_event_price(char *buf, size_t len, int64_t price, uint32_t price_scale) {
+/* The record's price in the instrument's units, price * price_scale / MDFAN_EVENT_PRICE_SCALE
+ * rounded half up (JavaScript's Math.round), or nothing when the record has none. 128-bit: an i64
+ * price times a scale up to 10^MDFAN_MAX_DECIMALS (< 2^60) is exact there. */
+static inline int mdfan_event_price(char *buf, size_t len, int64_t price, uint64_t price_scale) {
   if (price == (int64_t)MDFAN_EVENT_PRICE_NONE) return snprintf(buf, len, "%s", "");
   const __int128 den = (__int128)MDFAN_EVENT_PRICE_SCALE;
   __int128 num = (__int128)price * price_scale;
@@ -362,12 +366,13 @@ static inline int mdfan_event_price(char *buf, size_t len, int64_t price, uint32
 
 /*
  * Writes the line of `e` (no newline) into buf, in the format of lib/event-line.ts
- * (formatEventLine; `mdfan read --record-events`): `symbol` and `price_scale` are those of the
- * record's instrument in the directory ("" and 1 when it has none). Returns 0 for a record the
- * format leaves out (a C execution that is not printable: aux 'N'), else 1. A line longer than
- * len is cut (no record's line is near 256 bytes).
+ * (formatEventLine; `mdfan read --record-events`): `symbol` and `price_scale` (10^price_decimals)
+ * are those of the record's instrument in the directory ("" and 1 when it has none); sizes are the
+ * record's u64 in the instrument's size units. Returns 0 for a record the format leaves out (a trade
+ * flagged MDFAN_EVENT_FLAG_NOT_PRINTABLE), else 1. A line longer than len is cut (no record's line
+ * is near 256 bytes).
  */
-static inline int mdfan_event_format(const mdfan_event_t *e, const char *symbol, uint32_t price_scale, char *buf, size_t len) {
+static inline int mdfan_event_format(const mdfan_event_t *e, const char *symbol, uint64_t price_scale, char *buf, size_t len) {
   char kind[4], action[4], side[4], price[48];
   mdfan_event_letter(kind, sizeof kind, e->kind);
   mdfan_event_letter(action, sizeof action, e->action);
@@ -375,8 +380,8 @@ static inline int mdfan_event_format(const mdfan_event_t *e, const char *symbol,
   mdfan_event_price(price, sizeof price, e->price, price_scale);
   switch (e->kind) {
     case MDFAN_EVENT_KIND_TRADE:
-      if (e->action == 'C' && e->aux == 'N') return 0;
-      snprintf(buf, len, "%" PRIu64 ",%s,T,%s,%" PRIu32 ",%s", e->msg_index, symbol, price, e->shares, action);
+      if (e->flags & MDFAN_EVENT_FLAG_NOT_PRINTABLE) return 0;
+      snprintf(buf, len, "%" PRIu64 ",%s,T,%s,%" PRIu64 ",%s", e->msg_index, symbol, price, e->size, action);
       return 1;
     case MDFAN_EVENT_KIND_STATUS:
       snprintf(buf, len, "%" PRIu64 ",%s,H,%s", e->msg_index, symbol, action);
@@ -385,7 +390,7 @@ static inline int mdfan_event_format(const mdfan_event_t *e, const char *symbol,
       snprintf(buf, len, "%" PRIu64 ",,S,%s", e->msg_index, action);
       return 1;
     case MDFAN_EVENT_KIND_ORDER:
-      snprintf(buf, len, "%" PRIu64 ",%s,O,%s,%s,%s,%" PRIu32 ",%" PRIu64, e->msg_index, symbol, action, side, price, e->shares, e->order_ref);
+      snprintf(buf, len, "%" PRIu64 ",%s,O,%s,%s,%s,%" PRIu64 ",%" PRIu64, e->msg_index, symbol, action, side, price, e->size, e->order_ref);
       return 1;
     default: /* a kind this reader does not know: its letters, as the TypeScript format */
       snprintf(buf, len, "%" PRIu64 ",%s,%s,%s", e->msg_index, symbol, kind, action);

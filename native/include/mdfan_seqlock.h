@@ -178,6 +178,22 @@ static inline void mdfan_seqlock_write_end(uint32_t *seqp, uint32_t odd) {
   __atomic_store_n(seqp, odd + 1u, __ATOMIC_RELEASE);
 }
 
+/* The top line's fields from a best bid and ask (size 0: that side empty), composed on the stack. */
+static inline void mdfan_top_fill(mdfan_top_t *t, uint32_t flags, uint8_t bid_count, uint8_t ask_count, uint64_t msg_index,
+                                  uint64_t exchange_ts_ns, uint64_t publish_ts_ns, const mdfan_level_t *bid,
+                                  const mdfan_level_t *ask) {
+  t->flags = (uint16_t)flags;
+  t->bid_count = bid_count;
+  t->ask_count = ask_count;
+  t->msg_index = msg_index;
+  t->exchange_ts_ns = exchange_ts_ns;
+  t->publish_ts_ns = publish_ts_ns;
+  t->bid_price = bid->price;
+  t->bid_size = bid->size;
+  t->ask_price = ask->price;
+  t->ask_size = ask->size;
+}
+
 /* The top line's commit: `t` composed on the stack, copied after W1 in a few wide stores. */
 static inline void mdfan_commit_top_line(mdfan_top_t *top, const mdfan_top_t *t) {
   uint32_t odd = mdfan_seqlock_write_open(&top->seq);
@@ -236,16 +252,7 @@ static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t le
                   t.bid_price != b0->price || t.bid_size != b0->size || t.ask_price != a0->price ||
                   t.ask_size != a0->size;
     if (top_changed) {
-      t.flags = (uint16_t)flags;
-      t.bid_count = bc;
-      t.ask_count = ac;
-      t.msg_index = msg_index;
-      t.exchange_ts_ns = exchange_ts_ns;
-      t.publish_ts_ns = publish_ts_ns;
-      t.bid_price = b0->price;
-      t.bid_size = b0->size;
-      t.ask_price = a0->price;
-      t.ask_size = a0->size;
+      mdfan_top_fill(&t, flags, bc, ac, msg_index, exchange_ts_ns, publish_ts_ns, b0, a0);
       mdfan_commit_top_line(top, &t);
     }
   }
@@ -278,20 +285,12 @@ static inline int mdfan_commit_top(const uint8_t *slot, mdfan_top_t *top, const 
   memcpy(&t, top, sizeof t);
   uint8_t bc = (uint8_t)(h.bid_count ? h.bid_count : bid->size != 0);
   uint8_t ac = (uint8_t)(h.ask_count ? h.ask_count : ask->size != 0);
-  int64_t bp = bid->size ? bid->price : 0, ap = ask->size ? ask->price : 0;
-  if (t.seq != 0 && t.flags == (uint16_t)h.flags && t.bid_count == bc && t.ask_count == ac && t.bid_price == bp &&
-      t.bid_size == bid->size && t.ask_price == ap && t.ask_size == ask->size)
+  /* An empty side shows price 0, as a book commit's does. */
+  mdfan_level_t b = {bid->size ? bid->price : 0, bid->size, 0, 0}, a = {ask->size ? ask->price : 0, ask->size, 0, 0};
+  if (t.seq != 0 && t.flags == (uint16_t)h.flags && t.bid_count == bc && t.ask_count == ac && t.bid_price == b.price &&
+      t.bid_size == b.size && t.ask_price == a.price && t.ask_size == a.size)
     return 0;
-  t.flags = (uint16_t)h.flags;
-  t.bid_count = bc;
-  t.ask_count = ac;
-  t.msg_index = msg_index;
-  t.exchange_ts_ns = exchange_ts_ns;
-  t.publish_ts_ns = publish_ts_ns;
-  t.bid_price = bp;
-  t.bid_size = bid->size;
-  t.ask_price = ap;
-  t.ask_size = ask->size;
+  mdfan_top_fill(&t, h.flags, bc, ac, msg_index, exchange_ts_ns, publish_ts_ns, &b, &a);
   mdfan_commit_top_line(top, &t);
   return 1;
 }

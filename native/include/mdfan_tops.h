@@ -1,5 +1,5 @@
 /*
- * mdfan_tops.h: the top-of-book lines (ABI 1.2, "/NAME.tops") in C11, from mdfan_abi.h and
+ * mdfan_tops.h: the top-of-book lines ("/NAME.tops") in C11, from mdfan_abi.h and
  * docs/ABI.md "Top-of-book lines" alone. Beside mdfan_attach.h, mdfan_wait.h and mdfan_events.h.
  *
  *   mdfan_tops_t t;
@@ -41,8 +41,7 @@ typedef struct {
   uint32_t generation; /* the data segment's generation these lines belong to */
 } mdfan_tops_t;
 
-/* mdfan_tops_open's answers. ABSENT: the writer keeps no lines (ABI 1.0 or 1.1), or they were
- * removed. NOT_YET: try
+/* mdfan_tops_open's answers. ABSENT: the header names no lines, or they were removed. NOT_YET: try
  * again soon (not READY, a takeover under way, the object not sized or without magic yet, or
  * another generation's). REFUSED: not lines this reader can read; the code says why. */
 enum { MDFAN_TOPS_OK = 0, MDFAN_TOPS_ABSENT = 1, MDFAN_TOPS_NOT_YET = 2, MDFAN_TOPS_REFUSED = 3 };
@@ -63,8 +62,8 @@ __attribute__((format(printf, 6, 7))) static inline int mdfan_tops_fail(int kind
 }
 
 /* Opens the top lines of data segment `seg` (attached and validated) read-only, and validates them
- * in the order of the TypeScript reader (openTops): named by the header (1.4: lines it does not
- * name are never opened), a regular file of the data segment's owner with no permission bit the
+ * in the order of the TypeScript reader (openTops): named by the header (lines it does not name are
+ * never opened), a regular file of the data segment's owner with no permission bit the
  * data segment lacks, size, magic, ABI major, max_instruments (the data segment's),
  * top_stride_bytes, header_bytes, generation. */
 static inline int mdfan_tops_open_segment(mdfan_tops_t *t, const mdfan_segment_t *seg, const char **code, char *why, size_t why_len) {
@@ -81,10 +80,10 @@ static inline int mdfan_tops_open_segment(mdfan_tops_t *t, const mdfan_segment_t
     return mdfan_tops_fail(MDFAN_TOPS_NOT_YET, code, "MDFAN_ERR_NOT_READY", why, why_len, "segment %s is not READY", name);
   if (snprintf(path, sizeof path, "/%s.tops", name) >= (int)sizeof path)
     return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_OPTIONS", why, why_len, "the top lines' name of segment %s is too long", name);
-  int64_t named = mdfan_segment_companions(data);
+  uint32_t named = mdfan_segment_companions(data);
   /* the generation again: the companions read belong to generation g's writer */
   int moved = __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) != g;
-  if (named >= 0 && !(named & MDFAN_COMPANION_TOPS))
+  if (!(named & MDFAN_COMPANION_TOPS))
     return mdfan_tops_fail(moved ? MDFAN_TOPS_NOT_YET : MDFAN_TOPS_ABSENT, code, "MDFAN_ERR_NO_SEGMENT", why, why_len,
                            "segment %s has no top-of-book lines (%s): its writer keeps none", name, path + 1);
   int fd = mdfan_shm_open_regular(path, &st);
@@ -92,11 +91,8 @@ static inline int mdfan_tops_open_segment(mdfan_tops_t *t, const mdfan_segment_t
     int e = errno;
     if (e == ENOENT) {
       int kind = __atomic_load_n(&data->generation, __ATOMIC_ACQUIRE) == g ? MDFAN_TOPS_ABSENT : MDFAN_TOPS_NOT_YET;
-      if (named >= 0)
-        return mdfan_tops_fail(kind, code, "MDFAN_ERR_NO_SEGMENT", why, why_len,
-                               "segment %s's top-of-book lines (%s) were removed: its writer made them, and someone deleted them since", name, path + 1);
-      return mdfan_tops_fail(kind, code, "MDFAN_ERR_NO_SEGMENT", why, why_len, "segment %s has no top-of-book lines (%s): its writer speaks ABI 1.0 or 1.1",
-                             name, path + 1);
+      return mdfan_tops_fail(kind, code, "MDFAN_ERR_NO_SEGMENT", why, why_len,
+                             "segment %s's top-of-book lines (%s) were removed: its writer made them, and someone deleted them since", name, path + 1);
     }
     if (e == ENODEV)
       return mdfan_tops_fail(MDFAN_TOPS_REFUSED, code, "MDFAN_ERR_UNSAFE_OBJECT", why, why_len, "%s in /dev/shm is not a regular file: refused without reading it", path + 1);

@@ -12,7 +12,7 @@
  *     if nothing new (look once more, seq_cst loads): mdfan_wait_sleep(&w, v, timeout_ns);
  *     mdfan_wait_end(&w);              no longer counted; go and read
  *   mdfan_wait_close(&w);              at exit: the line is free again
- * A reader of the top-of-book lines alone (ABI 1.2) sleeps on the tops' futex word instead, which
+ * A reader of the top-of-book lines alone sleeps on the tops' futex word instead, which
  * the writer bumps only after a message that changed a top: mdfan_wait_on_tops(&w, tops_header)
  * after opening (and again when a new writer's lines replace them).
  *

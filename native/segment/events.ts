@@ -94,7 +94,10 @@ const TWO16 = 65536;
  * each partial product exact in a double. Allocates nothing.
  */
 export function storeU64Product(u32: Uint32Array, w: number, a: number, b: number): void {
-  if (b === 1) return storeU64(u32, w, a);
+  if (b === 1) {
+    storeU64(u32, w, a);
+    return;
+  }
   const a0 = a % TWO16;
   const a1 = Math.floor(a / TWO16) % TWO16;
   const a2 = Math.floor(a / TWO32) % TWO16;

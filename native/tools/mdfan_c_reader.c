@@ -10,10 +10,11 @@
  *             [--sleep-ms Z]
  *
  *   NAME            the POSIX shared-memory object /NAME (/dev/shm/NAME on Linux)
- *   --top           read the top-of-book lines (ABI 1.2, /NAME.tops: mdfan_tops.h) instead of
- *                   the books: one line of level 0 per book, which the writer commits before the
- *                   book and only when the top changed; --follow then follows top changes alone,
- *                   and --wait block sleeps on the tops' futex word (woken by top changes only)
+ *   --top           read the top-of-book lines (/NAME.tops: mdfan_tops.h) instead of the books:
+ *                   one line of level 0 per book, which the writer commits before the book when
+ *                   the top changed, or alone from a venue's faster best bid/offer (the line may
+ *                   then be newer than the book); --follow then follows top changes alone, and
+ *                   --wait block sleeps on the tops' futex word (woken by top changes only)
  *   --symbol SYM    only this instrument (default: every instrument in the directory)
  *   --writer-uid U  the writer runs as user U: accept a segment U owns (default: only this user's
  *                   or root's; any other owner, or a segment anyone may write, is refused with
@@ -35,7 +36,7 @@
  *                   stderr says so and the reader spins, trying again every 100 ms)
  *   --sleep-ms Z    with --wait block, the longest sleep before the reader looks again, so a dead
  *                   writer (which wakes nobody) is noticed (default MDFAN_HEARTBEAT_TIMEOUT_MS, 1000)
- *   --events N      instead of books, follow the event ring /NAME.events (ABI 1.1: mdfan_events.h)
+ *   --events N      instead of books, follow the event ring /NAME.events (mdfan_events.h)
  *                   and print N event lines, or fewer if the segment goes CLOSED and the ring is
  *                   drained (then exit 0). With --symbol, only that instrument's events and the
  *                   system events (which have none). --wait and --sleep-ms apply as to --follow.
@@ -44,7 +45,8 @@
  *
  * Output (stdout), one line per book, the format of `mdfan feed --dump-books`:
  *   msgIndex,SYMBOL,ask1px,ask1size,bid1px,bid1size,...   for all `levels` levels of the segment,
- * empty levels as 9999999999,0 (ask) and -9999999999,0 (bid), prices in the feed's units.
+ * empty levels as 9999999999,0 (ask) and -9999999999,0 (bid), prices (signed) and sizes (unsigned)
+ * as the 64-bit integers of the slot, in the instrument's units (10^-price_decimals, 10^-size_decimals).
  * Without --follow every instrument selected is printed once (a slot never committed reads as an
  * empty book with msgIndex 0). With --follow, a slot is printed the first time it is seen
  * committed (seq != 0) and then on every new even seq the poll observes (a fast writer's
@@ -53,17 +55,19 @@
  * At the end, on stderr: retries=<n> reads=<n> (seqlock retries, validated slot copies).
  *
  * With --events, one line per event in the format of `mdfan read --record-events`
- * (lib/event-line.ts), symbol and price_scale from the directory, prices in the feed's units:
- *   msgIndex,SYMBOL,T,price,shares,KIND  msgIndex,SYMBOL,H,STATE  msgIndex,,S,CODE
- *   msgIndex,SYMBOL,O,ACTION,SIDE,price,shares,ref  (price empty when the record has none)
+ * (lib/event-line.ts), symbol and price_decimals from the directory, prices in the instrument's
+ * units (the record's 1e-9 price times 10^price_decimals, rounded half up), sizes the record's u64:
+ *   msgIndex,SYMBOL,T,price,size,KIND  msgIndex,SYMBOL,H,STATE  msgIndex,,S,CODE
+ *   msgIndex,SYMBOL,O,ACTION,SIDE,price,size,ref  (price empty when the record has none)
  * and `LAPPED,<n>` where the writer overwrote <n> events before the reader got to them (not
- * counted in N). C executions that are not printable are left out, as in that format. A new writer
+ * counted in N). Trades flagged not printable are left out, as in that format. A new writer
  * generation (takeover) is followed: the old ring is finished, the new one read from its oldest
  * record. At the end, on stderr, a second line: events read=<n> lost=<n> (whole records read,
  * filtered ones included; events lost to lapping).
  *
  * Exit codes: 0 done; 2 refused or failed to attach (MDFAN_ERR_NO_SEGMENT, _BAD_MAGIC,
- * _ABI_VERSION, _SEGMENT_SIZE, _NOT_READY, _PERMISSION, _UNSAFE_OBJECT, _LAYOUT, unknown symbol or bad
+ * _ABI_VERSION (another major: a 1.x segment), _SEGMENT_SIZE, _NOT_READY, _PERMISSION,
+ * _UNSAFE_OBJECT, _LAYOUT (also a directory entry with a slot or decimals out of range), unknown symbol or bad
  * arguments: MDFAN_ERR_OPTIONS; with --top, a writer that keeps no top lines: MDFAN_ERR_NO_SEGMENT
  * "segment NAME has no top-of-book lines", and the same refusals of the lines; with --events, a segment whose writer keeps no event ring:
  * MDFAN_ERR_NO_SEGMENT "segment NAME has no event ring", and the same refusals of the ring
@@ -169,6 +173,7 @@ static int writer_lock_held(const mdfan_segment_t *s) {
 typedef struct {
   char symbol[MDFAN_SYMBOL_BYTES + 1];
   uint32_t slot;
+  uint8_t price_decimals, size_decimals; /* range-checked: at most MDFAN_MAX_DECIMALS */
 } target_t;
 
 /* Reads the directory entries below instrument_count into `out`; with `symbol`, only that
@@ -189,20 +194,27 @@ static int64_t read_directory(const mdfan_segment_t *s, const char *symbol, targ
   for (uint32_t i = 0; i < count; i++) {
     char sym[MDFAN_SYMBOL_BYTES + 1];
     memcpy(sym, dir[i].symbol, MDFAN_SYMBOL_BYTES);
-    sym[MDFAN_SYMBOL_BYTES] = '\0'; /* 16 characters leave no NUL */
+    sym[MDFAN_SYMBOL_BYTES] = '\0'; /* a full-length symbol has no NUL */
     uint32_t slot = dir[i].slot_index;
+    uint8_t price_decimals = dir[i].price_decimals, size_decimals = dir[i].size_decimals;
     if (symbol && strcmp(symbol, sym) != 0) continue;
     memcpy(out[n].symbol, sym, sizeof sym);
     out[n].slot = slot;
+    out[n].price_decimals = price_decimals;
+    out[n].size_decimals = size_decimals;
     n++;
     if (symbol) break;
   }
   atomic_thread_fence(memory_order_acquire);
   if (mdfan_load32(&s->h->generation, memory_order_relaxed) != g1) return -1;
-  for (uint32_t i = 0; i < n; i++) /* range-check only a consistent copy */
+  for (uint32_t i = 0; i < n; i++) { /* range-check only a consistent copy */
     if (out[i].slot >= s->max_instruments)
       die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: directory entry for %s names slot %u, outside 0..%u", s->name, out[i].symbol, out[i].slot,
           s->max_instruments - 1);
+    if (out[i].price_decimals > MDFAN_MAX_DECIMALS || out[i].size_decimals > MDFAN_MAX_DECIMALS)
+      die(EXIT_REFUSED, "MDFAN_ERR_LAYOUT", "segment %s: directory entry for %s has price_decimals %u and size_decimals %u, expected 0..%u each", s->name,
+          out[i].symbol, out[i].price_decimals, out[i].size_decimals, MDFAN_MAX_DECIMALS);
+  }
   *generation = g1;
   return n;
 }
@@ -277,9 +289,9 @@ static uint32_t followed_seq(const mdfan_segment_t *s, uint32_t slot, memory_ord
 
 static void print_top(const char *symbol, const mdfan_top_t *t) {
   printf("%" PRIu64 ",%s", t->msg_index, symbol);
-  if (t->ask_count > 0) printf(",%" PRIu32 ",%" PRIu32, t->ask_price, t->ask_size);
+  if (t->ask_count > 0) printf(",%" PRId64 ",%" PRIu64, t->ask_price, t->ask_size);
   else fputs(",9999999999,0", stdout);
-  if (t->bid_count > 0) printf(",%" PRIu32 ",%" PRIu32 "\n", t->bid_price, t->bid_size);
+  if (t->bid_count > 0) printf(",%" PRId64 ",%" PRIu64 "\n", t->bid_price, t->bid_size);
   else fputs(",-9999999999,0\n", stdout);
 }
 
@@ -301,9 +313,9 @@ static void print_book(const mdfan_segment_t *s, const char *symbol, const snaps
   const mdfan_level_t *ask = &b->lv[levels];
   printf("%" PRIu64 ",%s", b->h.msg_index, symbol);
   for (uint32_t i = 0; i < levels; i++) {
-    if (i < asks) printf(",%" PRIu32 ",%" PRIu32, ask[i].price, ask[i].size);
+    if (i < asks) printf(",%" PRId64 ",%" PRIu64, ask[i].price, ask[i].size);
     else fputs(",9999999999,0", stdout);
-    if (i < bids) printf(",%" PRIu32 ",%" PRIu32, bid[i].price, bid[i].size);
+    if (i < bids) printf(",%" PRId64 ",%" PRIu64, bid[i].price, bid[i].size);
     else fputs(",-9999999999,0", stdout);
   }
   putchar('\n');
@@ -478,7 +490,7 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--symbol") == 0) {
-      if (!v || !*v || strlen(v) > MDFAN_SYMBOL_BYTES) usage("--symbol needs 1..16 characters");
+      if (!v || !*v || strlen(v) > MDFAN_SYMBOL_BYTES) usage("--symbol needs 1..32 characters");
       symbol = v, i++;
     } else if (strcmp(a, "--writer-uid") == 0) {
       g_writer_uid = (uid_t)parse_uint("--writer-uid needs a uid", v, 0), i++;
@@ -626,7 +638,7 @@ int main(int argc, char **argv) {
     }
     /* CLOSED is stored after the writer's last commit: the pass above (made after loading
      * CLOSED with acquire) saw every commit, so stopping here loses nothing. Unless a new writer
-     * replaced the object (MDFAN_HEADER_REPLACED, 1.3): then follow the name to its new object. */
+     * replaced the object (MDFAN_HEADER_REPLACED): then follow the name to its new object. */
     if (printed >= follow) break;
     if (closed) {
       if (!(mdfan_load32(&seg.h->flags, memory_order_acquire) & MDFAN_HEADER_REPLACED)) break;

@@ -3,11 +3,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { SegmentWriter, abi } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter, abi, specOf } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { type Side, bin, buildReader, dumpLine, errorLine, killChildren, levelSource, runReader, source, workDir } from './reader.js';
-import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
+import { type RawLevel, rawBook, rawImage, writeRaw } from './images.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -25,24 +25,26 @@ test('mdfan_c_reader.c compiles as C11 with -Wall -Wextra -Werror against native
   }
 });
 
-test('prints exactly the books TypeScript published (both sides, empty levels, u32/u64 extremes)', async () => {
+test('prints exactly the books TypeScript published (both sides, empty levels, numbers past u32 up to 2^53, negative prices)', async () => {
   const name = segName('cread');
+  const MAX = Number.MAX_SAFE_INTEGER;
   const levels = 5;
   const w = SegmentWriter.open({ name, maxInstruments: 6, levels });
   try {
     const books: Array<{ symbol: string; msgIndex: number; bids: Side; asks: Side } | { symbol: string; never: true }> = [
       // partial on both sides; published twice: the second (shallower) book must not show the first's tail
       { symbol: 'AAPL', msgIndex: 17, bids: [[5853300, 18, 1]], asks: [[5859400, 200, 2], [5859800, 200, 3]] },
-      // every level on both sides, values at the top of uint32, msgIndex above 2^32
+      // every level on both sides: what JavaScript holds exactly (2^53 - 1), past u32 (BTCUSDT at 8
+      // decimals: 62000.12345678 x 554.63987), negative prices (spreads), msgIndex above 2^32
       {
         symbol: 'MSFT',
         msgIndex: 2 ** 40 + 7,
-        bids: [[4294967295, 4294967295, 1], [4294967294, 1, 1], [3000000000, 2, 1], [2, 3, 1], [1, 4, 1]],
-        asks: [[4294967295, 10, 1], [4294967295, 11, 1], [4294967295, 12, 1], [4294967295, 13, 1], [4294967295, 14, 1]],
+        bids: [[MAX, MAX, 4294967295], [6200012345678, 55463987000, 0], [4294967296, 1, 1], [0, 3, 1], [-MAX, 4, 1]],
+        asks: [[MAX, 10, 1], [MAX, 11, 1], [MAX, 12, 1], [MAX, 13, 1], [MAX, 2 ** 32, 1]],
       },
       { symbol: 'GOOG', msgIndex: 0, bids: [[5794000, 496, 4], [5787000, 400, 2]], asks: [] }, // bids only
       { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] }, // asks only
-      { symbol: 'ABCDEFGHIJKLMNOP', never: true }, // a 16-character symbol (no NUL), never published
+      { symbol: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345', never: true }, // a 32-character symbol (no NUL), never published
     ];
     const index = new Map<string, number>();
     for (const b of books) index.set(b.symbol, w.addInstrument(b.symbol, index.size + 1, ITCH_SPEC));
@@ -139,6 +141,75 @@ test('the short example (native/examples/read_book.c) compiles with -Werror agai
   }
   assert.is(err?.status, 2);
   assert.match(String(err?.stderr), /^MDFAN_ERR_NO_SEGMENT: /);
+});
+
+/** The dump line of a book of 64-bit numbers, built independently of the C code. */
+function rawLine(msgIndex: bigint, symbol: string, levels: number, bids: readonly RawLevel[], asks: readonly RawLevel[]): string {
+  const cols: string[] = [String(msgIndex), symbol];
+  for (let i = 0; i < levels; i++) {
+    cols.push(...(i < asks.length ? [String(asks[i]![0]), String(asks[i]![1])] : ['9999999999', '0']));
+    cols.push(...(i < bids.length ? [String(bids[i]![0]), String(bids[i]![1])] : ['-9999999999', '0']));
+  }
+  return cols.join(',');
+}
+
+test('prints the 64-bit prices (signed) and sizes (unsigned) of a segment written byte by byte, past what a JavaScript number holds, and 32-character symbols; the short example the same', async () => {
+  const levels = 3;
+  const U64_MAX = 2n ** 64n - 1n;
+  const I64_MAX = 2n ** 63n - 1n;
+  const I64_MIN = -(2n ** 63n);
+  const books = [
+    // BTCUSDT at 8 decimals: 62000.12345678 x 554.63987 BTC, neither fits a u32
+    { symbol: 'BTCUSDT', msgIndex: 2n ** 40n + 1n, bids: [[6200012345678n, 55463987000n, 0]], asks: [[6200100000000n, 100000000n, 0], [6200200000000n, 1n, 0]] },
+    // the extremes of both types; a 32-character symbol has no NUL
+    {
+      symbol: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345',
+      msgIndex: 2n ** 64n - 2n,
+      bids: [[-1n, U64_MAX, 4294967295], [I64_MIN, 2n ** 53n + 1n, 1], [I64_MIN, 0n, 0]],
+      asks: [[I64_MAX, U64_MAX, 1]],
+    },
+    { symbol: 'binance-coinm:BTCUSD_PERP', msgIndex: 0n, bids: [], asks: [] }, // a venue-qualified name, never committed
+  ] satisfies Array<{ symbol: string; msgIndex: bigint; bids: RawLevel[]; asks: RawLevel[] }>;
+  const name = writeRaw(
+    'cwide',
+    rawImage({
+      maxInstruments: 3,
+      levels,
+      edit: (b) => {
+        for (const [entry, k] of books.entries()) rawBook(b, { entry, priceDecimals: 8, sizeDecimals: 8, ...k });
+      },
+    }),
+  );
+  const expected = books.map((k) => rawLine(k.msgIndex, k.symbol, levels, k.bids, k.asks));
+  const r = await runReader([name, '--timeout-ms', '0']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(r.lines, expected);
+  const one = await runReader([name, '--timeout-ms', '0', '--symbol', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345']);
+  assert.is(one.code, 0, one.stderr);
+  assert.equal(one.lines, [expected[1]]);
+  const example = join(workDir, 'read_book'); // built by the test above
+  assert.is(execFileSync(example, [name], { encoding: 'utf8' }), r.stdout);
+});
+
+test('a directory entry with more decimals than MDFAN_MAX_DECIMALS is refused with MDFAN_ERR_LAYOUT, exit 2', async () => {
+  for (const [priceDecimals, sizeDecimals] of [
+    [abi.MAX_DECIMALS + 1, 0],
+    [0, abi.MAX_DECIMALS + 1],
+  ]) {
+    const name = writeRaw(
+      'cdecimals',
+      rawImage({ edit: (b) => rawBook(b, { entry: 0, symbol: 'BAD', priceDecimals, sizeDecimals, msgIndex: 1n, bids: [[1n, 1n, 1]], asks: [] }) }),
+    );
+    const r = await runReader([name, '--timeout-ms', '0']);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_LAYOUT: segment ${name}: directory entry for BAD has price_decimals ${priceDecimals} and size_decimals ${sizeDecimals}, expected 0\\.\\.18 each$`));
+    assert.equal(r.lines, []);
+    cleanupSegments();
+  }
+  // at the bound: accepted
+  const name = writeRaw('cdecimals', rawImage({ edit: (b) => rawBook(b, { entry: 0, symbol: 'MAX', priceDecimals: 18, sizeDecimals: 18, msgIndex: 1n, bids: [], asks: [] }) }));
+  const r = await runReader([name, '--timeout-ms', '0']);
+  assert.is(r.code, 0, r.stderr);
 });
 
 test.run();

@@ -5,11 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { spawnChild } from '../../lib/child.js';
-import { SegmentWriter, type LevelSource } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter, type LevelSource } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { type Side, buildReader, children, dumpLine, killChildren, runReader, source, workDir } from './reader.js';
-import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { spawnChild } from '../../lib/child.js';
-import { EventRingReader, SegmentWriter, abi, type EventFields } from '../../native/segment/index.js';
+import { EventRingReader, ITCH_SPEC, SegmentWriter, abi, specOf, type EventFields } from '../../native/segment/index.js';
 import { GOOG_EVENTS, GOOG_ITCH } from '../helpers/oracle.js';
 import { binPath, repoRoot } from '../helpers/paths.js';
 import { procState } from '../helpers/procs.js';
@@ -15,12 +15,14 @@ import { waitUntil } from '../helpers/wait.js';
 import { asleep, buildReader, children, errorLine, killChildren, runReader } from './reader.js';
 import { rawRing, writeRawWithRing } from './images.js';
 import { AAPL, PX, appendEvent, appendTrades, ch, tsLines } from './events.js';
-import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
 });
 test.after(killChildren);
+
+/** A 32-character symbol: the directory's longest, with no NUL. */
+const LONG = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345';
 
 test('--events prints the lines formatEventLine gives for the same records (every kind, no price, --symbol), and stops at CLOSED with the ring drained', async () => {
   const name = segName('cev');
@@ -28,10 +30,10 @@ test('--events prints the lines formatEventLine gives for the same records (ever
   let ts: EventRingReader | undefined;
   try {
     const goog = w.addInstrument('GOOG', 1, ITCH_SPEC);
-    const long = w.addInstrument('ABCDEFGHIJKLMNOP', 2, specOf(2)); // 16 characters, no NUL; 1e-9 x 1e7 per unit
+    const long = w.addInstrument(LONG, 2, specOf(2, 8)); // 32 characters, no NUL; 1e-9 x 1e7 per unit
     const names = new Map<number, [string, number]>([
       [goog, ['GOOG', 10000]],
-      [long, ['ABCDEFGHIJKLMNOP', 100]],
+      [long, [LONG, 100]],
     ]);
     const [T, H, S, O] = [abi.EVENT_KIND_TRADE, abi.EVENT_KIND_STATUS, abi.EVENT_KIND_SYSTEM, abi.EVENT_KIND_ORDER];
     const ref = 2 ** 40 + 5;
@@ -46,7 +48,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
       { kind: O, action: ch('U'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5800000 * PX, size: 30, orderRef: 77 },
       { kind: O, action: ch('N'), side: ch('S'), instrumentIndex: goog, msgIndex: 7, price: 5799000 * PX, size: 30, orderRef: 78 },
       { kind: O, action: ch('D'), side: ch('S'), instrumentIndex: goog, msgIndex: 8, orderRef: 78 }, // no price
-      { kind: T, action: ch('Q'), instrumentIndex: long, msgIndex: 2 ** 40 + 3, price: 1234 * 1e7, size: 4294967295, side: ch('O') },
+      { kind: T, action: ch('Q'), side: ch('O'), instrumentIndex: long, msgIndex: 2 ** 40 + 3, price: 1234 * 1e7, size: 2 ** 53 - 1 }, // a size past u32; a cross's type in side
       { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 9, price: 50_000, size: 1 }, // 0.5 in the feed's units: rounds half up, to 1
       { kind: T, action: ch('P'), instrumentIndex: goog, msgIndex: 10, price: -150_000, size: 1 }, // -1.5: to -1
       { kind: T, action: ch('P'), instrumentIndex: 3, msgIndex: 11, price: 7 * PX, size: 2 }, // an entry not announced: no symbol, scale 1
@@ -78,7 +80,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
       '4,GOOG,T,5794500,10,C',
       `6,GOOG,O,X,B,,20,${ref}`,
       '8,GOOG,O,D,S,,0,78',
-      `${2 ** 40 + 3},ABCDEFGHIJKLMNOP,T,1234,4294967295,Q`,
+      `${2 ** 40 + 3},${LONG},T,1234,${2 ** 53 - 1},Q`,
       '9,GOOG,T,1,1,P',
       '10,GOOG,T,-1,1,P',
       '11,,T,0,2,P',
@@ -94,7 +96,7 @@ test('--events prints the lines formatEventLine gives for the same records (ever
     assert.match(a.stderr, new RegExp(`^events read=${before.length + 3} lost=0$`, 'm'));
     assert.is(g.code, 0, g.stderr);
     assert.equal(g.lines, expectedGoog);
-    assert.ok(g.lines.includes('0,,S,O') && !g.lines.some((l) => l.includes('ABCDEFGHIJKLMNOP')), 'GOOG and system events only');
+    assert.ok(g.lines.includes('0,,S,O') && !g.lines.some((l) => l.includes(LONG)), 'GOOG and system events only');
   } finally {
     ts?.close();
     w.close({ unlink: true });
@@ -189,7 +191,7 @@ test('--events --from newest --wait block: asleep on the futex after opening the
 test('--events follows a takeover: the dead writer\'s ring to its end, then the new writer\'s from its start', async () => {
   const name = segName('cevtake');
   const script = `
-    import { SegmentWriter, newEventFields } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    import { ITCH_SPEC, SegmentWriter, newEventFields } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: 2, levels: 1, ringEvents: 16 });
     const k = w.addInstrument('OLD', 1, ITCH_SPEC);
     for (let r = 1; r <= 3; r++) w.appendEvent(Object.assign(newEventFields(), { kind: 84, action: 69, instrumentIndex: k, msgIndex: r, price: r * 100000, size: r }));
@@ -277,6 +279,56 @@ test('--events reads a ring written byte by byte from the ABI tables; with no wr
   assert.match(r.stderr, /^events read=2 lost=0$/m);
 });
 
+test('--events prints 64-bit sizes and prices at the instrument\'s decimals (8: a Binance trade), leaves out trades flagged not printable, and shows a CLEAR', async () => {
+  const E = abi.STRUCTS.event;
+  const trade = (msgIndex: bigint, price: bigint, size: bigint, o: { action?: string; side?: string; flags?: number; ref?: bigint } = {}) => (rec: Buffer) => {
+    rec.writeUInt8(ch('T'), E.kind.offset);
+    rec.writeUInt8(ch(o.action ?? 'A'), E.action.offset);
+    if (o.side) rec.writeUInt8(ch(o.side), E.side.offset);
+    rec.writeUInt8(o.flags ?? 0, E.flags.offset);
+    rec.writeUInt32LE(0, E.instrument_index.offset);
+    rec.writeBigUInt64LE(msgIndex, E.msg_index.offset);
+    rec.writeBigInt64LE(price, E.price.offset);
+    rec.writeBigUInt64LE(o.ref ?? 0n, E.order_ref.offset);
+    rec.writeBigUInt64LE(size, E.size.offset);
+  };
+  const ring = rawRing({
+    records: [
+      (rec) => {
+        rec.writeUInt8(ch('R'), E.kind.offset);
+        rec.writeUInt8(ch('G'), E.action.offset);
+        rec.writeBigUInt64LE(2n, E.order_ref.offset); // the new generation
+      },
+      // 62000.12345678 (1e-9 units) x 554.63987 BTC at 8 decimals: neither fits a u32
+      trade(1n, 62_000_123_456_780n, 55_463_987_000n, { side: 'B', ref: 3_000_000_001n }),
+      trade(2n, 62_000_000_000_000n, 1n, { action: 'C', side: 'S', flags: abi.EVENT_FLAG_NOT_PRINTABLE }), // no line
+      trade(3n, 15n, 2n ** 64n - 1n, { action: 'P' }), // 1.5 units of 1e-8: rounds half up, to 2
+      trade(4n, -15n, 1n, { action: 'Q', side: 'O' }), // -1.5: to -1; a cross's type is its side
+      (rec) => {
+        rec.writeUInt8(ch('O'), E.kind.offset);
+        rec.writeUInt8(ch('A'), E.action.offset);
+        rec.writeUInt8(ch('S'), E.side.offset);
+        rec.writeUInt32LE(0, E.instrument_index.offset);
+        rec.writeBigUInt64LE(5n, E.msg_index.offset);
+        rec.writeBigInt64LE(62_000_000_000_000n, E.price.offset);
+        rec.writeBigUInt64LE(2n ** 63n, E.order_ref.offset);
+        rec.writeBigUInt64LE(2n ** 53n + 1n, E.size.offset);
+      },
+    ],
+  });
+  const name = writeRawWithRing('cevwide', ring, { priceDecimals: 8, sizeDecimals: 8 });
+  const r = await runReader([name, '--events', '5', '--timeout-ms', '0']);
+  assert.is(r.code, 0, r.stderr);
+  assert.equal(r.lines, [
+    '0,,R,G',
+    '1,RAW,T,6200012345678,55463987000,A',
+    '3,RAW,T,2,18446744073709551615,P',
+    '4,RAW,T,-1,1,Q',
+    '5,RAW,O,A,S,6200000000000,9007199254740993,9223372036854775808',
+  ]);
+  assert.match(r.stderr, /^events read=6 lost=0$/m);
+});
+
 const ringRefusals: Array<{ what: string; ring: Buffer; code: string; says: RegExp }> = [
   {
     what: 'a foreign magic',
@@ -285,10 +337,15 @@ const ringRefusals: Array<{ what: string; ring: Buffer; code: string; says: RegE
     says: /magic 0x45504f4e, expected 0x5645444d/,
   },
   {
-    what: 'another ABI major',
-    ring: rawRing({ edit: (b) => b.writeUInt16LE(2, abi.STRUCTS.events_header.abi_major.offset) }),
+    what: 'a 1.x ring',
+    ring: rawRing({
+      edit: (b) => {
+        b.writeUInt16LE(1, abi.STRUCTS.events_header.abi_major.offset);
+        b.writeUInt16LE(4, abi.STRUCTS.events_header.abi_minor.offset);
+      },
+    }),
     code: 'MDFAN_ERR_ABI_VERSION',
-    says: /has ABI 2\.\d+; this reader speaks ABI 1\.\d+/,
+    says: /has ABI 1\.4; this reader speaks ABI 2\.0/,
   },
   {
     what: 'a capacity that is not a power of two',

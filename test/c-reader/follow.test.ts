@@ -2,11 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { SegmentWriter } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter } from '../../native/segment/index.js';
 import { cleanupSegments, segName, shmExists } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { asleep, buildReader, childWriter, children, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
-import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();

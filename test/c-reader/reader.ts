@@ -74,10 +74,10 @@ export function runReader(
  */
 export function childWriter(name: string, o: { maxInstruments: number; symbol: string; msgIndex: number; control?: boolean }): Child {
   const script = `
-    import { SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
+    import { ITCH_SPEC, SegmentWriter } from ${JSON.stringify(join(repoRoot, 'dist', 'native', 'segment', 'index.js'))};
     const w = SegmentWriter.open({ name: ${JSON.stringify(name)}, maxInstruments: ${o.maxInstruments}, levels: 1 });
     ${o.control ? 'await w.startControl();' : ''}
-    const k = w.addInstrument(${JSON.stringify(o.symbol)}, 1, 10000);
+    const k = w.addInstrument(${JSON.stringify(o.symbol)}, 1, ITCH_SPEC);
     w.publish(k, { bidCount: 1, askCount: 0, bids: new Float64Array([100, 1, 1]), asks: new Float64Array(3) }, ${o.msgIndex}, 0);
     console.log('ready');
     setInterval(() => w.heartbeat(), 10);`;

@@ -4,12 +4,11 @@ import * as assert from 'uvu/assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
 import { repoRoot } from '../helpers/paths.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { buildReader, errorLine, killChildren, levelSource, runReader, workDir } from './reader.js';
 import { rawImage, writeRaw } from './images.js';
-import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -36,15 +35,21 @@ const refusals: Array<{ what: string; image: Buffer; code: string; says?: RegExp
     says: /magic 0x4e4146444d544f4e, expected 0x4d48534e4146444d/,
   },
   {
-    what: 'another ABI major (both versions named)',
+    what: 'a 1.x segment (both versions named)',
     image: rawImage({
       edit: (b) => {
-        b.writeUInt16LE(2, abi.HDR.abi_major.offset);
-        b.writeUInt16LE(3, abi.HDR.abi_minor.offset);
+        b.writeUInt16LE(1, abi.HDR.abi_major.offset);
+        b.writeUInt16LE(4, abi.HDR.abi_minor.offset);
       },
     }),
     code: 'MDFAN_ERR_ABI_VERSION',
-    says: new RegExp(`has ABI 2\\.3; this reader speaks ABI ${abi.ABI_MAJOR}\\.${abi.ABI_MINOR}`),
+    says: /has ABI 1\.4; this reader speaks ABI 2\.0 \(majors must match\)/,
+  },
+  {
+    what: 'a later ABI major',
+    image: rawImage({ edit: (b) => b.writeUInt16LE(3, abi.HDR.abi_major.offset) }),
+    code: 'MDFAN_ERR_ABI_VERSION',
+    says: /has ABI 3\.0; this reader speaks ABI 2\.0/,
   },
   { what: 'a short segment (half a header)', image: rawImage().subarray(0, 512), code: 'MDFAN_ERR_SEGMENT_SIZE', says: /512 bytes, shorter than the 1024-byte header/ },
   {

@@ -1,12 +1,11 @@
-/** --top: the top-of-book lines (ABI 1.2), once, followed, asleep on their futex word, gone, and across a takeover. */
+/** --top: the top-of-book lines, once, followed, ahead of the book, asleep on their futex word, gone, and across a takeover. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { SegmentWriter, abi, topsName, unlinkSegment } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter, abi, specOf, topsName, unlinkSegment } from '../../native/segment/index.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { type Side, asleep, buildReader, childWriter, children, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
-import { ITCH_SPEC, specOf } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -19,7 +18,8 @@ test('--top prints level 0 of every book from the top lines (both sides, one sid
   const w = SegmentWriter.open({ name, maxInstruments: 4, levels });
   try {
     const books: Array<{ symbol: string; msgIndex: number; bids: Side; asks: Side }> = [
-      { symbol: 'AAPL', msgIndex: 2 ** 40 + 7, bids: [[4294967295, 4294967295, 1], [5, 5, 5]], asks: [[4294967294, 10, 2], [4294967295, 11, 1]] },
+      // past u32 up to 2^53 - 1, and a negative price
+      { symbol: 'AAPL', msgIndex: 2 ** 40 + 7, bids: [[-6200012345678, Number.MAX_SAFE_INTEGER, 1], [-6200012345679, 5, 5]], asks: [[Number.MAX_SAFE_INTEGER, 55463987000, 2], [Number.MAX_SAFE_INTEGER, 11, 1]] },
       { symbol: 'GOOG', msgIndex: 3, bids: [[5794000, 496, 4], [5787000, 400, 2]], asks: [] },
       { symbol: 'IBM', msgIndex: 99, bids: [], asks: [[1450000, 300, 1]] },
     ];
@@ -79,7 +79,33 @@ test('--top --follow --wait block: asleep on the tops futex word (SLEEPING_TOP),
   }
 });
 
-test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "were removed" (the header names them), "has no top-of-book lines" for a 1.1 header, exit 2', async () => {
+test('--top shows a best bid/offer committed alone, newer than the book: the line runs ahead of the slot until a newer book commits both', async () => {
+  const name = segName('ctopahead');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 2 });
+  try {
+    const k = w.addInstrument('BTCUSDT', 1, specOf(8, 8, 1e6));
+    const bids: Side = [[6200000000000, 100000000, 0], [6199900000000, 2, 0]];
+    const asks: Side = [[6200100000000, 55463987000, 0]];
+    w.publish(k, levelSource(2, bids, asks), 1, 1_700_000_000_000);
+    w.publishTop(k, 6200050000000, 7, 6200060000000, 8, 2, 1_700_000_000_001); // a faster ticker: the book untouched
+    const ahead = ['2,BTCUSDT,6200060000000,8,6200050000000,7'];
+    const book = [dumpLine(1, 'BTCUSDT', 2, bids, asks)];
+    assert.equal((await runReader([name, '--top'])).lines, ahead);
+    assert.equal((await runReader([name])).lines, book);
+    // A depth update older than the ticker shown: the book only, the line keeps the newer top.
+    const older: Side = [[6200000000000, 3, 0]];
+    w.publish(k, levelSource(2, older, asks), 3, 1_700_000_000_000, 0, abi.COMMIT_BOOK_ONLY);
+    assert.equal((await runReader([name, '--top'])).lines, ahead);
+    assert.equal((await runReader([name])).lines, [dumpLine(3, 'BTCUSDT', 2, older, asks)]);
+    // A newer one: both, the line from the book again.
+    w.publish(k, levelSource(2, bids, asks), 4, 1_700_000_000_002);
+    assert.equal((await runReader([name, '--top'])).lines, [dumpLine(4, 'BTCUSDT', 1, bids, asks)]);
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "were removed" (the header names them), "has no top-of-book lines" when the header names none, exit 2', async () => {
   const name = segName('ctopnone');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
@@ -88,10 +114,11 @@ test('--top on a segment whose top lines are gone: MDFAN_ERR_NO_SEGMENT "were re
     const gone = await runReader([name, '--top', '--timeout-ms', '0']);
     assert.is(gone.code, 2, gone.stderr);
     assert.match(errorLine(gone), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name}'s top-of-book lines \\(${name}\\.tops\\) were removed`));
-    w.map.dv.setUint16(abi.HDR.abi_minor.offset, 1, true); // as a 1.1 writer would leave it
+    const companions = w.map.dv.getUint32(abi.HDR.companions.offset, true);
+    w.map.dv.setUint32(abi.HDR.companions.offset, companions & ~abi.COMPANION_TOPS, true); // a header that names no lines
     const r = await runReader([name, '--top', '--timeout-ms', '0']);
     assert.is(r.code, 2, r.stderr);
-    assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} has no top-of-book lines \\(${name}\\.tops\\)`));
+    assert.match(errorLine(r), new RegExp(`^MDFAN_ERR_NO_SEGMENT: segment ${name} has no top-of-book lines \\(${name}\\.tops\\): its writer keeps none`));
     assert.equal(r.lines, []);
     const both = await runReader([name, '--top', '--events', '1']);
     assert.is(both.code, 2, both.stderr);

@@ -2,11 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { SegmentWriter } from '../../native/segment/index.js';
+import { ITCH_SPEC, SegmentWriter } from '../../native/segment/index.js';
 import { cleanupSegments, segName } from '../helpers/segments.js';
 import { waitUntil } from '../helpers/wait.js';
 import { asleep, buildReader, dumpLine, errorLine, killChildren, levelSource, runReader } from './reader.js';
-import { ITCH_SPEC } from '../../native/segment/directory.js';
 test.before(buildReader);
 test.after.each(() => {
   cleanupSegments();
@@ -90,7 +89,7 @@ test('--wait block without a reader registry says so on stderr, spins instead, a
   const name = segName('cnoreg');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   try {
-    // No control plane (as a writer whose socket path is too long, or an ABI 1.0 writer): the
+    // No control plane (as a writer whose socket path is too long): the
     // registry's descriptor cannot be had.
     const k = w.addInstrument('AAPL', 1, ITCH_SPEC);
     w.publish(k, levelSource(1, [[100, 1, 1]], []), 1, 0);

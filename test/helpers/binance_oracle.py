@@ -130,6 +130,14 @@ class Book:
         self.published = False
         self.stale = False
         self.shown_id = -1
+        # The snapshot's worst price a side (None: the snapshot held the whole side): past it the
+        # book is unknown, so a published level there makes the book doubtful.
+        self.bid_edge = None
+        self.ask_edge = None
+
+
+# Levels a side of the REST snapshots the recordings hold (limit=1000).
+SNAPSHOT_LIMIT = 1000
 
 
 def main():
@@ -148,7 +156,7 @@ def main():
     out = open(a.out, 'w')
     top_out = open(a.top_line, 'w') if a.top_line else None
     books = {}
-    stats = dict(applied=0, dropped_old=0, duplicates=0, gaps=0, stale_marks=0, malformed=0, snapshots=0, snapshots_ignored=0, tickers=0, tickers_dropped=0, trades=0)
+    stats = dict(past_edge=0, last_past_edge=False, past_edge_indexes=[], applied=0, dropped_old=0, duplicates=0, gaps=0, stale_marks=0, malformed=0, snapshots=0, snapshots_ignored=0, tickers=0, tickers_dropped=0, trades=0)
 
     def write_book(i, b):
         asks = b.asks.best(N)
@@ -159,6 +167,11 @@ def main():
             cols.append(f'{bids[lv][0]},{bids[lv][1]}' if lv < len(bids) else EMPTY_BID)
         out.write(','.join(cols) + '\n')
         b.published = True
+        past = (b.bid_edge is not None and bids and bids[-1][0] < b.bid_edge) or (b.ask_edge is not None and asks and asks[-1][0] > b.ask_edge)
+        stats['past_edge'] += 1 if past else 0
+        stats['last_past_edge'] = bool(past)
+        if past:
+            stats['past_edge_indexes'].append(i)
 
     def write_top(i, b, bid, bsz, ask, asz):
         if top_out:
@@ -232,6 +245,8 @@ def main():
             b.bids.put(p, q)
         for p, q in al:
             b.asks.put(p, q)
+        b.bid_edge = min(p for p, _ in bl) if len(bl) >= SNAPSHOT_LIMIT else None
+        b.ask_edge = max(p for p, _ in al) if len(al) >= SNAPSHOT_LIMIT else None
         b.L = L
         b.has_snapshot = True
         b.last_u = None

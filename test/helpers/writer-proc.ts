@@ -80,7 +80,7 @@ switch (mode) {
     const e = newEventFields();
     Object.assign(e, { kind: abi.EVENT_KIND_STATUS, action: 'H'.charCodeAt(0), instrumentIndex: brk, msgIndex: 2 });
     w.appendEvent(e);
-    Object.assign(e, { kind: abi.EVENT_KIND_TRADE, action: 'P'.charCodeAt(0), instrumentIndex: goog, msgIndex: 3, price: 585.4 * abi.EVENT_PRICE_SCALE, shares: 200 });
+    Object.assign(e, { kind: abi.EVENT_KIND_TRADE, action: 'P'.charCodeAt(0), instrumentIndex: goog, msgIndex: 3, price: 585.4 * abi.EVENT_PRICE_SCALE, size: 200 });
     w.appendEvent(e);
     w.flushCounters();
     process.on('SIGUSR2', () => {
