@@ -24,6 +24,7 @@ import { WINDOW_MS, WeightBudget } from '../feed/binance/live/weight-budget.js';
 import { BINANCE_VENUES } from '../feed/binance/venues.js';
 import { createLogger } from '../lib/log.js';
 import type { MdfanError } from '../native/segment/errors.js';
+import type { CryptoSet } from './helpers/crypto-capture.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode, type Proc } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
@@ -54,10 +55,10 @@ const cuts = new Map<string, Cut>();
 const mergedSets = new Set<string>();
 
 /** A cut of a shared recording, made once, with its recorded replay. */
-async function cut(name: string, set: string, venue: string, lines: number, twin?: { symbol: string; idShift: number }): Promise<Cut> {
+async function cut(name: string, set: CryptoSet, venue: string, lines: number, twin?: { symbol: string; idShift: number }): Promise<Cut> {
   const have = cuts.get(name);
   if (have) return have;
-  const merged = join(dir, `${set}.gz`);
+  const merged = join(dir, `${set}-merged.gz`);
   if (!mergedSets.has(set)) {
     await mergedSet(set, merged);
     mergedSets.add(set);
@@ -148,7 +149,7 @@ function assertBooksAfterLastSnapshot(c: Cut, r: LiveRun, symbols: string[]): nu
   return compared;
 }
 
-const spot = (): Promise<Cut> => cut('spot', 'spot-BTCUSDT-2024-08-08', 'binance-spot', SPOT_LINES);
+const spot = (): Promise<Cut> => cut('spot', 'spot', 'binance-spot', SPOT_LINES);
 
 test('spot, no fault: the live books are the recorded replay books, one for one, from the snapshot on; no gap, no stale mark', async () => {
   const c = await spot();
@@ -164,7 +165,7 @@ test('spot, no fault: the live books are the recorded replay books, one for one,
 });
 
 test('COIN-M (futures rules, a snapshot that names its symbol): live books equal the recorded replay', async () => {
-  const c = await cut('cm', 'cm-BTCUSD_PERP-2024-08-08', 'binance-coinm', CM_LINES);
+  const c = await cut('cm', 'cm', 'binance-coinm', CM_LINES);
   const r = await liveRun(c, ['BTCUSD_PERP'], []);
   const n = assertBooksAfterLastSnapshot(c, r, ['BTCUSD_PERP']);
   assert.is(r.live.length, n);
@@ -221,7 +222,7 @@ test('duplicated frames and garbage frames: duplicates dropped and counted, garb
 });
 
 test('two symbols on one connection: each book equals its recorded replay', async () => {
-  const c = await cut('twin', 'spot-BTCUSDT-2024-08-08', 'binance-spot', SPOT_LINES / 2, { symbol: 'ETHUSDT', idShift: 1e11 });
+  const c = await cut('twin', 'spot', 'binance-spot', SPOT_LINES / 2, { symbol: 'ETHUSDT', idShift: 1e11 });
   const r = await liveRun(c, ['BTCUSDT', 'ETHUSDT'], []);
   assert.is(r.end.connects, 1, 'one WebSocket for both');
   assert.equal(r.snapshots.map((s) => s.symbol).sort(), ['BTCUSDT', 'ETHUSDT']);
@@ -333,7 +334,7 @@ test('REST: a symbol the venue does not have is fatal on its first request, with
 });
 
 test("venue-replay's REST: the book of the moment with the recorded snapshot's keys and decimals; Binance's errors for what a client gets wrong", async () => {
-  const c = await cut('cm', 'cm-BTCUSD_PERP-2024-08-08', 'binance-coinm', CM_LINES);
+  const c = await cut('cm', 'cm', 'binance-coinm', CM_LINES);
   const vr = await startVenueReplay(c.file, ['--speed', 'max']);
   const { WebSocket } = await import('ws');
   const client = new WebSocket(`${vr.ws}/stream?streams=btcusd_perp@depth@0ms`);
