@@ -39,7 +39,7 @@ let source: Source | null = null;
 async function spot(): Promise<Source> {
   if (source) return source;
   const merged = join(dir, 'spot-merged.gz');
-  await mergedSet('spot-BTCUSDT-2024-08-08', merged);
+  await mergedSet('spot', merged);
   const file = join(dir, 'spot.gz');
   await cutCapture(merged, file, { lines: LINES });
   const payloads = (await captureLines(file)).lines;

@@ -15,12 +15,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EventBatch, EventRingReader } from '../native/segment/events.js';
+import { once } from 'node:events';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { Backoff } from '../feed/binance/live/backoff.js';
+import { WsStream } from '../feed/binance/live/ws-stream.js';
 import { SnapshotFetcher } from '../feed/binance/live/rest.js';
 import { WINDOW_MS, WeightBudget } from '../feed/binance/live/weight-budget.js';
 import { BINANCE_VENUES } from '../feed/binance/venues.js';
 import { createLogger } from '../lib/log.js';
 import type { MdfanError } from '../native/segment/errors.js';
+import type { CryptoSet } from './helpers/crypto-capture.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode, type Proc } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
@@ -51,10 +55,10 @@ const cuts = new Map<string, Cut>();
 const mergedSets = new Set<string>();
 
 /** A cut of a shared recording, made once, with its recorded replay. */
-async function cut(name: string, set: string, venue: string, lines: number, twin?: { symbol: string; idShift: number }): Promise<Cut> {
+async function cut(name: string, set: CryptoSet, venue: string, lines: number, twin?: { symbol: string; idShift: number }): Promise<Cut> {
   const have = cuts.get(name);
   if (have) return have;
-  const merged = join(dir, `${set}.gz`);
+  const merged = join(dir, `${set}-merged.gz`);
   if (!mergedSets.has(set)) {
     await mergedSet(set, merged);
     mergedSets.add(set);
@@ -145,7 +149,7 @@ function assertBooksAfterLastSnapshot(c: Cut, r: LiveRun, symbols: string[]): nu
   return compared;
 }
 
-const spot = (): Promise<Cut> => cut('spot', 'spot-BTCUSDT-2024-08-08', 'binance-spot', SPOT_LINES);
+const spot = (): Promise<Cut> => cut('spot', 'spot', 'binance-spot', SPOT_LINES);
 
 test('spot, no fault: the live books are the recorded replay books, one for one, from the snapshot on; no gap, no stale mark', async () => {
   const c = await spot();
@@ -161,7 +165,7 @@ test('spot, no fault: the live books are the recorded replay books, one for one,
 });
 
 test('COIN-M (futures rules, a snapshot that names its symbol): live books equal the recorded replay', async () => {
-  const c = await cut('cm', 'cm-BTCUSD_PERP-2024-08-08', 'binance-coinm', CM_LINES);
+  const c = await cut('cm', 'cm', 'binance-coinm', CM_LINES);
   const r = await liveRun(c, ['BTCUSD_PERP'], []);
   const n = assertBooksAfterLastSnapshot(c, r, ['BTCUSD_PERP']);
   assert.is(r.live.length, n);
@@ -218,7 +222,7 @@ test('duplicated frames and garbage frames: duplicates dropped and counted, garb
 });
 
 test('two symbols on one connection: each book equals its recorded replay', async () => {
-  const c = await cut('twin', 'spot-BTCUSDT-2024-08-08', 'binance-spot', SPOT_LINES / 2, { symbol: 'ETHUSDT', idShift: 1e11 });
+  const c = await cut('twin', 'spot', 'binance-spot', SPOT_LINES / 2, { symbol: 'ETHUSDT', idShift: 1e11 });
   const r = await liveRun(c, ['BTCUSDT', 'ETHUSDT'], []);
   assert.is(r.end.connects, 1, 'one WebSocket for both');
   assert.equal(r.snapshots.map((s) => s.symbol).sort(), ['BTCUSDT', 'ETHUSDT']);
@@ -325,6 +329,148 @@ test('REST: a symbol the venue does not have is fatal on its first request, with
     assert.match(e.message, 'Invalid symbol.');
   } finally {
     fetcher.close();
+    await srv.close();
+  }
+});
+
+test("venue-replay's REST: the book of the moment with the recorded snapshot's keys and decimals; Binance's errors for what a client gets wrong", async () => {
+  const c = await cut('cm', 'cm', 'binance-coinm', CM_LINES);
+  const vr = await startVenueReplay(c.file, ['--speed', 'max']);
+  const { WebSocket } = await import('ws');
+  const client = new WebSocket(`${vr.ws}/stream?streams=btcusd_perp@depth@0ms`);
+  try {
+    await vr.proc.line(/^venue-replay: end of capture/, 60_000); // the replay starts with the first client
+    const res = await fetch(`${vr.rest}/dapi/v1/depth?symbol=BTCUSD_PERP&limit=5`);
+    assert.is(res.status, 200);
+    assert.ok(Number(res.headers.get('x-mbx-used-weight-1m')) > 0, 'the weight header');
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(Object.keys(body), ['lastUpdateId', 'E', 'T', 'symbol', 'pair', 'bids', 'asks'], 'the recorded futures snapshot keys, in order');
+    assert.is(body.symbol, 'BTCUSD_PERP');
+    const lastU = [...c.updateIds.values()].at(-1)!;
+    assert.is(body.lastUpdateId, lastU, "the last depth event's u");
+    const bids = body.bids as string[][];
+    assert.is(bids.length, 5);
+    for (const [p, q] of bids) assert.ok(/^\d+\.\d$/.test(p!) && /^\d+$/.test(q!), `recorded decimals: ${p} ${q}`);
+    // The recorded final book's best levels, from the recorded replay's last line.
+    const last = c.recorded.at(-1)!.book.split(',').map(Number);
+    assert.is(Math.round(Number(bids[0]![0]) * 1e8), last[2]!, 'the best bid is the recorded final one');
+    for (const [url, status, code] of [
+      [`${vr.rest}/api/v3/depth?symbol=ETHUSDT`, 400, -1121],
+      [`${vr.rest}/api/v3/depth`, 400, -1102],
+      [`${vr.rest}/api/v3/depth?symbol=BTCUSD_PERP&limit=9999`, 400, -1100],
+      [`${vr.rest}/api/v3/nothing`, 404, -1000],
+    ] as const) {
+      const r = await fetch(url);
+      assert.is(r.status, status, url);
+      assert.is(((await r.json()) as { code: number }).code, code, url);
+    }
+  } finally {
+    client.terminate();
+    await vr.proc.run.kill();
+  }
+});
+
+/** A WebSocket server on a free port; `onConnection(ws, n)` with n counting from 1. */
+async function wsServer(onConnection: (ws: WebSocket, n: number) => void, opts: { autoPong?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: opts.autoPong ?? true });
+  await once(wss, 'listening');
+  let n = 0;
+  wss.on('connection', (ws) => onConnection(ws, ++n));
+  const { port } = wss.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}/stream?streams=x`,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    },
+  };
+}
+
+/** What a stream handed on. */
+function recordingTarget(): { frames: Array<[string, number]>; disconnects: number[]; onMessage(p: string, i: number): void; onDisconnect(i: number): void } {
+  const t = {
+    frames: [] as Array<[string, number]>,
+    disconnects: [] as number[],
+    onMessage: (p: string, i: number) => void t.frames.push([p, i]),
+    onDisconnect: (i: number) => void t.disconnects.push(i),
+  };
+  return t;
+}
+
+test('the stream: a server close is a disconnect at the next message index; it reconnects and the indexes run on', async () => {
+  const srv = await wsServer((ws, n) => {
+    ws.send(`c${n}a`);
+    ws.send(`c${n}b`);
+    if (n === 1) ws.close(1001, 'going away'); // as Binance at the 24-hour mark
+  });
+  const t = recordingTarget();
+  let lives = 0;
+  let downs = 0;
+  const stream = new WsStream(t, { url: srv.url, log: createLogger('test'), counter: { next: 0 }, onLive: () => lives++, onDown: () => downs++ });
+  try {
+    stream.start();
+    await waitUntil(() => t.frames.length === 4, 20_000, { what: 'four frames over two connections' });
+    assert.equal(t.frames, [
+      ['c1a', 0],
+      ['c1b', 1],
+      ['c2a', 2],
+      ['c2b', 3],
+    ]);
+    assert.equal(t.disconnects, [2]);
+    assert.is(stream.counters.connects, 2);
+    assert.is(stream.counters.disconnects, 1);
+    assert.is(lives, 2);
+    assert.is(downs, 1);
+  } finally {
+    stream.close();
+    await srv.close();
+  }
+});
+
+test('the stream: a connection that goes silent (no frame, no pong) is cut and reconnected', async () => {
+  const srv = await wsServer((ws, n) => ws.send(`c${n}`), { autoPong: false });
+  const t = recordingTarget();
+  const stream = new WsStream(t, { url: srv.url, log: createLogger('test'), counter: { next: 0 }, silentMs: 300 });
+  try {
+    stream.start();
+    await waitUntil(() => t.frames.length >= 2, 20_000, { what: 'a second connection after the silent one' });
+    assert.ok(stream.counters.silentCuts >= 1);
+    assert.equal(t.frames.slice(0, 2), [
+      ['c1', 0],
+      ['c2', 1],
+    ]);
+    assert.is(t.disconnects[0], 1);
+  } finally {
+    stream.close();
+    await srv.close();
+  }
+});
+
+test('the stream: before its maximum age a fresh connection takes over without a disconnect; indexes stay contiguous', async () => {
+  const timers: NodeJS.Timeout[] = [];
+  const srv = await wsServer((ws, n) => {
+    let k = 0;
+    timers.push(setInterval(() => ws.readyState === ws.OPEN && ws.send(`c${n}-${k++}`), 5));
+  });
+  const t = recordingTarget();
+  const stream = new WsStream(t, { url: srv.url, log: createLogger('test'), counter: { next: 0 }, maxAgeMs: 200, silentMs: 600 });
+  try {
+    stream.start();
+    await waitUntil(() => stream.counters.rotations >= 1 && t.frames.some(([p]) => p.startsWith('c2-')), 20_000, { what: 'a take-over' });
+    const n = t.frames.length;
+    await waitUntil(() => t.frames.length > n + 5, 20_000, { what: 'frames after the take-over' });
+    assert.equal(t.disconnects, [], 'no disconnect');
+    assert.is(stream.counters.disconnects, 0);
+    assert.equal(
+      t.frames.map(([, i]) => i),
+      t.frames.map((_, k) => k),
+      'contiguous message indexes',
+    );
+    const firstNew = t.frames.findIndex(([p]) => p.startsWith('c2-'));
+    assert.ok(t.frames.slice(firstNew).every(([p]) => !p.startsWith('c1-')), 'nothing from the old connection after the take-over');
+  } finally {
+    for (const x of timers) clearInterval(x);
+    stream.close();
     await srv.close();
   }
 });

@@ -5,20 +5,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { mergeCaptures, readCapture } from '../../feed/binance/capture-read.js';
-import { binPath, repoRoot } from './paths.js';
+import { type CryptoSet, setFiles } from './crypto-capture.js';
+import { binPath } from './paths.js';
 import { type Proc, startNode } from './procs.js';
 
-/** The shared recordings (beside the repository: ../shared/data/crypto). */
-export const CRYPTO = join(repoRoot, '..', 'shared', 'data', 'crypto');
-
-/** The shared recording `set` (e.g. 'spot-BTCUSDT-2024-08-08') merged into one capture at `out`. */
-export async function mergedSet(set: string, out: string): Promise<void> {
-  await mergeCaptures(['depth', 'snapshot', 'trade', 'bookTicker'].map((s) => join(CRYPTO, `${set}.${s}.gz`)), out);
+/** The shared recording `set` merged into one capture at `out` (crypto-capture.ts names the sets). */
+export async function mergedSet(set: CryptoSet, out: string): Promise<void> {
+  await mergeCaptures(setFiles(set), out);
 }
 
 export interface CutOptions {
