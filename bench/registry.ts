@@ -15,6 +15,7 @@ import { falseSharingBench } from './false-sharing.js';
 import { numaBench } from './numa.js';
 import { eventsBench } from './events.js';
 import { bridgeBench } from './bridge.js';
+import { liveBench } from './feed-live.js';
 import { scaleBench } from './scale.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
@@ -95,6 +96,8 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
   events: (x) => eventsBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   scale: (x) => scaleBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   bridge: (x) => bridgeBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
+  // Not in `all`: it needs the recordings and replays them whole over the loopback.
+  live: (x) => liveBench({ runs: x.runs, log: x.log }, x.c2c),
   numa: (x) => numaBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   stall: async (x) => {
     const rows = await stallBench(x.runs, x.log);

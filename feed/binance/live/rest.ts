@@ -219,8 +219,10 @@ export class SnapshotFetcher {
     if (status === 200 && body.startsWith('{') && body.includes('"lastUpdateId"')) {
       this.known.add(symbol);
       this.counters.snapshots++;
-      this.o.log.debug({ event: LogEvent.VENUE_SNAPSHOT, symbol, url, bytes: body.length }, 'depth snapshot received');
-      this.target.onSnapshot(symbol, body, this.o.counter.next++, recvNs());
+      // Its message index in the log: frames after it are one index further on (bench live maps them back).
+      const msgIndex = this.o.counter.next++;
+      this.o.log.debug({ event: LogEvent.VENUE_SNAPSHOT, symbol, url, bytes: body.length, msgIndex }, 'depth snapshot received');
+      this.target.onSnapshot(symbol, body, msgIndex, recvNs());
       return DONE;
     }
     const retryAfterS = Number(headers.get('retry-after'));

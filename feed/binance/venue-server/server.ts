@@ -35,6 +35,13 @@ export interface VenueServerOptions {
   speed: Speed;
   faults: FaultPlan;
   log: Logger;
+  /**
+   * Called right after a frame is handed to a client's socket (`bench live` stamps its send time
+   * here): the frame's index among the frames this client was sent (replayed and garbage frames;
+   * not the answers to its requests), and its capture line (-1 for a garbage frame). Frame
+   * indexes are per client: with one client they are its message indexes, snapshots aside.
+   */
+  onSent?: (clientFrame: number, lineIndex: number) => void;
 }
 
 export interface VenueCounters {
@@ -58,6 +65,8 @@ interface Client {
   streams: Set<string>;
   /** `/ws/NAME`: frames carry the data alone. */
   raw: boolean;
+  /** Frames sent to it so far (onSent's index). */
+  sent: number;
 }
 
 /** At max speed the replay waits while a client has this much unsent. */
@@ -136,7 +145,7 @@ export class VenueServer {
   private onClient(ws: WebSocket, url: URL): void {
     const raw = url.pathname.startsWith('/ws');
     const names = raw ? url.pathname.slice(4).split('/') : (url.searchParams.get('streams') ?? '').split('/');
-    const c: Client = { ws, streams: new Set(names.filter((n) => n !== '')), raw };
+    const c: Client = { ws, streams: new Set(names.filter((n) => n !== '')), raw, sent: 0 };
     this.clients.add(c);
     this.counters.clients++;
     ws.on('message', (data: Buffer) => this.onRequest(c, data.toString()));
@@ -281,7 +290,7 @@ export class VenueServer {
     }
     if (f.garbageAfter.has(i)) {
       this.counters.garbage++;
-      for (const c of this.clients) this.sendTo(c, Buffer.from(GARBAGE_FRAME));
+      for (const c of this.clients) this.sendTo(c, Buffer.from(GARBAGE_FRAME), -1);
     }
     if (f.disconnectAfter.has(i)) {
       for (const c of this.clients) {
@@ -314,11 +323,11 @@ export class VenueServer {
       if (stream !== null && !c.streams.has(stream)) continue;
       let out = frame;
       if (c.raw && stream !== null) out = data ??= rawData(frame);
-      for (let k = 0; k < times; k++) this.sendTo(c, out);
+      for (let k = 0; k < times; k++) this.sendTo(c, out, lineIndex);
     }
   }
 
-  private sendTo(c: Client, frame: Buffer): void {
+  private sendTo(c: Client, frame: Buffer, lineIndex: number): void {
     if (c.ws.readyState !== WebSocket.OPEN) return;
     if (c.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.counters.slowCuts++;
@@ -327,6 +336,8 @@ export class VenueServer {
     }
     c.ws.send(frame, { binary: false });
     this.counters.frames++;
+    const k = c.sent++;
+    this.o.onSent?.(k, lineIndex);
   }
 
   /** At max speed: waits while a client has much unsent; cuts one that takes nothing for SLOW_CLIENT_MS. */
