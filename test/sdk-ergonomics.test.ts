@@ -41,6 +41,16 @@ test('symbolOf / priceScaleOf / priceOf for a slot poll() reports, even one anno
       assert.is(r.priceOf(k, 41_250), 412.5);
       assert.is(r.priceOf(0, 5_853_300), 585.33);
       assert.ok(Number.isNaN(r.priceOf(3, 1)), 'no instrument there');
+      // A crypto instrument: prices and sizes at 8 decimals, past 2^32 in the slot.
+      const btc = w.addInstrument('binance-spot:BTCUSDT', 3, specOf(8, 8));
+      w.publish(btc, { bidCount: 1, askCount: 0, bids: new Float64Array([6_183_763_000_000, 55_463_987_000, 0]), asks: new Float64Array(3) }, 2, 0);
+      assert.is(r.symbolOf(btc), 'binance-spot:BTCUSDT');
+      const b = r.newSnapshot();
+      r.read(btc, b);
+      assert.equal([b.bidPrice(0), b.bidSize(0)], [6_183_763_000_000, 55_463_987_000]);
+      assert.is(r.priceOf(btc, b.bidPrice(0)), 61837.63);
+      assert.is(r.sizeOf(btc, b.bidSize(0)), 554.63987);
+      assert.is(r.sizeOf(0, 300), 300, 'whole shares stay whole');
     } finally {
       r.close();
     }

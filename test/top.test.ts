@@ -69,6 +69,8 @@ test('waits for the segment, then shows books, spread, last trade, trading state
   assert.match(s, /^SYMBOL\s+BID SIZE\s+BID\s+ASK\s+ASK SIZE\s+SPREAD\s+UPD\/S\s+TRD\/S\s+LAST TRADE\s+STATE$/m);
   assert.match(s, /^GOOG\s+100\s+585\.3300\s+585\.5000\s+300\s+0\.1700\s+\S+\s+\S+\s+200 @ 585\.4000\s*$/m);
   assert.match(s, /^BRK\.B\s+–\s+–\s+412\.50\s+5\s+–\s+\S+\s+\S+\s+–\s+halted\s*$/m);
+  // Sizes at the instrument's decimals (a crypto venue's 8), not the slot's integers.
+  assert.match(s, /^BTCUSDT\s+554\.63987\s+61837\.63\s+61837\.64\s+0\.0154698\s+0\.01\s/m);
   assert.match(s, /readers 0/);
 
   const r = startNode(binPath, ['read', '--segment', name, '--wait', 'block']);

@@ -74,6 +74,8 @@ switch (mode) {
     await w.startControl();
     const goog = w.addInstrument('GOOG', 1, ITCH_SPEC);
     const brk = w.addInstrument('BRK.B', 2, specOf(2));
+    const btc = w.addInstrument('BTCUSDT', 3, specOf(2, 8));
+    w.publish(btc, { bidCount: 1, askCount: 1, bids: new Float64Array([6_183_763, 55_463_987_000, 0]), asks: new Float64Array([6_183_764, 1_546_980, 0]) }, 3, 3000);
     const googBook = { bidCount: 1, askCount: 1, bids: new Float64Array([5853300, 100, 1]), asks: new Float64Array([5855000, 300, 2]) };
     w.publish(goog, googBook, 1, 1000);
     w.publish(brk, { bidCount: 0, askCount: 1, bids: new Float64Array(3), asks: new Float64Array([41250, 5, 1]) }, 2, 2000);

@@ -19,6 +19,8 @@ export interface TopRow {
   symbol: string;
   /** Currency units per feed price unit: price / priceScale. */
   priceScale: number;
+  /** Likewise for sizes (1 for whole shares; 10^8 for a Binance instrument). */
+  sizeScale: number;
   /** Level 0 in the feed's integers; size 0: that side is empty. */
   bidPrice: number;
   bidSize: number;
@@ -97,6 +99,7 @@ export class TopSampler {
         slot: inst.slot,
         symbol: inst.symbol,
         priceScale: inst.price_scale,
+        sizeScale: 10 ** inst.size_decimals,
         bidPrice: best?.bidPrice ?? 0,
         bidSize: best?.bidSize ?? 0,
         askPrice: best?.askPrice ?? 0,

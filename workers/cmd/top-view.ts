@@ -20,17 +20,19 @@ const STATE_NAMES: Readonly<Record<string, string>> = { H: 'halted', T: 'trading
 function cells(r: TopRow): string[] {
   const decimals = Math.max(0, Math.round(Math.log10(r.priceScale)));
   const px = (p: number): string => (p / r.priceScale).toFixed(decimals);
+  // Whole shares as integers; fractional sizes (a crypto venue's) at their decimals, trailing zeros dropped.
+  const sz = (s: number): string => (r.sizeScale === 1 ? int(s) : String(s / r.sizeScale));
   const both = r.bidSize > 0 && r.askSize > 0;
   return [
     r.stale ? `${r.symbol}*` : r.symbol,
-    r.bidSize > 0 ? int(r.bidSize) : '–',
+    r.bidSize > 0 ? sz(r.bidSize) : '–',
     r.bidSize > 0 ? px(r.bidPrice) : '–',
     r.askSize > 0 ? px(r.askPrice) : '–',
-    r.askSize > 0 ? int(r.askSize) : '–',
+    r.askSize > 0 ? sz(r.askSize) : '–',
     both ? px(r.askPrice - r.bidPrice) : '–',
     rate(r.updatesPerS),
     r.tradesPerS === null ? '–' : rate(r.tradesPerS),
-    r.lastTrade ? `${int(r.lastTrade.shares)} @ ${r.lastTrade.price.toFixed(decimals)}` : '–',
+    r.lastTrade ? `${sz(r.lastTrade.shares)} @ ${r.lastTrade.price.toFixed(decimals)}` : '–',
     STATE_NAMES[r.status] ?? r.status,
   ];
 }

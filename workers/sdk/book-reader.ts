@@ -349,6 +349,12 @@ export class BookReader {
     return scale === undefined ? Number.NaN : price / scale;
   }
 
+  /** `size` (one of slot's book or top sizes, the feed's integer) in the instrument's units, e.g. 55463987000 -> 554.63987 BTC at 8 decimals; ITCH shares stay as they are. */
+  sizeOf(slot: number, size: number): number {
+    const scale = this.instrumentOf(slot)?.sizeScale;
+    return scale === undefined ? Number.NaN : size / scale;
+  }
+
   /**
    * The slot of `symbol`, once the writer has announced it (polling the directory every 10 ms).
    * Rejects with MDFAN_ERR_NOT_READY naming the symbol after `timeoutMs`.
