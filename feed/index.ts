@@ -28,4 +28,6 @@ export { BinanceMarket } from './binance/market.js';
 export { MessageDecoder } from './binance/messages.js';
 export { mergeCaptures, readCapture } from './binance/capture-read.js';
 export { BINANCE_VENUES } from './binance/venues.js';
+export { VenueServer } from './binance/venue-server/server.js';
+export { NO_FAULTS } from './binance/venue-server/faults.js';
 export type { BinanceVenueName } from './binance/venues.js';
