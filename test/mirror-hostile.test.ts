@@ -57,7 +57,7 @@ interface BookSpec {
 /** A book record as a bridge encodes it: one bid level at `bid`, one ask above it. */
 function book(b: BookSpec): Uint8Array {
   const w = new WireWriter();
-  w.head({ type: MsgType.BOOK, flags: 0, generation: 1, session: b.session, priceScale: 10000, seq: b.seq, msgIndex: b.msgIndex ?? b.seq, exchangeTsNs: 1, publishTsNs: 1, bridgeTsNs: 1, symbol: b.symbol ?? 'GOOG' });
+  w.head({ type: MsgType.BOOK, flags: 0, generation: 1, session: b.session, priceDecimals: 4, sizeDecimals: 0, seq: b.seq, msgIndex: b.msgIndex ?? b.seq, exchangeTsNs: 1, publishTsNs: 1, bridgeTsNs: 1, symbol: b.symbol ?? 'GOOG' });
   const len = w.book({ levels: b.levels ?? 10, feedId: 1, maxInstruments: b.maxInstruments ?? 16, bids: { count: 1, levels: new Uint32Array([b.bid, 100, 1]) }, asks: { count: 1, levels: new Uint32Array([b.bid + 100, 100, 1]) } });
   return w.buf.slice(0, len);
 }
@@ -192,8 +192,8 @@ test('a flood before READY: the start queue holds at most its byte cap; the rest
     const session = realSession();
     const sent = 10_000;
     for (let seq = 1; seq <= sent; seq++) {
-      w.head({ type: MsgType.TRADE, flags: 0, generation: 1, session, priceScale: 10000, seq, msgIndex: seq, exchangeTsNs: 1, publishTsNs: 1, bridgeTsNs: 1, symbol: 'GOOG' });
-      client.publish('md.GOOG.trade', w.buf.slice(0, w.trade({ price: 1e8, shares: 1, action: 0x45, side: 0x42, aux: 0, orderRef: seq })));
+      w.head({ type: MsgType.TRADE, flags: 0, generation: 1, session, priceDecimals: 4, sizeDecimals: 0, seq, msgIndex: seq, exchangeTsNs: 1, publishTsNs: 1, bridgeTsNs: 1, symbol: 'GOOG' });
+      client.publish('md.GOOG.trade', w.buf.slice(0, w.trade({ price: 1e8, size: 1, action: 0x45, side: 0x42, flags: 0, orderRef: seq })));
       if (seq % 1000 === 0) await client.flush();
     }
     await client.flush();

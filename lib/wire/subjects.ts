@@ -1,7 +1,9 @@
 /**
  * Subjects and keys. A symbol becomes one NATS token and one KV key: letters, digits and `-` stay,
- * every other byte is `=` and two hex digits (`BRK.B` -> `BRK=2EB`), since `.` separates subject
- * tokens, `*` and `>` are wildcards, and KV keys allow only `[-/_=.a-zA-Z0-9]`.
+ * every other byte is `=` and two hex digits (`BRK.B` -> `BRK=2EB`,
+ * `binance-coinm:BTCUSD_PERP` -> `binance-coinm=3ABTCUSD=5FPERP`), since `.` separates subject
+ * tokens, `*` and `>` are wildcards, and KV keys allow only `[-/_=.a-zA-Z0-9]` (no `:`). Exactly
+ * one spelling per symbol: an escape of a letter, digit or `-` is refused.
  */
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { type MsgType, TOKEN_TYPES, TYPE_TOKENS } from './wire.js';
@@ -22,7 +24,10 @@ export function unescapeSymbol(token: string): string | null {
     if (ch === '=') {
       const hex = token.slice(i + 1, i + 3);
       if (!/^[0-9A-F]{2}$/.test(hex)) return null;
-      out += String.fromCharCode(Number.parseInt(hex, 16));
+      const c = String.fromCharCode(Number.parseInt(hex, 16));
+      // One spelling per symbol: `=41` for `A` would be a second subject for the same instrument.
+      if (PLAIN.test(c)) return null;
+      out += c;
       i += 2;
     } else if (PLAIN.test(ch)) out += ch;
     else return null;

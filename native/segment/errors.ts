@@ -44,6 +44,8 @@ export const ErrorCode = {
   OUTPUT: 'MDFAN_ERR_OUTPUT',
   /** An input decompresses past what the command holds in memory (the file and the bound in the message). */
   FEED_TOO_LARGE: 'MDFAN_ERR_FEED_TOO_LARGE',
+  /** A number the bridge's wire cannot carry exactly (a 64-bit value at or beyond 2^53, a symbol longer than 32 characters): refused, never sent corrupted. */
+  WIRE_RANGE: 'MDFAN_ERR_WIRE_RANGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

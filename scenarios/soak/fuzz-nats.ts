@@ -52,7 +52,7 @@ export function fuzzNats(cases: number, rand: () => number, name: string): FuzzR
     const apply = feed.offline(new Publisher(w, { symbols: null }), pino({ level: 'silent' }));
     const ww = new WireWriter();
     const session = Math.floor(Date.now() / 1000) - 100;
-    const head: Head = { type: MsgType.BOOK, flags: 0, generation: 1, session, priceScale: 10000, seq: 0, msgIndex: 0, exchangeTsNs: 0, publishTsNs: 0, bridgeTsNs: 0, symbol: '' };
+    const head: Head = { type: MsgType.BOOK, flags: 0, generation: 1, session, priceDecimals: 4, sizeDecimals: 0, seq: 0, msgIndex: 0, exchangeTsNs: 0, publishTsNs: 0, bridgeTsNs: 0, symbol: '' };
     let seq = 0;
     for (let c = 0; c < cases; c++) {
       head.symbol = SYMBOLS[Math.floor(rand() * SYMBOLS.length)]!;
@@ -61,9 +61,13 @@ export function fuzzNats(cases: number, rand: () => number, name: string): FuzzR
       head.msgIndex = seq;
       head.session = session;
       head.generation = 1;
+      head.priceDecimals = 4;
+      head.sizeDecimals = 0;
       const kind = rand();
       if (kind < 0.05) head.session = Math.floor(rand() * 4294967296); // a forged session, in the future or the past
       else if (kind < 0.08) head.generation = Math.floor(rand() * 4294967296);
+      else if (kind < 0.11) head[rand() < 0.5 ? 'priceDecimals' : 'sizeDecimals'] = Math.floor(rand() * 256); // decimals other than the slot's, or beyond any
+
       ww.head(head);
       let len: number;
       const bidN = Math.floor(rand() * (LEVELS + 1));
@@ -72,7 +76,7 @@ export function fuzzNats(cases: number, rand: () => number, name: string): FuzzR
       if (head.type === MsgType.BOOK)
         len = ww.book({ levels: LEVELS, feedId: 0, maxInstruments: 8, bids: { count: bidN, levels: book.bids.subarray(0, bidN * 3) }, asks: { count: askN, levels: book.asks.subarray(0, askN * 3) } });
       else if (head.type === MsgType.TOP) len = ww.top({ count: bidN > 0 ? 1 : 0, levels: book.bids }, { count: askN > 0 ? 1 : 0, levels: book.asks });
-      else if (head.type === MsgType.TRADE) len = ww.trade({ price: book.bids[0]!, shares: 100, action: 0, side: 0, aux: 0, orderRef: seq });
+      else if (head.type === MsgType.TRADE) len = ww.trade({ price: book.bids[0]!, size: 100, action: 0, side: 0, flags: 0, orderRef: seq });
       else len = ww.status(Math.floor(rand() * 256));
       let rec = ww.buf.slice(0, len);
       const m = rand();
@@ -110,6 +114,10 @@ export function fuzzNats(cases: number, rand: () => number, name: string): FuzzR
       // the latest any admitted record can claim, the generation and message the highest.
       head.type = MsgType.BOOK;
       head.symbol = 'GOOG';
+      // In the decimals GOOG's slot was given by the first record that reached it (others are refused).
+      const goog = reader.instruments().find((i) => i.symbol === 'GOOG');
+      head.priceDecimals = goog?.priceDecimals ?? 4;
+      head.sizeDecimals = goog?.sizeDecimals ?? 0;
       head.session = Math.floor(Date.now() / 1000) + BRIDGE_DEFAULTS.mirrorSessionSkewS;
       head.generation = 0xffffffff;
       head.msgIndex = Number.MAX_SAFE_INTEGER;

@@ -9,8 +9,7 @@
  * the last book per instrument, at most one put in flight per key: a slow server gets the newest
  * book next, never a queue.
  */
-import { levelsFitWire, tradeToWire, wireScaleOf } from '../../lib/wire/abi-map.js';
-import { type EventRecord, abi, isMdfanError } from '../../native/segment/index.js';
+import { type EventRecord, ErrorCode, abi, isMdfanError } from '../../native/segment/index.js';
 import { native } from '../../native/segment/binding.js';
 import type { Instrument } from '../../native/segment/directory.js';
 import type { TopSnapshot } from '../../native/segment/tops.js';
@@ -22,7 +21,7 @@ import type { FollowHandler } from '../sdk/update.js';
 import { BRIDGE_DEFAULTS } from '../../lib/wire/defaults.js';
 import type { KV, NatsConnection } from '../../lib/wire/nats.js';
 import { escapeSymbol, subjectOf } from '../../lib/wire/subjects.js';
-import { type Head, MsgType, type TradeBody, WireFlag, WireWriter } from '../../lib/wire/wire.js';
+import { type Head, MsgType, type TradeBody, TradeFlag, WireFlag, WireWriter } from '../../lib/wire/wire.js';
 
 export interface BridgeOptions {
   segment: string;
@@ -42,8 +41,8 @@ export interface BridgeStats {
   bucketPuts: number;
   bucketErrors: number;
   eventsLost: number;
-  /** Records not sent: their numbers do not fit the wire's 32 bits (lib/wire/abi-map.ts). */
-  unfit: number;
+  /** Records not sent: a number at or beyond 2^53, which the wire cannot carry exactly (their subject shows the gap). */
+  outOfRange: number;
 }
 
 const TYPES = 4;
@@ -51,14 +50,15 @@ const TYPES = 4;
 export class Bridge {
   /** The run's id: its start in seconds since the epoch, so a later run's records are newer (wire.ts). */
   readonly session = Math.floor(Date.now() / 1000) >>> 0;
-  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0, unfit: 0 };
+  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0, outOfRange: 0 };
   private readonly w = new WireWriter();
   private readonly head: Head = {
     type: MsgType.TOP,
     flags: 0,
     generation: 0,
     session: this.session,
-    priceScale: 1,
+    priceDecimals: 0,
+    sizeDecimals: 0,
     seq: 0,
     msgIndex: 0,
     exchangeTsNs: 0,
@@ -70,7 +70,7 @@ export class Bridge {
   private seqs: Float64Array;
   private changed: Int32Array;
   private book: BookSnapshot;
-  private readonly tradeBody: TradeBody = { price: 0, shares: 0, action: 0, side: 0, aux: 0, orderRef: 0 };
+  private readonly tradeBody: TradeBody = { price: 0, size: 0, action: 0, side: 0, flags: 0, orderRef: 0 };
   /** Subjects per slot and type, made once (a new writer may place symbols elsewhere: cleared then). */
   private subjects: string[] = [];
   /** The bucket: a put in flight per slot, and the newest book waiting behind it. */
@@ -84,6 +84,7 @@ export class Bridge {
   /** The slot*TYPES+type of the record fillHead last prepared (its subject's index). */
   private subjectIndex = 0;
   private readonly bucketErrorLog = rateLimit(1000);
+  private readonly rangeLog = rateLimit(1000);
 
   private constructor(
     private readonly reader: BookReader,
@@ -166,20 +167,16 @@ export class Bridge {
   }
 
   /** Fills the head for a record of `type` about `slot`; returns its instrument, or undefined if the slot has none. */
-  private fillHead(type: MsgType, inst: Instrument | undefined, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean, fits = true): Instrument | undefined {
+  private fillHead(type: MsgType, inst: Instrument | undefined, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
     if (inst === undefined) return undefined;
-    const scale = wireScaleOf(inst.priceDecimals, inst.sizeDecimals);
-    if (!fits || scale === 0) {
-      this.stats.unfit++; // before the sequence number moves: receivers see no gap for it
-      return undefined;
-    }
     const h = this.head;
     const k = inst.slotIndex * TYPES + type - 1;
     this.subjectIndex = k;
     h.type = type;
     h.flags = stale ? WireFlag.STALE : 0;
     h.generation = this.reader.currentGeneration; // a takeover's generation, not the attach's
-    h.priceScale = scale;
+    h.priceDecimals = inst.priceDecimals;
+    h.sizeDecimals = inst.sizeDecimals;
     h.seq = ++this.seqs[k]!;
     h.msgIndex = msgIndex;
     h.exchangeTsNs = exchangeTsNs;
@@ -207,11 +204,25 @@ export class Bridge {
     return record;
   }
 
+  /**
+   * A record the wire cannot carry exactly (MDFAN_ERR_WIRE_RANGE: a number at or beyond 2^53) is
+   * not sent rather than sent wrong: counted and logged; its sequence number is spent, so
+   * receivers see the gap. Any other error is the bridge's own bug and goes on.
+   */
+  private notSent(e: unknown, symbol: string): void {
+    if (!isMdfanError(e, ErrorCode.WIRE_RANGE)) throw e;
+    this.stats.outOfRange++;
+    if (this.rangeLog()) this.o.log.warn({ symbol, err: (e as Error).message, outOfRange: this.stats.outOfRange }, `a ${symbol} record not sent: ${(e as Error).message}`);
+  }
+
   private publishTop(t: TopSnapshot, instrument: Instrument): void {
-    const fits = levelsFitWire(t.bids, t.bidCount > 0 ? 1 : 0) && levelsFitWire(t.asks, t.askCount > 0 ? 1 : 0);
-    const inst = this.fillHead(MsgType.TOP, instrument, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale, fits);
+    const inst = this.fillHead(MsgType.TOP, instrument, t.msgIndex, t.exchangeTsNs, t.publishTsNs, t.stale);
     if (inst === undefined) return;
-    if (this.send(MsgType.TOP, inst.symbol, this.w.top({ count: t.bidCount, levels: t.bids }, { count: t.askCount, levels: t.asks }))) this.stats.tops++;
+    try {
+      if (this.send(MsgType.TOP, inst.symbol, this.w.top({ count: t.bidCount, levels: t.bids }, { count: t.askCount, levels: t.asks }))) this.stats.tops++;
+    } catch (e) {
+      this.notSent(e, inst.symbol);
+    }
   }
 
   /** The books of the first n slots of `changed`. */
@@ -227,17 +238,22 @@ export class Bridge {
   private publishBook(slot: number): void {
     const b = this.book;
     if (!this.readBook(slot) || b.seq === 0) return;
-    const fits = levelsFitWire(b.bids, b.bidCount) && levelsFitWire(b.asks, b.askCount);
-    const inst = this.fillHead(MsgType.BOOK, this.reader.instrumentOf(slot), b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale, fits);
+    const inst = this.fillHead(MsgType.BOOK, this.reader.instrumentOf(slot), b.msgIndex, b.exchangeTsNs, b.publishTsNs, b.stale);
     if (inst === undefined) return;
-    const len = this.w.book({
-      levels: this.reader.levels,
-      feedId: inst.feedId,
-      maxInstruments: this.reader.seg.layout.maxInstruments,
-      bids: { count: b.bidCount, levels: b.bids },
-      asks: { count: b.askCount, levels: b.asks },
-    });
-    const record = this.send(MsgType.BOOK, inst.symbol, len);
+    let record: Uint8Array | null;
+    try {
+      const len = this.w.book({
+        levels: this.reader.levels,
+        feedId: inst.feedId,
+        maxInstruments: this.reader.seg.layout.maxInstruments,
+        bids: { count: b.bidCount, levels: b.bids },
+        asks: { count: b.askCount, levels: b.asks },
+      });
+      record = this.send(MsgType.BOOK, inst.symbol, len);
+    } catch (e) {
+      this.notSent(e, inst.symbol);
+      return;
+    }
     if (record === null) return;
     this.stats.books++;
     this.put(slot, inst.symbol, record);
@@ -260,14 +276,20 @@ export class Bridge {
       const inst = this.fillHead(MsgType.STATUS, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
       if (inst !== undefined && this.send(MsgType.STATUS, inst.symbol, this.w.status(rec.action))) this.stats.statuses++;
     } else if (isPrintableTrade(rec)) {
-      const t = this.tradeBody;
-      const fits = tradeToWire(rec, t);
-      const inst = this.fillHead(MsgType.TRADE, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false, fits);
+      const inst = this.fillHead(MsgType.TRADE, instrument, rec.msgIndex, rec.exchangeTsNs, rec.publishTsNs, false);
       if (inst === undefined) return;
+      const t = this.tradeBody;
       t.price = rec.hasPrice ? rec.price : Number.NaN;
+      t.size = rec.size;
       t.action = rec.action;
+      t.side = rec.side;
+      t.flags = rec.flags & TradeFlag.NOT_PRINTABLE;
       t.orderRef = rec.orderRef;
-      if (this.send(MsgType.TRADE, inst.symbol, this.w.trade(t))) this.stats.trades++;
+      try {
+        if (this.send(MsgType.TRADE, inst.symbol, this.w.trade(t))) this.stats.trades++;
+      } catch (e) {
+        this.notSent(e, inst.symbol);
+      }
     }
   };
 

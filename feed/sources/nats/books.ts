@@ -11,6 +11,9 @@ import { type BookBody, type Head, MsgType, type Side } from '../../../lib/wire/
 
 export interface SymbolState {
   slot: number;
+  /** The slot's decimals, from the record that made it: a record in others is refused. */
+  priceDecimals: number;
+  sizeDecimals: number;
   /** Per type (index type-1): the bridge session and the last sequence number seen. */
   seqSession: Uint32Array;
   seq: Float64Array;
@@ -22,8 +25,10 @@ export interface SymbolState {
   hasBook: boolean;
 }
 
-export const newSymbolState = (slot: number, levels: number): SymbolState => ({
+export const newSymbolState = (slot: number, levels: number, priceDecimals = 0, sizeDecimals = 0): SymbolState => ({
   slot,
+  priceDecimals,
+  sizeDecimals,
   seqSession: new Uint32Array(4),
   seq: new Float64Array(4),
   session: 0,

@@ -23,7 +23,7 @@ export type DropReason =
   /** The start queue's byte cap was reached. */
   | 'queue';
 
-const MALFORMED: ReadonlySet<DropReason> = new Set<DropReason>(['short', 'length', 'version', 'type', 'levels', 'symbol', 'subject', 'session', 'shape']);
+const MALFORMED: ReadonlySet<DropReason> = new Set<DropReason>(['short', 'length', 'version', 'type', 'levels', 'symbol', 'range', 'subject', 'session', 'shape']);
 
 const TEXT: Readonly<Record<DropReason, string>> = Object.freeze({
   short: 'a short record',
@@ -32,6 +32,7 @@ const TEXT: Readonly<Record<DropReason, string>> = Object.freeze({
   type: 'a record of an unknown type',
   levels: 'a book of an impossible depth',
   symbol: 'a bad symbol',
+  range: 'a number outside what the wire carries',
   subject: 'a subject the bridge does not send',
   session: 'a bridge session in the future',
   shape: 'a book that does not fit the segment',
@@ -42,7 +43,7 @@ const TEXT: Readonly<Record<DropReason, string>> = Object.freeze({
 
 export class Drops {
   /** Per reason, since the start; `total` is their sum. */
-  readonly byReason: Record<DropReason, number> = { short: 0, length: 0, version: 0, type: 0, levels: 0, symbol: 0, subject: 0, session: 0, shape: 0, older: 0, refused: 0, queue: 0 };
+  readonly byReason: Record<DropReason, number> = { short: 0, length: 0, version: 0, type: 0, levels: 0, symbol: 0, range: 0, subject: 0, session: 0, shape: 0, older: 0, refused: 0, queue: 0 };
   total = 0;
   private readonly due = new Map<DropReason, () => boolean>();
 

@@ -20,7 +20,7 @@ import type { Msg, Subscription } from '@nats-io/transport-node';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type EventFields, newEventFields } from '../../../native/segment/events.js';
 import * as abi from '../../../native/segment/abi.js';
-import { isValidSymbol } from '../../../native/segment/directory.js';
+import { isValidSymbol, specOf } from '../../../native/segment/directory.js';
 import { LogEvent, type Logger, rateLimit } from '../../../lib/log.js';
 import { type NatsAuth, NO_AUTH, parseNatsAuth } from '../../../lib/wire/auth.js';
 import { BRIDGE_DEFAULTS } from '../../../lib/wire/defaults.js';
@@ -30,7 +30,6 @@ import { type BookBody, type Decoded, type Head, MAX_BOOK_BYTES, TYPE_TOKENS, Wi
 import { type BookSink, type FeedSource, NOT_PUBLISHED, OWN_INDEX, type RunContext, type SourceKind, type StopFlag, newCounters } from '../../sink.js';
 import { REFUSED, type SymbolState, bookShape, checkSeq, futureSession, newSymbolState, takeBook } from './books.js';
 import { readBucket } from './bucket.js';
-import { specOfWire, tradeFromWire } from '../../../lib/wire/abi-map.js';
 import { Drops } from './drops.js';
 
 export interface NatsFeedOptions {
@@ -269,9 +268,10 @@ export class NatsFeed implements FeedSource {
     this.sequence(sym, d.head, subject);
     if ('trade' in d) {
       const e = this.eventOf(d.head, sym.slot, abi.EVENT_KIND_TRADE, d.trade.action);
-      tradeFromWire(d.trade, e);
+      e.side = d.trade.side;
+      e.flags = d.trade.flags;
       e.price = d.trade.price;
-      e.size = d.trade.shares;
+      e.size = d.trade.size;
       e.orderRef = d.trade.orderRef;
       if (this.sink!.wantsEvents) this.sink!.event(e);
       this.stats.trades++;
@@ -314,21 +314,24 @@ export class NatsFeed implements FeedSource {
   private symbolState(h: Head, where: string, feedId = 0): SymbolState | null {
     const s = this.symbols.get(h.symbol);
     if (s !== undefined) {
-      if (s !== REFUSED) return s;
-      this.drops.drop('refused', where);
-      return null;
+      if (s === REFUSED) {
+        this.drops.drop('refused', where);
+        return null;
+      }
+      // The slot's decimals were fixed by the first record: numbers in others are refused, never reinterpreted.
+      if (h.priceDecimals !== s.priceDecimals || h.sizeDecimals !== s.sizeDecimals) {
+        this.drops.drop('shape', where, `decimals ${h.priceDecimals}/${h.sizeDecimals} (price/size), ${h.symbol}'s slot has ${s.priceDecimals}/${s.sizeDecimals}`);
+        return null;
+      }
+      return s;
     }
     if (!isValidSymbol(h.symbol)) {
       this.drops.drop('symbol', where, `not a symbol a segment can list: ${JSON.stringify(h.symbol)}`);
       return null;
     }
-    const spec = specOfWire(h.priceScale);
-    if (spec === null) {
-      this.drops.drop('shape', where, `a price scale of ${h.priceScale}: not a power of ten`);
-      return null;
-    }
-    const slot = this.sink!.instrument(h.symbol, feedId, spec);
-    const state = slot === NOT_PUBLISHED ? REFUSED : newSymbolState(slot, this.levels);
+    // The record's decimals are the instrument's (the bridge sends the origin directory's); times in ns.
+    const slot = this.sink!.instrument(h.symbol, feedId, specOf(h.priceDecimals, h.sizeDecimals, 1));
+    const state = slot === NOT_PUBLISHED ? REFUSED : newSymbolState(slot, this.levels, h.priceDecimals, h.sizeDecimals);
     this.symbols.set(h.symbol, state);
     if (state !== REFUSED) return state;
     this.drops.drop('refused', where, `${h.symbol} has no slot (not among --symbols, or the directory is full)`);
