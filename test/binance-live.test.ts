@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EventBatch, EventRingReader } from '../native/segment/events.js';
+import { SegmentReader } from '../native/segment/index.js';
+import { formatBookLine } from '../lib/book-line.js';
 import { once } from 'node:events';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Backoff } from '../feed/binance/live/backoff.js';
@@ -107,6 +109,34 @@ async function waitForTrade(segment: string, tradeId: number, feed: Proc): Promi
   }
 }
 
+/**
+ * Waits until every symbol's slot shows its recorded last book, not STALE: the snapshot (which may
+ * come after the last trade when the stream is fast) and the events after it were all applied.
+ */
+async function waitForLastBooks(segment: string, c: Cut, symbols: string[], feed: Proc): Promise<void> {
+  const r = SegmentReader.openSync(segment, { anyState: true });
+  const snap = r.newSnapshot();
+  try {
+    await waitUntil(
+      () => {
+        if (feed.run.exit) throw new Error(feed.run.describeExit());
+        return symbols.every((s) => {
+          const want = c.recorded.filter((l) => l.symbol === s).at(-1)?.book;
+          const slot = r.find(s);
+          if (slot < 0 || want === undefined) return false;
+          r.read(slot, snap);
+          const line = formatBookLine(0, s, snap, r.layout.levels);
+          return !snap.stale && line.slice(line.indexOf(',', line.indexOf(',') + 1) + 1) === want;
+        });
+      },
+      60_000,
+      { what: `the recorded last book of ${symbols.join(', ')} in the live feed's slots` },
+    );
+  } finally {
+    r.close();
+  }
+}
+
 /** The live source against venue-replay of `c` with `faults`, until the capture's last trade has come. */
 async function liveRun(c: Cut, symbols: string[], vrArgs: string[]): Promise<LiveRun> {
   const vr = await startVenueReplay(c.file, ['--speed', 'max', ...vrArgs]);
@@ -116,6 +146,7 @@ async function liveRun(c: Cut, symbols: string[], vrArgs: string[]): Promise<Liv
     const dump = join(dir, `live-${segment}.dump`);
     feed = startNode(binPath, ['feed', '--source', `${c.venue}:live`, '--symbols', symbols.join(','), '--ws-url', vr.ws, '--rest-url', vr.rest, '--segment', segment, '--dump-books', dump, '--keep-segment']);
     await waitForTrade(segment, c.lastTradeId, feed);
+    await waitForLastBooks(segment, c, symbols, feed);
     feed.child.kill('SIGTERM');
     const exit = await feed.exited;
     assert.is(exit.code, 0, feed.run.describeExit());
@@ -205,7 +236,9 @@ test('a disconnect mid-stream: every book STALE, a reconnect, a new snapshot, bo
 
 test('a late snapshot: the events meanwhile are buffered and bridge it; no gap', async () => {
   const c = await spot();
-  const r = await liveRun(c, ['BTCUSDT'], ['--snapshot-delay-ms', '300']);
+  // Paced (20x): the stream lasts seconds, so the snapshot (300 ms late) comes while events still
+  // flow (at max speed the last trade, which ends the run, may come before it).
+  const r = await liveRun(c, ['BTCUSDT'], ['--snapshot-delay-ms', '300', '--speed', '20']);
   assert.ok((r.end.buffered as number) > 0, 'events were buffered');
   assert.is(r.end.gaps, 0);
   const n = assertBooksAfterLastSnapshot(c, r, ['BTCUSDT']);
