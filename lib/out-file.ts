@@ -73,16 +73,20 @@ export interface OutputFile {
   abort(): void;
 }
 
-/** Opens a private temporary file beside `file` (the target checked first: see checkOutputTarget). */
-export function openOutputFile(file: string): OutputFile {
+/** A new private file beside `file` (never an existing name, never through a link), with the mode the target is to get. */
+function openPrivateTemp(file: string): { tmp: string; fd: number; mode: number } {
   const mode = checkOutputTarget(file);
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  let fd: number;
   try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    return { tmp, fd: openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600), mode };
   } catch (e) {
     throw outputError(e, file);
   }
+}
+
+/** Opens a private temporary file beside `file` (the target checked first: see checkOutputTarget). */
+export function openOutputFile(file: string): OutputFile {
+  const { tmp, fd, mode } = openPrivateTemp(file);
   let open = true;
   let present = true;
   const close = (): void => {
@@ -152,14 +156,7 @@ export interface GrowingOutputFile {
  * it is not whole-or-untouched: it holds what was written so far.
  */
 export function openGrowingOutputFile(file: string): GrowingOutputFile {
-  const mode = checkOutputTarget(file);
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  } catch (e) {
-    throw outputError(e, file);
-  }
+  const { tmp, fd, mode } = openPrivateTemp(file);
   try {
     fchmodSync(fd, mode);
     checkOutputTarget(file); // again, just before the rename: a target swapped meanwhile is still refused

@@ -12,14 +12,13 @@
 import { LogEvent } from '../../../lib/log.js';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { BinanceMarket } from '../../binance/market.js';
+import { holdLiveSession } from '../../pacing/live-session.js';
 import { checkUrl, parseSymbols } from '../../binance/live/live-options.js';
 import { SnapshotFetcher } from '../../binance/live/rest.js';
 import { type MessageCounter, WsStream, combinedStreamUrl } from '../../binance/live/ws-stream.js';
 import type { BinanceVenue } from '../../binance/venues.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceOptions, newCounters } from '../../sink.js';
 
-/** How often the counters are flushed and a stop request looked for, ms. */
-const POLL_MS = 50;
 
 class BinanceLiveSource implements FeedSource {
   readonly total = null;
@@ -72,18 +71,10 @@ class BinanceLiveSource implements FeedSource {
     stream.start();
     void rest.verify(this.symbols); // a misspelt symbol stops the source at once
     ctx.log.info({ event: LogEvent.FEED_LISTENING, venue: this.venue.name, wsUrl: this.wsUrl, restUrl: this.restUrl, symbols: this.symbols.join(',') }, `${this.venue.name} live`);
-    const poll = setInterval(() => {
-      sink.flush(this.counters);
-      if (ctx.stop.requested) done();
-    }, POLL_MS);
-    try {
-      await finished;
-    } finally {
-      clearInterval(poll);
+    await holdLiveSession(sink, () => this.counters, ctx, finished, done, () => {
       stream.close();
       rest.close();
-    }
-    sink.flush(this.counters);
+    });
     ctx.log.info({ event: LogEvent.FEED_SESSION_END, ...stream.counters, ...rest.counters, ...market.binance, malformed: this.counters.malformed }, `${this.venue.name} live session ended`);
     if (fatal) throw fatal;
   }

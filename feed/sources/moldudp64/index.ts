@@ -12,10 +12,9 @@ import { LogEvent, rateLimit } from '../../../lib/log.js';
 import { MoldReceiver } from '../../moldudp64/receiver.js';
 import { type Peer, peerText } from '../../moldudp64/peer.js';
 import { ItchVenue } from '../../itch/venue.js';
+import { holdLiveSession } from '../../pacing/live-session.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
 
-/** How often the live path flushes counters and checks for a stop request, ms. */
-const POLL_MS = 50;
 /** At most one log line per this many ms for malformed input. */
 const MALFORMED_LOG_MS = 1000;
 
@@ -89,17 +88,7 @@ class MoldUdpSource implements FeedSource {
     this.rx = rx;
     await rx.start();
     ctx.log.info({ event: LogEvent.FEED_LISTENING, host: this.host, port: this.port, sourceAddr: this.sourceAddr ? peerText(this.sourceAddr) : null }, 'listening for MoldUDP64');
-    const poll = setInterval(() => {
-      sink.flush(this.counters);
-      if (ctx.stop.requested) done();
-    }, POLL_MS);
-    try {
-      await finished;
-    } finally {
-      clearInterval(poll);
-      rx.close();
-    }
-    sink.flush(this.counters);
+    await holdLiveSession(sink, () => this.counters, ctx, finished, done, () => rx.close());
     ctx.log.info({ event: LogEvent.FEED_SESSION_END, ...rx.counters }, 'MoldUDP64 session ended');
   }
 
