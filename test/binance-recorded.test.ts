@@ -3,7 +3,8 @@
  * written from Binance's documented rules): on both real recordings every applied depth event's
  * book, through `mdfan feed --dump-books` and through the slot a reader sees; the top-of-book rule;
  * and every fault a capture can hold: a lost event, duplicates, garbage, a cut gzip, a number with
- * too many decimals, a late snapshot, events older than the snapshot.
+ * too many decimals, a late snapshot, events older than the snapshot; and snapshots taken while the
+ * book is past its snapshot's edge (re-anchoring).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -13,13 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCapture } from '../feed/binance/capture-read.js';
 import { BinanceMarket } from '../feed/binance/market.js';
+import { ServerBook } from '../feed/binance/venue-server/book.js';
 import { BINANCE_VENUES } from '../feed/binance/venues.js';
 import { formatBookLine } from '../lib/book-line.js';
 import { createLogger } from '../lib/log.js';
 import { SegmentReader } from '../native/segment/index.js';
 import type { BookSink, SourceCounters } from '../feed/sink.js';
 import type { LevelSource } from '../native/segment/seqlock.js';
-import { CRYPTO_SETS, type CryptoSet, editCapture, findLine, mergedCapture, runOracle } from './helpers/crypto-capture.js';
+import { CRYPTO_SETS, type CryptoSet, captureLines, editCapture, findLine, mergedCapture, runOracle } from './helpers/crypto-capture.js';
 import { binPath } from './helpers/paths.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 
@@ -255,6 +257,67 @@ test('a late snapshot: the events before it wait for it (bounded buffer), then t
   assert.ok(want.summary.applied > 1000);
   const first = Number(run.dump.split(',')[0]);
   assert.ok(first < later, 'buffered events are applied with their own message index');
+});
+
+/**
+ * A REST snapshot body as Binance would send it just after the depth event at line `at`: the venue
+ * server's book (the recorded snapshot moved by the events), 1,000 levels a side, lastUpdateId that
+ * event's u. Its capture line keeps that line's receive time.
+ */
+function venueSnapshotAt(lines: string[], at: number): string {
+  const book = new ServerBook('BTCUSDT');
+  for (let k = 0; k <= at; k++) {
+    const payload = lines[k]!.slice(lines[k]!.indexOf(' ') + 1);
+    if (payload.startsWith('{"lastUpdateId"')) book.seed(JSON.parse(payload));
+    else if (payload.includes('@depth@')) book.apply(JSON.parse(payload).data);
+  }
+  const body = book.snapshotBody(1000);
+  const snap = JSON.parse(body) as { lastUpdateId: number; bids: unknown[]; asks: unknown[] };
+  const event = JSON.parse(lines[at]!.slice(lines[at]!.indexOf(' ') + 1)).data as { u: number };
+  assert.equal([snap.lastUpdateId, snap.bids.length, snap.asks.length], [event.u, 1000, 1000], 'a snapshot as Binance sends it');
+  return `${lines[at]!.slice(0, lines[at]!.indexOf(' '))} ${body}`;
+}
+
+test('re-anchoring: snapshots recorded while the book is past its edge (one older than the book, one newer) move the edge; books as the oracle, STALE only where it says', async () => {
+  const whole = await mergedCapture('spot', dir);
+  const plain = oracle('spot', whole);
+  const lines = captureLines(whole);
+  // Older: the book at an event, recorded five events later (the live fetcher's answer came late).
+  const older = findLine(whole, /@depth@/, 51_150);
+  const olderAt = depthAfter(whole, older, 5);
+  // Newer: the book at an event, recorded before the stream delivered that event.
+  const newer = findLine(whole, /@depth@/, 84_150);
+  const wasPast = (from: number, to: number) => (plain.summary.past_edge_indexes ?? []).some((i) => i >= from && i <= to);
+  assert.ok(wasPast(older, olderAt) && wasPast(newer - 100, newer), 'both are taken where the recording is past its edge');
+  const edited = editCapture(whole, join(dir, 'reanchor.gz'), {
+    insert: [
+      [olderAt, venueSnapshotAt(lines, older)],
+      [newer, venueSnapshotAt(lines, newer)],
+    ],
+  });
+  const run = feed('spot', edited);
+  assert.is(run.status, 0, run.stderr);
+  const want = oracle('spot', edited);
+  assertSameDump(run, want.dump);
+  // Line numbers in the edited capture: the second insert shifts everything after the first by one.
+  assert.equal([want.summary.reanchors, want.summary.reanchors_failed, want.summary.reanchor_indexes], [2, 0, [olderAt, newer + 1]] as unknown[]);
+  assert.match(run.stdout, '2 re-anchors (0 failed)');
+  assert.ok(run.dump.includes(`\n${olderAt},BTCUSDT,`), 'the older one is committed once, at its own line');
+  assert.ok(!run.dump.includes(`\n${newer + 1},BTCUSDT,`), 'the newer one waits for the event that bridges it');
+  // Inside the new edges the books are no longer doubtful, where they were without the snapshots.
+  const pastWithin = (idx: number[] | undefined, from: number, n: number) => (idx ?? []).filter((i) => i >= from && i < from + n).length;
+  assert.ok(pastWithin(plain.summary.past_edge_indexes, olderAt, 3000) > 50 && pastWithin(want.summary.past_edge_indexes, olderAt, 3000) === 0);
+  assert.ok(pastWithin(plain.summary.past_edge_indexes, newer, 3000) > 50 && pastWithin(want.summary.past_edge_indexes, newer + 1, 3000) === 0);
+  assert.match(run.stdout, `${want.summary.past_edge} books past the snapshot's edge (stale)`);
+  assert.is(slotOf(run.segment, 'BTCUSDT').stale, Boolean(want.summary.last_past_edge));
+  // The same market in process: exactly the oracle's doubtful books, and its top-of-book line.
+  const sink = new TopLineSink();
+  const m = new BinanceMarket(BINANCE_VENUES['binance-spot'], sink, { levels: LEVELS, symbols: null, log: createLogger('test') });
+  for await (const l of readCapture(edited)) m.onMessage(l.payload, l.lineIndex, 0n);
+  assert.equal(sink.doubtful, want.summary.past_edge_indexes as unknown as number[]);
+  const top = `${sink.lines.join('\n')}\n`.replaceAll(',SYM,', ',BTCUSDT,');
+  assert.ok(top === want.topLines, `top lines differ at ${firstDifference(top, want.topLines)}`);
+  assert.equal([m.binance.reanchors, m.binance.reanchorsFailed, m.binance.reanchorRequests], [2, 0, 0], 'a recording asks for nothing');
 });
 
 test.run();

@@ -14,6 +14,16 @@
  *
  * Publication: after every applied depth event, the top N (book(); one --dump-books line each),
  * flagged STALE while it shows a level past the snapshot's edge (depth-book.ts).
+ *
+ * Re-anchoring. A 1,000-level snapshot spans little of a busy book, so the edge is soon passed:
+ * the first commit past it asks for a new snapshot (with a transport; once until one comes). A
+ * snapshot that arrives while the book is in sync, asked for or recorded, re-anchors the book
+ * (a replay must do what the live run did, so this does not depend on a transport). With L its
+ * lastUpdateId and u the last applied: L > u loads it and the events that follow go through the
+ * first-sync rules; L <= u loads it and silently applies again the logged events after L (the
+ * applied events since the book's last snapshot load, as many as the buffer holds), the first of
+ * them bridging L, then commits the book once with the snapshot's message index. A log that
+ * cannot bridge L keeps the book as it is (counted failed). Either way the edge is the new one.
  * Top-of-book line: it shows the newest best bid/offer by update id, whichever stream carried it.
  * Per symbol the update id it shows is kept; a @bookTicker with a greater u is committed alone
  * (bbo()), an older or equal one is dropped (counted); a depth event with u >= it commits the
@@ -33,6 +43,7 @@ import { type EventFields, newEventFields } from '../../native/segment/events.js
 import type { LevelSource } from '../../native/segment/seqlock.js';
 import { type BookSink, NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
 import { DepthSide } from './depth-book.js';
+import { EventBuffer } from './event-log.js';
 import { MALFORMED_REASONS, type MalformedReason, MessageDecoder, MessageKind } from './messages.js';
 import { Sequencer, SyncState, Verdict } from './sequencer.js';
 import type { BinanceVenue } from './venues.js';
@@ -64,11 +75,15 @@ export interface BinanceMarketOptions {
 export interface BinanceCounters {
   /** Books lost (a gap, a sequence break, a snapshot older than every event left). */
   gaps: number;
-  /** Snapshots asked for (first sync, each gap, each disconnect). */
+  /** Snapshots asked for (first sync, each gap, each disconnect, each re-anchor). */
   snapshotRequests: number;
-  /** Snapshots loaded, and those that came while the book was in sync (ignored). */
+  /** Snapshots loaded (re-anchors included). */
   snapshots: number;
-  snapshotsIgnored: number;
+  /** Snapshots asked for because a commit showed a level past the edge. */
+  reanchorRequests: number;
+  /** Snapshots that came while the book was in sync: re-anchored on, and not (the log could not bridge them). */
+  reanchors: number;
+  reanchorsFailed: number;
   /** Books that went STALE, and those rebuilt from a new snapshot (mark cleared). */
   staleMarks: number;
   resyncs: number;
@@ -95,7 +110,9 @@ const newBinanceCounters = (): BinanceCounters => ({
   gaps: 0,
   snapshotRequests: 0,
   snapshots: 0,
-  snapshotsIgnored: 0,
+  reanchorRequests: 0,
+  reanchors: 0,
+  reanchorsFailed: 0,
   staleMarks: 0,
   resyncs: 0,
   droppedOld: 0,
@@ -111,52 +128,17 @@ const newBinanceCounters = (): BinanceCounters => ({
   malformed: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as Record<MalformedReason, number>,
 });
 
-/** Depth events kept for a snapshot: their payloads (re-decoded when applied), indexes and ids. */
-class EventBuffer {
-  readonly payloads: string[];
-  readonly msgIndexes: Float64Array;
-  readonly firstIds: Float64Array;
-  readonly lastIds: Float64Array;
-  private head = 0;
-  count = 0;
-
-  constructor(readonly capacity: number) {
-    this.payloads = new Array<string>(capacity).fill('');
-    this.msgIndexes = new Float64Array(capacity);
-    this.firstIds = new Float64Array(capacity);
-    this.lastIds = new Float64Array(capacity);
-  }
-
-  /** Keeps an event; false if the buffer was full and its oldest event was dropped for it. */
-  push(payload: string, msgIndex: number, firstId: number, lastId: number): boolean {
-    const full = this.count === this.capacity;
-    const at = (this.head + this.count) % this.capacity;
-    this.payloads[at] = payload;
-    this.msgIndexes[at] = msgIndex;
-    this.firstIds[at] = firstId;
-    this.lastIds[at] = lastId;
-    if (full) this.head = (this.head + 1) % this.capacity;
-    else this.count++;
-    return !full;
-  }
-
-  /** Position of the k-th oldest event. */
-  at(k: number): number {
-    return (this.head + k) % this.capacity;
-  }
-
-  clear(): void {
-    for (let k = 0; k < this.count; k++) this.payloads[this.at(k)] = '';
-    this.head = 0;
-    this.count = 0;
-  }
-}
-
 class SymbolBook {
   readonly bids = new DepthSide(false);
   readonly asks = new DepthSide(true);
   readonly seq: Sequencer;
   readonly buffer: EventBuffer;
+  /** Events applied since the book's last snapshot load, a chain (re-applied on an older snapshot). */
+  readonly log: EventBuffer;
+  /** A snapshot was asked for because the book went past the edge; not asked again until one comes. */
+  reanchorAsked = false;
+  /** Exchange time (ms) of the last applied event: a re-anchor's commit carries it. */
+  lastEventMs = 0;
   /** A book was committed (there is something to mark STALE). */
   published = false;
   /** The committed book is marked STALE (lost, waiting for a snapshot). */
@@ -172,6 +154,7 @@ class SymbolBook {
   ) {
     this.seq = new Sequencer(venue.sequencing);
     this.buffer = new EventBuffer(maxBuffered);
+    this.log = new EventBuffer(maxBuffered);
   }
 }
 
@@ -265,7 +248,7 @@ export class BinanceMarket {
       }
       case MessageKind.SNAPSHOT: {
         const b = this.snapshotOwner(msgIndex);
-        if (b !== null) this.loadSnapshot(b);
+        if (b !== null) this.snapshot(b, msgIndex);
         break;
       }
       default:
@@ -287,7 +270,7 @@ export class BinanceMarket {
       this.malformed('symbol_mismatch', msgIndex, 'symbol', `${dec.snapshot.symbol} for ${symbol}`);
     } else {
       const b = this.bookOf(symbol);
-      if (b !== null) this.loadSnapshot(b);
+      if (b !== null) this.snapshot(b, msgIndex);
     }
     this.sink.tick();
   }
@@ -365,7 +348,7 @@ export class BinanceMarket {
     const d = this.decoder.depth;
     switch (b.seq.check(d.firstId, d.lastId, d.prevId)) {
       case Verdict.APPLY:
-        this.apply(b, msgIndex);
+        this.apply(b, payload, msgIndex);
         return;
       case Verdict.BUFFER:
         this.buffer(b, payload, msgIndex);
@@ -387,15 +370,15 @@ export class BinanceMarket {
   private buffer(b: SymbolBook, payload: string, msgIndex: number): void {
     const d = this.decoder.depth;
     this.binance.buffered++;
-    if (!b.buffer.push(payload, msgIndex, d.firstId, d.lastId)) this.binance.bufferOverflows++;
+    if (!b.buffer.push(payload, msgIndex, d.firstId, d.lastId, d.prevId)) this.binance.bufferOverflows++;
   }
 
-  /** Applies the depth event in the decoder to `b` and commits the book. */
-  private apply(b: SymbolBook, msgIndex: number): void {
+  /** Applies the depth event in the decoder to `b`, logs it and commits the book. */
+  private apply(b: SymbolBook, payload: string, msgIndex: number): void {
     const d = this.decoder.depth;
-    const { bids, asks } = d;
-    for (let i = 0; i < bids.count; i++) b.bids.set(bids.prices[i]!, bids.sizes[i]!);
-    for (let i = 0; i < asks.count; i++) b.asks.set(asks.prices[i]!, asks.sizes[i]!);
+    this.setLevels(b);
+    b.log.push(payload, msgIndex, d.firstId, d.lastId, d.prevId);
+    b.lastEventMs = d.eventTimeMs;
     this.binance.applied++;
     const keepTop = b.shownId > d.lastId;
     if (!keepTop) b.shownId = d.lastId;
@@ -406,15 +389,29 @@ export class BinanceMarket {
     this.commit(b, msgIndex, d.eventTimeMs, keepTop);
   }
 
+  /** The levels of the depth event in the decoder, into `b`'s book. */
+  private setLevels(b: SymbolBook): void {
+    const { bids, asks } = this.decoder.depth;
+    for (let i = 0; i < bids.count; i++) b.bids.set(bids.prices[i]!, bids.sizes[i]!);
+    for (let i = 0; i < asks.count; i++) b.asks.set(asks.prices[i]!, asks.sizes[i]!);
+  }
+
   private commit(b: SymbolBook, msgIndex: number, exchangeMs: number, keepTop: boolean): void {
     const top = this.top;
     top.bidCount = b.bids.fillTop(top.bids, this.levels);
     top.askCount = b.asks.fillTop(top.asks, this.levels);
     // A published level past the snapshot's edge: the levels between the edge and it that never
     // changed since the snapshot are missing, so the book may be wrong: committed STALE until the
-    // top N is back inside what the snapshot covered (or a new snapshot moves the edge).
+    // top N is back inside what the snapshot covered, or a new snapshot moves the edge: asked for once.
     const pastEdge = b.bids.lastTopPastEdge || b.asks.lastTopPastEdge;
-    if (pastEdge) this.binance.pastEdge++;
+    if (pastEdge) {
+      this.binance.pastEdge++;
+      if (!b.reanchorAsked && this.transport !== null) {
+        b.reanchorAsked = true;
+        this.binance.reanchorRequests++;
+        this.requestSnapshot(b);
+      }
+    }
     b.published = true;
     this.sink.book(b.slot, top, msgIndex, exchangeMs, pastEdge, keepTop);
   }
@@ -422,6 +419,7 @@ export class BinanceMarket {
   /** The book of `b` is lost: marked STALE (once), and a new snapshot asked for. */
   private lose(b: SymbolBook, msgIndex: number): void {
     b.seq.lose();
+    b.log.clear(); // the chain is broken: what it held cannot bridge a snapshot after the hole
     this.binance.gaps++;
     this.counters.gaps++;
     if (b.published && !b.stale) {
@@ -433,18 +431,54 @@ export class BinanceMarket {
     this.requestSnapshot(b);
   }
 
-  /** Loads the snapshot in the decoder into `b` and runs its buffered events through the rules. */
-  private loadSnapshot(b: SymbolBook): void {
-    if (b.seq.state === SyncState.LIVE) {
-      this.binance.snapshotsIgnored++;
-      return;
-    }
+  /** The snapshot in the decoder came for `b` (message msgIndex): loaded, or re-anchored on. */
+  private snapshot(b: SymbolBook, msgIndex: number): void {
+    b.reanchorAsked = false;
+    if (b.seq.state !== SyncState.LIVE) this.loadSnapshot(b);
+    else if (this.decoder.snapshot.lastUpdateId > b.seq.lastId) {
+      this.binance.reanchors++;
+      this.loadSnapshot(b);
+    } else this.reanchorOlder(b, msgIndex);
+  }
+
+  /** The snapshot's levels into `b`'s book: the edge moves to its worst levels. */
+  private loadLevels(b: SymbolBook): void {
     const snap = this.decoder.snapshot;
     const limit = this.venue.snapshotLimit;
     b.bids.load(snap.bids.prices, snap.bids.sizes, snap.bids.count, snap.bids.count < limit);
     b.asks.load(snap.asks.prices, snap.asks.sizes, snap.asks.count, snap.asks.count < limit);
-    b.seq.snapshot(snap.lastUpdateId);
     this.binance.snapshots++;
+  }
+
+  /**
+   * A snapshot no newer than the book in sync (L <= the last applied u): loaded, the logged events
+   * after L applied again under the rules (dropped as older up to L; the first left must bridge L),
+   * the book committed once. A log that does not reach back to L leaves the book as it was.
+   */
+  private reanchorOlder(b: SymbolBook, msgIndex: number): void {
+    const L = this.decoder.snapshot.lastUpdateId;
+    const log = b.log;
+    let k = 0;
+    while (k < log.count && b.seq.older(L, log.lastIds[log.at(k)]!)) k++;
+    if (k < log.count && !b.seq.bridges(L, log.firstIds[log.at(k)]!, log.lastIds[log.at(k)]!)) {
+      this.binance.reanchorsFailed++;
+      return;
+    }
+    this.loadLevels(b);
+    const dec = this.decoder;
+    // Each decoded when it was applied, so it decodes the same now.
+    for (; k < log.count; k++) if (dec.decode(log.payloads[log.at(k)]!) === MessageKind.DEPTH) this.setLevels(b);
+    b.seq.reanchor(L);
+    this.binance.reanchors++;
+    this.commit(b, msgIndex, b.lastEventMs, b.shownId > b.seq.lastId);
+  }
+
+  /** Loads the snapshot in the decoder into `b` and runs its buffered events through the rules. */
+  private loadSnapshot(b: SymbolBook): void {
+    this.loadLevels(b);
+    b.seq.snapshot(this.decoder.snapshot.lastUpdateId);
+    // Events applied before it do not chain with those after (the older ones are dropped unlogged).
+    b.log.clear();
     const buf = b.buffer;
     const n = buf.count;
     if (n === 0) return;

@@ -94,6 +94,20 @@ export class Sequencer {
     }
   }
 
+  /** Whether an event ending at u (lastId) is older than a snapshot with lastUpdateId L: dropped on it. */
+  older(lastUpdateId: number, lastId: number): boolean {
+    return this.futures ? lastId < lastUpdateId : lastId <= lastUpdateId;
+  }
+
+  /**
+   * The book in sync was re-anchored on a snapshot with lastUpdateId L no newer than the last
+   * applied u, and the applied events after L were applied again: the chain goes on from that u.
+   */
+  reanchor(lastUpdateId: number): void {
+    this.snapshotId = lastUpdateId;
+    this.state = SyncState.LIVE;
+  }
+
   /**
    * Whether an event (U, u) would be the first applied on a snapshot with lastUpdateId L: how a
    * snapshot body that does not name its symbol is matched to the symbol whose events it bridges.

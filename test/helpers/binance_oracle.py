@@ -12,9 +12,16 @@ Rules (L = the snapshot's lastUpdateId):
   futures: drop u < L; the first applied has U <= L <= u; later pu == previous u, else lost.
   spot:    drop u <= L; the first applied has U <= L+1 <= u; later U <= previous u + 1, else lost.
   an event whose u is not above the last applied u is a duplicate (dropped).
-  events before a snapshot wait for it; a lost book waits for the next snapshot (events kept);
-  a snapshot while the book is in sync is ignored. A lost book is marked STALE (no line written:
-  nothing was applied) until the first event applied after a new snapshot.
+  events before a snapshot wait for it; a lost book waits for the next snapshot (events kept).
+  A lost book is marked STALE (no line written: nothing was applied) until the first event
+  applied after a new snapshot.
+  a snapshot while the book is in sync re-anchors it (L its lastUpdateId, u the last applied):
+    L > u:  it is loaded as a first snapshot; the events that follow meet the first-sync rules;
+    L <= u: the events applied since the book's last snapshot load (the last 16,384 at most) that
+            are not older than L are applied again on the loaded snapshot, the first of them
+            bridging L (U <= L+1 on spot, U <= L on futures), and the book is written once, at the
+            snapshot's line; if the first does not bridge (the kept events do not reach back to
+            L), the snapshot is not used (counted failed). The edge is the used snapshot's.
   a payload that is not JSON of a known shape, or a number with more decimals than the scale
   holds, is malformed: counted, never applied.
 Also (--top-line FILE) the top-of-book line: `msgIndex,SYMBOL,bidPx,bidSize,askPx,askSize` each time
@@ -29,6 +36,7 @@ import bisect
 import decimal
 import gzip
 import heapq
+from collections import deque
 import json
 import sys
 
@@ -127,6 +135,7 @@ class Book:
         self.L = None
         self.last_u = None
         self.waiting = []  # (msg_index, data) of events kept for a snapshot
+        self.history = deque(maxlen=HISTORY)  # events applied since the last snapshot load
         self.published = False
         self.stale = False
         self.shown_id = -1
@@ -138,6 +147,8 @@ class Book:
 
 # Levels a side of the REST snapshots the recordings hold (limit=1000).
 SNAPSHOT_LIMIT = 1000
+# Applied events kept for a re-anchoring snapshot older than the book.
+HISTORY = 16384
 
 
 def main():
@@ -156,7 +167,7 @@ def main():
     out = open(a.out, 'w')
     top_out = open(a.top_line, 'w') if a.top_line else None
     books = {}
-    stats = dict(past_edge=0, last_past_edge=False, past_edge_indexes=[], applied=0, dropped_old=0, duplicates=0, gaps=0, stale_marks=0, malformed=0, snapshots=0, snapshots_ignored=0, tickers=0, tickers_dropped=0, trades=0)
+    stats = dict(past_edge=0, last_past_edge=False, past_edge_indexes=[], applied=0, dropped_old=0, duplicates=0, gaps=0, stale_marks=0, malformed=0, snapshots=0, tickers=0, tickers_dropped=0, trades=0, reanchors=0, reanchors_failed=0, reanchor_indexes=[])
 
     def write_book(i, b):
         asks = b.asks.best(N)
@@ -191,6 +202,7 @@ def main():
         stats['gaps'] += 1
         b.synced = False
         b.has_snapshot = False
+        b.history.clear()
         if b.published and not b.stale:
             b.stale = True
             stats['stale_marks'] += 1
@@ -225,6 +237,7 @@ def main():
         for p, q in al:
             b.asks.put(p, q)
         b.last_u = u
+        b.history.append(ev)
         b.stale = False
         stats['applied'] += 1
         write_book(i, b)
@@ -234,10 +247,7 @@ def main():
             aa = b.asks.best(1)
             write_top(i, b, *(bb[0] if bb else (-9999999999, 0)), *(aa[0] if aa else (9999999999, 0)))
 
-    def on_snapshot(i, b, bl, al, L):
-        if b.synced:
-            stats['snapshots_ignored'] += 1
-            return
+    def seed(b, bl, al):
         stats['snapshots'] += 1
         b.bids.reset()
         b.asks.reset()
@@ -247,6 +257,38 @@ def main():
             b.asks.put(p, q)
         b.bid_edge = min(p for p, _ in bl) if len(bl) >= SNAPSHOT_LIMIT else None
         b.ask_edge = max(p for p, _ in al) if len(al) >= SNAPSHOT_LIMIT else None
+
+    def reanchor_older(i, b, bl, al, L):
+        newer = [ev for ev in b.history if (ev[1] >= L if futures else ev[1] > L)]
+        if newer and newer[0][0] > (L if futures else L + 1):
+            stats['reanchors_failed'] += 1
+            return
+        seed(b, bl, al)
+        for ev in newer:
+            for p, q in ev[3]:
+                b.bids.put(p, q)
+            for p, q in ev[4]:
+                b.asks.put(p, q)
+        b.L = L
+        stats['reanchors'] += 1
+        stats['reanchor_indexes'].append(i)
+        write_book(i, b)
+        if b.last_u >= b.shown_id:
+            b.shown_id = b.last_u
+            bb = b.bids.best(1)
+            aa = b.asks.best(1)
+            write_top(i, b, *(bb[0] if bb else (-9999999999, 0)), *(aa[0] if aa else (9999999999, 0)))
+
+    def on_snapshot(i, b, bl, al, L):
+        if b.synced:
+            if L <= b.last_u:
+                reanchor_older(i, b, bl, al, L)
+                return
+            stats['reanchors'] += 1
+            stats['reanchor_indexes'].append(i)
+            b.synced = False
+        seed(b, bl, al)
+        b.history.clear()
         b.L = L
         b.has_snapshot = True
         b.last_u = None

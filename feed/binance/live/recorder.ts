@@ -4,9 +4,11 @@
  * the message index the live source gave it. Which snapshots to take is decided as the live
  * source decides it: the frames also go through a BinanceMarket (with a sink that publishes
  * nothing), which asks for a snapshot when it first sees a symbol, after a gap and after a
- * disconnect. A replay of the capture therefore meets the resyncs the live run made.
+ * disconnect, and when the book passes its snapshot's edge (re-anchoring). A replay of the capture
+ * therefore meets the resyncs and re-anchors the live run made.
  */
 import type { Logger } from '../../../lib/log.js';
+import * as abi from '../../../native/segment/abi.js';
 import type { BookSink } from '../../sink.js';
 import { BinanceMarket } from '../market.js';
 import type { BinanceVenue } from '../venues.js';
@@ -57,7 +59,9 @@ export class Recorder implements StreamTarget {
       { onSnapshot: (symbol, payload, msgIndex, recvNs) => this.onSnapshot(symbol, payload, msgIndex, recvNs) },
       { venue: o.venue, restUrl: o.restUrl, log: o.log, counter: this.counter, onFatal: o.onFatal },
     );
-    this.market = new BinanceMarket(o.venue, NO_SINK, { levels: 1, symbols: [...o.symbols], log: o.log, transport: this.rest });
+    // The deepest book a replay may publish: a re-anchoring snapshot is taken as soon as any replay's
+    // top N would pass the snapshot's edge.
+    this.market = new BinanceMarket(o.venue, NO_SINK, { levels: abi.MAX_LEVELS, symbols: [...o.symbols], log: o.log, transport: this.rest });
     this.stream = new WsStream(this, {
       url: combinedStreamUrl(o.venue, o.wsUrl, o.symbols),
       log: o.log,

@@ -88,7 +88,7 @@ class BinanceCaptureSource implements FeedSource {
       .filter(([, n]) => n > 0)
       .map(([r, n]) => `${r} ${n}`)
       .join(', ');
-    return `, ${b.applied} depth events applied, ${b.droppedOld} older than the snapshot, ${b.duplicates} duplicates, ${b.gaps} gaps (${b.staleMarks} stale marks, ${b.resyncs} resyncs), ${b.pastEdge} books past the snapshot's edge (stale), ${b.tickers} tickers, ${b.trades} trades${malformed ? `, malformed: ${malformed}` : ''}`;
+    return `, ${b.applied} depth events applied, ${b.droppedOld} older than the snapshot, ${b.duplicates} duplicates, ${b.gaps} gaps (${b.staleMarks} stale marks, ${b.resyncs} resyncs), ${b.pastEdge} books past the snapshot's edge (stale), ${b.reanchors} re-anchors (${b.reanchorsFailed} failed), ${b.tickers} tickers, ${b.trades} trades${malformed ? `, malformed: ${malformed}` : ''}`;
   }
 }
 

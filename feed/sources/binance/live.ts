@@ -86,7 +86,7 @@ class BinanceLiveSource implements FeedSource {
     if (!m || !w || !r) return '';
     return (
       `, connections ${w.connects}, disconnects ${w.disconnects}, gaps ${m.gaps}, resyncs ${m.resyncs}, snapshots ${r.snapshots}` +
-      `, snapshot failures ${r.failures}, duplicates ${m.duplicates}, malformed ${this.counters.malformed}`
+      `, snapshot failures ${r.failures}, re-anchors ${m.reanchors} (${m.reanchorRequests} asked, ${m.reanchorsFailed} failed), books past the edge ${m.pastEdge}, duplicates ${m.duplicates}, malformed ${this.counters.malformed}`
     );
   }
 }
