@@ -12,7 +12,7 @@
 import { LogEvent } from '../../../lib/log.js';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { BinanceMarket } from '../../binance/market.js';
-import { holdLiveSession } from '../../pacing/live-session.js';
+import { holdLiveSession } from '../live-session.js';
 import { checkUrl, parseSymbols } from '../../binance/live/live-options.js';
 import { SnapshotFetcher } from '../../binance/live/rest.js';
 import { type MessageCounter, WsStream, combinedStreamUrl } from '../../binance/live/ws-stream.js';

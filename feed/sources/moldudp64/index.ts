@@ -12,7 +12,7 @@ import { LogEvent, rateLimit } from '../../../lib/log.js';
 import { MoldReceiver } from '../../moldudp64/receiver.js';
 import { type Peer, peerText } from '../../moldudp64/peer.js';
 import { ItchVenue } from '../../itch/venue.js';
-import { holdLiveSession } from '../../pacing/live-session.js';
+import { holdLiveSession } from '../live-session.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
 
 /** At most one log line per this many ms for malformed input. */
