@@ -148,6 +148,11 @@ export interface SourceOptions {
   sourceAddr?: { host: string; port: number | null } | null;
   /** --symbols as given (a live venue subscribes to these; null: none given). */
   symbols?: readonly string[] | null;
+  /**
+   * Crypto venues: the decimals prices and sizes are held at (default every Binance number exactly:
+   * 8 and 8). Fewer size decimals let a coin traded in billions of units stay below 2^53.
+   */
+  decimals?: { price?: number; size?: number };
   /** Live Binance: the WebSocket and REST base URLs (default the venue's own). */
   wsUrl?: string;
   restUrl?: string;

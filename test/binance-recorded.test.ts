@@ -41,10 +41,10 @@ interface FeedRun {
 }
 
 /** `mdfan feed --source KIND:capture --dump-books --speed max --keep-segment`. */
-function feed(set: CryptoSet, capture: string): FeedRun {
+function feed(set: CryptoSet, capture: string, extra: string[] = []): FeedRun {
   const dump = join(dir, `run-${++files}.dump`);
   const segment = segName(`bn-${set}`);
-  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `${CRYPTO_SETS[set].kind}:${capture}`, '--segment', segment, '--levels', String(LEVELS), '--speed', 'max', '--dump-books', dump, '--keep-segment'], {
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `${CRYPTO_SETS[set].kind}:${capture}`, '--segment', segment, '--levels', String(LEVELS), '--speed', 'max', '--dump-books', dump, '--keep-segment', ...extra], {
     encoding: 'utf8',
   });
   let text = '';
@@ -103,6 +103,33 @@ for (const set of ['cm', 'spot'] as const) {
     if (set === 'spot') assert.ok(want.summary.past_edge > 0, 'the spot recording drifts past its snapshot');
   });
 }
+
+test('--price-decimals / --size-decimals: COIN-M at its own precision (prices 1 decimal, whole contracts) exact as the oracle; too few decimals are malformed, never rounded', async () => {
+  const whole = await mergedCapture('cm', dir);
+  const capture = editCapture(whole, join(dir, 'cm-decimals.gz'), { lines: 8000 });
+  const run = feed('cm', capture, ['--price-decimals', '1', '--size-decimals', '0']);
+  assert.is(run.status, 0, run.stderr);
+  const want = runOracle('cm', [capture], join(dir, `oracle-${++files}.dump`), LEVELS, 1, 0);
+  assertSameDump(run, want.dump);
+  assert.ok(want.summary.applied > 1000);
+  const r = SegmentReader.openSync(run.segment, { anyState: true });
+  try {
+    const inst = r.instruments()[0]!;
+    assert.equal([inst.priceDecimals, inst.sizeDecimals], [1, 0]);
+  } finally {
+    r.close();
+  }
+  // Spot prices have two significant decimals: held at one, every message with a price is malformed.
+  const spot = editCapture(await mergedCapture('spot', dir), join(dir, 'spot-decimals.gz'), { lines: 2000 });
+  const bad = feed('spot', spot, ['--price-decimals', '1']);
+  assert.is(bad.status, 0, bad.stderr);
+  assert.match(bad.stdout, /malformed: more_decimals \d+/);
+  assert.is(bad.dump, '', 'nothing rounded into a book');
+  // The flags belong to crypto venues.
+  const itch = spawnSync(process.execPath, [binPath, 'feed', '--source', 'itch:/nonexistent', '--segment', segName('dec'), '--size-decimals', '2'], { encoding: 'utf8' });
+  assert.is(itch.status, 2);
+  assert.match(itch.stderr, '--size-decimals goes with a crypto venue');
+});
 
 /** A sink that keeps the top-of-book line's changes as the oracle writes them. */
 class TopLineSink implements BookSink {

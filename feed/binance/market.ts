@@ -55,8 +55,10 @@ export const BINANCE_TS_UNIT_NS = 1e6;
 export const DEFAULT_MAX_BUFFERED = 16384;
 
 /** Decimals a price may have: a trade's price must be exact in the event ring's 1e-9 units. */
-const MAX_PRICE_DECIMALS = 9;
-const MAX_SIZE_DECIMALS = 15;
+export const MAX_PRICE_DECIMALS = 9;
+export const MAX_SIZE_DECIMALS = 15;
+/** By default every Binance number exactly (prices and quantities have at most 8 decimals). */
+export const DEFAULT_DECIMALS = 8;
 
 export interface BinanceMarketOptions {
   /** Levels a side published. */
@@ -183,8 +185,8 @@ export class BinanceMarket {
     private readonly sink: BookSink,
     opts: BinanceMarketOptions,
   ) {
-    const priceDecimals = opts.priceDecimals ?? 8;
-    const sizeDecimals = opts.sizeDecimals ?? 8;
+    const priceDecimals = opts.priceDecimals ?? DEFAULT_DECIMALS;
+    const sizeDecimals = opts.sizeDecimals ?? DEFAULT_DECIMALS;
     if (!Number.isInteger(priceDecimals) || priceDecimals < 0 || priceDecimals > MAX_PRICE_DECIMALS)
       throw new MdfanError(ErrorCode.OPTIONS, `price decimals must be 0..${MAX_PRICE_DECIMALS} (trade prices are exact in 1e-9 units), got ${priceDecimals}`, { field: 'priceDecimals', found: priceDecimals });
     if (!Number.isInteger(sizeDecimals) || sizeDecimals < 0 || sizeDecimals > MAX_SIZE_DECIMALS)

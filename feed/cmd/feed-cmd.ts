@@ -19,6 +19,7 @@ import { Pacer, parseSpeed } from '../pacing/pacer.js';
 import { Publisher } from '../publish/publisher.js';
 import { openSource, sourceSyntax } from '../sources/registry.js';
 import { planSources, runSources } from './feed-sources.js';
+import { DEFAULT_DECIMALS, MAX_PRICE_DECIMALS, MAX_SIZE_DECIMALS } from '../binance/market.js';
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { parsePeer } from '../moldudp64/peer.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
@@ -29,6 +30,7 @@ export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAM
   [--speed max|1|N] [--symbols A,B] [--dump-books FILE] [--max-instruments N (default ${SEGMENT_DEFAULTS.maxInstruments})]
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
   [--source ... again (several venues into one segment: each symbol named SCHEME:SYMBOL, --symbols takes those or bare names; one source per scheme)]
+  [--price-decimals N (0..${MAX_PRICE_DECIMALS}) --size-decimals N (0..${MAX_SIZE_DECIMALS}) (binance-*: the decimals numbers are held at, default ${DEFAULT_DECIMALS}: every Binance number exactly; a number with more is counted malformed, never rounded)]
   [--ws-url URL] [--rest-url URL] (binance-*:live: the venue's WebSocket and REST base URLs, e.g. a venue-replay's; --symbols names the symbols to subscribe)
   [--source-addr HOST[:PORT] (moldudp64: take packets from this IPv4 source only, any port if none; default the first data packet's source; others are counted and dropped)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the pinned source)]
@@ -98,6 +100,8 @@ export async function run(argv: string[]): Promise<number> {
       ...NATS_AUTH_OPTIONS,
       'source-addr': { type: 'string' },
       'ws-url': { type: 'string' },
+      'price-decimals': { type: 'string' },
+      'size-decimals': { type: 'string' },
       'rest-url': { type: 'string' },
     },
     USAGE,
@@ -137,8 +141,15 @@ export async function run(argv: string[]): Promise<number> {
   const urlFlag = wsUrl !== undefined ? '--ws-url' : restUrl !== undefined ? '--rest-url' : null;
   if (urlFlag !== null && !anySource((t) => t.endsWith(':live'))) throw new MdfanError(ErrorCode.OPTIONS, `${urlFlag} goes with a live source (--source binance-spot:live, ...)`, { flag: urlFlag });
   // Inputs are read before the segment is created: a bad path leaves nothing behind.
+  const decimals = {
+    price: intOption(values['price-decimals'], '--price-decimals', 0, MAX_PRICE_DECIMALS, DEFAULT_DECIMALS),
+    size: intOption(values['size-decimals'], '--size-decimals', 0, MAX_SIZE_DECIMALS, DEFAULT_DECIMALS),
+  };
+  const decimalsFlag = values['price-decimals'] !== undefined ? '--price-decimals' : values['size-decimals'] !== undefined ? '--size-decimals' : null;
+  if (decimalsFlag !== null && !anySource((t) => t.startsWith('binance-')))
+    throw new MdfanError(ErrorCode.OPTIONS, `${decimalsFlag} goes with a crypto venue (--source binance-spot:..., ...): ITCH and LOBSTER prices have their own scale`, { flag: decimalsFlag });
   const { plans, published } = planSources(sourceTexts, symbols);
-  const sources = plans.map((p) => openSource(p.text, { levels, rerequest, sourceAddr, natsFlags, symbols: p.symbols, wsUrl, restUrl }));
+  const sources = plans.map((p) => openSource(p.text, { levels, rerequest, sourceAddr, natsFlags, symbols: p.symbols, wsUrl, restUrl, decimals }));
   const log = createLogger('mdfan-feed');
   const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;

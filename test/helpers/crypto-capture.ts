@@ -102,7 +102,7 @@ export function findLine(file: string, re: RegExp, from = 0): number {
 }
 
 /** Runs the Python oracle on `captures` (merged); returns its dump's text and its summary. */
-export function runOracle(set: CryptoSet, captures: string[], out: string, levels: number, decimals = 8): { dump: string; summary: Record<string, number> & { past_edge_indexes?: number[]; reanchor_indexes?: number[] }; topLines: string } {
+export function runOracle(set: CryptoSet, captures: string[], out: string, levels: number, decimals = 8, sizeDecimals = decimals): { dump: string; summary: Record<string, number> & { past_edge_indexes?: number[]; reanchor_indexes?: number[] }; topLines: string } {
   const r = spawnSync(
     'python3',
     [
@@ -114,7 +114,7 @@ export function runOracle(set: CryptoSet, captures: string[], out: string, level
       '--price-decimals',
       String(decimals),
       '--size-decimals',
-      String(decimals),
+      String(sizeDecimals),
       '--out',
       out,
       '--top-line',

@@ -27,6 +27,7 @@ class BinanceCaptureSource implements FeedSource {
     private readonly venue: BinanceVenue,
     private readonly input: InputFile,
     private readonly levels: number,
+    private readonly decimals?: SourceOptions['decimals'],
   ) {
     this.total = { unit: input.gzip ? 'compressed bytes' : 'bytes', count: input.size };
   }
@@ -36,7 +37,7 @@ class BinanceCaptureSource implements FeedSource {
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
-    const market = new BinanceMarket(this.venue, sink, { levels: this.levels, symbols: null, log: ctx.log });
+    const market = new BinanceMarket(this.venue, sink, { levels: this.levels, symbols: null, log: ctx.log, priceDecimals: this.decimals?.price, sizeDecimals: this.decimals?.size });
     this.market = market;
     const reader = new CaptureReader(this.input);
     const line = newCaptureLine();
@@ -98,7 +99,7 @@ const binanceKind = (venue: BinanceVenue): SourceKind => ({
   open: (rest: string, opts: SourceOptions) => {
     if (rest === '') return null;
     if (rest === 'live') return openLive(venue, opts);
-    return new BinanceCaptureSource(venue, probeInputFile(rest), opts.levels);
+    return new BinanceCaptureSource(venue, probeInputFile(rest), opts.levels, opts.decimals);
   },
 });
 

@@ -32,6 +32,7 @@ class BinanceLiveSource implements FeedSource {
     private readonly levels: number,
     private readonly wsUrl: string,
     private readonly restUrl: string,
+    private readonly decimals?: SourceOptions['decimals'],
   ) {}
 
   get counters(): SourceCounters {
@@ -56,7 +57,7 @@ class BinanceLiveSource implements FeedSource {
         },
       },
     );
-    const market = new BinanceMarket(this.venue, sink, { levels: this.levels, symbols: this.symbols, log: ctx.log, transport: rest });
+    const market = new BinanceMarket(this.venue, sink, { levels: this.levels, symbols: this.symbols, log: ctx.log, transport: rest, priceDecimals: this.decimals?.price, sizeDecimals: this.decimals?.size });
     const stream = new WsStream(market, {
       url: combinedStreamUrl(this.venue, this.wsUrl, this.symbols),
       log: ctx.log,
@@ -100,5 +101,5 @@ export function openLive(venue: BinanceVenue, opts: SourceOptions): FeedSource {
   const restUrl = opts.restUrl ?? venue.restUrl;
   checkUrl(wsUrl, '--ws-url', ['ws:', 'wss:']);
   checkUrl(restUrl, '--rest-url', ['http:', 'https:']);
-  return new BinanceLiveSource(venue, symbols, opts.levels, wsUrl, restUrl);
+  return new BinanceLiveSource(venue, symbols, opts.levels, wsUrl, restUrl, opts.decimals);
 }
