@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BINANCE_VENUES, BinanceMarket, type BinanceVenueName, type BookSink, MessageDecoder, Publisher, mergeCaptures, readCapture } from '../feed/index.js';
+import { BINANCE_VENUES, BinanceMarket, type BinanceVenueName, MessageDecoder, NullSink, Publisher, mergeCaptures, readCapture } from '../feed/index.js';
 import { createLogger } from '../lib/log.js';
 import { SegmentWriter } from '../native/segment/writer.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
@@ -37,23 +37,6 @@ export interface BinanceFeedRow extends FeedRow {
   messages: number;
 }
 
-/** A sink that publishes nothing: the market's own work alone. */
-class NullSink implements BookSink {
-  readonly wantsEvents = false;
-  private slots = 0;
-  instrument(): number {
-    return this.slots++;
-  }
-  book(): void {}
-  bbo(): void {}
-  bookStale(): void {}
-  event(): void {}
-  gap(): void {}
-  recovered(): void {}
-  lost(): void {}
-  tick(): void {}
-  flush(): void {}
-}
 
 interface Lines {
   payloads: string[];

@@ -11,6 +11,7 @@ export type { Speed } from './pacing/pacer.js';
 export { openSource, sourceSyntax, SOURCE_KINDS } from './sources/registry.js';
 export { NOT_PUBLISHED, OWN_INDEX, newCounters } from './sink.js';
 export type { BookSink, FeedSource, RunContext, SourceCounters, SourceKind, SourceOptions, StopFlag } from './sink.js';
+export { NullSink } from './sink.js';
 export { ItchVenue, ITCH_PRICE_SCALE } from './itch/venue.js';
 export { ItchReplay } from './itch/engine.js';
 export { ItchMessage, decode } from './itch/message.js';

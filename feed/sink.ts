@@ -166,3 +166,25 @@ export interface SourceKind {
   /** Parses REST (null: malformed, the caller names the syntax) and reads the input. */
   open(rest: string, opts: SourceOptions): FeedSource | null;
 }
+
+/**
+ * A sink that publishes nothing, for code that needs a venue's judgement without a segment (the
+ * capture recorder, benchmarks, tests): extend it and override what you watch. Slots are handed
+ * out in order.
+ */
+export class NullSink implements BookSink {
+  readonly wantsEvents: boolean = false;
+  private nextSlot = 0;
+  instrument(_symbol: string, _feedId: number, _spec: InstrumentSpec): number {
+    return this.nextSlot++;
+  }
+  book(_slot: number, _top: LevelSource, _msgIndex: number, _exchangeTs: number, _doubtful?: boolean, _keepTop?: boolean): void {}
+  bbo(_slot: number, _bidPrice: number, _bidSize: number, _askPrice: number, _askSize: number, _msgIndex: number, _exchangeTs: number): void {}
+  bookStale(_slot: number, _msgIndex: number): void {}
+  event(_e: EventFields): void {}
+  gap(_msgIndex: number, _lostMessages: number): void {}
+  recovered(_msgIndex: number): void {}
+  lost(_msgIndex: number, _lostMessages: number): void {}
+  tick(): void {}
+  flush(_counters: SourceCounters): void {}
+}

@@ -9,32 +9,24 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BinanceMarket } from '../feed/binance/market.js';
 import { BINANCE_VENUES, type BinanceVenueName } from '../feed/binance/venues.js';
-import type { BookSink } from '../feed/sink.js';
+import { NullSink } from '../feed/sink.js';
 import { createLogger } from '../lib/log.js';
 import type { LevelSource } from '../native/segment/seqlock.js';
 
 /** Every book committed: its message index, whether doubtful, and its top levels as `price:size` lists. */
-class BookSinkLog implements BookSink {
+class BookSinkLog extends NullSink {
   books: { msgIndex: number; doubtful: boolean; bids: string; asks: string }[] = [];
   stale: number[] = [];
-  readonly wantsEvents = false;
-  instrument(): number {
+  override instrument(): number {
     return 0;
   }
-  book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, doubtful?: boolean): void {
+  override book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, doubtful?: boolean): void {
     const side = (a: Float64Array, n: number) => Array.from({ length: n }, (_, r) => `${a[r * 3]}:${a[r * 3 + 1]}`).join(' ');
     this.books.push({ msgIndex, doubtful: doubtful ?? false, bids: side(top.bids, top.bidCount), asks: side(top.asks, top.askCount) });
   }
-  bbo(): void {}
-  bookStale(_slot: number, msgIndex: number): void {
+  override bookStale(_slot: number, msgIndex: number): void {
     this.stale.push(msgIndex);
   }
-  event(): void {}
-  gap(): void {}
-  recovered(): void {}
-  lost(): void {}
-  tick(): void {}
-  flush(): void {}
 }
 
 type Lv = [number, number][];

@@ -19,7 +19,7 @@ import { BINANCE_VENUES } from '../feed/binance/venues.js';
 import { formatBookLine } from '../lib/book-line.js';
 import { createLogger } from '../lib/log.js';
 import { SegmentReader } from '../native/segment/index.js';
-import type { BookSink, SourceCounters } from '../feed/sink.js';
+import { NullSink } from '../feed/sink.js';
 import type { LevelSource } from '../native/segment/seqlock.js';
 import { CRYPTO_SETS, type CryptoSet, captureLines, editCapture, findLine, mergedCapture, runOracle } from './helpers/crypto-capture.js';
 import { binPath } from './helpers/paths.js';
@@ -132,17 +132,16 @@ test('--price-decimals / --size-decimals: COIN-M at its own precision (prices 1 
 });
 
 /** A sink that keeps the top-of-book line's changes as the oracle writes them. */
-class TopLineSink implements BookSink {
+class TopLineSink extends NullSink {
   lines: string[] = [];
   books = 0;
   stale: number[] = [];
   /** Books committed doubtful (a level past the snapshot's edge). */
   doubtful: number[] = [];
-  readonly wantsEvents = false;
-  instrument(): number {
+  override instrument(): number {
     return 0;
   }
-  book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, doubtful?: boolean, keepTop?: boolean): void {
+  override book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, doubtful?: boolean, keepTop?: boolean): void {
     this.books++;
     if (doubtful) this.doubtful.push(msgIndex);
     if (keepTop) return;
@@ -150,18 +149,12 @@ class TopLineSink implements BookSink {
     const ask = top.askCount > 0 ? `${top.asks[0]},${top.asks[1]}` : '9999999999,0';
     this.lines.push(`${msgIndex},SYM,${bid},${ask}`);
   }
-  bbo(_slot: number, bp: number, bq: number, ap: number, aq: number, msgIndex: number): void {
+  override bbo(_slot: number, bp: number, bq: number, ap: number, aq: number, msgIndex: number): void {
     this.lines.push(`${msgIndex},SYM,${bp},${bq},${ap},${aq}`);
   }
-  bookStale(_slot: number, msgIndex: number): void {
+  override bookStale(_slot: number, msgIndex: number): void {
     this.stale.push(msgIndex);
   }
-  event(): void {}
-  gap(): void {}
-  recovered(): void {}
-  lost(): void {}
-  tick(): void {}
-  flush(_c: SourceCounters): void {}
 }
 
 for (const set of ['cm', 'spot'] as const) {

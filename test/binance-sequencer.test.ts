@@ -15,7 +15,7 @@ import { BinanceMarket } from '../feed/binance/market.js';
 import { MessageDecoder, MessageKind } from '../feed/binance/messages.js';
 import { Sequencer, Verdict } from '../feed/binance/sequencer.js';
 import { BINANCE_VENUES } from '../feed/binance/venues.js';
-import type { BookSink } from '../feed/sink.js';
+import { NullSink } from '../feed/sink.js';
 import { createLogger } from '../lib/log.js';
 import type { EventFields } from '../native/segment/events.js';
 import type { LevelSource } from '../native/segment/seqlock.js';
@@ -150,33 +150,28 @@ interface Call {
   ask?: number;
 }
 
-class FakeSink implements BookSink {
+class FakeSink extends NullSink {
   calls: Call[] = [];
   events: EventFields[] = [];
-  readonly wantsEvents = true;
+  override readonly wantsEvents = true;
   slots = new Map<string, number>();
-  instrument(symbol: string): number {
+  override instrument(symbol: string): number {
     const slot = this.slots.size;
     this.slots.set(symbol, slot);
     return slot;
   }
-  book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, doubtful?: boolean, keepTop?: boolean): void {
+  override book(_slot: number, top: LevelSource, msgIndex: number, _ts: number, doubtful?: boolean, keepTop?: boolean): void {
     this.calls.push({ call: 'book', msgIndex, doubtful: doubtful ?? false, keepTop: keepTop ?? false, bid: top.bidCount ? top.bids[0] : Number.NaN, ask: top.askCount ? top.asks[0] : Number.NaN });
   }
-  bbo(_slot: number, bp: number, _bq: number, ap: number, _aq: number, msgIndex: number): void {
+  override bbo(_slot: number, bp: number, _bq: number, ap: number, _aq: number, msgIndex: number): void {
     this.calls.push({ call: 'bbo', msgIndex, bid: bp, ask: ap });
   }
-  bookStale(_slot: number, msgIndex: number): void {
+  override bookStale(_slot: number, msgIndex: number): void {
     this.calls.push({ call: 'stale', msgIndex });
   }
-  event(e: EventFields): void {
+  override event(e: EventFields): void {
     this.events.push({ ...e });
   }
-  gap(): void {}
-  recovered(): void {}
-  lost(): void {}
-  tick(): void {}
-  flush(): void {}
 }
 
 const depth = (sym: string, U: number, u: number, pu: number, bid: string, ask: string) =>

@@ -9,7 +9,7 @@
  */
 import type { Logger } from '../../../lib/log.js';
 import * as abi from '../../../native/segment/abi.js';
-import type { BookSink } from '../../sink.js';
+import { NullSink } from '../../sink.js';
 import { BinanceMarket } from '../market.js';
 import type { BinanceVenue } from '../venues.js';
 import type { CaptureWriter } from './capture-write.js';
@@ -18,19 +18,7 @@ import { type MessageCounter, type StreamTarget, WsStream, combinedStreamUrl } f
 import type { MdfanError } from '../../../native/segment/errors.js';
 
 /** A sink that publishes nothing: the market only judges the sequence. */
-const NO_SINK: BookSink = {
-  instrument: (_symbol, feedId) => feedId,
-  book: () => {},
-  bbo: () => {},
-  bookStale: () => {},
-  wantsEvents: false,
-  event: () => {},
-  gap: () => {},
-  recovered: () => {},
-  lost: () => {},
-  tick: () => {},
-  flush: () => {},
-};
+const NO_SINK = new NullSink();
 
 export interface RecorderOptions {
   venue: BinanceVenue;
