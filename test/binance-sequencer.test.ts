@@ -252,6 +252,23 @@ test('the top-of-book line: a newer ticker goes alone, an older depth event keep
   assert.equal([String.fromCharCode(e.kind, e.action, e.side), e.price, e.size, e.orderRef, e.exchangeTs, e.msgIndex], ['TAS', 10_200_000_000, 7, 4242, 8, 8]);
 });
 
+test('a trade handed on already (an id not above the symbol\'s last, as two connections carry for a moment) is dropped and counted; ids run per symbol', () => {
+  const sink = new FakeSink();
+  const m = new BinanceMarket(BINANCE_VENUES['binance-coinm'], sink, { levels: 1, symbols: null, priceDecimals: 1, sizeDecimals: 0, log: createLogger('test') });
+  const trade = (sym: string, id: number, k: number): void =>
+    m.onMessage(JSON.stringify({ stream: `${sym.toLowerCase()}@trade`, data: { e: 'trade', E: 9, T: 8, s: sym, t: id, p: '10.2', q: '1', m: false } }), k, 0n);
+  trade('BTCUSD_PERP', 5, 0);
+  trade('BTCUSD_PERP', 6, 1);
+  trade('BTCUSD_PERP', 6, 2); // the take-over connection's copy
+  trade('BTCUSD_PERP', 4, 3);
+  trade('ETHUSD_PERP', 3, 4); // another symbol's ids are its own
+  trade('BTCUSD_PERP', 7, 5);
+  assert.equal(sink.events.map((e) => `${e.instrumentIndex}:${e.orderRef}@${e.msgIndex}`), ['0:5@0', '0:6@1', '1:3@4', '0:7@5']);
+  assert.is(m.binance.tradeDuplicates, 2);
+  assert.is(m.binance.trades, 4);
+  assert.is(m.counters.duplicates, 2);
+});
+
 test('a disconnect: every book STALE, buffers emptied, snapshots asked for again', () => {
   const sink = new FakeSink();
   const asked: string[] = [];

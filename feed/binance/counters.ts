@@ -28,6 +28,8 @@ export interface BinanceCounters {
   tickers: number;
   tickersDropped: number;
   trades: number;
+  /** Trades dropped as handed on already (an id not above the symbol's last). */
+  tradeDuplicates: number;
   /** Book commits that showed a level past the snapshot's edge (committed STALE: the book beyond it may have holes). */
   pastEdge: number;
   /** Messages of symbols not among `symbols`, or not published by the sink. */
@@ -53,6 +55,7 @@ export const newBinanceCounters = (): BinanceCounters => ({
   tickers: 0,
   tickersDropped: 0,
   trades: 0,
+  tradeDuplicates: 0,
   pastEdge: 0,
   otherSymbols: 0,
   malformed: Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as Record<MalformedReason, number>,

@@ -93,6 +93,8 @@ class SymbolBook {
   stale = false;
   /** The update id the top-of-book line shows (-1: none yet). */
   shownId = -1;
+  /** The last trade id handed on (-1: none yet). */
+  lastTradeId = -1;
 
   constructor(
     readonly symbol: string,
@@ -458,9 +460,17 @@ export class BinanceMarket {
   }
 
   private trade(b: SymbolBook, msgIndex: number): void {
+    const t = this.decoder.trade;
+    // Trade ids only grow per symbol: one not above the last was handed on already (a fresh
+    // connection taking over before the 24-hour cut carries the same trades for a moment).
+    if (t.tradeId <= b.lastTradeId) {
+      this.binance.tradeDuplicates++;
+      this.counters.duplicates++;
+      return;
+    }
+    b.lastTradeId = t.tradeId;
     this.binance.trades++;
     if (!this.sink.wantsEvents) return;
-    const t = this.decoder.trade;
     const e = this.ev;
     e.kind = abi.EVENT_KIND_TRADE;
     e.action = 0x41; // A: a trade whose side is the aggressor's
