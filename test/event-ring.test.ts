@@ -7,6 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventBatch, EventRingReader, SegmentWriter, abi, isMdfanError, newEventFields, type MdfanError } from '../native/segment/index.js';
 import { checkEvent, fillEvent } from './helpers/ring-payload.js';
+import { storeU64Product } from '../native/segment/events.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
@@ -55,6 +56,28 @@ test('records round-trip: every field, a negative price, no price, a 2^40 order 
     r.close();
   } finally {
     w.close({ unlink: true });
+  }
+});
+
+test('an exchange time in a venue unit reaches the ring exact in ns (ms x 1e6 is above 2^53: made from limbs, checked against BigInt)', () => {
+  const u32 = new Uint32Array(2);
+  const dv = new DataView(u32.buffer);
+  const cases: Array<[number, number]> = [
+    [1723161257465, 1e6], // a Binance ms time
+    [2 ** 53 - 1, 1], // the largest exact JavaScript integer, unit 1
+    [9_007_199_254, 1e9], // seconds near the top of what a u64 of ns holds
+    [0, 1e6],
+    [65535, 65537], // every limb boundary
+  ];
+  let seed = 12345;
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let k = 0; k < 2000; k++) cases.push([rnd(2 ** 31) * 2 ** 10 + rnd(2 ** 10), 1 + rnd(1e6)]);
+  for (const [a, b] of cases) {
+    storeU64Product(u32, 0, a, b);
+    assert.is(dv.getBigUint64(0, true), BigInt(a) * BigInt(b), `${a} x ${b}`);
   }
 });
 
