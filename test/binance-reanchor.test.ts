@@ -118,10 +118,10 @@ test('spot, a snapshot older than the log reaches: the book kept as it was (stil
   t.snapshot(104, [[10, 1], [9, 1], [8, 1], [7, 9]], ASKS); // needs 105..: gone from the log
   assert.is(t.sink.books.length, n, 'nothing committed');
   assert.equal([t.m.binance.reanchors, t.m.binance.reanchorsFailed], [0, 1]);
-  t.depth(116, 120, -1, [[6, 1]]);
-  assert.equal(t.sink.books.at(-1), { msgIndex: t.sink.books.at(-1)!.msgIndex, doubtful: true, bids: '8:1 7:4', asks: '11:1 12:1' }, 'the old book and edge');
-  t.snapshot(110, [[9, 1], [8, 1], [7, 4], [6, 2]], ASKS); // 111..120 are logged: they bridge it
-  assert.equal(t.sink.books.at(-1), { msgIndex: t.sink.books.at(-1)!.msgIndex, doubtful: false, bids: '8:1 7:4', asks: '11:1 12:1' }, 'inside the new edge (6)');
+  const k = t.depth(116, 120, -1, [[6, 1]]);
+  assert.equal(t.sink.books.at(-1), { msgIndex: k, doubtful: true, bids: '8:1 7:4', asks: '11:1 12:1' }, 'the old book and edge');
+  const at = t.snapshot(110, [[9, 1], [8, 1], [7, 4], [6, 2]], ASKS); // 111..120 are logged: they bridge it
+  assert.equal(t.sink.books.at(-1), { msgIndex: at, doubtful: false, bids: '8:1 7:4', asks: '11:1 12:1' }, 'inside the new edge (6)');
   assert.is(t.m.binance.reanchors, 1);
 });
 

@@ -80,6 +80,7 @@ test('v2 round-trips the segment numbers: prices negative and beyond 2^32, sizes
   assert.ok('trade' in t);
   if ('trade' in t) assert.equal(t.trade, trade);
   const none = decode(w.buf.slice(0, w.trade({ ...trade, price: Number.NaN, flags: 0xff })));
+  assert.ok('trade' in none);
   if ('trade' in none) assert.equal([none.trade.price, none.trade.flags], [Number.NaN, TradeFlag.NOT_PRINTABLE], 'no price; only the flag the wire defines');
   w.head(head({ type: MsgType.STATUS }));
   const s = decode(w.buf.slice(0, w.status(0x48)));

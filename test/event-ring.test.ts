@@ -68,6 +68,8 @@ test('an exchange time in a venue unit reaches the ring exact in ns (ms x 1e6 is
     [9_007_199_254, 1e9], // seconds near the top of what a u64 of ns holds
     [0, 1e6],
     [65535, 65537], // every limb boundary
+    [2 ** 50 + 12345, 7], // the top limb with a unit above 1
+    [2 ** 52 + 1, 4095],
   ];
   let seed = 12345;
   const rnd = (n: number): number => {
