@@ -12,7 +12,11 @@ import { RegistryLine } from '../native/segment/registry.js';
 import { segName, cleanupSegments, codeOf } from './helpers/segments.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { waitUntil } from './helpers/wait.js';
-import { ITCH_SPEC } from '../native/segment/directory.js';
+import { ITCH_SPEC, specOf } from '../native/segment/directory.js';
+import { SegmentReader } from '../native/segment/index.js';
+import { topWord } from '../native/segment/tops.js';
+import { Publisher } from '../feed/publish/publisher.js';
+import { CounterSum, QualifiedSink } from '../feed/publish/qualified.js';
 
 const proc = new URL('./helpers/writer-proc.js', import.meta.url);
 
@@ -156,6 +160,43 @@ test('the writer wakes top sleepers only after a message that changed a top', ()
     line.endSleep();
     assert.is(w.registry.topSleepers(), 0);
     line.release();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a venue ticker through the publisher: the line runs ahead of the book (bbo, then a book commit that keeps it), its exchange time exact in ns; an empty side counts 0', () => {
+  const name = segName('ticker');
+  const w = SegmentWriter.open({ name, maxInstruments: 2, levels: 2 });
+  try {
+    const pub = new Publisher(w);
+    // Two sources share the writer: the ticker path must survive the qualified sink too.
+    const sink = new QualifiedSink(pub, 'binance-spot', new CounterSum(pub), 0);
+    const slot = sink.instrument('BTCUSDT', 0, specOf(8, 8, 1e6));
+    const ms = 1723161257465;
+    const lv = (bid: number, ask: number) => ({ bidCount: 2, askCount: 2, bids: new Float64Array([bid, 5e8, 0, bid - 1e6, 7e8, 0]), asks: new Float64Array([ask, 6e8, 0, ask + 1e6, 8e8, 0]) });
+    sink.book(slot, lv(6_183_763_000_000, 6_183_764_000_000), 1, ms);
+    sink.bbo(slot, 6_183_770_000_000, 1e8, 6_183_771_000_000, 2e8, 2, ms + 1);
+    sink.book(slot, lv(6_183_765_000_000, 6_183_766_000_000), 3, ms + 2, false, true); // older than the ticker: the line keeps it
+    const r = SegmentReader.openSync(name);
+    try {
+      const top = new TopSnapshot();
+      const b = r.newSnapshot();
+      r.readTop(slot, top);
+      r.read(slot, b);
+      assert.equal([top.msgIndex, top.bidPrice, top.bidSize, top.askPrice, top.askSize, top.bidCount, top.askCount], [2, 6_183_770_000_000, 1e8, 6_183_771_000_000, 2e8, 2, 2]);
+      assert.equal([b.msgIndex, b.bidPrice(0)], [3, 6_183_765_000_000], 'the slot has the newer book commit');
+      const raw = new DataView(r.tops().buffer, topWord(slot) * 4);
+      assert.is(raw.getBigUint64(abi.STRUCTS.top.exchange_ts_ns.offset, true), BigInt(ms + 1) * 1000000n, 'ms x 1e6 exact, above 2^53');
+      sink.bbo(slot, 0, 0, 6_183_772_000_000, 3e8, 4, ms + 3); // the ticker's bid side empty
+      r.readTop(slot, top);
+      assert.equal([top.bidCount, top.bidPrice, top.bidSize, top.askCount], [0, 0, 0, 2], 'an empty side counts 0, whatever the book holds');
+      sink.book(slot, lv(6_183_767_000_000, 6_183_768_000_000), 5, ms + 4); // newer than the ticker: the line follows the book
+      r.readTop(slot, top);
+      assert.equal([top.msgIndex, top.bidPrice, top.bidCount], [5, 6_183_767_000_000, 2]);
+    } finally {
+      r.close();
+    }
   } finally {
     w.close({ unlink: true });
   }

@@ -422,7 +422,8 @@ typedef struct mdfan_top {
   uint32_t seq;                  /* 0  seqlock, as the slot's */
   uint16_t flags;                /* 4  the slot's MDFAN_SLOT_* at this commit */
   uint8_t bid_count;             /* 6  the book's bid levels in use (at most MDFAN_MAX_LEVELS); a top
-                                  *    committed alone counts at least 1 for a side it shows */
+                                  *    committed alone counts at least 1 for a side it shows,
+                                  *    0 for a side it shows empty */
   uint8_t ask_count;             /* 7 */
   uint64_t msg_index;            /* 8  the input message that carried this best bid/offer */
   uint64_t exchange_ts_ns;       /* 16 its exchange timestamp */

@@ -283,8 +283,9 @@ static inline int mdfan_commit_top(const uint8_t *slot, mdfan_top_t *top, const 
   memcpy(&h, slot, sizeof h); /* our own last stores */
   mdfan_top_t t;
   memcpy(&t, top, sizeof t);
-  uint8_t bc = (uint8_t)(h.bid_count ? h.bid_count : bid->size != 0);
-  uint8_t ac = (uint8_t)(h.ask_count ? h.ask_count : ask->size != 0);
+  /* A side the ticker shows empty counts 0 (its price and size are 0), whatever the book holds. */
+  uint8_t bc = (uint8_t)(bid->size ? (h.bid_count ? h.bid_count : 1u) : 0u);
+  uint8_t ac = (uint8_t)(ask->size ? (h.ask_count ? h.ask_count : 1u) : 0u);
   /* An empty side shows price 0, as a book commit's does. */
   mdfan_level_t b = {bid->size ? bid->price : 0, bid->size, 0, 0}, a = {ask->size ? ask->price : 0, ask->size, 0, 0};
   if (t.seq != 0 && t.flags == (uint16_t)h.flags && t.bid_count == bc && t.ask_count == ac && t.bid_price == b.price &&

@@ -298,8 +298,8 @@ export class SlotWriter {
   /**
    * Commits top line `index` alone (a venue's best bid/offer newer than its book): size 0 is an
    * empty side. The slot is untouched; the line takes the slot's current flags. Returns the publish
-   * time, or 0 if the line already showed exactly this (nothing committed), as commit()'s caller
-   * counts top commits through topCommits.
+   * time it stamped; a line that already showed exactly this is not committed again (topCommits
+   * counts the commits made).
    */
   commitTop(index: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number, tsUnitNs = 1): number {
     if (index >>> 0 !== index || index >= this.maxInstruments)
