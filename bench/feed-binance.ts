@@ -5,8 +5,8 @@
  * JSON.parse only; the decoder (JSON, fields, exact decimal conversion); + sequencing and books
  * (a sink that does nothing); + publication into a fresh segment with the event ring.
  *
- * recv_ns is computed while loading (the source computes it per line; the market ignores it), so
- * the stages time the market alone, not the capture's framing.
+ * The lines are framed while loading, so the stages time the market alone, not the capture's
+ * framing (the replay source paces by recv_ns, which the market does not take).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,7 +40,6 @@ export interface BinanceFeedRow extends FeedRow {
 
 interface Lines {
   payloads: string[];
-  recvNs: bigint[];
 }
 
 async function loadSet(prefix: string): Promise<Lines> {
@@ -53,12 +52,10 @@ async function loadSet(prefix: string): Promise<Lines> {
       capture,
     );
     const payloads: string[] = [];
-    const recvNs: bigint[] = [];
     for await (const line of readCapture(capture)) {
       payloads.push(line.payload);
-      recvNs.push(BigInt(line.recvSec) * 1_000_000_000n + BigInt(line.recvSubNs));
     }
-    return { payloads, recvNs };
+    return { payloads };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     undo();
@@ -67,10 +64,10 @@ async function loadSet(prefix: string): Promise<Lines> {
 
 /** Messages/s of one pass of `market` over every line. */
 function driveMarket(lines: Lines, market: BinanceMarket): number {
-  const { payloads, recvNs } = lines;
+  const { payloads } = lines;
   const n = payloads.length;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) market.onMessage(payloads[i]!, i, recvNs[i]!);
+  for (let i = 0; i < n; i++) market.onMessage(payloads[i]!, i);
   return n / ((performance.now() - t0) / 1000);
 }
 

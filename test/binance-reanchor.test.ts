@@ -54,11 +54,11 @@ function market(name: BinanceVenueName, opts: { transport?: boolean; maxBuffered
     /** A depth event; pu is the futures field (ignored on spot). Returns its message index. */
     depth(U: number, u: number, pu: number, b: Lv, a: Lv = []): number {
       const data = { e: 'depthUpdate', E: u, s: 'BTCUSDT', U, u, ...(futures ? { pu } : {}), b: str(b), a: str(a) };
-      m.onMessage(JSON.stringify({ stream: 'btcusdt@depth', data }), msg, 0n);
+      m.onMessage(JSON.stringify({ stream: 'btcusdt@depth', data }), msg);
       return msg++;
     },
     snapshot(L: number, b: Lv, a: Lv): number {
-      m.onMessage(JSON.stringify({ lastUpdateId: L, symbol: 'BTCUSDT', bids: str(b), asks: str(a) }), msg, 0n);
+      m.onMessage(JSON.stringify({ lastUpdateId: L, symbol: 'BTCUSDT', bids: str(b), asks: str(a) }), msg);
       return msg++;
     },
   };

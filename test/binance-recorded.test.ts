@@ -162,7 +162,7 @@ for (const set of ['cm', 'spot'] as const) {
     const capture = await mergedCapture(set, dir);
     const sink = new TopLineSink();
     const m = new BinanceMarket(BINANCE_VENUES[CRYPTO_SETS[set].kind], sink, { levels: LEVELS, symbols: null, log: createLogger('test') });
-    for await (const l of readCapture(capture)) m.onMessage(l.payload, l.lineIndex, 0n);
+    for await (const l of readCapture(capture)) m.onMessage(l.payload, l.lineIndex);
     const want = oracle(set, capture);
     const got = `${sink.lines.join('\n')}\n`.replaceAll(',SYM,', `,${CRYPTO_SETS[set].symbol},`);
     assert.ok(got === want.topLines, `top lines differ at ${firstDifference(got, want.topLines)}`);
@@ -333,7 +333,7 @@ test('re-anchoring: snapshots recorded while the book is past its edge (one olde
   // The same market in process: exactly the oracle's doubtful books, and its top-of-book line.
   const sink = new TopLineSink();
   const m = new BinanceMarket(BINANCE_VENUES['binance-spot'], sink, { levels: LEVELS, symbols: null, log: createLogger('test') });
-  for await (const l of readCapture(edited)) m.onMessage(l.payload, l.lineIndex, 0n);
+  for await (const l of readCapture(edited)) m.onMessage(l.payload, l.lineIndex);
   assert.equal(sink.doubtful, want.summary.past_edge_indexes as unknown as number[]);
   const top = `${sink.lines.join('\n')}\n`.replaceAll(',SYM,', ',BTCUSDT,');
   assert.ok(top === want.topLines, `top lines differ at ${firstDifference(top, want.topLines)}`);

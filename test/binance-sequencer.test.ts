@@ -184,15 +184,15 @@ test('a gap: the book STALE, a snapshot asked for, events buffered, the book reb
   const sink = new FakeSink();
   const asked: string[] = [];
   const m = new BinanceMarket(BINANCE_VENUES['binance-usdm'], sink, { levels: 2, symbols: null, priceDecimals: 1, sizeDecimals: 0, log: createLogger('test'), transport: { requestSnapshot: (s) => asked.push(s) } });
-  m.onMessage(depth('BTCUSDT', 90, 99, 80, '9.0', '11.0'), 0, 0n);
+  m.onMessage(depth('BTCUSDT', 90, 99, 80, '9.0', '11.0'), 0);
   assert.equal(asked, ['BTCUSDT'], 'a new symbol asks for its snapshot');
-  m.onSnapshot('BTCUSDT', snapshot(100, '10.0', '10.5'), 1, 0n);
+  m.onSnapshot('BTCUSDT', snapshot(100, '10.0', '10.5'), 1);
   assert.equal(sink.calls, [], 'the buffered event is older than the snapshot: nothing applied');
-  m.onMessage(depth('BTCUSDT', 95, 101, 99, '10.1', '10.4'), 2, 0n);
-  m.onMessage(depth('BTCUSDT', 102, 103, 101, '10.2', '10.3'), 3, 0n);
-  m.onMessage(depth('BTCUSDT', 105, 106, 104, '10.2', '10.3'), 4, 0n); // pu 104: 104 is lost
-  m.onMessage(depth('BTCUSDT', 107, 108, 106, '10.25', '10.3'), 5, 0n); // buffered... and malformed (2 decimals at 1)
-  m.onMessage(depth('BTCUSDT', 107, 108, 106, '9.9', '10.3'), 6, 0n);
+  m.onMessage(depth('BTCUSDT', 95, 101, 99, '10.1', '10.4'), 2);
+  m.onMessage(depth('BTCUSDT', 102, 103, 101, '10.2', '10.3'), 3);
+  m.onMessage(depth('BTCUSDT', 105, 106, 104, '10.2', '10.3'), 4); // pu 104: 104 is lost
+  m.onMessage(depth('BTCUSDT', 107, 108, 106, '10.25', '10.3'), 5); // buffered... and malformed (2 decimals at 1)
+  m.onMessage(depth('BTCUSDT', 107, 108, 106, '9.9', '10.3'), 6);
   assert.equal(asked, ['BTCUSDT', 'BTCUSDT']);
   assert.equal(
     sink.calls.map((c) => `${c.call}@${c.msgIndex}${c.doubtful ? ' doubtful' : ''}`),
@@ -200,7 +200,7 @@ test('a gap: the book STALE, a snapshot asked for, events buffered, the book reb
   );
   assert.is(m.inSync('BTCUSDT'), false);
   // The new snapshot (L = 106) is bridged by event 6 (pu 106... U 107 > L: no) -- by event 4 (U 105 <= 106 <= u 106).
-  m.onMessage(snapshot(106, '10.0', '10.5', 'BTCUSDT'), 7, 0n);
+  m.onMessage(snapshot(106, '10.0', '10.5', 'BTCUSDT'), 7);
   assert.equal(
     sink.calls.slice(3).map((c) => `${c.call}@${c.msgIndex}:${c.bid}`),
     ['book@4:102', 'book@6:102'],
@@ -217,30 +217,30 @@ test('bare snapshots are matched to the one symbol whose buffered events they br
   const sink = new FakeSink();
   const m = new BinanceMarket(BINANCE_VENUES['binance-spot'], sink, { levels: 1, symbols: null, log: createLogger('test') });
   const spot = (sym: string, U: number, u: number) => JSON.stringify({ stream: `${sym.toLowerCase()}@depth@100ms`, data: { e: 'depthUpdate', E: 1, s: sym, U, u, b: [['1.0', '1']], a: [] } });
-  m.onMessage(spot('AAAUSDT', 10, 20), 0, 0n);
-  m.onMessage(spot('BBBUSDT', 500, 600), 1, 0n);
-  m.onMessage(snapshot(550, '2.0', '3.0'), 2, 0n); // bridges BBB's (U <= L+1 <= u)
+  m.onMessage(spot('AAAUSDT', 10, 20), 0);
+  m.onMessage(spot('BBBUSDT', 500, 600), 1);
+  m.onMessage(snapshot(550, '2.0', '3.0'), 2); // bridges BBB's (U <= L+1 <= u)
   assert.is(m.inSync('BBBUSDT'), true);
   assert.is(m.inSync('AAAUSDT'), false);
-  m.onMessage(spot('CCCUSDT', 10, 20), 3, 0n);
-  m.onMessage(snapshot(15, '2.0', '3.0'), 4, 0n); // bridges AAA's and CCC's: ambiguous
+  m.onMessage(spot('CCCUSDT', 10, 20), 3);
+  m.onMessage(snapshot(15, '2.0', '3.0'), 4); // bridges AAA's and CCC's: ambiguous
   assert.is(m.binance.malformed.snapshot_unknown_symbol, 1);
-  m.onMessage(snapshot(5, '2.0', '3.0'), 5, 0n); // bridges neither, two wait: ambiguous
+  m.onMessage(snapshot(5, '2.0', '3.0'), 5); // bridges neither, two wait: ambiguous
   assert.is(m.binance.malformed.snapshot_unknown_symbol, 2);
 });
 
 test('the top-of-book line: a newer ticker goes alone, an older depth event keeps it (keepTop), an older ticker is dropped; trades are events', () => {
   const sink = new FakeSink();
   const m = new BinanceMarket(BINANCE_VENUES['binance-coinm'], sink, { levels: 1, symbols: ['BTCUSD_PERP'], priceDecimals: 1, sizeDecimals: 0, log: createLogger('test') });
-  m.onMessage(snapshot(100, '10.0', '10.5', 'BTCUSD_PERP'), 0, 0n);
-  m.onMessage(depth('BTCUSD_PERP', 99, 101, 98, '10.1', '10.4'), 1, 0n);
-  m.onMessage(ticker('BTCUSD_PERP', 105, '10.2', '10.3'), 2, 0n);
-  m.onMessage(depth('BTCUSD_PERP', 102, 104, 101, '10.2', '10.4'), 3, 0n);
-  m.onMessage(ticker('BTCUSD_PERP', 103, '10.1', '10.4'), 4, 0n);
-  m.onMessage(depth('BTCUSD_PERP', 105, 105, 104, '10.2', '10.3'), 5, 0n);
-  m.onMessage(ticker('BTCUSD_PERP', 105, '10.2', '10.3'), 6, 0n);
-  m.onMessage(depth('ETHUSD_PERP', 1, 2, 0, '1.0', '2.0'), 7, 0n);
-  m.onMessage(JSON.stringify({ stream: 'btcusd_perp@trade', data: { e: 'trade', E: 9, T: 8, s: 'BTCUSD_PERP', t: 4242, p: '10.2', q: '7', m: true } }), 8, 0n);
+  m.onMessage(snapshot(100, '10.0', '10.5', 'BTCUSD_PERP'), 0);
+  m.onMessage(depth('BTCUSD_PERP', 99, 101, 98, '10.1', '10.4'), 1);
+  m.onMessage(ticker('BTCUSD_PERP', 105, '10.2', '10.3'), 2);
+  m.onMessage(depth('BTCUSD_PERP', 102, 104, 101, '10.2', '10.4'), 3);
+  m.onMessage(ticker('BTCUSD_PERP', 103, '10.1', '10.4'), 4);
+  m.onMessage(depth('BTCUSD_PERP', 105, 105, 104, '10.2', '10.3'), 5);
+  m.onMessage(ticker('BTCUSD_PERP', 105, '10.2', '10.3'), 6);
+  m.onMessage(depth('ETHUSD_PERP', 1, 2, 0, '1.0', '2.0'), 7);
+  m.onMessage(JSON.stringify({ stream: 'btcusd_perp@trade', data: { e: 'trade', E: 9, T: 8, s: 'BTCUSD_PERP', t: 4242, p: '10.2', q: '7', m: true } }), 8);
   assert.equal(
     sink.calls.map((c) => `${c.call}@${c.msgIndex}${c.keepTop ? ' keepTop' : ''}`),
     ['book@1', 'bbo@2', 'book@3 keepTop', 'book@5'],
@@ -256,7 +256,7 @@ test('a trade handed on already (an id not above the symbol\'s last, as two conn
   const sink = new FakeSink();
   const m = new BinanceMarket(BINANCE_VENUES['binance-coinm'], sink, { levels: 1, symbols: null, priceDecimals: 1, sizeDecimals: 0, log: createLogger('test') });
   const trade = (sym: string, id: number, k: number): void =>
-    m.onMessage(JSON.stringify({ stream: `${sym.toLowerCase()}@trade`, data: { e: 'trade', E: 9, T: 8, s: sym, t: id, p: '10.2', q: '1', m: false } }), k, 0n);
+    m.onMessage(JSON.stringify({ stream: `${sym.toLowerCase()}@trade`, data: { e: 'trade', E: 9, T: 8, s: sym, t: id, p: '10.2', q: '1', m: false } }), k);
   trade('BTCUSD_PERP', 5, 0);
   trade('BTCUSD_PERP', 6, 1);
   trade('BTCUSD_PERP', 6, 2); // the take-over connection's copy
@@ -273,9 +273,9 @@ test('a disconnect: every book STALE, buffers emptied, snapshots asked for again
   const sink = new FakeSink();
   const asked: string[] = [];
   const m = new BinanceMarket(BINANCE_VENUES['binance-coinm'], sink, { levels: 1, symbols: null, log: createLogger('test'), transport: { requestSnapshot: (s) => asked.push(s) } });
-  m.onMessage(snapshot(100, '10.0', '10.5', 'BTCUSD_PERP'), 0, 0n);
-  m.onMessage(depth('BTCUSD_PERP', 99, 101, 98, '10.1', '10.4'), 1, 0n);
-  m.onMessage(depth('ETHUSD_PERP', 1, 2, 0, '1.0', '2.0'), 2, 0n);
+  m.onMessage(snapshot(100, '10.0', '10.5', 'BTCUSD_PERP'), 0);
+  m.onMessage(depth('BTCUSD_PERP', 99, 101, 98, '10.1', '10.4'), 1);
+  m.onMessage(depth('ETHUSD_PERP', 1, 2, 0, '1.0', '2.0'), 2);
   m.onDisconnect(3);
   assert.equal(sink.calls.map((c) => `${c.call}@${c.msgIndex}`), ['book@1', 'stale@3'], 'ETH had no book to mark');
   assert.equal(asked.sort(), ['BTCUSD_PERP', 'BTCUSD_PERP', 'ETHUSD_PERP', 'ETHUSD_PERP']);
@@ -285,9 +285,9 @@ test('a disconnect: every book STALE, buffers emptied, snapshots asked for again
 test('a full buffer drops its oldest events: the snapshot they would have bridged then finds a gap', () => {
   const sink = new FakeSink();
   const m = new BinanceMarket(BINANCE_VENUES['binance-coinm'], sink, { levels: 1, symbols: null, log: createLogger('test'), maxBuffered: 3 });
-  for (let k = 0; k < 5; k++) m.onMessage(depth('BTCUSD_PERP', 10 * k + 1, 10 * k + 10, 10 * k, '1.0', '2.0'), k, 0n);
+  for (let k = 0; k < 5; k++) m.onMessage(depth('BTCUSD_PERP', 10 * k + 1, 10 * k + 10, 10 * k, '1.0', '2.0'), k);
   assert.is(m.binance.bufferOverflows, 2);
-  m.onMessage(snapshot(15, '1.0', '2.0', 'BTCUSD_PERP'), 5, 0n); // bridged by the 2nd event, dropped
+  m.onMessage(snapshot(15, '1.0', '2.0', 'BTCUSD_PERP'), 5); // bridged by the 2nd event, dropped
   assert.is(m.binance.gaps, 1);
   assert.equal(sink.calls, []);
 });

@@ -176,7 +176,7 @@ export class BinanceMarket {
    * the one symbol waiting for a snapshot whose buffered events it bridges, or the only one
    * waiting; else counted malformed "snapshot_unknown_symbol"). Ends with sink.tick().
    */
-  onMessage(payload: string, msgIndex: number, _recvNs: bigint): void {
+  onMessage(payload: string, msgIndex: number): void {
     this.counters.messages++;
     this.counters.inputBytes += payload.length;
     const dec = this.decoder;
@@ -208,7 +208,7 @@ export class BinanceMarket {
   }
 
   /** A REST depth snapshot body of `symbol` (the caller asked for it). Ends with sink.tick(). */
-  onSnapshot(symbol: string, payload: string, msgIndex: number, _recvNs: bigint): void {
+  onSnapshot(symbol: string, payload: string, msgIndex: number): void {
     this.counters.messages++;
     this.counters.inputBytes += payload.length;
     const dec = this.decoder;

@@ -10,6 +10,7 @@
 import type { Logger } from '../../../lib/log.js';
 import * as abi from '../../../native/segment/abi.js';
 import { NullSink } from '../../sink.js';
+import { recvNs } from './recv-clock.js';
 import { BinanceMarket } from '../market.js';
 import type { BinanceVenue } from '../venues.js';
 import type { CaptureWriter } from './capture-write.js';
@@ -44,7 +45,7 @@ export class Recorder implements StreamTarget {
   ) {
     this.symbols = o.symbols;
     this.rest = new SnapshotFetcher(
-      { onSnapshot: (symbol, payload, msgIndex, recvNs) => this.onSnapshot(symbol, payload, msgIndex, recvNs) },
+      { onSnapshot: (symbol, payload, msgIndex) => this.onSnapshot(symbol, payload, msgIndex) },
       { venue: o.venue, restUrl: o.restUrl, log: o.log, counter: this.counter, onFatal: o.onFatal },
     );
     // The deepest book a replay may publish: a re-anchoring snapshot is taken as soon as any replay's
@@ -70,18 +71,19 @@ export class Recorder implements StreamTarget {
     this.rest.close();
   }
 
-  onMessage(payload: string, msgIndex: number, recvNs: bigint): void {
-    this.writer.write(recvNs, payload);
-    this.market.onMessage(payload, msgIndex, recvNs);
+  // The receive time is read here, in the frame's (or the snapshot's) own turn: only a capture keeps it.
+  onMessage(payload: string, msgIndex: number): void {
+    this.writer.write(recvNs(), payload);
+    this.market.onMessage(payload, msgIndex);
   }
 
   onDisconnect(msgIndex: number): void {
     this.market.onDisconnect(msgIndex);
   }
 
-  private onSnapshot(symbol: string, payload: string, msgIndex: number, recvNs: bigint): void {
+  private onSnapshot(symbol: string, payload: string, msgIndex: number): void {
     this.snapshots++;
-    this.writer.write(recvNs, payload);
-    this.market.onSnapshot(symbol, payload, msgIndex, recvNs);
+    this.writer.write(recvNs(), payload);
+    this.market.onSnapshot(symbol, payload, msgIndex);
   }
 }

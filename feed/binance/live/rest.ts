@@ -9,20 +9,19 @@
  *   other answers, network errors, timeouts: the back-off (doubling, jittered)
  * Each failure is a log line naming the URL and the HTTP status. A body that is not a depth snapshot
  * (no `lastUpdateId`: a proxy's error page) is a failure too. A body is handed on whole, as received,
- * with the next message index and its receive time.
+ * with the next message index.
  */
 import type { Logger } from '../../../lib/log.js';
 import { LogEvent } from '../../../lib/log.js';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import type { BinanceVenue } from '../venues.js';
 import { Backoff, type BackoffLimits } from './backoff.js';
-import { recvNs } from './recv-clock.js';
 import { WeightBudget } from './weight-budget.js';
 import type { MessageCounter } from './ws-stream.js';
 
 /** Where snapshots go: a BinanceMarket (or the capture writer in front of one). */
 export interface SnapshotTarget {
-  onSnapshot(symbol: string, payload: string, msgIndex: number, recvNs: bigint): void;
+  onSnapshot(symbol: string, payload: string, msgIndex: number): void;
 }
 
 export const REST_DEFAULTS = Object.freeze({
@@ -222,7 +221,7 @@ export class SnapshotFetcher {
       // Its message index in the log: frames after it are one index further on (bench live maps them back).
       const msgIndex = this.o.counter.next++;
       this.o.log.debug({ event: LogEvent.VENUE_SNAPSHOT, symbol, url, bytes: body.length, msgIndex }, 'depth snapshot received');
-      this.target.onSnapshot(symbol, body, msgIndex, recvNs());
+      this.target.onSnapshot(symbol, body, msgIndex);
       return DONE;
     }
     const retryAfterS = Number(headers.get('retry-after'));

@@ -1,7 +1,7 @@
 /**
  * One market's WebSocket: every stream of its symbols on one combined-stream connection
  * (`${wsUrl}/stream?streams=a/b/c`), each frame handed on with its message index (a running count of
- * the messages this process took: frames and snapshots) and its receive time.
+ * the messages this process took: frames and snapshots), in the turn it arrived in.
  *
  * Keeping it up: a close or an error is a disconnect (the target marks its books stale) and a
  * reconnect after a back-off (jittered, doubling: IPs that reconnect in a loop get banned). The
@@ -18,11 +18,10 @@ import { LogEvent } from '../../../lib/log.js';
 import type { BinanceVenue } from '../venues.js';
 import { streamNames } from '../venues.js';
 import { Backoff, type BackoffLimits } from './backoff.js';
-import { recvNs } from './recv-clock.js';
 
 /** Where frames go: a BinanceMarket, or the capture writer in front of one. */
 export interface StreamTarget {
-  onMessage(payload: string, msgIndex: number, recvNs: bigint): void;
+  onMessage(payload: string, msgIndex: number): void;
   /** The connection is gone: input from msgIndex on may be missing. */
   onDisconnect(msgIndex: number): void;
 }
@@ -124,7 +123,6 @@ export class WsStream {
       this.o.log.info({ event: LogEvent.VENUE_CONNECTED, url: this.o.url, successor: asSuccessor }, 'WebSocket connected');
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const at = recvNs();
       if (first) {
         first = false;
         if (ws === this.successor) this.takeOver(ws);
@@ -139,7 +137,7 @@ export class WsStream {
       if (ws !== this.current) return; // the old connection after a take-over
       this.lastFrameMs = performance.now();
       this.counters.frames++;
-      this.target.onMessage(isBinary ? data.toString('latin1') : data.toString(), this.o.counter.next++, at);
+      this.target.onMessage(isBinary ? data.toString('latin1') : data.toString(), this.o.counter.next++);
     });
     const alive = (): void => {
       if (ws === this.current) this.lastFrameMs = performance.now();

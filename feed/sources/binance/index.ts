@@ -11,7 +11,7 @@
  * recorder) is replayed up to the cut and the cut logged as a warning.
  */
 import { LogEvent } from '../../../lib/log.js';
-import { CaptureReader, newCaptureLine, recvNsOf } from '../../binance/capture-read.js';
+import { CaptureReader, newCaptureLine } from '../../binance/capture-read.js';
 import { BinanceMarket } from '../../binance/market.js';
 import { BINANCE_VENUES, type BinanceVenue } from '../../binance/venues.js';
 import { probeInputFile, type InputFile } from '../../input-stream.js';
@@ -64,7 +64,7 @@ class BinanceCaptureSource implements FeedSource {
             }
           }
           pending = false;
-          market.onMessage(line.payload, line.lineIndex, recvNsOf(line));
+          market.onMessage(line.payload, line.lineIndex);
           i++;
         }
         report();

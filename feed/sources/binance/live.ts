@@ -45,7 +45,7 @@ class BinanceLiveSource implements FeedSource {
     let done!: () => void;
     const finished = new Promise<void>((resolve) => (done = resolve));
     const rest = new SnapshotFetcher(
-      { onSnapshot: (symbol, payload, msgIndex, recvNs) => market.onSnapshot(symbol, payload, msgIndex, recvNs) },
+      { onSnapshot: (symbol, payload, msgIndex) => market.onSnapshot(symbol, payload, msgIndex) },
       {
         venue: this.venue,
         restUrl: this.restUrl,
