@@ -115,6 +115,9 @@ test('the commit stage is declared in the header: fields tile it, levels follow 
     assert.equal(level(abi.asksOffset(levels)), [102n, 7n * 2n ** 33n, 3]);
     assert.is(Number(new BigUint64Array(map, layout.slotsOffset + layout.slotStride + abi.SLOT.publish_ts_ns.offset, 1)[0]), ts);
     assert.is(w.topCommits, 1, 'the addon counts its top commits where TypeScript reads them');
+    // A venue time past 2^64 ns is stored as 0 ("unknown"), never wrapped.
+    w.commit(1, s, 123456790, 2 ** 53 - 1, 0, 1e9);
+    assert.is(dv.getBigUint64(abi.SLOT.exchange_ts_ns.offset, true), 0n);
   } finally {
     w.unbind();
   }

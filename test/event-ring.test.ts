@@ -81,6 +81,13 @@ test('an exchange time in a venue unit reaches the ring exact in ns (ms x 1e6 is
     storeU64Product(u32, 0, a, b);
     assert.is(dv.getBigUint64(0, true), BigInt(a) * BigInt(b), `${a} x ${b}`);
   }
+  // Past 2^64 ns: 0 ("unknown"), never a wrapped time; 2^64 - 1 itself still fits.
+  for (const [a, b] of [[2 ** 53 - 1, 1e9], [18_446_744_074, 1e9], [2 ** 44, 2 ** 20]] as Array<[number, number]>) {
+    storeU64Product(u32, 0, a, b);
+    assert.is(dv.getBigUint64(0, true), 0n, `${a} x ${b} is past 2^64`);
+  }
+  storeU64Product(u32, 0, 18_446_744_073, 1e9);
+  assert.is(dv.getBigUint64(0, true), 18_446_744_073n * 1_000_000_000n);
 });
 
 test('a lapped reader learns exactly how many events it lost and resumes at the oldest whole record', () => {

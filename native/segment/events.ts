@@ -89,7 +89,7 @@ const storeU64 = (u32: Uint32Array, w: number, v: number): void => {
 const TWO16 = 65536;
 
 /**
- * Stores a * b (a below 2^53, b below 2^31, the product below 2^64) exactly as a u64 in two words:
+ * Stores a * b (a below 2^53, b below 2^31) exactly as a u64 in two words, or 0 past 2^64:
  * an epoch time in ms times 1e6 is above 2^53, so the product is made from 16-bit limbs of a,
  * each partial product exact in a double. Allocates nothing.
  */
@@ -104,8 +104,11 @@ export function storeU64Product(u32: Uint32Array, w: number, a: number, b: numbe
   const a3 = Math.floor(a / (TWO32 * TWO16));
   const p1 = a1 * b;
   const low = a0 * b + (p1 % TWO16) * TWO16; // below 2^47 + 2^47
-  u32[w] = low % TWO32;
-  u32[w + 1] = (Math.floor(p1 / TWO16) + a2 * b + a3 * b * TWO16 + Math.floor(low / TWO32)) % TWO32;
+  const hi = Math.floor(p1 / TWO16) + a2 * b + a3 * b * TWO16 + Math.floor(low / TWO32); // below 2^53: exact
+  // Past 2^64 ns (a hostile or broken venue time): 0, "unknown", as the addon stores it, never a wrapped time.
+  const over = hi >= TWO32;
+  u32[w] = over ? 0 : low % TWO32;
+  u32[w + 1] = over ? 0 : hi;
 }
 
 function refuseNonTso(name: string): void {
