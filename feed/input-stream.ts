@@ -1,13 +1,17 @@
 /**
- * An input file as a stream of chunks, read (and gunzipped, when it starts with gzip's magic)
- * 1 MiB at a time: memory stays bounded whatever the file's size. Errors of the stream become the
- * feed's codes: a gzip stream that stops early is MDFAN_ERR_FEED_TRUNCATED, a corrupt one
+ * An input file as a stream of chunks, read (and decompressed, when it starts with gzip's or
+ * zstd's magic) 1 MiB at a time: memory stays bounded whatever the file's size. zstd is fzstd's
+ * streaming decoder (pure JavaScript: Node 20 has no zstd), concatenated frames included; it does
+ * not verify a frame's optional content checksum. Errors of the stream become the feed's codes: a
+ * compressed stream that stops early is MDFAN_ERR_FEED_TRUNCATED, a corrupt one
  * MDFAN_ERR_FEED_CORRUPT, a read error MDFAN_ERR_FEED_IO. ITCH files are framed messages over it;
  * LOBSTER files are lines. The file is opened once, when probed (feed/input-file.ts): the stream
  * reads that descriptor, so what was checked is what is read.
  */
 import { closeSync, createReadStream, readSync, type ReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { Transform } from 'node:stream';
+import { createGunzip, gunzipSync, constants as zc } from 'node:zlib';
+import { Decompress } from 'fzstd';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 import { type OpenedInput, openInputFile } from './input-file.js';
 
@@ -19,10 +23,13 @@ export const INPUT_DEFAULTS = Object.freeze({
   maxInMemoryBytes: 64 * 1024 * 1024,
 });
 
+/** How an input file is compressed, by its first bytes. */
+export type Compression = 'gzip' | 'zstd' | null;
+
 export interface InputFile {
   file: string;
-  gzip: boolean;
-  /** Bytes on disk (compressed, for a gzip'd file). */
+  compression: Compression;
+  /** Bytes on disk (compressed, for a compressed file). */
   size: number;
   /** The descriptor opened when probed, handed to the first stream (later ones reopen and check it is the same file). */
   opened: OpenedInput | null;
@@ -37,18 +44,48 @@ function readAt(fd: number, file: string, buf: Buffer, length: number, position:
   }
 }
 
-/** Checks the file (a readable regular file) and whether it is gzip'd, before anything is made of it. */
+/** gzip's two magic bytes; zstd's frame magic 0xFD2FB528 and skippable frames 0x184D2A5?, little-endian. */
+function compressionOf(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
+  return null;
+}
+
+/** Checks the file (a readable regular file) and whether it is compressed, before anything is made of it. */
 export function probeInputFile(file: string): InputFile {
   const opened = openInputFile(file);
-  const head = Buffer.alloc(2);
+  const head = Buffer.alloc(4);
   let got: number;
   try {
-    got = readAt(opened.fd, file, head, 2, 0);
+    got = readAt(opened.fd, file, head, 4, 0);
   } catch (e) {
     closeSync(opened.fd);
     throw e;
   }
-  return { file, gzip: got === 2 && head[0] === 0x1f && head[1] === 0x8b, size: opened.size, opened };
+  return { file, compression: compressionOf(head.subarray(0, got)), size: opened.size, opened };
+}
+
+/** A unit for a progress bar over the file's bytes. */
+export const sizeUnit = (f: InputFile): string => (f.compression ? 'compressed bytes' : 'bytes');
+
+/**
+ * What the first `length` stored bytes of the file hold, decompressed as far as they go (a prefix
+ * of a compressed stream decodes to a prefix of its content); MDFAN_ERR_FEED_CORRUPT if they do not decode.
+ */
+export function readDecodedHead(f: InputFile, length: number): Buffer {
+  const bytes = readInputHead(f, length);
+  try {
+    if (f.compression === 'gzip') return gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH });
+    if (f.compression === 'zstd') {
+      const parts: Uint8Array[] = [];
+      new Decompress((chunk) => parts.push(chunk)).push(bytes, false);
+      return Buffer.concat(parts);
+    }
+  } catch (e) {
+    throw new MdfanError(ErrorCode.FEED_CORRUPT, `${f.file}: corrupt ${f.compression} stream (${(e as Error).message})`, { file: f.file, offset: 0 });
+  }
+  return bytes;
 }
 
 /** The first `length` bytes of the file, as stored (compressed, for a gzip'd file). */
@@ -86,7 +123,7 @@ export function openInputStream(f: InputFile): InputStream {
   const opened = f.opened ?? reopen(f);
   if (f.opened === opened) f.opened = null;
   const raw: ReadStream = createReadStream(f.file, { fd: opened.fd, start: 0, autoClose: true, highWaterMark: CHUNK_BYTES });
-  const input = f.gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : raw;
+  const input = f.compression === 'gzip' ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : f.compression === 'zstd' ? raw.pipe(zstdStream()) : raw;
   raw.on('error', (e) => input.destroy(e)); // a read error ends the iteration
   const chunks = input[Symbol.asyncIterator]();
   return {
@@ -108,9 +145,44 @@ export function openInputStream(f: InputFile): InputStream {
   };
 }
 
-/** A read or gunzip error as the feed's code: a stream that stops early is truncated, the rest corrupt. */
+/** fzstd's error codes: a stream that ends inside a frame. */
+const ZSTD_EOF = 5;
+
+/** zstd decompression as a stream: fzstd pushes what each block decodes; its errors carry `zstd` (fzstd's code). */
+function zstdStream(): Transform {
+  let out: Transform;
+  const d = new Decompress((chunk) => {
+    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+  });
+  const fail = (e: unknown): Error => Object.assign(new Error((e as Error).message), { zstd: (e as { code?: number }).code ?? -1 });
+  out = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      try {
+        d.push(chunk, false);
+        done();
+      } catch (e) {
+        done(fail(e));
+      }
+    },
+    flush(done) {
+      try {
+        d.push(new Uint8Array(0), true);
+        done();
+      } catch (e) {
+        done(fail(e));
+      }
+    },
+  });
+  return out;
+}
+
+/** A read or decompression error as the feed's code: a stream that stops early is truncated, the rest corrupt. */
 function streamError(e: unknown, file: string, offset: number, msgIndex: number): MdfanError {
-  const err = e as NodeJS.ErrnoException;
+  const err = e as NodeJS.ErrnoException & { zstd?: number };
+  if (err.zstd === ZSTD_EOF)
+    return new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: zstd stream ends early (inside a frame) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex });
+  if (err.zstd !== undefined)
+    return new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt zstd stream (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex, zstd: err.zstd });
   if (err.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(err.message))
     return new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: gzip stream ends early (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex });
   if (err.code?.startsWith('Z_'))

@@ -3,9 +3,8 @@
  * whatever the files' size), parsed into numbers.
  */
 import { basename } from 'node:path';
-import { constants as zc, gunzipSync } from 'node:zlib';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
-import { type InputFile, type InputStream, openInputStream, probeInputFile, readInputHead } from '../input-stream.js';
+import { type InputFile, type InputStream, openInputStream, probeInputFile, readDecodedHead } from '../input-stream.js';
 
 export interface LobsterPair {
   symbol: string;
@@ -19,16 +18,9 @@ export interface LobsterPair {
 /** Bytes read to find the first orderbook row (its column count gives the levels). */
 const FIRST_ROW_BYTES = 64 * 1024;
 
-/** The first line of `f` (decompressed from its first bytes when gzip'd). */
+/** The first line of `f` (decompressed from its first bytes when compressed). */
 function firstLine(f: InputFile): string {
-  let bytes = readInputHead(f, FIRST_ROW_BYTES); // the probe's descriptor: never the path again
-  if (f.gzip) {
-    try {
-      bytes = gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH }); // a prefix of the stream: what it holds
-    } catch (e) {
-      throw new MdfanError(ErrorCode.FEED_CORRUPT, `${f.file}: corrupt gzip stream (${(e as Error).message})`, { file: f.file });
-    }
-  }
+  const bytes = readDecodedHead(f, FIRST_ROW_BYTES); // the probe's descriptor: never the path again
   const text = bytes.toString('latin1');
   const nl = text.indexOf('\n');
   return nl < 0 ? text : text.slice(0, nl);

@@ -14,7 +14,7 @@ import { LogEvent } from '../../../lib/log.js';
 import { CaptureReader, newCaptureLine } from '../../binance/capture-read.js';
 import { BinanceMarket } from '../../binance/market.js';
 import { BINANCE_VENUES, type BinanceVenue } from '../../binance/venues.js';
-import { probeInputFile, type InputFile } from '../../input-stream.js';
+import { probeInputFile, sizeUnit, type InputFile } from '../../input-stream.js';
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, type SourceOptions, newCounters } from '../../sink.js';
 import { openLive } from './live.js';
@@ -29,7 +29,7 @@ class BinanceCaptureSource implements FeedSource {
     private readonly levels: number,
     private readonly decimals?: SourceOptions['decimals'],
   ) {
-    this.total = { unit: input.gzip ? 'compressed bytes' : 'bytes', count: input.size };
+    this.total = { unit: sizeUnit(input), count: input.size };
   }
 
   get counters(): SourceCounters {

@@ -8,7 +8,7 @@ import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { type Frame, FrameCursor } from '../../itch/framing.js';
 import { ItchVenue } from '../../itch/venue.js';
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
-import { type InputFile, openInputStream, probeInputFile } from '../../input-stream.js';
+import { type InputFile, openInputStream, probeInputFile, sizeUnit } from '../../input-stream.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
 
 /** Exchange timestamp (ns since midnight) of the framed message whose payload starts at `p`. */
@@ -26,7 +26,7 @@ class ItchFileSource implements FeedSource {
     private readonly input: InputFile,
     private readonly levels: number,
   ) {
-    this.total = { unit: input.gzip ? 'compressed bytes' : 'bytes', count: input.size };
+    this.total = { unit: sizeUnit(input), count: input.size };
   }
 
   get counters(): SourceCounters {

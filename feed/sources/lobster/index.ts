@@ -11,6 +11,7 @@ import { type LobsterPair, RowStream, parseRow, probeLobster } from '../../lobst
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
 import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { TopOfBook } from '../../book/top.js';
+import { sizeUnit } from '../../input-stream.js';
 import { ITCH_SPEC } from '../../../native/segment/directory.js';
 import { type BookSink, type FeedSource, NOT_PUBLISHED, type RunContext, type SourceKind, newCounters } from '../../sink.js';
 
@@ -66,7 +67,7 @@ class LobsterSource implements FeedSource {
     private readonly pair: LobsterPair,
     private readonly levels: number,
   ) {
-    this.total = { unit: pair.messages.gzip ? 'compressed bytes' : 'bytes', count: pair.messages.size };
+    this.total = { unit: sizeUnit(pair.messages), count: pair.messages.size };
   }
 
   async run(sink: BookSink, ctx: RunContext): Promise<void> {
