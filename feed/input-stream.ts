@@ -71,21 +71,35 @@ export const sizeUnit = (f: InputFile): string => (f.compression ? 'compressed b
 
 /**
  * What the first `length` stored bytes of the file hold, decompressed as far as they go (a prefix
- * of a compressed stream decodes to a prefix of its content); MDFAN_ERR_FEED_CORRUPT if they do not decode.
+ * of a compressed stream decodes to a prefix of its content) and at most `maxBytes` of it (a
+ * compressed head can hold far more than it weighs); MDFAN_ERR_FEED_CORRUPT if they do not decode.
  */
-export function readDecodedHead(f: InputFile, length: number): Buffer {
+export function readDecodedHead(f: InputFile, length: number, maxBytes = INPUT_DEFAULTS.maxInMemoryBytes): Buffer {
   const bytes = readInputHead(f, length);
   try {
-    if (f.compression === 'gzip') return gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH });
-    if (f.compression === 'zstd') {
-      const parts: Uint8Array[] = [];
-      new Decompress((chunk) => parts.push(chunk)).push(bytes, false);
-      return Buffer.concat(parts);
-    }
+    if (f.compression === 'gzip') return gunzipSync(bytes, { finishFlush: zc.Z_SYNC_FLUSH }).subarray(0, maxBytes); // gzip's ratio is at most ~1000:1
+    if (f.compression === 'zstd') return zstdHead(bytes, maxBytes);
   } catch (e) {
     throw new MdfanError(ErrorCode.FEED_CORRUPT, `${f.file}: corrupt ${f.compression} stream (${(e as Error).message})`, { file: f.file, offset: 0 });
   }
   return bytes;
+}
+
+/** The first maxBytes (at most) of what a zstd prefix decodes to: decoding stops once they are there. */
+function zstdHead(bytes: Uint8Array, maxBytes: number): Buffer {
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  const enough = new Error('enough');
+  try {
+    new Decompress((chunk) => {
+      parts.push(chunk);
+      got += chunk.length;
+      if (got >= maxBytes) throw enough;
+    }).push(bytes, false);
+  } catch (e) {
+    if (e !== enough) throw e;
+  }
+  return Buffer.concat(parts).subarray(0, maxBytes);
 }
 
 /** The first `length` bytes of the file, as stored (compressed, for a gzip'd file). */

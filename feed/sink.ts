@@ -153,6 +153,8 @@ export interface SourceOptions {
    * 8 and 8). Fewer size decimals let a coin traded in billions of units stay below 2^53.
    */
   decimals?: { price?: number; size?: number };
+  /** DBN files: pace by each record's ts_recv instead of its ts_event. */
+  pace?: 'event' | 'recv';
   /** Live Binance: the WebSocket and REST base URLs (default the venue's own). */
   wsUrl?: string;
   restUrl?: string;

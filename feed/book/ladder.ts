@@ -1,11 +1,12 @@
 /**
  * One side of a price-level book: levels sorted so the best is at the END of the arrays
  * (insertions and removals near the top — most of them — shift few elements). Bids use the
- * price as the sort key, asks its complement, so one ascending order serves both sides.
+ * price as the sort key, asks its negation, so one ascending order serves both sides. Prices are
+ * integers below 2^53 (ITCH's 32-bit ones, DBN's at 1e-9), held exactly in doubles.
  * Storage grows by doubling (rare); no allocation per message otherwise.
  */
 export class Ladder {
-  private keys: Uint32Array;
+  private keys: Float64Array;
   private sizes: Float64Array;
   private orders: Uint32Array;
   /** Levels in use. */
@@ -14,13 +15,13 @@ export class Ladder {
 
   constructor(ask: boolean, capacity = 64) {
     this.ask = ask;
-    this.keys = new Uint32Array(capacity);
+    this.keys = new Float64Array(capacity);
     this.sizes = new Float64Array(capacity);
     this.orders = new Uint32Array(capacity);
   }
 
   private key(price: number): number {
-    return this.ask ? (0xffffffff - price) >>> 0 : price;
+    return this.ask ? -price : price;
   }
 
   /** Index of `key`, or -(insertion point) - 1. */
@@ -40,7 +41,7 @@ export class Ladder {
 
   private grow(): void {
     const cap = this.keys.length * 2;
-    const k = new Uint32Array(cap);
+    const k = new Float64Array(cap);
     k.set(this.keys);
     const s = new Float64Array(cap);
     s.set(this.sizes);
@@ -90,13 +91,21 @@ export class Ladder {
     return rank;
   }
 
+  /** An order at `price` changed size in place by `delta`: returns the level's rank, or -1 if there is no such level. */
+  resize(price: number, delta: number): number {
+    const i = this.find(this.key(price));
+    if (i < 0) return -1;
+    this.sizes[i] += delta;
+    return this.n - 1 - i;
+  }
+
   /** Writes the best `levels` levels as [price, size, orders] into dst; returns how many. */
   fillTop(dst: Float64Array, levels: number): number {
     const count = this.n < levels ? this.n : levels;
     for (let r = 0; r < count; r++) {
       const i = this.n - 1 - r;
       const k = this.keys[i];
-      dst[r * 3] = this.ask ? (0xffffffff - k) >>> 0 : k;
+      dst[r * 3] = this.ask ? -k : k;
       dst[r * 3 + 1] = this.sizes[i]!;
       dst[r * 3 + 2] = this.orders[i];
     }

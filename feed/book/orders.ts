@@ -5,7 +5,7 @@ const EMPTY = -1;
  * Live orders by reference number: an open-addressing hash table (linear probing, backward-shift
  * deletion, so no tombstones pile up in a long day) from reference to a row of preallocated typed
  * arrays (instrument, side, price, shares), rows reused through a free list. References are
- * doubles up to 2^53 (a generated market's are) held in a Float64Array: nothing is allocated per
+ * doubles up to 2^53 (a generated market's are, and DBN's order ids below it) held in a Float64Array: nothing is allocated per
  * order, and no Map keyed by doubles sits on the hot path. The table stays at most half full.
  */
 export class OrderStore {
@@ -15,7 +15,7 @@ export class OrderStore {
   private count = 0;
   private inst: Uint32Array;
   private side: Uint8Array;
-  private price: Uint32Array;
+  private price: Float64Array;
   private shares: Uint32Array;
   private free: number[] = [];
   private used = 0;
@@ -27,7 +27,7 @@ export class OrderStore {
     this.mask = slots - 1;
     this.inst = new Uint32Array(capacity);
     this.side = new Uint8Array(capacity);
-    this.price = new Uint32Array(capacity);
+    this.price = new Float64Array(capacity);
     this.shares = new Uint32Array(capacity);
   }
 
@@ -121,6 +121,14 @@ export class OrderStore {
     this.free.push(row);
   }
 
+  /** Removes every order of `instrument` (a venue's clear of one book; rare, so it scans the table). */
+  removeInstrument(instrument: number): void {
+    const gone: number[] = [];
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY && this.inst[this.vals[i]!] === instrument) gone.push(keys[i]!);
+    for (const ref of gone) this.remove(ref, this.row(ref));
+  }
+
   instrumentOf(row: number): number {
     return this.inst[row];
   }
@@ -143,7 +151,7 @@ export class OrderStore {
     i.set(this.inst);
     const s = new Uint8Array(cap);
     s.set(this.side);
-    const p = new Uint32Array(cap);
+    const p = new Float64Array(cap);
     p.set(this.price);
     const n = new Uint32Array(cap);
     n.set(this.shares);

@@ -31,6 +31,7 @@ export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAM
   [--mode OCTAL (default ${SEGMENT_DEFAULTS.mode.toString(8)})] [--group NAME|GID] [--keep-segment] [--max-gap SECONDS (cap idle exchange time when paced)]
   [--source ... again (several venues into one segment: each symbol named SCHEME:SYMBOL, --symbols takes those or bare names; one source per scheme)]
   [--price-decimals N (0..${MAX_PRICE_DECIMALS}) --size-decimals N (0..${MAX_SIZE_DECIMALS}) (binance-*: the decimals numbers are held at, default ${DEFAULT_DECIMALS}: every Binance number exactly; a number with more is counted malformed, never rounded)]
+  [--pace event|recv (dbn: pace --speed by each record's ts_event, default, or its ts_recv)]
   [--ws-url URL] [--rest-url URL] (binance-*:live: the venue's WebSocket and REST base URLs, e.g. a venue-replay's; --symbols names the symbols to subscribe)
   [--source-addr HOST[:PORT] (moldudp64: take packets from this IPv4 source only, any port if none; default the first data packet's source; others are counted and dropped)]
   [--rerequest HOST:PORT (moldudp64: where lost packets are asked for again; default the pinned source)]
@@ -103,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
       'price-decimals': { type: 'string' },
       'size-decimals': { type: 'string' },
       'rest-url': { type: 'string' },
+      pace: { type: 'string' },
     },
     USAGE,
   );
@@ -148,8 +150,11 @@ export async function run(argv: string[]): Promise<number> {
   const decimalsFlag = values['price-decimals'] !== undefined ? '--price-decimals' : values['size-decimals'] !== undefined ? '--size-decimals' : null;
   if (decimalsFlag !== null && !anySource((t) => t.startsWith('binance-')))
     throw new MdfanError(ErrorCode.OPTIONS, `${decimalsFlag} goes with a crypto venue (--source binance-spot:..., ...): ITCH and LOBSTER prices have their own scale`, { flag: decimalsFlag });
+  const pace = optString(values.pace, '--pace');
+  if (pace !== undefined && pace !== 'event' && pace !== 'recv') throw new MdfanError(ErrorCode.OPTIONS, `--pace must be event or recv (got ${JSON.stringify(pace)})`, { flag: '--pace', found: pace });
+  if (pace !== undefined && !anySource((t) => t.startsWith('dbn:'))) throw new MdfanError(ErrorCode.OPTIONS, '--pace goes with --source dbn:FILE', { flag: '--pace' });
   const { plans, published } = planSources(sourceTexts, symbols);
-  const sources = plans.map((p) => openSource(p.text, { levels, rerequest, sourceAddr, natsFlags, symbols: p.symbols, wsUrl, restUrl, decimals }));
+  const sources = plans.map((p) => openSource(p.text, { levels, rerequest, sourceAddr, natsFlags, symbols: p.symbols, wsUrl, restUrl, decimals, pace }));
   const log = createLogger('mdfan-feed');
   const writer = openWriter(log, { name, maxInstruments, levels, mode: parseInt(modeText, 8), gid, ringEvents, hugePages: values['huge-pages'] === true });
   const dump = dumpFile ? new BookDump(dumpFile, levels) : null;

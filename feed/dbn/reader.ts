@@ -10,7 +10,7 @@
  */
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { HEADER, LENGTH_UNIT_BYTES, layoutOf } from '../../lib/dbn/fields.js';
-import { type DbnMetadata, METADATA, decodeMetadata, decodePrelude, legacyDbz } from '../../lib/dbn/metadata.js';
+import { type DbnMetadata, METADATA, SKIPPABLE_FRAME, decodeMetadata, decodePrelude, legacyDbz } from '../../lib/dbn/metadata.js';
 import { type InputFile, type InputStream, openInputStream, readInputHead } from '../input-stream.js';
 
 /** Where a record is: `buf[at, at + bytes)`. Reused: valid until the next call. */
@@ -61,7 +61,7 @@ export class DbnReader {
   /** Opens the stream and reads the metadata (a fragment has none). Refuses legacy DBZ by its first bytes. */
   async open(): Promise<DbnMetadata | null> {
     const head = readInputHead(this.input, 4);
-    if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) throw legacyDbz(this.file);
+    if (head.length === 4 && (head.readUInt32LE(0) & 0xfffffff0) === SKIPPABLE_FRAME) throw legacyDbz(this.file); // DBZ starts with a skippable frame
     this.stream = openInputStream(this.input);
     if (this.opts.fragmentVersion !== undefined) {
       this.version = this.opts.fragmentVersion;

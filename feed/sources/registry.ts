@@ -1,13 +1,14 @@
 /** Every venue `mdfan feed --source` knows. Adding one is a folder and a line here. */
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { binanceCoinm, binanceSpot, binanceUsdm } from './binance/index.js';
+import { dbn } from './dbn/index.js';
 import { itchFile } from './itch-file/index.js';
 import { lobster } from './lobster/index.js';
 import { moldudp64 } from './moldudp64/index.js';
 import { nats } from './nats/index.js';
 import type { FeedSource, SourceKind, SourceOptions } from '../sink.js';
 
-export const SOURCE_KINDS: readonly SourceKind[] = Object.freeze([itchFile, lobster, moldudp64, nats, binanceSpot, binanceUsdm, binanceCoinm]);
+export const SOURCE_KINDS: readonly SourceKind[] = Object.freeze([itchFile, lobster, moldudp64, nats, binanceSpot, binanceUsdm, binanceCoinm, dbn]);
 
 /** `itch:FILE|lobster:MESSAGES.csv,ORDERBOOK.csv|...`, for usage lines. */
 export const sourceSyntax = (): string => SOURCE_KINDS.map((k) => k.syntax).join('|');

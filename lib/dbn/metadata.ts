@@ -90,6 +90,9 @@ export function decodePrelude(b: Uint8Array, file: string): { version: number; l
   return { version, length };
 }
 
+/** zstd's skippable frame magic (0x184D2A50..5F, little-endian) with its low nibble cleared: legacy DBZ starts with one. */
+export const SKIPPABLE_FRAME = 0x184d2a50;
+
 /** Legacy DBZ (a zstd skippable frame, DBN version 0) is refused by name. */
 export const legacyDbz = (file: string): MdfanError =>
   new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: legacy DBZ (zstd skippable frame, DBN version 0) is not supported`, { file, offset: 0, field: 'version', found: 0 });

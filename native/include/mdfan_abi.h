@@ -464,6 +464,10 @@ typedef struct mdfan_commit_stage {
   uint32_t mode;                 /* 36 MDFAN_COMMIT_* */
   uint32_t top_commits;          /* 40 written by the addon: top lines committed so far */
   uint32_t reserved;             /* 44 */
+  double exchange_ts_base_ns;    /* 48 added after the multiply: the instrument's time origin (DBN:
+                                  *    a UTC midnight, a multiple of 2^16 ns, exact in a double), so
+                                  *    an epoch time in ns crosses as a small exact offset; 0: none.
+                                  *    exchange_ts NaN or negative: the time is unknown, stored 0 */
 } mdfan_commit_stage_t;
 
 #define MDFAN_COMMIT_STAGE_BYTES(levels) \
@@ -517,6 +521,7 @@ MDFAN_STATIC_ASSERT(MDFAN_MAX_LEVELS <= 255, "a top line's counts are u8");
 MDFAN_STATIC_ASSERT(sizeof(mdfan_commit_stage_t) % 8 == 0, "stage levels start 8-aligned after the fields");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, msg_index) % 8 == 0, "f64 aligned");
 MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, exchange_ts) % 8 == 0 && offsetof(mdfan_commit_stage_t, exchange_ts_unit_ns) % 8 == 0, "f64 aligned");
+MDFAN_STATIC_ASSERT(offsetof(mdfan_commit_stage_t, exchange_ts_base_ns) % 8 == 0, "f64 aligned");
 MDFAN_STATIC_ASSERT(sizeof(double) == 8, "the stage's doubles are JavaScript numbers (IEEE-754 binary64)");
 MDFAN_STATIC_ASSERT(MDFAN_STAGE_LEVEL_BYTES == 3 * sizeof(double), "a stage level is three doubles");
 

@@ -18,6 +18,12 @@ export interface InstrumentSpec {
   readonly priceDecimals: number;
   readonly sizeDecimals: number;
   readonly tsUnitNs: number;
+  /**
+   * Added to every exchange time (ns) after the unit: the venue's time origin, so that an epoch time
+   * in ns (above 2^53) crosses as a small exact offset (DBN: a UTC midnight, a multiple of 2^16,
+   * exact in a double). Default 0.
+   */
+  readonly tsBaseNs?: number;
 }
 
 /** ITCH and LOBSTER: prices x 10^4, whole shares, timestamps in ns. */
@@ -51,6 +57,9 @@ export function checkSpec(spec: InstrumentSpec, symbol: string): void {
   }
   if (!Number.isInteger(spec.tsUnitNs) || spec.tsUnitNs < 1 || spec.tsUnitNs > 1e9)
     throw new MdfanError(ErrorCode.OPTIONS, `${symbol}: tsUnitNs must be an integer 1..1e9 (got ${spec.tsUnitNs})`, { symbol, found: spec.tsUnitNs });
+  const base = spec.tsBaseNs ?? 0;
+  if (!Number.isInteger(base) || base < 0 || base >= 2 ** 64)
+    throw new MdfanError(ErrorCode.OPTIONS, `${symbol}: tsBaseNs must be an integer 0..2^64 (got ${base})`, { symbol, found: base });
 }
 
 export function writeDirEntry(m: Mapping, layout: abi.Layout, index: number, symbol: string, feedId: number, spec: InstrumentSpec): void {

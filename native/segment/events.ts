@@ -89,12 +89,18 @@ const storeU64 = (u32: Uint32Array, w: number, v: number): void => {
 const TWO16 = 65536;
 
 /**
- * Stores a * b (a below 2^53, b below 2^31) exactly as a u64 in two words, or 0 past 2^64:
- * an epoch time in ms times 1e6 is above 2^53, so the product is made from 16-bit limbs of a,
- * each partial product exact in a double. Allocates nothing.
+ * Stores base + a * b (a below 2^53, b below 2^31, base an integer below 2^64) exactly as a u64 in
+ * two words, or 0 past 2^64 or for an unknown a (NaN, negative): an epoch time in ms times 1e6 is
+ * above 2^53, so the product is made from 16-bit limbs of a, each partial product exact in a
+ * double, and the base is added word by word with the carry. Allocates nothing.
  */
-export function storeU64Product(u32: Uint32Array, w: number, a: number, b: number): void {
-  if (b === 1) {
+export function storeU64Product(u32: Uint32Array, w: number, a: number, b: number, base = 0): void {
+  if (!(a >= 0)) {
+    u32[w] = 0;
+    u32[w + 1] = 0;
+    return;
+  }
+  if (b === 1 && base === 0) {
     storeU64(u32, w, a);
     return;
   }
@@ -104,10 +110,11 @@ export function storeU64Product(u32: Uint32Array, w: number, a: number, b: numbe
   const a3 = Math.floor(a / (TWO32 * TWO16));
   const p1 = a1 * b;
   const low = a0 * b + (p1 % TWO16) * TWO16; // below 2^47 + 2^47
-  const hi = Math.floor(p1 / TWO16) + a2 * b + a3 * b * TWO16 + Math.floor(low / TWO32); // below 2^53: exact
+  const lo = (low % TWO32) + (base % TWO32); // below 2^33
+  const hi = Math.floor(p1 / TWO16) + a2 * b + a3 * b * TWO16 + Math.floor(low / TWO32) + Math.floor(base / TWO32) + Math.floor(lo / TWO32); // below 2^53: exact
   // Past 2^64 ns (a hostile or broken venue time): 0, "unknown", as the addon stores it, never a wrapped time.
   const over = hi >= TWO32;
-  u32[w] = over ? 0 : low % TWO32;
+  u32[w] = over ? 0 : lo % TWO32;
   u32[w + 1] = over ? 0 : hi;
 }
 
@@ -162,10 +169,10 @@ export class EventRingWriter {
   }
 
   /**
-   * Appends one record, stamped with publishTsNs; its exchange time is e.exchangeTs * tsUnitNs ns.
-   * Allocates nothing.
+   * Appends one record, stamped with publishTsNs; its exchange time is tsBaseNs + e.exchangeTs *
+   * tsUnitNs ns. Allocates nothing.
    */
-  append(e: EventFields, publishTsNs: number, tsUnitNs = 1): void {
+  append(e: EventFields, publishTsNs: number, tsUnitNs = 1, tsBaseNs = 0): void {
     const r = this.head + 1;
     const u32 = this.u32;
     const w = HEADER_WORDS + ((r - 1) & this.mask) * RECORD_WORDS;
@@ -173,7 +180,7 @@ export class EventRingWriter {
     u32[w + R_KIND] = (e.kind & 0xff) | ((e.action & 0xff) << 8) | ((e.side & 0xff) << 16) | ((e.flags & 0xff) << 24);
     u32[w + R_INSTRUMENT] = e.instrumentIndex;
     storeU64(u32, w + R_MSG_INDEX, e.msgIndex);
-    storeU64Product(u32, w + R_EXCHANGE_TS, e.exchangeTs, tsUnitNs);
+    storeU64Product(u32, w + R_EXCHANGE_TS, e.exchangeTs, tsUnitNs, tsBaseNs);
     storeU64(u32, w + R_PUBLISH_TS, publishTsNs);
     if (Number.isNaN(e.price)) {
       u32[w + R_PRICE] = abi.EVENT_PRICE_NONE_LO;

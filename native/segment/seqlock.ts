@@ -263,7 +263,8 @@ export class SlotWriter {
    * Commits one book to slot `index` (its top line first, if the top changed, unless `mode` says
    * otherwise) and returns the publish time it stamped (CLOCK_MONOTONIC ns, read as the commit
    * began). msgIndex and exchangeTs are non-negative integers below 2^53, exchangeTs in units of
-   * tsUnitNs ns (the addon multiplies in 64-bit integers); levels beyond the depth are dropped.
+   * tsUnitNs ns after tsBaseNs (the addon computes base + ts x unit in 64-bit integers; NaN: unknown,
+   * stored 0); levels beyond the depth are dropped.
    */
   commit(
     index: number,
@@ -273,6 +274,7 @@ export class SlotWriter {
     flags: number,
     tsUnitNs = 1,
     mode: number = abi.COMMIT_BOOK_AND_TOP,
+    tsBaseNs = 0,
   ): number {
     if (index >>> 0 !== index || index >= this.maxInstruments)
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
@@ -286,6 +288,7 @@ export class SlotWriter {
     this.stageF64[STAGE.msgIndex] = msgIndex;
     this.stageF64[STAGE.exchangeTs] = exchangeTs;
     this.stageF64[STAGE.exchangeTsUnit] = tsUnitNs;
+    this.stageF64[STAGE.exchangeTsBase] = tsBaseNs;
     w[STAGE.flags] = flags;
     w[STAGE.bidCount] = bidCount;
     w[STAGE.askCount] = askCount;
@@ -301,7 +304,7 @@ export class SlotWriter {
    * time it stamped; a line that already showed exactly this is not committed again (topCommits
    * counts the commits made).
    */
-  commitTop(index: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number, tsUnitNs = 1): number {
+  commitTop(index: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number, tsUnitNs = 1, tsBaseNs = 0): number {
     if (index >>> 0 !== index || index >= this.maxInstruments)
       throw new MdfanError(ErrorCode.OPTIONS, `slot index ${index} outside 0..${this.maxInstruments - 1}`);
     const stage = this.stage;
@@ -315,6 +318,7 @@ export class SlotWriter {
     this.stageF64[STAGE.msgIndex] = msgIndex;
     this.stageF64[STAGE.exchangeTs] = exchangeTs;
     this.stageF64[STAGE.exchangeTsUnit] = tsUnitNs;
+    this.stageF64[STAGE.exchangeTsBase] = tsBaseNs;
     w[STAGE.bidCount] = bidSize > 0 ? 1 : 0;
     w[STAGE.askCount] = askSize > 0 ? 1 : 0;
     w[STAGE.mode] = abi.COMMIT_TOP_ONLY;
@@ -362,6 +366,7 @@ const STAGE = {
   msgIndex: abi.COMMIT_STAGE.msg_index.offset >>> 3,
   exchangeTs: abi.COMMIT_STAGE.exchange_ts.offset >>> 3,
   exchangeTsUnit: abi.COMMIT_STAGE.exchange_ts_unit_ns.offset >>> 3,
+  exchangeTsBase: abi.COMMIT_STAGE.exchange_ts_base_ns.offset >>> 3,
   flags: abi.COMMIT_STAGE.flags.offset >>> 2,
   bidCount: abi.COMMIT_STAGE.bid_count.offset >>> 2,
   askCount: abi.COMMIT_STAGE.ask_count.offset >>> 2,

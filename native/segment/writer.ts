@@ -47,6 +47,8 @@ export class SegmentWriter {
   private instrumentCount = 0;
   /** Each slot's exchange-time unit in ns (InstrumentSpec.tsUnitNs): commits and events multiply by it. */
   private readonly tsUnitNs: Float64Array;
+  /** Each slot's time origin in ns (InstrumentSpec.tsBaseNs), added after the unit. */
+  private readonly tsBaseNs: Float64Array;
   private closedState = false;
   private lastBeatNs = 0;
   private ticks = 0;
@@ -79,6 +81,7 @@ export class SegmentWriter {
     this.map = map;
     this.layout = layoutOf(map);
     this.tsUnitNs = new Float64Array(this.layout.maxInstruments).fill(1);
+    this.tsBaseNs = new Float64Array(this.layout.maxInstruments);
     this.outcome = outcome;
     this.lockFd = lockFd;
     // The objects beside the segment get the data segment's own mode (a takeover keeps a mode
@@ -419,6 +422,7 @@ export class SegmentWriter {
       });
     writeDirEntry(this.map, this.layout, index, symbol, feedId, spec);
     this.tsUnitNs[index] = spec.tsUnitNs;
+    this.tsBaseNs[index] = spec.tsBaseNs ?? 0;
     this.instrumentCount = index + 1;
     Atomics.store(this.map.u32, abi.W.hdrInstrumentCount, this.instrumentCount);
     return index;
@@ -429,7 +433,7 @@ export class SegmentWriter {
    * stores the heartbeat and flushes the counters, reusing the clock read the commit needs.
    */
   publish(index: number, src: LevelSource, msgIndex: number, exchangeTs: number, flags = 0, mode: number = abi.COMMIT_BOOK_AND_TOP): void {
-    const now = this.slots.commit(index, src, msgIndex, exchangeTs, flags, this.tsUnitNs[index], mode);
+    const now = this.slots.commit(index, src, msgIndex, exchangeTs, flags, this.tsUnitNs[index], mode, this.tsBaseNs[index]);
     this.clockNs = now;
     this.clockMsgIndex = msgIndex;
     this.publishes++;
@@ -441,7 +445,7 @@ export class SegmentWriter {
    * side). The book is untouched. exchangeTs in the instrument's time unit.
    */
   publishTop(index: number, bidPrice: number, bidSize: number, askPrice: number, askSize: number, msgIndex: number, exchangeTs: number): void {
-    const now = this.slots.commitTop(index, bidPrice, bidSize, askPrice, askSize, msgIndex, exchangeTs, this.tsUnitNs[index]);
+    const now = this.slots.commitTop(index, bidPrice, bidSize, askPrice, askSize, msgIndex, exchangeTs, this.tsUnitNs[index], this.tsBaseNs[index]);
     this.clockNs = now;
     this.clockMsgIndex = msgIndex;
     if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
@@ -536,7 +540,8 @@ export class SegmentWriter {
       this.clockMsgIndex = e.msgIndex;
     }
     const ii = e.instrumentIndex;
-    this.ring!.append(e, this.clockNs, ii < this.layout.maxInstruments ? this.tsUnitNs[ii]! : 1);
+    const known = ii < this.layout.maxInstruments;
+    this.ring!.append(e, this.clockNs, known ? this.tsUnitNs[ii]! : 1, known ? this.tsBaseNs[ii]! : 0);
   }
 
   /** Stores the heartbeat (CLOCK_MONOTONIC), one 64-bit atomic store. */

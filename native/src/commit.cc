@@ -134,8 +134,10 @@ napi_value CommitBook(napi_env env, napi_callback_info cbinfo) {
       mdfan_level_t* ca = cb + w.levels;
       // Exact in 64-bit integers: an epoch time in ms times 1e6 is above 2^53.
       uint64_t exchange_ts_ns;
-      // Past 2^64 ns (a hostile or broken venue time): 0, "unknown", never a wrapped time.
-      if (__builtin_mul_overflow(ToU64(st->exchange_ts), ToU64(st->exchange_ts_unit_ns), &exchange_ts_ns)) exchange_ts_ns = 0;
+      // Unknown (NaN, negative) or past 2^64 ns (a hostile or broken venue time): 0, "unknown", never a wrapped time.
+      if (!(st->exchange_ts >= 0) || __builtin_mul_overflow(ToU64(st->exchange_ts), ToU64(st->exchange_ts_unit_ns), &exchange_ts_ns) ||
+          __builtin_add_overflow(exchange_ts_ns, ToU64(st->exchange_ts_base_ns), &exchange_ts_ns))
+        exchange_ts_ns = 0;
       uint8_t* slot = w.slots + index * w.stride;
       mdfan_top_t* top = w.tops ? reinterpret_cast<mdfan_top_t*>(w.tops + static_cast<uint64_t>(index) * MDFAN_TOP_STRIDE_BYTES) : nullptr;
       int top_changed = 0;

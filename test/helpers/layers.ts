@@ -51,7 +51,7 @@ export const FEED_RANKS: ReadonlyArray<readonly string[]> = [
   ['pacing'],
   [''],
   ['book'],
-  ['itch', 'lobster', 'moldudp64', 'binance'],
+  ['itch', 'lobster', 'moldudp64', 'binance', 'dbn'],
   ['sources', 'publish', 'market'],
   ['cmd', 'index.ts'],
 ];

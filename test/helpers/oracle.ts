@@ -2,12 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { repoRoot } from './paths.js';
+import { repoRoot, sharedData } from './paths.js';
 
 export const GOOG_ITCH = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
 /** Every trade and trading action of GOOG_ITCH, from an independent decoder (mdfan read --record-events format). */
 export const GOOG_EVENTS = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.events.csv.gz');
 export const GOOG_ORACLE = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.expected.csv.gz');
+/** The same day as DBN MBO records (v3, zstd), and its oracle keyed by DBN record index, prices at 1e-9. */
+export const GOOG_DBN = join(sharedData, 'dbn', 'GOOG-2012-06-21.mbo.dbn.zst');
+export const GOOG_DBN_ORACLE = join(sharedData, 'dbn', 'GOOG-2012-06-21.mbo.expected.csv.gz');
 
 export interface OracleRow {
   index: number;
@@ -15,9 +18,11 @@ export interface OracleRow {
   levels: string;
 }
 
-let cached: OracleRow[] | null = null;
-export function oracle(): OracleRow[] {
-  cached ??= gunzipSync(readFileSync(GOOG_ORACLE))
+const cached = new Map<string, OracleRow[]>();
+export function oracle(file = GOOG_ORACLE): OracleRow[] {
+  const have = cached.get(file);
+  if (have) return have;
+  const rows = gunzipSync(readFileSync(file))
     .toString('latin1')
     .trim()
     .split('\n')
@@ -25,16 +30,16 @@ export function oracle(): OracleRow[] {
       const c = l.indexOf(',');
       return { index: Number(l.slice(0, c)), levels: l.slice(c + 1) };
     });
-  return cached;
+  cached.set(file, rows);
+  return rows;
 }
 
 /**
  * Checks every oracle checkpoint against dump lines (emitted on change only): the book at index i
  * is the last line with msgIndex <= i. Returns the mismatches (at most 5) and how many were checked.
  */
-export function checkDumpAgainstOracle(dumpText: string, symbol = 'GOOG'): { checked: number; bad: string[] } {
+export function checkDumpAgainstOracle(dumpText: string, symbol = 'GOOG', rows = oracle()): { checked: number; bad: string[] } {
   const lines = dumpText.trim().split('\n');
-  const rows = oracle();
   const bad: string[] = [];
   let li = -1;
   let checked = 0;

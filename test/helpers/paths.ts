@@ -5,3 +5,5 @@ import { join } from 'node:path';
 export const repoRoot = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 /** The `mdfan` command (the package's bin). */
 export const binPath = join(repoRoot, 'bin', 'mdfan.js');
+/** The shared recorded data beside the repository (../shared/data). */
+export const sharedData = join(repoRoot, '..', 'shared', 'data');
