@@ -56,9 +56,13 @@ export function tsSince(b: Uint8Array, p: number, baseHi: number, baseLo: number
 
 /** A UTC midnight in ns at or before the u64 time at p: a multiple of 2^16, exact in a double. */
 export function midnightBefore(b: Uint8Array, p: number): number {
-  const t = u32At(b, p + 4) * TWO32 + u32At(b, p); // rounded, only to find the day
+  const lo = u32At(b, p);
+  const hi = u32At(b, p + 4);
   const dayNs = 86400e9;
-  const day = Math.floor(t / dayNs);
-  // The rounding (below 256 ns at today's epoch) can only matter in the last ns of a day: step back a day then.
-  return (t - day * dayNs < 1e3 ? day - 1 : day) * dayNs;
+  // The day from the rounded time, then checked exactly word by word: a time in the last ns of a
+  // day can round into the next, and the origin must not be after it.
+  const day = Math.floor((hi * TWO32 + lo) / dayNs);
+  const base = day * dayNs;
+  const baseHi = Math.floor(base / TWO32);
+  return baseHi > hi || (baseHi === hi && base % TWO32 > lo) ? base - dayNs : base;
 }

@@ -84,8 +84,13 @@ export class BookSnapshot implements LevelSource {
   get msgIndex(): number {
     return this.u64(abi.W.slotMsgIndexLo);
   }
+  /** The exchange time in ns as a double: exact below 2^53 (not for epoch ns: see exchangeTsBig). */
   get exchangeTsNs(): number {
     return this.u64(abi.W.slotExchangeTsLo);
+  }
+  /** The exchange time in ns, exact (an epoch time in ns is above 2^53). Allocates a BigInt. */
+  get exchangeTsBig(): bigint {
+    return (BigInt(this.words[abi.W.slotExchangeTsLo + 1]!) << 32n) | BigInt(this.words[abi.W.slotExchangeTsLo]!);
   }
   get publishTsNs(): number {
     return this.u64(abi.W.slotPublishTsLo);
