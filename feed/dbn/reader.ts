@@ -8,6 +8,7 @@
  *
  * Record index: the 0-based position of a record after the metadata (what --dump-books names).
  */
+import { closeSync } from 'node:fs';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import { HEADER, LENGTH_UNIT_BYTES, layoutOf } from '../../lib/dbn/fields.js';
 import { type DbnMetadata, METADATA, SKIPPABLE_FRAME, decodeMetadata, decodePrelude, legacyDbz } from '../../lib/dbn/metadata.js';
@@ -157,5 +158,10 @@ export class DbnReader {
 
   close(): void {
     this.stream?.close();
+    // Refused before a stream took the probe's descriptor (legacy DBZ): nothing else will close it.
+    if (this.stream === null && this.input.opened !== null) {
+      closeSync(this.input.opened.fd);
+      this.input.opened = null;
+    }
   }
 }
