@@ -6,6 +6,7 @@
 import { c2cBaselineEntry, type C2cResult } from './c2c.js';
 import { feedBench } from './feed.js';
 import { binanceFeedBench } from './feed-binance.js';
+import { dbnFeedBench } from './feed-dbn.js';
 import { seqlockBench } from './seqlock-read.js';
 import { stallBench } from './stall.js';
 import { readersBench } from './readers.js';
@@ -66,11 +67,13 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
     const rows = await feedBench(x.runs, x.log);
     // The Binance rows carry `feed` (binance-coinm, binance-spot); the GOOG day's rows are as they were.
     const binance = await binanceFeedBench(x.runs, x.log);
+    // The DBN rows (feed 'dbn'): the same GOOG day as DBN MBO records.
+    const dbn = await dbnFeedBench(x.runs, x.log);
     return {
       benchmark: 'feed',
-      title: `Feed handler throughput on the GOOG day${binance.length > 0 ? ' and the two Binance recordings' : ''}, by stage (median of ${x.runs} runs)`,
+      title: `Feed handler throughput on the GOOG day (ITCH${dbn.length > 0 ? ' and DBN' : ''})${binance.length > 0 ? ' and the two Binance recordings' : ''}, by stage (median of ${x.runs} runs)`,
       baseline: { decode_msgs_per_s: rows[0].msgs_per_s },
-      results: [...rows, ...binance].map((r) => ({ ...r, ns_per_msg: 1e9 / r.msgs_per_s })),
+      results: [...rows, ...binance, ...dbn].map((r) => ({ ...r, ns_per_msg: 1e9 / r.msgs_per_s })),
       columns: [
         { key: 'stage', label: 'stage' },
         { key: 'msgs_per_s', label: 'msg/s', digits: 0 },

@@ -32,3 +32,6 @@ export { BINANCE_VENUES } from './binance/venues.js';
 export { VenueServer } from './binance/venue-server/server.js';
 export { NO_FAULTS } from './binance/venue-server/faults.js';
 export type { BinanceVenueName } from './binance/venues.js';
+export { DbnReader } from './dbn/reader.js';
+export type { RecordView } from './dbn/reader.js';
+export { DbnVenue } from './dbn/venue.js';

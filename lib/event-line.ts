@@ -2,7 +2,8 @@
  * The one text form of an event, for `mdfan read --record-events` (a contract: the event oracle
  * of the recorded GOOG day is in this format). One line per event, in ring order:
  *   trade            msgIndex,SYMBOL,T,price,shares,KIND     KIND: E C P Q (C only when printable)
- *   trading action   msgIndex,SYMBOL,H,STATE                 STATE: H P Q T
+ *   trading action   msgIndex,SYMBOL,H,STATE                 STATE: H P Q T (ITCH); DBN: its status
+ *                                                           action as a number (7 trading, 8 halt, ...)
  *   system event     msgIndex,,S,CODE                        CODE: ITCH's event code (O S Q M E C)
  *   order event      msgIndex,SYMBOL,O,ACTION,SIDE,price,shares,ref   ACTION: A X D U N (N: the
  *                    order that replaced the U just before it)
@@ -22,6 +23,8 @@ export const EVENT_KIND_NAMES: Readonly<Record<string, number>> = Object.freeze(
 });
 
 const letter = (c: number): string => (c === 0 ? '' : String.fromCharCode(c));
+/** A venue's letter as itself; a numeric code (DBN's status actions) as its number. */
+const code = (c: number): string => (c > 0x20 && c < 0x7f ? String.fromCharCode(c) : String(c));
 
 /** The record's price in the feed's units (priceScale: the instrument's, from the directory); '' if none. */
 function feedPrice(rec: EventRecord, priceScale: number): string {
@@ -40,7 +43,7 @@ export function formatEventLine(rec: EventRecord, symbol: string, priceScale: nu
       if (!isPrintableTrade(rec)) return null;
       return `${head},T,${feedPrice(rec, priceScale)},${rec.size},${letter(rec.action)}`;
     case abi.EVENT_KIND_STATUS:
-      return `${head},H,${letter(rec.action)}`;
+      return `${head},H,${code(rec.action)}`;
     case abi.EVENT_KIND_SYSTEM:
       return `${rec.msgIndex},,S,${letter(rec.action)}`;
     case abi.EVENT_KIND_ORDER:

@@ -118,6 +118,15 @@ test('the commit stage is declared in the header: fields tile it, levels follow 
     // A venue time past 2^64 ns is stored as 0 ("unknown"), never wrapped.
     w.commit(1, s, 123456790, 2 ** 53 - 1, 0, 1e9);
     assert.is(dv.getBigUint64(abi.SLOT.exchange_ts_ns.offset, true), 0n);
+    // A time origin (DBN: a UTC midnight in epoch ns, exact in a double) plus ns after it: exact.
+    const midnight = 1622505600000000000;
+    w.commit(1, s, 123456791, 86_399_999_999_999, 0, 1, abi.COMMIT_BOOK_AND_TOP, midnight);
+    assert.is(dv.getBigUint64(abi.SLOT.exchange_ts_ns.offset, true), 1622505600000000000n + 86_399_999_999_999n);
+    // Unknown (NaN) is 0, never the origin; an origin plus a time past 2^64 is 0.
+    w.commit(1, s, 123456792, Number.NaN, 0, 1, abi.COMMIT_BOOK_AND_TOP, midnight);
+    assert.is(dv.getBigUint64(abi.SLOT.exchange_ts_ns.offset, true), 0n);
+    w.commit(1, s, 123456793, 18_000_000_000_000_000_000 / 1e9, 0, 1e9, abi.COMMIT_BOOK_AND_TOP, midnight);
+    assert.is(dv.getBigUint64(abi.SLOT.exchange_ts_ns.offset, true), 0n);
   } finally {
     w.unbind();
   }

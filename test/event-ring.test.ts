@@ -88,6 +88,19 @@ test('an exchange time in a venue unit reaches the ring exact in ns (ms x 1e6 is
   }
   storeU64Product(u32, 0, 18_446_744_073, 1e9);
   assert.is(dv.getBigUint64(0, true), 18_446_744_073n * 1_000_000_000n);
+  // With a time origin (DBN: a UTC midnight in epoch ns): base + a x b, the carry across the words included.
+  const bases = [1622505600000000000, 2 ** 32 - 65536, 2 ** 63, 18446744073709486080];
+  for (const base of bases)
+    for (const [a, b] of cases.slice(0, 300)) {
+      const want = BigInt(base) + BigInt(a) * BigInt(b);
+      storeU64Product(u32, 0, a, b, base);
+      assert.is(dv.getBigUint64(0, true), want < 2n ** 64n ? want : 0n, `${base} + ${a} x ${b}`);
+    }
+  // An unknown time (NaN, negative) is 0, never the origin.
+  for (const a of [Number.NaN, -1]) {
+    storeU64Product(u32, 0, a, 1, 1622505600000000000);
+    assert.is(dv.getBigUint64(0, true), 0n);
+  }
 });
 
 test('a lapped reader learns exactly how many events it lost and resumes at the oldest whole record', () => {

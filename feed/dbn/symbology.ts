@@ -32,8 +32,8 @@ export class DbnSymbology {
       for (const i of m.intervals) {
         const id = Number(i.symbol);
         if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) continue;
-        let list = this.byMetadata.get(id);
-        if (list === undefined) this.byMetadata.set(id, (list = []));
+        const list = this.byMetadata.get(id) ?? [];
+        this.byMetadata.set(id, list);
         list.push({ startDay: dayOf(i.startDate), endDay: dayOf(i.endDate), name: m.rawSymbol });
       }
   }

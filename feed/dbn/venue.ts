@@ -262,8 +262,8 @@ export class DbnVenue {
     // Unused words read as 0 so that the comparison with the last published levels is exact.
     top.bids.fill(0, bids * 3);
     top.asks.fill(0, asks * 3);
-    let last = this.lastLevels[book.index];
-    if (last === undefined) this.lastLevels[book.index] = last = new Float64Array(2 + this.levels * 6).fill(-1);
+    const last = this.lastLevels[book.index] ?? new Float64Array(2 + this.levels * 6).fill(-1);
+    this.lastLevels[book.index] = last;
     const changed = top.differsFrom(last);
     if (!changed && !book.doubtful) return;
     const slot = this.slotOf(book);
