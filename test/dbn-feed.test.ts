@@ -38,7 +38,7 @@ test('mdfan feed --source dbn: (GOOG, zstd, v3): all 147,916 checkpoints match; 
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /172926 messages/);
   assert.match(r.stdout, /DBN v3 XNAS\.ITCH 172926 MBO, 0 MBP, 11771 trades/);
-  assert.match(r.stdout, / 0 unknown orders, 0 duplicate adds, 0 over-cancels/);
+  assert.not.match(r.stdout, /unknown orders|duplicate adds|over-cancels|modifies of unknown|without price|unknown times/); // none occurred
   const { checked, bad } = checkDumpAgainstOracle(readFileSync(dump, 'latin1'), 'GOOG', oracle(GOOG_DBN_ORACLE));
   assert.is(checked, 147_916);
   assert.equal(bad, []);

@@ -120,7 +120,26 @@ class DbnFileSource implements FeedSource {
     const k = v.books.counters;
     const m = this.reader?.metadata;
     const head = m ? `DBN v${m.version} ${m.dataset} ` : '';
-    return `, ${head}${d.mbo} MBO, ${d.mbp} MBP, ${d.trades} trades, ${d.statuses} status, ${d.definitions} definitions, ${d.mappings} mappings, ${d.skipped} other records skipped, ${d.unknownTypes} unknown types skipped, ${d.unknownActions} unknown actions, ${k.unknownOrderRefs} unknown orders, ${k.duplicateOrderRefs} duplicate adds, ${k.overCancels} over-cancels, ${k.modifiesAsAdds} modifies of unknown orders (added), ${k.clears} clears, ${d.wideOrderIds} order ids past 2^53, ${d.unknownTimes} unknown times, ${v.names.renamed} renamed symbols`;
+    // What every replay has, then only the anomalies that occurred.
+    const anomalies: Array<[number, string]> = [
+      [d.skipped, 'other records skipped'],
+      [d.unknownTypes, 'unknown types skipped'],
+      [d.unknownActions, 'unknown actions'],
+      [k.unknownOrderRefs, 'unknown orders'],
+      [k.duplicateOrderRefs, 'duplicate adds'],
+      [k.overCancels, 'over-cancels'],
+      [k.modifiesAsAdds, 'modifies of unknown orders (added)'],
+      [k.unpriced, 'orders without price or side'],
+      [k.clears, 'clears'],
+      [d.wideOrderIds, 'order ids past 2^53'],
+      [d.unknownTimes, 'unknown times'],
+      [v.names.renamed, 'renamed symbols'],
+    ];
+    const extra = anomalies
+      .filter(([n]) => n > 0)
+      .map(([n, what]) => `, ${n} ${what}`)
+      .join('');
+    return `, ${head}${d.mbo} MBO, ${d.mbp} MBP, ${d.trades} trades, ${d.statuses} status, ${d.definitions} definitions, ${d.mappings} mappings${extra}`;
   }
 }
 
