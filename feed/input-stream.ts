@@ -1,17 +1,17 @@
 /**
  * An input file as a stream of chunks, read (and decompressed, when it starts with gzip's or
  * zstd's magic) 1 MiB at a time: memory stays bounded whatever the file's size. zstd is fzstd's
- * streaming decoder (pure JavaScript: Node 20 has no zstd), concatenated frames included; it does
- * not verify a frame's optional content checksum. Errors of the stream become the feed's codes: a
+ * streaming decoder (pure JavaScript: Node 20 has no zstd), concatenated frames included, each
+ * frame's content checksum verified (./zstd-stream.ts). Errors of the stream become the feed's codes: a
  * compressed stream that stops early is MDFAN_ERR_FEED_TRUNCATED, a corrupt one
  * MDFAN_ERR_FEED_CORRUPT, a read error MDFAN_ERR_FEED_IO. ITCH files are framed messages over it;
  * LOBSTER files are lines. The file is opened once, when probed (feed/input-file.ts): the stream
  * reads that descriptor, so what was checked is what is read.
  */
 import { closeSync, createReadStream, readSync, type ReadStream } from 'node:fs';
-import { Transform } from 'node:stream';
 import { createGunzip, gunzipSync, constants as zc } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { ZSTD_ERR, zstdStream } from './zstd-stream.js';
 import { ErrorCode, MdfanError } from '../native/segment/errors.js';
 import { type OpenedInput, openInputFile } from './input-file.js';
 
@@ -159,41 +159,10 @@ export function openInputStream(f: InputFile): InputStream {
   };
 }
 
-/** fzstd's error codes: a stream that ends inside a frame. */
-const ZSTD_EOF = 5;
-
-/** zstd decompression as a stream: fzstd pushes what each block decodes; its errors carry `zstd` (fzstd's code). */
-function zstdStream(): Transform {
-  let out: Transform;
-  const d = new Decompress((chunk) => {
-    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-  });
-  const fail = (e: unknown): Error => Object.assign(new Error((e as Error).message), { zstd: (e as { code?: number }).code ?? -1 });
-  out = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      try {
-        d.push(chunk, false);
-        done();
-      } catch (e) {
-        done(fail(e));
-      }
-    },
-    flush(done) {
-      try {
-        d.push(new Uint8Array(0), true);
-        done();
-      } catch (e) {
-        done(fail(e));
-      }
-    },
-  });
-  return out;
-}
-
 /** A read or decompression error as the feed's code: a stream that stops early is truncated, the rest corrupt. */
 function streamError(e: unknown, file: string, offset: number, msgIndex: number): MdfanError {
   const err = e as NodeJS.ErrnoException & { zstd?: number };
-  if (err.zstd === ZSTD_EOF)
+  if (err.zstd === ZSTD_ERR.EOF)
     return new MdfanError(ErrorCode.FEED_TRUNCATED, `${file}: zstd stream ends early (inside a frame) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex });
   if (err.zstd !== undefined)
     return new MdfanError(ErrorCode.FEED_CORRUPT, `${file}: corrupt zstd stream (${err.message}) after ${offset} decompressed bytes; message index ${msgIndex}`, { file, offset, msgIndex, zstd: err.zstd });
