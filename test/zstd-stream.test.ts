@@ -46,6 +46,27 @@ test('several frames, with and without checksums, a skippable frame between: all
   assert.ok(Buffer.compare(await readInput(file('three.zst', cat), 64 << 20), raw) === 0);
 });
 
+test('every block and header form: RLE blocks (a run of one byte), raw blocks (random bytes), a single-segment frame with its content size', async () => {
+  let seed = 7;
+  const random = Buffer.alloc(100_000).map(() => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 24;
+  });
+  const content = Buffer.concat([raw.subarray(0, 50_000), Buffer.alloc(400_000, 0x41), random, raw.subarray(50_000, 60_000)]);
+  // From a file the tool knows the content size: a single-segment frame with the size in its header.
+  const src = file('content.bin', content);
+  const r = spawnSync('zstd', ['-q', '-c', '--check', src], { maxBuffer: 1 << 30 });
+  assert.is(r.status, 0);
+  assert.ok((r.stdout[4]! & 0x20) !== 0, 'the tool wrote a single-segment frame');
+  assert.ok(Buffer.compare(await readInput(file('forms.zst', r.stdout), 64 << 20), content) === 0);
+  // Under 256 bytes: the content size is one byte, announced by the single-segment bit alone.
+  const tiny = raw.subarray(0, 200);
+  const t = spawnSync('zstd', ['-q', '-c', '--check', file('tiny.bin', tiny)]);
+  assert.is(t.stdout[4]! >> 6, 0, 'no content-size flag');
+  assert.ok((t.stdout[4]! & 0x20) !== 0, 'single segment');
+  assert.ok(Buffer.compare(await readInput(file('tiny.zst', Buffer.concat([t.stdout, t.stdout])), 64 << 20), Buffer.concat([tiny, tiny])) === 0);
+});
+
 test('at any chunking (1 to 7 bytes at a time), frames and checksums are found the same', async () => {
   const small = raw.subarray(0, 200_000);
   const z = Buffer.concat([tool(['--check'], small.subarray(0, 70_000)), tool(['--check'], small.subarray(70_000))]);
