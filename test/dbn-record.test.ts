@@ -44,6 +44,8 @@ const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 /** YYYY-MM-DD (UTC) of an epoch time in ns, `days` later. */
 const isoDay = (ns: bigint, days = 0): string => new Date(Number(ns / 1_000_000n) + days * 86_400_000).toISOString().slice(0, 10);
 const letter = (c: number): string => String.fromCharCode(c);
+/** JSON with BigInts as their digits (for messages). */
+const show = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
 /** Bytes of a zstd file's content. */
 const contentBytes = (file: string): number => decompress(readFileSync(file)).length;
 
@@ -163,7 +165,8 @@ test('the change: A for a new price, C for a level gone, M for a size or count, 
   assert.is(step(book([[100, 7, 2]], [[104, 2, 1], [105, 4, 2]])), 'M A 1 105 4', 'a deeper ask moved');
   assert.is(step(book([[100, 7, 2]], [[104, 2, 1]])), 'C A 1 105 4', 'a deeper ask gone');
   assert.is(step(book([[100, 8, 2]], [[104, 9, 1]])), 'M B 0 100 8', 'bid before ask at equal depth');
-  assert.is(step(book([], [[104, 9, 1]])), 'C B 0 100 8', 'a side emptied');
+  assert.is(step(book([[99, 8, 2]], [[104, 9, 1]])), 'A B 0 99 8', 'a price replaced: new and gone at once is A');
+  assert.is(step(book([], [[104, 9, 1]])), 'C B 0 99 8', 'a side emptied');
   assert.is(step(book([[99, 1, 1]], [[104, 9, 1]]), 1), 'A B 0 99 1', 'a side refilled');
   // Within the record's depth only: a change below it is no change of what the record shows.
   assert.is(step(book([[99, 1, 1], [98, 1, 1]], [[104, 9, 1]]), 1), 'N N 0 - 0', 'depth 1: a second level is not looked at');
@@ -207,7 +210,7 @@ function changeOf(prev: Pair[] | null, cur: Pair[]): string {
       const c = side(cur, name);
       const was = p[d];
       const is = c[d];
-      if (JSON.stringify(was, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) === JSON.stringify(is, (_k, v) => (typeof v === 'bigint' ? String(v) : v))) continue;
+      if (show(was) === show(is)) continue;
       if (is && !p.some((l) => l?.px === is.px)) return `A ${s} ${d} ${is.px} ${is.sz}`;
       if (was && !c.some((l) => l?.px === was.px)) return `C ${s} ${d} ${was.px} ${was.sz}`;
       return is ? `M ${s} ${d} ${is.px} ${is.sz}` : `C ${s} ${d} ${was!.px} ${was!.sz}`;
@@ -232,7 +235,7 @@ function checkBooks(mbp: Fields[], lines: string[], depth: number, startNs: bigi
     for (let d = 0; d < depth; d++) {
       const l = levels[d]!;
       const w = want[d]!;
-      if (l.bid_px !== w.bid_px || l.ask_px !== w.ask_px || l.bid_sz !== w.bid_sz || l.ask_sz !== w.ask_sz) fail(i, `level ${d} ${JSON.stringify(l, (_k, v) => String(v))} vs line ${line.slice(0, 80)}`);
+      if (l.bid_px !== w.bid_px || l.ask_px !== w.ask_px || l.bid_sz !== w.bid_sz || l.ask_sz !== w.ask_sz) fail(i, `level ${d} ${show(l)} vs line ${line.slice(0, 80)}`);
       // ITCH books count their orders: a level has at least one, an empty one none.
       if ((l.bid_px === UNDEF) !== (l.bid_ct === 0) || (l.ask_px === UNDEF) !== (l.ask_ct === 0)) fail(i, `level ${d} order counts ${l.bid_ct}/${l.ask_ct}`);
     }
