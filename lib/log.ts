@@ -47,6 +47,8 @@ export const LogEvent = Object.freeze({
   READER_REFUSED: 'attach_refused',
   /** A reader waits for a segment that is not there or not READY yet (fields: segment, timeoutS, code). */
   READER_WAITING: 'waiting',
+  /** mdfan read --record-dbn: an instrument announced after attach with more than 9 price decimals; its books are not recorded (fields: symbol, priceDecimals). */
+  DBN_INSTRUMENT_SKIPPED: 'dbn_instrument_skipped',
   /** Symbols asked for that the segment never listed (fields: segment, symbols). */
   SYMBOLS_UNKNOWN: 'symbols_unknown',
   /** The writer's control plane refused or cut off a peer, at most once a second (fields: segment, reason pid/uid_full/full/unread, the kernel's facts, refused: how many since the last line). */
