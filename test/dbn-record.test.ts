@@ -15,12 +15,12 @@ import { LogEvent } from '../lib/log.js';
 import { type BookChange, BookMemory, bookChange, newBookChange } from '../lib/dbn/book-change.js';
 import { type LevelFields, type MbpFields, encodeMbp, encodeTrade, newMbpFields } from '../lib/dbn/encode.js';
 import { SCHEMA, STYPE } from '../lib/dbn/enums.js';
-import { RTYPE } from '../lib/dbn/fields.js';
+import { RTYPE, layoutOfStruct } from '../lib/dbn/fields.js';
 import { METADATA, decodeMetadata, decodePrelude, encodeMetadata } from '../lib/dbn/metadata.js';
 import { SegmentWriter, abi } from '../native/segment/index.js';
 import { specOf } from '../native/segment/directory.js';
 import { DBN_SAMPLES, type DbnFile, type Fields, fieldsOf, haveDbnSamples, readDbn } from './helpers/dbn.js';
-import { GOOG_ITCH } from './helpers/oracle.js';
+import { GOOG_DBN, GOOG_ITCH } from './helpers/oracle.js';
 import { binPath } from './helpers/paths.js';
 import { type Proc, addonLoaded, killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
@@ -341,6 +341,13 @@ test('the GOOG day at full speed, recorded by two readers (MBP-10 + trades, zstd
     return t.sequence !== w.msgIndex || t.price !== w.price || t.size !== w.size || t.action !== 'T' || !'ABN'.includes(t.side as string) || t.depth !== 0 || t.flags !== F_LAST || t.hd_instrument_id !== 1 || t.hd_length !== 12;
   });
   assert.equal(badTrades.slice(0, 3), [], 'trades equal the ring\'s events, in order');
+  // Sides by DBN's convention (the aggressor's; N for non-displayed trades): as the same day's
+  // trades in the DBN file made from the ITCH day by an independent converter.
+  const dbnDay = await readDbn(GOOG_DBN);
+  const mboAt = layoutOfStruct('MboMsg');
+  const wantSides = dbnDay.records.filter((r) => r[1] === RTYPE.MBO && String.fromCharCode(r[mboAt.at('action')]!) === 'T').map((r) => String.fromCharCode(r[mboAt.at('side')]!));
+  assert.is(wantSides.length, trades.length);
+  assert.is(trades.filter((t, i) => t.side !== wantSides[i]).length, 0, 'every trade\'s side as Databento writes it');
   assert.is(s1.dbn.bytes, contentBytes(f('out1.dbn.zst')), 'the summary counts the stream\'s bytes');
 
   // Reader 2: MBP-1, plain.

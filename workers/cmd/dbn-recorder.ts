@@ -30,6 +30,25 @@ const TOP_WORDS = { ts: TW.exchangeTsLo, msg: TW.msgIndexLo };
 const EVENT_WORDS = { ts: abi.STRUCTS.event.exchange_ts_ns.offset >>> 2, msg: abi.STRUCTS.event.msg_index.offset >>> 2 };
 const BUY = 0x42;
 const SELL = 0x53;
+/** ITCH's trade letters: E and C executions carry the resting order's side; P and Q name no aggressor. */
+const ITCH_EXECUTED = 0x45;
+const ITCH_EXECUTED_WITH_PRICE = 0x43;
+const ITCH_TRADE = 0x50;
+const ITCH_CROSS = 0x51;
+
+/**
+ * DBN's side of a trade is the aggressor's (B: a buy took liquidity, A: a sell). The ring carries it
+ * as the venue gave it: an ITCH execution the resting order's (the aggressor is the other side, as
+ * Databento's XNAS.ITCH normalization writes it), an ITCH non-displayed trade or cross no aggressor
+ * (N), a Binance or DBN trade the aggressor's.
+ */
+function aggressorSide(action: number, side: number): number {
+  if (action === ITCH_TRADE || action === ITCH_CROSS) return SIDE.NONE;
+  const resting = action === ITCH_EXECUTED || action === ITCH_EXECUTED_WITH_PRICE;
+  if (side === BUY) return resting ? SIDE.ASK : SIDE.BID;
+  if (side === SELL) return resting ? SIDE.BID : SIDE.ASK;
+  return SIDE.NONE;
+}
 
 /** A u64 of two words: a Number while exact, else a BigInt. */
 const u64Of = (lo: number, hi: number): Int64 => (hi < 0x200000 ? hi * TWO32 + lo : (BigInt(hi) << 32n) | BigInt(lo));
@@ -248,7 +267,7 @@ export class DbnRecorder {
     r.price = rec.hasPrice ? rec.price : UNDEF_PRICE_I64; // the ring's prices are 1e-9 already
     r.size = this.size(rec.size);
     r.action = ACTION.TRADE;
-    r.side = rec.side === BUY ? SIDE.BID : rec.side === SELL ? SIDE.ASK : SIDE.NONE;
+    r.side = aggressorSide(rec.action, rec.side);
     r.depth = 0;
     const at = this.out.reserve(RECORD_SIZE.trade);
     encodeTrade(this.out.buf, at, r);
