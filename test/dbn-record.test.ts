@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -322,6 +323,9 @@ test('the GOOG day at full speed, recorded by two readers (MBP-10 + trades, zstd
   const endNs = nowNs() + 1_000_000n;
 
   // Reader 1: MBP-10 and trades, zstd.
+  // The reference zstd tool reads the compressed recording whole (frames, checksums).
+  const check = spawnSync('zstd', ['-t', '-q', f('out1.dbn.zst')], { encoding: 'utf8' });
+  assert.is(check.status, 0, check.stderr);
   const one = await readDbn(f('out1.dbn.zst'));
   checkMetadata(one, null, startNs, endNs); // trades may follow: mixed
   const mbp = one.records.filter((r) => r[1] === RTYPE.MBP_10).map((r) => fieldsOf(r, 'Mbp10Msg'));
