@@ -236,27 +236,9 @@ export class DbnVenue {
     const top = this.top;
     const n = lr.count < this.levels ? lr.count : this.levels;
     const pair = lr.consolidated ? CPAIR : PAIR;
-    let bids = 0;
-    let asks = 0;
     // Levels are best first; the first level with no price ends a side.
-    for (let k = 0; k < n; k++) {
-      const p = at + lr.levelsAt + k * pair.bytes;
-      // Both pair layouts share the prices and sizes; only the plain one has order counts.
-      const bidPx = this.priceOf(b, p + BID_PX, recordIndex);
-      if (bids === k && !Number.isNaN(bidPx)) {
-        top.bids[k * 3] = bidPx;
-        top.bids[k * 3 + 1] = u32At(b, p + BID_SZ);
-        top.bids[k * 3 + 2] = lr.consolidated ? 0 : u32At(b, p + BID_CT);
-        bids++;
-      }
-      const askPx = this.priceOf(b, p + ASK_PX, recordIndex);
-      if (asks === k && !Number.isNaN(askPx)) {
-        top.asks[k * 3] = askPx;
-        top.asks[k * 3 + 1] = u32At(b, p + ASK_SZ);
-        top.asks[k * 3 + 2] = lr.consolidated ? 0 : u32At(b, p + ASK_CT);
-        asks++;
-      }
-    }
+    const bids = this.side(b, at + lr.levelsAt, pair.bytes, n, BID_PX, BID_SZ, lr.consolidated ? -1 : BID_CT, top.bids, recordIndex);
+    const asks = this.side(b, at + lr.levelsAt, pair.bytes, n, ASK_PX, ASK_SZ, lr.consolidated ? -1 : ASK_CT, top.asks, recordIndex);
     top.bidCount = bids;
     top.askCount = asks;
     // Unused words read as 0 so that the comparison with the last published levels is exact.
@@ -273,6 +255,24 @@ export class DbnVenue {
       this.sink.book(slot, top, recordIndex, this.ts, book.doubtful);
     } else this.sink.bookStale(slot, recordIndex);
     book.doubtful = false;
+  }
+
+  /**
+   * One side of a record's levels into dst as [price, size, orders]; returns how many. Both pair
+   * layouts share the prices and sizes; only the plain one has order counts (ctAt -1: none, 0).
+   */
+  private side(b: Uint8Array, levelsAt: number, stride: number, n: number, pxAt: number, szAt: number, ctAt: number, dst: Float64Array, recordIndex: number): number {
+    let count = 0;
+    for (let k = 0; k < n; k++) {
+      const p = levelsAt + k * stride;
+      const price = this.priceOf(b, p + pxAt, recordIndex);
+      if (Number.isNaN(price)) break;
+      dst[k * 3] = price;
+      dst[k * 3 + 1] = u32At(b, p + szAt);
+      dst[k * 3 + 2] = ctAt < 0 ? 0 : u32At(b, p + ctAt);
+      count++;
+    }
+    return count;
   }
 
   /** A trade (a trade record, or an MBO or MBP record with action T) to the event ring. */

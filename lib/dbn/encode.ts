@@ -88,25 +88,21 @@ export function newMbpFields(levels: number): MbpFields {
 
 const TWO32 = 2 ** 32;
 
-function putI64(buf: Buffer, at: number, v: Int64): void {
+/** A 64-bit integer as two 32-bit words while it is an exact number (no BigInt on the way), as itself when it is one. */
+function put64(buf: Buffer, at: number, v: Int64, signed: boolean): void {
   if (typeof v === 'bigint') {
-    buf.writeBigInt64LE(v, at);
+    if (signed) buf.writeBigInt64LE(v, at);
+    else buf.writeBigUInt64LE(v, at);
     return;
   }
   const hi = Math.floor(v / TWO32);
   buf.writeUInt32LE(v - hi * TWO32, at);
-  buf.writeInt32LE(hi, at + 4);
+  if (signed) buf.writeInt32LE(hi, at + 4);
+  else buf.writeUInt32LE(hi, at + 4);
 }
 
-function putU64(buf: Buffer, at: number, v: Int64): void {
-  if (typeof v === 'bigint') {
-    buf.writeBigUInt64LE(v, at);
-    return;
-  }
-  const hi = Math.floor(v / TWO32);
-  buf.writeUInt32LE(v - hi * TWO32, at);
-  buf.writeUInt32LE(hi, at + 4);
-}
+const putI64 = (buf: Buffer, at: number, v: Int64): void => put64(buf, at, v, true);
+const putU64 = (buf: Buffer, at: number, v: Int64): void => put64(buf, at, v, false);
 
 /** A fixed C string: the bytes, then NULs; one that does not leave room for its NUL is refused. */
 function putCstr(buf: Buffer, at: number, n: number, s: string, field: string): void {
