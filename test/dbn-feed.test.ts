@@ -11,7 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Publisher } from '../feed/index.js';
+import { NullSink, Pacer, Publisher, openSource } from '../feed/index.js';
+import { createLogger } from '../lib/log.js';
 import { DbnReader, type RecordView } from '../feed/dbn/reader.js';
 import { DbnVenue } from '../feed/dbn/venue.js';
 import { probeInputFile } from '../feed/input-stream.js';
@@ -230,6 +231,31 @@ test('names: a definition names its instrument, a mapping record too, metadata m
   assert.is(venue.dbn.unknownTypes, 1);
   assert.is(venue.dbn.definitions, 1);
   assert.is(venue.dbn.mappings, 1);
+});
+
+/** The times a DBN source asks its pacer about, in order (a pacer that never waits). */
+async function pacedTimes(file: string, pace: 'event' | 'recv'): Promise<number[]> {
+  const got: number[] = [];
+  class Spy extends Pacer {
+    override get paced(): boolean {
+      return true;
+    }
+    override delayNs(ts: number): number {
+      got.push(ts);
+      return 0;
+    }
+  }
+  await openSource(`dbn:${file}`, { levels: 10, pace }).run(new NullSink(), { pacer: new Spy('max'), stop: { requested: false }, log: createLogger('test') });
+  return got;
+}
+
+test('--pace: the replay is paced by each record\'s ts_event, or by its ts_recv with --pace recv (ns after the first)', async () => {
+  const file = join(dir, 'pace.dbn');
+  // Equal ts_event, ts_recv 300 and 600 ns apart: only --pace recv sees the spread.
+  const r = (recv: number) => record('MboMsg', RTYPE.MBO, { instrument_id: 7, ts_event: DAY0_NS + 5n }, { order_id: BigInt(recv), price: 1n, size: 1, flags: 0x80, action: 'A', side: 'B', ts_recv: DAY0_NS + BigInt(recv) });
+  writeFileSync(file, Buffer.concat([metadata(), r(100), r(400), r(1000), A(9, 'B', 1e9, 1, 0x80, 70)]));
+  assert.equal(await pacedTimes(file, 'event'), [0, 0, 0, 65]);
+  assert.equal(await pacedTimes(file, 'recv'), [0, 300, 900, 970]);
 });
 
 /** The decoded samples, for what the venue must show of them. */
