@@ -20,7 +20,7 @@ import { SegmentReader, SegmentWriter } from '../native/segment/index.js';
 import { formatBookLine } from '../lib/book-line.js';
 import { FLAG, SCHEMA, STYPE } from '../lib/dbn/enums.js';
 import { HEADER, RTYPE, layoutOfStruct } from '../lib/dbn/fields.js';
-import { checkDumpAgainstOracle, GOOG_DBN, GOOG_DBN_ORACLE, GOOG_EVENTS, oracle } from './helpers/oracle.js';
+import { checkDumpAgainstOracle, GOOG_DBN, GOOG_DBN_ORACLE, GOOG_EVENTS, GOOG_ITCH, oracle } from './helpers/oracle.js';
 import { binPath, sharedData } from './helpers/paths.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { DAY0_NS, mbo, metadata, record } from './helpers/dbn-build.js';
@@ -231,6 +231,18 @@ test('names: a definition names its instrument, a mapping record too, metadata m
   assert.is(venue.dbn.unknownTypes, 1);
   assert.is(venue.dbn.definitions, 1);
   assert.is(venue.dbn.mappings, 1);
+});
+
+test('beside another source, names are qualified dbn:NAME; one too long for the directory once qualified falls back to dbn:ID', () => {
+  const file = join(dir, 'long.dbn');
+  const def = (id: number, sym: string) => record('InstrumentDefMsg', RTYPE.INSTRUMENT_DEF, { instrument_id: id, ts_event: DAY0_NS }, { raw_symbol: sym });
+  writeFileSync(file, Buffer.concat([metadata(), def(20, 'A'.repeat(30)), def(21, 'ESM1'), mbo(20, 1, 'A', 'B', 1, 1e9, 1), mbo(21, 2, 'A', 'B', 2, 1e9, 1)]));
+  const name = segName('dbn-long');
+  const r = spawnSync(process.execPath, [binPath, 'feed', '--source', `dbn:${file}`, '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--keep-segment'], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /1 renamed symbols/);
+  const stat = JSON.parse(spawnSync(process.execPath, [binPath, 'stat', '--segment', name, '--json'], { encoding: 'utf8' }).stdout);
+  assert.equal(stat.instruments.map((i: { symbol: string }) => i.symbol).sort(), ['dbn:20', 'dbn:ESM1', 'itch:GOOG']);
 });
 
 /** The times a DBN source asks its pacer about, in order (a pacer that never waits). */

@@ -16,6 +16,7 @@ import { ACTION, FLAG, SIDE } from '../../lib/dbn/enums.js';
 import { HEADER, type Layout, RTYPE as R, layoutOf, layoutOfStruct } from '../../lib/dbn/fields.js';
 import type { DbnMetadata } from '../../lib/dbn/metadata.js';
 import { abi, type EventFields, newEventFields } from '../../native/segment/index.js';
+import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
 import type { InstrumentSpec } from '../../native/segment/directory.js';
 import { TopOfBook } from '../book/top.js';
 import { NOT_PUBLISHED, type BookSink, type SourceCounters, newCounters } from '../sink.js';
@@ -171,11 +172,25 @@ export class DbnVenue {
     const name = this.names.nameOf(book.instrumentId, day);
     let slot = this.slotByName.get(name);
     if (slot === undefined) {
-      slot = this.sink.instrument(name, book.instrumentId, this.spec!);
+      slot = this.named(name, book.instrumentId);
       this.slotByName.set(name, slot);
     }
     book.slot = slot;
     return slot;
+  }
+
+  /**
+   * Asks the sink for a slot for `name`; a name the sink cannot take (several sources qualify each
+   * name with its scheme, which can make a long one too long) falls back to the id, counted.
+   */
+  private named(name: string, id: number): number {
+    try {
+      return this.sink.instrument(name, id, this.spec!);
+    } catch (e) {
+      if (!isMdfanError(e, ErrorCode.OPTIONS) || name === String(id)) throw e;
+      this.names.renamed++;
+      return this.sink.instrument(String(id), id, this.spec!);
+    }
   }
 
   private onMbo(b: Uint8Array, at: number, recordIndex: number): void {
