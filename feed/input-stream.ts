@@ -137,14 +137,18 @@ export function openInputStream(f: InputFile): InputStream {
   const opened = f.opened ?? reopen(f);
   if (f.opened === opened) f.opened = null;
   const raw: ReadStream = createReadStream(f.file, { fd: opened.fd, start: 0, autoClose: true, highWaterMark: CHUNK_BYTES });
-  const input = f.compression === 'gzip' ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : f.compression === 'zstd' ? raw.pipe(zstdStream()) : raw;
+  const zstd = f.compression === 'zstd' ? zstdStream() : null;
+  const input = f.compression === 'gzip' ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : zstd !== null ? raw.pipe(zstd.out) : raw;
   raw.on('error', (e) => input.destroy(e)); // a read error ends the iteration
   const chunks = input[Symbol.asyncIterator]();
   return {
     async next(offset, msgIndex) {
       try {
         const r = (await chunks.next()) as IteratorResult<Buffer>;
-        return r.done ? null : r.value;
+        if (!r.done) return r.value;
+        const failed = zstd?.failure();
+        if (failed) throw failed; // after every block decoded before it
+        return null;
       } catch (e) {
         throw streamError(e, f.file, offset, msgIndex);
       }
@@ -162,32 +166,41 @@ export function openInputStream(f: InputFile): InputStream {
 /** fzstd's error codes: a stream that ends inside a frame. */
 const ZSTD_EOF = 5;
 
-/** zstd decompression as a stream: fzstd pushes what each block decodes; its errors carry `zstd` (fzstd's code). */
-function zstdStream(): Transform {
+/**
+ * zstd decompression as a stream: fzstd pushes what each block decodes; its errors carry `zstd`
+ * (fzstd's code). An error does not fail the Transform (that would destroy it and drop the blocks
+ * decoded before the error, still buffered: the offset named would be too early and their records
+ * never replayed): it ends the output there, and `failure()` holds it for the stream's reader.
+ */
+function zstdStream(): { out: Transform; failure: () => Error | null } {
   let out: Transform;
+  let failed: Error | null = null;
   const d = new Decompress((chunk) => {
     out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
   });
-  const fail = (e: unknown): Error => Object.assign(new Error((e as Error).message), { zstd: (e as { code?: number }).code ?? -1 });
+  const fail = (e: unknown): void => {
+    failed = Object.assign(new Error((e as Error).message), { zstd: (e as { code?: number }).code ?? -1 });
+    out.push(null); // what follows is not decoded: the rest of the file is read and dropped
+  };
   out = new Transform({
     transform(chunk: Buffer, _enc, done) {
       try {
-        d.push(chunk, false);
-        done();
+        if (failed === null) d.push(chunk, false);
       } catch (e) {
-        done(fail(e));
+        fail(e);
       }
+      done();
     },
     flush(done) {
       try {
-        d.push(new Uint8Array(0), true);
-        done();
+        if (failed === null) d.push(new Uint8Array(0), true);
       } catch (e) {
-        done(fail(e));
+        fail(e);
       }
+      done();
     },
   });
-  return out;
+  return { out, failure: () => failed };
 }
 
 /** A read or decompression error as the feed's code: a stream that stops early is truncated, the rest corrupt. */
