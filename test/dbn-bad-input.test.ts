@@ -171,14 +171,18 @@ test('2. a record length that runs past the file (the last record, 1999, says 25
   assertStoppedAt(feed('past.dbn.zst', zstd(b), 'pastz'), 1999, at(1999), why);
 });
 
-test('3. impossible lengths at record 1500: 0 words, 2 words (8 bytes < a 16-byte header), an MBO of 8 words (32 bytes < 56)', () => {
-  for (const [words, why] of [
-    [0, 'record length 0 bytes (0 words) is shorter than a record header (16)'],
-    [2, 'record length 8 bytes (2 words) is shorter than a record header (16)'],
-  ] as const) {
-    const b = googPrefix(3000);
-    b[at(1500) + HEADER.length] = words;
-    assertStoppedAt(feed(`len${words}.dbn`, b, `len${words}`), 1500, at(1500), `record 1500 at byte offset ${at(1500)}: ${why}`);
+test('3. impossible lengths at record 1500: 0 words, 2 words (8 bytes < a 16-byte header), on an MBO and on a type without a layout (0x77); an MBO of 8 words (32 bytes < 56)', () => {
+  for (const rtype of [0x77, 0xa0]) {
+    for (const [words, why] of [
+      [0, 'record length 0 bytes (0 words) is shorter than a record header (16)'],
+      [2, 'record length 8 bytes (2 words) is shorter than a record header (16)'],
+    ] as const) {
+      const b = googPrefix(3000);
+      b[at(1500) + HEADER.length] = words;
+      b[at(1500) + HEADER.rtype] = rtype; // 0x77: only the header check stands between a 0 length and a loop on one byte
+      const tag = `len${words}-${rtype.toString(16)}`;
+      assertStoppedAt(feed(`${tag}.dbn`, b, tag), 1500, at(1500), `record 1500 at byte offset ${at(1500)}: ${why}`);
+    }
   }
   // An MBO record framed as 32 bytes: the framing stays consistent (the next record starts right
   // after it), so only the check against MBO's layout can see it.
