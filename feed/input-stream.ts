@@ -137,14 +137,18 @@ export function openInputStream(f: InputFile): InputStream {
   const opened = f.opened ?? reopen(f);
   if (f.opened === opened) f.opened = null;
   const raw: ReadStream = createReadStream(f.file, { fd: opened.fd, start: 0, autoClose: true, highWaterMark: CHUNK_BYTES });
-  const input = f.compression === 'gzip' ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : f.compression === 'zstd' ? raw.pipe(zstdStream()) : raw;
+  const zstd = f.compression === 'zstd' ? zstdStream() : null;
+  const input = f.compression === 'gzip' ? raw.pipe(createGunzip({ chunkSize: CHUNK_BYTES })) : zstd !== null ? raw.pipe(zstd.out) : raw;
   raw.on('error', (e) => input.destroy(e)); // a read error ends the iteration
   const chunks = input[Symbol.asyncIterator]();
   return {
     async next(offset, msgIndex) {
       try {
         const r = (await chunks.next()) as IteratorResult<Buffer>;
-        return r.done ? null : r.value;
+        if (!r.done) return r.value;
+        const failed = zstd?.failure();
+        if (failed) throw failed; // after every block decoded before it
+        return null;
       } catch (e) {
         throw streamError(e, f.file, offset, msgIndex);
       }

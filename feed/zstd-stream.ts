@@ -6,7 +6,10 @@
  * blocks by their 3-byte headers, then the optional 4-byte checksum), hands fzstd each frame's bytes
  * up to its end, and compares the low 32 bits of the XXH64 of what the frame decoded to with the
  * checksum it carries. Skippable frames are skipped; anything that is not a frame is corrupt.
- * Errors carry `zstd`: fzstd's code, or one of ZSTD_ERR below.
+ * Errors carry `zstd`: fzstd's code, or one of ZSTD_ERR below. An error does not fail the
+ * Transform (that would destroy it and drop what was decoded before the error, still buffered: the
+ * offset named would be too early and those records never replayed): it ends the output there, the
+ * rest of the input is read and dropped, and `failure()` holds it for the stream's reader.
  */
 import { Transform } from 'node:stream';
 import { Decompress } from 'fzstd';
@@ -38,7 +41,8 @@ const enum At {
 
 const fail = (message: string, code: number): Error => Object.assign(new Error(message), { zstd: code });
 
-export function zstdStream(): Transform {
+export function zstdStream(): { out: Transform; failure: () => Error | null } {
+  let failed: Error | null = null;
   let hasher: ReturnType<XXHashAPI['create64']> | null = null;
   let xx: XXHashAPI | null = null;
   let out: Transform;
@@ -168,15 +172,19 @@ export function zstdStream(): Transform {
     want = 4;
   };
 
+  const stop = (e: unknown): void => {
+    failed = asZstdError(e);
+    out.push(null); // what follows is not decoded
+  };
   out = new Transform({
     transform(chunk: Buffer, _enc, done) {
       const go = (): void => {
         try {
-          scan(chunk);
-          done();
+          if (failed === null) scan(chunk);
         } catch (e) {
-          done(asZstdError(e));
+          stop(e);
         }
+        done();
       };
       if (xx !== null) return go();
       api ??= xxhash();
@@ -187,12 +195,12 @@ export function zstdStream(): Transform {
     },
     flush(done) {
       // The stream ends: between frames is the only clean place.
-      if (at === At.Magic && have > 0) return done(fail(`zstd stream ends with ${have} bytes after frame ${frames - 1} that are not a zstd frame (compressed byte offset ${base - have})`, ZSTD_ERR.NOT_A_FRAME));
-      if (at !== At.Magic) return done(fail(`zstd stream ends inside frame ${frames} after ${base} compressed bytes`, ZSTD_ERR.EOF));
+      if (failed === null && at === At.Magic && have > 0) stop(fail(`zstd stream ends with ${have} bytes after frame ${frames - 1} that are not a zstd frame (compressed byte offset ${base - have})`, ZSTD_ERR.NOT_A_FRAME));
+      else if (failed === null && at !== At.Magic) stop(fail(`zstd stream ends inside frame ${frames} after ${base} compressed bytes`, ZSTD_ERR.EOF));
       done();
     },
   });
-  return out;
+  return { out, failure: () => failed };
 }
 
 /** fzstd's errors carry a numeric code; ours already have `zstd`. */

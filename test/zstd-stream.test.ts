@@ -71,7 +71,7 @@ test('at any chunking (1 to 7 bytes at a time), frames and checksums are found t
   const small = raw.subarray(0, 200_000);
   const z = Buffer.concat([tool(['--check'], small.subarray(0, 70_000)), tool(['--check'], small.subarray(70_000))]);
   for (const step of [1, 2, 3, 7]) {
-    const s = zstdStream();
+    const { out: s, failure } = zstdStream();
     const parts: Buffer[] = [];
     s.on('data', (c: Buffer) => parts.push(c));
     const done = new Promise<void>((resolve, reject) => {
@@ -81,6 +81,7 @@ test('at any chunking (1 to 7 bytes at a time), frames and checksums are found t
     for (let i = 0; i < z.length; i += step) s.write(z.subarray(i, i + step));
     s.end();
     await done;
+    assert.is(failure(), null);
     assert.ok(Buffer.compare(Buffer.concat(parts), small) === 0, `step ${step}`);
   }
 });

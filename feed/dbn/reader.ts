@@ -34,6 +34,8 @@ export class DbnReader {
   private base = 0;
   private stream: InputStream | null = null;
   private ended = false;
+  /** Records are being read (the metadata is behind): a stream that ends inside one is a cut record. */
+  private inRecords = false;
   metadata: DbnMetadata | null = null;
   version = 0;
   /** Bytes of metadata (prelude included): records start here. */
@@ -66,6 +68,7 @@ export class DbnReader {
     this.stream = openInputStream(this.input);
     if (this.opts.fragmentVersion !== undefined) {
       this.version = this.opts.fragmentVersion;
+      this.inRecords = true;
       return null;
     }
     await this.want(METADATA.preludeBytes, 'the prelude');
@@ -75,6 +78,7 @@ export class DbnReader {
     this.version = version;
     this.pos += METADATA.preludeBytes + length;
     this.recordsOffset = this.offset;
+    this.inRecords = true;
     return this.metadata;
   }
 
@@ -128,7 +132,8 @@ export class DbnReader {
     }
     if (chunk === null) {
       this.ended = true;
-      if (this.pos < this.buf.length) {
+      // Inside the prelude or metadata, want() says so: no record was started.
+      if (this.inRecords && this.pos < this.buf.length) {
         const left = this.buf.length - this.pos;
         const bytes = this.buf[this.pos]! * LENGTH_UNIT_BYTES;
         this.corrupt(`the stream ends inside a record: its length says ${bytes} bytes, ${left} are there`, 'length', bytes);

@@ -149,7 +149,17 @@ function checkHead(input: InputFile): void {
   if (raw.length === 4 && (raw.readUInt32LE(0) & 0xfffffff0) === SKIPPABLE_FRAME) throw legacyDbz(input.file); // DBZ starts with a skippable frame
   const head = readDecodedHead(input, HEAD_BYTES, METADATA.maxBytes);
   const { version, length } = decodePrelude(head, input.file);
-  if (head.length >= METADATA.preludeBytes + length) decodeMetadata(version, head.subarray(METADATA.preludeBytes, METADATA.preludeBytes + length), input.file);
+  const needed = METADATA.preludeBytes + length;
+  // The whole stream's size when it is known now: a plain file's; a compressed file read whole into the head (not capped).
+  const whole = input.compression === null ? input.size : input.size <= HEAD_BYTES && head.length < METADATA.maxBytes ? head.length : Number.POSITIVE_INFINITY;
+  if (needed > whole)
+    throw new MdfanError(ErrorCode.FEED_CORRUPT, `${input.file}: the stream ends inside the metadata (its length says ${length} bytes): ${needed} bytes needed at byte offset 0, ${whole} there`, {
+      file: input.file,
+      offset: 0,
+      expected: needed,
+      found: whole,
+    });
+  if (head.length >= needed) decodeMetadata(version, head.subarray(METADATA.preludeBytes, needed), input.file);
 }
 
 export const dbn: SourceKind = {
