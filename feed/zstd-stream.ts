@@ -27,17 +27,17 @@ const CHECKSUM_BYTES = 4;
 let api: Promise<XXHashAPI> | null = null;
 
 /** Where the scanner is in the frame structure. */
-const enum At {
-  Magic,
-  Header,
+const At = Object.freeze({
+  Magic: 0,
+  Header: 1,
   /** The window descriptor, dictionary id and content size after the header descriptor (not needed: skipped). */
-  HeaderRest,
-  SkipSize,
-  Skip,
-  BlockHeader,
-  BlockBody,
-  Checksum,
-}
+  HeaderRest: 2,
+  SkipSize: 3,
+  Skip: 4,
+  BlockHeader: 5,
+  BlockBody: 6,
+  Checksum: 7,
+});
 
 const fail = (message: string, code: number): Error => Object.assign(new Error(message), { zstd: code });
 
@@ -51,7 +51,7 @@ export function zstdStream(): { out: Transform; failure: () => Error | null } {
     out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
   });
   // The scanner: bytes of the current small field, and how many body bytes are left to pass.
-  let at = At.Magic;
+  let at: number = At.Magic;
   const field = Buffer.alloc(14); // the largest header: magic 4 + FHD 1 + window 1 + dict 4 + FCS 8 - magic: up to 14 after
   let have = 0;
   let want = 4;
