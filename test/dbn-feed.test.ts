@@ -31,6 +31,7 @@ test.after.each(cleanupSegments);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 const SAMPLES = join(sharedData, 'dbn', 'samples');
 const MBO = layoutOfStruct('MboMsg');
+const DAY = 86400e9;
 
 test('mdfan feed --source dbn: (GOOG, zstd, v3): all 147,916 checkpoints match; 172,926 records, 11,771 trades; CLOSED, exit 0', () => {
   const dump = join(dir, 'goog.dump');
@@ -130,6 +131,18 @@ test('the trades: one event per T record, in order, equal to the day\'s trades f
   assert.is(wrong, 0, firstWrong);
 });
 
+test('the time origin: from the metadata\'s start, so a first record with no time (UNDEF_TIMESTAMP) changes nothing; without a start, from the first record with a time', async () => {
+  const undef = record('StatusMsg', RTYPE.STATUS, { instrument_id: 7, ts_event: 0xffffffffffffffffn }, { action: 7, is_trading: 'Y' });
+  const a = await replay('origin.dbn', [metadata(), undef, A(1, 'B', 1e9, 1, 0x80, 5)]);
+  assert.is(a.venue.dbn.unknownTimes, 1);
+  assert.ok(Number.isNaN(a.sink.events[0]!.exchangeTs), 'the status record has no time');
+  assert.is(BigInt(a.sink.instruments[0]!.spec.tsBaseNs!) + BigInt(a.sink.books[0]!.exchangeTs), DAY0_NS + 5n);
+  const b = await replay('origin-nostart.dbn', [metadata({ start: 0n }), A(1, 'B', 1e9, 1, 0x80, 5), A(2, 'B', 2e9, 1, 0x80, 7 * DAY + 9)]);
+  assert.is(b.venue.dbn.unknownTimes, 0);
+  const base = BigInt(b.sink.instruments[0]!.spec.tsBaseNs!);
+  assert.equal(b.sink.books.map((k) => base + BigInt(k.exchangeTs)), [DAY0_NS + 5n, DAY0_NS + BigInt(7 * DAY + 9)]);
+});
+
 /** Writes a DBN stream and replays it in-process. */
 async function replay(name: string, parts: Buffer[], levels = 10) {
   const file = join(dir, name);
@@ -154,7 +167,8 @@ test('MBO rules: A adds, C takes its size off (the order leaves at 0), M moves o
     mbo(7, 8, 'N', 'N', 0, 0, 0), // 9: none
     mbo(7, 9, 'M', 'B', 99, 97e9, 1), // 10: modify of an unknown order: added
   ]);
-  assert.equal(sink.instruments.map((i) => [i.symbol, i.feedId, i.spec.priceDecimals, i.spec.sizeDecimals, i.spec.tsBaseNs]), [['ESM1', 7, 9, 0, Number(DAY0_NS)]]);
+  // The time origin: the UTC midnight a day before the metadata's start.
+  assert.equal(sink.instruments.map((i) => [i.symbol, i.feedId, i.spec.priceDecimals, i.spec.sizeDecimals, i.spec.tsBaseNs]), [['ESM1', 7, 9, 0, Number(DAY0_NS) - DAY]]);
   assert.equal(
     sink.books.map((b) => [b.msgIndex, b.bids, b.asks]),
     [
@@ -167,7 +181,7 @@ test('MBO rules: A adds, C takes its size off (the order leaves at 0), M moves o
       [10, [[98e9, 3, 1], [97e9, 1, 1]], [[101e9, 10, 1]]],
     ],
   );
-  assert.equal(sink.books.map((b) => b.exchangeTs), [1, 1, 3, 5, 6, 7, 9]); // ns after the UTC midnight
+  assert.equal(sink.books.map((b) => b.exchangeTs - DAY), [1, 1, 3, 5, 6, 7, 9]); // ns after the origin
   assert.is(sink.events.length, 1);
   assert.equal([sink.events[0]!.msgIndex, sink.events[0]!.price, sink.events[0]!.size, sink.events[0]!.side], [4, 100e9, 1, 0x53]); // side A: a sell
   assert.is(venue.books.counters.modifiesAsAdds, 1);

@@ -54,15 +54,5 @@ export function tsSince(b: Uint8Array, p: number, baseHi: number, baseLo: number
   return d >= 0 && d < 2 ** 53 ? d : Number.NaN;
 }
 
-/** A UTC midnight in ns at or before the u64 time at p: a multiple of 2^16, exact in a double. */
-export function midnightBefore(b: Uint8Array, p: number): number {
-  const lo = u32At(b, p);
-  const hi = u32At(b, p + 4);
-  const dayNs = 86400e9;
-  // The day from the rounded time, then checked exactly word by word: a time in the last ns of a
-  // day can round into the next, and the origin must not be after it.
-  const day = Math.floor((hi * TWO32 + lo) / dayNs);
-  const base = day * dayNs;
-  const baseHi = Math.floor(base / TWO32);
-  return baseHi > hi || (baseHi === hi && base % TWO32 > lo) ? base - dayNs : base;
-}
+/** True for UNDEF_TIMESTAMP (u64::MAX): no time. */
+export const isUndefTime = (b: Uint8Array, p: number): boolean => u32At(b, p) === 0xffffffff && u32At(b, p + 4) === 0xffffffff;

@@ -9,10 +9,10 @@
  * errors, system) are counted and skipped, as are types this reader does not know.
  *
  * Numbers: prices stay DBN's integers at 1e-9 (9 price decimals), sizes are integers (0 decimals);
- * UNDEF_PRICE is no price, never a level. Times are epoch ns, held exactly as ns after the UTC
- * midnight before the first record (the instruments' tsBaseNs). The message index is the record index.
+ * UNDEF_PRICE is no price, never a level. Times are epoch ns, held exactly as ns after a UTC
+ * midnight a day before the metadata's start (the instruments' tsBaseNs). The message index is the record index.
  */
-import { ACTION, FLAG, SIDE } from '../../lib/dbn/enums.js';
+import { ACTION, FLAG, SIDE, UNDEF_TIMESTAMP } from '../../lib/dbn/enums.js';
 import { HEADER, type Layout, RTYPE as R, layoutOf, layoutOfStruct } from '../../lib/dbn/fields.js';
 import type { DbnMetadata } from '../../lib/dbn/metadata.js';
 import { abi, type EventFields, newEventFields } from '../../native/segment/index.js';
@@ -21,7 +21,7 @@ import type { InstrumentSpec } from '../../native/segment/directory.js';
 import { TopOfBook } from '../book/top.js';
 import { NOT_PUBLISHED, type BookSink, type SourceCounters, newCounters } from '../sink.js';
 import { DbnBooks, type DbnBook, NO_RANK } from './books.js';
-import { isWide, midnightBefore, orderKeyAt, priceAt, tsSince, u16At, u32At } from './numbers.js';
+import { isUndefTime, isWide, orderKeyAt, priceAt, tsSince, u16At, u32At } from './numbers.js';
 import { DbnSymbology } from './symbology.js';
 import type { RecordView } from './reader.js';
 
@@ -106,6 +106,8 @@ export class DbnVenue {
     private readonly fail: (recordIndex: number, field: string, why: string) => never,
   ) {
     this.names = new DbnSymbology(meta);
+    // The metadata's start, when it has one, fixes the time origin before any record.
+    if (meta !== null && meta.start > 0n && meta.start < UNDEF_TIMESTAMP) this.setOrigin(Number(meta.start));
     this.top = new TopOfBook(levels, sink.scratch);
     const at = (rtype: number): Layout => layoutOf(rtype, version)!;
     const mbo = at(R.MBO);
@@ -136,8 +138,8 @@ export class DbnVenue {
   process(v: RecordView, recordIndex: number): void {
     const b = v.buf;
     const at = v.at;
-    if (this.spec === null) this.origin(b, at);
-    this.ts = tsSince(b, at + HEADER.tsEvent, this.baseHi, this.baseLo);
+    if (this.spec === null && !isUndefTime(b, at + HEADER.tsEvent)) this.setOrigin(u32At(b, at + HEADER.tsEvent + 4) * 4294967296 + u32At(b, at + HEADER.tsEvent));
+    this.ts = this.spec === null ? Number.NaN : tsSince(b, at + HEADER.tsEvent, this.baseHi, this.baseLo);
     if (Number.isNaN(this.ts)) this.dbn.unknownTimes++;
     const rtype = v.rtype;
     if (rtype === R.MBO) this.onMbo(b, at, recordIndex);
@@ -155,14 +157,24 @@ export class DbnVenue {
     this.sink.tick();
   }
 
-  /** The time origin: the UTC midnight at or before the first record's ts_event. */
-  private origin(b: Uint8Array, at: number): void {
-    const lo = u32At(b, at + HEADER.tsEvent);
-    const hi = u32At(b, at + HEADER.tsEvent + 4);
-    const base = hi === 0xffffffff && lo === 0xffffffff ? 0 : midnightBefore(b, at + HEADER.tsEvent);
+  /**
+   * The time origin, from the metadata's start (else the first record's defined ts_event): the UTC
+   * midnight a day before it, so that records stamped a little before the start (ts_event precedes
+   * the ts_recv a query's range is on) keep exact times too. Exact for 103 days after the start.
+   * `roughNs` may be rounded (a double near 2^60): only its day is taken.
+   */
+  private setOrigin(roughNs: number): void {
+    const day = Math.floor(roughNs / DAY_NS);
+    const base = day >= 1 ? (day - 1) * DAY_NS : 0; // a multiple of 2^16: exact in a double
     this.baseHi = Math.floor(base / 4294967296);
     this.baseLo = base % 4294967296;
     this.spec = Object.freeze({ priceDecimals: DBN_PRICE_DECIMALS, sizeDecimals: 0, tsUnitNs: 1, tsBaseNs: base });
+  }
+
+  /** The spec every instrument shares (an origin of 0 if no record had a time yet: times are then unknown). */
+  private specNow(): InstrumentSpec {
+    if (this.spec === null) this.setOrigin(0);
+    return this.spec!;
   }
 
   /** The slot of `book`, asked of the sink once per instrument (shared by every id that has the same name). */
@@ -185,11 +197,11 @@ export class DbnVenue {
    */
   private named(name: string, id: number): number {
     try {
-      return this.sink.instrument(name, id, this.spec!);
+      return this.sink.instrument(name, id, this.specNow());
     } catch (e) {
       if (!isMdfanError(e, ErrorCode.OPTIONS) || name === String(id)) throw e;
       this.names.renamed++;
-      return this.sink.instrument(String(id), id, this.spec!);
+      return this.sink.instrument(String(id), id, this.specNow());
     }
   }
 
