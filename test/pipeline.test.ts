@@ -117,7 +117,7 @@ test('a venue whose books are each as of their own message (a mirror): stale mar
 });
 
 test('--source names every registered venue when it is malformed or unknown', () => {
-  for (const bad of ['carrier-pigeon:x', 'itch:', 'moldudp64:host', 'lobster:only-one.csv', 'nocolon']) {
+  for (const bad of ['carrier-pigeon:x', 'itch:', 'moldudp64:host', 'lobster:only-one.csv', 'nocolon', 'dbn:']) {
     try {
       openSource(bad, { levels: LEVELS });
       assert.unreachable(bad);
@@ -128,7 +128,7 @@ test('--source names every registered venue when it is malformed or unknown', ()
   }
   assert.equal(
     SOURCE_KINDS.map((k) => k.scheme),
-    ['itch', 'lobster', 'moldudp64', 'nats', 'binance-spot', 'binance-usdm', 'binance-coinm'],
+    ['itch', 'lobster', 'moldudp64', 'nats', 'binance-spot', 'binance-usdm', 'binance-coinm', 'dbn'],
   );
 });
 
