@@ -21,7 +21,7 @@ import { formatBookLine } from '../lib/book-line.js';
 import { FLAG, SCHEMA, STYPE } from '../lib/dbn/enums.js';
 import { HEADER, RTYPE, layoutOfStruct } from '../lib/dbn/fields.js';
 import { checkDumpAgainstOracle, GOOG_DBN, GOOG_DBN_ORACLE, GOOG_EVENTS, GOOG_ITCH, oracle } from './helpers/oracle.js';
-import { binPath, sharedData } from './helpers/paths.js';
+import { DBN_SAMPLES, binPath } from './helpers/paths.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { DAY0_NS, mbo, metadata, record } from './helpers/dbn-build.js';
 import { replayDbn } from './helpers/dbn-sink.js';
@@ -29,7 +29,7 @@ import { replayDbn } from './helpers/dbn-sink.js';
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-dbn-'));
 test.after.each(cleanupSegments);
 test.after(() => rmSync(dir, { recursive: true, force: true }));
-const SAMPLES = join(sharedData, 'dbn', 'samples');
+const SAMPLES = DBN_SAMPLES;
 const MBO = layoutOfStruct('MboMsg');
 const DAY = 86400e9;
 

@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { decompress } from 'fzstd';
 import type { DbnMetadata } from '../../lib/dbn/metadata.js';
-import { repoRoot } from './paths.js';
 
-export const DBN_DATA = process.env.MDFAN_DBN_DATA ?? join(repoRoot, '..', 'shared', 'data', 'dbn');
-export const DBN_SAMPLES = join(DBN_DATA, 'samples');
+export { DBN_DATA, DBN_SAMPLES } from './paths.js';
+import { DBN_SAMPLES } from './paths.js';
 
 /** expected.json's conventions: 64-bit integers as decimal strings, chars one-letter strings. */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -9,11 +9,9 @@ import { DbnReader } from '../../feed/dbn/reader.js';
 import { probeInputFile } from '../../feed/input-stream.js';
 import { type StructName, layoutOfStruct } from '../../lib/dbn/fields.js';
 import type { DbnMetadata } from '../../lib/dbn/metadata.js';
-import { repoRoot } from './paths.js';
 
-/** The shared DBN data (README.md there): the GOOG day as MBO, and Databento's conformance samples. */
-export const DBN_DATA = process.env.MDFAN_DBN_DATA ?? join(repoRoot, '..', 'shared', 'data', 'dbn');
-export const DBN_SAMPLES = join(DBN_DATA, 'samples');
+export { DBN_DATA, DBN_SAMPLES } from './paths.js';
+import { DBN_SAMPLES } from './paths.js';
 export const haveDbnSamples = (): boolean => existsSync(join(DBN_SAMPLES, 'expected.json'));
 
 export interface DbnFile {

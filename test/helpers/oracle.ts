@@ -2,15 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { repoRoot, sharedData } from './paths.js';
+import { DBN_DATA, repoRoot } from './paths.js';
 
 export const GOOG_ITCH = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
 /** Every trade and trading action of GOOG_ITCH, from an independent decoder (mdfan read --record-events format). */
 export const GOOG_EVENTS = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.events.csv.gz');
 export const GOOG_ORACLE = join(repoRoot, 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.expected.csv.gz');
 /** The same day as DBN MBO records (v3, zstd), and its oracle keyed by DBN record index, prices at 1e-9. */
-export const GOOG_DBN = join(sharedData, 'dbn', 'GOOG-2012-06-21.mbo.dbn.zst');
-export const GOOG_DBN_ORACLE = join(sharedData, 'dbn', 'GOOG-2012-06-21.mbo.expected.csv.gz');
+export const GOOG_DBN = join(DBN_DATA, 'GOOG-2012-06-21.mbo.dbn.zst');
+export const GOOG_DBN_ORACLE = join(DBN_DATA, 'GOOG-2012-06-21.mbo.expected.csv.gz');
 
 export interface OracleRow {
   index: number;
