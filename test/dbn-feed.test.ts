@@ -16,7 +16,7 @@ import { createLogger } from '../lib/log.js';
 import { DbnReader, type RecordView } from '../feed/dbn/reader.js';
 import { DbnVenue } from '../feed/dbn/venue.js';
 import { probeInputFile } from '../feed/input-stream.js';
-import { SegmentReader, SegmentWriter } from '../native/segment/index.js';
+import { SegmentReader, SegmentWriter, TopSnapshot } from '../native/segment/index.js';
 import { formatBookLine } from '../lib/book-line.js';
 import { FLAG, SCHEMA, STYPE } from '../lib/dbn/enums.js';
 import { HEADER, RTYPE, layoutOfStruct } from '../lib/dbn/fields.js';
@@ -64,6 +64,8 @@ test('the checkpoints through the slot, each with its record\'s ts_event as the 
       throw new Error('unexpected');
     });
     const snap = r.newSnapshot();
+    const top = new TopSnapshot();
+    let topsChecked = 0;
     const rows = oracle(GOOG_DBN_ORACLE);
     const v: RecordView = { buf: Buffer.alloc(0), at: 0, bytes: 0, rtype: 0 };
     let oi = 0;
@@ -83,8 +85,12 @@ test('the checkpoints through the slot, each with its record\'s ts_event as the 
             bad++;
             first ||= `checkpoint ${i}: slot ${line.slice(0, 100)} vs ${rows[oi]!.levels.slice(0, 80)}`;
           }
-          // The slot holds the book of its own last record: its ts_event, to the ns.
-          if (snap.msgIndex === i && snap.exchangeTsBig !== v.buf.readBigUInt64LE(v.at + HEADER.tsEvent)) badTs++;
+          // The slot holds the book of its own last record: its ts_event, to the ns; the top line too.
+          const tsEvent = v.buf.readBigUInt64LE(v.at + HEADER.tsEvent);
+          if (snap.msgIndex === i && snap.exchangeTsBig !== tsEvent) badTs++;
+          r.readTop(slot, top);
+          if (top.msgIndex === i && top.exchangeTsBig !== tsEvent) badTs++;
+          if (top.msgIndex === i) topsChecked++;
           oi++;
         }
         i++;
@@ -95,6 +101,7 @@ test('the checkpoints through the slot, each with its record\'s ts_event as the 
     assert.is(oi, 147_916);
     assert.is(bad, 0, first);
     assert.is(badTs, 0);
+    assert.ok(topsChecked > 10_000, `${topsChecked} top lines of their own checkpoint record`);
   } finally {
     reader.close();
     r.close();

@@ -69,8 +69,13 @@ export class TopSnapshot {
   get msgIndex(): number {
     return this.words[TW.msgIndexLo + 1] * 4294967296 + this.words[TW.msgIndexLo];
   }
+  /** The exchange time in ns as a double: exact below 2^53 (not for epoch ns: see exchangeTsBig). */
   get exchangeTsNs(): number {
     return this.words[TW.exchangeTsLo + 1] * 4294967296 + this.words[TW.exchangeTsLo];
+  }
+  /** The exchange time in ns, exact (an epoch time in ns is above 2^53). Allocates a BigInt. */
+  get exchangeTsBig(): bigint {
+    return (BigInt(this.words[TW.exchangeTsLo + 1]!) << 32n) | BigInt(this.words[TW.exchangeTsLo]!);
   }
   get publishTsNs(): number {
     return this.words[TW.publishTsLo + 1] * 4294967296 + this.words[TW.publishTsLo];

@@ -4,6 +4,7 @@
  * (result, or the error's code and message) and this process's peak RSS, for a test to bound.
  * Usage: bomb-proc.js gen-market|count|read FILE [OUT]
  */
+import { readFileSync } from 'node:fs';
 import { run as genMarket } from '../../feed/cmd/gen-market-cmd.js';
 import { readInput } from '../../feed/index.js';
 import { countItchMessages } from '../../scenarios/replay/progress.js';
@@ -26,5 +27,7 @@ try {
   const err = e as { code?: string; message?: string };
   report = { code: err.code ?? null, message: err.message ?? String(e) };
 }
-report.maxRssBytes = process.resourceUsage().maxRSS * 1024;
+// This process image's own peak (VmHWM): getrusage's maxRSS is carried over from the parent at
+// fork and kept across exec, so it would report the test runner's size, not this reader's.
+report.maxRssBytes = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
 console.log(JSON.stringify(report));
