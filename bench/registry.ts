@@ -18,6 +18,7 @@ import { eventsBench } from './events.js';
 import { bridgeBench } from './bridge.js';
 import { liveBench } from './feed-live.js';
 import { scaleBench } from './scale.js';
+import { ratesBench } from './rates.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
 
@@ -98,6 +99,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
   'false-sharing': (x) => falseSharingBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   events: (x) => eventsBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   scale: (x) => scaleBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
+  rates: (x) => ratesBench({ runs: x.runs, seconds: x.seconds, log: x.log }, x.c2c),
   bridge: (x) => bridgeBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   // Not in `all`: it needs the recordings and replays them whole over the loopback.
   live: (x) => liveBench({ runs: x.runs, log: x.log }, x.c2c),
