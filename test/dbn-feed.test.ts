@@ -140,10 +140,13 @@ test('the trades: one event per T record, in order, equal to the day\'s trades f
 
 test('the time origin: from the metadata\'s start, so a first record with no time (UNDEF_TIMESTAMP) changes nothing; without a start, from the first record with a time', async () => {
   const undef = record('StatusMsg', RTYPE.STATUS, { instrument_id: 7, ts_event: 0xffffffffffffffffn }, { action: 7, is_trading: 'Y' });
-  const a = await replay('origin.dbn', [metadata(), undef, A(1, 'B', 1e9, 1, 0x80, 5)]);
+  // A record stamped a little before the start (ts_event precedes the ts_recv a range is cut on): exact too.
+  const early = record('MboMsg', RTYPE.MBO, { instrument_id: 7, ts_event: DAY0_NS - 1000n }, { order_id: 9n, price: 2_000_000_000n, size: 1, flags: 0x80, action: 'A', side: 'A' });
+  const a = await replay('origin.dbn', [metadata(), undef, early, A(1, 'B', 1e9, 1, 0x80, 5)]);
   assert.is(a.venue.dbn.unknownTimes, 1);
   assert.ok(Number.isNaN(a.sink.events[0]!.exchangeTs), 'the status record has no time');
-  assert.is(BigInt(a.sink.instruments[0]!.spec.tsBaseNs!) + BigInt(a.sink.books[0]!.exchangeTs), DAY0_NS + 5n);
+  const aBase = BigInt(a.sink.instruments[0]!.spec.tsBaseNs!);
+  assert.equal(a.sink.books.map((k) => aBase + BigInt(k.exchangeTs)), [DAY0_NS - 1000n, DAY0_NS + 5n]);
   const b = await replay('origin-nostart.dbn', [metadata({ start: 0n }), A(1, 'B', 1e9, 1, 0x80, 5), A(2, 'B', 2e9, 1, 0x80, 7 * DAY + 9)]);
   assert.is(b.venue.dbn.unknownTimes, 0);
   const base = BigInt(b.sink.instruments[0]!.spec.tsBaseNs!);
@@ -246,6 +249,12 @@ test('names: a definition names its instrument, a mapping record too, metadata m
     1,
   );
   assert.equal(sink.instruments.map((i) => [i.symbol, i.feedId]), [['GEM3_P9812', 20], ['NQM1', 21], ['MSFT', 30]]);
+  // One id, two names on two days (a venue reusing ids): the name of the day of its first record.
+  const reused = await replay('reused.dbn', [
+    metadata({ mappings: [{ rawSymbol: 'OLD', intervals: [{ startDate: '2021-06-01', endDate: '2021-06-02', symbol: '40' }] }, { rawSymbol: 'NEW', intervals: [{ startDate: '2021-06-02', endDate: '2021-06-03', symbol: '40' }] }] }),
+    mbo(40, day2 + 1, 'A', 'B', 1, 1e9, 1),
+  ]);
+  assert.equal(reused.sink.instruments.map((i) => i.symbol), ['NEW']);
   assert.equal(sink.books.map((b) => [b.slot, b.bids]), [[0, [[1e9, 1, 1]]], [1, [[2e9, 1, 1]]], [2, [[3e9, 1, 1]]], [2, [[4e9, 1, 1]]], [2, [[5e9, 1, 1]]]]);
   assert.is(venue.names.renamed, 1);
   assert.is(venue.dbn.skipped, 1);

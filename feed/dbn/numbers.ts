@@ -22,12 +22,6 @@ export function priceAt(b: Uint8Array, p: number): number {
   return hi * TWO32 + lo;
 }
 
-/** A u64 as a number if it is below 2^53, else -1 (the caller decides what a wide value means). */
-export function u53At(b: Uint8Array, p: number): number {
-  const hi = u32At(b, p + 4);
-  return hi >= HI_EXACT ? -1 : hi * TWO32 + u32At(b, p);
-}
-
 /**
  * An order id as a key for the order table: itself below 2^53; a wider id is folded into 53 bits
  * (its high word mixed into 21), distinct ids then collide with a chance of one in 2^53 per pair.

@@ -13,6 +13,7 @@
  * midnight a day before the metadata's start (the instruments' tsBaseNs). The message index is the record index.
  */
 import { ACTION, FLAG, SIDE, UNDEF_TIMESTAMP } from '../../lib/dbn/enums.js';
+import { cstrAt } from '../../lib/dbn/decode.js';
 import { HEADER, type Layout, RTYPE as R, layoutOf, layoutOfStruct } from '../../lib/dbn/fields.js';
 import type { DbnMetadata } from '../../lib/dbn/metadata.js';
 import { abi, type EventFields, newEventFields } from '../../native/segment/index.js';
@@ -348,15 +349,15 @@ export class DbnVenue {
 
   private onDefinition(b: Uint8Array, at: number): void {
     this.dbn.definitions++;
-    this.names.define(u32At(b, at + HEADER.instrumentId), cstrAt(b, at, this.definition, 'raw_symbol'));
+    this.names.define(u32At(b, at + HEADER.instrumentId), cstrField(b, at, this.definition, 'raw_symbol'));
   }
 
   /** A symbol mapping record: the raw symbol is the output symbol, unless that is the id itself (then the input symbol). */
   private onMapping(b: Uint8Array, at: number): void {
     this.dbn.mappings++;
     const id = u32At(b, at + HEADER.instrumentId);
-    const out = cstrAt(b, at, this.mapping, 'stype_out_symbol');
-    this.names.define(id, out !== '' && out !== String(id) ? out : cstrAt(b, at, this.mapping, 'stype_in_symbol'));
+    const out = cstrField(b, at, this.mapping, 'stype_out_symbol');
+    this.names.define(id, out !== '' && out !== String(id) ? out : cstrField(b, at, this.mapping, 'stype_in_symbol'));
   }
 
   /** The venue's counters for the sink. */
@@ -370,11 +371,8 @@ export class DbnVenue {
   }
 }
 
-/** A fixed C string field of a record (up to its first NUL). */
-function cstrAt(b: Uint8Array, at: number, layout: Layout, name: string): string {
+/** A C string field of a record, by name (definition and mapping records: not the hot path). */
+function cstrField(b: Uint8Array, at: number, layout: Layout, name: string): string {
   const f = layout.fields.find((x) => x.name === name)!;
-  const s = b.subarray(at + f.offset, at + f.offset + f.bytes);
-  const end = s.indexOf(0);
-  return Buffer.from(s.buffer, s.byteOffset, end < 0 ? f.bytes : end).toString('utf8');
+  return cstrAt(b, at + f.offset, f.bytes);
 }
-

@@ -3,7 +3,7 @@
  * hot path reads its few fields in place). Driven only by the layouts of fields.ts, so what this
  * prints is what every other reader of those layouts sees: a wrong offset there shows here.
  */
-import { type Field, HEADER, type Layout, layoutOf, layoutOfStruct } from './fields.js';
+import { type Field, HEADER, type Layout, type StructName, layoutOf, layoutOfStruct } from './fields.js';
 
 /** u8..u32 and i8..i32 are numbers, u64/i64 bigints, chars and C strings strings; levels arrays of objects. */
 export type DbnValue = number | bigint | string | DbnFields | DbnFields[];
@@ -18,6 +18,13 @@ export interface DecodedRecord {
 
 /** Reserved and padding fields carry no value: DBN names them with a leading underscore. */
 const isReserved = (f: Field): boolean => f.name.startsWith('_') || f.type.startsWith('reserved');
+
+/** A fixed C string of `bytes` bytes at buf[at]: up to its first NUL, UTF-8. */
+export function cstrAt(buf: Uint8Array, at: number, bytes: number): string {
+  const s = buf.subarray(at, at + bytes);
+  const end = s.indexOf(0);
+  return Buffer.from(s.buffer, s.byteOffset, end < 0 ? bytes : end).toString('utf8');
+}
 
 function fieldsOf(layout: Layout, buf: Buffer, at: number): DbnFields {
   const out: DbnFields = {};
@@ -54,17 +61,16 @@ function fieldValue(f: Field, buf: Buffer, at: number): DbnValue {
         ts_event: buf.readBigUInt64LE(at + HEADER.tsEvent),
       };
   }
-  if (f.type.startsWith('cstr')) {
-    const s = buf.subarray(at, at + f.bytes);
-    const end = s.indexOf(0);
-    return s.toString('utf8', 0, end < 0 ? f.bytes : end);
-  }
+  if (f.type.startsWith('cstr')) return cstrAt(buf, at, f.bytes);
   // levelsN / clevelsN: N pairs, each laid out as its own struct.
   const pair = layoutOfStruct(f.type.startsWith('clevels') ? 'ConsolidatedBidAskPair' : 'BidAskPair');
   const levels: DbnFields[] = [];
   for (let i = 0; i < f.count; i++) levels.push(fieldsOf(pair, buf, at + i * pair.bytes));
   return levels;
 }
+
+/** The record at buf[at] read as `struct` (whatever its rtype says). */
+export const decodeStruct = (buf: Buffer, at: number, struct: StructName): DbnFields => fieldsOf(layoutOfStruct(struct), buf, at);
 
 /** The record at buf[at] as DBN `version` (1..3) lays it out, or null for a record type fields.ts does not know. */
 export function decodeRecord(buf: Buffer, at: number, version: number): DecodedRecord | null {

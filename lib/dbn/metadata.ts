@@ -7,6 +7,7 @@
  * byte offset of the field that is wrong.
  */
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import { cstrAt } from './decode.js';
 import { DBN_VERSIONS, SCHEMA, STYPE } from './enums.js';
 
 /** The metadata's fixed sizes. */
@@ -138,10 +139,8 @@ class Cursor {
   }
   cstr(len: number, field: string): string {
     this.need(len, field);
-    const s = this.b.subarray(this.pos, this.pos + len);
     this.pos += len;
-    const end = s.indexOf(0);
-    return Buffer.from(s.buffer, s.byteOffset, end < 0 ? len : end).toString('utf8');
+    return cstrAt(this.b, this.pos - len, len);
   }
   skip(n: number, field: string): void {
     this.need(n, field);
