@@ -25,7 +25,8 @@
         "src/abi_export.cc",
         "src/commit.cc",
         "src/fdpass.cc",
-        "src/peercred.cc"
+        "src/peercred.cc",
+        "src/itch_engine.cc"
       ]
     }
   ],

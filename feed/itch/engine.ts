@@ -10,7 +10,7 @@ import { TopOfBook } from '../book/top.js';
 import { isValidSymbol } from '../../native/segment/directory.js';
 
 /** A field's text as a quoted string whose every byte is visible (DEL and above escaped). */
-const shown = (text: string): string => JSON.stringify(text).replace(/[\x7f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const shown = (text: string): string => JSON.stringify(text).replace(/[\x7f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export interface ReplayHooks {
   /** A stock directory message named an instrument. */

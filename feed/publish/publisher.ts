@@ -70,6 +70,16 @@ export class Publisher implements BookSink {
     return slot;
   }
 
+  /**
+   * What an engine in the addon needs to publish as this publisher (feed/itch/native-venue.ts):
+   * the writer and the per-slot arrays it reads and keeps. Null when a book dump is asked for (the
+   * dump is written here, book by book).
+   */
+  nativeTarget(): { writer: SegmentWriter; flags: Uint32Array; bookIndex: Float64Array; upstream: Uint32Array } | null {
+    if (this.dump !== null) return null;
+    return { writer: this.writer, flags: this.flags, bookIndex: this.bookIndex, upstream: this.upstream };
+  }
+
   /** Something was published since the last tick(): sleepers may need waking. */
   private published = false;
 

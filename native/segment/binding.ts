@@ -84,6 +84,15 @@ export interface Addon {
   commitUnbind(handle: number): void;
   /** One book commit (top line, then slot) from the stage (levels and fields); returns publish_ts_ns, or -1 for an unbound handle or index. */
   commitBook(handle: number, index: number): number;
+  /**
+   * The addon's ITCH engine (native/src/itch_engine.cc): binds the venue's arrays (slot by stock
+   * locate, the publisher's per-slot flags, book indexes and upstream marks, its counters, the
+   * in/out array) and returns a handle of this thread's.
+   */
+  itchCreate(levels: number, slotByLocate: Int32Array, flags: Uint32Array, bookIndex: Float64Array, upstream: Uint32Array, counters: Float64Array, io: Float64Array): number;
+  itchFree(handle: number): void;
+  /** Runs framed messages of `bytes` (positions in the in/out array) through the books into the writer's slots and ring; returns why it stopped. */
+  itchRun(handle: number, commitHandle: number, bytes: Uint8Array, ring: ArrayBuffer | null, registry: ArrayBuffer | null): number;
   abi(): AbiDump;
   /** Addon states alive in this process: one per environment (thread) that loaded the addon. */
   addonStates(): number;

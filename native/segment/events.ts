@@ -201,6 +201,12 @@ export class EventRingWriter {
     this.head = r;
   }
 
+  /** Records up to `head` were appended by the addon's engine (same protocol): later appends follow them. */
+  adoptHead(head: number): void {
+    if (!(Number.isInteger(head) && head >= this.head)) throw new MdfanError(ErrorCode.OPTIONS, `the ring's head cannot move from ${this.head} to ${head}`, { expected: this.head, found: head });
+    this.head = head;
+  }
+
   /**
    * Test hook: leaves the next record's slot mid-write (E1 done, nothing else), as a writer
    * killed inside append() would.

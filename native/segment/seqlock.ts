@@ -259,6 +259,11 @@ export class SlotWriter {
     return this.slotsWord + index * this.strideWords;
   }
 
+  /** The addon's handle of this writer's commit (an engine in the addon commits through it); -1 once closed. */
+  get commitHandle(): number {
+    return this.handle;
+  }
+
   /** Top lines committed so far (a top line is committed only when its book's top changed). */
   get topCommits(): number {
     return this.stageWords[STAGE.topCommits];

@@ -274,6 +274,22 @@ export class SegmentWriter {
     if (now - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(now);
   }
 
+  /** When the next heartbeat falls due (CLOCK_MONOTONIC ns): an engine in the addon stops there for beatIfDue. */
+  get beatDueNs(): number {
+    return this.lastBeatNs + HEARTBEAT_EVERY_NS;
+  }
+
+  /**
+   * An engine in the addon committed `publishes` books and appended records up to `ringHead` as
+   * this writer: they are counted as its own; the heartbeat goes out if due at `nowNs` (its last
+   * clock read, 0 for none).
+   */
+  adoptNative(publishes: number, ringHead: number, nowNs: number): void {
+    this.publishes += publishes;
+    this.ring?.adoptHead(ringHead);
+    if (nowNs > 0 && nowNs - this.lastBeatNs > HEARTBEAT_EVERY_NS) this.beat(nowNs);
+  }
+
   /**
    * Heartbeat and counters together, for writer loops: cheap to call per message (one clock
    * read only every 256 calls).

@@ -22,6 +22,9 @@ void CleanupState(void* arg) {
   for (BoundWriter& w : state->bound)
     if (w.used) UnbindWriter(state->env, w);
   state->bound.clear();
+  for (ItchEngine*& e : state->itch)
+    if (e) FreeItchEngine(state->env, e);
+  state->itch.clear();
 }
 
 // The instance data's finaliser: runs after the cleanup hooks, when the environment is gone.
@@ -43,6 +46,8 @@ uint32_t LiveStates() { return live_states.load(std::memory_order_relaxed); }
 namespace mdfan {
 // peercred.cc: declared here, not in util.h, to keep the shared header untouched.
 void InitPeerCred(Napi::Env env, Napi::Object exports);
+// itch_engine.cc
+void InitItchEngine(Napi::Env env, Napi::Object exports, AddonState* state);
 }  // namespace mdfan
 
 namespace {
@@ -59,6 +64,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdfan::InitCommit(env, exports, state);
   mdfan::InitFdPass(env, exports);
   mdfan::InitPeerCred(env, exports);
+  mdfan::InitItchEngine(env, exports, state);
   exports.Set("addonStates", Napi::Function::New(env, mdfan::AddonStates, "addonStates"));
   return exports;
 }

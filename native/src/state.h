@@ -26,14 +26,22 @@ struct BoundWriter {
   std::vector<mdfan_level_t> converted;
 };
 
+// An ITCH engine (itch_engine.cc): its books and the venue's arrays it writes.
+struct ItchEngine;
+
 struct AddonState {
   napi_env env = nullptr;  // the environment this state belongs to (for its cleanup hook)
   // Handles index this table; a freed entry is reused. Only the environment's own thread touches it.
   std::vector<BoundWriter> bound;
+  // ITCH engines by handle (null: a freed entry, reused).
+  std::vector<ItchEngine*> itch;
 };
 
 // Forgets a bound writer: deletes its buffers' references and frees its entry.
 void UnbindWriter(napi_env env, BoundWriter& w);
+
+// Frees an ITCH engine: its books, and its references to the venue's arrays; sets it null.
+void FreeItchEngine(napi_env env, ItchEngine*& engine);
 
 // Addon states alive in the process (a diagnostic: each environment adds one while it lives).
 uint32_t LiveStates();
