@@ -102,6 +102,7 @@ function compare(bytes: Uint8Array, file: string, maxInstruments: number, symbol
       }
     }
     assert.equal(nv.syncCounters(), ts.syncCounters(), 'the same counters');
+    assert.equal(nv.bookCounters, ts.engine.books.counters, 'the same counts of the books\' own');
     assert.equal(Array.from(nv.typeCounts), Array.from(ts.engine.typeCounts), 'the same messages per type');
     assert.is(b.instruments, a.instruments, 'the same instruments');
     const dir = L.directoryOffset;
@@ -141,6 +142,7 @@ function craftedFlow(): Buffer {
   m.push(add(1, 'B', 100, 1000), add(2, 'S', 50, 1010), add(1, 'B', 7, 1001), add(3, 'B', 10, 999, 2), add(4, 'B', 20, 900, 3), add(5, 'B', 30, 990, 9));
   for (let k = 0; k < 30; k++) m.push(add(100 + k, k % 2 ? 'S' : 'B', 10 + k, k % 2 ? 1011 + k : 999 - k));
   m.push(exec(1, 30), exec(1, 500), cancel(2, 0), cancel(99, 1), del(3), replace(2, 6, 50, 1010), replace(6, 4, 10, 1005), replace(777, 778, 1, 1));
+  m.push(add(50, 'B', 5, 995), replace(50, 101, 5, 995), del(50), add(51, 'B', 6, 996), replace(51, 52, 6, 996), exec(52, 6));
   m.push(add(7, 'S', 40, 1003), replace(7, 8, 40, 1004), replace(8, 9, 41, 1004), replace(9, 100, 5, 1002));
   m.push(encode('C', { stockLocate: 1, orderReferenceNumber: 101, executedShares: 3, matchNumber: 9, printable: 'N', executionPrice: 1012 }));
   m.push(encode('C', { stockLocate: 1, orderReferenceNumber: 103, executedShares: 1, matchNumber: 10, printable: 'Y', executionPrice: 1014 }));

@@ -14,6 +14,7 @@ import type { SegmentWriter } from '../../native/segment/writer.js';
 import type { Publisher } from '../publish/publisher.js';
 import { NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
 import { T } from './layout.js';
+import type { BookCounters } from './books.js';
 import { ItchMessage, decode } from './message.js';
 import { shown } from './engine.js';
 
@@ -120,6 +121,12 @@ export class NativeItchVenue {
     if (this.slotByLocate[m.locate]! >= 0) return;
     const slot = this.publisher.instrument(symbol, m.locate, ITCH_SPEC);
     this.slotByLocate[m.locate] = slot === NOT_PUBLISHED ? NOT_PUBLISHED : slot;
+  }
+
+  /** The books' own counts, as ItchBooks.counters. */
+  get bookCounters(): BookCounters {
+    const c = this.c;
+    return { unknownOrderRefs: c[C.unknownOrderRefs]!, duplicateOrderRefs: c[C.duplicateOrderRefs]!, overExecutions: c[C.overExecutions]! };
   }
 
   /** The engine's counts as the venue's counters (as ItchVenue.syncCounters). */
