@@ -127,6 +127,25 @@ export class FrameCursor {
     this.pos = 0;
   }
 
+  /** Where the next message's frame starts in `bytes`. */
+  get framePos(): number {
+    return this.pos;
+  }
+
+  /** Stream offset of position `at` of `bytes`. */
+  streamOffset(at: number): number {
+    return this.base + at;
+  }
+
+  /**
+   * Frames up to position `at` of `bytes` were checked and taken by someone else (the addon's
+   * engine runs the same checks): the next message starts there.
+   */
+  skipTo(at: number): void {
+    if (!(at >= this.pos && at <= this.buf.length)) throw new RangeError(`skipTo(${at}) outside ${this.pos}..${this.buf.length}`);
+    this.pos = at;
+  }
+
   /** Whether a whole message (or a zero length, which next() reports as CORRUPT) is buffered. */
   ready(): boolean {
     const { buf, pos } = this;

@@ -30,6 +30,9 @@ export const NATIVE_STOP = Object.freeze({ END: 0, MAX: 1, DIRECTORY: 2, FRAME: 
 const UNASKED = -2;
 const LOCATES = 65536;
 
+/** Message `msgIndex`, whose frame starts at `framePos` of the bytes run, is malformed in `field` (found: what it held): dropped, unless this throws. */
+export type MalformedHook = (msgIndex: number, field: string, found: string, framePos: number) => void;
+
 export interface NativeRun {
   /** Byte offset of the next frame not processed. */
   pos: number;
@@ -51,7 +54,7 @@ export class NativeItchVenue {
   private freed = false;
 
   /** The engine for `publisher`, or null where it cannot serve (a book dump is asked for). */
-  static for(publisher: Publisher, levels: number, onMalformed?: (msgIndex: number, field: string, found: string) => void): NativeItchVenue | null {
+  static for(publisher: Publisher, levels: number, onMalformed?: MalformedHook): NativeItchVenue | null {
     const target = publisher.nativeTarget();
     return target === null ? null : new NativeItchVenue(publisher, target, levels, onMalformed);
   }
@@ -60,7 +63,7 @@ export class NativeItchVenue {
     private readonly publisher: Publisher,
     target: NonNullable<ReturnType<Publisher['nativeTarget']>>,
     levels: number,
-    private readonly onMalformed?: (msgIndex: number, field: string, found: string) => void,
+    private readonly onMalformed?: MalformedHook,
   ) {
     this.writer = target.writer;
     this.handle = native.itchCreate(levels, this.slotByLocate, target.flags, target.bookIndex, target.upstream, this.c, this.io);
@@ -115,7 +118,7 @@ export class NativeItchVenue {
     const symbol = m.stock();
     if (!isValidSymbol(symbol)) {
       this.c[C.malformed]++;
-      this.onMalformed?.(msgIndex, 'stock', shown(symbol));
+      this.onMalformed?.(msgIndex, 'stock', shown(symbol), offset - 2);
       return;
     }
     if (this.slotByLocate[m.locate]! >= 0) return;
