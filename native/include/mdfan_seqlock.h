@@ -212,11 +212,17 @@ static inline void mdfan_commit_top_line(mdfan_top_t *top, const mdfan_top_t *t)
  * spinning on the line takes it back between any two of the writer's stores, so every store after
  * W1 may cost a line transfer (one store per field measured about 3x slower than this on a spinning
  * reader's line: docs/BENCHMARKS.md).
+ * mdfan_commit_book_from writes only the levels from bid_from / ask_from on (levels: none of that
+ * side): for a writer that knows the slot already holds the levels before them (it wrote them, and
+ * the slot's update_count says nobody committed since) and that only a change at that rank moved
+ * the rest. The slot ends exactly as a whole commit would leave it, in fewer line transfers.
+ * mdfan_commit_book is the whole commit: from 0 on both sides.
  */
-static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const mdfan_level_t *bids,
-                                    uint32_t bid_count, const mdfan_level_t *asks, uint32_t ask_count,
-                                    uint64_t msg_index, uint64_t exchange_ts_ns, uint64_t publish_ts_ns,
-                                    uint32_t flags, uint32_t instrument_index, int keep_top) {
+static inline int mdfan_commit_book_from(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const mdfan_level_t *bids,
+                                         uint32_t bid_count, const mdfan_level_t *asks, uint32_t ask_count,
+                                         uint32_t bid_from, uint32_t ask_from, uint64_t msg_index,
+                                         uint64_t exchange_ts_ns, uint64_t publish_ts_ns, uint32_t flags,
+                                         uint32_t instrument_index, int keep_top) {
   mdfan_slot_header_t h;
   memcpy(&h, slot, sizeof h); /* our own last stores: a plain read is exact (update_count) */
   if (bid_count > levels) bid_count = levels;
@@ -260,14 +266,28 @@ static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t le
   uint32_t odd = mdfan_seqlock_write_open(seqp);
   memcpy(slot + sizeof h.seq, (const uint8_t *)&h + sizeof h.seq, sizeof h - sizeof h.seq);
   uint8_t *bid_levels = slot + MDFAN_BIDS_OFFSET, *ask_levels = slot + MDFAN_ASKS_OFFSET(levels);
-  size_t side_bytes = (size_t)levels * MDFAN_LEVEL_BYTES;
-  size_t bid_bytes = (size_t)bid_count * MDFAN_LEVEL_BYTES, ask_bytes = (size_t)ask_count * MDFAN_LEVEL_BYTES;
-  if (bid_levels != (const uint8_t *)bids) memcpy(bid_levels, bids, bid_bytes); /* bids may be the slot's own */
-  memset(bid_levels + bid_bytes, 0, side_bytes - bid_bytes);
-  if (ask_levels != (const uint8_t *)asks) memcpy(ask_levels, asks, ask_bytes);
-  memset(ask_levels + ask_bytes, 0, side_bytes - ask_bytes);
+  if (bid_from < levels) {
+    size_t from = (size_t)bid_from * MDFAN_LEVEL_BYTES, end = (size_t)levels * MDFAN_LEVEL_BYTES;
+    size_t used = bid_count > bid_from ? (size_t)bid_count * MDFAN_LEVEL_BYTES : from;
+    if (bid_levels != (const uint8_t *)bids) memcpy(bid_levels + from, (const uint8_t *)bids + from, used - from); /* bids may be the slot's own */
+    memset(bid_levels + used, 0, end - used);
+  }
+  if (ask_from < levels) {
+    size_t from = (size_t)ask_from * MDFAN_LEVEL_BYTES, end = (size_t)levels * MDFAN_LEVEL_BYTES;
+    size_t used = ask_count > ask_from ? (size_t)ask_count * MDFAN_LEVEL_BYTES : from;
+    if (ask_levels != (const uint8_t *)asks) memcpy(ask_levels + from, (const uint8_t *)asks + from, used - from);
+    memset(ask_levels + used, 0, end - used);
+  }
   mdfan_seqlock_write_end(seqp, odd);
   return top_changed;
+}
+
+static inline int mdfan_commit_book(uint8_t *slot, mdfan_top_t *top, uint32_t levels, const mdfan_level_t *bids,
+                                    uint32_t bid_count, const mdfan_level_t *asks, uint32_t ask_count,
+                                    uint64_t msg_index, uint64_t exchange_ts_ns, uint64_t publish_ts_ns,
+                                    uint32_t flags, uint32_t instrument_index, int keep_top) {
+  return mdfan_commit_book_from(slot, top, levels, bids, bid_count, asks, ask_count, 0, 0, msg_index, exchange_ts_ns,
+                                publish_ts_ns, flags, instrument_index, keep_top);
 }
 
 /*

@@ -8,7 +8,11 @@
 // and per instrument two price ladders kept sorted with the best level last, keys and sizes in
 // separate arrays so the binary search touches only keys.
 #pragma once
+#include <sys/mman.h>
+
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -56,11 +60,12 @@ class Ladder {
     return rank;
   }
 
-  // The best `levels` as the slot's levels (price, size, orders), best first; returns how many.
+  // The best `levels` as the slot's levels (price, size, orders), best first, from rank `from` on
+  // (the ranks before it left as they are); returns how many the side shows.
   template <typename Level>
-  uint32_t FillTop(Level* dst, uint32_t levels) const {
+  uint32_t FillTop(Level* dst, uint32_t levels, uint32_t from = 0) const {
     uint32_t count = n() < levels ? n() : levels;
-    for (uint32_t r = 0; r < count; r++) {
+    for (uint32_t r = from; r < count; r++) {
       size_t i = n() - 1 - r;
       dst[r].price = ask_ ? -keys_[i] : keys_[i];
       dst[r].size = sizes_[i] > 0 ? static_cast<uint64_t>(sizes_[i]) : 0;
@@ -107,43 +112,75 @@ struct Order {
 };
 static_assert(sizeof(Order) == 24, "an order row is 24 bytes");
 
+// Rows of a table too large for the caches, zero-filled: on 2 MiB pages where the kernel gives them
+// (transparent huge pages on advice), so a random lookup costs a cache miss but not also a TLB miss
+// and a page walk (a whole market's live orders fill hundreds of MiB of 4 KiB pages otherwise).
+template <typename Row>
+class HugeRows {
+ public:
+  explicit HugeRows(size_t n) : n_(n), bytes_((n * sizeof(Row) + kHuge - 1) / kHuge * kHuge) {
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    madvise(p, bytes_, MADV_HUGEPAGE);  // advice only: 4 KiB pages if refused
+    rows_ = static_cast<Row*>(p);
+  }
+  ~HugeRows() { munmap(rows_, bytes_); }
+  HugeRows(const HugeRows&) = delete;
+  HugeRows& operator=(const HugeRows&) = delete;
+  size_t size() const { return n_; }
+  Row* data() { return rows_; }
+  Row& operator[](size_t i) { return rows_[i]; }
+  const Row& operator[](size_t i) const { return rows_[i]; }
+
+ private:
+  static constexpr size_t kHuge = 2u << 20;
+  size_t n_, bytes_;
+  Row* rows_;
+};
+
 // Live orders by reference: linear probing, backward-shift deletion (no tombstones pile up over a
 // long day), at most half full, doubled when it would not be.
 class OrderTable {
  public:
-  OrderTable() : rows_(1u << 16), mask_((1u << 16) - 1) {}
+  OrderTable() : rows_(new HugeRows<Order>(1u << 16)), mask_((1u << 16) - 1) {}
   size_t size() const { return count_; }
 
   Order* Find(uint64_t ref) {
+    HugeRows<Order>& rows = *rows_;
     for (size_t i = Home(ref);; i = (i + 1) & mask_) {
-      Order& o = rows_[i];
+      Order& o = rows[i];
       if (!o.used) return nullptr;
       if (o.ref == ref) return &o;
     }
   }
 
+  // Starts loading the row `ref` hashes to: the next message's lookup then finds it in cache.
+  void Prefetch(uint64_t ref) const { __builtin_prefetch(&(*rows_)[Home(ref)], 0, 3); }
+
   // Inserts a reference known to be absent.
   void Put(uint64_t ref, uint16_t locate, bool ask, uint32_t price, uint32_t shares) {
-    if ((count_ + 1) * 2 > rows_.size()) Grow();
+    if ((count_ + 1) * 2 > rows_->size()) Grow();
+    HugeRows<Order>& rows = *rows_;
     size_t i = Home(ref);
-    while (rows_[i].used) i = (i + 1) & mask_;
-    rows_[i] = Order{ref, price, shares, locate, static_cast<uint8_t>(ask), 1};
+    while (rows[i].used) i = (i + 1) & mask_;
+    rows[i] = Order{ref, price, shares, locate, static_cast<uint8_t>(ask), 1};
     count_++;
   }
 
   // Removes the row `o` points at (from Find).
   void Remove(Order* o) {
-    size_t i = static_cast<size_t>(o - rows_.data());
+    HugeRows<Order>& rows = *rows_;
+    size_t i = static_cast<size_t>(o - rows.data());
     for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
-      if (!rows_[j].used) break;
-      size_t h = Home(rows_[j].ref);
+      if (!rows[j].used) break;
+      size_t h = Home(rows[j].ref);
       // Row j may move into hole i if its home is not in (i, j] (cyclically).
       bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
       if (stays) continue;
-      rows_[i] = rows_[j];
+      rows[i] = rows[j];
       i = j;
     }
-    rows_[i].used = 0;
+    rows[i].used = 0;
     count_--;
   }
 
@@ -158,16 +195,17 @@ class OrderTable {
     return static_cast<size_t>(k) & mask_;
   }
   void Grow() {
-    std::vector<Order> old;
+    std::unique_ptr<HugeRows<Order>> old(new HugeRows<Order>(rows_->size() * 2));
     old.swap(rows_);
-    rows_.assign(old.size() * 2, Order{0, 0, 0, 0, 0, 0});
-    mask_ = rows_.size() - 1;
+    mask_ = rows_->size() - 1;
     count_ = 0;
-    for (const Order& o : old)
+    for (size_t i = 0; i < old->size(); i++) {
+      const Order& o = (*old)[i];
       if (o.used) Put(o.ref, o.locate, o.ask, o.price, o.shares);
+    }
   }
 
-  std::vector<Order> rows_;
+  std::unique_ptr<HugeRows<Order>> rows_;
   size_t mask_;
   size_t count_ = 0;
 };
@@ -187,6 +225,7 @@ class Books {
   OrderTable orders;
   BookCounters counters;
   int32_t touched_rank = kNoRank;
+  bool touched_ask = false;  // the side of touched_rank's level (a message touches one side)
 
   Book& At(uint16_t locate) {
     std::unique_ptr<Book>& b = by_locate_[locate];
@@ -201,7 +240,7 @@ class Books {
     }
     orders.Put(ref, locate, ask, price, shares);
     int32_t rank = At(locate).Side(ask).Add(price, shares);
-    if (rank < touched_rank) touched_rank = rank;
+    if (rank < touched_rank) touched_rank = rank, touched_ask = ask;
     return locate;
   }
 
@@ -222,7 +261,7 @@ class Books {
     bool gone = take == left;
     if (take == 0 && !gone) return locate;  // no level changes by value: nothing touched
     int32_t rank = At(locate).Side(o->ask).Reduce(o->price, take, gone);
-    if (rank >= 0 && rank < touched_rank) touched_rank = rank;
+    if (rank >= 0 && rank < touched_rank) touched_rank = rank, touched_ask = o->ask;
     if (gone) orders.Remove(o);
     else o->shares = static_cast<uint32_t>(left - take);
     return locate;

@@ -36,6 +36,8 @@ struct ItchEngine {
   double* io = nullptr;
   uint32_t ticks = 0;
   std::vector<mdfan_level_t> staged;  // bids then asks, `levels` each
+  // Per slot: the update_count this engine's last commit left (a slot still showing it holds that book).
+  std::vector<uint64_t> last_update;
   napi_ref refs[6] = {};
 };
 
@@ -277,6 +279,7 @@ Napi::Value ItchCreate(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   e->max_slots = static_cast<uint32_t>(slots);
+  e->last_update.assign(slots, UINT64_MAX);  // no commit of ours yet: the first is whole
   // The arrays stay alive while the engine lives (freed by itchFree or the environment's end).
   for (int i = 0; i < 6; i++) napi_create_reference(env, info[i + 1], 1, &e->refs[i]);
   size_t h = 0;
@@ -384,6 +387,20 @@ Napi::Value ItchRun(const Napi::CallbackInfo& info) {
     pos += 2 + len;
     uint64_t index = msg++;
     done++;
+    // The next message's cache misses start now, under this one's work: its order's row, its
+    // slot's header and top line, the ring's next record (a whole market's tables are far larger
+    // than the caches, and each of these is a miss otherwise).
+    if (pos + 2 + 19 <= end) {
+      const uint8_t* q = buf + pos + 2;
+      uint8_t nt = q[0];
+      if (nt == 'A' || nt == 'F' || nt == 'E' || nt == 'C' || nt == 'X' || nt == 'D' || nt == 'U') e->books.orders.Prefetch(Be64(q + 11));
+      int32_t ns = e->slot_by_locate[Be16(q + 1)];
+      if (ns >= 0 && static_cast<uint32_t>(ns) < w.max_instruments) {
+        __builtin_prefetch(w.slots + static_cast<uint64_t>(ns) * w.stride, 1, 3);
+        if (w.tops) __builtin_prefetch(w.tops + static_cast<uint64_t>(ns) * MDFAN_TOP_STRIDE_BYTES, 1, 3);
+      }
+      if (ring) __builtin_prefetch(ring + MDFAN_EVENTS_HEADER_BYTES + (head & ring_mask) * MDFAN_EVENT_BYTES, 1, 3);
+    }
     bool published = false;
     if (want == 0) {
       c[kCUnknownTypes]++;
@@ -429,14 +446,26 @@ Napi::Value ItchRun(const Napi::CallbackInfo& info) {
           c[kCUnannounced]++;
         } else if (slot >= 0 && static_cast<uint32_t>(slot) < w.max_instruments && static_cast<uint32_t>(slot) < e->max_slots) {
           itch::Book& book = b.At(static_cast<uint16_t>(changed));
-          uint32_t bc = book.bids.FillTop(bids, fill);
-          uint32_t ac = book.asks.FillTop(asks, fill);
-          // The publish time: when the writer begins this message's commit (as commitBook).
-          now = mdfan_monotonic_ns();
           uint8_t* slot_ptr = w.slots + static_cast<uint64_t>(slot) * w.stride;
           mdfan_top_t* top = w.tops ? reinterpret_cast<mdfan_top_t*>(w.tops + static_cast<uint64_t>(slot) * MDFAN_TOP_STRIDE_BYTES) : nullptr;
-          stage->top_commits += static_cast<uint32_t>(mdfan_commit_book(slot_ptr, top, slot_levels, bids, bc, asks, ac, index, ts, now,
-                                                                        e->flags[slot], static_cast<uint32_t>(slot), 0));
+          // The slot still holds this engine's last book if nobody committed to it since (its
+          // update_count is the one this engine left; a plain read: our own thread's stores).
+          // Then only the touched side from the touched rank on is written: the levels before it
+          // and the other side are already there, as a whole commit would write them.
+          uint32_t rank = static_cast<uint32_t>(b.touched_rank);
+          bool partial = reinterpret_cast<const mdfan_slot_header_t*>(slot_ptr)->update_count == e->last_update[slot];
+          uint32_t bid_from = !partial ? 0 : b.touched_ask ? slot_levels : rank;
+          uint32_t ask_from = !partial ? 0 : b.touched_ask ? rank : slot_levels;
+          // Level 0 of both sides always: the top line is compared with it.
+          uint32_t bc = book.bids.FillTop(bids, fill, bid_from);
+          if (bid_from > 0) book.bids.FillTop(bids, 1);
+          uint32_t ac = book.asks.FillTop(asks, fill, ask_from);
+          if (ask_from > 0) book.asks.FillTop(asks, 1);
+          // The publish time: when the writer begins this message's commit (as commitBook).
+          now = mdfan_monotonic_ns();
+          stage->top_commits += static_cast<uint32_t>(mdfan_commit_book_from(slot_ptr, top, slot_levels, bids, bc, asks, ac, bid_from, ask_from,
+                                                                             index, ts, now, e->flags[slot], static_cast<uint32_t>(slot), 0));
+          e->last_update[slot] = reinterpret_cast<const mdfan_slot_header_t*>(slot_ptr)->update_count;
           e->book_index[slot] = static_cast<double>(index);
           e->upstream[slot] = 0;
           publishes++;
