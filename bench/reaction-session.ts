@@ -101,5 +101,6 @@ export async function reactionSession(o: ReactionSessionOptions): Promise<Reacti
     off();
     session.end();
     dropReply();
+    await Promise.all(session.children.map((c) => c.kill())); // reaped: no strategy outlives its run
   }
 }
