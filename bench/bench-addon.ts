@@ -39,6 +39,7 @@ export interface ReactionRunOptions {
   maxRounds: number;
   /** The first rounds are not recorded (the strategy's JIT, caches). */
   warmupRounds: number;
+  /** Measured time, from the end of the warm-up. */
   durationNs: number;
   paceMinNs: number;
   paceMaxNs: number;

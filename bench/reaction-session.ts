@@ -74,14 +74,13 @@ export async function reactionSession(o: ReactionSessionOptions): Promise<Reacti
     session.children.push(c);
     await c.line(/^ready$/, BENCH_DEFAULTS.readyTimeoutMs);
     const paceNs = o.paceMs.map((ms) => Math.round(ms * 1e6));
-    const meanPaceNs = (paceNs[0]! + paceNs[1]!) / 2;
     const r = benchNative().reactionRun(w.map.buffer, w.tops.map.buffer, reply.buffer, {
       slotsOffset: w.layout.slotsOffset,
       slotStride: w.layout.slotStride,
       levels: w.layout.levels,
       warmupRounds: o.warmupRounds,
       maxRounds: o.warmupRounds + Math.ceil((o.seconds * 1e9) / Math.max(1, paceNs[0]!)),
-      durationNs: Math.round(o.seconds * 1e9 + o.warmupRounds * meanPaceNs),
+      durationNs: Math.round(o.seconds * 1e9),
       paceMinNs: paceNs[0]!,
       paceMaxNs: paceNs[1]!,
       roundTimeoutNs: Math.round(o.roundTimeoutMs * 1e6),

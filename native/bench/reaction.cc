@@ -47,7 +47,7 @@ bool Opt(const Napi::Object& o, const char* key, uint64_t* out) {
 }
 
 // reactionRun(map, tops, reply, { slotsOffset, slotStride, levels, maxRounds, warmupRounds,
-//   durationNs, paceMinNs, paceMaxNs, roundTimeoutNs, seed })
+//   durationNs (after the warm-up), paceMinNs, paceMaxNs, roundTimeoutNs, seed })
 // -> { reactionNs: Float64Array (sorted; rounds after the warm-up), rounds, mismatches, timedOutRound (0: none) }
 // map: the segment's mapping (slot 0 is committed); tops: its top lines' mapping; reply: the reply
 // object's mapping (mdfan_reaction_reply_t at offset 0).
@@ -97,11 +97,12 @@ Napi::Value ReactionRun(const Napi::CallbackInfo& info) {
   std::vector<double> samples;
   samples.reserve(max_rounds);
   uint64_t rng = seed | 1u, mismatches = 0, timed_out = 0, k = 0;
-  const uint64_t start = mdfan_monotonic_ns();
+  // The measured time starts after the warm-up, however long that took (a loaded machine).
+  uint64_t start = mdfan_monotonic_ns();
   // [RR0] order: acquire load; pairs with: the strategy's seq store (release in C, seq_cst in JavaScript).
   // The sequence before the first book: only a change after a commit is a reply.
   uint32_t last = __atomic_load_n(&reply->seq, __ATOMIC_ACQUIRE);
-  while (k < max_rounds && mdfan_monotonic_ns() - start < duration_ns) {
+  while (k < max_rounds && (k < warmup || mdfan_monotonic_ns() - start < duration_ns)) {
     k++;
     bids[0].price = BidOf(k);
     const uint64_t t0 = mdfan_monotonic_ns();  // the commit's publish_ts_ns: the reaction's start
@@ -128,6 +129,7 @@ Napi::Value ReactionRun(const Napi::CallbackInfo& info) {
     uint64_t idx = __atomic_load_n(&reply->msg_index, __ATOMIC_RELAXED);
     int64_t bid = __atomic_load_n(&reply->bid_price, __ATOMIC_RELAXED);
     // An order for another book (or a price the book did not have) is no reaction to this one.
+    if (k == warmup) start = t1;
     if (idx != k || bid != BidOf(k)) mismatches++;
     else if (k > warmup) samples.push_back(static_cast<double>(t1 - t0));
     // [RH] order: relaxed store; pairs with: the readers' heartbeat loads (liveness only: no data
