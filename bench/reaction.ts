@@ -60,9 +60,9 @@ export interface ReactionRow {
   [k: string]: unknown;
 }
 
-const LOOPS: Record<ReactionStrategy | JsLoop, string> = {
+/** Each row's `loop`: how its strategy looks for a new top. */
+const LOOPS: Record<'c' | JsLoop, string> = {
   c: "C: spins on the top line's seq, seqlock copy on a change",
-  js: '',
   poll: 'JavaScript: BookReader.pollTops(), readTop() on a change',
   copy: 'JavaScript: BookReader.readTop() on every look',
 };
