@@ -1,10 +1,11 @@
 /**
  * The benchmarks' addon (mdfan_bench: cache-line ping-pong, the native read's own cost, NUMA
- * placement), kept out of the product's addon. A clone's build (node-gyp, `npm ci`) makes it beside
- * the main addon in native/build/Release; an installed package ships no prebuild of it, so it is
- * compiled here on first use (into native/build/bench, else the user's cache), as the C peers are,
- * and rebuilt when a source or header is newer. No compiler: MDFAN_ERR_BUILD; no Node headers:
- * MDFAN_ERR_MISSING_DEPENDENCY, each saying what to install.
+ * placement, the reaction benchmark's writer and reply spinner), kept out of the product's addon. A
+ * clone's build (node-gyp, `npm ci`) makes it beside the main addon in native/build/Release; an
+ * installed package ships no prebuild of it, so it is compiled here on first use (into
+ * native/build/bench, else the user's cache), as the C peers are, and rebuilt when a source or
+ * header is newer. No compiler: MDFAN_ERR_BUILD; no Node headers: MDFAN_ERR_MISSING_DEPENDENCY,
+ * each saying what to install.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -23,10 +24,43 @@ export interface BenchAddon {
   mbind(buffer: ArrayBuffer, node: number): void;
   /** The NUMA node holding the page at byteOffset of a mapping (get_mempolicy). */
   memNode(buffer: ArrayBuffer, byteOffset: number): number;
+  /**
+   * `mdfan bench reaction`'s writer and reply spinner, on this thread: commits a book to slot 0 of
+   * `map` (its top line in `tops`), spins on the reply line in `reply` for the strategy's order,
+   * records order - commit, paces, and goes again (native/bench/reaction.cc).
+   */
+  reactionRun(map: ArrayBuffer, tops: ArrayBuffer, reply: ArrayBuffer, o: ReactionRunOptions): ReactionRunResult;
+}
+
+export interface ReactionRunOptions {
+  slotsOffset: number;
+  slotStride: number;
+  levels: number;
+  maxRounds: number;
+  /** The first rounds are not recorded (the strategy's JIT, caches). */
+  warmupRounds: number;
+  /** Measured time, from the end of the warm-up. */
+  durationNs: number;
+  paceMinNs: number;
+  paceMaxNs: number;
+  /** A round with no reply after this long ends the run (timedOutRound). */
+  roundTimeoutNs: number;
+  seed: number;
+}
+
+export interface ReactionRunResult {
+  /** Sorted reactions (ns) of the matching orders after the warm-up. */
+  reactionNs: Float64Array;
+  /** Rounds answered (a mismatched order included). */
+  rounds: number;
+  /** Orders that named another book or another best bid than the one just committed. */
+  mismatches: number;
+  /** The round no order came for within roundTimeoutNs (0: none). */
+  timedOutRound: number;
 }
 
 const require = createRequire(import.meta.url);
-const SOURCES = ['bench_addon.cc', 'c2c.cc', 'read_cost.cc', 'numa.cc'].map((f) => `native/bench/${f}`);
+const SOURCES = ['bench_addon.cc', 'c2c.cc', 'read_cost.cc', 'numa.cc', 'reaction.cc'].map((f) => `native/bench/${f}`);
 const INCLUDE_DIRS = ['native/bench', 'native/src', 'native/include'];
 /** As binding.gyp's target_defaults. */
 const FLAGS = ['-std=c++17', '-O2', '-Wall', '-Wextra', '-Wno-unused-parameter', '-pthread', '-shared', '-fPIC', '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-D_GNU_SOURCE'];

@@ -19,6 +19,7 @@ import { bridgeBench } from './bridge.js';
 import { liveBench } from './feed-live.js';
 import { scaleBench } from './scale.js';
 import { ratesBench } from './rates.js';
+import { reactionBench } from './reaction.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
 
@@ -100,6 +101,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
   events: (x) => eventsBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   scale: (x) => scaleBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   rates: (x) => ratesBench({ runs: x.runs, seconds: x.seconds, log: x.log }, x.c2c),
+  reaction: (x) => reactionBench({ runs: x.runs, seconds: x.seconds, log: x.log }, x.c2c),
   bridge: (x) => bridgeBench({ runs: x.runs, seconds: x.seconds, rate: x.rate, log: x.log }, x.c2c),
   // Not in `all`: it needs the recordings and replays them whole over the loopback.
   live: (x) => liveBench({ runs: x.runs, log: x.log }, x.c2c),
@@ -122,4 +124,4 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
 };
 
 /** What `all` runs ('readers' is left out: `latency` covers it with more readers and hosts). */
-export const ALL = ['c2c', 'seqlock', 'feed', 'latency', 'events', 'fanout', 'false-sharing', 'numa', 'stall'];
+export const ALL = ['c2c', 'seqlock', 'feed', 'latency', 'events', 'fanout', 'false-sharing', 'numa', 'stall', 'reaction'];

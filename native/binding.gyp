@@ -39,7 +39,8 @@
             "bench/bench_addon.cc",
             "bench/c2c.cc",
             "bench/read_cost.cc",
-            "bench/numa.cc"
+            "bench/numa.cc",
+            "bench/reaction.cc"
           ]
         }
       ]

@@ -35,7 +35,7 @@ test('a compiler error is MDFAN_ERR_BUILD with the compiler\'s message', () => {
   );
 });
 
-test('every benchmark C program compiles with -Wall -Wextra -Werror against native/include only', () => {
+test('every benchmark C program compiles with -Wall -Wextra -Werror against its include dirs (native/include, and native/bench for the reply line)', () => {
   for (const [name, p] of Object.entries(C_PROGRAMS)) {
     const args = [...p.flags, '-Werror', ...p.includeDirs.flatMap((d) => ['-I', join(repoRoot, d)]), '-o', join(dir, `${name}-werror`), join(repoRoot, p.source)];
     try {

@@ -1,9 +1,10 @@
 /**
- * The benchmarks' C programs (the C reader peer, the floor), compiled when a benchmark first needs
- * one rather than at every install: into native/build/peers/ beside the addon's build, or, where
- * the package's folder is not writable (a global install), into $XDG_CACHE_HOME/mdfan/peers
- * (~/.cache/mdfan/peers). A binary older than its source or any header it may include is rebuilt.
- * Two benchmarks compiling at once each write a private file and rename it into place.
+ * The benchmarks' C programs (the C reader peer, the floor, the reaction benchmark's C strategy),
+ * compiled when a benchmark first needs one rather than at every install: into native/build/peers/
+ * beside the addon's build, or, where the package's folder is not writable (a global install), into
+ * $XDG_CACHE_HOME/mdfan/peers (~/.cache/mdfan/peers). A binary older than its source or any header
+ * it may include is rebuilt. Two benchmarks compiling at once each write a private file and rename
+ * it into place.
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -24,6 +25,8 @@ interface CProgram {
 export const C_PROGRAMS = Object.freeze({
   c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
   c_floor: { source: 'bench/peers/c_floor.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-pthread'] },
+  // `mdfan bench reaction`'s C strategy: the ABI headers and the benchmark's reply line (native/bench/reaction_reply.h).
+  c_reaction_strategy: { source: 'bench/peers/c_reaction_strategy.c', includeDirs: ['native/include', 'native/bench'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
 } satisfies Record<string, CProgram>);
 export type CProgramName = keyof typeof C_PROGRAMS;
 

@@ -8,5 +8,6 @@ namespace mdfan {
 void InitC2c(Napi::Env env, Napi::Object exports);
 void InitReadCost(Napi::Env env, Napi::Object exports);
 void InitNuma(Napi::Env env, Napi::Object exports);
+void InitReaction(Napi::Env env, Napi::Object exports);
 
 }  // namespace mdfan

@@ -7,6 +7,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   mdfan::InitC2c(env, exports);
   mdfan::InitReadCost(env, exports);
   mdfan::InitNuma(env, exports);
+  mdfan::InitReaction(env, exports);
   return exports;
 }
 }  // namespace
