@@ -2,12 +2,15 @@
  * `mdfan bench feed`: messages/s through the feed handler on the GOOG day (157,217 ITCH
  * messages, in memory), at --speed max, in stages so the table says what bounds it:
  * framing + decode; + order books and top-N change detection; + publication into a segment;
- * + the event ring (every event of the input appended). The two Binance recordings: ./feed-binance.ts.
+ * + the event ring (every event of the input appended); the same through the addon's engine (the
+ * path `mdfan feed` takes at full speed), the TypeScript rows being its reference. The two Binance
+ * recordings: ./feed-binance.ts.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Frame, type LoadedFeed, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, nextFrame, readInput } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
+import { NativeItchVenue } from '../feed/itch/native-venue.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import * as abi from '../native/segment/abi.js';
 import { median } from './machine.js';
@@ -33,17 +36,34 @@ function drive(feed: LoadedFeed, process: (off: number, len: number, i: number) 
   return i / ((performance.now() - t0) / 1000);
 }
 
+/** Which engine applies ITCH: the addon's (the product's path at full speed) or the TypeScript reference. */
+export type ItchEngineKind = 'addon' | 'ts';
+
 /**
  * Messages/s of the whole feed handler on `feed` at --speed max: decode, books, top-10 change
  * detection and a seqlock commit per change into a fresh segment (with the event ring, or 2 MiB
- * pages, if asked).
+ * pages, if asked), through `engine`. `publish: false`: no instrument is given a slot (the
+ * engine's books alone, for the split).
  */
-export function publicationRate(feed: LoadedFeed, ring: boolean, hugePages = false): number {
+export function publicationRate(feed: LoadedFeed, ring: boolean, hugePages = false, engine: ItchEngineKind = 'ts', publish = true): number {
   const name = `mdfan-bench-feed-${ring ? 'ring-' : ''}${process.pid}`;
   const w = SegmentWriter.open({ name, maxInstruments: SEGMENT_DEFAULTS.maxInstruments, levels: SEGMENT_DEFAULTS.levels, hugePages, ...(ring ? { ringEvents: abi.EVENTS_DEFAULT_CAPACITY } : {}) });
+  const publisher = new Publisher(w, publish ? {} : { symbols: new Set() });
   try {
-    const venue = new ItchVenue(new Publisher(w), 10);
-    return drive(feed, (o, l, i) => venue.process(feed.bytes, o, l, i));
+    if (engine === 'ts') {
+      const venue = new ItchVenue(publisher, 10);
+      return drive(feed, (o, l, i) => venue.process(feed.bytes, o, l, i));
+    }
+    const venue = NativeItchVenue.for(publisher, 10)!;
+    try {
+      const t0 = performance.now();
+      const r = venue.run(feed.bytes, 0, feed.bytes.length, 0, Number.MAX_SAFE_INTEGER);
+      const rate = r.msgIndex / ((performance.now() - t0) / 1000);
+      if (r.pos !== feed.bytes.length) throw new Error(`${feed.file}: the engine stopped at byte ${r.pos} of ${feed.bytes.length} (stop ${r.stop})`);
+      return rate;
+    } finally {
+      venue.free();
+    }
   } finally {
     w.close({ unlink: true });
   }
@@ -69,6 +89,10 @@ export async function feedBench(runs: number, log: (s: string) => void, file = G
     ],
     ['+ publication (seqlock commit per change, heartbeat, counters)', () => publicationRate(feed, false)],
     ['+ event ring (every trade, trading action and order event appended)', () => publicationRate(feed, true)],
+    // The addon's engine (the product's path at full speed): the same work, a batch per call.
+    ['addon engine: framing + decode + order books + top-10 change detection', () => publicationRate(feed, false, false, 'addon', false)],
+    ['addon engine: + publication', () => publicationRate(feed, false, false, 'addon')],
+    ['addon engine: + event ring', () => publicationRate(feed, true, false, 'addon')],
   ];
   const rows: FeedRow[] = [];
   for (const [stage, f] of stages) {

@@ -26,7 +26,7 @@ import { statSegment } from '../native/segment/stat.js';
 import { checkHugePages } from '../native/segment/huge-pages.js';
 import { ErrorCode, isMdfanError } from '../native/segment/errors.js';
 import { c2cBaselineEntry, type C2cResult } from './c2c.js';
-import { GOOG_FILE, publicationRate } from './feed.js';
+import { GOOG_FILE, type ItchEngineKind, publicationRate } from './feed.js';
 import { median } from './machine.js';
 import { paced } from './paced.js';
 import type { Section } from './report/types.js';
@@ -59,7 +59,14 @@ export interface ScaleRow {
   instruments: number;
   /** The segment's pages: 4 KiB, or 2 MiB (shared-memory huge pages) where /dev/shm allows them. */
   pages: '4 KiB' | '2 MiB';
+  /** The feed with publication (the addon's engine, `mdfan feed`'s path at full speed). */
   feed_msgs_per_s: number;
+  /** The same with the event ring on. */
+  feed_ring_msgs_per_s: number;
+  /** What the ring costs: 1 - feed_ring_msgs_per_s / feed_msgs_per_s. */
+  ring_cost: number;
+  /** The TypeScript engine (the reference) with the event ring. */
+  feed_ts_ring_msgs_per_s: number;
   reader: 'one' | 'all';
   latency_ns: Pick<LatencyPercentiles, 'p50' | 'p99'>;
   cpu_ns_per_update: number;
@@ -176,9 +183,18 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
       // 4 KiB pages at every size; 2 MiB pages as well at the largest, where /dev/shm allows them.
       for (const pages of n === largest && huge ? (['4 KiB', '2 MiB'] as const) : (['4 KiB'] as const)) {
         const hugePages = pages === '2 MiB';
-        publicationRate(feed, false, hugePages); // warm-up: JIT
-        const feedRate = median(Array.from({ length: o.runs }, () => publicationRate(feed, false, hugePages)));
-        o.log(`  ${n} instruments, ${pages} pages: ${messages} messages, feed ${(feedRate / 1e6).toFixed(2)} M msg/s, feed RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+        // The product's path (the addon's engine) without and with the event ring, and the
+        // TypeScript engine (the reference) with it, each warmed once (JIT, page faults).
+        const rate = (ring: boolean, engine: ItchEngineKind): number => {
+          publicationRate(feed, ring, hugePages, engine);
+          return median(Array.from({ length: o.runs }, () => publicationRate(feed, ring, hugePages, engine)));
+        };
+        const feedRate = rate(false, 'addon');
+        const feedRingRate = rate(true, 'addon');
+        const feedTsRingRate = rate(true, 'ts');
+        o.log(
+          `  ${n} instruments, ${pages} pages: ${messages} messages, feed ${(feedRate / 1e6).toFixed(2)} M msg/s, with the event ring ${(feedRingRate / 1e6).toFixed(2)} M msg/s (TypeScript engine ${(feedTsRingRate / 1e6).toFixed(2)}), feed RSS ${(rss / 2 ** 20).toFixed(0)} MiB`,
+        );
         for (const reader of ['one', 'all'] as const) {
           const results: ReaderResult[] = [];
           for (let r = 0; r < o.runs; r++) results.push(await readerSession(n, reader, o.rate, o.seconds, hugePages));
@@ -187,6 +203,9 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
             instruments: n,
             pages,
             feed_msgs_per_s: feedRate,
+            feed_ring_msgs_per_s: feedRingRate,
+            ring_cost: 1 - feedRingRate / feedRate,
+            feed_ts_ring_msgs_per_s: feedTsRingRate,
             reader,
             latency_ns: { p50: lat.p50, p99: lat.p99 },
             cpu_ns_per_update: median(results.map((x) => x.cpuNsPerUpdate)),
@@ -213,12 +232,16 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
       rate_per_s: o.rate,
       one_reader_p50_ratio_10000_to_1: one1 && one10k ? one10k.latency_ns.p50 / one1.latency_ns.p50 : null,
       feed_ratio_10000_to_1: one1 && one10k ? one10k.feed_msgs_per_s / one1.feed_msgs_per_s : null,
+      feed_ring_ratio_10000_to_1: one1 && one10k ? one10k.feed_ring_msgs_per_s / one1.feed_ring_msgs_per_s : null,
     },
     results: rows.map((r) => ({ ...r, segment_bytes_per_instrument: r.segment_bytes / r.instruments })),
     columns: [
       { key: 'instruments', label: 'instruments' },
       { key: 'pages', label: 'pages' },
       { key: 'feed_msgs_per_s', label: 'feed msg/s', digits: 0 },
+      { key: 'feed_ring_msgs_per_s', label: '+ ring msg/s', digits: 0 },
+      { key: 'ring_cost', label: 'ring cost', digits: 3 },
+      { key: 'feed_ts_ring_msgs_per_s', label: 'TS engine + ring msg/s', digits: 0 },
       { key: 'reader', label: 'reader' },
       { key: 'latency_ns.p50', label: 'p50 ns' },
       { key: 'latency_ns.p99', label: 'p99 ns' },
@@ -226,7 +249,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
       { key: 'segment_bytes', label: 'segment bytes', digits: 0 },
       { key: 'writer_rss_bytes', label: 'feed RSS bytes', digits: 0 },
     ],
-    note: 'Feed: decode, books and a seqlock commit per change, in memory at full speed, on N relabelled copies of the GOOG day (the whole day at N = 1, 2 M messages above). Readers: spinning, one at a time; "one" watches a single symbol (BookReader symbols: its slot alone is loaded), "all" loads every slot on each poll. Every tenth paced publish goes to the watched symbol at every N, the others to the other instruments (none at N = 1).',
+    note: 'Feed: decode, books and a seqlock commit per change (the addon\'s engine, as `mdfan feed` at full speed; + ring: every event appended too; TS: the TypeScript engine, the reference), in memory at full speed, on N relabelled copies of the GOOG day (the whole day at N = 1, 2 M messages above). Readers: spinning, one at a time; "one" watches a single symbol (BookReader symbols: its slot alone is loaded), "all" loads every slot on each poll. Every tenth paced publish goes to the watched symbol at every N, the others to the other instruments (none at N = 1).',
     curves: [],
   };
 }

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import { scaleBench } from '../bench/scale.js';
 
-test('rows {instruments, feed_msgs_per_s, reader, latency_ns {p50, p99}, cpu_ns_per_update} for each size and reader; no segment left', async () => {
+test('rows {instruments, feed_msgs_per_s, feed_ring_msgs_per_s, reader, latency_ns {p50, p99}, cpu_ns_per_update} for each size and reader; no segment left', async () => {
   const c2c = { p50: 50, p99: 100, p999: 200, cpus: [0, 1], runs: 1, pinned: true } as never;
   const section = await scaleBench({ runs: 1, seconds: 0.3, rate: 20_000, log: () => {}, instruments: [1, 50], messages: 20_000 }, c2c);
   const results = section.results as Array<Record<string, unknown> & { latency_ns: { p50: number; p99: number } }>;
@@ -17,7 +17,8 @@ test('rows {instruments, feed_msgs_per_s, reader, latency_ns {p50, p99}, cpu_ns_
   const huge = results.filter((r) => r.pages === '2 MiB').map((r) => [r.instruments, r.reader]);
   assert.ok(huge.length === 0 || JSON.stringify(huge) === JSON.stringify([[50, 'one'], [50, 'all']]), `2 MiB rows only at the largest size, where /dev/shm allows them: ${JSON.stringify(huge)}`);
   for (const r of rows) {
-    assert.ok((r.feed_msgs_per_s as number) > 0, 'feed throughput');
+    assert.ok((r.feed_msgs_per_s as number) > 0 && (r.feed_ring_msgs_per_s as number) > 0 && (r.feed_ts_ring_msgs_per_s as number) > 0, 'feed throughput, with the ring, and the TypeScript engine\'s');
+    assert.is(r.ring_cost, 1 - (r.feed_ring_msgs_per_s as number) / (r.feed_msgs_per_s as number), 'the ring\'s cost as stated');
     assert.ok(r.latency_ns.p50 > 0 && r.latency_ns.p99 >= r.latency_ns.p50, JSON.stringify(r.latency_ns));
     assert.ok((r.cpu_ns_per_update as number) > 0);
     assert.ok((r.segment_bytes as number) > 0 && (r.writer_rss_bytes as number) > 0);
