@@ -381,15 +381,18 @@ export class EventRingReader {
     batch.count = 0;
     batch.lost = 0;
     const u32 = this.u32;
-    let head = this.head();
-    while (batch.count < batch.capacity && this.next <= head) {
+    while (batch.count < batch.capacity) {
       const r = this.next;
       const rLo = r % TWO32;
       const rHi = Math.floor(r / TWO32);
       const w = HEADER_WORDS + ((r - 1) & this.mask) * RECORD_WORDS;
-      const dst = batch.records[batch.count].words;
-      if (Atomics.load(u32, w + R_SEQ_HI) === rHi && Atomics.load(u32, w + R_SEQ_LO) === rLo) {
-        dst.set(u32.subarray(w, w + RECORD_WORDS));
+      // The record's own sequence says whether r is there: a spinning reader then loads one line,
+      // the record's, and sees it in one line transfer (not the head's first, then the record's).
+      const hi = Atomics.load(u32, w + R_SEQ_HI);
+      const lo = Atomics.load(u32, w + R_SEQ_LO);
+      if (hi === rHi && lo === rLo) {
+        const dst = batch.records[batch.count]!.words;
+        for (let k = 0; k < RECORD_WORDS; k++) dst[k] = u32[w + k]!;
         // hi before lo: a rewrite stores hi (E1) first and hi (E3) last, so a hi that still reads
         // r's means E1 was not visible to any load of the copy; lo then catches a rewrite whose
         // E3 restored the same hi. (lo before hi would let E2..E3 fall between the two loads.)
@@ -399,10 +402,12 @@ export class EventRingReader {
           if (accept === undefined || accept(batch.records[batch.count]!)) batch.count++;
           continue;
         }
-      }
-      // Overwritten (or being overwritten): lapped. Resume at the oldest record still whole; the
-      // slot after the head may be mid-write, so it is not counted among them.
-      head = this.head();
+      } else if (hi !== SEQ_INVALID_HI && hi * TWO32 + lo < r) break; // an older record (or none yet): r is not published
+      // Being written (r itself, or a later record: the head tells), or already a later record:
+      // lapped. Resume at the oldest record still whole; the slot after the head may be
+      // mid-write, so it is not counted among them.
+      const head = this.head();
+      if (r > head) break; // r is being written: not published yet
       const oldest = Math.max(r + 1, head - this.capacity + 2);
       if (batch.count > 0) break; // report the loss at the start of the next batch, where it happened
       batch.lost += oldest - r;
