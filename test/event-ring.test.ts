@@ -160,6 +160,27 @@ test('a record being written (its writer killed mid-append) is never returned: s
   }
 });
 
+test('a record the writer is in the middle of is not published yet: nothing read, nothing lost; it comes whole once appended', () => {
+  const cap = 16;
+  const w = writer('ring-midwrite', cap);
+  try {
+    const r = EventRingReader.open(w.name, 'oldest');
+    append(w, 1, 3);
+    const b = new EventBatch(64);
+    assert.is(r.poll(b), 3);
+    w.ring!.beginOnlyForTest(); // record 4 begun (its sequence invalid), not finished
+    assert.is(r.poll(b), 0, 'a record being written is not there yet');
+    assert.is(b.lost, 0, 'nor lost');
+    append(w, 4, 4);
+    assert.is(r.poll(b), 1);
+    assert.is(b.lost, 0);
+    assert.is(checkEvent(b.records[0]!, 4), '');
+    r.close();
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
 test('--from newest starts after the newest record; oldest at the oldest whole one', () => {
   const w = writer('ring-from', 16);
   try {
