@@ -8,9 +8,8 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Frame, type LoadedFeed, ItchMessage, ItchReplay, ItchVenue, Publisher, decode, nextFrame, readInput } from '../feed/index.js';
+import { type Frame, type LoadedFeed, ItchMessage, ItchReplay, ItchVenue, NativeItchVenue, Publisher, decode, nextFrame, readInput } from '../feed/index.js';
 import { SegmentWriter } from '../native/segment/writer.js';
-import { NativeItchVenue } from '../feed/itch/native-venue.js';
 import { SEGMENT_DEFAULTS } from '../native/segment/defaults.js';
 import * as abi from '../native/segment/abi.js';
 import { median } from './machine.js';

@@ -13,6 +13,7 @@ export { NOT_PUBLISHED, OWN_INDEX, newCounters } from './sink.js';
 export type { BookSink, FeedSource, RunContext, SourceCounters, SourceKind, SourceOptions, StopFlag } from './sink.js';
 export { NullSink } from './sink.js';
 export { ItchVenue, ITCH_PRICE_SCALE } from './itch/venue.js';
+export { NativeItchVenue, NATIVE_STOP, type NativeRun } from './itch/native-venue.js';
 export { ItchReplay } from './itch/engine.js';
 export { ItchMessage, decode } from './itch/message.js';
 export { loadFeed, nextFrame } from './itch/framing.js';

@@ -9,9 +9,21 @@ import type { Logger } from '../lib/log.js';
 import type { InstrumentSpec } from '../native/segment/directory.js';
 import type { EventFields } from '../native/segment/events.js';
 import type { LevelSource } from '../native/segment/seqlock.js';
+import type { SegmentWriter } from '../native/segment/writer.js';
 import type { Pacer } from './pacing/pacer.js';
 
 /** The publisher's side of the pipeline. All calls are cheap and allocate nothing. */
+/** A publisher's writer and per-slot arrays, for an engine in the addon that commits as it. */
+export interface NativeTarget {
+  writer: SegmentWriter;
+  /** MDFAN_SLOT_* flags each slot's commits carry. */
+  flags: Uint32Array;
+  /** Each slot's last book's input message. */
+  bookIndex: Float64Array;
+  /** Each slot's upstream doubt mark (MDFAN_SLOT_STALE), cleared by a book of the venue's. */
+  upstream: Uint32Array;
+}
+
 export interface BookSink {
   /**
    * The venue announced an instrument (or met one it had not announced). Returns its slot, or
@@ -67,6 +79,12 @@ export interface BookSink {
   tick(): void;
   /** The venue's counters changed (once per batch, and at the end). */
   flush(counters: SourceCounters): void;
+  /**
+   * What an engine in the addon needs to publish as this sink (feed/itch/native-venue.ts): the
+   * writer and the per-slot arrays the sink reads and keeps. Absent or null: the sink takes
+   * books one by one (a book dump, several sources sharing one segment).
+   */
+  nativeTarget?(): NativeTarget | null;
 }
 
 /** gap()'s and recovered()'s msgIndex for "each book keeps the index of its own last message". */

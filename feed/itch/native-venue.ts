@@ -4,15 +4,14 @@
  * cross into the addon in one call: decode, books, top-N change, commit and event append without
  * a return to JavaScript per message. JavaScript keeps what needs it: naming instruments (a
  * directory message asks the publisher for a slot), the errors that name a bad frame, waking
- * sleeping readers, and the heartbeat. For a file's replay at full speed into a Publisher without
- * a book dump (Publisher.nativeTarget).
+ * sleeping readers, and the heartbeat. For a file's replay at full speed into a sink that offers
+ * its writer (BookSink.nativeTarget: the publisher, without a book dump).
  */
 import { native } from '../../native/segment/binding.js';
 import { ITCH_SPEC, isValidSymbol } from '../../native/segment/directory.js';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
-import type { Publisher } from '../publish/publisher.js';
-import { NOT_PUBLISHED, type SourceCounters, newCounters } from '../sink.js';
+import { type BookSink, NOT_PUBLISHED, type NativeTarget, type SourceCounters, newCounters } from '../sink.js';
 import { T } from './layout.js';
 import type { BookCounters } from './books.js';
 import { ItchMessage, decode } from './message.js';
@@ -53,15 +52,15 @@ export class NativeItchVenue {
   private readonly result: NativeRun = { pos: 0, msgIndex: 0, stop: 0 };
   private freed = false;
 
-  /** The engine for `publisher`, or null where it cannot serve (a book dump is asked for). */
-  static for(publisher: Publisher, levels: number, onMalformed?: MalformedHook): NativeItchVenue | null {
-    const target = publisher.nativeTarget();
-    return target === null ? null : new NativeItchVenue(publisher, target, levels, onMalformed);
+  /** The engine for `sink`, or null where it cannot serve (a sink that takes books one by one: a book dump, a shared segment). */
+  static for(sink: BookSink, levels: number, onMalformed?: MalformedHook): NativeItchVenue | null {
+    const target = sink.nativeTarget?.() ?? null;
+    return target === null ? null : new NativeItchVenue(sink, target, levels, onMalformed);
   }
 
   private constructor(
-    private readonly publisher: Publisher,
-    target: NonNullable<ReturnType<Publisher['nativeTarget']>>,
+    private readonly publisher: BookSink,
+    target: NativeTarget,
     levels: number,
     private readonly onMalformed?: MalformedHook,
   ) {

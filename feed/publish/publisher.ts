@@ -11,7 +11,7 @@ import type { InstrumentSpec } from '../../native/segment/directory.js';
 import type { SegmentWriter } from '../../native/segment/writer.js';
 import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
 import { LogEvent, type Logger, rateLimit } from '../../lib/log.js';
-import { type BookSink, NOT_PUBLISHED, OWN_INDEX, type SourceCounters, newCounters } from '../sink.js';
+import { type BookSink, NOT_PUBLISHED, type NativeTarget, OWN_INDEX, type SourceCounters, newCounters } from '../sink.js';
 import type { BookDump } from './dump.js';
 
 export interface PublisherOptions {
@@ -75,7 +75,7 @@ export class Publisher implements BookSink {
    * the writer and the per-slot arrays it reads and keeps. Null when a book dump is asked for (the
    * dump is written here, book by book).
    */
-  nativeTarget(): { writer: SegmentWriter; flags: Uint32Array; bookIndex: Float64Array; upstream: Uint32Array } | null {
+  nativeTarget(): NativeTarget | null {
     if (this.dump !== null) return null;
     return { writer: this.writer, flags: this.flags, bookIndex: this.bookIndex, upstream: this.upstream };
   }

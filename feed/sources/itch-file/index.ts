@@ -8,7 +8,6 @@ import { ErrorCode, MdfanError } from '../../../native/segment/errors.js';
 import { type Frame, FrameCursor } from '../../itch/framing.js';
 import { ItchVenue } from '../../itch/venue.js';
 import { NATIVE_STOP, NativeItchVenue } from '../../itch/native-venue.js';
-import { Publisher } from '../../publish/publisher.js';
 import { BATCH_MESSAGES, pause } from '../../pacing/drive.js';
 import { type InputFile, openInputStream, probeInputFile, sizeUnit } from '../../input-stream.js';
 import { type BookSink, type FeedSource, type RunContext, type SourceCounters, type SourceKind, newCounters } from '../../sink.js';
@@ -60,7 +59,7 @@ class ItchFileSource implements FeedSource {
     // At full speed into a publisher that dumps nothing, the addon's engine takes whole batches;
     // paced replays and the rest go message by message through the TypeScript engine.
     const engine =
-      !ctx.pacer.paced && sink instanceof Publisher
+      !ctx.pacer.paced
         ? NativeItchVenue.for(sink, this.levels, (msgIndex, field, found, at) => {
             framePos = cursor.streamOffset(at);
             malformed(msgIndex, field, found);
