@@ -59,6 +59,8 @@ export interface ScaleRow {
   instruments: number;
   /** The segment's pages: 4 KiB, or 2 MiB (shared-memory huge pages) where /dev/shm allows them. */
   pages: '4 KiB' | '2 MiB';
+  /** The addon's engine with no slot to publish to: framing, decode, books and top-N change alone. */
+  feed_books_msgs_per_s: number;
   /** The feed with publication (the addon's engine, `mdfan feed`'s path at full speed). */
   feed_msgs_per_s: number;
   /** The same with the event ring on. */
@@ -185,10 +187,11 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
         const hugePages = pages === '2 MiB';
         // The product's path (the addon's engine) without and with the event ring, and the
         // TypeScript engine (the reference) with it, each warmed once (JIT, page faults).
-        const rate = (ring: boolean, engine: ItchEngineKind): number => {
-          publicationRate(feed, ring, hugePages, engine);
-          return median(Array.from({ length: o.runs }, () => publicationRate(feed, ring, hugePages, engine)));
+        const rate = (ring: boolean, engine: ItchEngineKind, publish = true): number => {
+          publicationRate(feed, ring, hugePages, engine, publish);
+          return median(Array.from({ length: o.runs }, () => publicationRate(feed, ring, hugePages, engine, publish)));
         };
+        const booksRate = rate(false, 'addon', false);
         const feedRate = rate(false, 'addon');
         const feedRingRate = rate(true, 'addon');
         const feedTsRingRate = rate(true, 'ts');
@@ -202,6 +205,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
           const row: ScaleRow = {
             instruments: n,
             pages,
+            feed_books_msgs_per_s: booksRate,
             feed_msgs_per_s: feedRate,
             feed_ring_msgs_per_s: feedRingRate,
             ring_cost: 1 - feedRingRate / feedRate,
@@ -238,6 +242,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
     columns: [
       { key: 'instruments', label: 'instruments' },
       { key: 'pages', label: 'pages' },
+      { key: 'feed_books_msgs_per_s', label: 'books msg/s', digits: 0 },
       { key: 'feed_msgs_per_s', label: 'feed msg/s', digits: 0 },
       { key: 'feed_ring_msgs_per_s', label: '+ ring msg/s', digits: 0 },
       { key: 'ring_cost', label: 'ring cost', digits: 3 },
@@ -249,7 +254,7 @@ export async function scaleBench(o: ScaleOptions, c2c: C2cResult): Promise<Secti
       { key: 'segment_bytes', label: 'segment bytes', digits: 0 },
       { key: 'writer_rss_bytes', label: 'feed RSS bytes', digits: 0 },
     ],
-    note: 'Feed: decode, books and a seqlock commit per change (the addon\'s engine, as `mdfan feed` at full speed; + ring: every event appended too; TS: the TypeScript engine, the reference), in memory at full speed, on N relabelled copies of the GOOG day (the whole day at N = 1, 2 M messages above). Readers: spinning, one at a time; "one" watches a single symbol (BookReader symbols: its slot alone is loaded), "all" loads every slot on each poll. Every tenth paced publish goes to the watched symbol at every N, the others to the other instruments (none at N = 1).',
+    note: 'Feed: decode, books and a seqlock commit per change (the addon\'s engine, as `mdfan feed` at full speed; books: the same with no slot to publish to; + ring: every event appended too; TS: the TypeScript engine, the reference), in memory at full speed, on N relabelled copies of the GOOG day (the whole day at N = 1, 2 M messages above). Readers: spinning, one at a time; "one" watches a single symbol (BookReader symbols: its slot alone is loaded), "all" loads every slot on each poll. Every tenth paced publish goes to the watched symbol at every N, the others to the other instruments (none at N = 1).',
     curves: [],
   };
 }
