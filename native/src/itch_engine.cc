@@ -117,6 +117,8 @@ inline uint64_t Be64(const uint8_t* p) { return static_cast<uint64_t>(Be32(p)) <
 constexpr uint8_t kBuy = 'B', kSell = 'S';
 // How many records ahead of the head the ring's lines are asked for.
 constexpr uint64_t kRingAhead = 8;
+// How many messages ahead the order rows, slots and top lines they touch are asked for.
+constexpr uint32_t kLookahead = 4;
 // ITCH prices are 1/10000; the ring's 1/MDFAN_EVENT_PRICE_SCALE: exact, both powers of ten.
 constexpr int64_t kPriceToRing = static_cast<int64_t>(MDFAN_EVENT_PRICE_SCALE / 10000u);
 constexpr int64_t kNoPrice = static_cast<int64_t>(MDFAN_EVENT_PRICE_NONE);
@@ -251,6 +253,18 @@ inline void Append(uint8_t* ring, uint64_t mask, uint64_t r, const Ev& ev, uint3
   __atomic_store_n(head, r, __ATOMIC_RELEASE);
 }
 
+// Asks for what the message at `q` (at least 19 bytes) will touch: its order's row, its slot's
+// header and its top line.
+inline void Prefetch(ItchEngine* e, const BoundWriter& w, const uint8_t* q) {
+  uint8_t t = q[0];
+  if (t == 'A' || t == 'F' || t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') e->books.orders.Prefetch(Be64(q + 11));
+  int32_t slot = e->slot_by_locate[Be16(q + 1)];
+  if (slot >= 0 && static_cast<uint32_t>(slot) < w.max_instruments) {
+    PrefetchWrite(w.slots + static_cast<uint64_t>(slot) * w.stride);
+    if (w.tops) PrefetchWrite(w.tops + static_cast<uint64_t>(slot) * MDFAN_TOP_STRIDE_BYTES);
+  }
+}
+
 ItchEngine* EngineOf(AddonState* s, double h) {
   if (!(h >= 0) || h >= static_cast<double>(s->itch.size())) return nullptr;
   return s->itch[static_cast<size_t>(h)];
@@ -374,6 +388,8 @@ Napi::Value ItchRun(const Napi::CallbackInfo& info) {
   mdfan_level_t* asks = bids + levels;
   auto* stage = reinterpret_cast<mdfan_commit_stage_t*>(w.stage);
   uint64_t publishes = 0, now = 0, done = 0;
+  uint64_t ahead = pos;  // the frame after the last one prefetched for
+  uint32_t lead = 0;     // messages prefetched for beyond the current one
   int stop = kStopEnd;
   Ev ev[2];
 
@@ -400,21 +416,19 @@ Napi::Value ItchRun(const Napi::CallbackInfo& info) {
     pos += 2 + len;
     uint64_t index = msg++;
     done++;
-    // The next message's cache misses start now, under this one's work: its order's row, its
-    // slot's header and top line, the ring's next record (a whole market's tables are far larger
-    // than the caches, and each of these is a miss otherwise).
-    if (pos + 2 + 19 <= end) {
-      const uint8_t* q = buf + pos + 2;
-      uint8_t nt = q[0];
-      if (nt == 'A' || nt == 'F' || nt == 'E' || nt == 'C' || nt == 'X' || nt == 'D' || nt == 'U') e->books.orders.Prefetch(Be64(q + 11));
-      int32_t ns = e->slot_by_locate[Be16(q + 1)];
-      if (ns >= 0 && static_cast<uint32_t>(ns) < w.max_instruments) {
-        PrefetchWrite(w.slots + static_cast<uint64_t>(ns) * w.stride);
-        if (w.tops) PrefetchWrite(w.tops + static_cast<uint64_t>(ns) * MDFAN_TOP_STRIDE_BYTES);
-      }
-      // The ring is written in order: a few records ahead, so the line is there when its turn comes.
-      if (ring) PrefetchWrite(ring + MDFAN_EVENTS_HEADER_BYTES + ((head + kRingAhead) & ring_mask) * MDFAN_EVENT_BYTES);
+    // Later messages' cache misses start now, under this one's work: their orders' rows, their
+    // slots' headers and top lines, the ring's lines a few records ahead (a whole market's tables
+    // are far larger than the caches, and each of these is a miss otherwise).
+    if (lead > 0) lead--;
+    if (ahead < pos) ahead = pos, lead = 0;
+    while (lead < kLookahead && ahead + 2 <= end) {
+      uint32_t alen = Be16(buf + ahead);
+      if (alen == 0 || ahead + 2 + alen > end) break;
+      if (alen >= 19) Prefetch(e, w, buf + ahead + 2);
+      ahead += 2 + alen;
+      lead++;
     }
+    if (ring) PrefetchWrite(ring + MDFAN_EVENTS_HEADER_BYTES + ((head + kRingAhead) & ring_mask) * MDFAN_EVENT_BYTES);
     bool published = false;
     if (want == 0) {
       c[kCUnknownTypes]++;
