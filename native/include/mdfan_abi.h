@@ -310,10 +310,12 @@ typedef struct mdfan_reader_line {
  *
  * Record r (1-based ring sequence) lives at index (r - 1) & (capacity - 1).
  * Writer, per record:  rec.seq = 0 (relaxed) ; release fence ; body (plain) ;
- *                      rec.seq = r (seq_cst) ; head = r (seq_cst)
+ *                      rec.seq = r (release at least) ; head = r (release at least)
  * Reader expecting r (r <= head, acquire):
  *   s1 = rec.seq (acquire) ; copy ; acquire fence ; s2 = rec.seq ;
  *   s1 == r && s2 == r: the copy is record r.
+ *   (A reader may look at rec.seq first: r there vouches for the record by itself, and only
+ *   a failed look needs head: r > head is a record being written, not a lap.)
  *   otherwise the slot was overwritten (lapped): the records still whole are
  *   [head - capacity + 2, head] (the slot after head may be mid-write); resume at the first of
  *   them and count the ones skipped: exactly the events lost.
@@ -340,7 +342,7 @@ typedef struct mdfan_events_header {
   uint64_t total_bytes;          /* 24  header_bytes + capacity * record_bytes */
   uint8_t line0_reserved[96];    /* 32 */
   /* line 1: the head alone: the writer stores it after every record, readers poll it. */
-  uint64_t head;                 /* 128 ring sequence of the newest whole record (0: none); seq_cst */
+  uint64_t head;                 /* 128 ring sequence of the newest whole record (0: none); release store */
   uint8_t line1_reserved[120];   /* 136 */
 } mdfan_events_header_t;
 
