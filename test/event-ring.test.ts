@@ -11,6 +11,11 @@ import { storeU64Product } from '../native/segment/events.js';
 import { startNode, killAll } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { pauseReached, releasePause } from './helpers/test-pause.js';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const proc = new URL('./helpers/ring-proc.js', import.meta.url);
 
@@ -249,6 +254,26 @@ test('a new generation starts a new ring: a takeover re-creates the object, and 
     fresh.close();
   } finally {
     w.close({ unlink: true });
+  }
+});
+
+test('a record finished between the reader\'s look at it (mid-write) and its look at the head is read, not counted lost (a certain race: the reader paused there)', async () => {
+  const w = writer('ring-race', 64);
+  const fifo = join(tmpdir(), `mdfan-ring-race-${process.pid}`);
+  execFileSync('mkfifo', [fifo]);
+  try {
+    append(w, 1, 3);
+    w.ring!.beginOnlyForTest(); // record 4 mid-write: the reader's first look at it sees the invalid sequence
+    const r = startNode(proc, ['read', w.name, '4'], { env: { ...process.env, MDFAN_TEST_PAUSE_RING_HEAD: fifo } });
+    await pauseReached(fifo, 'the reader to find record 4 mid-write and pause before the head');
+    append(w, 4, 4); // record 4 whole, and the head at it, while the reader waits
+    await releasePause(fifo, 'the reader to go on to the head');
+    const res = JSON.parse(await r.line(/^\{/, 20_000)) as { read: number; lost: number; bad: number; first: string };
+    assert.equal([res.read, res.lost, res.bad], [4, 0, 0], res.first);
+  } finally {
+    w.close({ unlink: true });
+    rmSync(fifo, { force: true });
+    rmSync(`${fifo}.reached`, { force: true });
   }
 });
 

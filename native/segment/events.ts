@@ -24,6 +24,10 @@ import { ErrorCode, MdfanError } from './errors.js';
 import { COMPANION_SUFFIXES, Mapping, createFresh, unlinkSegment } from './mapping.js';
 import { openCompanion, segmentTrust } from './companion.js';
 import { NATIVE_ORDERING_REQUIRED } from './seqlock.js';
+import { testPause } from './test-pause.js';
+
+/** Tests: a reader that found its record mid-write stops before it loads the head, once (the writer finishes the record in that window). */
+const pauseBeforeHead = testPause('MDFAN_TEST_PAUSE_RING_HEAD');
 
 export const eventsName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.events}`;
 
@@ -406,8 +410,12 @@ export class EventRingReader {
       // Being written (r itself, or a later record: the head tells), or already a later record:
       // lapped. Resume at the oldest record still whole; the slot after the head may be
       // mid-write, so it is not counted among them.
+      if (hi === SEQ_INVALID_HI) pauseBeforeHead();
       const head = this.head();
       if (r > head) break; // r is being written: not published yet
+      // r is published (head >= r, acquire): its slot holds r, or a later record. The look above
+      // may predate r's last store: look again before calling it lapped.
+      if (Atomics.load(u32, w + R_SEQ_HI) === rHi && Atomics.load(u32, w + R_SEQ_LO) === rLo) continue;
       const oldest = Math.max(r + 1, head - this.capacity + 2);
       if (batch.count > 0) break; // report the loss at the start of the next batch, where it happened
       batch.lost += oldest - r;
