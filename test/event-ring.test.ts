@@ -262,14 +262,14 @@ test('a record finished between the reader\'s look at it (mid-write) and its loo
   const fifo = join(tmpdir(), `mdfan-ring-race-${process.pid}`);
   execFileSync('mkfifo', [fifo]);
   try {
-    append(w, 1, 3);
-    w.ring!.beginOnlyForTest(); // record 4 mid-write: the reader's first look at it sees the invalid sequence
-    const r = startNode(proc, ['read', w.name, '4'], { env: { ...process.env, MDFAN_TEST_PAUSE_RING_HEAD: fifo } });
-    await pauseReached(fifo, 'the reader to find record 4 mid-write and pause before the head');
-    append(w, 4, 4); // record 4 whole, and the head at it, while the reader waits
+    // Record 1 mid-write: the reader's first look, first in its batch, sees the invalid sequence.
+    w.ring!.beginOnlyForTest();
+    const r = startNode(proc, ['read', w.name, '3'], { env: { ...process.env, MDFAN_TEST_PAUSE_RING_HEAD: fifo } });
+    await pauseReached(fifo, 'the reader to find record 1 mid-write and pause before the head');
+    append(w, 1, 3); // record 1 whole, and the head past it, while the reader waits
     await releasePause(fifo, 'the reader to go on to the head');
     const res = JSON.parse(await r.line(/^\{/, 20_000)) as { read: number; lost: number; bad: number; first: string };
-    assert.equal([res.read, res.lost, res.bad], [4, 0, 0], res.first);
+    assert.equal([res.read, res.lost, res.bad], [3, 0, 0], res.first);
   } finally {
     w.close({ unlink: true });
     rmSync(fifo, { force: true });
