@@ -96,17 +96,6 @@ struct Lengths {
 };
 const Lengths kLengths;
 
-// Asks for a line to write soon: in the exclusive state where the CPU has PREFETCHW (every
-// x86-64 that runs this: older ones execute it as a no-op), so the store that follows does not
-// wait for an upgrade from the shared state a plain prefetch leaves it in.
-inline void PrefetchWrite(const void* p) {
-#if defined(__x86_64__)
-  __asm__ volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
-#else
-  __builtin_prefetch(p, 1, 3);
-#endif
-}
-
 inline uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 inline uint32_t Be32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
@@ -260,8 +249,8 @@ inline void Prefetch(ItchEngine* e, const BoundWriter& w, const uint8_t* q) {
   if (t == 'A' || t == 'F' || t == 'E' || t == 'C' || t == 'X' || t == 'D' || t == 'U') e->books.orders.Prefetch(Be64(q + 11));
   int32_t slot = e->slot_by_locate[Be16(q + 1)];
   if (slot >= 0 && static_cast<uint32_t>(slot) < w.max_instruments) {
-    PrefetchWrite(w.slots + static_cast<uint64_t>(slot) * w.stride);
-    if (w.tops) PrefetchWrite(w.tops + static_cast<uint64_t>(slot) * MDFAN_TOP_STRIDE_BYTES);
+    itch::PrefetchWrite(w.slots + static_cast<uint64_t>(slot) * w.stride);
+    if (w.tops) itch::PrefetchWrite(w.tops + static_cast<uint64_t>(slot) * MDFAN_TOP_STRIDE_BYTES);
   }
 }
 
@@ -428,7 +417,7 @@ Napi::Value ItchRun(const Napi::CallbackInfo& info) {
       ahead += 2 + alen;
       lead++;
     }
-    if (ring) PrefetchWrite(ring + MDFAN_EVENTS_HEADER_BYTES + ((head + kRingAhead) & ring_mask) * MDFAN_EVENT_BYTES);
+    if (ring) itch::PrefetchWrite(ring + MDFAN_EVENTS_HEADER_BYTES + ((head + kRingAhead) & ring_mask) * MDFAN_EVENT_BYTES);
     bool published = false;
     if (want == 0) {
       c[kCUnknownTypes]++;
