@@ -178,7 +178,7 @@ export async function eventsBench(o: { runs: number; seconds: number; rate: numb
       ...LATENCY_COLUMNS,
       { key: 'ratio_to_c2c_p50', label: '× c2c p50', digits: 1 },
     ],
-    note: `Ring of ${RING_EVENTS} records. "addon engine": the writer is the addon\'s ITCH engine, one trade message a call, its record stamped by its own clock read just before the append (the path of mdfan feed at full speed); the others, the TypeScript ring writer. At the writer's top rate a reader that is slower than the writer is lapped: "lost %" is its share of events lost, each one counted. Latency rows are paced; every event is recorded (not conflated, so no coordinated-omission correction); publish time is read once per input message (here once per event). More spinning readers than cores share CPUs with the writer, and their latency then includes scheduler time slices.`,
+    note: `Ring of ${RING_EVENTS} records. "addon engine": the writer is the addon's ITCH engine, one trade message a call, its record stamped by its own clock read just before the append (the path of mdfan feed at full speed); the others, the TypeScript ring writer. At the writer's top rate a reader that is slower than the writer is lapped: "lost %" is its share of events lost, each one counted. Latency rows are paced; every event is recorded (not conflated, so no coordinated-omission correction); publish time is read once per input message (here once per event). More spinning readers than cores share CPUs with the writer, and their latency then includes scheduler time slices.`,
     curves,
   };
 }
