@@ -178,7 +178,7 @@ test('c2c ping-pong: sorted positive one-way latencies, the caller keeps its CPU
 });
 
 test('the product addon has no benchmark calls; the benchmarks\' addon has them, compiled on first use where the build has none', () => {
-  for (const f of ['c2cPingPong', 'benchReadSlot', 'mbind', 'memNode']) {
+  for (const f of ['c2cPingPong', 'benchReadSlot', 'mbind', 'memNode', 'reactionRun']) {
     assert.not.ok(f in native, `${f} is not on the product addon`);
     assert.type((benchNative() as unknown as Record<string, unknown>)[f], 'function', `${f} is on the benchmarks' addon`);
   }
@@ -188,7 +188,7 @@ test('the product addon has no benchmark calls; the benchmarks\' addon has them,
     assert.is(path, join(dir, 'mdfan_bench.node'));
     const m = { exports: {} as Record<string, unknown> };
     process.dlopen(m, path);
-    assert.equal(Object.keys(m.exports).sort(), ['benchReadSlot', 'c2cPingPong', 'mbind', 'memNode']);
+    assert.equal(Object.keys(m.exports).sort(), ['benchReadSlot', 'c2cPingPong', 'mbind', 'memNode', 'reactionRun']);
     assert.is(benchAddonPath({ outDir: dir }), path, 'a current build is reused');
   } finally {
     rmSync(dir, { recursive: true, force: true });
