@@ -5,6 +5,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { recordCorrected, uncorrectedCount } from '../workers/sdk/histogram.js';
 import { newLatencyHistogram } from '../workers/index.js';
 import { percentileKey, percentilesOf } from '../lib/percentiles.js';
 
@@ -48,6 +49,22 @@ test('chosen percentiles are keyed p50, p999, p9999, then max', () => {
   const p = percentilesOf(h, [50, 99.9, 99.99]);
   assert.equal(Object.keys(p), ['p50', 'p999', 'p9999', 'max']);
   assert.is(p.p9999, Math.min(h.getValueAtPercentile(99.99), h.maxValue));
+});
+
+test('coordinated-omission correction within its budget: as hdr corrects; past it, the latency alone, counted', () => {
+  const a = newLatencyHistogram();
+  const b = newLatencyHistogram();
+  recordCorrected(a, 1000, 10, 150); // 99 values added: within the budget
+  b.recordValueWithExpectedInterval(1000, 10);
+  assert.is(a.totalCount, b.totalCount);
+  assert.is(a.totalCount, 100);
+  recordCorrected(a, 1000, 10, 150); // 99 more would pass the 51 left
+  assert.is(a.totalCount, 101, 'recorded alone');
+  assert.is(uncorrectedCount(a), 1);
+  recordCorrected(a, 500, 10, 150); // 49: still within what is left
+  assert.is(a.totalCount, 151);
+  assert.is(uncorrectedCount(a), 1);
+  assert.is(uncorrectedCount(b), 0, 'a histogram never given to recordCorrected');
 });
 
 test.run();

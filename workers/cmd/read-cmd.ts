@@ -17,7 +17,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
-import { newLatencyHistogram } from '../sdk/histogram.js';
+import { newLatencyHistogram, uncorrectedCount } from '../sdk/histogram.js';
 import { percentilesOf } from '../../lib/percentiles.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
 import { bookLineHeader, formatBookLine, formatBookText } from '../../lib/book-line.js';
@@ -295,6 +295,8 @@ export async function run(argv: string[]): Promise<number> {
     retries: reader.retries,
     stale,
     latency_ns: percentilesOf(hist),
+    // Latencies recorded without coordinated-omission correction: its budget ran out (a reader far behind).
+    latency_uncorrected: uncorrectedCount(hist),
     cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     wall_ms: Math.round(performance.now() - startedMs),
     cpu: pinCpu,

@@ -33,6 +33,13 @@ export const READER_DEFAULTS = Object.freeze({
   deadBackoffMs: 10,
   /** How often an event reader tells the writer's control plane its counts (for `mdfan stat`). */
   eventsReportMs: 250,
+  /**
+   * The values coordinated-omission correction may add to one histogram (recordCorrected): the
+   * correction adds one value per interval a latency spans, so a reader that fell far behind
+   * would otherwise spend longer correcting than reading, fall further behind, and not catch up.
+   * About a second of work; past it, latencies are recorded as they are and counted.
+   */
+  correctionBudget: 2_000_000,
 });
 
 /** The --wait line of --help, with the default and why. */

@@ -12,6 +12,7 @@
  *  - the event counts a reader tells the writer's control plane (for `mdfan stat`).
  * follow() and BookReader.updates() (follow.ts) drive it with the idle strategy.
  */
+import { recordCorrected } from './histogram.js';
 import type { Histogram } from 'hdr-histogram-js';
 import type { Instrument } from '../../native/segment/directory.js';
 import { ErrorCode, type MdfanError, isMdfanError } from '../../native/segment/errors.js';
@@ -262,7 +263,7 @@ export class Follower {
     const h = this.o.latency;
     if (h !== undefined && this.reader.isSample(got)) {
       const ns = Math.max(1, Math.round(native.monotonicNs() - got.publishTsNs));
-      if ((this.o.expectedIntervalNs ?? 0) > 0) h.recordValueWithExpectedInterval(ns, this.o.expectedIntervalNs!);
+      if ((this.o.expectedIntervalNs ?? 0) > 0) recordCorrected(h, ns, this.o.expectedIntervalNs!);
       else h.recordValue(ns);
     }
     if (this.tops) {
