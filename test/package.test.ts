@@ -110,6 +110,7 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
     'package/native/bench/bench_addon.cc',
     'package/docs/ABI.md',
     'package/bench/peers/c_latency_reader.c',
+    'package/bench/peers/peer_die.h',
   ])
     assert.ok(files.includes(f), `${f} is in the tarball`);
   const unwanted = files.filter(

@@ -23,10 +23,10 @@ interface CProgram {
 }
 
 export const C_PROGRAMS = Object.freeze({
-  c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
+  c_latency_reader: { source: 'bench/peers/c_latency_reader.c', includeDirs: ['native/include', 'bench/peers'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
   c_floor: { source: 'bench/peers/c_floor.c', includeDirs: ['native/include'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-pthread'] },
   // `mdfan bench reaction`'s C strategy: the ABI headers and the benchmark's reply line (native/bench/reaction_reply.h).
-  c_reaction_strategy: { source: 'bench/peers/c_reaction_strategy.c', includeDirs: ['native/include', 'native/bench'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
+  c_reaction_strategy: { source: 'bench/peers/c_reaction_strategy.c', includeDirs: ['native/include', 'native/bench', 'bench/peers'], flags: ['-std=gnu11', '-O2', '-Wall', '-Wextra'] },
 } satisfies Record<string, CProgram>);
 export type CProgramName = keyof typeof C_PROGRAMS;
 

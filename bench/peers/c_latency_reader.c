@@ -42,6 +42,7 @@
 #include "mdfan_attach.h"
 #include "mdfan_seqlock.h"
 #include "mdfan_tops.h"
+#include "peer_die.h"
 
 #define LEVELS 10u
 #define PAYLOAD_BYTES MDFAN_SLOT_PAYLOAD_BYTES(LEVELS) /* the slot's header and 2 x 10 levels */
@@ -49,17 +50,6 @@
 #define ASKS_TAG (BIDS_TAG + LEVELS * 3u)
 #define MAX_CAPACITY 100000000ull
 #define STALE_NS ((uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull)
-
-static void die(const char *code, const char *fmt, ...) {
-  va_list ap;
-  fflush(stdout);
-  fprintf(stderr, "%s: ", code);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 /* The same derivation as payloadWord() in bench/peers/payload.ts (mod 2^32). */
 static inline uint32_t payload_word(uint32_t seq, uint32_t i) { return seq * 0x9E3779B1u + i * 40503u; }

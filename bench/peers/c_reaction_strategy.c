@@ -31,21 +31,11 @@
 #include "mdfan_seqlock.h"
 #include "mdfan_tops.h"
 #include "reaction_reply.h"
+#include "peer_die.h"
 
 #define STALE_NS ((uint64_t)MDFAN_STALE_AFTER_MS * 1000000ull)
 /* The segment's state is looked at once per this many spins (a power of two): it changes once, at the end. */
 #define SPINS_PER_STATE_LOOK 65536u
-
-static void die(const char *code, const char *fmt, ...) {
-  va_list ap;
-  fflush(stdout);
-  fprintf(stderr, "%s: ", code);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) die("MDFAN_ERR_OPTIONS", "usage: c_reaction_strategy SEGMENT REPLY [FAULT]");
