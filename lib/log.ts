@@ -77,6 +77,16 @@ export const LogEvent = Object.freeze({
   NATS_REFUSED: 'nats_refused',
   /** The bridge follows the segment and publishes (fields: segment, prefix, bucket, session). */
   BRIDGE_READY: 'bridge_ready',
+  /** The bridge's origin writer died: every book sent again flagged STALE and ORIGIN_DEAD (fields: segment, code, pid, generation). */
+  BRIDGE_ORIGIN_DEAD: 'bridge_origin_dead',
+  /** The bridge's origin writer, reported dead, beats again: every book sent again (fields: segment, pid). */
+  BRIDGE_ORIGIN_BACK: 'bridge_origin_back',
+  /** A new origin writer took the segment over: its generation on every record, every book sent again (fields: segment, generation). */
+  BRIDGE_NEW_ORIGIN: 'bridge_new_origin',
+  /** The mirror received the origin's death (books flagged ORIGIN_DEAD): its books are stale (fields: session, generation, symbol). */
+  MIRROR_ORIGIN_DEAD: 'mirror_origin_dead',
+  /** The mirror received a book of a live origin after its death (a new writer, or one that beats again) (fields: session, generation, symbol). */
+  MIRROR_ORIGIN_BACK: 'mirror_origin_back',
   /** The mirror's subscriptions are at the server: records from now on reach it (field: subjects). */
   MIRROR_SUBSCRIBED: 'mirror_subscribed',
   /** The mirror holds its local segment, books loaded from the bucket (fields: segment, books). */

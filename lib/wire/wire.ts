@@ -24,8 +24,11 @@ export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 export const TYPE_TOKENS: Readonly<Record<MsgType, string>> = Object.freeze({ 1: 'top', 2: 'book', 3: 'trade', 4: 'status' });
 export const TOKEN_TYPES: Readonly<Record<string, MsgType>> = Object.freeze({ top: 1, book: 2, trade: 3, status: 4 });
 
-/** Head flags. */
-export const WireFlag = Object.freeze({ STALE: 1 });
+/**
+ * Head flags. STALE: the origin's book may be wrong (its feed lost messages, or its writer died).
+ * ORIGIN_DEAD: the origin's writer is dead (sent with STALE on every record until a new writer or a beat).
+ */
+export const WireFlag = Object.freeze({ STALE: 1, ORIGIN_DEAD: 2 });
 /** TRADE flags: the event ring's own bit, so it crosses unchanged; no other bit is sent. */
 export const TradeFlag = Object.freeze({ NOT_PRINTABLE: abi.EVENT_FLAG_NOT_PRINTABLE });
 

@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { addonPath } from '../../native/segment/binding.js';
-import { type Child, type LogLine, killAllChildren, logLine, spawnChild } from '../../lib/child.js';
+import { type Child, type LogLine, type SpawnOptions, killAllChildren, logLine, spawnChild } from '../../lib/child.js';
 import type { LogEvent } from '../../lib/log.js';
 
 export interface Proc {
@@ -25,7 +25,7 @@ export interface Proc {
 /** Deadline for a log event: generous, a wait that ends as soon as the line arrives. */
 const EVENT_TIMEOUT_MS = 20_000;
 
-export function startNode(script: string | URL, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Proc {
+export function startNode(script: string | URL, args: string[], opts: SpawnOptions = {}): Proc {
   const c = spawnChild(String(script), script, args, opts);
   const event = async (ev: LogEvent, timeoutMs = EVENT_TIMEOUT_MS): Promise<LogLine> => {
     try {

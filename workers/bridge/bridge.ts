@@ -8,8 +8,13 @@
  * Each record carries its provenance and its subject's sequence number (wire.ts). The bucket gets
  * the last book per instrument, at most one put in flight per key: a slow server gets the newest
  * book next, never a queue.
+ *
+ * It follows the origin writer's story (the one follow loop): when the writer dies every book is
+ * sent again flagged STALE and ORIGIN_DEAD (into the bucket too), and every record sent while it
+ * is dead carries both flags; a writer that beats again, or a new writer (a takeover: its
+ * generation on every record from then on), gets every book sent again.
  */
-import { type EventRecord, ErrorCode, abi, isMdfanError } from '../../native/segment/index.js';
+import { type EventRecord, ErrorCode, type MdfanError, abi, isMdfanError } from '../../native/segment/index.js';
 import { native } from '../../native/segment/binding.js';
 import type { Instrument } from '../../native/segment/directory.js';
 import type { TopSnapshot } from '../../native/segment/tops.js';
@@ -43,6 +48,10 @@ export interface BridgeStats {
   eventsLost: number;
   /** Records not sent: a number at or beyond 2^53, which the wire cannot carry exactly (their subject shows the gap). */
   outOfRange: number;
+  /** The origin writer's story: deaths seen, silent writers that beat again, new writers (takeovers). */
+  originDeaths: number;
+  originBacks: number;
+  newWriters: number;
 }
 
 const TYPES = 4;
@@ -50,7 +59,7 @@ const TYPES = 4;
 export class Bridge {
   /** The run's id: its start in seconds since the epoch, so a later run's records are newer (wire.ts). */
   readonly session = Math.floor(Date.now() / 1000) >>> 0;
-  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0, outOfRange: 0 };
+  readonly stats: BridgeStats = { tops: 0, books: 0, trades: 0, statuses: 0, bucketPuts: 0, bucketErrors: 0, eventsLost: 0, outOfRange: 0, originDeaths: 0, originBacks: 0, newWriters: 0 };
   private readonly w = new WireWriter();
   private readonly head: Head = {
     type: MsgType.TOP,
@@ -66,8 +75,15 @@ export class Bridge {
     bridgeTsNs: 0,
     symbol: '',
   };
-  /** Per slot and type: the last sequence number sent. */
-  private seqs: Float64Array;
+  /**
+   * Per subject: the last sequence number sent, by symbol then type (a new writer may place a
+   * symbol in another slot: its subjects' numbers go on). `slotSeqs` caches each slot's entry.
+   */
+  private readonly seqBySymbol = new Map<string, Float64Array>();
+  private slotSeqs: Array<Float64Array | undefined> = [];
+  private slotSymbols: Array<string | undefined> = [];
+  /** The origin writer is dead (reported, and no new writer or beat since): every record says so. */
+  private originDead = false;
   private changed: Int32Array;
   private book: BookSnapshot;
   private readonly tradeBody: TradeBody = { price: 0, size: 0, action: 0, side: 0, flags: 0, orderRef: 0 };
@@ -90,9 +106,7 @@ export class Bridge {
     private readonly reader: BookReader,
     private readonly o: BridgeOptions,
   ) {
-    const max = reader.seg.layout.maxInstruments;
-    this.seqs = new Float64Array(max * TYPES);
-    this.changed = new Int32Array(max);
+    this.changed = new Int32Array(reader.seg.layout.maxInstruments);
     this.book = reader.newSnapshot();
   }
 
@@ -139,7 +153,9 @@ export class Bridge {
       onEventsLost: (lost) => {
         this.stats.eventsLost += lost;
       },
-      onNewWriter: () => this.onNewWriter(),
+      onWriterDead: (err) => this.onOriginDead(err),
+      onWriterBack: (pid) => this.onOriginBack(pid),
+      onNewWriter: (generation) => this.onNewWriter(generation),
       onTurn: turn,
     };
     try {
@@ -153,31 +169,71 @@ export class Bridge {
     }
   }
 
-  /** A new writer (the loop re-opened its ring): its layout, its directory, its generation on every record. */
-  private onNewWriter(): void {
+  /**
+   * The origin writer died: receivers must not take its silence for a quiet market. Every book is
+   * sent again (and put in the bucket) flagged STALE and ORIGIN_DEAD, as is every record until a
+   * new writer or a beat.
+   */
+  private onOriginDead(err: MdfanError): void {
+    this.originDead = true;
+    this.stats.originDeaths++;
+    this.o.log.warn({ event: LogEvent.BRIDGE_ORIGIN_DEAD, segment: this.o.segment, code: err.code, pid: err.details.pid, generation: this.reader.currentGeneration }, `the origin writer died: every book sent again, stale: ${err.message}`);
+    this.publishAllBooks();
+  }
+
+  /** A writer reported dead beats again (it had stopped): every book sent again, no longer stale. */
+  private onOriginBack(pid: number): void {
+    this.originDead = false;
+    this.stats.originBacks++;
+    this.o.log.info({ event: LogEvent.BRIDGE_ORIGIN_BACK, segment: this.o.segment, pid }, 'the origin writer beats again: every book sent again');
+    this.publishAllBooks();
+  }
+
+  /**
+   * A new writer (the loop re-opened its ring): its layout, its directory, its generation on every
+   * record, and every book it holds sent at once (receivers order books by generation first).
+   */
+  private onNewWriter(generation: number): void {
+    this.originDead = false;
+    this.stats.newWriters++;
     const max = this.reader.seg.layout.maxInstruments;
-    if (this.changed.length !== max) {
-      const seqs = new Float64Array(max * TYPES);
-      seqs.set(this.seqs.subarray(0, Math.min(seqs.length, this.seqs.length)));
-      this.seqs = seqs;
-      this.changed = new Int32Array(max);
-    }
+    if (this.changed.length !== max) this.changed = new Int32Array(max);
     if (this.book.levels !== this.reader.levels) this.book = this.reader.newSnapshot();
     this.subjects = [];
+    this.slotSeqs = [];
+    this.slotSymbols = [];
+    this.o.log.info({ event: LogEvent.BRIDGE_NEW_ORIGIN, segment: this.o.segment, generation }, `a new origin writer (generation ${generation}): every book sent again`);
+    this.publishAllBooks();
+  }
+
+  /** The sequence numbers of `inst`'s subjects (made on first sight of its symbol). */
+  private seqsOf(inst: Instrument): Float64Array {
+    const slot = inst.slotIndex;
+    const cached = this.slotSeqs[slot];
+    if (cached !== undefined && this.slotSymbols[slot] === inst.symbol) return cached;
+    let seqs = this.seqBySymbol.get(inst.symbol);
+    if (seqs === undefined) {
+      seqs = new Float64Array(TYPES);
+      this.seqBySymbol.set(inst.symbol, seqs);
+    }
+    this.slotSeqs[slot] = seqs;
+    this.slotSymbols[slot] = inst.symbol;
+    this.subjects.length = 0; // subjects are cached by slot too
+    return seqs;
   }
 
   /** Fills the head for a record of `type` about `slot`; returns its instrument, or undefined if the slot has none. */
   private fillHead(type: MsgType, inst: Instrument | undefined, msgIndex: number, exchangeTsNs: number, publishTsNs: number, stale: boolean): Instrument | undefined {
     if (inst === undefined) return undefined;
     const h = this.head;
-    const k = inst.slotIndex * TYPES + type - 1;
-    this.subjectIndex = k;
+    const seqs = this.seqsOf(inst);
+    this.subjectIndex = inst.slotIndex * TYPES + type - 1;
     h.type = type;
-    h.flags = stale ? WireFlag.STALE : 0;
+    h.flags = this.originDead ? WireFlag.STALE | WireFlag.ORIGIN_DEAD : stale ? WireFlag.STALE : 0;
     h.generation = this.reader.currentGeneration; // a takeover's generation, not the attach's
     h.priceDecimals = inst.priceDecimals;
     h.sizeDecimals = inst.sizeDecimals;
-    h.seq = ++this.seqs[k]!;
+    h.seq = ++seqs[type - 1]!;
     h.msgIndex = msgIndex;
     h.exchangeTsNs = exchangeTsNs;
     h.publishTsNs = publishTsNs;

@@ -7,7 +7,7 @@
  */
 import * as abi from '../../../native/segment/abi.js';
 import { NOT_PUBLISHED, type SourceCounters } from '../../sink.js';
-import { type BookBody, type Head, MsgType, type Side } from '../../../lib/wire/wire.js';
+import { type BookBody, type Head, MsgType, type Side, WireFlag } from '../../../lib/wire/wire.js';
 
 export interface SymbolState {
   slot: number;
@@ -21,6 +21,8 @@ export interface SymbolState {
   session: number;
   generation: number;
   msgIndex: number;
+  /** The book held came flagged STALE: a record of the same book without it clears the mark. */
+  stale: boolean;
   book: { bidCount: number; askCount: number; bids: Float64Array; asks: Float64Array };
   hasBook: boolean;
 }
@@ -34,6 +36,7 @@ export const newSymbolState = (slot: number, levels: number, priceDecimals = 0, 
   session: 0,
   generation: 0,
   msgIndex: -1,
+  stale: false,
   book: { bidCount: 0, askCount: 0, bids: new Float64Array(levels * 3), asks: new Float64Array(levels * 3) },
   hasBook: false,
 });
@@ -59,12 +62,14 @@ export function checkSeq(s: SymbolState, h: Head, c: SourceCounters): number {
 }
 
 /**
- * Takes `b` as the symbol's book if it is newer than the one held (`reload`: from the bucket, also
- * when equal, so a stale mark can go); returns false when it is older.
+ * Takes `b` as the symbol's book if it is newer than the one held, or the same book with its stale
+ * mark changed (the origin's writer died, or beats again), or from the bucket (`reload`) when
+ * equal, so a stale mark can go; returns false when it is older.
  */
 export function takeBook(s: SymbolState, h: Head, b: BookBody, reload: boolean): boolean {
   const order = h.session - s.session || h.generation - s.generation || h.msgIndex - s.msgIndex;
-  if (s.hasBook && !(order > 0 || (reload && order === 0))) return false;
+  const stale = (h.flags & WireFlag.STALE) !== 0;
+  if (s.hasBook && !(order > 0 || (order === 0 && (reload || stale !== s.stale)))) return false;
   const book = s.book;
   book.bidCount = b.bids.count;
   book.askCount = b.asks.count;
@@ -73,6 +78,7 @@ export function takeBook(s: SymbolState, h: Head, b: BookBody, reload: boolean):
   s.session = h.session;
   s.generation = h.generation;
   s.msgIndex = h.msgIndex;
+  s.stale = stale;
   s.hasBook = true;
   return true;
 }

@@ -61,6 +61,8 @@ export interface MirrorStats {
   queueDropped: number;
   /** Bucket reads that hit their deadline. */
   bucketTimeouts: number;
+  /** Books taken flagged ORIGIN_DEAD (the origin's writer died: held stale until a live origin's book). */
+  originDead: number;
 }
 
 /** How often run() looks at the stop flag and copies the counters into the segment. */
@@ -71,7 +73,7 @@ const QUEUE_ENTRY_OVERHEAD = 64;
 export class NatsFeed implements FeedSource {
   readonly total = null;
   readonly counters = newCounters();
-  readonly stats: MirrorStats = { records: 0, books: 0, tops: 0, trades: 0, statuses: 0, malformed: 0, gaps: 0, lost: 0, staleMarks: 0, recovered: 0, reloads: 0, queueDropped: 0, bucketTimeouts: 0 };
+  readonly stats: MirrorStats = { records: 0, books: 0, tops: 0, trades: 0, statuses: 0, malformed: 0, gaps: 0, lost: 0, staleMarks: 0, recovered: 0, reloads: 0, queueDropped: 0, bucketTimeouts: 0, originDead: 0 };
   readonly drops = new Drops(this.counters, this.stats);
   readonly bucket: string;
   private nc: NatsConnection | null = null;
@@ -89,6 +91,8 @@ export class NatsFeed implements FeedSource {
   private readonly gapLog = rateLimit(1000);
   private readonly levels: number;
   private stop: StopFlag = { requested: false };
+  /** The last book taken said the origin's writer was dead: logged once per death, and once when a live origin's book comes. */
+  private originDead = false;
 
   constructor(private readonly o: NatsFeedOptions) {
     this.bucket = bucketOf(o.prefix);
@@ -354,6 +358,18 @@ export class NatsFeed implements FeedSource {
     }
     this.sink!.book(s.slot, s.book, h.msgIndex, h.exchangeTsNs, (h.flags & WireFlag.STALE) !== 0);
     this.stats.books++;
+    this.originStory(h);
+  }
+
+  /** The origin's story as the books tell it: its death (flag ORIGIN_DEAD) and a live origin after it. */
+  private originStory(h: Head): void {
+    const dead = (h.flags & WireFlag.ORIGIN_DEAD) !== 0;
+    if (dead) this.stats.originDead++;
+    if (dead === this.originDead) return;
+    this.originDead = dead;
+    const fields = { event: dead ? LogEvent.MIRROR_ORIGIN_DEAD : LogEvent.MIRROR_ORIGIN_BACK, session: h.session, generation: h.generation, symbol: h.symbol };
+    if (dead) this.log?.warn(fields, `the origin's writer died (bridge session ${h.session}, generation ${h.generation}): its books are stale until it is back`);
+    else this.log?.info(fields, `the origin publishes again (bridge session ${h.session}, generation ${h.generation})`);
   }
 
   /** The connection dropped (or the client dropped messages): a gap, every book stale until the bucket is read again. */
