@@ -191,7 +191,7 @@ export class Bridge {
 
   /**
    * A new writer (the loop re-opened its ring): its layout, its directory, its generation on every
-   * record, and every book it holds sent at once (receivers order books by generation first).
+   * record, and every book it holds sent again (receivers order books by generation first).
    */
   private onNewWriter(generation: number): void {
     this.originDead = false;
@@ -202,8 +202,8 @@ export class Bridge {
     this.subjects = [];
     this.slotSeqs = [];
     this.slotSymbols = [];
+    // The reader's change scan starts over with the new writer: its next look hands every book it holds.
     this.o.log.info({ event: LogEvent.BRIDGE_NEW_ORIGIN, segment: this.o.segment, generation }, `a new origin writer (generation ${generation}): every book sent again`);
-    this.publishAllBooks();
   }
 
   /** The sequence numbers of `inst`'s subjects (made on first sight of its symbol). */

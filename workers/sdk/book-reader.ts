@@ -35,6 +35,7 @@ import { Sleeper } from './sleeper.js';
 import { type FollowEnd, follow, updates } from './follow.js';
 import type { FollowOptions } from './follower.js';
 import type { FollowHandler, Update } from './update.js';
+import { WriterStory } from './writer-story.js';
 import { PollStatus, WAIT_STRATEGIES, WaitResult, type WaitStrategy, checkWait } from './wait.js';
 
 export { PollStatus, WAIT_STRATEGIES, WaitResult, type WaitStrategy };
@@ -64,20 +65,21 @@ export interface BookReaderOptions extends AttachOptions {
 const POLLS_PER_HEALTH_CHECK = 256;
 
 export class BookReader {
-  seg: SegmentReader;
+  /** The writer's story, and the segment followed (story.seg: a re-created segment replaces it). */
+  private readonly story: WriterStory;
+  get seg(): SegmentReader {
+    return this.story.seg;
+  }
   readonly wait: WaitStrategy;
   private readonly opts: BookReaderOptions;
   /** Which books changed since the last look (change-scan.ts). */
   private readonly scan: ChangeScan;
   private polls = 0;
-  private generation: number;
-  private writerDead = false;
 
   /** True from a WRITER_DEAD result until a new writer (or close): a spinning loop backs off meanwhile. */
   get isWriterDead(): boolean {
-    return this.writerDead;
+    return this.story.writerDead;
   }
-  private nextHealthMs = 0;
   /** Instruments, refreshed on a new generation or a new announcement. */
   instruments: Instrument[] = [];
   private knownCount = 0;
@@ -94,11 +96,10 @@ export class BookReader {
   }
 
   private constructor(seg: SegmentReader, opts: BookReaderOptions) {
-    this.seg = seg;
+    this.story = new WriterStory(seg, opts);
     this.opts = opts;
     this.wait = checkWait(opts.wait ?? READER_DEFAULTS.wait);
     this.scan = new ChangeScan(seg.layout.maxInstruments, opts.symbols);
-    this.generation = seg.currentGeneration;
     this.setInstruments(seg.instruments());
     this.idleBooks = this.idleFor(false);
     this.idleTops = this.idleFor(true);
@@ -158,7 +159,7 @@ export class BookReader {
 
   /** The writer generation this reader follows (a takeover moves it; the SegmentReader's stays its attach's). */
   get currentGeneration(): number {
-    return this.generation;
+    return this.story.generation;
   }
 
   private control: Socket | null = null;
@@ -261,7 +262,7 @@ export class BookReader {
     if (
       (++this.polls & (POLLS_PER_HEALTH_CHECK - 1)) !== 0 &&
       Atomics.load(u32, abi.W.hdrState) === abi.STATE_READY &&
-      Atomics.load(u32, abi.W.hdrGeneration) === this.generation
+      Atomics.load(u32, abi.W.hdrGeneration) === this.story.generation
     )
       return WaitResult.UPDATED;
     return this.health();
@@ -397,7 +398,7 @@ export class BookReader {
       if (this.anyChanged(tops)) return WaitResult.UPDATED;
       const left = end - performance.now();
       if (left <= 0) return WaitResult.TIMEOUT;
-      if (idle.idle(left, this.writerDead)) await yieldNow();
+      if (idle.idle(left, this.story.writerDead)) await yieldNow();
     }
   }
 
@@ -438,8 +439,8 @@ export class BookReader {
   }
 
   /**
-   * UPDATED means "carry on". Checked at most every 5 ms: state, generation, writer liveness,
-   * and a new object under the name (a re-created segment).
+   * UPDATED means "carry on". Checked at most every 5 ms (writer-story.ts): state, generation,
+   * writer liveness, and a new object under the name (a re-created segment).
    */
   private health(): WaitResult {
     const held = this.heldStory;
@@ -447,36 +448,10 @@ export class BookReader {
       this.heldStory = WaitResult.UPDATED;
       return held;
     }
-    const now = performance.now();
-    if (now < this.nextHealthMs) return WaitResult.UPDATED;
-    this.nextHealthMs = now + 5;
-    const seg = this.seg;
-    const state = seg.state;
-    // A takeover in progress: the generation may already have moved, but the directory and
-    // slots are being rewritten. Wait for READY before looking at anything.
-    if (state === abi.STATE_INITIALIZING) return WaitResult.UPDATED;
-    const gen = seg.currentGeneration;
-    if (gen !== this.generation) return this.newWriter(seg);
-    if (state === abi.STATE_CLOSED || state === abi.STATE_BROKEN) {
-      const fresh = this.tryReopen();
-      if (fresh) return this.newWriter(fresh);
-      // Replaced by a new writer that is still making its object: not an end, wait for it.
-      if (seg.replaced) return WaitResult.UPDATED;
-      if (!this.writerDead || state === abi.STATE_CLOSED) return WaitResult.CLOSED;
-    }
-    try {
-      seg.checkWriter(this.opts.heartbeatTimeoutMs ?? READER_DEFAULTS.heartbeatTimeoutMs);
-      this.writerDead = false;
-    } catch (e) {
-      if (!isMdfanError(e, ErrorCode.WRITER_DEAD)) throw e;
-      const fresh = this.tryReopen();
-      if (fresh) return this.newWriter(fresh);
-      if (!this.writerDead) {
-        this.writerDead = true;
-        this.lastDeath = e;
-        return WaitResult.WRITER_DEAD;
-      }
-    }
+    const r = this.story.look();
+    if (r === null) return WaitResult.UPDATED;
+    if (r === WaitResult.NEW_WRITER) return this.newWriter();
+    if (r !== WaitResult.UPDATED) return r;
     this.refreshDirectory();
     // Attached before the writer's control socket listened: announce once it does.
     if (this.control === null && this.opts.announce !== false && (++this.announceChecks & 15) === 0) this.announce();
@@ -485,33 +460,16 @@ export class BookReader {
   private announceChecks = 0;
 
   /** The error that reported the last writer death (code MDFAN_ERR_WRITER_DEAD, pid, heartbeat). */
-  lastDeath: MdfanError | null = null;
-
-  /** A different, READY object under the name (the writer re-created the segment)? */
-  private tryReopen(): SegmentReader | null {
-    try {
-      const r = SegmentReader.openSync(this.seg.name, this.opts);
-      if (r.generation > this.generation || r.layout.totalBytes !== this.seg.layout.totalBytes) return r;
-      r.close();
-    } catch (e) {
-      // A writer of another ABI major re-created the name: that never resolves by waiting, and a
-      // reader must not read it, so next() throws the refusal (it names both versions).
-      if (isMdfanError(e, ErrorCode.ABI_VERSION)) throw e;
-      /* otherwise nothing new yet (absent, initialising) */
-    }
-    return null;
+  get lastDeath(): MdfanError | null {
+    return this.story.lastDeath;
   }
 
-  private newWriter(seg: SegmentReader): WaitResult {
+  /** The story moved to a new writer (its segment is story.seg): everything of the old one goes. */
+  private newWriter(): WaitResult {
     // Every writer makes its own registry: a line in the old one would never be seen asleep.
     this.sleeper.release();
-    if (seg !== this.seg) {
-      this.seg.close();
-      this.seg = seg;
-    } else seg.refreshTops(); // the new writer made new top lines
+    const seg = this.story.seg;
     this.scan.reset(seg.layout.maxInstruments);
-    this.generation = seg.currentGeneration;
-    this.writerDead = false;
     this.setInstruments(seg.instruments());
     this.announce(); // to the new writer's control plane
     return WaitResult.NEW_WRITER;

@@ -1,15 +1,19 @@
 /**
  * The SDK's event reader: every event of a segment's ring, in order, filtered by kind and
  * instrument, with losses to lapping reported as a count, never skipped silently. poll() is
- * synchronous and fills a preallocated batch (nothing allocated per event); a new writer
- * generation is followed with reopen() (a BookReader on the same segment says when: NEW_WRITER).
+ * synchronous and fills a preallocated batch (nothing allocated per event). It knows its writer's
+ * story on its own (writer-story.ts, as the BookReader): next() and checkStory() report a death
+ * (once), a close and a new writer, whose ring it re-opens by itself once every event of the old
+ * ring has been polled.
  */
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { SegmentReader, abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
 import { READER_DEFAULTS } from './defaults.js';
 import { IdleStrategy } from './idle.js';
 import { Sleeper } from './sleeper.js';
-import { type WaitStrategy, checkWait } from './wait.js';
+import { WaitResult, type WaitStrategy, checkWait } from './wait.js';
+import { WriterStory } from './writer-story.js';
+import { BLOCK_SLICE_MS } from './idle.js';
 
 export interface EventReaderOptions {
   /** Where a new reader starts: the oldest event still in the ring (default) or after the newest. */
@@ -22,6 +26,8 @@ export interface EventReaderOptions {
   wait?: WaitStrategy;
   /** The uid the segment's writer runs as, when it is another user (as the BookReader's option). */
   writerUid?: number;
+  /** A writer whose heartbeat is older than this is dead (READER_DEFAULTS.heartbeatTimeoutMs when absent). */
+  heartbeatTimeoutMs?: number;
 }
 
 export class EventReader {
@@ -33,8 +39,12 @@ export class EventReader {
   delivered = 0;
   lost = 0;
   readonly wait: WaitStrategy;
-  /** For the block wait: the data segment (its futex word) and a line in the reader registry. */
-  private seg: SegmentReader | null = null;
+  /** The writer's story, and the data segment (its futex word for the block wait), opened when first needed. */
+  private story: WriterStory | null = null;
+  /** A close or a new writer seen while the old ring still held events: reported once they are polled. */
+  private heldStory: WaitResult = WaitResult.UPDATED;
+  private readonly heartbeatTimeoutMs: number | undefined;
+  /** For the block wait: a line in the reader registry. */
   private readonly sleeper = new Sleeper();
   /** waitForEvents' idle strategy: the same state machine as every reader's. */
   private readonly idle: IdleStrategy;
@@ -45,15 +55,13 @@ export class EventReader {
     opts: EventReaderOptions,
   ) {
     this.writerUid = opts.writerUid;
+    this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs;
     this.ring = EventRingReader.open(segment, opts.from ?? 'oldest', { writerUid: this.writerUid });
     this.wait = checkWait(opts.wait ?? READER_DEFAULTS.wait);
     const ready = (): boolean => this.ring.backlog() > 0;
     this.idle = new IdleStrategy(this.wait, {
       ready,
-      sleep: (ms) => {
-        this.seg ??= SegmentReader.openSync(this.segment, { anyState: true });
-        this.sleeper.sleep(this.seg, false, ready, ms);
-      },
+      sleep: (ms) => this.sleeper.sleep(this.writerStory().seg, false, ready, ms),
     });
     if (opts.kinds) for (const k of opts.kinds) this.kindMask[k] = 1;
     else this.kindMask.fill(1);
@@ -113,7 +121,8 @@ export class EventReader {
   /**
    * Waits until an event is there to poll (true) or timeoutMs passed (false), as `wait` says (the
    * one idle strategy, idle.ts): block sleeps on the segment's futex word, counted in the reader
-   * registry, and the writer wakes it after the events of each input message.
+   * registry, and the writer wakes it after the events of each input message. It does not look at
+   * the writer's story: next() does.
    */
   async waitForEvents(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<boolean> {
     const end = performance.now() + timeoutMs;
@@ -126,18 +135,81 @@ export class EventReader {
     }
   }
 
-  /** Follows a new writer generation: the old ring stopped; the new one is read from its start. */
+  /**
+   * Waits for events or a turn of the writer's story, as `wait` says: UPDATED (events to poll),
+   * TIMEOUT, WRITER_DEAD (once per death; the ring stays readable), NEW_WRITER (the old ring was
+   * polled to its end and the new writer's is open: poll reads it from its start) or CLOSED (the
+   * writer closed the segment and every event it left was polled).
+   */
+  async next(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
+    const end = performance.now() + timeoutMs;
+    this.idle.reset();
+    for (;;) {
+      if (this.ring.backlog() > 0) return WaitResult.UPDATED;
+      const story = this.checkStory();
+      if (story !== WaitResult.UPDATED) return story;
+      const left = end - performance.now();
+      if (left <= 0) return WaitResult.TIMEOUT;
+      // A sleep ends at least every slice, for the story's next look; a dead writer's reader backs off.
+      if (this.idle.idle(Math.min(left, BLOCK_SLICE_MS), this.isWriterDead)) await yieldNow();
+    }
+  }
+
+  /**
+   * The writer's story, looked at now (at most every 5 ms): UPDATED means "carry on" (also while
+   * the old ring still holds events after a close or a new writer: poll them, then ask again);
+   * otherwise WRITER_DEAD (once per death), NEW_WRITER (re-opened: the new ring is polled from its
+   * start) or CLOSED.
+   */
+  checkStory(): WaitResult {
+    let r = this.heldStory;
+    if (r === WaitResult.UPDATED) r = this.writerStory().look() ?? WaitResult.UPDATED;
+    if (r === WaitResult.UPDATED || r === WaitResult.WRITER_DEAD) return r;
+    // The old ring first: a close or a new writer is told once its last event was polled.
+    if (this.ring.backlog() > 0) {
+      this.heldStory = r;
+      return WaitResult.UPDATED;
+    }
+    this.heldStory = WaitResult.UPDATED;
+    if (r === WaitResult.NEW_WRITER) this.openRing();
+    return r;
+  }
+
+  /** True from a WRITER_DEAD until a new writer or a beat (as the story was last looked at). */
+  get isWriterDead(): boolean {
+    return this.story?.writerDead ?? false;
+  }
+
+  /**
+   * Follows the new writer generation now (a BookReader on the same segment said NEW_WRITER): the
+   * old ring stopped; the new one is read from its start. next() and checkStory() do this by
+   * themselves.
+   */
   reopen(): void {
+    this.story?.catchUp();
+    this.heldStory = WaitResult.UPDATED;
+    this.openRing();
+  }
+
+  private openRing(): void {
     this.sleeper.release(); // the new writer made its own registry
     this.ring.close();
-    this.seg?.close(); // the block wait maps the new generation's segment when it next sleeps
-    this.seg = null;
     this.ring = EventRingReader.open(this.segment, 'oldest', { writerUid: this.writerUid });
+  }
+
+  /** The story (and the data segment), opened on first need: a reader that only polls maps no more than its ring. */
+  private writerStory(): WriterStory {
+    if (this.story === null) {
+      this.story = new WriterStory(SegmentReader.openSync(this.segment, { anyState: true, writerUid: this.writerUid }), { heartbeatTimeoutMs: this.heartbeatTimeoutMs, writerUid: this.writerUid });
+      // The story starts from the ring's writer: one that took over since the open is a new writer.
+      this.story.generation = this.ring.generation;
+    }
+    return this.story;
   }
 
   close(): void {
     this.ring.close();
     this.sleeper.release();
-    this.seg?.close();
+    this.story?.close();
   }
 }
