@@ -253,16 +253,15 @@ test("docs/BRIDGE.md's Python decoder gives the GOOG day's trades at the event o
   // The oracle: msgIndex,SYMBOL,T,price (instrument units, 4 decimals for ITCH),shares,action.
   const want = gunzipSync(readFileSync(GOOG_EVENTS)).toString('latin1').trim().split('\n');
   assert.is(records.length, want.length, 'as many printable trades as the oracle');
-  const got = runDocDecoder(records).map(([h, t]) => {
-    const scale = 10 ** (h.price_decimals as number);
-    // The doc's currency price back to the oracle's integer units (the float is within 1e-9 of it).
-    const price = Math.round((t.price as number) * scale);
-    // And its exact integer: 1e-9 units, so ITCH's 4 decimals are whole multiples of 10^5.
-    assert.is((t.price_e9 as number) % (abi.EVENT_PRICE_SCALE / scale), 0, `price_e9 ${t.price_e9} on the 1e-9 scale`);
-    assert.is((t.price_e9 as number) / (abi.EVENT_PRICE_SCALE / scale), price, 'price and price_e9 agree');
-    return `${h.msg_index},${h.symbol},T,${price},${t.size},${t.action}`;
-  });
-  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.is(got[i], want[i], `trade ${i + 1} of ${want.length}`);
+  const decoded = runDocDecoder(records);
+  // The doc's currency price back to the oracle's integer units (the float is within 1e-9 of it).
+  const line = ([h, t]: [Record<string, unknown>, Record<string, unknown>], price: unknown): string =>
+    `${h.msg_index},${h.symbol},T,${Math.round((price as number) * 10 ** (h.price_decimals as number))},${t.size},${t.action}`;
+  const got = decoded.map((d) => line(d, d[1].price));
+  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.is(got[i], want[i], `trade ${i + 1} of ${want.length}: price`);
+  // And the exact integer, in 1e-9 units (ITCH's 4 decimals: whole multiples of 10^5).
+  const exact = decoded.map((d) => line(d, (d[1].price_e9 as number) / abi.EVENT_PRICE_SCALE));
+  for (let i = 0; i < want.length; i++) if (exact[i] !== want[i]) assert.is(exact[i], want[i], `trade ${i + 1} of ${want.length}: price_e9`);
 });
 
 test.run();
