@@ -427,6 +427,18 @@ test('the layout examples of docs/ABI.md are computeLayout\'s', () => {
   }
 });
 
+test('the size formulas of docs/ABI.md are the header\'s', () => {
+  const reg = /`MDFAN_REGISTRY_BYTES\(capacity\)` = (\d+) \+ capacity × (\d+)[^;]*; with\s+`MDFAN_REGISTRY_CAPACITY` \((\d+)\)\s+lines, (\d+) bytes/.exec(abiDoc);
+  assert.ok(reg, 'the registry size');
+  assert.equal(reg.slice(1).map(Number), [abi.SIZEOF.registry_header, abi.SIZEOF.reader_line, abi.REGISTRY_CAPACITY, abi.registryBytes()]);
+  const stage = /`MDFAN_COMMIT_STAGE_BYTES\(levels\)` = (\d+) \+ 2 × levels × (\d+)/.exec(abiDoc);
+  assert.ok(stage, 'the commit stage size');
+  assert.equal(stage.slice(1).map(Number), [abi.SIZEOF.commit_stage, abi.STAGE_LEVEL_BYTES]);
+  const payload = /\| slot payload \| `(\d+) \+ 2 × levels × (\d+)` \|/.exec(abiDoc);
+  assert.ok(payload, 'the slot payload');
+  assert.equal(payload.slice(1).map(Number), [abi.SLOT_HEADER_BYTES, abi.LEVEL_BYTES]);
+});
+
 test('every statement of the ABI version says MDFAN_ABI_MAJOR.MDFAN_ABI_MINOR of the header', () => {
   const header = read(join(repoRoot, 'native', 'include', 'mdfan_abi.h'));
   const opening = header.slice(0, header.indexOf('*/'));
