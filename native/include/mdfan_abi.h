@@ -396,8 +396,8 @@ typedef struct mdfan_event {
  * The best bid and ask of every book, one 64-byte line per slot under its own seqlock, so that a
  * reader of the top alone waits for one line transfer, not for the whole book. In every commit that
  * changes a book's top (level 0 of either side, any change of bid_count or ask_count, not only to
- * or from 0, or the flags), the writer commits the top line first, then the slot: both carry the same msg_index and publish_ts_ns. A commit that
- * leaves the top as it was does not touch the line. A venue with a faster best bid/offer than its
+ * or from 0, or the flags), the writer commits the top line first, then the slot: both carry the
+ * same msg_index and publish_ts_ns. A commit that leaves the top as it was does not touch the line. A venue with a faster best bid/offer than its
  * book (Binance @bookTicker) also commits the top line alone, and a book commit older than the top
  * line shown leaves the line alone (MDFAN_COMMIT_BOOK_ONLY): the line then runs ahead of the slot
  * (docs/FEED.md states the rule). The line's seq counts its commits (seq / 2 within a generation).
