@@ -4,19 +4,24 @@
  * venue-qualified symbols); the encoder refuses what it cannot carry exactly; the decoder refuses
  * what no bridge sends, a version-1 record among them (counted by a mirror under 'version');
  * symbols escape into one subject token and one bucket key and back; and docs/BRIDGE.md's Python
- * decoder reads what the encoder writes.
+ * decoder reads what the encoder writes: every field against the values the test wrote, and the
+ * GOOG day's trades (the feed's own event ring, encoded as the bridge encodes it) against the
+ * independent event oracle, so a trade price on the wrong scale in the doc fails.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { SegmentReader, SegmentWriter, abi, isMdfanError } from '../native/segment/index.js';
+import { EventBatch, EventRingReader, SegmentReader, SegmentWriter, abi, isMdfanError } from '../native/segment/index.js';
 import { NatsFeed, Publisher } from '../feed/index.js';
 import { BOOK_LEVELS_OFFSET, type Head, HEAD, HEAD_BYTES, LEVEL, MsgType, TOP_BYTES, TradeFlag, WIRE_VERSION, WireError, WireWriter, decode } from '../lib/wire/wire.js';
 import { escapeSymbol, parseSubject, subjectOf, unescapeSymbol } from '../lib/wire/subjects.js';
-import { repoRoot } from './helpers/paths.js';
+import { binPath, repoRoot } from './helpers/paths.js';
+import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';
+import { isPrintableTrade } from '../lib/event-line.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 
 test.after.each(() => cleanupSegments());
@@ -182,10 +187,18 @@ test('symbols escape into one subject token and one bucket key, and back: venue-
   assert.is(parseSubject('md', 'other.GOOG.top'), null);
 });
 
-test("docs/BRIDGE.md's Python decoder reads what the bridge writes: every type, every field, 64-bit and negative values", () => {
+/** Runs docs/BRIDGE.md's Python decoder over records given as hex, one [head, body] per record. */
+function runDocDecoder(records: string[]): Array<[Record<string, unknown>, Record<string, unknown>]> {
   const doc = readFileSync(join(repoRoot, 'docs', 'BRIDGE.md'), 'utf8');
   const py = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
   assert.ok(py, 'the doc has a python block');
+  // Records on stdin: the GOOG day's trades are more than an argument list holds.
+  const script = `${py}\nimport sys, json\nfor h in sys.stdin.read().split():\n    head, body = decode(bytes.fromhex(h))\n    print(json.dumps([head, body]))\n`;
+  const out = execFileSync('python3', ['-c', script], { input: records.join('\n'), encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  return out.trim().split('\n').map((l) => JSON.parse(l) as [Record<string, unknown>, Record<string, unknown>]);
+}
+
+test("docs/BRIDGE.md's Python decoder reads what the bridge writes: every type, every field, 64-bit and negative values", () => {
   const w = new WireWriter();
   const h = head({ flags: 0, seq: 7, msgIndex: 4242 });
   const records: string[] = [];
@@ -198,14 +211,57 @@ test("docs/BRIDGE.md's Python decoder reads what the bridge writes: every type, 
   // The price in the event ring's own units (the constant, not a figure the doc could copy wrong).
   add(MsgType.TRADE, () => w.trade({ price: -585_330 * (abi.EVENT_PRICE_SCALE / 1000), size: 2 ** 36, action: 0x50, side: 0x42, flags: TradeFlag.NOT_PRINTABLE, orderRef: 2 ** 50 }));
   add(MsgType.STATUS, () => w.status(0x48));
-  const script = `${py}\nimport sys, json\nfor h in sys.argv[1:]:\n    head, body = decode(bytes.fromhex(h))\n    print(json.dumps([head, body]))\n`;
-  const out = execFileSync('python3', ['-c', script, ...records], { encoding: 'utf8' }).trim().split('\n').map((l) => JSON.parse(l) as [Record<string, unknown>, Record<string, unknown>]);
+  const out = runDocDecoder(records);
   const want = { stale: false, generation: 3, session: 1_796_000_000, price_decimals: 8, size_decimals: 3, seq: 7, msg_index: 4242, exchange_ts_ns: h.exchangeTsNs, publish_ts_ns: 9e15, bridge_ts_ns: 9e15 + 1, symbol: BTC };
   for (const [i, type] of [1, 2, 3, 4].entries()) assert.equal(out[i]![0], { type, ...want });
   assert.equal(out[0]![1], { bid: [-6_000_000_000_000, 2 ** 33], ask: null });
   assert.equal(out[1]![1], { levels: 10, feed_id: 3, max_instruments: 8, bids: [[6_123_456_789_012, 2 ** 40, 1]], asks: [[6_123_456_789_013, 6, 2], [6_123_456_789_014, 7, 3]] });
-  assert.equal(out[2]![1], { price_e9: -585_330_000_000, size: 2 ** 36, action: 'P', side: 'B', not_printable: true, order_ref: 2 ** 50 });
+  // -585.33 in currency units whatever price_decimals says (8 here): the scale is the event ring's.
+  assert.equal(out[2]![1], { price: -585.33, price_e9: -585_330_000_000, size: 2 ** 36, action: 'P', side: 'B', not_printable: true, order_ref: 2 ** 50 });
   assert.equal(out[3]![1], { action: 'H' });
+});
+
+test("docs/BRIDGE.md's Python decoder gives the GOOG day's trades at the event oracle's prices (the feed's ring, encoded as the bridge encodes it)", () => {
+  const name = segName('wire-goog');
+  // A ring that holds the whole day: every record is read after the feed has ended, none lapped.
+  const feed = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, '--speed', 'max', '--ring-events', String(2 ** 20), '--keep-segment'], { encoding: 'utf8' });
+  assert.is(feed.status, 0, feed.stderr);
+  const seg = SegmentReader.openSync(name, { anyState: true });
+  const ring = EventRingReader.open(name, 'oldest');
+  const records: string[] = [];
+  try {
+    const bySlot = new Map(seg.instruments().map((i) => [i.slotIndex, i]));
+    const w = new WireWriter();
+    const batch = new EventBatch(4096);
+    for (let n = ring.poll(batch); n > 0 || batch.lost > 0; n = ring.poll(batch)) {
+      assert.is(batch.lost, 0, 'the ring held the whole day');
+      for (let i = 0; i < n; i++) {
+        const rec = batch.records[i]!;
+        if (!isPrintableTrade(rec)) continue;
+        const inst = bySlot.get(rec.instrumentIndex);
+        assert.ok(inst, `a trade of slot ${rec.instrumentIndex} names an instrument`);
+        // The bridge's trade record (workers/bridge/bridge.ts publishEvent): the ring's own numbers.
+        w.head(head({ type: MsgType.TRADE, flags: 0, symbol: inst.symbol, priceDecimals: inst.priceDecimals, sizeDecimals: inst.sizeDecimals, seq: records.length + 1, msgIndex: rec.msgIndex, exchangeTsNs: rec.exchangeTsNs, publishTsNs: rec.publishTsNs }));
+        const len = w.trade({ price: rec.hasPrice ? rec.price : Number.NaN, size: rec.size, action: rec.action, side: rec.side, flags: rec.flags & TradeFlag.NOT_PRINTABLE, orderRef: rec.orderRef });
+        records.push(Buffer.from(w.buf.subarray(0, len)).toString('hex'));
+      }
+    }
+  } finally {
+    ring.close();
+    seg.close();
+  }
+  // The oracle: msgIndex,SYMBOL,T,price (instrument units, 4 decimals for ITCH),shares,action.
+  const want = gunzipSync(readFileSync(GOOG_EVENTS)).toString('latin1').trim().split('\n');
+  assert.is(records.length, want.length, 'as many printable trades as the oracle');
+  const decoded = runDocDecoder(records);
+  // The doc's currency price back to the oracle's integer units (the float is within 1e-9 of it).
+  const line = ([h, t]: [Record<string, unknown>, Record<string, unknown>], price: unknown): string =>
+    `${h.msg_index},${h.symbol},T,${Math.round((price as number) * 10 ** (h.price_decimals as number))},${t.size},${t.action}`;
+  const got = decoded.map((d) => line(d, d[1].price));
+  for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.is(got[i], want[i], `trade ${i + 1} of ${want.length}: price`);
+  // And the exact integer, in 1e-9 units (ITCH's 4 decimals: whole multiples of 10^5).
+  const exact = decoded.map((d) => line(d, (d[1].price_e9 as number) / abi.EVENT_PRICE_SCALE));
+  for (let i = 0; i < want.length; i++) if (exact[i] !== want[i]) assert.is(exact[i], want[i], `trade ${i + 1} of ${want.length}: price_e9`);
 });
 
 test.run();

@@ -1,5 +1,6 @@
 /*
- * mdfan_abi.h — the one source of truth for the mdfan shared-memory segment, ABI v2.
+ * mdfan_abi.h — the one source of truth for the mdfan shared-memory segment, ABI 2.0
+ * (MDFAN_ABI_MAJOR.MDFAN_ABI_MINOR: readers refuse another major and accept any minor).
  *
  * Everything a reader in any language needs: offsets, sizes, constants, and the commit
  * protocol (see docs/ABI.md for the prose). Nothing else states a layout fact: the build compiles
@@ -248,11 +249,17 @@ typedef struct mdfan_slot_header {
 #define MDFAN_ATTACH_TIMEOUT_MS 5000u
 
 /* ---- reader registry: a sealed memfd whose descriptor the control socket hands readers ---------
- * The data segment is read-only for
- * readers, so what readers must write lives here, read-write for them: one 128-byte line per attached reader and, alone on its line, the count of readers
- * asleep on the futex. The writer creates it (mode: the data segment's, plus write wherever read
- * is granted) before the data segment becomes READY, and sweeps the lines of dead pids on its
- * heartbeat.
+ * The data segment is read-only for readers, so what readers must write lives here, read-write for
+ * them: one 128-byte line per attached reader and, alone on its line, the count of readers asleep
+ * on the futex. It has no name in /dev/shm (1.x's "/NAME.readers" file is gone: a reader could
+ * shrink it and kill the writer with SIGBUS). The writer creates it before the data segment becomes
+ * READY (memfd_create, sized, its pages reserved, sealed against shrinking and growing), keeps it
+ * for its life, and sweeps the lines of dead pids on its heartbeat. A reader gets its descriptor
+ * from the writer's control socket (control_socket_path, a stream socket): it writes the line
+ * {"type":"registry"}\n and receives one byte 'R', no newline, carrying the descriptor
+ * (SCM_RIGHTS), possibly in the same read as the greeting line; the connection may close once it
+ * has it (docs/ABI.md "The control socket"). Who may connect decides who may join: the socket's
+ * mode is the data segment's plus write wherever read is granted.
  *
  * Wake protocol (no lost wake-up: a Dekker pattern, each side's store ordered before its load by a
  * seq_cst RMW or fence):
@@ -309,7 +316,8 @@ typedef struct mdfan_reader_line {
  *   records       capacity records of MDFAN_EVENT_BYTES (one cache line each)
  *
  * Record r (1-based ring sequence) lives at index (r - 1) & (capacity - 1).
- * Writer, per record:  rec.seq = 0 (relaxed) ; release fence ; body (plain) ;
+ * Writer, per record:  rec.seq = an invalid value (0, or mdfan's writers: 0xFFFFFFFF in its high
+ *                      word) ; release fence ; body (plain) ;
  *                      rec.seq = r (release at least) ; head = r (release at least)
  * Reader expecting r (r <= head, acquire):
  *   s1 = rec.seq (acquire) ; copy ; acquire fence ; s2 = rec.seq ;
@@ -317,8 +325,11 @@ typedef struct mdfan_reader_line {
  *   (A reader may look at rec.seq first: r there vouches for the record by itself, and only
  *   a failed look needs head: r > head is a record being written, not a lap.)
  *   otherwise the slot was overwritten (lapped): the records still whole are
- *   [head - capacity + 2, head] (the slot after head may be mid-write); resume at the first of
+ *   [max(r + 1, oldest), head] (the slot after head may be mid-write); resume at the first of
  *   them and count the ones skipped: exactly the events lost.
+ * oldest = head + 2 > capacity ? head + 2 - capacity : 1: clamped at 1, since head - capacity + 2
+ * wraps (unsigned) while the ring has not yet filled. A new reader starts at oldest ("oldest") or
+ * at head + 1 ("newest").
  * A new writer generation re-creates the object: a reader that sees the data segment's
  * generation move re-opens it and starts again at 1 (the books are in the slots). */
 #define MDFAN_EVENTS_MAGIC 0x5645444Du    /* "MDEV" as bytes at offset 0 (little-endian u32) */
@@ -347,7 +358,8 @@ typedef struct mdfan_events_header {
 } mdfan_events_header_t;
 
 typedef struct mdfan_event {
-  uint64_t seq;                  /* 0  ring sequence of this record (1-based); 0 while being written */
+  uint64_t seq;                  /* 0  ring sequence of this record (1-based); an invalid value while
+                                  *    being written (0, or 0xFFFFFFFF in the high word) */
   uint8_t kind;                  /* 8  MDFAN_EVENT_KIND_* (an ASCII letter) */
   uint8_t action;                /* 9  the venue's letter: trade E C P Q; trading state H P Q T; ... */
   uint8_t side;                  /* 10 'B', 'S', or 0 */
@@ -383,9 +395,9 @@ typedef struct mdfan_event {
 /* ---- top-of-book lines: the segment "/NAME.tops" beside "/NAME" ---------------------------------
  * The best bid and ask of every book, one 64-byte line per slot under its own seqlock, so that a
  * reader of the top alone waits for one line transfer, not for the whole book. In every commit that
- * changes a book's top (level 0 of either side, the counts, or the flags), the writer commits the
- * top line first, then the slot: both carry the same msg_index and publish_ts_ns. A commit that
- * leaves the top as it was does not touch the line. A venue with a faster best bid/offer than its
+ * changes a book's top (level 0 of either side, any change of bid_count or ask_count, not only to
+ * or from 0, or the flags), the writer commits the top line first, then the slot: both carry the
+ * same msg_index and publish_ts_ns. A commit that leaves the top as it was does not touch the line. A venue with a faster best bid/offer than its
  * book (Binance @bookTicker) also commits the top line alone, and a book commit older than the top
  * line shown leaves the line alone (MDFAN_COMMIT_BOOK_ONLY): the line then runs ahead of the slot
  * (docs/FEED.md states the rule). The line's seq counts its commits (seq / 2 within a generation).
