@@ -99,7 +99,7 @@ __attribute__((format(printf, 5, 6))) static inline int mdfan_events_fail(const 
  * generation, and validates it in the order of EventRingReader.open: named by the header (a ring
  * it does not name is never opened), a regular file of the data segment's owner with no
  * permission bit the data segment lacks, size, magic, ABI major, capacity (a power of two), record_bytes, and the object's size against
- * capacity. The reader starts at the oldest record still whole (head - capacity + 2, as after a
+ * capacity. The reader starts at the oldest record still whole (head + 2 - capacity when head + 2 > capacity, else 1; as after a
  * lap) or, with from_newest, after the newest. Returns MDFAN_EVENTS_OK, or another MDFAN_EVENTS_*
  * with `CODE` in *code and the message in `why`. Zeroes *r first (read and lost too).
  */

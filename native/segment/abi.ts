@@ -24,7 +24,7 @@ export const DIR = STRUCTS.dir_entry;
 export const LEVEL = STRUCTS.level;
 /** Byte offsets and sizes of mdfan_slot_header_t; the levels follow at SLOT_HEADER_BYTES. */
 export const SLOT = STRUCTS.slot_header;
-/** The reader registry's header and reader lines (segment /NAME.readers). */
+/** The reader registry's header and reader lines (a sealed memfd the writer hands readers over its control socket). */
 export const REGISTRY = STRUCTS.registry_header;
 export const READER_LINE = STRUCTS.reader_line;
 /** The writer's commit stage (not in any segment: the TypeScript writer's hand-over to the addon). */

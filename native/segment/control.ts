@@ -2,8 +2,7 @@
  * The control plane: a Unix domain socket per segment, `/dev/shm/NAME.ctl`, its
  * path in the header (control_socket_path). Newline-delimited JSON:
  *   reader -> writer  {"type":"attach","pid":P,"wait":"spin"}   (detach = closing the connection)
- *   writer -> reader  {"type":"hello","generation":G,"pid":P}, {"type":"generation","generation":G},
- *                     {"type":"shutdown","state":"CLOSED"}
+ *   writer -> reader  {"type":"hello","generation":G,"pid":P}, {"type":"shutdown","state":"CLOSED"}
  *   reader -> writer  {"type":"events","read":R,"lost":L}     (an event reader's counts, now and then)
  *   any    -> writer  {"type":"list"}  ->  {"type":"readers","readers":[{pid, wait, since, events_read?, events_lost?}],
  *                                              "refused":{"pid":N,"uid_full":N,"full":N,"unread":N}}
