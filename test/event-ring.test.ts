@@ -12,12 +12,14 @@ import { startNode, killAll } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
 import { pauseReached, releasePause } from './helpers/test-pause.js';
+import { makeFifo, removeFifo } from './helpers/fifo.js';
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const proc = new URL('./helpers/ring-proc.js', import.meta.url);
+const rewriteProc = new URL('./helpers/ring-rewrite-proc.js', import.meta.url);
 
 test.after.each(() => {
   killAll();
@@ -274,6 +276,80 @@ test('a record finished between the reader\'s look at it (mid-write) and its loo
     w.close({ unlink: true });
     rmSync(fifo, { force: true });
     rmSync(`${fifo}.reached`, { force: true });
+  }
+});
+
+type ReadResult = { read: number; lost: number; bad: number; first: string };
+const readResult = async (r: ReturnType<typeof startNode>): Promise<ReadResult> => JSON.parse(await r.line(/^\{/, 20_000)) as ReadResult;
+
+test('a record lapped while the reader copies it is never returned torn: the copy is checked again after it (a certain race: the reader paused halfway through its copy)', async () => {
+  const cap = 16;
+  const w = writer('ring-copy', cap);
+  const fifo = makeFifo('ring-copy');
+  try {
+    append(w, 1, 4);
+    const r = startNode(proc, ['read', w.name, '20'], { env: { ...process.env, MDFAN_TEST_PAUSE_RING_COPY: fifo } });
+    await pauseReached(fifo, 'the reader to copy the first half of record 1 and pause');
+    append(w, 5, 20); // record 17 rewrites record 1's slot, whole, while the reader waits
+    await releasePause(fifo, 'the reader to copy the second half');
+    // Record 1 refused; the whole records are then [20 - 16 + 2, 20] = [6, 20]: 1..5 lost.
+    const res = await readResult(r);
+    assert.equal([res.read, res.lost, res.bad], [15, 5, 0], res.first);
+  } finally {
+    w.close({ unlink: true });
+    removeFifo(fifo);
+  }
+});
+
+test('a rewrite that began during the copy and ends between the two loads of the check after it is caught: the check loads hi, then lo (certain: the writer and the reader both paused)', async () => {
+  const cap = 16;
+  const name = segName('ring-recheck');
+  const fifos = { rewrite: makeFifo('ring-rewrite'), copy: makeFifo('ring-copy'), recheck: makeFifo('ring-recheck') };
+  try {
+    const wp = startNode(rewriteProc, [name, String(cap), String(cap - 1)], { env: { ...process.env, MDFAN_TEST_PAUSE_RING_REWRITE: fifos.rewrite } });
+    await wp.line(/^ready/);
+    const r = startNode(proc, ['read', name, String(cap + 1)], {
+      env: { ...process.env, MDFAN_TEST_PAUSE_RING_COPY: fifos.copy, MDFAN_TEST_PAUSE_RING_RECHECK: fifos.recheck },
+    });
+    await pauseReached(fifos.copy, 'the reader to copy the first half of record 1 and pause');
+    wp.child.kill('SIGUSR2'); // records 16 and 17: 17 rewrites record 1's slot
+    await pauseReached(fifos.rewrite, 'the writer to store record 17\'s body (E1 before it), and pause before its sequence');
+    await releasePause(fifos.copy, 'the reader to copy the second half (record 17\'s) and load its first sequence word again');
+    await pauseReached(fifos.recheck, 'the reader to pause between the two loads of its check');
+    await releasePause(fifos.rewrite, 'the writer to end record 17 (E2, E3)');
+    await wp.line(/^appended 17$/);
+    await releasePause(fifos.recheck, 'the reader to load the second sequence word');
+    // Record 1 refused; the whole records are then [17 - 16 + 2, 17] = [3, 17]: 1 and 2 lost.
+    const res = await readResult(r);
+    assert.equal([res.read, res.lost, res.bad], [cap - 1, 2, 0], res.first);
+  } finally {
+    for (const f of Object.values(fifos)) removeFifo(f);
+  }
+});
+
+test('a slot being rewritten is invalid before its body changes: a reader that looks while the writer is between the body and the sequence skips it, and never returns the new body under the old sequence (certain: the writer paused there)', async () => {
+  const cap = 16;
+  const name = segName('ring-rewrite');
+  const fifo = makeFifo('ring-rewrite');
+  try {
+    const wp = startNode(rewriteProc, [name, String(cap), String(cap - 1)], { env: { ...process.env, MDFAN_TEST_PAUSE_RING_REWRITE: fifo } });
+    await wp.line(/^ready/);
+    const r = EventRingReader.open(name, 'oldest');
+    assert.is(r.position, 1);
+    wp.child.kill('SIGUSR2'); // records 16 and 17: 17 rewrites record 1's slot
+    await pauseReached(fifo, 'the writer to store record 17\'s body in record 1\'s slot and pause before its sequence');
+    const b = new EventBatch(64);
+    const n = r.poll(b);
+    const bad = Array.from({ length: n }, (_, i) => checkEvent(b.records[i]!, 1 + b.lost + i)).find((p) => p !== '') ?? '';
+    assert.is(bad, '', 'every record returned is whole');
+    assert.equal([n, b.lost], [cap - 1, 1], 'record 1 (being overwritten) skipped and counted lost; 2..16 read');
+    await releasePause(fifo, 'the writer to end record 17');
+    await wp.line(/^appended 17$/);
+    assert.is(r.poll(b), 1);
+    assert.is(checkEvent(b.records[0]!, cap + 1), '');
+    r.close();
+  } finally {
+    removeFifo(fifo);
   }
 });
 

@@ -262,6 +262,11 @@ static inline int mdfan_commit_book_from(uint8_t *slot, mdfan_top_t *top, uint32
       mdfan_commit_top_line(top, &t);
     }
   }
+#ifdef MDFAN_SEQLOCK_TEST_BETWEEN_COMMITS
+  /* Test builds only (the addon defines it, branching on a flag set once at init): a hook between
+   * the top line's commit and the slot's, where a test reads both (the line must be the newer). */
+  MDFAN_SEQLOCK_TEST_BETWEEN_COMMITS(h.update_count);
+#endif
   uint32_t *seqp = (uint32_t *)slot;
   uint32_t odd = mdfan_seqlock_write_open(seqp);
   memcpy(slot + sizeof h.seq, (const uint8_t *)&h + sizeof h.seq, sizeof h - sizeof h.seq);

@@ -28,6 +28,17 @@ import { testPause } from './test-pause.js';
 
 /** Tests: a reader that found its record mid-write stops before it loads the head, once (the writer finishes the record in that window). */
 const pauseBeforeHead = testPause('MDFAN_TEST_PAUSE_RING_HEAD');
+/**
+ * Tests: windows that make the ring's races certain, each taken once per process and only when its
+ * variable is set (otherwise null: one branch on a constant). A writer stops in its first rewrite
+ * of a slot after the body, before E2 (readers look at the slot in that window); a reader stops
+ * halfway through its first copy (the writer rewrites the slot in that window), and between the
+ * two loads of its first re-check (the writer ends a rewrite in that window).
+ */
+const envPause = (variable: string): (() => void) | null => (process.env[variable] ? testPause(variable) : null);
+const pauseMidRewrite = envPause('MDFAN_TEST_PAUSE_RING_REWRITE');
+const pauseMidCopy = envPause('MDFAN_TEST_PAUSE_RING_COPY');
+const pauseMidRecheck = envPause('MDFAN_TEST_PAUSE_RING_RECHECK');
 
 export const eventsName = (segment: string): string => `${segment}${COMPANION_SUFFIXES.events}`;
 
@@ -47,6 +58,8 @@ const R_PRICE = EV.price.offset >>> 2;
 const R_ORDER_REF = EV.order_ref.offset >>> 2;
 const R_SIZE = EV.size.offset >>> 2;
 const RECORD_WORDS = abi.EVENT_BYTES >>> 2;
+/** Where a test's mid-copy pause splits the copy: the sequence and the first fields before it, the price and size after. */
+const HALF_RECORD_WORDS = RECORD_WORDS >>> 1;
 const HEADER_WORDS = abi.EVENTS_HEADER_BYTES >>> 2;
 /** seq_hi while a record is being written: no ring sequence below 2^63 has it. */
 const SEQ_INVALID_HI = 0xffffffff;
@@ -197,6 +210,7 @@ export class EventRingWriter {
     }
     storeU64(u32, w + R_ORDER_REF, e.orderRef);
     storeU64(u32, w + R_SIZE, e.size);
+    if (pauseMidRewrite !== null && r > this.capacity) pauseMidRewrite();
     u32[w + R_SEQ_LO] = r % TWO32; // E2: plain; V8 keeps it before the Atomics store that follows
     const hi = Math.floor(r / TWO32);
     Atomics.store(u32, w + R_SEQ_HI, hi); // E3: the record is whole
@@ -396,11 +410,18 @@ export class EventRingReader {
       const lo = Atomics.load(u32, w + R_SEQ_LO);
       if (hi === rHi && lo === rLo) {
         const dst = batch.records[batch.count]!.words;
-        for (let k = 0; k < RECORD_WORDS; k++) dst[k] = u32[w + k]!;
+        if (pauseMidCopy === null) for (let k = 0; k < RECORD_WORDS; k++) dst[k] = u32[w + k]!;
+        else {
+          for (let k = 0; k < HALF_RECORD_WORDS; k++) dst[k] = u32[w + k]!;
+          pauseMidCopy();
+          for (let k = HALF_RECORD_WORDS; k < RECORD_WORDS; k++) dst[k] = u32[w + k]!;
+        }
         // hi before lo: a rewrite stores hi (E1) first and hi (E3) last, so a hi that still reads
         // r's means E1 was not visible to any load of the copy; lo then catches a rewrite whose
         // E3 restored the same hi. (lo before hi would let E2..E3 fall between the two loads.)
-        if (Atomics.load(u32, w + R_SEQ_HI) === rHi && Atomics.load(u32, w + R_SEQ_LO) === rLo) {
+        const hiAfter = Atomics.load(u32, w + R_SEQ_HI);
+        if (pauseMidRecheck !== null) pauseMidRecheck();
+        if (hiAfter === rHi && Atomics.load(u32, w + R_SEQ_LO) === rLo) {
           this.next = r + 1;
           this.read++;
           if (accept === undefined || accept(batch.records[batch.count]!)) batch.count++;

@@ -10,9 +10,28 @@
 // unmapped memory. Handles belong to the environment that bound them (state.h).
 #include <node_api.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
+#include "test_pause.h"
+
+namespace mdfan {
+namespace {
+// Tests (MDFAN_TEST_PAUSE_BETWEEN_COMMITS names a FIFO; read once, when the addon is loaded): the
+// first commit that replaces a book stops between its top line and its slot, where the test reads
+// both. Without the variable the commit's only cost is a branch on this null.
+const char* const pause_between_commits_fifo = std::getenv("MDFAN_TEST_PAUSE_BETWEEN_COMMITS");
+std::atomic<bool> paused_between_commits{false};
+}  // namespace
+}  // namespace mdfan
+
+#define MDFAN_SEQLOCK_TEST_BETWEEN_COMMITS(update_count)                                          \
+  do {                                                                                             \
+    if (__builtin_expect(::mdfan::pause_between_commits_fifo != nullptr, 0) && (update_count) > 1) \
+      ::mdfan::TestPauseOnce(::mdfan::pause_between_commits_fifo, &::mdfan::paused_between_commits); \
+  } while (0)
 #include "mdfan_seqlock.h"
 #include "state.h"
 #include "util.h"

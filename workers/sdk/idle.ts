@@ -28,8 +28,12 @@ export interface IdleTarget {
 /** spin: looks for work per idle() call (a caller whose own look is costly), and looks per event-loop turn (a power of two). */
 export const SPIN_CHECKS = 1024;
 const SPIN_LOOKS_PER_TURN = 1 << 16;
-/** The longest a block sleep lasts before the loop looks at the writer's story again. */
-export const BLOCK_SLICE_MS = 100;
+/**
+ * The longest a block sleep lasts before the loop looks at the writer's story again. Tests make it
+ * long (MDFAN_TEST_BLOCK_SLICE_MS, read once): a lost wake-up then shows as a sleep that does not
+ * end, not as one the slice cuts short.
+ */
+export const BLOCK_SLICE_MS = Number(process.env.MDFAN_TEST_BLOCK_SLICE_MS) || 100;
 /** Looks for work per clock read while yield spins. */
 const YIELD_SPIN_CHECKS = 64;
 

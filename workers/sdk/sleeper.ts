@@ -9,7 +9,14 @@ import { isMainThread } from 'node:worker_threads';
 import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
 import type { SegmentReader } from '../../native/segment/reader.js';
 import { RegistryLine } from '../../native/segment/registry.js';
+import { testPause } from '../../native/segment/test-pause.js';
 import { park } from './idle.js';
+
+/**
+ * Tests: the first sleeper that found nothing in its last look stops there, before its futex wait
+ * (the writer publishes and wakes in that window: it must see this sleeper counted).
+ */
+const pauseAfterLastLook = testPause('MDFAN_TEST_PAUSE_SLEEP');
 
 /** How soon a claim is tried again: the control plane not listening yet, or no answer / full (a claim may have waited 500 ms). */
 const RECLAIM_SOON_MS = 10;
@@ -33,6 +40,7 @@ export class Sleeper {
     const v = tops ? topNotifySeq(seg) : seg.notifySeq();
     if (v < 0) park(Math.min(ms, 1)); // a new writer is making its top lines: look again shortly
     else if (!ready()) {
+      pauseAfterLastLook();
       const ns = Math.max(0, ms) * 1e6;
       if (tops) seg.waitForTopNotify(v, ns);
       else seg.waitForNotify(v, ns);
