@@ -112,6 +112,35 @@ test('block uses (almost) no CPU while idle, unlike spin; a writer with no sleep
   }
 });
 
+test('a block reader killed -9 while asleep: the writer\'s heartbeat sweep frees its line and takes it off the sleeper count, and the writer stops waking', async () => {
+  const name = segName('dead-sleeper');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  assert.ok(await w.startControl()); // block readers get the registry's descriptor over it
+  w.startIdleHeartbeat(); // beats, and sweeps the registry, as a live feed's writer does between packets
+  try {
+    w.addInstrument('AAA', 1, specOf(0));
+    const src = { bidCount: 1, askCount: 0, bids: new Float64Array([5, 1, 1]), asks: new Float64Array(3) };
+    w.publish(0, src, 1, 1);
+    const r = mdfan(['read', '--segment', name, '--wait', 'block', '--duration', '600']);
+    const pid = r.child.pid!;
+    await waitUntil(() => w.registry.sleepers() === 1 && w.registry.readers().some((x) => x.pid === pid && x.sleeping), 20_000, {
+      what: 'the block reader asleep on the futex, counted in the registry',
+    });
+    r.child.kill('SIGKILL');
+    await r.exited; // reaped: its pid no longer names a process
+    await waitUntil(() => w.registry.readers().every((x) => x.pid !== pid), 20_000, { what: 'the sweep to free the dead reader\'s line' });
+    assert.is(w.registry.sleepers(), 0, 'the dead sleeper was taken off the count with its line');
+    const before = w.wakeups;
+    for (let k = 2; k <= 20; k++) {
+      w.publish(0, src, k, k);
+      w.wakeIfSleepers();
+    }
+    assert.is(w.wakeups, before, 'nobody sleeps: no futex syscall');
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
 test('writer killed: --exit-on-writer-death exits 3 with MDFAN_ERR_WRITER_DEAD', async () => {
   const name = segName('death-exit');
   const w = startNode(writerProc, ['serve', name]);
