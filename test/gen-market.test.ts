@@ -70,7 +70,8 @@ test("each generated instrument's books are its source's books, message for mess
 
 test('the merge is in time order: no message\'s timestamp is before the one before it, across copies whose times interleave', async () => {
   const out = join(dir, 'ordered.itch');
-  const gen = await mdfan(['gen-market', '--from', GOOG_ITCH, '--instruments', '7', '--messages', '30000', '--out', out]);
+  // 20 copies: a merge heap deep enough that a wrong sift is seen, not only a wrong key.
+  const gen = await mdfan(['gen-market', '--from', GOOG_ITCH, '--instruments', '20', '--messages', '30000', '--out', out]);
   assert.is(gen.code, 0, gen.stderr);
   const f = loadFeed(out);
   const fr = { offset: 0, length: 0 };
