@@ -1,15 +1,21 @@
 /**
  * `mdfan exporter`: Prometheus metrics read from segment headers, scraped over HTTP and parsed
  * from the exposition format: up, state, generation, writer alive, counters, instruments,
- * updates per instrument; a missing segment or a foreign object is up 0; methods other than GET and HEAD are 405.
+ * updates per instrument, the events readers lost to lapping; a missing segment or a foreign object is up 0;
+ * methods other than GET and HEAD are 405.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { SegmentWriter } from '../native/segment/index.js';
+import { SegmentWriter, newEventFields } from '../native/segment/index.js';
+import { listReaders } from '../native/segment/control.js';
 import { spawnMdfan } from '../lib/child.js';
+import { LogEvent } from '../lib/log.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
+import { fillEvent } from './helpers/ring-payload.js';
+import { procState } from './helpers/procs.js';
+import { waitUntil } from './helpers/wait.js';
 import { ITCH_SPEC } from '../native/segment/directory.js';
 
 test.after.each(cleanupSegments);
@@ -82,6 +88,55 @@ test('a scrape gives each segment\'s state, writer, counters and per-instrument 
     exp.signal('SIGTERM');
     assert.is((await exp.exited).code, 0, exp.stderr());
   } finally {
+    await exp.kill();
+    w.close({ unlink: true });
+  }
+});
+
+test('mdfan_reader_events_lost is the events a lapped reader lost, not the events it read', async () => {
+  const name = segName('exp-lost');
+  const CAPACITY = 16;
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1, ringEvents: CAPACITY });
+  const port = await freeTcpPort();
+  const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--listen', `127.0.0.1:${port}`]);
+  const reader = spawnMdfan('reader', ['read', '--segment', name, '--events', '--wait', 'yield', '--duration', '600']);
+  const ctl = `/dev/shm/${name}.ctl`;
+  let seq = 0;
+  const e = newEventFields();
+  const append = (n: number): void => {
+    for (let k = 0; k < n; k++) {
+      fillEvent(e, ++seq);
+      e.instrumentIndex = 0; // the one instrument
+      w.appendEvent(e);
+    }
+  };
+  /** The reader's line in the writer's list, as it last reported its events. */
+  const listed = async () => (await listReaders(ctl, 5_000))?.find((x) => x.pid === reader.pid);
+  try {
+    assert.ok(await w.startControl());
+    w.startIdleHeartbeat();
+    w.addInstrument('AAA', 1, ITCH_SPEC);
+    await waitUntil(() => reader.logs.some((l) => l.event === LogEvent.READER_ATTACHED), 20_000, { what: 'the reader to attach' });
+    append(5);
+    await waitUntil(async () => (await listed())?.events_read === 5, 20_000, { what: 'the reader to report the first 5 events read' });
+    reader.signal('SIGSTOP');
+    await waitUntil(() => procState(reader.pid) === 'T', 10_000, { what: 'the reader to stop' });
+    append(6 * CAPACITY); // the ring laps the stopped reader
+    reader.signal('SIGCONT');
+    const total = seq;
+    const info = await waitUntil(async () => {
+      const r = await listed();
+      return r !== undefined && (r.events_read ?? 0) + (r.events_lost ?? 0) === total ? r : undefined;
+    }, 20_000, { what: 'the reader to report every event read or lost' });
+    const lost = info.events_lost ?? 0;
+    const read = info.events_read ?? 0;
+    assert.ok(lost > 0 && read > 0 && lost !== read, `lapped: read ${read}, lost ${lost}`);
+    await exp.line(/^mdfan exporter: http/, 20_000);
+    const m = samples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    assert.is(m.get(`mdfan_readers{segment="${name}"}`), 1);
+    assert.is(m.get(`mdfan_reader_events_lost{segment="${name}"}`), lost, `the events lost (${lost}), not the events read (${read})`);
+  } finally {
+    await reader.kill();
     await exp.kill();
     w.close({ unlink: true });
   }

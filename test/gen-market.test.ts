@@ -15,6 +15,8 @@ import { GOOG_ITCH } from './helpers/oracle.js';
 import { killAll, startNode } from './helpers/procs.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { copyShiftNs, copySymbol } from '../feed/market/gen-market.js';
+import { loadFeed, nextFrame } from '../feed/itch/framing.js';
+import { OFF } from '../feed/itch/layout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-gen-market-'));
 test.after.each(() => {
@@ -64,6 +66,32 @@ test("each generated instrument's books are its source's books, message for mess
   const order = readFileSync(genDump, 'latin1').split('\n', 50).map((l) => l.split(',')[1]);
   assert.ok(new Set(order.slice(0, 50)).size >= 3, `the first lines come from several copies: ${order.slice(0, 10).join(' ')}`);
   assert.ok(copyShiftNs(1) !== copyShiftNs(2) && copyShiftNs(4) < 1_000_000);
+});
+
+test('the merge is in time order: no message\'s timestamp is before the one before it, across copies whose times interleave', async () => {
+  const out = join(dir, 'ordered.itch');
+  // 20 copies: a merge heap deep enough that a wrong sift is seen, not only a wrong key.
+  const gen = await mdfan(['gen-market', '--from', GOOG_ITCH, '--instruments', '20', '--messages', '30000', '--out', out]);
+  assert.is(gen.code, 0, gen.stderr);
+  const f = loadFeed(out);
+  const fr = { offset: 0, length: 0 };
+  const u48 = (o: number): number => f.bytes[o]! * 2 ** 40 + f.bytes[o + 1]! * 2 ** 32 + f.bytes.readUInt32BE(o + 2);
+  let prevTs = -1;
+  let prevLocate = -1;
+  let messages = 0;
+  let switches = 0; // consecutive messages of two different copies
+  for (let pos = 0; pos < f.bytes.length; messages++) {
+    pos = nextFrame(f.bytes, f.bytes.length, pos, messages, f.file, fr);
+    const ts = u48(fr.offset + OFF.timestamp);
+    const locate = f.bytes.readUInt16BE(fr.offset + OFF.locate);
+    assert.ok(ts >= prevTs, `message ${messages} (locate ${locate}) at ${ts} ns comes after one at ${prevTs} ns (locate ${prevLocate})`);
+    if (locate !== 0 && prevLocate !== 0 && prevLocate !== -1 && locate !== prevLocate) switches++;
+    prevTs = ts;
+    prevLocate = locate;
+  }
+  assert.is(messages, 30000);
+  // The copies' times interleave closely (shifts below 1 ms): the order is the merge's doing.
+  assert.ok(switches > 10_000, `copies interleave message by message: ${switches} switches`);
 });
 
 test('bad options and inputs: a clear error, nothing half-written claimed', async () => {

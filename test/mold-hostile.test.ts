@@ -168,6 +168,19 @@ test('messages planted ahead from another source are dropped: they neither open 
   assert.is(s.r.counters.foreignSources, 2);
 });
 
+test('a packet of another session from the pinned source itself, at the next sequence number, is counted and dropped: the real message is delivered', async () => {
+  const s = await scene();
+  const pk = packets(100);
+  await s.send(s.real, pk[0]!);
+  const next = lastSeqOf(pk[0]!) + 1;
+  await s.send(s.real, forged(next, 2, 'FOREIGN'));
+  assert.is(s.r.counters.foreignSessions, 1, 'counted');
+  assert.is(s.r.expectedSeq, next, 'nothing of it taken');
+  await s.finish(pk.slice(1), 100);
+  assert.is(s.r.counters.duplicates, 0, 'the real messages were not taken for duplicates');
+  assert.is(s.r.counters.foreignSessions, 1);
+});
+
 test('two ends of session at 2^40 from another source are dropped; from the pinned source itself they do not end or move the session either', async () => {
   const s = await scene();
   const pk = packets(100);
@@ -443,6 +456,62 @@ test('mdfan feed --source-addr: a foreign session first, an injected message, pl
     const end = feed.logs.find((l) => l.event === LogEvent.FEED_SESSION_END);
     assert.is(end?.foreignSources, 7);
     assert.match(feed.stdout.join('\n'), 'foreign sources 7');
+  } finally {
+    unlinkSegment(name);
+  }
+});
+
+test('mdfan feed: a packet of another session from the pinned source, at the next sequence number, changes no book and is counted', async () => {
+  const msgs = recorded(3000);
+  const file = join(dir, 'day-fs.itch');
+  writeFileSync(file, frameMessages(msgs));
+  const fileDump = join(dir, 'file-fs.dump');
+  const a = spawnSync(process.execPath, [binPath, 'feed', '--source', `itch:${file}`, '--segment', segName('fs-file'), '--dump-books', fileDump], { encoding: 'utf8' });
+  assert.is(a.status, 0, a.stderr);
+
+  const real = await udpSocket();
+  const probe = await udpSocket();
+  const port = probe.address().port;
+  probe.close();
+  sockets.delete(probe);
+  const name = segName('fs-live');
+  const udpDump = join(dir, 'udp-fs.dump');
+  const feed = spawnMdfan('live feed', ['feed', '--source', `moldudp64:127.0.0.1:${port}`, '--segment', name, '--dump-books', udpDump, '--keep-segment']);
+  children.add(feed);
+  await logLine(feed, (l) => l.event === LogEvent.FEED_LISTENING, 20_000);
+  const send = (p: Buffer): Promise<void> => new Promise((res, rej) => real.send(p, port, '127.0.0.1', (e) => (e ? rej(e) : res())));
+  try {
+    const b = new PacketBuilder('SESSION', 1, 1400);
+    const pk: Buffer[] = [];
+    for (const m of msgs) {
+      if (!b.fits(m.length)) pk.push(b.take());
+      b.add(m, 0, m.length);
+    }
+    pk.push(b.take());
+    const head = pk.slice(0, 10);
+    for (const p of head) await send(p);
+    const next = lastSeqOf(head[head.length - 1]!) + 1;
+    await waitUntil(() => stat(name)?.messages === next - 1, 10_000, { what: 'the first real packets delivered' });
+    const locate = msgs.find((m) => m[0] === 0x41)!.readUInt16BE(1); // the recorded instrument's
+    const foreignAdd = add(999_999_999, 'S', 1, 1, locate); // a sell of 1 share at $0.0001: a crossed book if taken
+    const foreign = new PacketBuilder('OTHERSESS', next, 1400);
+    for (let k = 0; k < 3; k++) foreign.add(foreignAdd, 0, foreignAdd.length);
+    await send(foreign.take()); // from the pinned source: only its session tells it apart
+    await waitUntil(() => stat(name)?.counters.malformed_messages === 1, 10_000, { what: 'the foreign session\'s packet counted as dropped' });
+    assert.is(stat(name).messages, next - 1, 'nothing of it delivered');
+    for (const p of pk.slice(10)) await send(p);
+    await send(b.control(END_OF_SESSION));
+    const e = await feed.exited;
+    children.delete(feed);
+    assert.is(e.code, 0, feed.stderr());
+    assert.ok(readFileSync(udpDump).equals(readFileSync(fileDump)), 'the books equal the file path\'s, line for line');
+    const st = stat(name);
+    assert.is(st.messages, msgs.length);
+    assert.is(st.counters.malformed_messages, 1);
+    assert.is(st.counters.feed_duplicates, 0, 'no real message taken for a duplicate');
+    const end = feed.logs.find((l) => l.event === LogEvent.FEED_SESSION_END);
+    assert.is(end?.foreignSessions, 1, 'counted as a foreign session');
+    assert.is(end?.foreignSources, 0, 'from the pinned source');
   } finally {
     unlinkSegment(name);
   }

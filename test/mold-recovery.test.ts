@@ -267,6 +267,46 @@ test('the re-request server answers one packet from the sequence asked for, and 
   assert.is(server.badRequests, 3);
 });
 
+test('the re-request server answers nothing for messages it has forgotten (past what it keeps), and exactly for every message it kept', () => {
+  const pk = packets(100);
+  // Room for the last few packets only: the older ones are forgotten as new ones are kept.
+  const keepBytes = pk.slice(-4).reduce((n, p) => n + p.length, 0);
+  const server = new Retransmitter('TESTSESS  ', 200, keepBytes);
+  const firstSeqs: number[] = [];
+  let seq = 1;
+  for (const p of pk) {
+    server.keep(p, seq);
+    firstSeqs.push(seq);
+    const x = { session: '', seq: 0, count: 0 };
+    readHeader(p, x);
+    seq += x.count;
+  }
+  // The packets kept: the newest whose bytes fit the budget (at least the last one).
+  let kept = 0;
+  for (let bytes = 0, i = pk.length - 1; i >= 0 && (kept === 0 || bytes + pk[i]!.length <= keepBytes); i--, kept++) bytes += pk[i]!.length;
+  const firstKept = firstSeqs[pk.length - kept]!;
+  assert.ok(firstKept > 1 && kept < pk.length, `some packets forgotten: messages from ${firstKept} kept`);
+  const h = { session: '', seq: 0, count: 0 };
+  for (let k = 1; k <= 100; k++) {
+    const bad = server.badRequests;
+    const ans = server.answer(requestPacket(SESSION, k, 3));
+    if (k < firstKept) {
+      assert.is(ans, null, `message ${k} is forgotten: no answer`);
+      assert.is(server.badRequests, bad + 1, `message ${k}: counted as a request not answered`);
+      continue;
+    }
+    assert.ok(ans !== null && readHeader(ans, h), `message ${k} is kept: answered`);
+    assert.is(h.seq, k, `the answer to ${k} starts at ${k}`);
+    assert.ok(h.count >= 1 && h.count <= 3 && k + h.count - 1 <= 100);
+    let off = HEADER_BYTES;
+    for (let m = k; m < k + h.count; m++) {
+      const len = ans.readUInt16BE(off);
+      assert.ok(ans.subarray(off + 2, off + 2 + len).equals(msg(m)), `message ${m} as sent`);
+      off += 2 + len;
+    }
+  }
+});
+
 test('the drop PRNG is seeded: the same seed drops the same packets', () => {
   const a = seededRandom(7);
   const b = seededRandom(7);

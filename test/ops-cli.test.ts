@@ -1,7 +1,8 @@
 /**
  * The operator's commands: `mdfan --version`, `mdfan ls` (every segment, live or dead, other
  * programs' objects left out), `mdfan rm` (a dead writer's segment and everything beside it; a
- * live one refused) and `mdfan gc` (every dead one, the live ones kept).
+ * live one refused) and `mdfan gc --prefix` (every dead one named so, the live ones kept; segments
+ * named otherwise, other programs' and other test runs', are not looked at).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { SegmentWriter } from '../native/segment/index.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
-import { cleanupSegments, segName, shmExists } from './helpers/segments.js';
+import { cleanupSegments, ownPrefix, segName, shmExists } from './helpers/segments.js';
 import { specOf } from '../native/segment/directory.js';
 
 const writerProc = new URL('./helpers/writer-proc.js', import.meta.url);
@@ -113,19 +114,33 @@ test('mdfan rm removes a dead writer\'s segment and everything beside it; refuse
   }
 });
 
-test('mdfan gc removes every dead segment and keeps the live ones', async () => {
+test('mdfan gc --prefix removes the dead segments named so and keeps the live ones; segments not named so are not looked at', async () => {
   const dead1 = await deadSegment('gc-dead1');
   const dead2 = await deadSegment('gc-dead2');
   const live = segName('gc-live');
   const w = SegmentWriter.open({ name: live, maxInstruments: 1, levels: 1 });
-  try {
-    const r = mdfan('gc', '--json');
+  const gc = (...args: string[]): { removed: string[]; kept: string[] } => {
+    const r = mdfan('gc', '--json', ...args);
     assert.is(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout) as { removed: string[]; kept: string[] };
-    assert.ok(j.removed.includes(dead1) && j.removed.includes(dead2), r.stdout);
-    assert.ok(j.kept.includes(live), r.stdout);
-    assert.not.ok(shmExists(dead1) || shmExists(dead2) || shmExists(`${dead1}.tops`));
+    return JSON.parse(r.stdout) as { removed: string[]; kept: string[] };
+  };
+  try {
+    // One dead segment's own name as the prefix: the other dead one is not named so, and stays.
+    assert.equal(gc('--prefix', dead1), { removed: [dead1], kept: [] });
+    assert.not.ok(shmExists(dead1) || shmExists(`${dead1}.tops`));
+    assert.ok(shmExists(dead2), 'a dead segment not named so is left alone');
+    // This test run's prefix: nothing of anyone else's (other programs, other runs) is listed, let alone removed.
+    const own = ownPrefix();
+    const j = gc('--prefix', own);
+    assert.equal(j.removed, [dead2]);
+    assert.ok(j.kept.includes(live), JSON.stringify(j));
+    for (const n of [...j.removed, ...j.kept]) assert.ok(n.startsWith(own), `${n} is not named ${own}…`);
+    assert.not.ok(shmExists(dead2) || shmExists(`${dead2}.tops`));
     assert.ok(shmExists(live));
+    const empty = mdfan('gc', '--prefix', '');
+    assert.is(empty.status, 2);
+    assert.match(empty.stderr, 'MDFAN_ERR_OPTIONS: --prefix needs a value');
+    assert.match(mdfan('gc', '--help').stdout, '--prefix P: only segments whose name starts with P');
   } finally {
     w.close({ unlink: true });
   }

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { NOT_PUBLISHED, OWN_INDEX, Pacer, Publisher, SOURCE_KINDS, newCounters, openSource, type BookSink, type FeedSource, type RunContext } from '../feed/index.js';
 import { createLogger } from '../lib/log.js';
-import { type MdfanError, SegmentReader, SegmentWriter, isMdfanError } from '../native/segment/index.js';
+import { type MdfanError, SegmentReader, SegmentWriter, TopSnapshot, isMdfanError } from '../native/segment/index.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 
 test.after.each(() => cleanupSegments());
@@ -113,6 +113,43 @@ test('a venue whose books are each as of their own message (a mirror): stale mar
     }
   } finally {
     w.close();
+  }
+});
+
+test('a gap\'s stale mark that keeps the levels reaches the top line too, its best bid and ask kept; recovered, the mark goes from it', () => {
+  const name = segName('pipeline-top');
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels: LEVELS });
+  try {
+    const pub = new Publisher(w);
+    const [a, b] = ['AAA', 'BBB'].map((s, i) => pub.instrument(s, 1 + i, ITCH_SPEC)) as [number, number];
+    pub.book(a, top(5000, 5010), 1, 1_000);
+    pub.book(b, top(7000, 7020), 2, 2_000);
+    const r = SegmentReader.openSync(name);
+    const t = new TopSnapshot();
+    const snap = r.newSnapshot();
+    try {
+      r.readTop(a, t);
+      assert.is(t.stale, false, 'before the gap: not stale');
+      pub.gap(3);
+      for (const [slot, bid, ask] of [
+        [a, 5000, 5010],
+        [b, 7000, 7020],
+      ] as const) {
+        r.read(slot, snap);
+        assert.equal([snap.stale, snap.bidPrice(0)], [true, bid], `slot ${slot}: the book is marked, its levels kept`);
+        r.readTop(slot, t);
+        assert.is(t.stale, true, `slot ${slot}: the top line carries the book's stale mark`);
+        assert.equal([t.bids[0], t.asks[0]], [bid, ask], `slot ${slot}: the top line keeps its best bid and ask`);
+      }
+      pub.recovered(4);
+      r.readTop(a, t);
+      assert.is(t.stale, false, 'recovered: the top line\'s mark goes with the book\'s');
+      assert.equal([t.bids[0], t.asks[0]], [5000, 5010]);
+    } finally {
+      r.close();
+    }
+  } finally {
+    w.close({ unlink: true });
   }
 });
 

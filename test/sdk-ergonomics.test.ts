@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SegmentWriter } from '../native/segment/index.js';
-import { BookReader } from '../workers/index.js';
+import { BookReader, WaitResult } from '../workers/index.js';
 import { LogEvent } from '../lib/log.js';
 import { binPath } from './helpers/paths.js';
 import { killAll, startNode } from './helpers/procs.js';
@@ -84,6 +84,44 @@ test('a reader watching symbols: poll(), changed() and next() see their slots on
       w.publish(a, book(102), 5, 0);
       assert.is(r.poll(out), 1, 'watching all again');
       assert.is(out[0], a);
+    } finally {
+      r.close();
+    }
+  } finally {
+    w.close({ unlink: true });
+  }
+});
+
+test('a reader watching one symbol waits on its slot\'s own seq: every book read, others change, next() times out', async () => {
+  const name = segName('watch-own');
+  const w = SegmentWriter.open({ name, maxInstruments: 4, levels: 1 });
+  try {
+    for (const sym of ['AAA', 'BBB', 'CCC', 'DDD']) w.addInstrument(sym, 1, ITCH_SPEC);
+    // Slot k published k + 1 times: every slot's seq differs from every other's, so a wait that
+    // compares the watched slot with another slot's remembered seq sees a change that is not there.
+    let seqNo = 1;
+    for (let k = 0; k < 4; k++) for (let n = 0; n <= k; n++) w.publish(k, book(100 + n), seqNo++, 0);
+    const r = await BookReader.attach(name, { wait: 'spin', symbols: ['CCC'] });
+    try {
+      const watched = r.find('CCC');
+      assert.is(watched, 2, 'the watched slot is not the first of the watch list\'s indices');
+      const snap = r.newSnapshot();
+      const seqs: number[] = [];
+      for (let k = 0; k < 4; k++) {
+        r.read(k, snap);
+        seqs.push(snap.seq);
+      }
+      assert.is(new Set(seqs).size, 4, `every slot's seq differs: ${seqs}`);
+      const out = new Int32Array(4);
+      assert.is(r.changed(out), 0, 'nothing of CCC changed since it was read');
+      // Only the other symbols change: the watched book does not.
+      for (const k of [0, 1, 3]) w.publish(k, book(200 + k), seqNo++, 0);
+      assert.is(await r.next(50), WaitResult.TIMEOUT, 'next() on CCC alone times out');
+      assert.is(r.waitSync(20), WaitResult.TIMEOUT, 'waitSync() on CCC alone times out');
+      w.publish(watched, book(300), seqNo++, 0);
+      assert.is(await r.next(10_000), WaitResult.UPDATED, 'a change of CCC is seen');
+      assert.is(r.changed(out), 1);
+      assert.is(out[0], watched);
     } finally {
       r.close();
     }

@@ -3,8 +3,9 @@
  * started without an event ring) or where one was removed (top lines deleted): readers, the C
  * reader included, must never serve it. The header names the companions its writer made (1.4);
  * one it does not name is never opened, one named and gone reads "removed", and one of another
- * owner or a wider mode is refused (MDFAN_ERR_UNSAFE_OBJECT). Cases that need root say so in the
- * output when they cannot run.
+ * owner or a wider mode is refused (MDFAN_ERR_UNSAFE_OBJECT), and top lines of another writer
+ * generation are refused (MDFAN_ERR_NOT_READY). Cases that need root say so in the output when
+ * they cannot run.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,6 +15,8 @@ import { cleanupSegments, codeOf, segName } from './helpers/segments.js';
 import { rawRing } from './c-reader/images.js';
 import { buildReader, errorLine, runReader } from './c-reader/reader.js';
 import { ITCH_SPEC } from '../native/segment/directory.js';
+import { openTops } from '../native/segment/tops.js';
+import { trustOf } from '../native/segment/companion.js';
 
 const isRoot = process.geteuid?.() === 0;
 const NOBODY = 65534;
@@ -207,6 +210,55 @@ asRoot('a segment of another owner is refused naming whom it must belong to, eac
     assert.match(String(named), 'not to this user (uid 0) or the writer named (uid 1234)');
   } finally {
     w.close({ unlink: true });
+  }
+});
+
+test('top lines of another writer generation are refused (MDFAN_ERR_NOT_READY naming both): an older writer\'s left in place, and lines opened for a generation they are not', () => {
+  const name = segName('tops-gen');
+  const bookOf = (bid: number) => ({ bidCount: 1, askCount: 0, bids: new Float64Array([bid, 1, 1]), asks: new Float64Array(3) });
+  const w1 = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  w1.addInstrument('AAA', 1, ITCH_SPEC);
+  w1.publish(0, bookOf(FORGED_PRICE), 1, 0);
+  const old = readFileSync(shm(topsName(name))); // generation 1's lines, its best bid
+  w1.close(); // kept: the next writer is generation 2
+  const w2 = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  try {
+    assert.is(w2.generation, 2);
+    w2.addInstrument('AAA', 1, ITCH_SPEC);
+    w2.publish(0, bookOf(100), 1, 0);
+    const r = SegmentReader.openSync(name);
+    try {
+      assert.is(r.currentGeneration, 2);
+      // Lines of generation 2 opened for generation 1 (or 3): not the lines of that generation.
+      for (const gen of [1, 3]) {
+        let err: { code?: string; details?: Record<string, unknown> } | undefined;
+        try {
+          openTops(name, 1, gen, trustOf(name, r.map)).close();
+        } catch (e) {
+          err = e as typeof err;
+        }
+        assert.is(err?.code, 'MDFAN_ERR_NOT_READY', `opened for generation ${gen}: ${String(err)}`);
+        assert.equal([err?.details?.field, err?.details?.expected, err?.details?.found], ['generation', gen, 2]);
+      }
+      // Generation 1's lines put back under the name (same owner and mode, right size and magic):
+      // the reader of generation 2 refuses them rather than serve the old writer's best bid.
+      writeFileSync(shm(topsName(name)), old);
+      const top = new TopSnapshot();
+      let err: { code?: string; details?: Record<string, unknown> } | undefined;
+      try {
+        r.readTop(0, top);
+      } catch (e) {
+        err = e as typeof err;
+      }
+      assert.is.not(top.bidPrice, FORGED_PRICE, "the old generation's top was served");
+      assert.is(err?.code, 'MDFAN_ERR_NOT_READY', String(err));
+      assert.equal([err?.details?.field, err?.details?.expected, err?.details?.found], ['generation', 2, 1]);
+      assert.match(String(err), 'generation 1, the segment is at 2');
+    } finally {
+      r.close();
+    }
+  } finally {
+    w2.close({ unlink: true });
   }
 });
 

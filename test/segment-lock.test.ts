@@ -112,7 +112,7 @@ test('mdfan gc removes a dead writer\'s segment a reader holds read-locked', asy
   const name = segName('rdlock-gc');
   await deadWritersSegment(name);
   await readLock(name);
-  const gc = cli(['gc', '--json']);
+  const gc = cli(['gc', '--json', '--prefix', name]); // this test's segment only
   assert.is(gc.status, 0, gc.stderr);
   const out = JSON.parse(gc.stdout) as { removed: string[]; kept: string[] };
   assert.ok(out.removed.includes(name), gc.stdout);

@@ -34,21 +34,25 @@ export interface SegmentEntry {
   problem: string | null;
 }
 
-/** Names in /dev/shm that could be segments: not an object beside a segment. */
-function candidates(): string[] {
+/** Names in /dev/shm that could be segments (starting with `prefix`): not an object beside a segment. */
+function candidates(prefix: string): string[] {
   let names: string[];
   try {
     names = readdirSync(SHM_DIR);
   } catch {
     return [];
   }
-  return names.filter((n) => !BESIDE.some((s) => n.endsWith(s))).sort();
+  return names.filter((n) => n.startsWith(prefix) && !BESIDE.some((s) => n.endsWith(s))).sort();
 }
 
-/** Every mdfan segment here (objects that are not mdfan segments are left out). */
-export async function listSegments(): Promise<SegmentEntry[]> {
+/**
+ * Every mdfan segment here whose name starts with `prefix` (objects that are not mdfan segments
+ * are left out). Names without the prefix are not looked at: no mapping, no lock query, no
+ * control connection to their writers.
+ */
+export async function listSegments(prefix = ''): Promise<SegmentEntry[]> {
   const out: SegmentEntry[] = [];
-  for (const name of candidates()) {
+  for (const name of candidates(prefix)) {
     try {
       const s = await statWithReaders(name);
       out.push({

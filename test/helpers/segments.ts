@@ -8,9 +8,12 @@ import { unlinkSegmentObjects } from '../../native/segment/index.js';
 let counter = 0;
 const live = new Set<string>();
 
+/** What every segment name this process makes starts with: mdfan-test-<pid>- (for `mdfan gc --prefix`). */
+export const ownPrefix = (): string => `mdfan-test-${process.pid}-`;
+
 /** A fresh segment name, registered for cleanup: mdfan-test-<pid>-<n>-<tag>. */
 export function segName(tag = 'seg'): string {
-  const n = `mdfan-test-${process.pid}-${++counter}-${tag}`;
+  const n = `${ownPrefix()}${++counter}-${tag}`;
   live.add(n);
   return n;
 }
