@@ -67,6 +67,9 @@ export async function reactionSession(o: ReactionSessionOptions): Promise<Reacti
   };
   const off = onAbort(dropReply);
   try {
+    // Beats while the strategy starts (a slow start on a loaded machine must not look like a dead
+    // writer to it); the run itself beats from the addon.
+    w.startIdleHeartbeat();
     w.addInstrument('BENCH', 1, ITCH_SPEC);
     w.publish(0, makeBook(), 0, 0);
     reply = createReply(replyName());

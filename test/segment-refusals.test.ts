@@ -186,10 +186,13 @@ test('a second writer on a live segment: MDFAN_ERR_WRITER_ALIVE naming the pid (
 test('two writers started together: exactly one wins, every round', async () => {
   for (let round = 0; round < 8; round++) {
     const name = segName(`race${round}`);
-    const a = startNode(proc, ['try-open', name]);
-    const b = startNode(proc, ['try-open', name]);
+    // The winner holds the segment until both have answered (a slow second start must still race it).
+    const a = startNode(proc, ['try-open-hold', name]);
+    const b = startNode(proc, ['try-open-hold', name]);
     const ra = JSON.parse(await a.line(/^\{/));
     const rb = JSON.parse(await b.line(/^\{/));
+    a.child.kill('SIGKILL');
+    b.child.kill('SIGKILL');
     await Promise.all([a.exited, b.exited]);
     const winners = [ra, rb].filter((r) => r.ok);
     assert.is(winners.length, 1, `round ${round}: ${JSON.stringify([ra, rb])}`);

@@ -99,6 +99,8 @@ Napi::Value ReactionRun(const Napi::CallbackInfo& info) {
   uint64_t rng = seed | 1u, mismatches = 0, timed_out = 0, k = 0;
   // The measured time starts after the warm-up, however long that took (a loaded machine).
   uint64_t start = mdfan_monotonic_ns();
+  // [RH] (below): the run starts with a fresh beat, however late the event loop's last one was.
+  __atomic_store_n(&header->heartbeat_ns, start, __ATOMIC_RELAXED);
   // [RR0] order: acquire load; pairs with: the strategy's seq store (release in C, seq_cst in JavaScript).
   // The sequence before the first book: only a change after a commit is a reply.
   uint32_t last = __atomic_load_n(&reply->seq, __ATOMIC_ACQUIRE);
@@ -117,7 +119,12 @@ Napi::Value ReactionRun(const Napi::CallbackInfo& info) {
         last = s;
         break;
       }
-      if (spins % kSpinsPerClock == 0 && mdfan_monotonic_ns() - t0 > round_timeout) break;
+      if (spins % kSpinsPerClock == 0) {
+        const uint64_t now = mdfan_monotonic_ns();
+        if (now - t0 > round_timeout) break;
+        // [RH] (below): a strategy that takes its time must not see this writer dead meanwhile.
+        __atomic_store_n(&header->heartbeat_ns, now, __ATOMIC_RELAXED);
+      }
       CpuRelax();
     }
     if (t1 == 0) {

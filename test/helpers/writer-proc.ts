@@ -4,6 +4,7 @@
  *                SIGTERM/SIGINT (which close the segment gracefully) or SIGKILL
  *  half-commit   like serve, then leave slot 0 mid-update (odd seq) and keep heartbeating
  *  try-open      try to open as writer; print one JSON line {ok, code, pid} and exit (holds 300 ms)
+ *  try-open-hold like try-open, but a winner holds the segment until killed
  *  as-nobody     drop to uid/gid 65534, then try to attach as a reader; print {ok, code}
  *                (`as-nobody NAME any`: in any state, e.g. a finished feed's CLOSED segment)
  *  write-mapping attach as a reader and store into the read-only mapping (expect SIGSEGV)
@@ -94,11 +95,13 @@ switch (mode) {
     out('ready');
     break;
   }
-  case 'try-open': {
+  case 'try-open':
+  case 'try-open-hold': {
     try {
       const w = SegmentWriter.open({ name, levels, maxInstruments });
       out(JSON.stringify({ ok: true, pid: process.pid }));
-      setTimeout(() => w.close({ unlink: false }), 300);
+      if (mode === 'try-open-hold') setInterval(() => w.heartbeat(), 5); // until killed: the lock held for as long as the test needs
+      else setTimeout(() => w.close({ unlink: false }), 300);
     } catch (e) {
       out(JSON.stringify({ ok: false, code: isMdfanError(e) ? e.code : String(e), pid: isMdfanError(e) ? e.details.pid : undefined }));
     }
