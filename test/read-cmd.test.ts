@@ -17,6 +17,7 @@ import { binPath } from './helpers/paths.js';
 import { startNode, killAll, type Proc, addonLoaded, procState } from './helpers/procs.js';
 import { segName, cleanupSegments } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
+import { statSegment } from '../native/segment/stat.js';
 import { ITCH_SPEC, specOf } from '../native/segment/directory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-read-'));
@@ -81,8 +82,12 @@ for (const [wait, ...extra] of [['spin'], ['yield'], ['block'], ['block', '--syn
   test(`--wait ${[wait, ...extra].join(' ')} delivers updates and the writer's last book; exits 0 when the writer closes`, async () => {
     const name = segName(`wait-${wait}${extra.length}`);
     const rec = join(dir, `tick-${wait}${extra.length}.txt`);
+    // The writer publishes once the reader has attached (a slow start under load must not miss the day).
+    const w = startNode(writerProc, ['gated-ticker', name, '2', '1']);
+    await w.line(/^ready/);
     const r = mdfan(['read', '--segment', name, '--wait', wait, ...extra, '--record', rec]);
-    const w = startNode(writerProc, ['ticker', name, '2', '1']);
+    await waitUntil(() => statSegment(name).counters.reader_attaches >= 1, 20_000, { what: 'the reader to attach' });
+    w.child.kill('SIGUSR2');
     await w.line(/^closed/);
     const s = await summaryOf(r);
     assert.is(await exitOf(r), 0, r.stderr());
