@@ -94,6 +94,25 @@ test('the merge is in time order: no message\'s timestamp is before the one befo
   assert.ok(switches > 10_000, `copies interleave message by message: ${switches} switches`);
 });
 
+test("every system event of the source is in the market, at its time: the day's end too, not only its start", async () => {
+  const systemOf = (file: string): string[] => {
+    const f = loadFeed(file);
+    const fr = { offset: 0, length: 0 };
+    const out: string[] = [];
+    for (let pos = 0, i = 0; pos < f.bytes.length; i++) {
+      pos = nextFrame(f.bytes, f.bytes.length, pos, i, f.file, fr);
+      if (f.bytes[fr.offset] === 0x53) out.push(f.bytes.subarray(fr.offset, fr.offset + fr.length).toString('hex')); // 'S'
+    }
+    return out;
+  };
+  const want = systemOf(GOOG_ITCH);
+  assert.ok(want.length >= 4, `the source has ${want.length} system events (start and end of the day)`);
+  const out = join(dir, 'whole.itch');
+  const gen = await mdfan(['gen-market', '--from', GOOG_ITCH, '--instruments', '2', '--messages', '100000000', '--out', out]);
+  assert.is(gen.code, 0, gen.stderr);
+  assert.equal(systemOf(out), want, "the source's system events, each once, in order");
+});
+
 test('bad options and inputs: a clear error, nothing half-written claimed', async () => {
   const zero = await mdfan(['gen-market', '--from', GOOG_ITCH, '--instruments', '0', '--messages', '10', '--out', join(dir, 'x.itch')]);
   assert.is(zero.code, 2);

@@ -382,14 +382,15 @@ export function* generateMarket(o: GenMarketOptions, sources: MarketSources): Ge
     out.set(payload, 2);
     return out;
   };
-  for (const s of system) {
-    if (emitted >= o.messages) return;
-    // System events before the first copy's first message keep their time; later ones wait for the merge.
-    if (heap.length > 0 && readU48(s, OFF.timestamp) > timeOf(heap[0]!)) break;
-    yield frame(s);
-    emitted++;
-  }
-  while (heap.length > 0 && emitted < o.messages) {
+  // The first source's system events take their place in the merge by their own time (a tie: the
+  // system event first, as in the source, where it precedes the messages of its moment).
+  let sys = 0;
+  while ((heap.length > 0 || sys < system.length) && emitted < o.messages) {
+    if (sys < system.length && (heap.length === 0 || readU48(system[sys]!, OFF.timestamp) <= timeOf(heap[0]!))) {
+      yield frame(system[sys++]!);
+      emitted++;
+      continue;
+    }
     const k = pop();
     const msgs = source(k).messages;
     yield frame(relabel(msgs[next[k]!]!, k, n, symbols[k]!, copyShiftNs(k)));
