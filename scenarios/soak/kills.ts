@@ -4,9 +4,13 @@
  * at a moment drawn from a seeded generator, possibly mid-commit. Every read must be whole or
  * MDFAN_ERR_STALE, never torn; the reader must see the writer dead; the next round's writer takes
  * the segment over with generation + 1.
+ *
+ * A round's cost is mostly a process start: the next rounds' writers are started while the
+ * current one runs (standbys, hammer.ts), and each opens the segment only when told, after this
+ * thread has seen the previous writer dead. Exactly `rounds` writers are started.
  */
 import { fileURLToPath } from 'node:url';
-import { spawnChild } from '../../lib/child.js';
+import { type Child, spawnChild } from '../../lib/child.js';
 import { type MdfanError, SegmentReader, TopSnapshot } from '../../native/segment/index.js';
 import { checkPayload, checkTopPayload } from './payload.js';
 
@@ -29,32 +33,55 @@ export interface KillResult {
 
 const HAMMER = fileURLToPath(new URL('./hammer.js', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
+/** Writers started ahead of the one running: each has this many rounds' time to load. */
+const STANDBYS = 2;
+/** Reading after the kill: whole books or STALE (a slot left odd costs its staleAfterMs more). */
+const AFTER_DEATH_MS = 5;
+/** The reader's staleAfterMs: a slot odd for longer is refused STALE (a writer killed mid-commit). */
+const STALE_AFTER_MS = 20;
+
+/**
+ * How long the writer commits before its kill: mostly 1–20 ms (rounds are cheap), one round in
+ * four 20–160 ms (the writer's loop long past its first commits, optimised, when killed).
+ */
+export function killDelayMs(random: () => number): number {
+  return random() < 0.75 ? 1 + random() * 19 : 20 + random() * 140;
+}
 
 /**
  * `rounds` kill rounds on segment `name` (created by the first round, taken over by the next; the
- * caller removes it). `random` draws each round's time before the kill (10–160 ms of reading).
+ * caller removes it). `random` draws each round's time before the kill (killDelayMs).
  */
 export async function killRounds(name: string, rounds: number, random: () => number, firstGeneration = 1): Promise<KillResult> {
   const r: KillResult = { rounds: 0, takeovers: 0, whole: 0, topsWhole: 0, stale: 0, empty: 0, torn: 0, firstTorn: '', deathsMissed: 0, badStarts: 0, firstProblem: '' };
   let reader: SegmentReader | null = null;
+  const queue: Child[] = [];
+  let started = 0;
+  const topUp = (): void => {
+    for (; queue.length < 1 + STANDBYS && started < rounds; started++) queue.push(spawnChild('hammer', HAMMER, [], { stdin: 'pipe' }));
+  };
   try {
     for (let round = 0; round < rounds; round++) {
       const generation = firstGeneration + round;
-      const p = spawnChild('hammer', HAMMER, [name]);
+      topUp();
+      const p = queue.shift()!;
       try {
+        await p.line(/^standby$/, READY_TIMEOUT_MS);
+        p.proc.stdin!.write(`go ${name}\n`);
         const ready = await p.line(/^ready/, READY_TIMEOUT_MS);
+        topUp(); // the next writers load while this one runs
         const want = generation === 1 ? 'ready 1 created' : `ready ${generation} takeover`;
         if (ready !== want) {
           r.badStarts++;
           r.firstProblem ||= `round ${round}: "${ready}", expected "${want}"`;
         } else if (generation > 1) r.takeovers++;
-        reader ??= SegmentReader.openSync(name, { staleAfterMs: 20 });
+        reader ??= SegmentReader.openSync(name, { staleAfterMs: STALE_AFTER_MS });
         reader.refreshTops(); // the new writer made new top lines
-        readFor(reader, 10 + random() * 150, r, round);
+        readFor(reader, killDelayMs(random), r, round);
       } finally {
         await p.kill(); // SIGKILL, possibly mid-commit
       }
-      readFor(reader!, 30, r, round); // after the death: whole books or STALE, never torn
+      readFor(reader!, AFTER_DEATH_MS, r, round); // after the death: whole books or STALE, never torn
       try {
         reader!.checkWriter();
         r.deathsMissed++;
@@ -66,6 +93,7 @@ export async function killRounds(name: string, rounds: number, random: () => num
     }
   } finally {
     reader?.close();
+    await Promise.all(queue.map((c) => c.kill())); // standbys of rounds that did not run (an error)
   }
   return r;
 }
