@@ -29,13 +29,13 @@ export const reportedAs = (k: JobKind): FuzzerName => (k === 'binance_capture' ?
 export const FUZZ_PER_TURN: Readonly<Record<JobKind, number>> = Object.freeze({
   itch: 400_000,
   segment: 1000,
-  mold: 20_000,
+  mold: 10_000,
   scenario: 200,
-  control: 2000,
-  nats: 20_000,
-  binance: 20_000,
-  binance_capture: 300,
-  dbn: 400,
+  control: 1000,
+  nats: 10_000,
+  binance: 10_000,
+  binance_capture: 150,
+  dbn: 200,
 });
 
 export interface FuzzJob {

@@ -9,6 +9,7 @@
  * current one runs (standbys, hammer.ts), and each opens the segment only when told, after this
  * thread has seen the previous writer dead. Exactly `rounds` writers are started.
  */
+import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Child, spawnChild } from '../../lib/child.js';
 import { type MdfanError, SegmentReader, TopSnapshot } from '../../native/segment/index.js';
@@ -37,6 +38,8 @@ const READY_TIMEOUT_MS = 20_000;
 const STANDBYS = 2;
 /** Reading after the kill: whole books or STALE (a slot left odd costs its staleAfterMs more). */
 const AFTER_DEATH_MS = 5;
+/** Reading slices while the next writer loads, between looks at its output. */
+const WAIT_SLICE_MS = 2;
 /** The reader's staleAfterMs: a slot odd for longer is refused STALE (a writer killed mid-commit). */
 const STALE_AFTER_MS = 20;
 
@@ -90,6 +93,13 @@ export async function killRounds(name: string, rounds: number, random: () => num
         if ((e as MdfanError).code !== 'MDFAN_ERR_WRITER_DEAD') throw e;
       }
       r.rounds++;
+      // Until the next writer has loaded, this thread goes on reading what the dead one left
+      // (whole or STALE), looking up between slices for the standby's line.
+      const next = queue[0];
+      while (next !== undefined && !next.stdout.includes('standby') && next.exit === null) {
+        readFor(reader!, WAIT_SLICE_MS, r, round);
+        await setImmediate();
+      }
     }
   } finally {
     reader?.close();
@@ -102,12 +112,14 @@ function readFor(reader: SegmentReader, ms: number, r: KillResult, round: number
   const snap = reader.newSnapshot();
   const top = new TopSnapshot();
   const end = performance.now() + ms;
-  while (performance.now() < end) {
+  // The clock every 64 reads, and after a STALE refusal (which took staleAfterMs itself).
+  for (let i = 1; (i & 63) !== 0 || performance.now() < end; i++) {
     try {
       reader.read(0, snap);
     } catch (e) {
       if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
       r.stale++;
+      i |= 63;
       continue;
     }
     try {
@@ -122,6 +134,7 @@ function readFor(reader: SegmentReader, ms: number, r: KillResult, round: number
     } catch (e) {
       if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
       r.stale++;
+      i |= 63;
     }
     if (snap.stale) continue; // the takeover's empty placeholder until the first commit
     if (snap.seq === 0) {
