@@ -27,15 +27,15 @@ export const reportedAs = (k: JobKind): FuzzerName => (k === 'binance_capture' ?
  * (packets, records, payloads) to 1–2 ms (a file through a source) and are there for what they reach.
  */
 export const FUZZ_PER_TURN: Readonly<Record<JobKind, number>> = Object.freeze({
-  itch: 400_000,
+  itch: 500_000,
   segment: 1000,
-  mold: 10_000,
-  scenario: 200,
+  mold: 5000,
+  scenario: 100,
   control: 1000,
-  nats: 10_000,
-  binance: 10_000,
-  binance_capture: 150,
-  dbn: 200,
+  nats: 5000,
+  binance: 5000,
+  binance_capture: 100,
+  dbn: 100,
 });
 
 export interface FuzzJob {

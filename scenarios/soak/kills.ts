@@ -5,9 +5,14 @@
  * MDFAN_ERR_STALE, never torn; the reader must see the writer dead; the next round's writer takes
  * the segment over with generation + 1.
  *
+ * A kill that lands inside a commit leaves the slot's seq odd: readers must refuse it STALE and
+ * the next writer must take the odd slot over. Those kills are counted (midCommit); a commit's odd
+ * window is a small part of the writer's loop, so they are a few in a hundred.
+ *
  * A round's cost is mostly a process start: the next rounds' writers are started while the
  * current one runs (standbys, hammer.ts), and each opens the segment only when told, after this
- * thread has seen the previous writer dead. Exactly `rounds` writers are started.
+ * thread has seen the previous writer dead; meanwhile this thread reads on. Exactly `rounds`
+ * writers are started.
  */
 import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +30,8 @@ export interface KillResult {
   empty: number;
   torn: number;
   firstTorn: string;
+  /** Kills that landed inside a commit (the slot left odd). */
+  midCommit: number;
   /** Rounds whose writer the reader did not see dead after the kill (must be 0). */
   deathsMissed: number;
   /** Rounds whose writer did not open with the expected generation and outcome (must be 0). */
@@ -36,7 +43,7 @@ const HAMMER = fileURLToPath(new URL('./hammer.js', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
 /** Writers started ahead of the one running: each has this many rounds' time to load. */
 const STANDBYS = 2;
-/** Reading after the kill: whole books or STALE (a slot left odd costs its staleAfterMs more). */
+/** Reading through the death and after it: whole books or STALE (an odd slot costs its staleAfterMs). */
 const AFTER_DEATH_MS = 5;
 /** Reading slices while the next writer loads, between looks at its output. */
 const WAIT_SLICE_MS = 2;
@@ -45,7 +52,7 @@ const STALE_AFTER_MS = 20;
 
 /**
  * How long the writer commits before its kill: mostly 1–20 ms (rounds are cheap), one round in
- * four 20–160 ms (the writer's loop long past its first commits, optimised, when killed).
+ * four 20–160 ms (a writer long past its first commits).
  */
 export function killDelayMs(random: () => number): number {
   return random() < 0.75 ? 1 + random() * 19 : 20 + random() * 140;
@@ -56,12 +63,12 @@ export function killDelayMs(random: () => number): number {
  * caller removes it). `random` draws each round's time before the kill (killDelayMs).
  */
 export async function killRounds(name: string, rounds: number, random: () => number, firstGeneration = 1): Promise<KillResult> {
-  const r: KillResult = { rounds: 0, takeovers: 0, whole: 0, topsWhole: 0, stale: 0, empty: 0, torn: 0, firstTorn: '', deathsMissed: 0, badStarts: 0, firstProblem: '' };
+  const r: KillResult = { rounds: 0, takeovers: 0, whole: 0, topsWhole: 0, stale: 0, empty: 0, torn: 0, firstTorn: '', midCommit: 0, deathsMissed: 0, badStarts: 0, firstProblem: '' };
   let reader: SegmentReader | null = null;
   const queue: Child[] = [];
   let started = 0;
   const topUp = (): void => {
-    for (; queue.length < 1 + STANDBYS && started < rounds; started++) queue.push(spawnChild('hammer', HAMMER, [], { stdin: 'pipe' }));
+    for (; queue.length < 1 + STANDBYS && started < rounds; started++) queue.push(spawnChild('hammer', HAMMER, [`${name}-w${started}`], { stdin: 'pipe' }));
   };
   try {
     for (let round = 0; round < rounds; round++) {
@@ -82,9 +89,13 @@ export async function killRounds(name: string, rounds: number, random: () => num
         reader.refreshTops(); // the new writer made new top lines
         readFor(reader, killDelayMs(random), r, round);
       } finally {
-        await p.kill(); // SIGKILL, possibly mid-commit
+        const dead = p.kill(); // SIGKILL, possibly mid-commit
+        // Through the death and after it: whole books or STALE, never torn.
+        if (reader !== null) readFor(reader, AFTER_DEATH_MS, r, round);
+        await dead;
       }
-      readFor(reader!, AFTER_DEATH_MS, r, round); // after the death: whole books or STALE, never torn
+      // Acquire load, pairing with the dead writer's last release store of seq.
+      if ((Atomics.load(reader!.map.u32, reader!.slotWord(0)) & 1) !== 0) r.midCommit++;
       try {
         reader!.checkWriter();
         r.deathsMissed++;

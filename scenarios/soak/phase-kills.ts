@@ -3,7 +3,7 @@ import { unlinkSegmentObjects } from '../../native/segment/index.js';
 import { killRounds } from './kills.js';
 import type { Phase, SoakContext } from './phase.js';
 
-export const KILL_ROUNDS_PER_TURN = 40;
+export const KILL_ROUNDS_PER_TURN = 44;
 
 export const killPhase: Phase = {
   name: 'kills',
@@ -16,6 +16,7 @@ export const killPhase: Phase = {
       t.takeovers += k.takeovers;
       t.killReads += k.whole + k.topsWhole;
       t.staleRefusals += k.stale;
+      t.midCommitKills += k.midCommit;
       t.torn += k.torn;
       t.firstTorn ||= k.firstTorn;
       t.missedDeaths += k.deathsMissed + k.badStarts;

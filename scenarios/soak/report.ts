@@ -29,6 +29,7 @@ export function makeReport(seed: number, t: Totals, turns: number, wallS: number
     kill_rounds: t.killRounds,
     takeovers: t.takeovers,
     stale_refusals: t.staleRefusals,
+    mid_commit_kills: t.midCommitKills,
     missed_deaths: t.missedDeaths,
     fuzz_cases: cases,
     fuzz: Object.fromEntries(

@@ -32,6 +32,8 @@ export interface Totals {
   takeovers: number;
   killReads: number;
   staleRefusals: number;
+  /** Kills that left the slot mid-commit (its seq odd). */
+  midCommitKills: number;
   missedDeaths: number;
   fuzz: Record<FuzzerName, FuzzTotal>;
   /** Fuzz shares that did not answer in time (a case that hangs), with the first one's story. */
@@ -56,6 +58,7 @@ export function newTotals(): Totals {
     takeovers: 0,
     killReads: 0,
     staleRefusals: 0,
+    midCommitKills: 0,
     missedDeaths: 0,
     fuzz: Object.fromEntries(FUZZERS.map((f) => [f, emptyFuzz()])) as Record<FuzzerName, FuzzTotal>,
     hangs: 0,
