@@ -5,14 +5,16 @@
  * MDFAN_ERR_STALE, never torn; the reader must see the writer dead; the next round's writer takes
  * the segment over with generation + 1.
  *
- * A kill that lands inside a commit leaves the slot's seq odd: readers must refuse it STALE and
- * the next writer must take the odd slot over. Those kills are counted (midCommit); a commit's odd
- * window is a small part of the writer's loop, so they are a few in a hundred.
+ * A kill that lands inside a commit leaves the book's or the top line's seq odd: readers must
+ * refuse it STALE and the next writer must take the odd line over. Those kills are counted
+ * (midCommit); a commit's odd windows are a small part of the writer's loop: a few in a hundred.
  *
- * A round's cost is mostly a process start: the next rounds' writers are started while the
- * current one runs (standbys, hammer.ts), and each opens the segment only when told, after this
- * thread has seen the previous writer dead; meanwhile this thread reads on. Exactly `rounds`
- * writers are started.
+ * A round's cost is mostly a process start: the next rounds' writers are started ahead
+ * (standbys, hammer.ts) and each opens the segment only when told, after this thread has seen the
+ * previous writer dead. They load between rounds, while this thread reads what the dead writer
+ * left, and are stopped (SIGSTOP) while a writer runs: it has its core as a production writer
+ * would, so a kill lands inside a commit as often as it would there. Exactly `rounds` writers
+ * are started.
  */
 import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +32,7 @@ export interface KillResult {
   empty: number;
   torn: number;
   firstTorn: string;
-  /** Kills that landed inside a commit (the slot left odd). */
+  /** Kills that landed inside a commit (the book or its top line left odd). */
   midCommit: number;
   /** Rounds whose writer the reader did not see dead after the kill (must be 0). */
   deathsMissed: number;
@@ -75,11 +77,12 @@ export async function killRounds(name: string, rounds: number, random: () => num
       const generation = firstGeneration + round;
       topUp();
       const p = queue.shift()!;
+      let staleBefore = r.stale;
       try {
         await p.line(/^standby$/, READY_TIMEOUT_MS);
+        for (const c of queue) c.signal('SIGSTOP'); // the standbys wait while this writer runs
         p.proc.stdin!.write(`go ${name}\n`);
         const ready = await p.line(/^ready/, READY_TIMEOUT_MS);
-        topUp(); // the next writers load while this one runs
         const want = generation === 1 ? 'ready 1 created' : `ready ${generation} takeover`;
         if (ready !== want) {
           r.badStarts++;
@@ -91,11 +94,15 @@ export async function killRounds(name: string, rounds: number, random: () => num
       } finally {
         const dead = p.kill(); // SIGKILL, possibly mid-commit
         // Through the death and after it: whole books or STALE, never torn.
+        staleBefore = r.stale;
         if (reader !== null) readFor(reader, AFTER_DEATH_MS, r, round);
         await dead;
+        for (const c of queue) c.signal('SIGCONT');
+        topUp(); // the next writers load now
       }
-      // Acquire load, pairing with the dead writer's last release store of seq.
-      if ((Atomics.load(reader!.map.u32, reader!.slotWord(0)) & 1) !== 0) r.midCommit++;
+      // Killed inside a commit: the book or its top line left odd, refused STALE since (the slot's
+      // seq by an acquire load, pairing with the dead writer's last release store of it).
+      if (r.stale > staleBefore || (Atomics.load(reader!.map.u32, reader!.slotWord(0)) & 1) !== 0) r.midCommit++;
       try {
         reader!.checkWriter();
         r.deathsMissed++;
