@@ -28,14 +28,14 @@ export const reportedAs = (k: JobKind): FuzzerName => (k === 'binance_capture' ?
  */
 export const FUZZ_PER_TURN: Readonly<Record<JobKind, number>> = Object.freeze({
   itch: 500_000,
-  segment: 1000,
-  mold: 5000,
-  scenario: 100,
-  control: 1000,
-  nats: 5000,
-  binance: 5000,
-  binance_capture: 100,
-  dbn: 100,
+  segment: 500,
+  mold: 2500,
+  scenario: 60,
+  control: 600,
+  nats: 3000,
+  binance: 2000,
+  binance_capture: 60,
+  dbn: 60,
 });
 
 export interface FuzzJob {

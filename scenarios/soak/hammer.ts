@@ -1,12 +1,10 @@
 /**
- * The kill rounds' writer: `node hammer.js WARM` starts as a standby: its modules loaded, its
- * writer's code warmed on a segment of its own (WARM: created, committed to, removed), so that
- * the open is quick and a kill soon after `go` finds the commit loop already compiled, as a kill
- * late in a long run does. It prints "standby" and waits for a line `go NAME` on stdin: it then
- * opens NAME (creating it, or taking over a dead writer's), prints "ready <generation> <outcome>",
- * and commits self-checking payloads (payload.ts) to slot 0 as fast as it can until it is killed.
- * Starting the next round's writer while the current one runs keeps the process start (most of
- * a round's cost) out of the rounds; the open itself, the takeover under test, happens on `go`.
+ * The kill rounds' writer: `node hammer.js` starts as a standby (its modules loaded, its payload
+ * arrays made), prints "standby", and waits for a line `go NAME` on stdin: it then opens NAME
+ * (creating it, or taking over a dead writer's), prints "ready <generation> <outcome>", and
+ * commits self-checking payloads (payload.ts) to slot 0 as fast as it can until it is killed.
+ * Starting the next rounds' writers ahead keeps the wait for a process start (most of a round's
+ * cost) out of the rounds; the open itself, the takeover under test, happens on `go`.
  *
  * A standby whose stdin ends (the soak died, or had no use for it) exits; a writer checks now and
  * then that its parent is still the soak, so none outlives a soak killed itself.
@@ -20,36 +18,15 @@ const parent = process.ppid;
 /** Commits between two looks at the parent (a getppid call: nothing at this spacing). */
 const PARENT_CHECK_MASK = 0xffff;
 
-/** Commits on the warm-up segment: enough for the optimising compiler to take the loop. */
-const WARM_COMMITS = 5000;
-
-const open = (name: string): SegmentWriter => {
+function hammer(name: string): never {
   const w = SegmentWriter.open({ name, levels: TORTURE_LEVELS, maxInstruments: 1 });
   w.addInstrument('TORT', 1, specOf(0));
-  return w;
-};
-
-/** Commits k = 1.. to slot 0; `stopAt` ends it (warming), otherwise it runs until killed. */
-function commitLoop(w: SegmentWriter, stopAt: number): void {
-  for (let k = 1; k !== stopAt; k++) {
+  process.stdout.write(`ready ${w.generation} ${w.outcome}\n`);
+  for (let k = 1; ; k++) {
     fill(src, k);
     w.publish(0, src, k, 3 * k);
     if ((k & PARENT_CHECK_MASK) === 0 && process.ppid !== parent) process.exit(3);
   }
-}
-
-function hammer(name: string): never {
-  const w = open(name);
-  process.stdout.write(`ready ${w.generation} ${w.outcome}\n`);
-  commitLoop(w, -1);
-  throw new Error('unreachable: the commit loop ends only by a kill');
-}
-
-const warm = process.argv[2];
-if (warm !== undefined) {
-  const w = open(warm);
-  commitLoop(w, WARM_COMMITS);
-  w.close({ unlink: true });
 }
 
 let line = '';

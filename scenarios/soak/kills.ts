@@ -11,12 +11,10 @@
  *
  * A round's cost is mostly a process start: the next rounds' writers are started ahead
  * (standbys, hammer.ts) and each opens the segment only when told, after this thread has seen the
- * previous writer dead. They load between rounds, while this thread reads what the dead writer
- * left, and are stopped (SIGSTOP) while a writer runs: it has its core as a production writer
- * would, so a kill lands inside a commit as often as it would there. Exactly `rounds` writers
- * are started.
+ * previous writer dead. They load between rounds, on both cores (this thread waits), and are
+ * stopped (SIGSTOP) while a writer runs: it has its core as a production writer would, so a kill
+ * lands inside a commit as often as it would there. Exactly `rounds` writers are started.
  */
-import { setImmediate } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Child, spawnChild } from '../../lib/child.js';
 import { type MdfanError, SegmentReader, TopSnapshot } from '../../native/segment/index.js';
@@ -47,17 +45,15 @@ const READY_TIMEOUT_MS = 20_000;
 const STANDBYS = 2;
 /** Reading through the death and after it: whole books or STALE (an odd slot costs its staleAfterMs). */
 const AFTER_DEATH_MS = 5;
-/** Reading slices while the next writer loads, between looks at its output. */
-const WAIT_SLICE_MS = 2;
 /** The reader's staleAfterMs: a slot odd for longer is refused STALE (a writer killed mid-commit). */
 const STALE_AFTER_MS = 20;
 
 /**
  * How long the writer commits before its kill: mostly 1–20 ms (rounds are cheap), one round in
- * four 20–160 ms (a writer long past its first commits).
+ * five 20–160 ms (a writer long past its first commits).
  */
 export function killDelayMs(random: () => number): number {
-  return random() < 0.75 ? 1 + random() * 19 : 20 + random() * 140;
+  return random() < 0.8 ? 1 + random() * 19 : 20 + random() * 140;
 }
 
 /**
@@ -70,7 +66,7 @@ export async function killRounds(name: string, rounds: number, random: () => num
   const queue: Child[] = [];
   let started = 0;
   const topUp = (): void => {
-    for (; queue.length < 1 + STANDBYS && started < rounds; started++) queue.push(spawnChild('hammer', HAMMER, [`${name}-w${started}`], { stdin: 'pipe' }));
+    for (; queue.length < 1 + STANDBYS && started < rounds; started++) queue.push(spawnChild('hammer', HAMMER, [], { stdin: 'pipe' }));
   };
   try {
     for (let round = 0; round < rounds; round++) {
@@ -111,13 +107,6 @@ export async function killRounds(name: string, rounds: number, random: () => num
         if ((e as MdfanError).code !== 'MDFAN_ERR_WRITER_DEAD') throw e;
       }
       r.rounds++;
-      // Until the next writer has loaded, this thread goes on reading what the dead one left
-      // (whole or STALE), looking up between slices for the standby's line.
-      const next = queue[0];
-      while (next !== undefined && !next.stdout.includes('standby') && next.exit === null) {
-        readFor(reader!, WAIT_SLICE_MS, r, round);
-        await setImmediate();
-      }
     }
   } finally {
     reader?.close();

@@ -6,7 +6,7 @@ import { measurePeer } from '../../bench/peers/index.js';
 import type { Phase, SoakContext } from './phase.js';
 
 /** The writer's rate, and how long each layout is read: the C path covered, not a bulk of reads. */
-export const C_READER = Object.freeze({ rate: 200_000, seconds: 0.25 });
+export const C_READER = Object.freeze({ rate: 200_000, seconds: 0.1 });
 
 export const cReaderPhase: Phase = {
   name: 'c_reader',
