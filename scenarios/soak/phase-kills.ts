@@ -3,7 +3,7 @@ import { unlinkSegmentObjects } from '../../native/segment/index.js';
 import { killRounds } from './kills.js';
 import type { Phase, SoakContext } from './phase.js';
 
-export const KILL_ROUNDS_PER_TURN = 50;
+export const KILL_ROUNDS_PER_TURN = 52;
 
 export const killPhase: Phase = {
   name: 'kills',

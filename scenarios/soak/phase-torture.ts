@@ -14,9 +14,9 @@ import { type ReaderSpec, tortureRound } from './torture.js';
  * about twice the JavaScript path's CPU a read: it is covered, not leaned on.
  */
 export const TORTURE_READERS: readonly ReaderSpec[] = Object.freeze([
-  ...Array.from({ length: 4 }, (): ReaderSpec => ({ host: 'thread', path: 'js', reads: 3_500_000 })),
+  ...Array.from({ length: 4 }, (): ReaderSpec => ({ host: 'thread', path: 'js', reads: 3_300_000 })),
   { host: 'thread', path: 'native', reads: 1_000_000 },
-  ...Array.from({ length: 2 }, (): ReaderSpec => ({ host: 'process', path: 'js', reads: 3_500_000 })),
+  ...Array.from({ length: 2 }, (): ReaderSpec => ({ host: 'process', path: 'js', reads: 3_300_000 })),
   { host: 'process', path: 'native', reads: 1_000_000 },
 ]);
 

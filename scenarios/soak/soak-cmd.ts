@@ -109,6 +109,9 @@ export async function run(argv: string[]): Promise<number> {
   console.log(JSON.stringify(report));
   if (jsonFile) writeOutputFile(jsonFile, JSON.stringify(report, null, 2));
   const ok = isClean(report);
+  console.log(`  fuzz cases: ${Object.entries(report.fuzz).map(([k, f]) => `${k} ${f.cases}`).join(', ')}`);
+  console.log(`  time: ${Object.entries(report.phases).map(([k, p]) => `${k} ${p.seconds} s (${p.cpu_seconds} CPU s)`).join(', ')}; ${report.cores_used} cores used`);
+  console.log(`  an hour at this rate: ${report.per_hour.reads} reads, ${report.per_hour.kill_rounds} kill rounds, ${report.per_hour.fuzz_cases} fuzz cases`);
   console.log(
     `mdfan soak: ${ok ? 'clean' : 'FAILED'}: ${report.reads} reads, ${report.torn_returned} torn, ${report.kill_rounds} kill rounds, ${report.takeovers} takeovers, ${report.fuzz_cases} fuzz cases, ${report.crashes} crashes, ${segments.length} segments and ${report.leaked_fds} descriptors left`,
   );
