@@ -71,10 +71,11 @@ export async function run(argv: string[]): Promise<number> {
   const tag = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
   try {
     for (const p of PHASES) await p.start?.(ctx);
-    for (ctx.turn = 1; performance.now() < end; ctx.turn++) {
+    // The first turn runs every phase, however short the time asked (the helpers' start counts in it).
+    for (ctx.turn = 1; ctx.turn === 1 || performance.now() < end; ctx.turn++) {
       const spent: string[] = [];
       for (const p of PHASES) {
-        if (ctx.turn > 1 && performance.now() >= end) break; // the first turn runs every phase
+        if (ctx.turn > 1 && performance.now() >= end) break;
         const t0 = performance.now();
         const c0 = cpuSeconds();
         try {
