@@ -4,9 +4,19 @@
  * at a moment drawn from a seeded generator, possibly mid-commit. Every read must be whole or
  * MDFAN_ERR_STALE, never torn; the reader must see the writer dead; the next round's writer takes
  * the segment over with generation + 1.
+ *
+ * A kill that lands inside a commit leaves the book's or the top line's seq odd: readers must
+ * refuse it STALE and the next writer must take the odd line over. Those kills are counted
+ * (midCommit); a commit's odd windows are a small part of the writer's loop: a few in a hundred.
+ *
+ * A round's cost is mostly a process start: the next rounds' writers are started ahead
+ * (standbys, hammer.ts) and each opens the segment only when told, after this thread has seen the
+ * previous writer dead. They load between rounds, on both cores (this thread waits), and are
+ * stopped (SIGSTOP) while a writer runs: it has its core as a production writer would, so a kill
+ * lands inside a commit as often as it would there. Exactly `rounds` writers are started.
  */
 import { fileURLToPath } from 'node:url';
-import { spawnChild } from '../../lib/child.js';
+import { type Child, spawnChild } from '../../lib/child.js';
 import { type MdfanError, SegmentReader, TopSnapshot } from '../../native/segment/index.js';
 import { checkPayload, checkTopPayload } from './payload.js';
 
@@ -20,6 +30,8 @@ export interface KillResult {
   empty: number;
   torn: number;
   firstTorn: string;
+  /** Kills that landed inside a commit (the book or its top line left odd). */
+  midCommit: number;
   /** Rounds whose writer the reader did not see dead after the kill (must be 0). */
   deathsMissed: number;
   /** Rounds whose writer did not open with the expected generation and outcome (must be 0). */
@@ -29,32 +41,64 @@ export interface KillResult {
 
 const HAMMER = fileURLToPath(new URL('./hammer.js', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
+/** Writers started ahead of the one running: each has this many rounds' time to load. */
+const STANDBYS = 2;
+/** Reading through the death and after it: whole books or STALE (an odd slot costs its staleAfterMs). */
+const AFTER_DEATH_MS = 5;
+/** The reader's staleAfterMs: a slot odd for longer is refused STALE (a writer killed mid-commit). */
+const STALE_AFTER_MS = 20;
+
+/**
+ * How long the writer commits before its kill: mostly 1–20 ms (rounds are cheap), one round in
+ * five 20–160 ms (a writer long past its first commits).
+ */
+export function killDelayMs(random: () => number): number {
+  return random() < 0.8 ? 1 + random() * 19 : 20 + random() * 140;
+}
 
 /**
  * `rounds` kill rounds on segment `name` (created by the first round, taken over by the next; the
- * caller removes it). `random` draws each round's time before the kill (10–160 ms of reading).
+ * caller removes it). `random` draws each round's time before the kill (killDelayMs).
  */
 export async function killRounds(name: string, rounds: number, random: () => number, firstGeneration = 1): Promise<KillResult> {
-  const r: KillResult = { rounds: 0, takeovers: 0, whole: 0, topsWhole: 0, stale: 0, empty: 0, torn: 0, firstTorn: '', deathsMissed: 0, badStarts: 0, firstProblem: '' };
+  const r: KillResult = { rounds: 0, takeovers: 0, whole: 0, topsWhole: 0, stale: 0, empty: 0, torn: 0, firstTorn: '', midCommit: 0, deathsMissed: 0, badStarts: 0, firstProblem: '' };
   let reader: SegmentReader | null = null;
+  const queue: Child[] = [];
+  let started = 0;
+  const topUp = (): void => {
+    for (; queue.length < 1 + STANDBYS && started < rounds; started++) queue.push(spawnChild('hammer', HAMMER, [], { stdin: 'pipe' }));
+  };
   try {
     for (let round = 0; round < rounds; round++) {
       const generation = firstGeneration + round;
-      const p = spawnChild('hammer', HAMMER, [name]);
+      topUp();
+      const p = queue.shift()!;
+      let staleBefore = r.stale;
       try {
+        await p.line(/^standby$/, READY_TIMEOUT_MS);
+        for (const c of queue) c.signal('SIGSTOP'); // the standbys wait while this writer runs
+        p.proc.stdin!.write(`go ${name}\n`);
         const ready = await p.line(/^ready/, READY_TIMEOUT_MS);
         const want = generation === 1 ? 'ready 1 created' : `ready ${generation} takeover`;
         if (ready !== want) {
           r.badStarts++;
           r.firstProblem ||= `round ${round}: "${ready}", expected "${want}"`;
         } else if (generation > 1) r.takeovers++;
-        reader ??= SegmentReader.openSync(name, { staleAfterMs: 20 });
+        reader ??= SegmentReader.openSync(name, { staleAfterMs: STALE_AFTER_MS });
         reader.refreshTops(); // the new writer made new top lines
-        readFor(reader, 10 + random() * 150, r, round);
+        readFor(reader, killDelayMs(random), r, round);
       } finally {
-        await p.kill(); // SIGKILL, possibly mid-commit
+        const dead = p.kill(); // SIGKILL, possibly mid-commit
+        // Through the death and after it: whole books or STALE, never torn.
+        staleBefore = r.stale;
+        if (reader !== null) readFor(reader, AFTER_DEATH_MS, r, round);
+        await dead;
+        for (const c of queue) c.signal('SIGCONT');
+        topUp(); // the next writers load now
       }
-      readFor(reader!, 30, r, round); // after the death: whole books or STALE, never torn
+      // Killed inside a commit: the book or its top line left odd, refused STALE since (the slot's
+      // seq by an acquire load, pairing with the dead writer's last release store of it).
+      if (r.stale > staleBefore || (Atomics.load(reader!.map.u32, reader!.slotWord(0)) & 1) !== 0) r.midCommit++;
       try {
         reader!.checkWriter();
         r.deathsMissed++;
@@ -66,6 +110,7 @@ export async function killRounds(name: string, rounds: number, random: () => num
     }
   } finally {
     reader?.close();
+    await Promise.all(queue.map((c) => c.kill())); // standbys of rounds that did not run (an error)
   }
   return r;
 }
@@ -74,12 +119,14 @@ function readFor(reader: SegmentReader, ms: number, r: KillResult, round: number
   const snap = reader.newSnapshot();
   const top = new TopSnapshot();
   const end = performance.now() + ms;
-  while (performance.now() < end) {
+  // The clock every 64 reads, and after a STALE refusal (which took staleAfterMs itself).
+  for (let i = 1; (i & 63) !== 0 || performance.now() < end; i++) {
     try {
       reader.read(0, snap);
     } catch (e) {
       if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
       r.stale++;
+      i |= 63;
       continue;
     }
     try {
@@ -94,6 +141,7 @@ function readFor(reader: SegmentReader, ms: number, r: KillResult, round: number
     } catch (e) {
       if ((e as MdfanError).code !== 'MDFAN_ERR_STALE') throw e;
       r.stale++;
+      i |= 63;
     }
     if (snap.stale) continue; // the takeover's empty placeholder until the first commit
     if (snap.seq === 0) {
