@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { hasNatsServer } from '../bench/nats-server.js';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,10 @@ test('a short soak: every phase runs, nothing torn, no crash, no kill missed, no
   for (const k of ['clean', 'MDFAN_ERR_FEED_CORRUPT']) assert.ok(r.fuzz.dbn.outcomes[k] > 0, `dbn ${k}: ${JSON.stringify(r.fuzz.dbn.outcomes)}`);
   assert.is(r.crashes, 0, r.first_crash);
   assert.is(r.hangs, 0);
+  if (hasNatsServer) {
+    // The first turn runs a bridge round: the server and the origin killed and restarted, the mirror stale in between and equal after.
+    assert.equal([r.bridge.rounds, r.bridge.server_restarts, r.bridge.origin_restarts, r.bridge.stale_seen, r.bridge.equal_after, r.bridge.failures], [1, 1, 1, 1, 1, 0], JSON.stringify(r.bridge));
+  } else console.log('  (skipped: the bridge round; nats-server is not installed)');
   for (const p of ['torture', 'c_reader', 'kills', 'fuzz']) assert.ok(r.phases[p].seconds > 0 && r.phases[p].cpu_seconds >= 0, `phase ${p}: ${JSON.stringify(r.phases)}`);
   assert.ok(r.per_hour.kill_rounds > 0 && r.cores_used > 0, JSON.stringify(r.per_hour));
   assert.equal(r.leaked_segments, []);

@@ -39,6 +39,15 @@ export function makeReport(seed: number, t: Totals, turns: number, wallS: number
       ]),
     ),
     fuzz_skipped: skipped,
+    bridge: {
+      rounds: t.bridge.rounds,
+      server_restarts: t.bridge.serverRestarts,
+      origin_restarts: t.bridge.originRestarts,
+      stale_seen: t.bridge.staleSeen,
+      equal_after: t.bridge.equalAfter,
+      failures: t.bridge.failures,
+      first_problem: t.bridge.firstProblem || null,
+    },
     hangs: t.hangs,
     crashes: fuzzFailures(t),
     first_crash: Object.values(t.fuzz).find((r) => r.firstCrash)?.firstCrash ?? (t.firstHang || null),
@@ -56,6 +65,7 @@ export function makeReport(seed: number, t: Totals, turns: number, wallS: number
 
 export type SoakReport = ReturnType<typeof makeReport>;
 
-/** Whether the report is clean: nothing torn, no step back, no crash or hang, no kill missed, nothing left. */
+/** Whether the report is clean: nothing torn, no step back, no crash or hang, no kill missed, no bridge round failed, nothing left. */
 export const isClean = (r: SoakReport): boolean =>
-  r.torn_returned === 0 && r.went_backwards === 0 && r.crashes === 0 && r.missed_deaths === 0 && r.leaked_segments.length === 0 && r.leaked_fds === 0;
+  r.torn_returned === 0 &&
+  r.bridge.failures === 0 && r.went_backwards === 0 && r.crashes === 0 && r.missed_deaths === 0 && r.leaked_segments.length === 0 && r.leaked_fds === 0;

@@ -4,7 +4,8 @@
  * threads and processes, both read paths), the C reader on books and top lines, kill -9 rounds of
  * the writer at seeded random moments with takeovers, and fuzzing (ITCH frames, segment images,
  * MoldUDP64 packets, scenario files, control-plane lines, NATS records, Binance payloads and
- * captures, DBN files) on both cores. It reports reads, torn reads returned (must be 0), kill
+ * captures, DBN files) on both cores, and rounds of the off-host path (nats-server and the origin
+ * killed and restarted under a bridge and a mirror). It reports reads, torn reads returned (must be 0), kill
  * rounds, takeovers, fuzz cases, crashes, the segments and descriptors left behind, and where the
  * time went; exit 1 if any of those that must be 0 is not.
  */
@@ -18,16 +19,18 @@ import { torturePhase } from './phase-torture.js';
 import { cReaderPhase } from './phase-c-reader.js';
 import { killPhase } from './phase-kills.js';
 import { fuzzPhase } from './phase-fuzz.js';
+import { bridgePhase } from './phase-bridge.js';
 import { isClean, makeReport } from './report.js';
 import { fuzzCases, fuzzFailures, newTotals } from './totals.js';
 
 export const SOAK_DEFAULTS = Object.freeze({ minutes: 1 });
 
 export const USAGE = `usage: mdfan soak [--minutes M (default ${SOAK_DEFAULTS.minutes})] [--json FILE] [--seed N (default: random, printed)]
-  Torture, kill -9 rounds and fuzzing in turns until the time is up; exit 1 if a torn read was
-  returned, a fuzz case crashed or hung, a kill was missed, or a segment or descriptor was left behind.`;
+  Torture, kill -9 rounds, fuzzing and rounds of the bridge and mirror (nats-server and the origin
+  killed and restarted) in turns until the time is up; exit 1 if a torn read was returned, a fuzz
+  case crashed or hung, a kill was missed, a bridge round failed, or a segment or descriptor was left behind.`;
 export const EXAMPLE = 'mdfan soak --minutes 10 --json soak.json';
-export const EXIT_CODES = '0 clean; 1 a torn read, a crash, a missed kill, or something left behind; 2 bad usage';
+export const EXIT_CODES = '0 clean; 1 a torn read, a crash, a missed kill, a failed bridge round, or something left behind; 2 bad usage';
 
 /** This process's open descriptors and what each is (a file, a socket, a pipe). */
 function openFds(): Map<string, string> {
@@ -57,7 +60,8 @@ export async function run(argv: string[]): Promise<number> {
   const ctx: SoakContext = { seed, rand: seededRandom(seed), name: (what) => `${prefix}${++n}-${what}`, totals: t, turn: 0 };
   const fuzz = fuzzPhase();
   // In this order every turn; a new phase is a module and a line here.
-  const PHASES: readonly Phase[] = [torturePhase, cReaderPhase, killPhase, fuzz];
+  const bridge = bridgePhase();
+  const PHASES: readonly Phase[] = [torturePhase, cReaderPhase, killPhase, fuzz, bridge];
   // Descriptors are compared from the end of the first turn on: the first turn opens what the
   // runtime keeps for good (the worker and zlib machinery); a leak grows turn by turn.
   let fdsBefore: Map<string, string> | null = null;
@@ -65,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
   const leftBehind = new Set<string>();
   console.log(`mdfan soak: ${minutes} min, seed ${seed} (--seed ${seed} replays the draws)`);
   for (const [kind, why] of Object.entries(fuzz.skipped)) console.log(`  fuzz.${kind} skipped: ${why}`);
+  if (bridge.skipped !== null) console.log(`  bridge rounds skipped: ${bridge.skipped}`);
   const started = performance.now();
   const cpuStarted = cpuSeconds();
   const end = started + minutes * 60_000;
@@ -114,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`  time: ${Object.entries(report.phases).map(([k, p]) => `${k} ${p.seconds} s (${p.cpu_seconds} CPU s)`).join(', ')}; ${report.cores_used} cores used`);
   console.log(`  an hour at this rate: ${report.per_hour.reads} reads, ${report.per_hour.kill_rounds} kill rounds, ${report.per_hour.fuzz_cases} fuzz cases`);
   console.log(
-    `mdfan soak: ${ok ? 'clean' : 'FAILED'}: ${report.reads} reads, ${report.torn_returned} torn, ${report.kill_rounds} kill rounds, ${report.takeovers} takeovers, ${report.fuzz_cases} fuzz cases, ${report.crashes} crashes, ${segments.length} segments and ${report.leaked_fds} descriptors left`,
+    `mdfan soak: ${ok ? 'clean' : 'FAILED'}: ${report.reads} reads, ${report.torn_returned} torn, ${report.kill_rounds} kill rounds, ${report.takeovers} takeovers, ${report.fuzz_cases} fuzz cases, ${report.crashes} crashes, ${report.bridge.rounds} bridge rounds (${report.bridge.failures} failed), ${segments.length} segments and ${report.leaked_fds} descriptors left`,
   );
   return ok ? 0 : 1;
 }

@@ -3,6 +3,7 @@
  * them (report.ts). A new phase adds its fields here and its figures to the report.
  */
 import type { FuzzResult } from './fuzz.js';
+import { type BridgeRoundResult, newBridgeResult } from './bridge-rounds.js';
 
 /** The fuzzers, as the report names them (`fuzz.<name>`). */
 export const FUZZERS = ['itch', 'segment', 'mold', 'scenario', 'control', 'nats', 'binance', 'dbn'] as const;
@@ -40,6 +41,8 @@ export interface Totals {
   hangs: number;
   firstHang: string;
   phases: Record<string, PhaseTime>;
+  /** The off-host path's rounds (bridge-rounds.ts). */
+  bridge: BridgeRoundResult;
 }
 
 export const emptyFuzz = (): FuzzTotal => ({ cases: 0, outcomes: {}, crashes: 0, firstCrash: '', badFacts: 0, seconds: 0 });
@@ -64,6 +67,7 @@ export function newTotals(): Totals {
     hangs: 0,
     firstHang: '',
     phases: {},
+    bridge: newBridgeResult(),
   };
 }
 
