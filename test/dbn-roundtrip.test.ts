@@ -43,7 +43,14 @@ test('the GOOG day, DBN in and DBN out: books and trades come back with their in
   const seen = await readDbn(out);
   const books = seen.records.filter((r) => r[1] === RTYPE.MBP_10).map((r) => fieldsOf(r, 'Mbp10Msg'));
   const trades = seen.records.filter((r) => r[1] === RTYPE.MBP_0).map((r) => fieldsOf(r, 'TradeMsg'));
-  assert.ok(books.length > 1000, `${books.length} books recorded`);
+  // How many books a spinning reader sees depends on the CPU it gets (157 on a loaded machine, thousands
+  // on a quiet one): what must hold is that each is exact and in order, and the last is the day's last.
+  assert.ok(books.length >= 1, `${books.length} books recorded`);
+  const seqs = books.map((b) => b.sequence as number);
+  assert.ok(seqs.every((q, i) => i === 0 || q > seqs[i - 1]!), 'books in the order they were published, none twice');
+  let lastPublished = -1;
+  for (const k of published.keys()) lastPublished = Math.max(lastPublished, k);
+  assert.is(seqs.at(-1), lastPublished, "the last book recorded is the day's last book");
   let bad = 0;
   let first = '';
   for (const b of books) {
