@@ -128,8 +128,7 @@ function forge(payload: string, rand: () => number, set: BinanceSet): string | n
     // A symbol forged where the decoder looks: the data's and the stream name's, kept consistent.
     const s = pick(BAD_SYMBOLS, rand);
     if (typeof msg.stream === 'string') msg.stream = s.toLowerCase() + (rand() < 0.8 ? msg.stream.slice(msg.stream.indexOf('@')) : pick(STREAM_SUFFIXES, rand));
-    if ('symbol' in data || rand() < 0.5) data[msg.stream === undefined ? 'symbol' : 's'] = s;
-    else data.s = s;
+    data[msg.stream === undefined ? 'symbol' : 's'] = s;
   } else if (kind < 0.7) {
     if (typeof msg.stream === 'string') msg.stream = msg.stream.slice(0, msg.stream.indexOf('@')) + pick(STREAM_SUFFIXES, rand);
   } else if (kind < 0.82) {
@@ -140,7 +139,7 @@ function forge(payload: string, rand: () => number, set: BinanceSet): string | n
       const m = rand();
       if (m < 0.25) data[f] = [];
       else if (m < 0.5 && side.length > 0) side[Math.floor(rand() * side.length)] = rand() < 0.5 ? [side[0]![0]] : [...side[0]!, '1', '2'];
-      else if (m < 0.35) data[f] = Array.from({ length: 100 + Math.floor(rand() * 1000) }, (_, i) => [String(60000 + i), '1']);
+      else if (m < 0.65) data[f] = Array.from({ length: 100 + Math.floor(rand() * 1000) }, (_, i) => [String(60000 + i), '1']);
       else side.reverse();
     }
   } else if (kind < 0.84) {

@@ -1,7 +1,7 @@
 /**
  * A fuzz worker thread: reads the fuzzers' inputs once, says `{ ready }`, then for each
  * `{ jobs }` it is sent runs them in order, saying `{ started: i }` before each (so a job that
- * hangs is named) and `{ results }` at the end.
+ * hangs is named), `{ done: i, result, seconds }` after each, and `{ finished }` at the end.
  *
  * Errors are made without stack traces while the cases run: an MdfanError's stack is most of what
  * a refused case costs, and refusals are most cases. A job with a crash is run again from its
@@ -20,7 +20,6 @@ const STACK_FRAMES = 12;
 const inputs = await loadFuzzInputs();
 
 parentPort!.on('message', async ({ jobs }: { jobs: FuzzJob[] }) => {
-  const results: JobResult[] = [];
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!;
     parentPort!.postMessage({ started: i });
@@ -37,8 +36,8 @@ parentPort!.on('message', async ({ jobs }: { jobs: FuzzJob[] }) => {
       const again = await runJob(job, inputs);
       if (again.firstCrash) result.firstCrash = again.firstCrash;
     }
-    results.push({ result, seconds });
+    parentPort!.postMessage({ done: i, result, seconds } satisfies JobResult & { done: number });
   }
-  parentPort!.postMessage({ results });
+  parentPort!.postMessage({ finished: true });
 });
 parentPort!.postMessage({ ready: true });

@@ -40,10 +40,11 @@ function startWorker(): Promise<FuzzWorker> {
   });
 }
 
-type Outcome = { results: JobResult[] } | { failed: string; hang: boolean };
+/** A share's end: every job answered, or why not (the worker is then ended). */
+type Outcome = { failed: string; hang: boolean } | null;
 
-/** Runs `jobs` on `w`; resolves with their results, or with why it failed (the worker is then ended). */
-function runShare(w: FuzzWorker, jobs: FuzzJob[]): Promise<Outcome> {
+/** Runs `jobs` on `w`, handing each job's result to `onResult` as it comes; resolves null when all came. */
+function runShare(w: FuzzWorker, jobs: FuzzJob[], onResult: (job: FuzzJob, r: JobResult) => void): Promise<Outcome> {
   return new Promise((resolve) => {
     const finish = (o: Outcome): void => {
       clearTimeout(timer);
@@ -54,9 +55,10 @@ function runShare(w: FuzzWorker, jobs: FuzzJob[]): Promise<Outcome> {
     };
     const timer = setTimeout(() => finish({ failed: `no answer within ${HANG_AFTER_MS / 1000} s`, hang: true }), HANG_AFTER_MS);
     w.current = -1;
-    w.worker.on('message', (m: { started?: number; results?: JobResult[] }) => {
+    w.worker.on('message', (m: { started?: number; done?: number; finished?: boolean } & Partial<JobResult>) => {
       if (m.started !== undefined) w.current = m.started;
-      else if (m.results) finish({ results: m.results });
+      else if (m.done !== undefined) onResult(jobs[m.done]!, { result: m.result!, seconds: m.seconds! });
+      else if (m.finished) finish(null);
     });
     w.worker.once('error', (e) => finish({ failed: e.stack ?? String(e), hang: false }));
     w.worker.once('exit', (code) => finish({ failed: `the worker exited (${code})`, hang: false }));
@@ -88,18 +90,15 @@ export function fuzzPhase(): Phase & { skipped: Partial<Record<JobKind, string>>
           shares[k]!.push({ kind, cases, seed: Math.floor(ctx.rand() * 2 ** 32), name: ctx.name(`fuzz-${kind}`) });
         }
       }
-      const outcomes = await Promise.all(workers.map((w, k) => runShare(w, shares[k]!)));
+      const onResult = (job: FuzzJob, { result, seconds }: JobResult): void => {
+        if (result.firstCrash) result.firstCrash = `${story(job)}: ${result.firstCrash}`;
+        addFuzz(t.fuzz[reportedAs(job.kind)], result, seconds);
+      };
+      const outcomes = await Promise.all(workers.map((w, k) => runShare(w, shares[k]!, onResult)));
       for (let k = 0; k < outcomes.length; k++) {
-        const o = outcomes[k]!;
-        const jobs = shares[k]!;
-        if ('results' in o) {
-          o.results.forEach(({ result, seconds }, i) => {
-            if (result.firstCrash) result.firstCrash = `${story(jobs[i]!)}: ${result.firstCrash}`;
-            addFuzz(t.fuzz[reportedAs(jobs[i]!.kind)], result, seconds);
-          });
-          continue;
-        }
-        const job = jobs[Math.max(0, workers[k]!.current)]!;
+        const o = outcomes[k];
+        if (o === null) continue;
+        const job = shares[k]![Math.max(0, workers[k]!.current)]!;
         if (o.hang) {
           t.hangs++;
           t.firstHang ||= `${story(job)}: ${o.failed}`;
