@@ -27,7 +27,7 @@ export const reportedAs = (k: JobKind): FuzzerName => (k === 'binance_capture' ?
  * (packets, records, payloads) to 1–2 ms (a file through a source) and are there for what they reach.
  */
 export const FUZZ_PER_TURN: Readonly<Record<JobKind, number>> = Object.freeze({
-  itch: 500_000,
+  itch: 560_000,
   segment: 500,
   mold: 2500,
   scenario: 60,
