@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { bridgeRound, bridgeRoundsPossible } from './bridge-rounds.js';
 import type { Phase, SoakContext } from './phase.js';
 
-export const BRIDGE_EVERY_TURNS = 5;
+export const BRIDGE_EVERY_TURNS = 8;
 
 const GOOG = join(fileURLToPath(new URL('../../../', import.meta.url)), 'scenarios', 'data', 'itch', 'GOOG-2012-06-21.itch.gz');
 
