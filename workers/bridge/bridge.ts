@@ -88,7 +88,7 @@ export class Bridge {
   private book: BookSnapshot;
   private readonly tradeBody: TradeBody = { price: 0, size: 0, action: 0, side: 0, flags: 0, orderRef: 0 };
   /** Subjects per slot and type, made once (a new writer may place symbols elsewhere: cleared then). */
-  private subjects: string[] = [];
+  private subjects: Array<string | undefined> = [];
   /** The bucket: a put in flight per slot, and the newest book waiting behind it. */
   private readonly putting = new Set<number>();
   private readonly waiting = new Map<number, Uint8Array>();
@@ -218,7 +218,7 @@ export class Bridge {
     }
     this.slotSeqs[slot] = seqs;
     this.slotSymbols[slot] = inst.symbol;
-    this.subjects.length = 0; // subjects are cached by slot too
+    for (let t = 0; t < TYPES; t++) this.subjects[slot * TYPES + t] = undefined; // this slot's subjects name another symbol now
     return seqs;
   }
 
