@@ -4,6 +4,7 @@
  * summary table with a row per run after the runs.
  */
 import { percentileKey } from '../../lib/percentiles.js';
+import { LEGEND, coresNote } from './legend.js';
 import type { ReplayReport, RunReport } from './types.js';
 
 const n = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : Math.round(x).toLocaleString('en-US'));
@@ -41,7 +42,11 @@ export function formatRun(r: RunReport, percentiles: number[], perReader: boolea
     `writer   ${n(w.messages)} messages, ${n(w.publishes)} publishes, ${n(w.instruments)} instrument(s); ` +
       `${w.replay_s !== null ? `replay ${w.replay_s.toFixed(2)} s, ${n(w.msgs_per_s)} msg/s` : 'no throughput line (killed)'}; generation ${w.generation ?? '-'}${w.writers_started > 1 ? ` (${w.writers_started} writers started)` : ''}; wall ${(r.wall_ms / 1000).toFixed(1)} s`,
   );
-  if (r.groups.length > 0 || r.pool) out.push('', latencyTable(r, percentiles, perReader));
+  if (r.groups.length > 0 || r.pool) {
+    out.push('', latencyTable(r, percentiles, perReader), '', ...LEGEND);
+    const note = coresNote(r);
+    if (note) out.push('', ...note);
+  }
   if (r.pool?.per_worker.some((x) => x.status !== 'ok' || x.writer_deaths > 0))
     out.push(...r.pool.per_worker.map((x) => `  pool worker ${x.worker}: ${x.status}, ${n(x.updates)} updates${x.writer_deaths ? `, ${x.writer_deaths} writer death(s) seen` : ''}${x.error ? `: ${x.error}` : ''}`));
   if (r.stalls.length > 0) {

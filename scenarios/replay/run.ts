@@ -5,7 +5,7 @@
  * every process this run started, whatever happened.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
@@ -136,6 +136,7 @@ export async function runOnce(o: RunOptions): Promise<{ report: RunReport; hists
       ...(o.sweepReaders !== undefined ? { sweep_readers: o.sweepReaders } : {}),
       started: startedIso,
       wall_ms: wallMs,
+      cores: availableParallelism(),
       feed: { source: s.feed.source, speed: s.feed.speed, max_gap_s: s.feed.maxGapS ?? null },
       writer: {
         pid: last.pid,

@@ -106,6 +106,8 @@ export interface RunReport {
   sweep_readers?: number;
   started: string;
   wall_ms: number;
+  /** os.availableParallelism() where the run ran: the report notes when readers and writer outnumber it. */
+  cores: number;
   feed: { source: string; speed: 'max' | number; max_gap_s: number | null };
   writer: {
     pid: number;
