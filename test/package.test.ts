@@ -88,11 +88,13 @@ function readmeExample(): string {
   return m![1]!;
 }
 
-test('the tarball holds the library, its types, the CLI, the addon sources, the prebuild and the C example, and nothing else', () => {
+test('the tarball holds the library, its types, the CLI, the addon sources, the prebuild, the C example, the licence and the changelog, and nothing else', () => {
   const files = execFileSync('tar', ['tzf', pack()], { encoding: 'utf8' }).trim().split('\n');
   for (const f of [
     'package/package.json',
     'package/README.md',
+    'package/LICENSE',
+    'package/CHANGELOG.md',
     'package/bin/mdfan.js',
     'package/dist/workers/index.js',
     'package/dist/workers/index.d.ts',
