@@ -47,7 +47,7 @@ export const eventKindOf = (k: Exclude<EventType, 'unknown'> | number): number |
 /** The side byte ('B', 'S', 'A' or 0) named. */
 export const eventSideOf = (side: number): EventSide => (side === 0x42 ? 'buy' : side === 0x53 || side === 0x41 ? 'sell' : undefined);
 
-const ORDER_ACTIONS: Readonly<Record<number, OrderAction>> = Object.freeze({ 0x41: 'add', 0x58: 'cancel', 0x44: 'delete', 0x55: 'replace' });
+const ORDER_ACTIONS: Readonly<Record<number, OrderAction>> = Object.freeze({ 65: 'add', 88: 'cancel', 68: 'delete', 85: 'replace' }); // A X D U
 
 /** The fields every event has. */
 export interface EventCommon {
