@@ -40,7 +40,7 @@ test('symbolOf / priceScaleOf / priceOf for a slot poll() reports, even one anno
       assert.is(r.priceScaleOf(k), 100);
       assert.is(r.priceOf(k, 41_250), 412.5);
       assert.is(r.priceOf(0, 5_853_300), 585.33);
-      assert.ok(Number.isNaN(r.priceOf(3, 1)), 'no instrument there');
+      assert.throws(() => r.priceOf(3, 1), (e: Error & { code?: string }) => e.code === "MDFAN_ERR_NO_INSTRUMENT", "no instrument there");
       // A crypto instrument: prices and sizes at 8 decimals, past 2^32 in the slot.
       const btc = w.addInstrument('binance-spot:BTCUSDT', 3, specOf(8, 8));
       w.publish(btc, { bidCount: 1, askCount: 0, bids: new Float64Array([6_183_763_000_000, 55_463_987_000, 0]), asks: new Float64Array(3) }, 2, 0);

@@ -207,7 +207,7 @@ asRoot('a segment of another owner is refused naming whom it must belong to, eac
     } catch (e) {
       named = e;
     }
-    assert.match(String(named), 'not to this user (uid 0) or the writer named (uid 1234)');
+    assert.match(String(named), 'not to this user (uid 0) or the writer named by writerUid (uid 1234)');
   } finally {
     w.close({ unlink: true });
   }

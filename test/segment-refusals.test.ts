@@ -212,7 +212,10 @@ test('another user: a reader running as nobody gets MDFAN_ERR_PERMISSION (mode 0
     assert.is(statSync(shm(name)).mode & 0o777, 0o600);
     if (process.getuid?.() === 0) {
       const p = startNode(proc, ['as-nobody', name]);
-      assert.equal(JSON.parse(await p.line(/^\{/)), { ok: false, code: 'MDFAN_ERR_PERMISSION' });
+      assert.equal(JSON.parse(await p.line(/^\{"ok/)), { ok: false, code: 'MDFAN_ERR_PERMISSION' });
+      // The refusal names the way out: the writer's --group and --mode.
+      const { message } = JSON.parse(await p.line(/^\{"message/));
+      assert.match(message, /permission denied on segment .*the writer's --group.*--mode/);
       await p.exited;
     }
   } finally {

@@ -16,7 +16,7 @@ export type { FollowOptions } from './sdk/follower.js';
 export type { FollowHandler, Update, UpdateKind } from './sdk/update.js';
 export { IdleStrategy } from './sdk/idle.js';
 export type { IdleTarget } from './sdk/idle.js';
-export type { EventReaderOptions } from './sdk/event-reader.js';
+export type { EventKindFilter, EventReaderOptions } from './sdk/event-reader.js';
 export type { PoolOptions, PoolReport, WorkerReport } from './pool/pool.js';
 /** The NATS bridge's record (docs/BRIDGE.md): encode, decode, offsets; and its subjects and keys. */
 export * as wire from '../lib/wire/wire.js';

@@ -23,6 +23,8 @@ export const ErrorCode = {
   FULL: 'MDFAN_ERR_FULL',
   NO_SPACE: 'MDFAN_ERR_NO_SPACE',
   UNSAFE_OBJECT: 'MDFAN_ERR_UNSAFE_OBJECT',
+  /** A slot (or symbol) with no instrument in the segment's directory. */
+  NO_INSTRUMENT: 'MDFAN_ERR_NO_INSTRUMENT',
   SCENARIO: 'MDFAN_ERR_SCENARIO',
   /** No addon fits this platform (no prebuild, no build from source): how to build one is in the message. */
   NO_ADDON: 'MDFAN_ERR_NO_ADDON',
@@ -93,7 +95,14 @@ export function syscallError(e: unknown, segment: string | null): MdfanError {
   if (se.code === 'ENOENT' && segment !== null) return new MdfanError(ErrorCode.NO_SEGMENT, `no segment ${segment} (${se.message})`, facts);
   if (se.code === 'ENODEV' && se.syscall === 'shm_open' && segment !== null)
     return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${segment} in /dev/shm is not a shared-memory segment (a FIFO, a socket or a device: not something mdfan made), refused without reading it`, facts);
-  if (se.code === 'EACCES' || se.code === 'EPERM') return new MdfanError(ErrorCode.PERMISSION, `permission denied${on} (${se.message})`, facts);
+  if (se.code === 'EACCES' || se.code === 'EPERM') {
+    // A segment is readable by its writer's user and group only (the writer's --mode, default 0640, and --group).
+    const why =
+      segment !== null && se.syscall === 'shm_open'
+        ? `: run as the writer's user or in the group it gave its segment (the writer's --group), or start the writer with a --mode that lets you read (see \`ls -l /dev/shm/${segment}\`)`
+        : '';
+    return new MdfanError(ErrorCode.PERMISSION, `permission denied${on} (${se.message})${why}`, facts);
+  }
   return new MdfanError(ErrorCode.SYSCALL, `${segment === null ? '' : `segment ${segment}: `}${se.message}`, facts);
 }
 

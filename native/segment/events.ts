@@ -18,6 +18,7 @@
  * between Atomics, as for the book slots: native/segment/seqlock.ts). The JavaScript path is for
  * x86-64 only; elsewhere the ring refuses to open until a native path exists.
  */
+import { type EventSide, type EventType, type MarketEvent, eventSideOf, eventTypeOf, toMarketEvent } from './event-object.js';
 import * as abi from './abi.js';
 import { native } from './binding.js';
 import { ErrorCode, MdfanError } from './errors.js';
@@ -243,13 +244,22 @@ export class EventRingWriter {
 /** One record, copied out of the ring: a preallocated view, reused by every poll. */
 export class EventRecord {
   readonly words = new Uint32Array(RECORD_WORDS);
+  /**
+   * The instrument's size scale (10^sizeDecimals), set by the reader that handed the record out
+   * (EventReader.poll): `qty` is size / sizeScale. NaN for an event of no instrument.
+   */
+  sizeScale = Number.NaN;
 
   get seq(): number {
     return this.words[R_SEQ_HI] * TWO32 + this.words[R_SEQ_LO];
   }
-  /** MDFAN_EVENT_KIND_*: an ASCII letter. */
+  /** MDFAN_EVENT_KIND_*: an ASCII letter (`type` names it). */
   get kind(): number {
     return this.words[R_KIND] & 0xff;
+  }
+  /** The kind named: 'trade', 'status', 'system', 'order', 'clear' (or 'unknown'). */
+  get type(): EventType {
+    return eventTypeOf(this.words[R_KIND] & 0xff);
   }
   get action(): number {
     return (this.words[R_KIND] >>> 8) & 0xff;
@@ -275,10 +285,26 @@ export class EventRecord {
   get hasPrice(): boolean {
     return !(this.words[R_PRICE] === abi.EVENT_PRICE_NONE_LO && this.words[R_PRICE + 1] === abi.EVENT_PRICE_NONE_HI);
   }
-  /** In units of 1/MDFAN_EVENT_PRICE_SCALE; NaN when the record has no price. */
+  /** Raw: in units of 1/MDFAN_EVENT_PRICE_SCALE (1e-9 of the currency unit, every venue); NaN when the record has no price. */
   get price(): number {
     if (!this.hasPrice) return Number.NaN;
     return (this.words[R_PRICE + 1] | 0) * TWO32 + this.words[R_PRICE];
+  }
+  /** The price in currency units (585.33); NaN when the record has no price. */
+  get px(): number {
+    return this.price / abi.EVENT_PRICE_SCALE;
+  }
+  /** The size in the instrument's units (size / sizeScale). */
+  get qty(): number {
+    return this.size / this.sizeScale;
+  }
+  /** The side named ('buy' for B, 'sell' for S or A, undefined for none). */
+  get sideName(): EventSide {
+    return eventSideOf((this.words[R_KIND] >>> 16) & 0xff);
+  }
+  /** The record as a new typed object (a discriminated union on `type`): allocates; not for the hot path. */
+  toObject(): MarketEvent {
+    return toMarketEvent(this);
   }
   get orderRef(): number {
     return this.words[R_ORDER_REF + 1] * TWO32 + this.words[R_ORDER_REF];

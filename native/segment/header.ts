@@ -144,11 +144,19 @@ export function withHeader<T>(name: string, fd: number, fileBytes: number, writa
   }
 }
 
-/** "this user (uid 1000), root or the writer named (uid 1001)": whom `uids` (this user first) stand for, each once. */
+/** "this user (uid 1000), root or the writer named by writerUid (uid 1001)": whom `uids` (this user first, each once) stand for. */
 function ownersText(uids: readonly number[]): string {
   const [me, ...rest] = uids;
-  const names = [`this user (uid ${me})`, ...rest.map((u) => (u === 0 ? 'root' : `the writer named (uid ${u})`))];
+  const names = [`this user (uid ${me})`, ...rest.map((u) => (u === 0 ? 'root' : `the writer named by writerUid (uid ${u})`))];
   return names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/** The way out of an owner refusal: name the writer's user, or remove a stranger's object. */
+function ownerFix(name: string, ownerUid: number, uids: readonly number[]): string {
+  const named = uids.slice(1).some((u) => u !== 0);
+  return named
+    ? `remove /dev/shm/${name} if it is not yours to share`
+    : `if uid ${ownerUid} is the writer you mean to read, say so (the writerUid option, --writer-uid ${ownerUid}); else remove /dev/shm/${name}`;
 }
 
 /**
@@ -160,7 +168,7 @@ export function checkOwner(name: string, fd: number, uids: readonly number[], wh
   const st = native.fstat(fd);
   if (!uids.includes(st.uid)) {
     const allowed = [...new Set(uids)];
-    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} belongs to uid ${st.uid}, not to ${ownersText(allowed)}: refusing to use it (remove /dev/shm/${name} if it is not yours to share)`, {
+    return new MdfanError(ErrorCode.UNSAFE_OBJECT, `${what} ${name} belongs to uid ${st.uid}, not to ${ownersText(allowed)}: refusing to use it (${ownerFix(name, st.uid, allowed)})`, {
       segment: name,
       expected: allowed.join(','),
       found: st.uid,

@@ -9,6 +9,8 @@ export { SegmentWriter } from './writer.js';
 export type { WriterOptions, OpenOutcome } from './writer.js';
 export { SegmentReader } from './reader.js';
 export { EventBatch, EventRecord, EventRingReader, EventRingWriter, eventsName, newEventFields } from './events.js';
+export { eventKindOf, eventTypeOf, toMarketEvent } from './event-object.js';
+export type { ClearEvent, EventCommon, EventSide, EventType, MarketEvent, OrderAction, OrderEvent, StatusEvent, SystemEvent, TradeEvent, UnknownEvent } from './event-object.js';
 export type { EventFields, StartAt } from './events.js';
 export type { AttachOptions, OpenOptions, WriterStatus } from './reader.js';
 export { BookSnapshot, SlotWriter, readSlotJs, NATIVE_ORDERING_REQUIRED } from './seqlock.js';

@@ -55,6 +55,13 @@ export class BookSnapshot implements LevelSource {
   private readonly asksWord: number;
   /** Retries of the read that filled this snapshot. */
   retries = 0;
+  /**
+   * The instrument's scales (10^priceDecimals, 10^sizeDecimals), set by the reader that filled the
+   * snapshot (BookReader.read): the raw integers divided by them are the decimals that bidPx(),
+   * bidQty() and the others return. NaN when the slot has no instrument (or a lower layer filled it).
+   */
+  priceScale = Number.NaN;
+  sizeScale = Number.NaN;
 
   constructor(levels: number) {
     if (!Number.isInteger(levels) || levels < 1 || levels > abi.MAX_LEVELS)
@@ -125,6 +132,20 @@ export class BookSnapshot implements LevelSource {
   }
   askOrders(i: number): number {
     return this.asks[i * 3 + 2]!;
+  }
+  /** Level i's bid price in currency units (bidPrice(i) / priceScale: 585.33, not 5853300). */
+  bidPx(i: number): number {
+    return this.bids[i * 3]! / this.priceScale;
+  }
+  /** Level i's bid size in the instrument's units (bidSize(i) / sizeScale: 554.63987 BTC; ITCH shares stay whole). */
+  bidQty(i: number): number {
+    return this.bids[i * 3 + 1]! / this.sizeScale;
+  }
+  askPx(i: number): number {
+    return this.asks[i * 3]! / this.priceScale;
+  }
+  askQty(i: number): number {
+    return this.asks[i * 3 + 1]! / this.sizeScale;
   }
   private u64(loWord: number): number {
     return this.words[loWord + 1] * 4294967296 + this.words[loWord];

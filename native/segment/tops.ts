@@ -50,6 +50,9 @@ export class TopSnapshot {
   readonly asks = new Float64Array(3);
   /** Retries of the read that filled it. */
   retries = 0;
+  /** The instrument's scales, set by the reader that filled it (BookReader.readTop): see BookSnapshot. */
+  priceScale = Number.NaN;
+  sizeScale = Number.NaN;
   /** Decodes the copy in `words` (every read path calls it). */
   decode(): void {
     this.bids[0] = abi.i64At(this.words, TW.bidPrice);
@@ -91,6 +94,20 @@ export class TopSnapshot {
   }
   get askSize(): number {
     return this.asks[1]!;
+  }
+  /** The best bid in currency units (bidPrice / priceScale). */
+  get bidPx(): number {
+    return this.bids[0]! / this.priceScale;
+  }
+  /** The best bid's size in the instrument's units (bidSize / sizeScale). */
+  get bidQty(): number {
+    return this.bids[1]! / this.sizeScale;
+  }
+  get askPx(): number {
+    return this.asks[0]! / this.priceScale;
+  }
+  get askQty(): number {
+    return this.asks[1]! / this.sizeScale;
   }
   /** Commits this line has had in its generation (its seq counts two per commit). */
   get updateCount(): number {

@@ -115,6 +115,7 @@ switch (mode) {
       out(JSON.stringify({ ok: true }));
     } catch (e) {
       out(JSON.stringify({ ok: false, code: isMdfanError(e) ? e.code : String(e) }));
+      out(JSON.stringify({ message: String((e as Error).message) }));
     }
     break;
   }

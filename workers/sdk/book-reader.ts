@@ -212,6 +212,9 @@ export class BookReader {
   read(index: number, snap: BookSnapshot): number {
     const r = this.seg.read(index, snap);
     this.scan.sawBook(index, snap.seq);
+    const inst = this.bySlot[index] ?? this.instrumentOf(index);
+    snap.priceScale = inst === undefined ? Number.NaN : inst.priceScale;
+    snap.sizeScale = inst === undefined ? Number.NaN : inst.sizeScale;
     return r;
   }
 
@@ -223,6 +226,9 @@ export class BookReader {
   readTop(index: number, top: TopSnapshot): number {
     const r = this.seg.readTop(index, top);
     this.scan.sawTop(index, top.seq);
+    const inst = this.bySlot[index] ?? this.instrumentOf(index);
+    top.priceScale = inst === undefined ? Number.NaN : inst.priceScale;
+    top.sizeScale = inst === undefined ? Number.NaN : inst.sizeScale;
     return r;
   }
 
@@ -258,6 +264,7 @@ export class BookReader {
   }
 
   private pollHealth(): WaitResult {
+    if (this.seg.map.isClosed) throw this.closedError();
     const u32 = this.seg.map.u32;
     if (
       (++this.polls & (POLLS_PER_HEALTH_CHECK - 1)) !== 0 &&
@@ -280,12 +287,14 @@ export class BookReader {
   }
 
   private collect(out: Int32Array, tops: boolean): number {
+    if (this.seg.map.isClosed) throw this.closedError();
     const words = this.watched(tops);
     return words === null ? 0 : this.scan.collect(this.seg, words, this.announced(), tops, out);
   }
 
   /** True if any watched book (or top line, for `tops`) changed since it was last reported: one load per slot, nothing read. */
   anyChanged(tops: boolean): boolean {
+    if (this.seg.map.isClosed) throw this.closedError();
     const words = this.watched(tops);
     return words !== null && this.scan.any(this.seg, words, this.announced(), tops);
   }
@@ -344,16 +353,27 @@ export class BookReader {
     return this.instrumentOf(slot)?.priceScale;
   }
 
-  /** `price` (one of slot's book or top prices, the feed's integer) in currency units, e.g. 5853300 -> 585.33 for ITCH. */
+  /**
+   * `price` (one of slot's book or top prices, the feed's integer) in currency units, e.g. 5853300
+   * -> 585.33 for ITCH. Throws MDFAN_ERR_NO_INSTRUMENT for a slot with no instrument.
+   */
   priceOf(slot: number, price: number): number {
-    const scale = this.priceScaleOf(slot);
-    return scale === undefined ? Number.NaN : price / scale;
+    return price / this.knownInstrument(slot).priceScale;
   }
 
   /** `size` (one of slot's book or top sizes, the feed's integer) in the instrument's units, e.g. 55463987000 -> 554.63987 BTC at 8 decimals; ITCH shares stay as they are. */
   sizeOf(slot: number, size: number): number {
-    const scale = this.instrumentOf(slot)?.sizeScale;
-    return scale === undefined ? Number.NaN : size / scale;
+    return size / this.knownInstrument(slot).sizeScale;
+  }
+
+  private knownInstrument(slot: number): Instrument {
+    const inst = this.instrumentOf(slot);
+    if (inst !== undefined) return inst;
+    throw new MdfanError(ErrorCode.NO_INSTRUMENT, `segment ${this.seg.name} has no instrument in slot ${slot} (${this.instruments.length} instruments listed): no scale to convert by`, {
+      segment: this.seg.name,
+      field: 'slot',
+      found: slot,
+    });
   }
 
   /**
@@ -443,6 +463,7 @@ export class BookReader {
    * writer liveness, and a new object under the name (a re-created segment).
    */
   private health(): WaitResult {
+    if (this.seg.map.isClosed) throw this.closedError();
     const held = this.heldStory;
     if (held !== WaitResult.UPDATED) {
       this.heldStory = WaitResult.UPDATED;
@@ -473,6 +494,10 @@ export class BookReader {
     this.setInstruments(seg.instruments());
     this.announce(); // to the new writer's control plane
     return WaitResult.NEW_WRITER;
+  }
+
+  private closedError(): MdfanError {
+    return new MdfanError(ErrorCode.CLOSED, `this BookReader of ${this.seg.name} was closed: attach a new one to read again`, { segment: this.seg.name });
   }
 
   close(): void {

@@ -7,7 +7,7 @@
  * ring has been polled.
  */
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { SegmentReader, abi, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
+import { ErrorCode, type EventType, MdfanError, SegmentReader, abi, eventKindOf, type EventBatch, type EventRecord, EventRingReader, type StartAt } from '../../native/segment/index.js';
 import { READER_DEFAULTS } from './defaults.js';
 import { IdleStrategy } from './idle.js';
 import { Sleeper } from './sleeper.js';
@@ -18,8 +18,8 @@ import { BLOCK_SLICE_MS } from './idle.js';
 export interface EventReaderOptions {
   /** Where a new reader starts: the oldest event still in the ring (default) or after the newest. */
   from?: StartAt;
-  /** Kinds to deliver (MDFAN_EVENT_KIND_* letters); all when absent. */
-  kinds?: readonly number[];
+  /** Kinds to deliver, by name ('trade', 'status', 'order', 'system', 'clear') or MDFAN_EVENT_KIND_* letter; all when absent. */
+  kinds?: readonly EventKindFilter[];
   /** Instruments (slots) to deliver; all when absent. Events without an instrument always pass. */
   instruments?: readonly number[];
   /** How wait() waits (READER_DEFAULTS.wait when absent): as the BookReader's waits. */
@@ -28,6 +28,16 @@ export interface EventReaderOptions {
   writerUid?: number;
   /** A writer whose heartbeat is older than this is dead (READER_DEFAULTS.heartbeatTimeoutMs when absent). */
   heartbeatTimeoutMs?: number;
+}
+
+/** An entry of a kinds filter: the event type's name, or the ABI's letter code. */
+export type EventKindFilter = Exclude<EventType, 'unknown'> | number;
+
+function kindCode(k: EventKindFilter): number {
+  const code = eventKindOf(k);
+  if (code === undefined || !Number.isInteger(code) || code < 0 || code > 0xff)
+    throw new MdfanError(ErrorCode.OPTIONS, `kinds: ${JSON.stringify(k)} is not an event kind (trade, status, order, system, clear, or a letter code 0..255)`, { field: 'kinds', found: String(k) });
+  return code;
 }
 
 export class EventReader {
@@ -63,7 +73,7 @@ export class EventReader {
       ready,
       sleep: (ms) => this.sleeper.sleep(this.writerStory().seg, false, ready, ms),
     });
-    if (opts.kinds) for (const k of opts.kinds) this.kindMask[k] = 1;
+    if (opts.kinds) for (const k of opts.kinds) this.kindMask[kindCode(k)] = 1;
     else this.kindMask.fill(1);
     const slots = opts.instruments;
     const mask = slots ? new Uint8Array(Math.max(0, ...slots) + 1) : null;
@@ -86,6 +96,7 @@ export class EventReader {
 
   /** Events published and not yet read (lapped ones included). */
   backlog(): number {
+    this.checkOpen();
     return this.ring.backlog();
   }
 
@@ -94,10 +105,29 @@ export class EventReader {
    * the number of events (of every kind) lost to lapping just before batch.records[0].
    */
   poll(batch: EventBatch): number {
+    this.checkOpen();
     const n = this.ring.poll(batch, this.accept);
+    for (let i = 0; i < n; i++) {
+      const rec = batch.records[i]!;
+      rec.sizeScale = this.sizeScaleOf(rec.instrumentIndex);
+    }
     this.delivered += n;
     this.lost += batch.lost;
     return n;
+  }
+
+  /** Size scales by slot, from the data segment's directory, read again when a record names a slot not seen yet. */
+  private sizeScales: number[] = [];
+  private sizeScaleOf(slot: number): number {
+    if (slot === abi.EVENT_NO_INSTRUMENT) return Number.NaN;
+    const known = this.sizeScales[slot];
+    if (known !== undefined) return known;
+    try {
+      for (const inst of this.writerStory().seg.instruments()) this.sizeScales[inst.slotIndex] = inst.sizeScale;
+    } catch {
+      // The data segment is gone (its writer closed and removed it): its events keep no scale.
+    }
+    return this.sizeScales[slot] ?? Number.NaN;
   }
 
   /**
@@ -125,6 +155,7 @@ export class EventReader {
    * the writer's story: next() does.
    */
   async waitForEvents(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<boolean> {
+    this.checkOpen();
     const end = performance.now() + timeoutMs;
     this.idle.reset();
     for (;;) {
@@ -142,6 +173,7 @@ export class EventReader {
    * writer closed the segment and every event it left was polled).
    */
   async next(timeoutMs: number = READER_DEFAULTS.nextTimeoutMs): Promise<WaitResult> {
+    this.checkOpen();
     const end = performance.now() + timeoutMs;
     this.idle.reset();
     for (;;) {
@@ -162,6 +194,7 @@ export class EventReader {
    * start) or CLOSED.
    */
   checkStory(): WaitResult {
+    this.checkOpen();
     let r = this.heldStory;
     if (r === WaitResult.UPDATED) r = this.writerStory().look() ?? WaitResult.UPDATED;
     if (r === WaitResult.UPDATED || r === WaitResult.WRITER_DEAD) return r;
@@ -186,6 +219,7 @@ export class EventReader {
    * themselves.
    */
   reopen(): void {
+    this.checkOpen();
     this.story?.catchUp();
     this.heldStory = WaitResult.UPDATED;
     this.openRing();
@@ -193,6 +227,7 @@ export class EventReader {
 
   private openRing(): void {
     this.sleeper.release(); // the new writer made its own registry
+    this.sizeScales = []; // and maybe its own directory
     this.ring.close();
     this.ring = EventRingReader.open(this.segment, 'oldest', { writerUid: this.writerUid });
   }
@@ -207,7 +242,13 @@ export class EventReader {
     return this.story;
   }
 
+  private closed = false;
+  private checkOpen(): void {
+    if (this.closed) throw new MdfanError(ErrorCode.CLOSED, `this EventReader of ${this.segment} was closed: open a new one to read again`, { segment: this.segment });
+  }
+
   close(): void {
+    this.closed = true;
     this.ring.close();
     this.sleeper.release();
     this.story?.close();

@@ -22,7 +22,7 @@ import { TopSnapshot } from '../../native/segment/tops.js';
 import { native } from '../../native/segment/binding.js';
 import type { BookReader } from './book-reader.js';
 import { READER_DEFAULTS } from './defaults.js';
-import { EventReader } from './event-reader.js';
+import { EventReader, type EventKindFilter } from './event-reader.js';
 import type { Update } from './update.js';
 import { WaitResult } from './wait.js';
 
@@ -32,10 +32,10 @@ export interface FollowOptions {
   /** Books (or tops) at all; false: the event ring and the writer's story only. Default true. */
   books?: boolean;
   /**
-   * Follow the event ring too: true, or which kinds (MDFAN_EVENT_KIND_* letters) and where a new
+   * Follow the event ring too: true, or which kinds (names such as 'trade', or letter codes) and where a new
    * reader starts. `optional`: a writer that keeps no ring is not an error (books only).
    */
-  events?: boolean | { kinds?: readonly number[]; from?: StartAt; optional?: boolean };
+  events?: boolean | { kinds?: readonly EventKindFilter[]; from?: StartAt; optional?: boolean };
   /** Record publish -> observe latency (ns) of every book or top published after attach. */
   latency?: Histogram;
   /** With `latency`: coordinated-omission correction for a writer publishing at this interval. */
@@ -313,7 +313,7 @@ export class Follower {
   private openEvents(): EventReader | null {
     const ev = this.o.events;
     if (ev === undefined || ev === false) return null;
-    const opts: { kinds?: readonly number[]; from?: StartAt; optional?: boolean } = ev === true ? {} : ev;
+    const opts: { kinds?: readonly EventKindFilter[]; from?: StartAt; optional?: boolean } = ev === true ? {} : ev;
     try {
       return EventReader.open(this.reader.name, { from: opts.from ?? 'oldest', kinds: opts.kinds, wait: this.reader.wait, writerUid: this.reader.seg.writerUid });
     } catch (e) {
