@@ -1,0 +1,35 @@
+// A strategy for the pool:
+//   mdfan strategies --segment SEGMENT --workers 2 --strategy pool-strategy.mjs
+// Each worker thread loads this module and is handed every change of a best bid or ask (onTop)
+// and every trade (onTrade). It keeps each symbol's last quote and spread in currency units, says
+// when a spread changes, and hands its figures back at the end: the pool prints them as the
+// worker's "strategy summary" (and puts them in its --json report).
+
+/** @type {Record<string, { bid: number | null, ask: number | null, spread: number | null }>} */
+const quotes = {};
+let trades = 0;
+let lastTrade = null;
+
+/** @type {import('mdfan').Strategy} */
+const strategy = {
+  onTop(top, slot, ctx) {
+    // top is reused for the next change: read what you need now.
+    const symbol = ctx.symbolOf(slot);
+    const bid = top.bidQty > 0 ? top.bidPx : null;
+    const ask = top.askQty > 0 ? top.askPx : null;
+    // A difference of decimals, rounded to the instrument's tick: 585.5 - 585.35 is 0.15.
+    const scale = ctx.priceScaleOf(slot);
+    const spread = bid !== null && ask !== null ? Math.round((ask - bid) * scale) / scale : null;
+    const was = quotes[symbol];
+    quotes[symbol] = { bid, ask, spread };
+    if (was === undefined || was.spread !== spread) console.log(`worker ${ctx.workerIndex}: ${symbol} bid ${bid ?? 'none'} ask ${ask ?? 'none'} spread ${spread ?? 'none'}`);
+  },
+  onTrade(e, ctx) {
+    trades++;
+    lastTrade = { symbol: ctx.symbolOf(e.instrumentIndex), px: e.px, qty: e.qty };
+  },
+  onClose() {
+    return { quotes, trades, lastTrade };
+  },
+};
+export default strategy;
