@@ -78,4 +78,22 @@ test('the note appears exactly when the writer, readers and workers outnumber th
   assert.match(withPool, `and 1 pool worker thread (${busy + 1} in all) share ${busy} core`, 'a pool worker counts as a reader');
 });
 
+test('a sweep prints the legend once, under its first run, and the cores note with every run that needs it', async () => {
+  const cores = availableParallelism();
+  const crowded = Math.min(cores + 1, MAX_PER_GROUP);
+  const file = scenarioFile({
+    name: 'legend-sweep',
+    feed: { source: `lobster:${aaplMsg},${aaplBook}`, speed: 'max' },
+    readers: [{ name: 'sleepers', count: 1, wait: 'block' }],
+    sweep: { readers: [1, crowded] },
+    expect: { readersObserve: false },
+  });
+  const r = await replayCli(file, seg('legend-sweep'), ['--quiet']);
+  assert.ok(r.report, r.stdout + r.stderr);
+  assert.is(r.stdout.match(/^legend$/gm)?.length, 1, r.stdout);
+  const second = r.stdout.slice(r.stdout.indexOf('== run 2/2'));
+  assert.match(second, `cores: the writer, ${crowded} reader processes`, 'the crowded run has its note');
+  assert.ok(r.stdout.indexOf('legend') < r.stdout.indexOf('== run 2/2'), 'the legend is under the first run');
+});
+
 test.run();

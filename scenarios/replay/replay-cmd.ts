@@ -89,7 +89,7 @@ export async function replay(loaded: LoadedScenario, o: { segment: string; jsonF
       runs.push(r.report);
       hists.push(r.hists);
       console.log(`\n== ${sweep.length > 1 ? `run ${i + 1}/${sweep.length}: ${n} readers` : 'result'} ==`);
-      console.log(formatRun(r.report, percentiles, perReader));
+      console.log(formatRun(r.report, percentiles, perReader, i === 0));
     }
   } finally {
     offSignals();

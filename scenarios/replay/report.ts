@@ -33,7 +33,8 @@ function latencyTable(r: RunReport, percentiles: number[], perReader: boolean): 
   return table(head, rows);
 }
 
-export function formatRun(r: RunReport, percentiles: number[], perReader: boolean): string {
+/** `legend`: the columns explained under the table (a sweep's runs share one: printed with the first). */
+export function formatRun(r: RunReport, percentiles: number[], perReader: boolean, legend = true): string {
   const out: string[] = [];
   const w = r.writer;
   const speed = r.feed.speed === 'max' ? 'max speed' : `${r.feed.speed}x`;
@@ -43,7 +44,8 @@ export function formatRun(r: RunReport, percentiles: number[], perReader: boolea
       `${w.replay_s !== null ? `replay ${w.replay_s.toFixed(2)} s, ${n(w.msgs_per_s)} msg/s` : 'no throughput line (killed)'}; generation ${w.generation ?? '-'}${w.writers_started > 1 ? ` (${w.writers_started} writers started)` : ''}; wall ${(r.wall_ms / 1000).toFixed(1)} s`,
   );
   if (r.groups.length > 0 || r.pool) {
-    out.push('', latencyTable(r, percentiles, perReader), '', ...LEGEND);
+    out.push('', latencyTable(r, percentiles, perReader));
+    if (legend) out.push('', ...LEGEND);
     const note = coresNote(r);
     if (note) out.push('', ...note);
   }
