@@ -9,11 +9,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SegmentWriter, abi, newEventFields } from '../native/segment/index.js';
 import { native } from '../native/segment/binding.js';
-import { listReaders } from '../native/segment/control.js';
+import { listReaders, writeControlPath } from '../native/segment/control.js';
 import type { CounterName } from '../native/segment/header.js';
 import { statSegment } from '../native/segment/stat.js';
 import { spawnMdfan } from '../lib/child.js';
@@ -27,6 +29,8 @@ import { families, freeTcpPort, promtoolProblems, samples } from './helpers/expo
 import { ITCH_SPEC } from '../native/segment/directory.js';
 
 test.after.each(cleanupSegments);
+const dir = mkdtempSync(join(tmpdir(), 'mdfan-exp-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every family the exporter serves, with its type (written out here, not taken from the exporter). */
 const GAUGES = [
@@ -264,6 +268,48 @@ test('mdfan_reader_events_lost_total and _read_total: a lapped reader process\'s
   } finally {
     await reader.kill();
     await exp.kill();
+    w.close({ unlink: true });
+  }
+});
+
+test('a process with several readers is one series per counter, their sum; each process its own', async () => {
+  const name = segName('exp-procs');
+  const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
+  // A stand-in for the writer's control socket that lists three readers, two of them in one process.
+  const path = join(dir, 'procs.ctl');
+  const listed = [
+    { pid: 101, wait: 'spin', since: 'x', events_read: 10, events_lost: 1 },
+    { pid: 101, wait: 'block', since: 'x', events_read: 20, events_lost: 2 },
+    { pid: 202, wait: 'yield', since: 'x', events_read: 5, events_lost: 0 },
+  ];
+  const socks: Socket[] = [];
+  const fake = createServer((s) => {
+    socks.push(s);
+    s.setEncoding('utf8');
+    s.on('error', () => undefined);
+    s.on('data', (d: string) => {
+      if (d.includes('"list"')) s.write(`${JSON.stringify({ type: 'readers', readers: listed })}\n`);
+    });
+  });
+  await new Promise<void>((r) => fake.listen(path, () => r()));
+  writeControlPath(w.map, path);
+  const port = await freeTcpPort();
+  const exp = spawnMdfan('exporter', ['exporter', '--segment', name, '--listen', `127.0.0.1:${port}`]);
+  try {
+    await exp.line(/^mdfan exporter: http/, 20_000);
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.is(promtoolProblems(text), '');
+    const m = samples(text);
+    assert.is(m.get(`mdfan_readers{segment="${name}"}`), 3);
+    assert.is(m.get(`mdfan_reader_events_read_total{segment="${name}",pid="101"}`), 30);
+    assert.is(m.get(`mdfan_reader_events_lost_total{segment="${name}",pid="101"}`), 3);
+    assert.is(m.get(`mdfan_reader_events_read_total{segment="${name}",pid="202"}`), 5);
+    assert.is(m.get(`mdfan_reader_events_lost_total{segment="${name}",pid="202"}`), 0);
+    assert.is([...m.keys()].filter((k) => k.startsWith('mdfan_reader_events_read_total{')).length, 2, 'one series per process');
+  } finally {
+    for (const s of socks) s.destroy();
+    await exp.kill();
+    fake.close();
     w.close({ unlink: true });
   }
 });
