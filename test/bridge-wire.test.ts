@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { EventBatch, EventRingReader, SegmentReader, SegmentWriter, abi, isMdfanError } from '../native/segment/index.js';
 import { NatsFeed, Publisher } from '../feed/index.js';
-import { BOOK_LEVELS_OFFSET, type Head, HEAD, HEAD_BYTES, LEVEL, MsgType, TOP_BYTES, TradeFlag, WIRE_VERSION, WireError, WireWriter, decode } from '../lib/wire/wire.js';
+import { BOOK_LEVELS_OFFSET, type Head, HEAD, HEAD_BYTES, LEVEL, MsgType, TOP_BYTES, TradeFlag, WIRE_VERSION, WireError, WireWriter, decode, pxOf, qtyOf, tradePx } from '../lib/wire/wire.js';
 import { escapeSymbol, parseSubject, subjectOf, unescapeSymbol } from '../lib/wire/subjects.js';
 import { binPath, repoRoot } from './helpers/paths.js';
 import { GOOG_EVENTS, GOOG_ITCH } from './helpers/oracle.js';
@@ -90,6 +90,22 @@ test('v2 round-trips the segment numbers: prices negative and beyond 2^32, sizes
   w.head(head({ type: MsgType.STATUS }));
   const s = decode(w.buf.slice(0, w.status(0x48)));
   assert.equal('status' in s && s.status, { action: 0x48 });
+});
+
+test('pxOf, qtyOf and tradePx read a record in currency and instrument units at its own decimals', () => {
+  const w = new WireWriter();
+  w.head(head({ symbol: BTC, priceDecimals: 8, sizeDecimals: 8 }));
+  const d = decode(w.buf.slice(0, w.book({ levels: 1, feedId: 1, maxInstruments: 1, bids: { count: 1, levels: [6_183_763_000_000, 55_463_987_000, 1] }, asks: { count: 0, levels: [] } })));
+  if (!('book' in d)) throw new Error('a book record');
+  assert.equal([pxOf(d.head, d.book.bids.levels[0]!), qtyOf(d.head, d.book.bids.levels[1]!)], [61837.63, 554.63987]);
+  w.head(head({ type: MsgType.TOP, symbol: 'GOOG', priceDecimals: 4, sizeDecimals: 0 }));
+  const t = decode(w.buf.slice(0, w.top({ count: 1, levels: [5_853_300, 300, 0] }, { count: 0, levels: [0, 0, 0] })));
+  if (!('top' in t)) throw new Error('a top record');
+  assert.equal([pxOf(t.head, t.top.bid.levels[0]!), qtyOf(t.head, t.top.bid.levels[1]!)], [585.33, 300]);
+  w.head(head({ type: MsgType.TRADE, symbol: 'GOOG', priceDecimals: 4, sizeDecimals: 0 }));
+  const tr = decode(w.buf.slice(0, w.trade({ price: 585_330_000_000, size: 200, action: 0x45, side: 0x42, flags: 0, orderRef: 1 })));
+  if (!('trade' in tr)) throw new Error('a trade record');
+  assert.equal([tradePx(tr.trade), qtyOf(tr.head, tr.trade.size)], [585.33, 200]);
 });
 
 test('the encoder refuses what it cannot carry exactly (MDFAN_ERR_WIRE_RANGE); the decoder refuses beyond 2^53, decimals above 18, bad symbols, short records', () => {

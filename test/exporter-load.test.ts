@@ -1,7 +1,7 @@
 /**
  * `mdfan exporter` under load: out of descriptors, a scrape is HTTP 500 with the code, never a
  * live segment reported down; concurrent scrapes share one, so the writer sees one control
- * connection whatever the number of requests.
+ * connection whatever the number of requests; /healthz answers while a scrape waits.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -88,7 +88,7 @@ test('out of descriptors, a scrape is 500 naming EMFILE, not mdfan_segment_up 0 
   }
 });
 
-test('concurrent scrapes share one: the writer\'s control socket sees one connection for all of them', async () => {
+test('concurrent scrapes share one: the writer\'s control socket sees one connection for all of them; /healthz does not wait for it', async () => {
   const name = segName('exp-shared');
   const w = SegmentWriter.open({ name, maxInstruments: 1, levels: 1 });
   w.startIdleHeartbeat();
@@ -117,6 +117,12 @@ test('concurrent scrapes share one: the writer\'s control socket sees one connec
     await Promise.all(gets.map((g) => g.sent));
     // Every request read by the exporter (so handled: Node parses and dispatches a request as it reads it) before the answer comes.
     await waitUntil(() => gets.every((g) => unreadByServer(port, g.sock.localPort!) === 0), 20_000, { what: 'the exporter to read all 8 requests' });
+    // /healthz reads no segment and asks no writer: it answers while the scrape still waits on one.
+    const health = await Promise.race([
+      fetch(`http://127.0.0.1:${port}/healthz`).then(async (r) => `${r.status} ${await r.text()}`),
+      new Promise<string>((r) => setTimeout(() => r('no answer in 20 s'), 20_000).unref()),
+    ]);
+    assert.is(health, '200 ok\n', '/healthz while a scrape waits on the writer');
     for (const s of asked) s.write('{"type":"readers","readers":[{"pid":1,"wait":"spin","since":"x"}]}\n');
     const all = await Promise.all(gets.map((g) => g.response));
     for (const r of all) {

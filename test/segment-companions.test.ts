@@ -201,6 +201,7 @@ asRoot('a segment of another owner is refused naming whom it must belong to, eac
     assert.is((err as { code?: string })?.code, 'MDFAN_ERR_UNSAFE_OBJECT');
     assert.not.match(String(err), /uid 0 or 0/);
     assert.match(String(err), `segment ${name} belongs to uid ${NOBODY}, not to this user (uid 0)`);
+    assert.match(String(err), `say so (the writerUid option, --writer-uid ${NOBODY})`);
     let named: unknown;
     try {
       SegmentReader.openSync(name, { writerUid: 1234 });

@@ -332,6 +332,16 @@ function symbolOf(data: Uint8Array): string {
 }
 
 /** Decodes one record, or throws WireError naming what is wrong (never reads past `data`). */
+/** Powers of ten up to the largest decimals a record may carry: exact doubles (10^22 is the last). */
+const POW10 = Float64Array.from({ length: abi.MAX_DECIMALS + 1 }, (_, d) => 10 ** d);
+
+/** A book or top price of the record `head` opens, in currency units: raw / 10^priceDecimals (5853300 at 4 -> 585.33). */
+export const pxOf = (head: Head, price: number): number => price / POW10[head.priceDecimals]!;
+/** A book, top or trade size of the record `head` opens, in the instrument's units: raw / 10^sizeDecimals. */
+export const qtyOf = (head: Head, size: number): number => size / POW10[head.sizeDecimals]!;
+/** A trade's price in currency units (the record's 1e-9 units, as the event ring's); NaN when it has none. */
+export const tradePx = (trade: TradeBody): number => trade.price / abi.EVENT_PRICE_SCALE;
+
 export function decode(data: Uint8Array): Decoded {
   if (data.length < HEAD_BYTES) throw new WireError('short', `${data.length} bytes, shorter than the ${HEAD_BYTES}-byte head`);
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);

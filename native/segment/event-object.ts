@@ -9,7 +9,7 @@ import * as abi from './abi.js';
 /** The kind of an event, named: EventRecord.type, and the discriminant of MarketEvent. */
 export type EventType = 'trade' | 'status' | 'system' | 'order' | 'clear' | 'unknown';
 
-/** The side an event names: 'buy' for the venue's B (a bid, or a buyer), 'sell' for S or A, undefined when none. */
+/** The side an event names: 'buy' for B (a bid, or a buyer), 'sell' for S, undefined when none. */
 export type EventSide = 'buy' | 'sell' | undefined;
 
 /** An order event's action: A add, X cancel (part of the size), D delete, U replace. */
@@ -44,8 +44,8 @@ const KIND_BY_TYPE: Readonly<Record<Exclude<EventType, 'unknown'>, number>> = Ob
 /** A kind filter's entry (a name, or the ABI's letter code) as the letter code; undefined for an unknown name. */
 export const eventKindOf = (k: Exclude<EventType, 'unknown'> | number): number | undefined => (typeof k === 'number' ? k : KIND_BY_TYPE[k]);
 
-/** The side byte ('B', 'S', 'A' or 0) named. */
-export const eventSideOf = (side: number): EventSide => (side === 0x42 ? 'buy' : side === 0x53 || side === 0x41 ? 'sell' : undefined);
+/** The side byte ('B', 'S' or 0) named. */
+export const eventSideOf = (side: number): EventSide => (side === 0x42 ? 'buy' : side === 0x53 ? 'sell' : undefined);
 
 const ORDER_ACTIONS: Readonly<Record<number, OrderAction>> = Object.freeze({ 65: 'add', 88: 'cancel', 68: 'delete', 85: 'replace' }); // A X D U
 

@@ -298,7 +298,7 @@ export class EventRecord {
   get qty(): number {
     return this.size / this.sizeScale;
   }
-  /** The side named ('buy' for B, 'sell' for S or A, undefined for none). */
+  /** The side named ('buy' for B, 'sell' for S, undefined for none). */
   get sideName(): EventSide {
     return eventSideOf((this.words[R_KIND] >>> 16) & 0xff);
   }

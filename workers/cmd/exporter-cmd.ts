@@ -4,6 +4,7 @@
  * like `mdfan stat` does (a read-only mapping, a lock query): the writer's hot path is never
  * touched (exporter-scrape.ts). A segment that is not there is `mdfan_segment_up 0`, not an
  * error; a scrape that cannot tell (out of descriptors, no permission) is HTTP 500 with the code.
+ * /healthz is the exporter's own liveness (200 "ok"), whatever the segments: docs/EXPORTER.md.
  */
 import { createServer } from 'node:http';
 import { intOption, parse, parseHostPort } from '../../lib/cli/args.js';
@@ -16,9 +17,12 @@ const D = EXPORTER_DEFAULTS;
 export const USAGE = `usage: mdfan exporter --segment NAME [--segment NAME2 ...] --listen HOST:PORT [--max-instrument-labels N (default ${D.maxInstrumentLabels})]
                       [--max-connections N (default ${D.maxConnections})] [--control-timeout-ms MS (default ${D.controlTimeoutMs})]
   Prometheus metrics at http://HOST:PORT/metrics, read from each segment's header at every scrape:
-  up, state, generation, writer alive, heartbeat age, every counter (messages, publishes, gaps,
-  stale marks, takeovers, ...), readers attached, events they lost to lapping, and updates per
-  instrument (the first N instruments of each segment).
+  build info, up, state, generation, size, writer alive, heartbeat age (seconds), readers attached;
+  counters (_total): every header counter (messages, publishes, gaps, stale marks, takeovers, ...),
+  events each reader process read and lost to lapping, updates per instrument (the first N
+  instruments of each segment). Names and the old ones they replace: docs/EXPORTER.md.
+  http://HOST:PORT/healthz: 200 "ok" while the exporter serves (it reads no segment: a segment
+  down is mdfan_segment_up 0, not an unhealthy exporter); any other path is 404.
   A segment is down (mdfan_segment_up 0) only if its name holds no mdfan segment (missing, not
   made yet, or a foreign object); a scrape that cannot tell (e.g. EMFILE) answers 500 with the
   code. Requests that arrive during a scrape share its result (one control-socket connection per
@@ -52,8 +56,15 @@ export async function run(argv: string[]): Promise<number> {
       res.writeHead(405, { allow: 'GET, HEAD' }).end(`mdfan exporter: ${req.method} not allowed (GET or HEAD)\n`);
       return;
     }
-    if (req.url !== '/metrics') {
-      res.writeHead(404).end('mdfan exporter: see /metrics\n');
+    // The path alone (a scrape config's params come as a query string); no URL parse that could throw on a hostile target.
+    const path = (req.url ?? '').split('?', 1)[0];
+    if (path === '/healthz') {
+      // The exporter's own liveness: no segment read, no writer asked (a waiting scrape does not hold it up).
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok\n');
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('mdfan exporter: see /metrics (or /healthz)\n');
       return;
     }
     scrape().then(

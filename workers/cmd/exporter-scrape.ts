@@ -1,17 +1,19 @@
 /**
- * The exporter's scrape: each segment's header read like `mdfan stat` does, turned into gauges.
+ * The exporter's scrape: each segment's header read like `mdfan stat` does, turned into the
+ * metric families of exporter-metrics.ts.
  * A segment is down (`mdfan_segment_up 0`) only when its name holds no mdfan segment: missing,
  * still being made, or something else (a foreign object). Any other failure (the exporter out of
  * descriptors, a permission) is no fact about the segment: it fails the scrape (HTTP 500 with
  * the code) rather than report a live segment down. One scrape at a time: requests that arrive
  * while one runs share its result, so the writers see one control connection whatever the load.
  */
-import { Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { ErrorCode, isMdfanError } from '../../native/segment/errors.js';
 import { type StatReport, statSegment } from '../../native/segment/stat.js';
-import { listReaders } from '../../native/segment/control.js';
-import { COUNTER_FIELDS } from '../../native/segment/header.js';
+import { listReaders, type ReaderInfo } from '../../native/segment/control.js';
 import { SEGMENT_DEFAULTS } from '../../native/segment/defaults.js';
+import { SEGMENT_STATES, exporterMetrics, setCounter } from './exporter-metrics.js';
+import { buildInfo } from './exporter-build-info.js';
 
 export const EXPORTER_DEFAULTS = Object.freeze({
   /** Per-instrument series at most, per segment: a market of 10,000 symbols must not flood the server. */
@@ -35,8 +37,6 @@ const DOWN: ReadonlySet<string> = new Set<string>([
   ErrorCode.UNSAFE_OBJECT,
 ]);
 
-const STATES = ['INITIALIZING', 'READY', 'BROKEN', 'CLOSED'];
-
 export interface ScrapeOptions {
   segments: string[];
   maxLabels: number;
@@ -52,23 +52,28 @@ async function statOf(name: string, controlTimeoutMs: number): Promise<StatRepor
   return s;
 }
 
+/** Events read and lost per reader process (a process may attach several readers): the counters' series. */
+function perProcess(readers: readonly ReaderInfo[]): Map<number, { read: number; lost: number }> {
+  const out = new Map<number, { read: number; lost: number }>();
+  for (const r of readers) {
+    const t = out.get(r.pid) ?? { read: 0, lost: 0 };
+    t.read += r.events_read ?? 0;
+    t.lost += r.events_lost ?? 0;
+    out.set(r.pid, t);
+  }
+  return out;
+}
+
 /** The registry and `scrape()`, the shared one-at-a-time scrape (rejects with the MdfanError that kept it from telling). */
 export function scraper(o: ScrapeOptions): { registry: Registry; scrape: () => Promise<string> } {
   const registry = new Registry();
-  const g = (name: string, help: string, labels: string[] = ['segment']) => new Gauge({ name, help, labelNames: labels, registers: [registry] });
-  const up = g('mdfan_segment_up', 'The segment exists and is an mdfan segment (1) or not (0)');
-  const state = g('mdfan_segment_state', 'The segment state: 1 for the current one', ['segment', 'state']);
-  const generation = g('mdfan_segment_generation', 'Writer generation (+1 at each takeover)');
-  const alive = g('mdfan_writer_alive', 'The writer holds its lock and beats (1) or not (0)');
-  const heartbeat = g('mdfan_writer_heartbeat_age_seconds', 'Age of the writer heartbeat');
-  const instruments = g('mdfan_segment_instruments', 'Instruments in the directory');
-  const readers = g('mdfan_readers', 'Readers attached through the control plane');
-  const eventsLost = g('mdfan_reader_events_lost', 'Events the attached readers lost to lapping, as they last reported');
-  const counters = new Map(COUNTER_FIELDS.map((f) => [f, g(`mdfan_${f}`, `The segment counter ${f} (as the writer last flushed it)`)]));
-  const updates = g('mdfan_instrument_updates', `Commits to an instrument's slot in this generation (the first ${o.maxLabels} instruments)`, ['segment', 'symbol']);
+  const m = exporterMetrics(registry, o.maxLabels);
+  const build = buildInfo();
 
   const once = async (): Promise<string> => {
+    // Every series is set anew from the headers: a segment gone since the last scrape keeps none but up 0.
     registry.resetMetrics();
+    m.buildInfo.set({ ...build }, 1);
     for (const name of o.segments) {
       let s: StatReport;
       try {
@@ -76,21 +81,26 @@ export function scraper(o: ScrapeOptions): { registry: Registry; scrape: () => P
       } catch (e) {
         if (!isMdfanError(e)) throw e;
         if (!DOWN.has(e.code)) throw e; // the error names the segment, the code and the errno
-        up.set({ segment: name }, 0);
+        m.up.set({ segment: name }, 0);
         continue;
       }
-      up.set({ segment: name }, 1);
-      for (const st of STATES) state.set({ segment: name, state: st }, s.state === st ? 1 : 0);
-      generation.set({ segment: name }, s.generation);
-      alive.set({ segment: name }, s.writer_alive ? 1 : 0);
-      if (s.heartbeat_age_ms !== null) heartbeat.set({ segment: name }, s.heartbeat_age_ms / 1000);
-      instruments.set({ segment: name }, s.instrument_count);
+      const segment = { segment: name };
+      m.up.set(segment, 1);
+      for (const st of SEGMENT_STATES) m.state.set({ segment: name, state: st }, s.state === st ? 1 : 0);
+      m.generation.set(segment, s.generation);
+      m.instruments.set(segment, s.instrument_count);
+      m.sizeBytes.set(segment, s.total_bytes);
+      m.writerAlive.set(segment, s.writer_alive ? 1 : 0);
+      if (s.heartbeat_age_ms !== null) m.heartbeatAgeSeconds.set(segment, s.heartbeat_age_ms / 1000);
       if (s.readers !== null) {
-        readers.set({ segment: name }, s.readers.length);
-        eventsLost.set({ segment: name }, s.readers.reduce((a, r) => a + (r.events_lost ?? 0), 0));
+        m.readers.set(segment, s.readers.length);
+        for (const [pid, t] of perProcess(s.readers)) {
+          setCounter(m.readerEventsRead, { segment: name, pid }, t.read);
+          setCounter(m.readerEventsLost, { segment: name, pid }, t.lost);
+        }
       }
-      for (const [f, gauge] of counters) gauge.set({ segment: name }, s.counters[f]);
-      for (const inst of s.instruments.slice(0, o.maxLabels)) if (inst.updates !== null) updates.set({ segment: name, symbol: inst.symbol }, inst.updates);
+      for (const [f, c] of m.counters) setCounter(c, segment, s.counters[f]);
+      for (const inst of s.instruments.slice(0, o.maxLabels)) if (inst.updates !== null) setCounter(m.instrumentUpdates, { segment: name, symbol: inst.symbol }, inst.updates);
     }
     return registry.metrics();
   };
