@@ -3,7 +3,7 @@
 // NATS client beside mdfan: npm install @nats-io/transport-node
 //   node nats-subscriber.mjs nats://HOST:4222 SYMBOL [PREFIX]
 import { connect } from '@nats-io/transport-node';
-import { abi, escapeSymbol, wire } from 'mdfan';
+import { escapeSymbol, wire } from 'mdfan';
 
 const [server = 'nats://127.0.0.1:4222', symbol = 'GOOG', prefix = 'md'] = process.argv.slice(2);
 const nc = await connect({ servers: server });
@@ -14,9 +14,9 @@ await nc.flush(); // the server has the subscription: nothing published from now
 console.log(`subscribed to ${sub.getSubject()} on ${server}`);
 for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => void nc.drain());
 
-// A level is price, size, orders (the segment's layout), as the wire's integers.
-const level = (s, i, priceScale, sizeScale) =>
-  i < s.count ? `${s.levels[i * 3 + 1] / sizeScale} @ ${s.levels[i * 3] / priceScale}` : 'none';
+// A level is price, size, orders (the segment's layout), as the wire's integers: pxOf and qtyOf
+// turn them into currency and instrument units at the record's own decimals.
+const level = (h, s, i) => (i < s.count ? `${wire.qtyOf(h, s.levels[i * 3 + 1])} @ ${wire.pxOf(h, s.levels[i * 3])}` : 'none');
 
 for await (const m of sub) {
   let r;
@@ -27,18 +27,16 @@ for await (const m of sub) {
     continue;
   }
   const h = r.head;
-  // Top and book prices are in 10^-priceDecimals, sizes in 10^-sizeDecimals, declared per record.
-  const priceScale = 10 ** h.priceDecimals;
-  const sizeScale = 10 ** h.sizeDecimals;
   const stale = h.flags & wire.WireFlag.STALE ? ' STALE' : '';
   if ('top' in r) {
-    console.log(`${h.symbol} top bid ${level(r.top.bid, 0, priceScale, sizeScale)} ask ${level(r.top.ask, 0, priceScale, sizeScale)} (message ${h.msgIndex})${stale}`);
+    console.log(`${h.symbol} top bid ${level(h, r.top.bid, 0)} ask ${level(h, r.top.ask, 0)} (message ${h.msgIndex})${stale}`);
   } else if ('book' in r) {
-    console.log(`${h.symbol} book ${r.book.bids.count}x${r.book.asks.count} levels, best bid ${level(r.book.bids, 0, priceScale, sizeScale)} (message ${h.msgIndex})${stale}`);
+    console.log(`${h.symbol} book ${r.book.bids.count}x${r.book.asks.count} levels, best bid ${level(h, r.book.bids, 0)} (message ${h.msgIndex})${stale}`);
   } else if ('trade' in r) {
-    // A trade's price is on the event ring's scale, 10^-9 of the currency unit, whatever priceDecimals says.
-    const px = Number.isNaN(r.trade.price) ? 'no price' : String(r.trade.price / abi.EVENT_PRICE_SCALE);
-    console.log(`${h.symbol} trade ${r.trade.size / sizeScale} @ ${px} (message ${h.msgIndex})`);
+    // A trade's price is on the event ring's scale, 10^-9 of the currency unit, whatever priceDecimals
+    // says: tradePx divides by that; its size is at the record's size decimals.
+    const px = wire.tradePx(r.trade);
+    console.log(`${h.symbol} trade ${wire.qtyOf(h, r.trade.size)} @ ${Number.isNaN(px) ? 'no price' : px} (message ${h.msgIndex})`);
   } else {
     console.log(`${h.symbol} status ${String.fromCharCode(r.status.action)} (message ${h.msgIndex})`);
   }
