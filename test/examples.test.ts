@@ -164,11 +164,13 @@ for (const flavour of FLAVOURS) {
     nats = await NatsServer.start();
     const { name, w } = await market(`ex-nats-${flavour}`);
     const label = `nats-subscriber (${flavour})`;
-    const sub = runExample('nats-subscriber', flavour, [nats.url, 'GOOG']);
-    await sub.line(/^subscribed to md\.GOOG\.> on /, LINE_MS); // the server has the subscription before anything is published
+    const sub = runExample('nats-subscriber', flavour, [nats.url, 'GOOG', 'BTCUSDT']);
+    await sub.line(/^subscribed to md\.GOOG\.>, md\.BTCUSDT\.> on /, LINE_MS); // the server has the subscriptions before anything is published
     const bridge = startNode(binPath, ['bridge', '--segment', name, '--nats', nats.url]);
     await bridge.event(LogEvent.BRIDGE_READY, LINE_MS);
     await printed(sub, 'GOOG trade 200 @ 585.4 (message 3)', label);
+    // Sizes at the instrument's 8 decimals, prices at its 2: the book every bridge start sends.
+    await printed(sub, 'BTCUSDT book 1x1 levels, best bid 554.63987 @ 61837.63 ask 0.0154698 @ 61837.64 (message 3)', label);
     w.child.kill('SIGUSR2');
     await w.line(/^moved$/, LINE_MS);
     await printed(sub, 'GOOG top bid 100 @ 585.35 ask 300 @ 585.5 (message 4)', label);
