@@ -6,6 +6,9 @@
  */
 import cliProgress from 'cli-progress';
 
+/** The bar's width in cells: the line fits an 80-column terminal (cli-progress cuts what does not). */
+const BAR_CELLS = 20;
+
 /** Fields shown after the bar: `{name}` in `fields`, given to start() and update(). */
 export type ProgressFields = Record<string, string | number>;
 
@@ -26,7 +29,7 @@ export class Progress {
 
   private constructor(o: ProgressOptions) {
     const head = o.total === null ? `${o.label} {value} ${o.unit}` : `${o.label} {bar} {percentage}% | {value}/{total} ${o.unit}`;
-    this.bar = new cliProgress.SingleBar({ format: o.fields ? `${head} | ${o.fields}` : head, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    this.bar = new cliProgress.SingleBar({ format: o.fields ? `${head} | ${o.fields}` : head, stream: process.stderr, hideCursor: true, barsize: BAR_CELLS }, cliProgress.Presets.shades_classic);
     this.bar.start(o.total ?? 0, 0, o.initial ?? {});
   }
 

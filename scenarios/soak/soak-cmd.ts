@@ -76,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   const cpuStarted = cpuSeconds();
   const end = started + minutes * 60_000;
   const tag = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
-  const bar = Progress.start({ label: 'soak', total: Math.ceil(minutes * 60), unit: 's', fields: 'turn {turn} | {reads} reads | {kills} kills | {fuzz} fuzz cases', initial: { turn: 1, reads: 0, kills: 0, fuzz: 0 } });
+  const bar = Progress.start({ label: 'soak', total: Math.ceil(minutes * 60), unit: 's', fields: 'turn {turn} | {reads} reads | {kills} kills | {fuzz} fuzz', initial: { turn: 1, reads: 0, kills: 0, fuzz: 0 } });
   const showProgress = (): void =>
     bar?.update(Math.min(Math.floor((performance.now() - started) / 1000), Math.ceil(minutes * 60)), { turn: ctx.turn, reads: t.reads + t.cReads + t.killReads, kills: t.killRounds, fuzz: fuzzCases(t) });
   const ticker = bar ? setInterval(showProgress, 500).unref() : null;
