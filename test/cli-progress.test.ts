@@ -42,7 +42,7 @@ test('without a terminal: no bar, no carriage return, no escape sequence on stde
   const gen = spawnSync(process.execPath, [binPath, ...genArgs(join(dir, 'quiet.itch'))], { encoding: 'utf8' });
   assert.is(gen.status, 0, gen.stderr);
   assert.not.match(gen.stderr, BAR_CELLS, 'gen-market: no bar');
-  assert.not.ok(/[\r\x1b]/.test(gen.stderr), 'gen-market: no redraws');
+  assert.not.ok(gen.stderr.includes('\r') || gen.stderr.includes('\u001b'), 'gen-market: no redraws');
   assert.is(JSON.parse(gen.stdout).messages, 100_000);
   const feed = spawnSync(process.execPath, [binPath, ...feedArgs(segName('progress-quiet'))], { encoding: 'utf8', env: { ...process.env, MDFAN_LOG_LEVEL: 'silent' } });
   assert.is(feed.status, 0, feed.stderr);
