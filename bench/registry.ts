@@ -22,6 +22,7 @@ import { ratesBench } from './rates.js';
 import { reactionBench } from './reaction.js';
 import { LATENCY_COLUMNS } from './section.js';
 import type { Section } from './report/types.js';
+import type { BenchmarkName } from './names.js';
 
 export interface BenchContext {
   runs: number;
@@ -33,7 +34,10 @@ export interface BenchContext {
   log: (s: string) => void;
 }
 
-export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> = {
+type Bench = (x: BenchContext) => Promise<Section>;
+
+/** Exactly the names of bench/names.ts (`satisfies`: none missing, none more). */
+export const BENCHMARKS: Record<string, Bench> = {
   c2c: async (x) => ({
     benchmark: 'c2c',
     title: `Core-to-core cache-line handoff, CPUs ${x.c2c.cpus.join(' -> ')} (native ping-pong, median of ${x.c2c.runs} runs)`,
@@ -121,7 +125,7 @@ export const BENCHMARKS: Record<string, (x: BenchContext) => Promise<Section>> =
       curves: [],
     };
   },
-};
+} satisfies Record<BenchmarkName, Bench>;
 
 /** What `all` runs ('readers' is left out: `latency` covers it with more readers and hosts). */
 export const ALL = ['c2c', 'seqlock', 'feed', 'latency', 'events', 'fanout', 'false-sharing', 'numa', 'stall', 'reaction'];

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMdfanError } from '../native/segment/errors.js';
+import { BENCHMARK_NAMES } from '../bench/names.js';
 
 /** A command module: its usage text (printed for --help, here and nowhere else) and its run. */
 type CommandModule = { USAGE: string; EXAMPLE?: string; EXIT_CODES?: string; run(argv: string[]): Promise<number> };
@@ -12,10 +13,12 @@ type CommandModule = { USAGE: string; EXAMPLE?: string; EXIT_CODES?: string; run
 const EXIT_CODES = '0 done; 1 a failure (one line on stderr: mdfan <command>: MDFAN_ERR_<CODE>: message); 2 bad usage (MDFAN_ERR_OPTIONS)';
 const LOG_LEVEL = 'MDFAN_LOG_LEVEL (trace|debug|info|warn|error|fatal|silent; default info) sets the level of the JSON log lines on stderr';
 
-/** A command's --help: its usage, an example, its exit codes and the log level setting. */
-function help(mod: CommandModule): string {
-  const extra = [mod.EXAMPLE ? `example: ${mod.EXAMPLE}` : '', mod.USAGE.includes('Exit codes') ? '' : `exit codes: ${mod.EXIT_CODES ?? EXIT_CODES}`, LOG_LEVEL];
-  return [mod.USAGE, ...extra.filter((l) => l !== '')].join('\n');
+/**
+ * A command's --help, the same shape for every command: its usage (lower case \`usage:\`), then
+ * \`example:\`, \`exit codes:\` and the log level setting, each written here once.
+ */
+export function help(mod: CommandModule): string {
+  return [mod.USAGE, ...(mod.EXAMPLE ? [`example: ${mod.EXAMPLE}`] : []), `exit codes: ${mod.EXIT_CODES ?? EXIT_CODES}`, LOG_LEVEL].join('\n');
 }
 type Command = { summary: string; load: () => Promise<CommandModule> };
 
@@ -28,7 +31,7 @@ const commands: Record<string, Command> = {
   'venue-replay': { summary: 'serve a capture as Binance does (WebSocket streams, REST snapshots), with faults, for tests and strategies', load: () => import('../feed/cmd/venue-replay-cmd.js') },
   read: { summary: 'a standalone reader process: read books until the writer closes', load: () => import('../workers/cmd/read-cmd.js') },
   strategies: { summary: 'run a piscina pool of strategy workers over a segment', load: () => import('../workers/cmd/strategies-cmd.js') },
-  bench: { summary: 'benchmarks: latency, feed, fanout, false-sharing, numa, all (see docs/BENCHMARKS.md)', load: () => import('../bench/bench-cmd.js') },
+  bench: { summary: `benchmarks (docs/BENCHMARKS.md): ${[...BENCHMARK_NAMES, 'all'].join(', ')}`, load: () => import('../bench/bench-cmd.js') },
   replay: { summary: 'run a replay scenario (scenarios/*.json): feed, readers, pool, faults; report', load: () => import('../scenarios/replay/replay-cmd.js') },
   soak: { summary: 'hours of torture, kill -9 rounds and fuzzing, with the reliability figures', load: () => import('../scenarios/soak/soak-cmd.js') },
   exporter: { summary: 'Prometheus metrics of segments over HTTP, read from their headers', load: () => import('../workers/cmd/exporter-cmd.js') },

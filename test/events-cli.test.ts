@@ -21,9 +21,10 @@ import { addonLoaded, killAll, procState, startNode, type Proc } from './helpers
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { waitUntil } from './helpers/wait.js';
 import { ITCH_SPEC } from '../native/segment/directory.js';
+import type { SpawnOptions } from '../lib/child.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mdfan-events-'));
-const mdfan = (args: string[]): Proc => startNode(binPath, args);
+const mdfan = (args: string[], opts: SpawnOptions = {}): Proc => startNode(binPath, args, opts);
 const exitOf = async (p: Proc) => (await p.exited).code;
 const lines = (file: string): string[] => readFileSync(file, 'latin1').trim().split('\n');
 
@@ -37,8 +38,8 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 const oracleEvents = (): string[] => gunzipSync(readFileSync(GOOG_EVENTS)).toString('latin1').trim().split('\n');
 
 /** Starts readers that wait for the segment, then the feed; returns once all have exited 0. */
-async function replayWithReaders(name: string, readerArgs: string[][], feedArgs: string[] = []): Promise<Proc[]> {
-  const readers = readerArgs.map((a) => mdfan(['read', '--segment', name, '--timeout', '30', ...a]));
+async function replayWithReaders(name: string, readerArgs: string[][], feedArgs: string[] = [], readerOpts: SpawnOptions = {}): Promise<Proc[]> {
+  const readers = readerArgs.map((a) => mdfan(['read', '--segment', name, '--timeout', '30', ...a], readerOpts));
   await waitUntil(() => readers.every((r) => addonLoaded(r.child.pid)), 20_000, { what: 'the readers to load and poll for the segment' });
   const feed = mdfan(['feed', '--source', `itch:${GOOG_ITCH}`, '--segment', name, ...feedArgs]);
   assert.is(await exitOf(feed), 0, feed.stderr());
@@ -59,6 +60,34 @@ test('readers in other processes reproduce the event oracle of the GOOG day line
     assert.is(got.length, want.length, f);
     const first = got.findIndex((l, i) => l !== want[i]);
     assert.is(first, -1, first >= 0 ? `${f} line ${first + 1}: ${got[first]} vs ${want[first]}` : '');
+  }
+});
+
+test('without --record-events, or with -, the event lines go to stdout, the oracle\'s line for line, and the summary JSON is the last line', async () => {
+  const readers = await replayWithReaders(
+    segName('ev-stdout'),
+    [
+      ['--events', '--kinds', 'trade,status'],
+      ['--events', '--kinds', 'trade,status', '--record-events', '-'],
+    ],
+    [],
+    { maxStdoutLines: 100_000 }, // every line kept
+  );
+  const want = oracleEvents();
+  for (const [i, r] of readers.entries()) {
+    const out = r.run.stdout;
+    const last = out.at(-1) ?? '';
+    assert.ok(last.startsWith('{"segment"'), `reader ${i}: the summary is the last line (got ${last.slice(0, 80)})`);
+    const summary = JSON.parse(last) as { segment: string; events: { delivered: number; lost: number } };
+    const got = out.slice(0, -1);
+    assert.not.ok(
+      got.some((l) => l.startsWith('{')),
+      `reader ${i}: only the summary starts with {`,
+    );
+    assert.is(got.length, want.length, `reader ${i}: ${got.length} event lines`);
+    const first = got.findIndex((l, k) => l !== want[k]);
+    assert.is(first, -1, first >= 0 ? `reader ${i} line ${first + 1}: ${got[first]} vs ${want[first]}` : '');
+    assert.equal(summary.events, { delivered: want.length, lost: 0 });
   }
 });
 

@@ -11,13 +11,15 @@ import { CaptureWriter } from '../binance/live/capture-write.js';
 import { Recorder } from '../binance/live/recorder.js';
 import { BINANCE_VENUE_NAMES, binanceVenue } from '../binance/venues.js';
 import { checkUrl, parseSymbols } from '../binance/live/live-options.js';
+import { Progress } from '../../lib/cli/progress.js';
 
 export const USAGE = `usage: mdfan capture --source ${BINANCE_VENUE_NAMES.map((n) => `${n}:live`).join('|')} --symbols A,B --out FILE.gz
   [--ws-url URL (default the venue's)] [--rest-url URL (default the venue's)] [--duration-s N (default: until SIGINT/SIGTERM)]
   Writes one line per message, \`<recv_ns> <payload as received>\` (recv_ns: ns since the epoch, the wall clock read once at
   start plus the monotonic clock since): every WebSocket frame of the symbols' depth, trade and bookTicker streams, and every
   REST depth snapshot body, taken when a symbol is first seen, after a gap and after a reconnect, as the live feed takes them.
-  The gzip stream is flushed every 100 ms, so a killed capture reads up to its last 100 ms.`;
+  The gzip stream is flushed every 100 ms, so a killed capture reads up to its last 100 ms.
+  On a terminal, a progress line on stderr (seconds, lines, snapshots; a bar with --duration-s).`;
 export const EXAMPLE = 'mdfan capture --source binance-spot:live --symbols BTCUSDT,ETHUSDT --out btc-eth.gz --duration-s 3600';
 
 export async function run(argv: string[]): Promise<number> {
@@ -63,14 +65,16 @@ export async function run(argv: string[]): Promise<number> {
   });
   const offSignals = onStopSignals(() => stop());
   const timer = Number.isFinite(durationS) ? setTimeout(stop, durationS * 1000) : null;
+  const t0 = performance.now();
+  const bar = Progress.start({ label: 'capture', total: Number.isFinite(durationS) ? Math.ceil(durationS) : null, unit: 's', fields: '{lines} lines | {snapshots} snapshots', initial: { lines: 0, snapshots: 0 } });
   // A write error (the disk full) stops the capture with its code.
   const watch = setInterval(() => {
     if (writer.failed) {
       fatal ??= writer.failed;
       stop();
     }
+    bar?.update(Math.floor((performance.now() - t0) / 1000), { lines: writer.lines, snapshots: rec.snapshots });
   }, 100);
-  const t0 = performance.now();
   rec.start();
   log.info({ event: LogEvent.CAPTURE_READY, out, venue: venue.name, symbols: symbols.join(','), wsUrl, restUrl }, 'capturing');
   try {
@@ -78,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     if (timer) clearTimeout(timer);
     clearInterval(watch);
+    bar?.stop();
     offSignals();
     rec.close();
   }

@@ -6,8 +6,6 @@
  * error sets it BROKEN (what was published stays readable) and exits 1 with the code, byte offset
  * and message index. The segment name is unlinked at exit unless --keep-segment.
  */
-import { readFileSync } from 'node:fs';
-import cliProgress from 'cli-progress';
 import * as abi from '../../native/segment/abi.js';
 import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { LogEvent, type Logger, createLogger } from '../../lib/log.js';
@@ -23,6 +21,8 @@ import { DEFAULT_DECIMALS, MAX_PRICE_DECIMALS, MAX_SIZE_DECIMALS } from '../bina
 import { parseHostPort } from '../moldudp64/receiver.js';
 import { parsePeer } from '../moldudp64/peer.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
+import { resolveGroup } from '../../lib/cli/ids.js';
+import { Progress } from '../../lib/cli/progress.js';
 import { logControlRefusals } from '../../lib/control-refusals.js';
 import { NATS_AUTH_OPTIONS, NATS_AUTH_USAGE } from '../../lib/wire/auth.js';
 
@@ -41,33 +41,6 @@ export const USAGE = `usage: mdfan feed --source ${sourceSyntax()} --segment NAM
 ${NATS_AUTH_USAGE}`;
 export const EXAMPLE = 'mdfan feed --source itch:scenarios/data/itch/GOOG-2012-06-21.itch.gz --segment books --speed 1';
 export const EXIT_CODES = '0 end of input (CLOSED) or stopped by SIGINT/SIGTERM; 1 bad input (MDFAN_ERR_FEED_*: the segment goes BROKEN) or another failure; 2 bad usage';
-
-/** A progress bar for file replays when stderr is a terminal (pino logs carry the rest). */
-function progressBar(unit: string, total: number): cliProgress.SingleBar | null {
-  if (!process.stderr.isTTY) return null;
-  const bar = new cliProgress.SingleBar({ format: `replay {bar} {percentage}% | {value}/{total} ${unit} | {msgs} msgs`, stream: process.stderr }, cliProgress.Presets.shades_classic);
-  bar.start(total, 0, { msgs: 0 });
-  return bar;
-}
-
-/** A group name (from /etc/group) or a numeric gid. */
-export function resolveGroup(text: string): number {
-  if (/^\d+$/.test(text)) {
-    // (gid_t)-1 means "no change" to fchown: the largest real gid is one below it.
-    const gid = Number(text);
-    if (gid > 0xfffffffe) throw new MdfanError(ErrorCode.OPTIONS, `--group must be a group name or a gid 0..4294967294 (got ${text})`, { flag: '--group', found: text });
-    return gid;
-  }
-  try {
-    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
-      const [name, , gid] = line.split(':');
-      if (name === text) return Number(gid);
-    }
-  } catch {
-    /* no /etc/group: only numeric gids */
-  }
-  throw new MdfanError(ErrorCode.OPTIONS, `--group: no group named ${JSON.stringify(text)} (give a name from /etc/group or a numeric gid)`);
-}
 
 /** Opens the segment; a refusal (another writer holds it) is also an event, for the replay's second-writer fault. */
 function openWriter(log: Logger, o: WriterOptions): SegmentWriter {
@@ -172,7 +145,8 @@ export async function run(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let code = 0;
   const total = sources.length === 1 ? sources[0]!.total : null;
-  const bar = total ? progressBar(total.unit, total.count) : null;
+  // A file's progress on a terminal (quiet otherwise: the log lines and the summary say the rest).
+  const bar = total ? Progress.start({ label: 'feed', total: total.count, unit: total.unit, fields: '{msgs} msgs', initial: { msgs: 0 } }) : null;
   try {
     await runSources(sources, plans, pub, { pacer, stop, log, progress: (i, done) => bar?.update(done, { msgs: i }) });
   } catch (e) {

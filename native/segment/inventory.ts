@@ -4,7 +4,7 @@
  * removing refuses a segment whose writer lock is held, and never touches an object that is not
  * an mdfan segment, and holds the segment lock while it removes.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { ErrorCode, MdfanError, isMdfanError } from './errors.js';
 import { COMPANION_SUFFIXES, segmentPath, unlinkSegment } from './mapping.js';
 import { segmentObjects } from './objects.js';
@@ -45,16 +45,36 @@ function candidates(prefix: string): string[] {
   return names.filter((n) => n.startsWith(prefix) && !BESIDE.some((s) => n.endsWith(s))).sort();
 }
 
+export interface ListOptions {
+  /** Only names this accepts are looked at (as names without the prefix are not). */
+  accept?: (name: string) => boolean;
+  /**
+   * A segment of another user is read as its owner's writer's (the owner is its writerUid):
+   * root cleaning up after every user. Default: only this user's or root's are read.
+   */
+  anyOwner?: boolean;
+}
+
+/** The uid owning /dev/shm/NAME (undefined if it is gone). */
+export function ownerOf(name: string): number | undefined {
+  try {
+    return lstatSync(`${SHM_DIR}/${name}`).uid;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Every mdfan segment here whose name starts with `prefix` (objects that are not mdfan segments
- * are left out). Names without the prefix are not looked at: no mapping, no lock query, no
- * control connection to their writers.
+ * are left out). Names without the prefix, or refused by `accept`, are not looked at: no mapping,
+ * no lock query, no control connection to their writers.
  */
-export async function listSegments(prefix = ''): Promise<SegmentEntry[]> {
+export async function listSegments(prefix = '', opts: ListOptions = {}): Promise<SegmentEntry[]> {
   const out: SegmentEntry[] = [];
   for (const name of candidates(prefix)) {
+    if (opts.accept && !opts.accept(name)) continue;
     try {
-      const s = await statWithReaders(name);
+      const s = await statWithReaders(name, opts.anyOwner ? ownerOf(name) : undefined);
       out.push({
         name,
         state: s.state,
@@ -100,15 +120,16 @@ const pauseForTest = testPause('MDFAN_TEST_PAUSE_REMOVE');
  * and never loses what it made. Refuses a segment whose writer lock is held
  * (MDFAN_ERR_WRITER_ALIVE, with its pid) and an object that is not an mdfan segment; with no
  * segment left, removes the leftovers beside it. Returns what it removed; MDFAN_ERR_NO_SEGMENT
- * when there was nothing.
+ * when there was nothing. `ownerUid`: the segment is this other user's (root removing it), whose
+ * segment and lock object are accepted as this user's would be.
  */
-export function removeSegment(name: string): string[] {
+export function removeSegment(name: string, opts: { ownerUid?: number } = {}): string[] {
   segmentPath(name);
-  const lockFd = takeSegmentLock(name);
+  const lockFd = takeSegmentLock(name, opts.ownerUid);
   if (lockFd === null) {
     let live = 0;
     try {
-      const s = statSegment(name);
+      const s = statSegment(name, undefined, opts.ownerUid);
       if (s.writer_lock_held) live = s.writer_pid;
     } catch {
       /* no segment yet: a writer is creating it */
@@ -124,7 +145,7 @@ export function removeSegment(name: string): string[] {
   try {
     let exists = true;
     try {
-      const s = statSegment(name);
+      const s = statSegment(name, undefined, opts.ownerUid);
       if (s.writer_lock_held)
         throw new MdfanError(ErrorCode.WRITER_ALIVE, `segment ${name} has a live writer, pid ${s.writer_pid}: stop it first (it removes its segment when it exits)`, { segment: name, pid: s.writer_pid });
     } catch (e) {

@@ -53,8 +53,9 @@ export interface StatReport {
 
 const iso = (ns: number): string | null => (ns > 0 ? new Date(ns / 1e6).toISOString() : null);
 
-export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_DEFAULTS.heartbeatTimeoutMs): StatReport {
-  const r = SegmentReader.openSync(name, { anyState: true, staleAfterMs: 20 });
+/** `writerUid`: the segment's writer runs as this user (a reader's OpenOptions.writerUid); default only this user's or root's. */
+export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_DEFAULTS.heartbeatTimeoutMs, writerUid?: number): StatReport {
+  const r = SegmentReader.openSync(name, { anyState: true, staleAfterMs: 20, writerUid });
   try {
     const h = r.header();
     const ws = r.writerStatus();
@@ -120,13 +121,14 @@ export function statSegment(name: string, heartbeatTimeoutMs: number = SEGMENT_D
 }
 
 /** statSegment plus the readers the control plane knows (asked over its socket). */
-export async function statWithReaders(name: string): Promise<StatReport> {
-  const path = statSegment(name).control_socket;
-  if (!path) return statSegment(name);
+export async function statWithReaders(name: string, writerUid?: number): Promise<StatReport> {
+  const timeoutMs = SEGMENT_DEFAULTS.heartbeatTimeoutMs;
+  const path = statSegment(name, timeoutMs, writerUid).control_socket;
+  if (!path) return statSegment(name, timeoutMs, writerUid);
   // The list first, the segment after: the writer changes a reader's entry and its counter in
   // one tick, so counters read after the list already include every reader listed.
   const readers = await listReaders(path);
-  const r = statSegment(name);
+  const r = statSegment(name, timeoutMs, writerUid);
   r.readers = readers;
   return r;
 }

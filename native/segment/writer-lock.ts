@@ -40,8 +40,10 @@ function inodeOf(name: string): number {
  * Takes the lock of `segment`: its fd, or null when another process holds it. Throws
  * MDFAN_ERR_UNSAFE_OBJECT for a lock object that is not this user's alone (another user planted
  * it, or it was made readable to others), MDFAN_ERR_PERMISSION for one this user may not open.
+ * `ownerUid`: the segment belongs to this other user, whose writer's lock object is accepted too
+ * (root removing another user's dead segment: `mdfan gc --all-users`).
  */
-export function takeSegmentLock(segment: string): number | null {
+export function takeSegmentLock(segment: string, ownerUid?: number): number | null {
   const name = lockName(segment);
   const path = shmPath(name);
   const euid = process.geteuid?.() ?? 0;
@@ -60,7 +62,7 @@ export function takeSegmentLock(segment: string): number | null {
     }
     try {
       const st = native.fstat(fd);
-      if (st.uid !== euid || (st.mode & 0o077) !== 0)
+      if ((st.uid !== euid && st.uid !== ownerUid) || (st.mode & 0o077) !== 0)
         throw new MdfanError(
           ErrorCode.UNSAFE_OBJECT,
           `${name} (the lock of segment ${segment}) belongs to uid ${st.uid} with mode 0${(st.mode & 0o7777).toString(8)}; it must be this user's (uid ${euid}) alone, mode 0600, or another user could hold it and keep every writer out: refusing it (remove ${SHM_DIR}/${name} if no writer of yours runs)`,

@@ -12,6 +12,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { writeOutputFile } from '../../lib/out-file.js';
 import { numOption, optString, parse, intOption } from '../../lib/cli/args.js';
+import { Progress } from '../../lib/cli/progress.js';
 import { freshSeed, seededRandom } from '../../lib/random.js';
 import { unlinkSegmentObjects } from '../../native/segment/index.js';
 import { type Phase, type SoakContext, cpuSeconds } from './phase.js';
@@ -28,7 +29,8 @@ export const SOAK_DEFAULTS = Object.freeze({ minutes: 1 });
 export const USAGE = `usage: mdfan soak [--minutes M (default ${SOAK_DEFAULTS.minutes})] [--json FILE] [--seed N (default: random, printed)]
   Torture, kill -9 rounds, fuzzing and rounds of the bridge and mirror (nats-server and the origin
   killed and restarted) in turns until the time is up; exit 1 if a torn read was returned, a fuzz
-  case crashed or hung, a kill was missed, a bridge round failed, or a segment or descriptor was left behind.`;
+  case crashed or hung, a kill was missed, a bridge round failed, or a segment or descriptor was left behind.
+  On a terminal, a progress bar on stderr (time, turn, reads, kills, fuzz cases); each turn's line on stdout.`;
 export const EXAMPLE = 'mdfan soak --minutes 10 --json soak.json';
 export const EXIT_CODES = '0 clean; 1 a torn read, a crash, a missed kill, a failed bridge round, or something left behind; 2 bad usage';
 
@@ -74,6 +76,10 @@ export async function run(argv: string[]): Promise<number> {
   const cpuStarted = cpuSeconds();
   const end = started + minutes * 60_000;
   const tag = (): string => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  const bar = Progress.start({ label: 'soak', total: Math.ceil(minutes * 60), unit: 's', fields: 'turn {turn} | {reads} reads | {kills} kills | {fuzz} fuzz', initial: { turn: 1, reads: 0, kills: 0, fuzz: 0 } });
+  const showProgress = (): void =>
+    bar?.update(Math.min(Math.floor((performance.now() - started) / 1000), Math.ceil(minutes * 60)), { turn: ctx.turn, reads: t.reads + t.cReads + t.killReads, kills: t.killRounds, fuzz: fuzzCases(t) });
+  const ticker = bar ? setInterval(showProgress, 500).unref() : null;
   try {
     for (const p of PHASES) await p.start?.(ctx);
     // The first turn runs every phase, however short the time asked (the helpers' start counts in it).
@@ -97,9 +103,13 @@ export async function run(argv: string[]): Promise<number> {
         }
       }
       if (ctx.turn === 1) fdsBefore = openFds();
-      console.log(`  turn ${ctx.turn} (${tag()}): ${t.reads + t.cReads + t.killReads} reads, ${t.torn} torn, ${t.killRounds} kills, ${fuzzCases(t)} fuzz cases, ${fuzzFailures(t)} crashes [${spent.join(', ')}]`);
+      const line = `  turn ${ctx.turn} (${tag()}): ${t.reads + t.cReads + t.killReads} reads, ${t.torn} torn, ${t.killRounds} kills, ${fuzzCases(t)} fuzz cases, ${fuzzFailures(t)} crashes [${spent.join(', ')}]`;
+      if (bar) bar.above(line);
+      else console.log(line);
     }
   } finally {
+    if (ticker) clearInterval(ticker);
+    bar?.stop();
     for (const p of PHASES) await p.stop?.();
     for (const f of ownSegments(prefix)) leftBehind.add(f);
     removeOwn(prefix);

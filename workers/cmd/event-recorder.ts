@@ -1,7 +1,8 @@
 /**
- * `mdfan read --events`: the events the follow loop hands out beside the books, counted, and with
- * --record-events one line per event in the contract format (lib/event-line.ts), `LAPPED,N` where
- * events were lost.
+ * `mdfan read --events`: the events the follow loop hands out beside the books, counted, and one
+ * line per event in the contract format (lib/event-line.ts), `LAPPED,N` where events were lost:
+ * to the --record-events FILE, or to stdout without one (or with \`-\`), where the summary JSON
+ * line still comes last (an event line never starts with \`{\`).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { EVENT_KIND_NAMES, formatEventLine, lappedLine } from '../../lib/event-line.js';
@@ -10,6 +11,10 @@ import type { Instrument } from '../../native/segment/directory.js';
 
 /** Lines kept before a write to the record file. */
 const FLUSH_LINES = 4096;
+/** On stdout, lines wait at most this long (a person or a pipe sees a quiet feed's events soon). */
+const STDOUT_FLUSH_MS = 100;
+/** --record-events `-`: stdout, as without --record-events. */
+export const STDOUT_NAME = '-';
 
 /** Parses --kinds trade,status,order,system into kind letters. */
 export function parseKinds(text: string | undefined): number[] | undefined {
@@ -26,21 +31,26 @@ export function parseFrom(text: string | undefined): StartAt {
   throw new MdfanError(ErrorCode.OPTIONS, `--from must be oldest or newest (got ${JSON.stringify(text)})`, { flag: '--from', found: text });
 }
 
-/** What `mdfan read --events` does with each event the follow loop hands it: counts it and, with a file, writes its line. */
+/** What `mdfan read --events` does with each event the follow loop hands it: counts it and writes its line (to the file or stdout). */
 export class EventRecorder {
+  /** The record file's descriptor; -1 for stdout. */
   private readonly fd: number;
   private pending: string[] = [];
   private delivered = 0;
   private lost = 0;
+  private readonly timer: NodeJS.Timeout | null;
 
+  /** `file`: the record file; undefined or `-`: stdout. */
   constructor(file: string | undefined) {
-    this.fd = file ? openSync(file, 'w') : -1;
+    const toStdout = file === undefined || file === STDOUT_NAME;
+    this.fd = toStdout ? -1 : openSync(file, 'w');
+    // stdout through process.stdout, in order with the summary and --print's lines; flushed on a timer too.
+    this.timer = toStdout ? setInterval(() => this.flush(), STDOUT_FLUSH_MS).unref() : null;
   }
 
   /** One event, named by the directory of the writer that published it. */
   event(rec: EventRecord, inst: Instrument | undefined): void {
     this.delivered++;
-    if (this.fd < 0) return;
     const line = formatEventLine(rec, inst?.symbol ?? '', inst?.priceScale ?? 1);
     if (line !== null) this.pending.push(line);
     if (this.pending.length >= FLUSH_LINES) this.flush();
@@ -49,7 +59,7 @@ export class EventRecorder {
   /** `lost` events were lost to lapping where the next line stands. */
   lapped(lost: number): void {
     this.lost += lost;
-    if (this.fd >= 0) this.pending.push(lappedLine(lost));
+    this.pending.push(lappedLine(lost));
   }
 
   get summary(): { delivered: number; lost: number } {
@@ -57,11 +67,15 @@ export class EventRecorder {
   }
 
   private flush(): void {
-    if (this.fd >= 0 && this.pending.length > 0) writeSync(this.fd, this.pending.join('\n') + '\n');
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('\n') + '\n';
     this.pending = [];
+    if (this.fd >= 0) writeSync(this.fd, text);
+    else process.stdout.write(text);
   }
 
   close(): void {
+    if (this.timer) clearInterval(this.timer);
     this.flush();
     if (this.fd >= 0) closeSync(this.fd);
   }

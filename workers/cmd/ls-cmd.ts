@@ -5,9 +5,9 @@ import { type SegmentEntry, listSegments } from '../../native/segment/inventory.
 
 export const USAGE = `usage: mdfan ls [--json]
   Every mdfan segment in /dev/shm: name, state, generation, writer pid and whether it is alive,
-  heartbeat age, instruments, readers attached, size. Objects of other programs are left out.
-  Exit codes: 0 (also when there is none).
-  Example: mdfan ls --json | jq '.[] | select(.writer_alive | not) | .name'`;
+  heartbeat age, instruments, readers attached, size. Objects of other programs are left out.`;
+export const EXAMPLE = "mdfan ls --json | jq '.[] | select(.writer_alive | not) | .name'";
+export const EXIT_CODES = '0 (also when there is none); 1 a failure (its code on stderr); 2 bad usage (MDFAN_ERR_OPTIONS)';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { json: { type: 'boolean' } }, USAGE);

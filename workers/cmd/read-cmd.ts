@@ -21,7 +21,7 @@ import { newLatencyHistogram, uncorrectedCount } from '../sdk/histogram.js';
 import { percentilesOf } from '../../lib/percentiles.js';
 import { LogEvent, createLogger } from '../../lib/log.js';
 import { bookLineHeader, formatBookLine, formatBookText } from '../../lib/book-line.js';
-import { cpuOption, intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
+import { cpuOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
 import * as abi from '../../native/segment/abi.js';
 import { BookReader, type WaitStrategy, parseWait } from '../sdk/book-reader.js';
@@ -36,12 +36,13 @@ import { DbnRecorder } from './dbn-recorder.js';
 import { type DbnOptions, DBN_DEFAULT_DATASET, parseDbnOptions } from './dbn-options.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals, signalExitCode } from '../../lib/cli/signals.js';
+import { resolveUser } from '../../lib/cli/ids.js';
 
 export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [--print] [--record FILE] [--duration S] [--exit-on-writer-death]
   [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--cpu N] [--expected-interval-ns NS] [--histogram]
-  [--writer-uid UID (the writer runs as this user: accept its segment; default only this user's or root's)]
+  [--writer-uid USER|UID (the writer runs as this user, a name or a uid: accept its segment; default only this user's or root's)]
   [${WAIT_HELP}] [--sync (with --wait block: sleep in the futex on this thread, no event-loop turn per update)]
-  [--events [--kinds trade,status,order,system] [--record-events FILE] [--from oldest|newest (default oldest)]]
+  [--events [--kinds trade,status,order,system] [--record-events FILE|- (default -: stdout)] [--from oldest|newest (default oldest)]]
   [--record-dbn FILE[.zst] [--schema mbp-10|mbp-1 (default mbp-10; mbp-1 with --top)] [--dataset NAME (default ${DBN_DEFAULT_DATASET}, at most 15 characters)]]
   --top reads the top-of-book lines (best bid and ask, one 64-byte line each) instead of whole books;
   its --record lines are book lines of one level.
@@ -56,7 +57,10 @@ export const USAGE = `usage: mdfan read --segment NAME [--symbols A,B] [--top] [
   count above 2^32-1 is written as 2^32-1 and counted (summary: dbn.clamped_sizes, dbn.clamped_counts).
   --top records mbp-1 (--schema mbp-10 with --top is refused). An instrument of more than 9 price decimals is refused.
   What each record means, and the limits: docs/READERS.md, "Recording what a reader saw as DBN".
-  The summary is the last line on stdout (JSON).`;
+  --events writes one line per event (\`msgIndex,SYMBOL,...\`, \`LAPPED,N\` where events were lost; docs/READERS.md) to the
+  --record-events FILE, or to stdout without one or with \`-\`.
+  The summary is the last line on stdout (JSON, the only line starting with \`{\`): every line before it is an event line
+  or a --print line.`;
 export const EXAMPLE = 'mdfan read --segment books --symbols GOOG --wait spin --top --record goog.txt';
 export const EXIT_CODES = '0 the writer closed the segment, or --duration ended; 1 a failure (its code on stderr); 2 bad usage; 3 the writer died, with --exit-on-writer-death';
 export const EXIT_WRITER_DEATH = 3;
@@ -131,7 +135,8 @@ function readOptions(argv: string[]): ReadOptions {
   const sync = values.sync === true;
   if (sync && (wait !== 'block' || values.events))
     throw new MdfanError(ErrorCode.OPTIONS, '--sync goes with --wait block, without --events', { flag: '--sync' });
-  const writerUid = values['writer-uid'] === undefined ? undefined : intOption(values['writer-uid'], '--writer-uid', 0, 0xfffffffe, 0);
+  const writerUidText = optString(values['writer-uid'], '--writer-uid');
+  const writerUid = writerUidText === undefined ? undefined : resolveUser(writerUidText, '--writer-uid');
   const dbn = parseDbnOptions(optString(values['record-dbn'], '--record-dbn'), optString(values.schema, '--schema'), optString(values.dataset, '--dataset'), values.top === true);
   return {
     name,

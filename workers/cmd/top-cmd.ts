@@ -6,6 +6,7 @@
  */
 import { intOption, parse, required } from '../../lib/cli/args.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
+import { statSegment } from '../../native/segment/stat.js';
 import { type TopFrame, TopSampler } from './top-sampler.js';
 import { renderTop } from './top-view.js';
 
@@ -20,7 +21,9 @@ export const USAGE = `usage: mdfan top --segment NAME [--interval-ms MS (default
   A live view: the segment's state, writer, messages/s and readers; per instrument the best bid
   and ask, spread, updates/s, trades/s, last trade and trading state, most active first. Quits on
   q or Ctrl-C. It waits for a segment that is not there yet and follows a new writer.
-  Without a terminal it prints a frame every interval; --once prints one frame and exits.`;
+  Without a terminal it prints a frame every interval; --once prints one frame and exits, or exits 1
+  with the code (MDFAN_ERR_NO_SEGMENT, ...) when the segment is not there or cannot be read.`;
+export const EXIT_CODES = '0 quit (q, Ctrl-C, SIGTERM) or --once printed its frame; 1 a failure, or --once on a missing or unreadable segment (its code on stderr); 2 bad usage';
 export const EXAMPLE = 'mdfan top --segment books';
 
 const ENTER = '\x1b[?1049h\x1b[?25l'; // alternate screen, cursor hidden
@@ -40,6 +43,9 @@ export async function run(argv: string[]): Promise<number> {
   const size = (): [number, number] => (tty ? [out.columns, out.rows] : [TOP_DEFAULTS.columns, TOP_DEFAULTS.rows]);
 
   if (values.once) {
+    // One frame for a script: a segment that is not there (or not readable) is its failure, with
+    // its code, not a frame saying it waits.
+    statSegment(name);
     // A first sample primes the rates; the second, an interval later, has them.
     await sampler.sample();
     await new Promise((r) => setTimeout(r, intervalMs));
