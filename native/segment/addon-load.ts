@@ -8,7 +8,7 @@
  * own words can mislead: glibc says "No such file or directory" for a file of another
  * architecture, so the file's ELF header is read to name the architecture it was built for.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ErrorCode, MdfanError } from './errors.js';
@@ -30,26 +30,43 @@ const require = createRequire(import.meta.url);
 /** ELF e_machine values (elf.h EM_*), named as process.arch names the architectures. */
 const ELF_MACHINES: Readonly<Record<number, string>> = { 3: 'ia32', 8: 'mips', 20: 'ppc', 21: 'ppc64', 22: 's390x', 40: 'arm', 62: 'x64', 183: 'arm64', 243: 'riscv64', 258: 'loong64' };
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
-/** Bytes up to and including e_machine (offset 18, 2 bytes) of an ELF header. */
-const ELF_IDENT_BYTES = 20;
+/** An ELF64 header's bytes (an ELF32 one is shorter: its fields are read from the same buffer). */
+const ELF_HEADER_BYTES = 64;
 
-/** What a file's first bytes say it is: not an ELF file (corrupt, truncated, text), or an ELF file for `arch` (`em-N` for an unnamed machine). */
-export function elfArchOf(path: string): { elf: false } | { elf: true; arch: string } {
-  const head = Buffer.alloc(ELF_IDENT_BYTES);
+/** What an addon file's ELF header says: not an ELF file at all, or one for `arch` (`em-N` for an unnamed machine) that may be cut short. */
+export type ElfFacts = { elf: false } | { elf: true; arch: string; fileBytes: number; sectionsEndOffset: number };
+
+/**
+ * Reads the file's ELF header: its identification (magic, class, byte order, version), machine and
+ * where its section headers end, which a whole file reaches (a stripped addon keeps them).
+ */
+export function elfFacts(path: string): ElfFacts {
+  const head = Buffer.alloc(ELF_HEADER_BYTES);
   let got = 0;
+  let fileBytes = 0;
   try {
     const fd = openSync(path, 'r');
     try {
       got = readSync(fd, head, 0, head.length, 0);
+      fileBytes = fstatSync(fd).size;
     } finally {
       closeSync(fd);
     }
   } catch {
     return { elf: false };
   }
-  if (got < ELF_IDENT_BYTES || ELF_MAGIC.some((b, i) => head[i] !== b)) return { elf: false };
-  const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18); // EI_DATA 2: big-endian
-  return { elf: true, arch: ELF_MACHINES[machine] ?? `em-${machine}` };
+  const cls = head[4]; // EI_CLASS: 1 ELF32, 2 ELF64
+  const data = head[5]; // EI_DATA: 1 little-endian, 2 big-endian
+  const headerBytes = cls === 2 ? 64 : 52;
+  if (got < headerBytes || ELF_MAGIC.some((b, i) => head[i] !== b) || (cls !== 1 && cls !== 2) || (data !== 1 && data !== 2) || head[6] !== 1) return { elf: false };
+  const le = data === 1;
+  const u16 = (o: number) => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
+  const u32 = (o: number) => (le ? head.readUInt32LE(o) : head.readUInt32BE(o));
+  const machine = u16(18);
+  // e_shoff, e_shentsize, e_shnum: at 0x28 / 0x3a / 0x3c in ELF64, 0x20 / 0x2e / 0x30 in ELF32.
+  const shoff = cls === 2 ? Number(le ? head.readBigUInt64LE(0x28) : head.readBigUInt64BE(0x28)) : u32(0x20);
+  const sectionsEndOffset = shoff + u16(cls === 2 ? 0x3a : 0x2e) * u16(cls === 2 ? 0x3c : 0x30);
+  return { elf: true, arch: ELF_MACHINES[machine] ?? `em-${machine}`, fileBytes, sectionsEndOffset };
 }
 
 /** This process's glibc version, or null where the C library is not glibc (musl). Read only on a failure. */
@@ -58,11 +75,12 @@ function glibcRuntime(): string | null {
   return report?.header?.glibcVersionRuntime ?? null;
 }
 
-/** What dlopen's reason means for `path` on this machine, in a sentence (empty: nothing to add). */
-function meaning(path: string, reason: string): { text: string; facts: ErrorDetails } {
-  const file = elfArchOf(path);
-  if (!file.elf) return { text: 'the file is not a shared object: it is corrupt or truncated, by an interrupted copy or download, or replaced', facts: { fileArch: 'not ELF' } };
+/** What dlopen's reason means for the file on this machine, in a sentence (empty: nothing to add). */
+function meaning(file: ElfFacts, reason: string): { text: string; facts: ErrorDetails } {
+  if (!file.elf) return { text: 'the file is not a shared object: it is corrupt (an interrupted copy or download, or a file replaced)', facts: { fileArch: 'not ELF' } };
   if (file.arch !== process.arch) return { text: `the file was built for ${file.arch}, and this process is ${process.arch}`, facts: { fileArch: file.arch } };
+  if (file.sectionsEndOffset > file.fileBytes)
+    return { text: `the file is truncated: its ELF header says at least ${file.sectionsEndOffset} bytes, and it has ${file.fileBytes} (an interrupted copy or download)`, facts: { fileArch: file.arch, fileBytes: file.fileBytes } };
   const glibc = glibcRuntime();
   const needs = /version `(GLIBC_[\d.]+)' not found/.exec(reason);
   if (needs) return { text: `it needs ${needs[1]}, and this system's glibc is ${glibc ?? 'absent (another C library)'}`, facts: { fileArch: file.arch, needs: needs[1], glibc: glibc ?? 'none' } };
@@ -73,16 +91,14 @@ function meaning(path: string, reason: string): { text: string; facts: ErrorDeta
   return { text: '', facts: { fileArch: file.arch } };
 }
 
-/** The refusal for an addon file that exists and does not load. */
-export function loadFailure(path: string, e: unknown): MdfanError {
-  const err = e as { message?: unknown; code?: unknown };
-  const reason = String(err?.message ?? e).split('\n')[0]!;
+/** The refusal for an addon file that exists and does not load: `reason` is dlopen's (or why it was not tried), `loadCode` Node's code for it. */
+function refusal(path: string, file: ElfFacts, reason: string, loadCode?: string): MdfanError {
   const platform = `${process.platform}-${process.arch}`;
-  const m = meaning(path, reason);
+  const m = meaning(file, reason);
   return new MdfanError(
     ErrorCode.NO_ADDON,
     `the native addon ${path} does not load on ${platform} (Node ${process.version}): ${reason}. ${m.text ? `Why: ${m.text}. ` : ''}${SHIPPED}; ${BUILD_FROM_SOURCE_FIX}`,
-    { platform, file: path, reason, loadCode: typeof err?.code === 'string' ? err.code : undefined, ...m.facts },
+    { platform, file: path, reason, loadCode, ...m.facts },
   );
 }
 
@@ -109,9 +125,14 @@ export function resolveAddon(nativeDir: string): string {
 /** Resolves and loads the addon: MDFAN_ERR_NO_ADDON, never a raw ERR_DLOPEN_FAILED, when it cannot be had. */
 export function loadAddon<T>(nativeDir: string): { path: string; addon: T } {
   const path = resolveAddon(nativeDir);
+  const file = elfFacts(path);
+  // A file cut short is refused before dlopen: the loader maps its segments past the end of the
+  // file, and the first touch there while relocating kills the process (SIGBUS) instead of failing.
+  if (file.elf && file.sectionsEndOffset > file.fileBytes) throw refusal(path, file, 'not opened, since dlopen would crash on a file cut short');
   try {
     return { path, addon: require(path) as T };
   } catch (e) {
-    throw loadFailure(path, e);
+    const err = e as { message?: unknown; code?: unknown };
+    throw refusal(path, file, String(err?.message ?? e).split('\n')[0]!, typeof err?.code === 'string' ? err.code : undefined);
   }
 }
