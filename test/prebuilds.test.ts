@@ -10,7 +10,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PREBUILT_MIN_GLIBC, PREBUILT_PLATFORMS } from '../native/segment/addon-load.js';
@@ -120,6 +120,49 @@ test('the arm64 Node under qemu loads the arm64 prebuild and round-trips a book:
   assert.equal(got.read, sent);
 });
 
+/** The seqlock's calls wrapped in functions of their own, so each one's arm64 code can be read alone. */
+const SEQLOCK_PROBE = `#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "mdfan_seqlock.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+int64_t probe_read(const void *slot, void *dst, size_t bytes) { return mdfan_seqlock_read(slot, dst, bytes, 1000000, 0); }
+uint32_t probe_begin(uint32_t *seq) { return mdfan_seqlock_write_begin(seq); }
+void probe_end(uint32_t *seq, uint32_t odd) { mdfan_seqlock_write_end(seq, odd); }
+#ifdef __cplusplus
+}
+#endif
+`;
+
+test('on arm64 the seqlock compiles to the barriers mdfan_seqlock.h names, in C and C++: R1 an acquire load, the copy, F2 dmb ishld, R2; W1, F1 dmb ish; W2 stlr', () => {
+  if (!arm64Ready()) return;
+  const src = join(work, 'seqlock-probe.c');
+  writeFileSync(src, SEQLOCK_PROBE);
+  const include = join(repoRoot, 'native', 'include');
+  // qemu on an x86-64 host runs arm64 code with the host's (stronger) ordering, so no run here can
+  // show a missing barrier: the code the compiler makes is what is checked.
+  for (const [compiler, lang] of [
+    ['aarch64-linux-gnu-gcc', ['-x', 'c', '-std=c11']],
+    ['aarch64-linux-gnu-g++', ['-x', 'c++', '-std=c++17']],
+  ] as const) {
+    const obj = join(work, `seqlock-probe-${lang[1]}.o`);
+    mustRun(compiler, [...lang, '-O2', '-Wall', '-Werror', '-I', include, '-c', src, '-o', obj], work);
+    const asm = mustRun('aarch64-linux-gnu-objdump', ['-d', '--no-show-raw-insn', obj], work);
+    const body = (fn: string): string => {
+      const m = new RegExp(`<${fn}>:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(asm);
+      assert.ok(m, `${compiler}: ${fn} in the object`);
+      return m![1]!;
+    };
+    const read = body('probe_read');
+    assert.match(read, /\b(ldar|ldapr)\s+(w\d+), \[(x\d+)\][\s\S]*\bbl\s+[^\n]*<memcpy[\s\S]*\bdmb\s+ishld\n[\s\S]*?\bldr\s+w\d+, \[\3\]/, `${compiler}: the reader is R1 (acquire), copy, F2 (dmb ishld), R2:\n${read}`);
+    const begin = body('probe_begin');
+    assert.match(begin, /\bstr\s+w\d+, \[x\d+\]\n[\s\S]*?\bdmb\s+ish\n/, `${compiler}: write_begin is W1, then F1 (dmb ish):\n${begin}`);
+    assert.match(body('probe_end'), /\bstlr\s+w\d+, \[x\d+\]/, `${compiler}: write_end is W2, a release store (stlr)`);
+  }
+});
+
 /** What importing the copy's mdfan throws, as the x64 Node sees it. */
 function importError(dir: string): { name: string; code: string; message: string; details: Record<string, unknown> } {
   const probe = `try { await import('./dist/workers/index.js'); console.log('null'); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, details: e.details })); }`;
@@ -196,6 +239,32 @@ test('the CLI says it in one line: mdfan <command>: MDFAN_ERR_NO_ADDON and why, 
   assert.is(lines.length, 1, r.stderr);
   assert.ok(lines[0]!.startsWith(`mdfan ls: MDFAN_ERR_NO_ADDON: the native addon ${planted} does not load`), lines[0]);
   assert.ok(lines[0]!.includes('built for arm64'), lines[0]);
+});
+
+/** A folder whose cc, c++, gcc, g++ and make fail, first on PATH (and as CC/CXX): a machine with no compiler. */
+function noCompilerEnv(): NodeJS.ProcessEnv {
+  const shims = join(work, 'no-compiler');
+  mkdirSync(shims, { recursive: true });
+  for (const tool of ['cc', 'c++', 'gcc', 'g++', 'make']) {
+    writeFileSync(join(shims, tool), `#!/bin/sh\necho "${tool} called: this machine has no compiler" >&2\nexit 127\n`);
+    chmodSync(join(shims, tool), 0o755);
+  }
+  return { ...process.env, PATH: `${shims}:${process.env.PATH}`, CC: join(shims, 'cc'), CXX: join(shims, 'c++') };
+}
+
+test('the install step, given a prebuild cut short and no compiler, fails saying both: the prebuild\'s reason (never opened: dlopen would crash) and what a build needs', () => {
+  const whole = readFileSync(sharedObject('plain-install', 'int mdfan_plug(void) { return 1; }\n'));
+  const truncated = join(work, 'truncated-install.node');
+  writeFileSync(truncated, whole.subarray(0, whole.length >> 1));
+  const dir = copyPackage(join(work, `package-${++copies}`), true);
+  const planted = plantPrebuild(dir, `linux-${process.arch}`, truncated);
+  const r = spawnSync(process.execPath, [join('native', 'install.mjs')], { cwd: dir, env: noCompilerEnv(), encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
+  assert.is(r.signal, null, `no crash: ${r.stderr}`);
+  assert.is(r.status, 1, r.stderr);
+  assert.ok(r.stderr.includes(`mdfan: the prebuilt addon does not load here, so it is built from source: MDFAN_ERR_NO_ADDON: the native addon ${planted} does not load`), r.stderr);
+  assert.ok(r.stderr.includes('the file is truncated'), r.stderr);
+  assert.match(r.stderr, /mdfan: building the addon from source failed \((gen-abi|node-gyp) exit \d+\): it needs a C\+\+ compiler, make and python3; the prebuilt addon did not load either \(MDFAN_ERR_NO_ADDON: /);
+  assert.not.ok(existsSync(join(dir, 'native', 'build', 'Release', 'mdfan.node')), 'nothing was built');
 });
 
 test('no prebuild for this platform at all: MDFAN_ERR_NO_ADDON naming the platform, the ones shipped and the fix', () => {

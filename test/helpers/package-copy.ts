@@ -1,18 +1,20 @@
 /**
  * A copy of the package as a user's project holds it, in a folder of the test's own: dist/,
  * bin/mdfan.js, package.json and node_modules (a link to this tree's), and a native/ with no
- * addon in it. The test plants the addon files it means (a prebuild of another architecture, a
+ * addon in it (with the addon's sources and install step, or nothing else). The test plants the addon files it means (a prebuild of another architecture, a
  * corrupt one); the tree's own build is never touched or seen (the loader looks in the copy's
  * native/, three folders up from dist/native/segment).
  */
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { repoRoot } from './paths.js';
 
-/** Copies the package into `dir` (created); returns `dir`. */
-export function copyPackage(dir: string): string {
+/** Copies the package into `dir` (created), with the addon's sources and install step if `sources`; returns `dir`. */
+export function copyPackage(dir: string, sources = false): string {
   mkdirSync(join(dir, 'bin'), { recursive: true });
-  mkdirSync(join(dir, 'native'));
+  const native = join(repoRoot, 'native');
+  if (sources) cpSync(native, join(dir, 'native'), { recursive: true, filter: (f) => !['build', 'prebuilds'].includes(relative(native, f)) });
+  else mkdirSync(join(dir, 'native'));
   cpSync(join(repoRoot, 'dist'), join(dir, 'dist'), { recursive: true });
   cpSync(join(repoRoot, 'bin', 'mdfan.js'), join(dir, 'bin', 'mdfan.js'));
   cpSync(join(repoRoot, 'package.json'), join(dir, 'package.json'));
