@@ -14,6 +14,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { type Child, spawnChild } from '../lib/child.js';
+import { PREBUILT_PLATFORMS } from '../native/segment/addon-load.js';
 import { repoRoot } from './helpers/paths.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
@@ -100,6 +101,7 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
     'package/dist/workers/index.d.ts',
     'package/dist/bin/cli.js',
     'package/native/prebuilds/linux-x64/node.node',
+    'package/native/prebuilds/linux-arm64/node.node',
     'package/native/binding.gyp',
     'package/native/install.mjs',
     'package/native/src/segment.cc',
@@ -119,7 +121,16 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
     (f) => /^package\/(test|dist\/test|scenarios\/data|docs\/bench|node_modules|native\/build)\//.test(f) || f.endsWith('.map') || /\.ts$/.test(f.replace(/\.d\.ts$/, '')) || f.endsWith('.gz'),
   );
   assert.equal(unwanted, [], 'no tests, recordings, results, build trees, maps or TypeScript sources');
-  assert.equal(files.filter((f) => f.startsWith('package/native/prebuilds/') && f.endsWith('.node')), ['package/native/prebuilds/linux-x64/node.node'], 'one prebuild: the product addon alone, not the benchmarks\'');
+  const prebuilds = files.filter((f) => f.startsWith('package/native/prebuilds/') && f.endsWith('.node'));
+  assert.equal(prebuilds.sort(), PREBUILT_PLATFORMS.map((p) => `package/native/prebuilds/${p}/node.node`).sort(), 'one prebuild per shipped platform: the product addon alone, not the benchmarks\'');
+  // Each built for the architecture its folder names (a cross build that used the host's compiler would not be).
+  const machines: Record<string, string> = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' };
+  for (const f of prebuilds) {
+    const copy = join(work, 'prebuild.node');
+    writeFileSync(copy, execFileSync('tar', ['xzOf', tarball, f], { maxBuffer: 64 << 20 }));
+    const arch = /prebuilds\/linux-(\w+)\//.exec(f)![1]!;
+    assert.match(execFileSync('readelf', ['-h', copy], { encoding: 'utf8' }), new RegExp(`Machine:\\s+${machines[arch]}\\n`), `${f} is an ELF for ${arch}`);
+  }
   assert.equal(files.filter((f) => f.startsWith('package/native/examples/')), ['package/native/examples/read_book.c'], 'the example keeps only its program');
   const pkg = JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as {
     dependencies: Record<string, string>;

@@ -1,15 +1,13 @@
 /**
  * Loads the native addon (a build from source in native/build/Release, else the prebuild in
- * native/prebuilds/<platform>-<arch>, as node-gyp-build finds them) and checks, once per thread, that the
+ * native/prebuilds/<platform>-<arch>: addon-load.ts) and checks, once per thread, that the
  * header it was compiled from agrees with the generated TypeScript tables: a stale build or an
  * edited header fails loudly here instead of corrupting books.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as abi from './abi.js';
 import * as gen from './abi.generated.js';
+import { loadAddon } from './addon-load.js';
 import { ErrorCode, MdfanError, isSyscallError, syscallError } from './errors.js';
 import type { ErrorDetails } from './errors.js';
 
@@ -103,36 +101,13 @@ export const FUTEX_TIMED_OUT = 1;
 export const FUTEX_VALUE_CHANGED = 2;
 export const FUTEX_INTERRUPTED = 3;
 
-const require = createRequire(import.meta.url);
-
 /** The folder node-gyp-build searches: build/Release (a build from source) first, then prebuilds/<platform>-<arch>. */
 const nativeDir = fileURLToPath(new URL('../../../native', import.meta.url));
 
-/**
- * Where the addon is: a build from source when there is one, else the package's prebuild for this
- * platform. Neither is MDFAN_ERR_NO_ADDON with what to do (npm skips dependencies' install scripts
- * unless they are approved, so a platform without a prebuild has no build until the user asks).
- */
-function resolveAddon(): string {
-  // Named, not searched for: build/Release also holds the benchmarks' addon (mdfan_bench.node).
-  const fromSource = join(nativeDir, 'build', 'Release', 'mdfan.node');
-  if (existsSync(fromSource)) return fromSource;
-  const gypBuild = require('node-gyp-build') as { resolve(dir: string): string };
-  try {
-    return gypBuild.resolve(nativeDir);
-  } catch (e) {
-    const platform = `${process.platform}-${process.arch}`;
-    throw new MdfanError(
-      ErrorCode.NO_ADDON,
-      `no native addon for ${platform} (Node ${process.version}) in ${nativeDir}: the package ships a prebuilt one for linux-x64 only. ` +
-        'Build it from source (needs a C++ compiler, make and python3): `npm install-scripts approve mdfan && npm rebuild mdfan`',
-      { platform, dir: nativeDir, reason: (e as Error).message },
-    );
-  }
-}
-
-export const addonPath = resolveAddon();
-const raw = require(addonPath) as Addon;
+/** No addon, or one that does not load here, is MDFAN_ERR_NO_ADDON with the reason and the fix (addon-load.ts). */
+const loaded = loadAddon<Addon>(nativeDir);
+export const addonPath = loaded.path;
+const raw = loaded.addon;
 
 /** Calls that make syscalls a user's situation can fail (files, permissions, CPUs): cold paths. */
 const GUARDED = ['shmOpen', 'shmUnlink', 'ftruncate', 'fallocate', 'memfdCreate', 'sendFd', 'recvFd', 'peerCred', 'fchown', 'fchmod', 'fstat', 'close', 'mmap', 'unmap', 'tryLockWriter', 'unlockWriter', 'writerLockHeld', 'getAffinity'] as const;
