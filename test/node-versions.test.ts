@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Child, spawnChild } from '../lib/child.js';
-import { binPath } from './helpers/paths.js';
+import { binPath, repoRoot } from './helpers/paths.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
 import { freshProject, noCompilerEnv, packedTarball, runOrThrow } from './helpers/pack.js';
@@ -99,6 +99,13 @@ const mappedAddons = (pid: number): string[] => {
   }
 };
 
+test('engines admits the Node versions tested here, from the oldest of them up', () => {
+  const { engines } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } };
+  const oldest = /^>=(\d+)$/.exec(engines.node);
+  assert.ok(oldest, `engines.node is an open lower bound: ${engines.node}`);
+  assert.is(Number(oldest![1]), Math.min(...SUPPORTED_MAJORS), `engines.node ${engines.node}: the oldest Node admitted is the oldest tested`);
+});
+
 test('one prebuild, installed with no compiler, loads on Node 20, 22 and 24: Node-API is ABI-stable', () => {
   const dir = projectOn(20);
   const installed = join(dir, 'node_modules', 'mdfan');
@@ -158,7 +165,7 @@ for (const major of SUPPORTED_MAJORS) {
     const poolFeed = spawnChild('pool feed', node, [mdfan, 'feed', '--source', `itch:${GOOG_ITCH}`, '--segment', poolSeg, '--speed', '25000', '--max-gap', '0.01']);
     children.push(poolFeed);
     assert.is((await poolFeed.exited).code, 0, poolFeed.describeExit());
-    assert.is((await pool.exited).code, 0, pool.describeExit());
+    assert.is((await pool.exited).code, 0, `${pool.describeExit()}\n${pool.stdout.join('\n')}`);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { workers: Array<{ worker: number; status: string; updates: number; summary: { books: number; crossed: number; symbols: string[] } }> };
     assert.is(report.workers.length, 2);
     for (const w of report.workers) {
