@@ -18,7 +18,7 @@ import { writeOutputFile } from '../../lib/out-file.js';
 export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
   [${WAIT_HELP}]
-  PATH: a module exporting the strategy, .js, or .ts where Node strips types (>=22.18) or under tsx`;
+  PATH: a module exporting the strategy, .js, or .ts where Node strips types (>=22.18)`;
 export const EXAMPLE = 'mdfan strategies --segment books --workers 2 --strategy microprice --wait spin --json pool.json';
 export const EXIT_CODES = '0 every worker ok; 1 a strategy threw or hung, or another failure; 2 bad usage';
 
