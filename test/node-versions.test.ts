@@ -20,6 +20,7 @@ import { cleanupSegments, segName } from './helpers/segments.js';
 import { freshProject, noCompilerEnv, packedTarball, runOrThrow } from './helpers/pack.js';
 import { envWithNode, nodeBinary } from './helpers/node-bins.js';
 import { typescriptCompiler } from './helpers/typescript-versions.js';
+import { cachedPackage } from './helpers/registry-packages.js';
 import { readmeExample } from './helpers/readme-example.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -197,6 +198,17 @@ test('Node 20 strips no types: a .ts strategy is refused at once, before any wor
   assert.match(r.stderr, /^mdfan strategies: MDFAN_ERR_OPTIONS: --strategy \S+book-counter\.ts: Node v20\.\d+\.\d+ cannot import a TypeScript strategy: /);
   for (const remedy of ['Node >=22.18', 'compile the strategy with tsc']) assert.ok(r.stderr.includes(remedy), `says: ${remedy}`);
   assert.not.match(r.stderr, /^\s+at /m, 'no stack trace');
+  assert.is(r.stdout, '', 'no pool ran');
+});
+
+test("Node 20 under tsx still refuses a .ts strategy at once: tsx's loader reaches the main thread there, not the pool's workers", () => {
+  const dir = mkdtempSync(join(work, 'tsx20-'));
+  writeFileSync(join(dir, 'book-counter.ts'), TS_STRATEGY);
+  const tsx = join(cachedPackage('tsx', '4').dir, 'dist', 'cli.mjs');
+  // The same segment that never appears: a check passing in the main thread alone would let the workers wait 30 s for it, then fail.
+  const r = spawnSync(nodeOf(20), [tsx, binPath, 'strategies', '--segment', segName('tsx20'), '--workers', '1', '--strategy', 'book-counter.ts', '--timeout', '30'], { cwd: dir, encoding: 'utf8' });
+  assert.is(r.status, 2, `exit ${r.status}: ${r.stderr}${r.stdout}`);
+  assert.match(r.stderr, /MDFAN_ERR_OPTIONS: --strategy \S+book-counter\.ts: Node v20\.\d+\.\d+ cannot import a TypeScript strategy: /);
   assert.is(r.stdout, '', 'no pool ran');
 });
 
