@@ -9,19 +9,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { type Child, spawnChild } from '../lib/child.js';
 import { PREBUILT_PLATFORMS } from '../native/segment/addon-load.js';
 import { repoRoot } from './helpers/paths.js';
 import { GOOG_ITCH } from './helpers/oracle.js';
 import { cleanupSegments, segName } from './helpers/segments.js';
+import { readmeExample } from './helpers/readme-example.js';
+import { freshProject as newProject, noCompilerEnv, packedTarball, runOrThrow } from './helpers/pack.js';
 
 const work = mkdtempSync(join(tmpdir(), 'mdfan-package-test-'));
 const children: Child[] = [];
-const INSTALL_TIMEOUT_MS = 300_000;
 
 test.after.each(async () => {
   await Promise.all(children.splice(0).map((c) => c.kill()));
@@ -30,64 +31,14 @@ test.after.each(async () => {
 test.after(() => rmSync(work, { recursive: true, force: true }));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-/** What is never copied for packing: build outputs, dependencies, recordings, results. */
-const NOT_COPIED = ['node_modules', 'dist', '.git', 'tmp', 'native/build', 'native/prebuilds', 'scenarios/data', 'docs/bench'];
-
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: INSTALL_TIMEOUT_MS, maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}: ${(r.stderr + r.stdout).slice(-4000)}`);
-  return r.stdout;
-}
-
-let tarball = '';
-/** Packs a copy of this tree once (prepack builds the prebuild, prepare compiles dist/). */
-function pack(): string {
-  if (tarball) return tarball;
-  const src = join(work, 'src');
-  cpSync(repoRoot, src, { recursive: true, filter: (f) => !NOT_COPIED.includes(relative(repoRoot, f)) });
-  symlinkSync(join(repoRoot, 'node_modules'), join(src, 'node_modules'));
-  const out = run('npm', ['pack', '--pack-destination', work, '--json'], src);
-  const [info] = JSON.parse(out.slice(out.indexOf('[\n'))) as Array<{ filename: string }>;
-  tarball = join(work, info!.filename);
-  return tarball;
-}
+const run = runOrThrow;
+const pack = packedTarball;
 
 /** The version of a development dependency this tree uses, so the fresh project gets the same. */
 const devVersion = (name: string): string => (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
-/**
- * A folder whose cc, c++, gcc, g++ and make fail loudly, first on PATH (and as CC/CXX): a build
- * attempted during the install fails it.
- */
-function noCompilerEnv(): NodeJS.ProcessEnv {
-  const shims = join(work, 'no-compiler');
-  mkdirSync(shims, { recursive: true });
-  for (const tool of ['cc', 'c++', 'gcc', 'g++', 'make']) {
-    writeFileSync(join(shims, tool), `#!/bin/sh\necho "${tool} called: this machine has no compiler" >&2\nexit 127\n`);
-    chmodSync(join(shims, tool), 0o755);
-  }
-  return { ...process.env, PATH: `${shims}:${process.env.PATH}`, CC: join(shims, 'cc'), CXX: join(shims, 'c++') };
-}
-
-/**
- * A fresh project with `installArgs` installed. npm runs a dependency's install script only when
- * the project approves it (allowScripts): approved here, so that mdfan's own install step runs.
- */
-function freshProject(name: string, installArgs: string[], env: NodeJS.ProcessEnv, allowScripts = true): string {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module', ...(allowScripts ? { allowScripts: { mdfan: true } } : {}) }, null, 2));
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...installArgs], dir, env);
-  return dir;
-}
-
-/** The README's example: the ```ts block after the `<!-- example: strategy.ts -->` marker. */
-function readmeExample(): string {
-  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const m = /<!-- example: strategy\.ts -->\n```ts\n([\s\S]*?)```/.exec(readme);
-  assert.ok(m, 'README.md has the example block after <!-- example: strategy.ts -->');
-  return m![1]!;
-}
+/** A fresh project in this file's folder (see helpers/pack.ts). */
+const freshProject = (name: string, installArgs: string[], env: NodeJS.ProcessEnv, allowScripts = true): string => newProject(join(work, name), installArgs, env, allowScripts);
 
 test('the tarball holds the library, its types, the CLI, the addon sources, the prebuild, the C example, the licence and the changelog, and nothing else', () => {
   const files = execFileSync('tar', ['tzf', pack()], { encoding: 'utf8' }).trim().split('\n');
@@ -132,7 +83,7 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
     assert.match(execFileSync('readelf', ['-h', copy], { encoding: 'utf8' }), new RegExp(`Machine:\\s+${machines[arch]}\\n`), `${f} is an ELF for ${arch}`);
   }
   assert.equal(files.filter((f) => f.startsWith('package/native/examples/')), ['package/native/examples/read_book.c'], 'the example keeps only its program');
-  const pkg = JSON.parse(execFileSync('tar', ['xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as {
+  const pkg = JSON.parse(execFileSync('tar', ['xzOf', pack(), 'package/package.json'], { encoding: 'utf8' })) as {
     dependencies: Record<string, string>;
     scripts: Record<string, string>;
   };

@@ -1,7 +1,12 @@
 /**
  * mdfan's public API: the reader SDK and the strategy interface (workers/), and the segment API
  * for writers and tools (native/segment/).
+ *
+ * The reference below is kept in the shipped index.d.ts (preserve): the public types name Node's
+ * (a writer's control-plane socket), and a user's strict project with `"types": []` (TypeScript
+ * 7's default) and no @types/node of its own gets them from our dependency on @types/node.
  */
+/// <reference types="node" preserve="true" />
 export * from '../native/segment/index.js';
 export { BookReader, PollStatus, WaitResult, WAIT_STRATEGIES, latencyNs } from './sdk/book-reader.js';
 export type { BookReaderOptions, WaitStrategy } from './sdk/book-reader.js';

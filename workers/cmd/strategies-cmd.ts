@@ -4,10 +4,12 @@
  * Runs the piscina pool, prints merged latency percentiles and per-worker reads, retries and
  * updates, writes them as JSON with --json. Exits 1 if a strategy threw or hung.
  */
+import { fileURLToPath } from 'node:url';
 import { intOption, numOption, optString, parse, required } from '../../lib/cli/args.js';
 import { native } from '../../native/segment/binding.js';
 import { parseWait } from '../sdk/book-reader.js';
 import { resolveStrategy } from '../pool/strategy.js';
+import { assertStrategyLoadable } from '../pool/typescript-strategy.js';
 import { POOL_DEFAULTS, type PoolReport, runPool } from '../pool/pool.js';
 import { READER_DEFAULTS, WAIT_HELP } from '../sdk/defaults.js';
 import { onStopSignals } from '../../lib/cli/signals.js';
@@ -15,7 +17,8 @@ import { writeOutputFile } from '../../lib/out-file.js';
 
 export const USAGE = `usage: mdfan strategies --segment NAME --workers N --strategy PATH|imbalance|spread-monitor|microprice [--duration S] [--json FILE] [--pin]
   [--hang-ms MS (default ${POOL_DEFAULTS.hangMs})] [--timeout S (wait for the segment, default ${READER_DEFAULTS.attachTimeoutMs / 1000})] [--expected-interval-ns NS]
-  [${WAIT_HELP}]`;
+  [${WAIT_HELP}]
+  PATH: a module exporting the strategy, .js, or .ts where Node strips types (>=22.18)`;
 export const EXAMPLE = 'mdfan strategies --segment books --workers 2 --strategy microprice --wait spin --json pool.json';
 export const EXIT_CODES = '0 every worker ok; 1 a strategy threw or hung, or another failure; 2 bad usage';
 
@@ -39,6 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   const segment = required(values.segment, '--segment', USAGE);
   const workers = intOption(values.workers, '--workers', 1, POOL_DEFAULTS.maxWorkers, POOL_DEFAULTS.workers);
   const strategyUrl = resolveStrategy(required(values.strategy, '--strategy', USAGE));
+  await assertStrategyLoadable(fileURLToPath(strategyUrl)); // before any worker starts
   const wait = parseWait(optString(values.wait, '--wait'));
   const durationS = numOption(values.duration, '--duration', 0.001, 1e7, 1e7);
   const hangMs = intOption(values['hang-ms'], '--hang-ms', 100, 3_600_000, POOL_DEFAULTS.hangMs);

@@ -6,6 +6,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ErrorCode, MdfanError } from '../../native/segment/errors.js';
+import { isTypeScriptPath, typeScriptRefusal } from './typescript-strategy.js';
 import type { EventRecord } from '../../native/segment/events.js';
 import type { BookSnapshot } from '../../native/segment/seqlock.js';
 import type { TopSnapshot } from '../../native/segment/tops.js';
@@ -62,7 +63,11 @@ export function resolveStrategy(spec: string): string {
 }
 
 export async function loadStrategy(url: string): Promise<Strategy> {
-  const mod = (await import(url)) as { default?: unknown; strategy?: unknown };
+  const mod = (await import(url).catch((e: unknown) => {
+    // A pool started from the API, not the command, meets a Node without type stripping here.
+    const path = fileURLToPath(url);
+    throw (e as { code?: unknown }).code === 'ERR_UNKNOWN_FILE_EXTENSION' && isTypeScriptPath(path) ? typeScriptRefusal(path) : e;
+  })) as { default?: unknown; strategy?: unknown };
   let s = (mod.strategy ?? mod.default) as Strategy | (new () => Strategy) | undefined;
   if (typeof s === 'function') s = new (s as new () => Strategy)();
   if (!s || (typeof (s as Strategy).onBook !== 'function' && typeof (s as Strategy).onTop !== 'function'))
