@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isMdfanError } from '../native/segment/errors.js';
 import { BENCHMARK_NAMES } from '../bench/names.js';
+import { stopOnClosedStdout } from '../lib/cli/signals.js';
 
 /** A command module: its usage text (printed for --help, here and nowhere else) and its run. */
 type CommandModule = { USAGE: string; EXAMPLE?: string; EXIT_CODES?: string; run(argv: string[]): Promise<number> };
@@ -55,6 +56,7 @@ function usage(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  stopOnClosedStdout();
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') {
     console.log(`mdfan ${version()}`);

@@ -78,7 +78,7 @@ test('the tarball holds the library, its types, the CLI, the addon sources, the 
   const machines: Record<string, string> = { x64: 'Advanced Micro Devices X86-64', arm64: 'AArch64' };
   for (const f of prebuilds) {
     const copy = join(work, 'prebuild.node');
-    writeFileSync(copy, execFileSync('tar', ['xzOf', tarball, f], { maxBuffer: 64 << 20 }));
+    writeFileSync(copy, execFileSync('tar', ['xzOf', pack(), f], { maxBuffer: 64 << 20 }));
     const arch = /prebuilds\/linux-(\w+)\//.exec(f)![1]!;
     assert.match(execFileSync('readelf', ['-h', copy], { encoding: 'utf8' }), new RegExp(`Machine:\\s+${machines[arch]}\\n`), `${f} is an ELF for ${arch}`);
   }

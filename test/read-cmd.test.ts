@@ -358,4 +358,18 @@ test('--print writes each book for people and --record starts with a header line
   }
 });
 
+test('a reader whose stdout is closed (`mdfan read --print | head -1`) stops cleanly at its next line: exit 0, no EPIPE stack', async () => {
+  const name = segName('epipe');
+  const w = startNode(writerProc, ['market', name]);
+  await w.line(/^ready$/);
+  const r = mdfan(['read', '--segment', name, '--print', '--events', '--duration', '60']);
+  await r.line(/^GOOG #/);
+  r.child.stdout!.destroy(); // as `head` exits after its line
+  w.child.kill('SIGUSR2'); // GOOG's bid moves: the reader prints a line into the closed pipe
+  await w.line(/^moved$/);
+  const { code, signal } = await r.exited;
+  assert.equal({ code, signal }, { code: 0, signal: null }, r.stderr());
+  assert.not.match(r.stderr(), /EPIPE|internal error|at .*\.js:\d+/);
+});
+
 test.run();

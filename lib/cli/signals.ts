@@ -52,3 +52,19 @@ export function closeOnSignals(writer: SegmentWriter, opts: { unlink?: boolean; 
     for (const s of STOP_SIGNALS) process.off(s, handler);
   };
 }
+
+/**
+ * A closed stdout (`mdfan read --events | head -1`) is the reader of our output saying "enough",
+ * as SIGPIPE says to a C program: the command stops as on SIGTERM (a reader prints its summary, a
+ * writer closes its segment), and later writes to the closed pipe are dropped, never an uncaught
+ * EPIPE with a stack.
+ */
+export function stopOnClosedStdout(): void {
+  let stopped = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    if (stopped) return;
+    stopped = true;
+    process.kill(process.pid, 'SIGTERM');
+  });
+}
