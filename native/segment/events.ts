@@ -136,9 +136,37 @@ export function storeU64Product(u32: Uint32Array, w: number, a: number, b: numbe
   u32[w + 1] = over ? 0 : hi;
 }
 
-function refuseNonTso(name: string): void {
-  if (NATIVE_ORDERING_REQUIRED)
-    throw new MdfanError(ErrorCode.OPTIONS, `segment ${name}: the event ring's JavaScript path needs x86-64 ordering; ${process.arch} has no native path yet`, { arch: process.arch });
+/**
+ * Where the hardware lets a plain store pass a release store before it, and a plain load pass an
+ * acquire load after it (arm64: STLR orders only what precedes it, LDAR only what follows), the
+ * ring's paths store and load every word of a record with Atomics, which V8 makes STLR and LDAR
+ * there: ordered among themselves (ARMv8's release and acquire are sequentially consistent with
+ * each other), so the record's words keep E1 < body < E2 < E3 and the reader's R1 < copy < R2 as
+ * on x86-64. x86-64 keeps the plain accesses (TSO orders them). MDFAN_TEST_ORDERED_RING=1 takes
+ * the ordered paths on x86-64 too, so the tests run them.
+ */
+const ORDERED_RING = NATIVE_ORDERING_REQUIRED || process.env.MDFAN_TEST_ORDERED_RING === '1';
+/** The first word of a record after its sequence. */
+const R_BODY = R_SEQ_HI + 1;
+
+/** Stores a record's body (every word but the sequence) at `w` of `u32`, plain stores. */
+function storeBody(u32: Uint32Array, w: number, e: EventFields, publishTsNs: number, tsUnitNs: number, tsBaseNs: number): void {
+  u32[w + R_KIND] = (e.kind & 0xff) | ((e.action & 0xff) << 8) | ((e.side & 0xff) << 16) | ((e.flags & 0xff) << 24);
+  u32[w + R_INSTRUMENT] = e.instrumentIndex;
+  storeU64(u32, w + R_MSG_INDEX, e.msgIndex);
+  storeU64Product(u32, w + R_EXCHANGE_TS, e.exchangeTs, tsUnitNs, tsBaseNs);
+  storeU64(u32, w + R_PUBLISH_TS, publishTsNs);
+  if (Number.isNaN(e.price)) {
+    u32[w + R_PRICE] = abi.EVENT_PRICE_NONE_LO;
+    u32[w + R_PRICE + 1] = abi.EVENT_PRICE_NONE_HI;
+  } else {
+    // Two's complement of a safe integer, as two words.
+    const lo = e.price % TWO32;
+    u32[w + R_PRICE] = lo < 0 ? lo + TWO32 : lo;
+    u32[w + R_PRICE + 1] = Math.floor(e.price / TWO32) >>> 0;
+  }
+  storeU64(u32, w + R_ORDER_REF, e.orderRef);
+  storeU64(u32, w + R_SIZE, e.size);
 }
 
 /** The writer's side: creates `/NAME.events` and appends records. Single writer. */
@@ -146,6 +174,8 @@ export class EventRingWriter {
   private head = 0;
   private readonly u32: Uint32Array;
   private readonly mask: number;
+  /** The ordered path's record, composed before it is stored. */
+  private readonly body = new Uint32Array(RECORD_WORDS);
 
   private constructor(
     readonly name: string,
@@ -163,7 +193,6 @@ export class EventRingWriter {
    */
   static create(segment: string, capacity: number, generation: number, mode: number, gid?: number): EventRingWriter {
     const name = eventsName(segment);
-    refuseNonTso(name);
     if (!isPowerOfTwo(capacity) || capacity < abi.EVENTS_MIN_CAPACITY || capacity > abi.EVENTS_MAX_CAPACITY)
       throw new MdfanError(ErrorCode.OPTIONS, `the event ring's capacity must be a power of two ${abi.EVENTS_MIN_CAPACITY}..${abi.EVENTS_MAX_CAPACITY} (got ${capacity})`, { found: capacity });
     const bytes = abi.EVENTS_HEADER_BYTES + capacity * abi.EVENT_BYTES;
@@ -194,25 +223,19 @@ export class EventRingWriter {
     const r = this.head + 1;
     const u32 = this.u32;
     const w = HEADER_WORDS + ((r - 1) & this.mask) * RECORD_WORDS;
-    Atomics.store(u32, w + R_SEQ_HI, SEQ_INVALID_HI); // E1: readers of the old record reject it from here on
-    u32[w + R_KIND] = (e.kind & 0xff) | ((e.action & 0xff) << 8) | ((e.side & 0xff) << 16) | ((e.flags & 0xff) << 24);
-    u32[w + R_INSTRUMENT] = e.instrumentIndex;
-    storeU64(u32, w + R_MSG_INDEX, e.msgIndex);
-    storeU64Product(u32, w + R_EXCHANGE_TS, e.exchangeTs, tsUnitNs, tsBaseNs);
-    storeU64(u32, w + R_PUBLISH_TS, publishTsNs);
-    if (Number.isNaN(e.price)) {
-      u32[w + R_PRICE] = abi.EVENT_PRICE_NONE_LO;
-      u32[w + R_PRICE + 1] = abi.EVENT_PRICE_NONE_HI;
+    if (ORDERED_RING) {
+      // The body composed aside, then stored word by word after E1 as release stores (none passes E1).
+      const body = this.body;
+      storeBody(body, 0, e, publishTsNs, tsUnitNs, tsBaseNs);
+      Atomics.store(u32, w + R_SEQ_HI, SEQ_INVALID_HI); // E1
+      for (let k = R_BODY; k < RECORD_WORDS; k++) Atomics.store(u32, w + k, body[k]!);
     } else {
-      // Two's complement of a safe integer, as two words.
-      const lo = e.price % TWO32;
-      u32[w + R_PRICE] = lo < 0 ? lo + TWO32 : lo;
-      u32[w + R_PRICE + 1] = Math.floor(e.price / TWO32) >>> 0;
+      Atomics.store(u32, w + R_SEQ_HI, SEQ_INVALID_HI); // E1: readers of the old record reject it from here on
+      storeBody(u32, w, e, publishTsNs, tsUnitNs, tsBaseNs);
     }
-    storeU64(u32, w + R_ORDER_REF, e.orderRef);
-    storeU64(u32, w + R_SIZE, e.size);
     if (pauseMidRewrite !== null && r > this.capacity) pauseMidRewrite();
-    u32[w + R_SEQ_LO] = r % TWO32; // E2: plain; V8 keeps it before the Atomics store that follows
+    if (ORDERED_RING) Atomics.store(u32, w + R_SEQ_LO, r % TWO32); // E2, after the body's release stores
+    else u32[w + R_SEQ_LO] = r % TWO32; // E2: plain; V8 keeps it before the Atomics store that follows
     const hi = Math.floor(r / TWO32);
     Atomics.store(u32, w + R_SEQ_HI, hi); // E3: the record is whole
     Atomics.store(u32, W_HEAD_LO, r % TWO32); // head: lo, then hi (readers read hi, lo, hi)
@@ -361,7 +384,6 @@ export class EventRingReader {
    */
   static open(segment: string, from: StartAt = 'oldest', opts: { writerUid?: number } = {}): EventRingReader {
     const name = eventsName(segment);
-    refuseNonTso(name);
     const trust = segmentTrust(segment, opts.writerUid);
     const { fd, size } = openCompanion(trust, abi.COMPANION_EVENTS, name, {
       absent: () =>
@@ -436,7 +458,8 @@ export class EventRingReader {
       const lo = Atomics.load(u32, w + R_SEQ_LO);
       if (hi === rHi && lo === rLo) {
         const dst = batch.records[batch.count]!.words;
-        if (pauseMidCopy === null) for (let k = 0; k < RECORD_WORDS; k++) dst[k] = u32[w + k]!;
+        if (ORDERED_RING) for (let k = 0; k < RECORD_WORDS; k++) dst[k] = Atomics.load(u32, w + k); // acquire loads: none passes the check after them
+        else if (pauseMidCopy === null) for (let k = 0; k < RECORD_WORDS; k++) dst[k] = u32[w + k]!;
         else {
           for (let k = 0; k < HALF_RECORD_WORDS; k++) dst[k] = u32[w + k]!;
           pauseMidCopy();

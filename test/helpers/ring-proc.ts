@@ -36,7 +36,7 @@ if (mode === 'write') {
   let bad = 0;
   let first = '';
   console.log('attached');
-  let expect = 1; // the ring sequence the next record must have: consecutive, but for the losses reported
+  let expect = reader.position; // the ring sequence the next record must have (1, or the oldest whole one of a busy ring): consecutive, but for the losses reported
   while (reader.read + reader.lost < total) {
     const n = reader.poll(batch);
     expect += batch.lost;
