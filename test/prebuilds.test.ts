@@ -113,11 +113,14 @@ test('the arm64 Node under qemu loads the arm64 prebuild and round-trips a book:
   };
   const [cmd, args] = underQemu(node, [join('dist', 'test', 'helpers', 'roundtrip-proc.js'), segName('arm64'), JSON.stringify(sent)]);
   const out = mustRun(cmd, args, dir);
-  const got = JSON.parse(out.trim().split('\n').pop()!) as { arch: string; addon: string; nativeReads: boolean; read: RoundTripBook };
+  const got = JSON.parse(out.trim().split('\n').pop()!) as { arch: string; addon: string; nativeReads: boolean; read: RoundTripBook; event: unknown };
   assert.is(got.arch, 'arm64', 'run by the arm64 Node');
   assert.is(got.addon, planted, 'through the arm64 prebuild');
   assert.is(got.nativeReads, true, 'reads go through the native seqlock (the JavaScript one is for x86-64 only)');
   assert.equal(got.read, sent);
+  // The event ring's ordered paths (every word an Atomics store and load) on arm64: a trade back whole.
+  const best = sent.bids[0]!;
+  assert.equal(got.event, { type: 'trade', side: 'buy', price: -585_330_000_123, size: best[1]!, orderRef: 2 ** 40 + 1, msgIndex: sent.msgIndex, exchangeTsNs: sent.exchangeTsNs });
 });
 
 /** The seqlock's calls wrapped in functions of their own, so each one's arm64 code can be read alone. */
