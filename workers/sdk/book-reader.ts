@@ -237,11 +237,13 @@ export class BookReader {
    * allocation) and returns how many. A slot mid-commit counts as changed: read() waits it out.
    */
   changed(out: Int32Array): number {
+    if (this.seg.map.isClosed) throw this.closedError();
     return this.collect(out, false);
   }
 
   /** changed() for the top lines: the slots whose best bid or ask changed. */
   changedTops(out: Int32Array): number {
+    if (this.seg.map.isClosed) throw this.closedError();
     return this.collect(out, true);
   }
 
@@ -286,8 +288,8 @@ export class BookReader {
     }
   }
 
+  /** The callers look at isClosed first (changed() here, poll() in pollHealth()): once per call. */
   private collect(out: Int32Array, tops: boolean): number {
-    if (this.seg.map.isClosed) throw this.closedError();
     const words = this.watched(tops);
     return words === null ? 0 : this.scan.collect(this.seg, words, this.announced(), tops, out);
   }
